@@ -1,0 +1,1 @@
+"""FlowSQL's persistent catalog: databases, tables and views with their connector options."""

@@ -1,0 +1,110 @@
+"""The connector contract.
+
+A connector is a folder with a :class:`ConnectorFactory` subclass. The factory:
+1. declares its options (:class:`OptionSpec`: key, type, required, default, description);
+   keys may hold one ``<name>`` placeholder, e.g. ``fields.<field>.kind``;
+2. validates a table's options at planning time (:meth:`ConnectorFactory.validate`): an
+   unknown, missing or ill-typed option raises ``ConnectorError`` that names the option and
+   lists the valid ones; the result is a dict of typed values (ints, bools, durations in ms);
+3. builds runtime objects from a table definition and those validated options:
+   - bounded scans for batch mode (:class:`BatchScan`: DuckDB SQL over files, or Arrow data),
+   - sinks for batch mode (:class:`BatchSink`),
+   - streaming sources and sinks (added by the streaming engine; see flowsql/runtime).
+
+Connectors never import the planner; they see only ``catalog.table`` records and Arrow.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from catalog.table import TableDefinition
+
+OptionType = Literal["string", "int", "float", "bool", "duration", "enum", "char"]
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    key: str
+    type: OptionType = "string"
+    required: bool = False
+    default: str | None = None
+    description: str = ""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class BatchScan:
+    """How batch mode reads a bounded table.
+
+    Exactly one of ``duckdb_sql`` (a DuckDB table expression such as
+    ``read_parquet(['/data/a.parquet'])`` that yields the physical columns with their names and
+    types) or ``arrow`` (a callable returning a ``pa.Table`` / ``pa.RecordBatchReader``) is set.
+    ``allowed_paths`` are the files/directories the scan may read: the DuckDB sandbox
+    permits exactly these.
+    """
+
+    duckdb_sql: str | None = None
+    arrow: Callable[[], pa.Table | pa.RecordBatchReader] | None = None
+    allowed_paths: list[str] = field(default_factory=list)
+
+
+class BatchSink(abc.ABC):
+    """Writes a bounded result. ``write`` returns the number of rows written."""
+
+    @abc.abstractmethod
+    def write(self, data: pa.RecordBatchReader | pa.Table) -> int: ...
+
+    @property
+    def allowed_paths(self) -> list[str]:
+        """Paths the sink writes to (for the DuckDB sandbox, when it writes via DuckDB)."""
+        return []
+
+
+class ConnectorFactory(abc.ABC):
+    """Declares options and builds sources and sinks for one ``'connector' = '<identifier>'``."""
+
+    identifier: str = ""
+
+    @abc.abstractmethod
+    def option_specs(self) -> list[OptionSpec]:
+        """Every option this connector accepts (besides ``connector``)."""
+
+    def validate(self, table: TableDefinition) -> dict[str, Any]:
+        """Validate ``table.options``; return typed values. See connectors.options."""
+        from connectors.options import validate_options
+
+        return validate_options(self.identifier, self.option_specs(), table.options, table)
+
+    def batch_scan(self, table: TableDefinition, options: dict[str, Any]) -> BatchScan:
+        from flowsql.errors import ConnectorError
+
+        raise ConnectorError(f"connector '{self.identifier}' cannot be read as a source")
+
+    def batch_sink(self, table: TableDefinition, options: dict[str, Any]) -> BatchSink:
+        from flowsql.errors import ConnectorError
+
+        raise ConnectorError(f"connector '{self.identifier}' cannot be written as a sink")
+
+
+def physical_schema(table: TableDefinition) -> pa.Schema:
+    """Arrow schema of the table's physical columns, in order."""
+    from flowsql.types import parse_type, to_arrow
+
+    fields = []
+    for c in table.physical_columns:
+        t = parse_type(c.data_type or "STRING")
+        fields.append(pa.field(c.name, to_arrow(t), t.nullable))
+    return pa.schema(fields)
+
+
+def iter_batches(data: pa.Table | pa.RecordBatchReader) -> Iterable[pa.RecordBatch]:
+    if isinstance(data, pa.Table):
+        yield from data.to_batches()
+    else:
+        yield from data

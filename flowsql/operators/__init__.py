@@ -1,0 +1,1 @@
+"""Vectorized operators: each takes and returns pyarrow RecordBatches."""

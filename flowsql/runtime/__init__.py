@@ -1,0 +1,1 @@
+"""Runtime: the JobManager/TaskManager MiniCluster that runs JobGraphs."""

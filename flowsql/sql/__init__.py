@@ -1,0 +1,1 @@
+"""SQL front end: the Flink dialect on sqlglot, script splitting and statement classification."""
