@@ -18,8 +18,10 @@ venv: $(STAMP)
 
 install: venv
 
+# The demo runs in a fresh scratch directory (its catalog and output files live there).
 demo: $(STAMP)
-	FLOWSQL_HOME=$${FLOWSQL_HOME:-$$(mktemp -d)} $(BIN)/flowsql shell -f examples/quickstart.sql
+	@dir=$$(mktemp -d /tmp/flowsql-demo.XXXXXX); echo "demo workspace: $$dir"; \
+	cd $$dir && FLOWSQL_HOME=$$dir/home $(CURDIR)/$(BIN)/flowsql shell -f $(CURDIR)/examples/quickstart.sql
 
 lint: $(STAMP)
 	$(BIN)/ruff check flowsql catalog connectors tests bench
