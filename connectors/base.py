@@ -47,6 +47,8 @@ class BatchScan:
     types) or ``arrow`` (a callable returning a ``pa.Table`` / ``pa.RecordBatchReader``) is set.
     ``allowed_paths`` are the files/directories the scan may read: the DuckDB sandbox
     permits exactly these.
+    Calling ``arrow`` does the reading; it may raise ``MalformedRecordError`` (a record that
+    cannot be decoded, with its file and line) or ``ConnectorError`` (I/O problems).
     """
 
     duckdb_sql: str | None = None
@@ -90,6 +92,22 @@ class ConnectorFactory(abc.ABC):
         from flowsql.errors import ConnectorError
 
         raise ConnectorError(f"connector '{self.identifier}' cannot be written as a sink")
+
+    def source_reader(
+        self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1
+    ) -> Any:
+        """Streaming: a ``flowsql.operators.source.SourceReader`` (splits + batches) for one
+        source subtask; ``parallelism`` is the source's parallelism (a hint for sharding)."""
+        from flowsql.errors import ConnectorError
+
+        raise ConnectorError(f"connector '{self.identifier}' cannot be read as a streaming source")
+
+    def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
+        """Streaming: a ``flowsql.operators.sink.SinkWriter`` (``write(batch)``/``finish()``)
+        for one sink subtask."""
+        from flowsql.errors import ConnectorError
+
+        raise ConnectorError(f"connector '{self.identifier}' cannot be written as a streaming sink")
 
 
 def physical_schema(table: TableDefinition) -> pa.Schema:

@@ -1,1 +1,1 @@
-"""datagen."""
+"""The ``datagen`` connector: generated rows (see :mod:`connectors.datagen.generator`)."""

@@ -1,0 +1,118 @@
+"""``'connector' = 'filesystem'``: options, bounded scan and part-file sink.
+
+Contract:
+- Options: ``path`` (required; a file, a directory or a glob), ``format`` (required:
+  csv | json | parquet), the format's own ``csv.*`` / ``json.*`` / ``parquet.*`` options (an
+  option of another format is rejected), and ``source.monitor-interval`` /
+  ``sink.rolling-policy.*`` / ``sink.parallelism`` accepted for Flink compatibility.
+- :meth:`FilesystemFactory.batch_scan`: parquet is a DuckDB ``read_parquet`` table expression
+  (``BatchScan.duckdb_sql``); csv and json are read by the format readers into Arrow
+  (``BatchScan.arrow``) so malformed records are reported with file and line (see
+  :mod:`connectors.formats.csv_format`). ``allowed_paths`` are the paths the table names.
+- :meth:`FilesystemFactory.batch_sink`: each ``write`` adds one ``part-<uuid>-0.<ext>`` file to
+  the directory named by ``path`` (created if missing) and returns the rows written.
+- PARTITIONED BY tables are not supported yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from catalog.table import TableDefinition
+from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec, physical_schema
+from connectors.filesystem.paths import resolve_source, sink_directory
+from connectors.formats.csv_format import CSV_OPTIONS, read_csv
+from connectors.formats.json_format import JSON_OPTIONS, read_json
+from connectors.formats.parquet_format import parquet_scan_sql
+from connectors.formats.writer import write_part_file
+from connectors.options import validate_options
+from flowsql.errors import ConnectorError, NotSupportedError
+
+FORMATS = ("csv", "json", "parquet")
+
+FILESYSTEM_OPTIONS: list[OptionSpec] = [
+    OptionSpec("path", "string", required=True,
+               description="A file, a directory (read recursively) or a glob such as /data/*.csv."),
+    OptionSpec("format", "enum", required=True, choices=FORMATS, description="File format."),
+    OptionSpec("source.monitor-interval", "duration",
+               description="Accepted for Flink compatibility (directory monitoring)."),
+    OptionSpec("sink.rolling-policy.file-size", "string", default="128MB",
+               description="Accepted for Flink compatibility."),
+    OptionSpec("sink.rolling-policy.rollover-interval", "duration", default="30 min",
+               description="Accepted for Flink compatibility."),
+    OptionSpec("sink.rolling-policy.check-interval", "duration", default="1 min",
+               description="Accepted for Flink compatibility."),
+    OptionSpec("sink.rolling-policy.inactivity-interval", "duration",
+               description="Accepted for Flink compatibility."),
+    OptionSpec("sink.parallelism", "int", description="Accepted for Flink compatibility."),
+    OptionSpec("parquet.<key>", "string", description="Parquet writer settings (accepted)."),
+]
+
+
+class FilesystemSink(BatchSink):
+    """Writes each bounded result as one part file into ``directory``."""
+
+    def __init__(self, table: TableDefinition, directory: str, fmt: str, options: dict[str, Any]):
+        self.table = table
+        self.directory = directory
+        self.format = fmt
+        self.options = options
+        self.files: list[str] = []
+
+    def write(self, data: pa.RecordBatchReader | pa.Table) -> int:
+        rows, path = write_part_file(
+            data, self.directory, self.format, self.table.physical_columns, self.options
+        )
+        if path is not None:
+            self.files.append(path)
+        return rows
+
+    @property
+    def allowed_paths(self) -> list[str]:
+        return [self.directory]
+
+
+class FilesystemFactory(ConnectorFactory):
+    identifier = "filesystem"
+
+    def option_specs(self) -> list[OptionSpec]:
+        return [*FILESYSTEM_OPTIONS, *CSV_OPTIONS, *JSON_OPTIONS]
+
+    def validate(self, table: TableDefinition) -> dict[str, Any]:
+        options = validate_options(self.identifier, self.option_specs(), table.options, table)
+        fmt = options["format"]
+        for key in table.options:
+            prefix = key.split(".", 1)[0]
+            if prefix in FORMATS and prefix != fmt and "." in key:
+                raise ConnectorError(
+                    f"Unsupported option '{key}' for connector 'filesystem' with format '{fmt}'",
+                    hint=f"Options of format '{fmt}' start with '{fmt}.'",
+                )
+        return options
+
+    def batch_scan(self, table: TableDefinition, options: dict[str, Any]) -> BatchScan:
+        self._check_partitions(table)
+        files, allowed = resolve_source(options["path"])
+        schema = physical_schema(table)
+        columns = table.physical_columns
+        fmt = options["format"]
+        if not files:
+            return BatchScan(arrow=schema.empty_table, allowed_paths=allowed)
+        if fmt == "parquet":
+            return BatchScan(duckdb_sql=parquet_scan_sql(files, columns), allowed_paths=allowed)
+        reader = read_csv if fmt == "csv" else read_json
+        return BatchScan(
+            arrow=lambda: reader(files, columns, schema, options), allowed_paths=allowed
+        )
+
+    def batch_sink(self, table: TableDefinition, options: dict[str, Any]) -> BatchSink:
+        self._check_partitions(table)
+        directory = sink_directory(options["path"])
+        return FilesystemSink(table, directory, options["format"], options)
+
+    @staticmethod
+    def _check_partitions(table: TableDefinition) -> None:
+        if table.partition_keys:
+            raise NotSupportedError("PARTITIONED BY tables with the filesystem connector")
