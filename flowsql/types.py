@@ -1,7 +1,8 @@
 """Flink SQL data types, and their mapping to Arrow and DuckDB types.
 
 Contract:
-- :func:`parse_type` reads a Flink type text (``BIGINT``, ``VARCHAR(10) NOT NULL``,
+- :func:`parse_type` reads (a bare ``VARCHAR``/``VARBINARY`` is ``STRING``/``BYTES``, as in Flink SQL DDL)
+   a Flink type text (``BIGINT``, ``VARCHAR(10) NOT NULL``,
   ``ROW<a INT, b ARRAY<STRING>>``, ``TIMESTAMP(3) WITH LOCAL TIME ZONE`` ...) into a frozen
   :class:`FlinkType`; ``str(t)`` prints Flink's canonical text, so parse ∘ str is identity.
 - :func:`to_arrow` / :func:`to_duckdb` / :func:`from_arrow` map between the three type systems.
@@ -183,7 +184,7 @@ class _TypeParser:
                     self.take("ZONE")
             if not params:
                 params = {
-                    "VARCHAR": (1,), "CHAR": (1,), "BINARY": (1,), "VARBINARY": (1,),
+                    "VARCHAR": (STRING_MAX,), "CHAR": (1,), "BINARY": (1,), "VARBINARY": (STRING_MAX,),
                     "DECIMAL": (10, 0), "TIME": (0,), "TIMESTAMP": (6,), "TIMESTAMP_LTZ": (6,),
                 }[word]
             elif word == "DECIMAL" and len(params) == 1:

@@ -178,8 +178,19 @@ def parse_statement(text: str, *, line: int = 1, col: int = 1) -> Statement:
 
 
 def parse_script(text: str) -> list[Statement]:
-    """Split and parse a whole script."""
-    return [parse_statement(p.text, line=p.line, col=p.col) for p in split_script(text)]
+    """Split and parse a whole script; errors show the script's own source line."""
+    from flowsql.errors import SqlParseError
+
+    out: list[Statement] = []
+    for p in split_script(text):
+        try:
+            out.append(parse_statement(p.text, line=p.line, col=p.col))
+        except SqlParseError as e:
+            lines = text.splitlines()
+            if 1 <= e.line <= len(lines):
+                e.source_line = lines[e.line - 1]
+            raise
+    return out
 
 
 def to_sql(stmt: Statement) -> str:
