@@ -30,10 +30,11 @@ BUILTIN: dict[str, str] = {
     "datagen": "connectors.datagen.factory:DatagenFactory",
     "print": "connectors.print.factory:PrintFactory",
     "blackhole": "connectors.blackhole.factory:BlackholeFactory",
+    "nexmark": "connectors.nexmark.factory:NexmarkFactory",
 }
 
-# Known Flink connectors that will be added later (kafka, nexmark, upsert-kafka).
-PLANNED: frozenset[str] = frozenset({"kafka", "upsert-kafka", "nexmark"})
+# Known Flink connectors that will be added later (kafka, upsert-kafka).
+PLANNED: frozenset[str] = frozenset({"kafka", "upsert-kafka"})
 
 
 def _load(target: str) -> ConnectorFactory:

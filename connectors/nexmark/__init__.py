@@ -1,1 +1,1 @@
-"""nexmark."""
+"""The Nexmark benchmark generator connector (``'connector' = 'nexmark'``)."""

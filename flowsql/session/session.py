@@ -47,10 +47,8 @@ class Session:
 
     def execute_one(self, text: str) -> Result:
         """Run a script and return the last statement's result (convenience for tests)."""
-        result = Result.ok()
-        for result in self.execute(text):
-            pass
-        return result
+        results = list(self.execute(text))
+        return results[-1] if results else Result.ok()
 
     def execute_statement(self, stmt: st.Statement) -> Result:
         handler = _HANDLERS.get(type(stmt))
