@@ -1,0 +1,232 @@
+"""Date/time helpers for the expression compiler: Java patterns and vectorized time kernels.
+
+Contract:
+- :func:`java_to_strftime` converts a Java ``DateTimeFormatter``/``SimpleDateFormat`` pattern
+  (what Flink's DATE_FORMAT, TO_TIMESTAMP, UNIX_TIMESTAMP and FROM_UNIXTIME take, e.g.
+  ``yyyy-MM-dd HH:mm:ss``) into a C ``strftime``/``strptime`` format for Arrow's kernels.
+  ``ss.SSS`` (seconds with milliseconds) maps to Arrow's ``%S`` on millisecond timestamps;
+  pattern letters with no strftime equivalent raise ``NotSupportedError``. Written by hand
+  because the mapping is a small table and no library converts Java patterns for Arrow.
+- Engine timestamps are ``timestamp[ms]`` (TIMESTAMP(3)) or ``timestamp[ms, tz=UTC]``
+  (TIMESTAMP_LTZ(3), an instant). Anything shown to a user for an LTZ value (DATE_FORMAT,
+  FROM_UNIXTIME, HOUR(...)) is first converted to wall-clock time in the session time zone
+  (``table.local-time-zone``, default ``UTC``) with :func:`to_local`.
+- All kernels are vectorized (``pyarrow.compute``); none loops over rows in Python.
+- :func:`parse_timestamps` parses strings; unparsable values become NULL and the caller
+  decides (TO_TIMESTAMP returns NULL, CAST raises with the offending value).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flowsql.errors import NotSupportedError
+from flowsql.expr.kernels import Value, cast_or_bisect
+
+_JAVA_LETTERS = {
+    "yyyy": "%Y", "yyy": "%Y", "y": "%Y", "yy": "%y", "uuuu": "%Y",
+    "MM": "%m", "MMM": "%b", "MMMM": "%B", "LL": "%m",
+    "dd": "%d", "HH": "%H", "hh": "%I", "mm": "%M", "ss": "%S",
+    "a": "%p", "E": "%a", "EE": "%a", "EEE": "%a", "EEEE": "%A",
+    "D": "%j", "DD": "%j", "DDD": "%j", "Z": "%z", "ZZ": "%z", "X": "%z", "XX": "%z", "z": "%Z",
+    "u": "%u", "ww": "%V",
+}
+
+DEFAULT_FORMAT = "yyyy-MM-dd HH:mm:ss"
+_FRACTION = re.compile(r"ss\.S{1,3}(?!S)")
+
+
+def java_to_strftime(pattern: str) -> tuple[str, bool]:
+    """Convert a Java date pattern; returns (strftime format, uses_milliseconds).
+
+    ``uses_milliseconds`` is true when the pattern has ``ss.SSS``: the caller then formats a
+    millisecond timestamp, whose ``%S`` Arrow prints as ``SS.fff``."""
+    millis = False
+    out: list[str] = []
+    i = 0
+    n = len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "'":
+            end = pattern.find("'", i + 1)
+            if end == i + 1:  # '' is a literal quote
+                out.append("'")
+                i += 2
+                continue
+            if end < 0:
+                end = n
+            out.append(pattern[i + 1 : end].replace("%", "%%"))
+            i = end + 1
+            continue
+        if ch.isalpha():
+            j = i
+            while j < n and pattern[j] == ch:
+                j += 1
+            run = pattern[i:j]
+            if ch == "s" and _FRACTION.match(pattern, i) and len(run) == 2:
+                m = _FRACTION.match(pattern, i)
+                assert m is not None
+                if len(m.group(0)) != len("ss.SSS"):
+                    raise NotSupportedError(f"date pattern '{pattern}' (fractions other than .SSS)")
+                out.append("%S")
+                millis = True
+                i = m.end()
+                continue
+            if run not in _JAVA_LETTERS:
+                raise NotSupportedError(
+                    f"date pattern letter(s) '{run}' in '{pattern}'",
+                    hint="supported: yyyy yy MM MMM MMMM dd HH hh mm ss ss.SSS a E EEEE D Z z",
+                )
+            out.append(_JAVA_LETTERS[run])
+            i = j
+            continue
+        out.append("%%" if ch == "%" else ch)
+        i += 1
+    return "".join(out), millis
+
+
+def strftime_of(fmt: str) -> tuple[str, bool]:
+    """Accept either a Java pattern or an already-converted strftime format (dialects such as
+    sqlglot's Hive convert DATE_FORMAT patterns at parse time, marking them ``%mstrict``)."""
+    if "%" in fmt and not fmt.count("'"):
+        return fmt.replace("strict", ""), "%S.%f" in fmt or "%f" in fmt
+    return java_to_strftime(fmt)
+
+
+def to_local(ts: Value, session_tz: str) -> Value:
+    """Wall-clock ``timestamp[ms]`` of a TIMESTAMP_LTZ value in the session time zone; a
+    TIMESTAMP without zone is returned unchanged."""
+    typ = ts.type
+    if not pa.types.is_timestamp(typ) or typ.tz is None:
+        return ts
+    if session_tz.upper() in ("UTC", "Z", "GMT", "+00:00"):
+        return pc.cast(ts, pa.timestamp(typ.unit))
+    return pc.local_timestamp(pc.cast(ts, pa.timestamp(typ.unit, tz=session_tz)))
+
+
+def format_timestamps(ts: Value, pattern: str, session_tz: str) -> Value:
+    """DATE_FORMAT: format timestamps/dates with a Java pattern (vectorized ``strftime``)."""
+    fmt, millis = strftime_of(pattern)
+    if pa.types.is_date(ts.type):
+        ts = pc.cast(ts, pa.timestamp("ms"))
+    ts = to_local(ts, session_tz)
+    if millis:
+        ts = pc.cast(ts, pa.timestamp("ms"), safe=False) if ts.type.unit != "ms" else ts
+    else:
+        ts = pc.cast(pc.floor_temporal(ts, unit="second"), pa.timestamp("s"), safe=False)
+    return pc.strftime(ts, format=fmt)
+
+
+_ISO = r"^\s*\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{1,2}(:\d{1,2}(\.\d{1,9})?)?)?\s*$"
+_ISO_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$"
+
+
+def parse_timestamps(strings: Value, pattern: str | None, tz: str | None = None) -> Value:
+    """Strings → ``timestamp[ms]`` (``tz`` given: interpreted in that zone, returning an
+    instant ``timestamp[ms, tz=UTC]``). ``pattern`` None means Flink's lenient default
+    ``yyyy-MM-dd[ HH:mm[:ss[.SSS…]]]``. Unparsable values become NULL."""
+    if pattern is None:
+        result = _parse_iso(strings)
+    else:
+        fmt, millis = strftime_of(pattern)
+        if millis:
+            raise NotSupportedError(f"parsing fractional seconds with pattern '{pattern}'")
+        result = pc.strptime(strings, format=fmt, unit="ms", error_is_null=True)
+    if tz is not None:
+        if tz.upper() not in ("UTC", "Z", "GMT"):
+            result = pc.assume_timezone(result, timezone=tz, ambiguous="earliest",
+                                        nonexistent="earliest")
+        result = pc.cast(result, pa.timestamp("ms", tz="UTC"))
+    return result
+
+
+def _parse_iso(strings: Value) -> Value:
+    if isinstance(strings, pa.Scalar):
+        arr = _parse_iso(pa.array([strings.as_py()], pa.string()))
+        return arr[0]
+    ok = pc.match_substring_regex(strings, _ISO)
+    cleaned = pc.if_else(ok, pc.replace_substring(pc.utf8_trim_whitespace(strings), "T", " "),
+                         pa.scalar(None, pa.string()))
+    return cast_or_bisect(cleaned, _iso_cast, pa.timestamp("ms"))
+
+
+def _iso_cast(arr: pa.Array) -> pa.Array:
+    nanos = pc.cast(arr, pa.timestamp("ns"))
+    return pc.cast(pc.floor_temporal(nanos, unit="millisecond"), pa.timestamp("ms"), safe=False)
+
+
+def epoch_to_timestamp(values: Value, precision: int) -> Value:
+    """TO_TIMESTAMP_LTZ(epoch, 0|3): epoch seconds or milliseconds → ``timestamp[ms, UTC]``."""
+    if precision not in (0, 3):
+        raise NotSupportedError(f"TO_TIMESTAMP_LTZ precision {precision} (only 0 and 3)")
+    factor = 1000 if precision == 0 else 1
+    if pa.types.is_floating(values.type) or pa.types.is_decimal(values.type):
+        millis = pc.cast(pc.floor(pc.multiply(pc.cast(values, pa.float64()), float(factor))),
+                         pa.int64(), safe=False)
+    else:
+        millis = pc.multiply(pc.cast(values, pa.int64()), factor)
+    return pc.cast(millis, pa.timestamp("ms", tz="UTC"))
+
+
+def timestamp_to_epoch_seconds(ts: Value) -> Value:
+    """Instant or (UTC) wall-clock timestamp → BIGINT epoch seconds (floor)."""
+    unit = ts.type.unit
+    raw = pc.cast(pc.cast(ts, pa.timestamp(unit)), pa.int64())
+    per_second = {"s": 1, "ms": 1000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
+    return pc.floor(pc.divide(pc.cast(raw, pa.float64()), float(per_second))).cast(pa.int64())
+
+
+def now_instant() -> pa.Scalar:
+    """The current instant as a ``timestamp[ms, UTC]`` scalar (CURRENT_TIMESTAMP / NOW())."""
+    return pa.scalar(int(time.time() * 1000), pa.timestamp("ms", tz="UTC"))
+
+
+# EXTRACT / HOUR(...) units → pyarrow.compute component functions
+EXTRACT_UNITS: dict[str, str] = {
+    "YEAR": "year", "QUARTER": "quarter", "MONTH": "month", "WEEK": "iso_week",
+    "DAY": "day", "DAYOFMONTH": "day", "DOY": "day_of_year", "DAYOFYEAR": "day_of_year",
+    "DOW": "day_of_week", "DAYOFWEEK": "day_of_week", "ISODOW": "day_of_week",
+    "HOUR": "hour", "MINUTE": "minute", "SECOND": "second",
+    "MILLISECOND": "millisecond", "MICROSECOND": "microsecond", "EPOCH": "epoch",
+    "DECADE": "decade", "CENTURY": "century", "MILLENNIUM": "millennium", "ISOYEAR": "iso_year",
+}
+
+
+def extract(unit: str, ts: Value, session_tz: str) -> Value:
+    """EXTRACT(unit FROM ts) → BIGINT, with Flink/Calcite conventions: DOW is Sunday=1 …
+    Saturday=7, ISODOW Monday=1, MILLISECOND includes the seconds (``ss * 1000 + ms``)."""
+    unit = unit.upper()
+    if unit not in EXTRACT_UNITS:
+        raise NotSupportedError(f"EXTRACT unit {unit}")
+    if unit == "EPOCH":
+        return timestamp_to_epoch_seconds(ts if not pa.types.is_date(ts.type)
+                                          else pc.cast(ts, pa.timestamp("ms")))
+    local = to_local(ts, session_tz)
+    if unit in ("DOW", "DAYOFWEEK"):
+        out = pc.day_of_week(local, count_from_zero=False, week_start=7)
+    elif unit == "ISODOW":
+        out = pc.day_of_week(local, count_from_zero=False, week_start=1)
+    elif unit == "MILLISECOND":
+        out = pc.add(pc.multiply(pc.second(local), 1000), pc.millisecond(local))
+    elif unit == "MICROSECOND":
+        out = pc.add(pc.multiply(pc.second(local), 1_000_000),
+                     pc.add(pc.multiply(pc.millisecond(local), 1000), pc.microsecond(local)))
+    elif unit == "DECADE":
+        out = pc.divide(pc.year(local), 10)
+    elif unit == "CENTURY":
+        out = pc.divide(pc.add(pc.year(local), 99), 100)
+    elif unit == "MILLENNIUM":
+        out = pc.divide(pc.add(pc.year(local), 999), 1000)
+    else:
+        out = getattr(pc, EXTRACT_UNITS[unit])(local)
+    return pc.cast(out, pa.int64())
+
+
+# CEIL/FLOOR(ts TO unit) units → Arrow temporal rounding units
+ROUND_UNITS = {"YEAR": "year", "QUARTER": "quarter", "MONTH": "month", "WEEK": "week",
+               "DAY": "day", "HOUR": "hour", "MINUTE": "minute", "SECOND": "second",
+               "MILLISECOND": "millisecond"}
