@@ -1,0 +1,188 @@
+"""Streaming sinks: an operator adapter around a writer, a collecting sink and a blackhole.
+
+Contract:
+- A :class:`SinkWriter` has ``write(batch)`` (called for every non-empty input batch, in order)
+  and ``finish()`` (called once at end of input, after the final watermark). Transactional
+  hooks (``prepare_commit``/``commit`` at checkpoints) are reserved.
+- :class:`SinkOperator` adapts a writer to the operator contract; it emits nothing.
+- :class:`CollectResult` is a thread-safe result channel between a running job and a client
+  (tests, the shell's streaming SELECT): each sink subtask writes into one queue; the client
+  iterates :meth:`CollectResult.batches` until every subtask finished, or gets the job's error
+  (``ExecutionError``) or ``QueryCancelled`` when the job ended otherwise. The JobManager calls
+  :meth:`CollectResult.on_job_end` for every submitted resource that has it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import Protocol
+
+import pyarrow as pa
+
+from flowsql.errors import ExecutionError, FlowSQLError, QueryCancelled
+from flowsql.operators.base import Collector, Operator
+
+_END = object()
+
+
+class SinkWriter(Protocol):
+    def write(self, batch: pa.RecordBatch) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class SinkOperator(Operator):
+    def __init__(self, writer: SinkWriter) -> None:
+        self.writer = writer
+
+    def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
+        if batch.num_rows:
+            self.writer.write(batch)
+
+    def close(self, out: Collector) -> None:
+        self.writer.finish()
+
+
+class BlackholeWriter:
+    """Discards everything (counts rows, for benchmarks)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+
+    def finish(self) -> None:
+        return None
+
+
+class ResultAbandoned(Exception):
+    """The client went away or the job is being torn down: the collecting sink stops."""
+
+
+class _CollectWriter:
+    def __init__(self, result: CollectResult) -> None:
+        self.result = result
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.result._put(batch)
+
+    def finish(self) -> None:
+        self.result._writer_finished()
+
+
+class CollectResult:
+    """Results of a job delivered to a client through a thread-safe queue.
+
+    ``capacity`` bounds the queued batches (0 = unbounded): a bounded result applies
+    backpressure to the job when the client reads slowly.
+    """
+
+    def __init__(self, capacity: int = 0) -> None:
+        self.capacity = capacity
+        self._items: deque[object] = deque()
+        self._cond = threading.Condition()
+        self._expected: int | None = None
+        self._finished = 0
+        self._done = False
+        self._abandoned = False
+        self.schema: pa.Schema | None = None
+
+    # -- job side ----------------------------------------------------------------------------
+    def bind(self, parallelism: int) -> None:
+        """Called when the sink is built: how many subtasks will write (and finish)."""
+        with self._cond:
+            if self._expected is None:
+                self._expected = parallelism
+
+    def writer(self) -> SinkWriter:
+        return _CollectWriter(self)
+
+    def _put(self, item: object, control: bool = False) -> None:
+        with self._cond:
+            if isinstance(item, pa.RecordBatch) and self.schema is None:
+                self.schema = item.schema
+            while (
+                not control
+                and self.capacity
+                and len(self._items) >= self.capacity
+                and not self._abandoned
+            ):
+                self._cond.wait(0.1)
+            if self._abandoned and not control:
+                raise ResultAbandoned()
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def _writer_finished(self) -> None:
+        with self._cond:
+            self._finished += 1
+            last = self._expected is not None and self._finished >= self._expected
+        if last:
+            self._put(_END, control=True)
+
+    def _complete(self) -> bool:
+        with self._cond:
+            return self._expected is not None and self._finished >= self._expected
+
+    def on_job_end(self, state: str, error: FlowSQLError | None) -> None:
+        """Called by the JobManager once the job reached a final state."""
+        if self._complete():
+            return
+        if state == "CANCELED":
+            err: FlowSQLError = QueryCancelled("the job was cancelled")
+        else:
+            err = error or ExecutionError(f"the job ended in state {state} before all results")
+        self._put(err, control=True)
+
+    def abort(self) -> None:
+        """The job is being cancelled or failed: release writers blocked on a full queue."""
+        with self._cond:
+            self._abandoned = True
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """The client stops reading."""
+        self.abort()
+
+    # -- client side -------------------------------------------------------------------------
+    def poll(self, timeout: float | None = None) -> pa.RecordBatch | None:
+        """Next batch, or None when the result is complete or nothing arrived in ``timeout``.
+        Raises the job's error if it failed or was cancelled. Check :attr:`done`."""
+        with self._cond:
+            if self._done:
+                return None
+            if not self._items:
+                self._cond.wait_for(lambda: bool(self._items), timeout)
+            if not self._items:
+                return None
+            item = self._items.popleft()
+            self._cond.notify_all()
+        if item is _END:
+            self._done = True
+            return None
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        return item
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def batches(self, timeout: float | None = None) -> Iterator[pa.RecordBatch]:
+        """Every batch until the job's sinks finished; ``timeout`` bounds each wait."""
+        while not self._done:
+            batch = self.poll(timeout)
+            if batch is None and not self._done:
+                raise ExecutionError(f"no result within {timeout} s")
+            if batch is not None:
+                yield batch
+
+    def table(self, timeout: float | None = None) -> pa.Table:
+        batches = list(self.batches(timeout))
+        if batches:
+            return pa.Table.from_batches(batches)
+        return pa.Table.from_batches([], schema=self.schema) if self.schema else pa.table({})

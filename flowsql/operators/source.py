@@ -1,0 +1,325 @@
+"""Streaming sources: the split-based reader contract and the operator that drives it.
+
+Contract (architecture §2, Sources):
+- A connector's :class:`SourceReader` lists its ``splits()`` (JSON-able strings: files, Kafka
+  partitions, generator shards) and ``read(split)`` yields ``pyarrow.RecordBatch`` objects, or
+  ``None`` when no data is available right now (an unbounded split that is waiting). A
+  bounded split's iterator ends; an unbounded one never does. ``position()``/``seek()`` are
+  reserved for checkpoints: a position means "resume *after* the last emitted record".
+- :class:`SourceOperator` is the head of a source task. Subtask ``i`` of ``p`` reads the
+  splits whose index ``≡ i (mod p)``, round-robin one batch per split, so one endless split
+  never starves another.
+- Watermarks (Flink's bounded out-of-orderness): each split has a
+  :class:`BoundedOutOfOrderness` generator fed a callable ``batch -> event-time ms``; its
+  watermark is ``max_seen - delay_ms - 1``. The subtask's watermark is the minimum over splits
+  that are neither idle nor finished and is emitted (only when it advances) after the batch
+  that moved it, never before buffered data.
+- Idleness: a split with no data for ``idle_timeout_ms`` (> 0) is idle and excluded from the
+  minimum; when all open splits are idle the subtask reports ``idle(True)`` downstream, and
+  ``idle(False)`` when data flows again.
+- Flushing: small reader batches are buffered and concatenated until ``batch_size`` rows or
+  until the oldest buffered batch is ``allow_latency_ms`` old, so slow sources still deliver
+  promptly and fast ones deliver large batches. No per-row Python.
+- End: when every split has ended, :meth:`SourceOperator.run` flushes and returns; the task
+  then sends ``Watermark(MAX)`` and ``EndOfInput``. On cancel it returns promptly.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flowsql.errors import NotSupportedError, ValidationError
+from flowsql.operators.base import OperatorContext
+from flowsql.runtime.messages import MIN_WATERMARK
+
+TimestampFn = Callable[[pa.RecordBatch], "pa.Array | pa.ChunkedArray | np.ndarray"]
+DEFAULT_BATCH_SIZE = 8192
+DEFAULT_ALLOW_LATENCY_MS = 200
+_POLL_INTERVAL_S = 0.002
+
+
+class SourceReader(abc.ABC):
+    """A connector's streaming reader. One instance per source subtask."""
+
+    bounded: bool = True
+
+    @abc.abstractmethod
+    def splits(self) -> list[str]:
+        """All splits of the source, in a stable order (the same in every subtask)."""
+
+    @abc.abstractmethod
+    def read(self, split: str) -> Iterator[pa.RecordBatch | None]:
+        """Batches of one split; ``None`` means "no data right now"."""
+
+    def position(self, split: str) -> dict[str, Any] | None:
+        """Reserved for checkpoints: where to resume after the last emitted batch."""
+        return None
+
+    def seek(self, split: str, position: dict[str, Any]) -> None:
+        raise NotSupportedError("restoring a source position")
+
+    def close(self) -> None:
+        return None
+
+
+class SourceOutput(Protocol):
+    """What a source task offers the source operator."""
+
+    def emit(self, batch: pa.RecordBatch) -> None: ...
+
+    def watermark(self, timestamp: int) -> None: ...
+
+    def idle(self, idle: bool) -> None: ...
+
+
+def column_timestamps(paths: Sequence[str]) -> TimestampFn:
+    """Event time from a column (``"ts"``), a nested field (``"bid.dateTime"``) or the first
+    non-null of several (``["person.dateTime", "auction.dateTime", "bid.dateTime"]``)."""
+    if not paths:
+        raise ValidationError("a watermark needs a time column")
+
+    def one(batch: pa.RecordBatch, path: str) -> pa.Array:
+        head, *rest = path.split(".")
+        idx = batch.schema.get_field_index(head)
+        if idx < 0:
+            raise ValidationError(f"watermark column '{head}' not in {', '.join(batch.schema.names)}")
+        arr = batch.column(idx)
+        for name in rest:
+            arr = pc.struct_field(arr, name)
+        return arr
+
+    def extract(batch: pa.RecordBatch) -> pa.Array:
+        arrays = [one(batch, p) for p in paths]
+        return arrays[0] if len(arrays) == 1 else pc.coalesce(*arrays)
+
+    return extract
+
+
+def _to_epoch_ms(ts: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Array | np.ndarray:
+    if isinstance(ts, np.ndarray):
+        return ts
+    t = ts.type
+    if pa.types.is_timestamp(t):
+        if t.unit != "ms":
+            ts = pc.cast(ts, pa.timestamp("ms", t.tz), safe=False)
+        return ts.view(pa.int64()) if isinstance(ts, pa.Array) else pc.cast(ts, pa.int64())
+    if pa.types.is_integer(t):
+        return ts
+    raise ValidationError(f"watermark column must be a TIMESTAMP (or epoch ms), got {t}")
+
+
+class BoundedOutOfOrderness:
+    """Flink's bounded out-of-orderness watermark generator for one split."""
+
+    def __init__(self, timestamps: TimestampFn, delay_ms: int = 0) -> None:
+        self.timestamps = timestamps
+        self.delay_ms = int(delay_ms)
+        self.max_seen = MIN_WATERMARK
+
+    def on_batch(self, batch: pa.RecordBatch) -> None:
+        ts = _to_epoch_ms(self.timestamps(batch))
+        if isinstance(ts, np.ndarray):
+            top = int(ts.max()) if len(ts) else None
+        else:
+            top = pc.max(ts).as_py()
+        if top is not None and top > self.max_seen:
+            self.max_seen = int(top)
+
+    def current(self) -> int:
+        if self.max_seen == MIN_WATERMARK:
+            return MIN_WATERMARK
+        return max(self.max_seen - self.delay_ms - 1, MIN_WATERMARK)
+
+
+@dataclass
+class _SplitState:
+    split: str
+    batches: Iterator[pa.RecordBatch | None]
+    generator: BoundedOutOfOrderness | None
+    last_data: float
+    idle: bool = False
+    finished: bool = False
+
+
+@dataclass
+class _Buffer:
+    batches: list[pa.RecordBatch] = field(default_factory=list)
+    rows: int = 0
+    since: float = 0.0
+
+
+class SourceOperator:
+    """Drives a :class:`SourceReader` in one source subtask (see module contract)."""
+
+    def __init__(
+        self,
+        reader: SourceReader,
+        *,
+        timestamps: TimestampFn | None = None,
+        delay_ms: int = 0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        allow_latency_ms: int = DEFAULT_ALLOW_LATENCY_MS,
+        idle_timeout_ms: int = 0,
+    ) -> None:
+        self.reader = reader
+        self.timestamps = timestamps
+        self.delay_ms = delay_ms
+        self.batch_size = max(int(batch_size), 1)
+        self.allow_latency_s = max(int(allow_latency_ms), 0) / 1000.0
+        self.idle_timeout_s = max(int(idle_timeout_ms), 0) / 1000.0
+
+    def open(self, ctx: OperatorContext) -> None:
+        self.ctx = ctx
+
+    def assigned_splits(self, ctx: OperatorContext) -> list[str]:
+        return [s for i, s in enumerate(self.reader.splits()) if i % ctx.parallelism == ctx.subtask_index]
+
+    def run(self, out: SourceOutput, cancelled: threading.Event) -> None:
+        """Read until every assigned split ended (bounded) or ``cancelled`` is set."""
+        ctx = self.ctx
+        now = time.monotonic()
+        self._states = [
+            _SplitState(
+                split,
+                iter(self.reader.read(split)),
+                BoundedOutOfOrderness(self.timestamps, self.delay_ms) if self.timestamps else None,
+                now,
+            )
+            for split in self.assigned_splits(ctx)
+        ]
+        self._out = out
+        self._buffer = _Buffer()
+        self._emitted_wm = MIN_WATERMARK
+        self._idle_out = False
+        try:
+            if not self._states and not self.reader.bounded:
+                out.idle(True)
+                cancelled.wait()
+                return
+            self._loop(cancelled)
+            if not cancelled.is_set():
+                self._flush()
+        finally:
+            self.reader.close()
+
+    # -- steps -------------------------------------------------------------------------------
+    def _loop(self, cancelled: threading.Event) -> None:
+        while not cancelled.is_set():
+            open_states = [s for s in self._states if not s.finished]
+            if not open_states:
+                return
+            got_data = False
+            status_changed = False
+            for st in open_states:
+                if cancelled.is_set():
+                    return
+                try:
+                    item = next(st.batches)
+                except StopIteration:
+                    st.finished = True
+                    status_changed = True
+                    continue
+                now = time.monotonic()
+                if item is None or item.num_rows == 0:
+                    if self.idle_timeout_s and not st.idle and now - st.last_data >= self.idle_timeout_s:
+                        st.idle = True
+                        status_changed = True
+                    continue
+                got_data = True
+                st.last_data = now
+                if st.idle:
+                    st.idle = False
+                    status_changed = True
+                if st.generator is not None:
+                    st.generator.on_batch(item)
+                self._buffer_batch(item, now)
+            if self._buffer.batches and time.monotonic() - self._buffer.since >= self.allow_latency_s:
+                self._flush()
+                self._advance_watermark()
+            if status_changed:
+                self._update_idle()
+                self._advance_watermark()
+            if not got_data:
+                cancelled.wait(_POLL_INTERVAL_S)
+
+    def _buffer_batch(self, batch: pa.RecordBatch, now: float) -> None:
+        buf = self._buffer
+        if not buf.batches:
+            buf.since = now
+        buf.batches.append(batch)
+        buf.rows += batch.num_rows
+        if buf.rows >= self.batch_size:
+            self._flush()
+            self._advance_watermark()
+
+    def _flush(self) -> None:
+        buf = self._buffer
+        if not buf.batches:
+            return
+        batch = buf.batches[0] if len(buf.batches) == 1 else pa.concat_batches(buf.batches)
+        self._buffer = _Buffer()
+        self._out.emit(batch)
+
+    def _advance_watermark(self) -> None:
+        active = [
+            s.generator.current()
+            for s in self._states
+            if s.generator is not None and not s.finished and not s.idle
+        ]
+        if not active:
+            return
+        wm = min(active)
+        if wm > self._emitted_wm:
+            self._flush()
+            self._emitted_wm = wm
+            self._out.watermark(wm)
+
+    def _update_idle(self) -> None:
+        open_states = [s for s in self._states if not s.finished]
+        idle = bool(open_states) and all(s.idle for s in open_states)
+        if idle != self._idle_out:
+            self._flush()
+            self._idle_out = idle
+            self._out.idle(idle)
+
+
+class ValuesReader(SourceReader):
+    """A bounded reader over literal rows (``VALUES``, tests): one split, ``batch_rows`` per batch.
+
+    Rows are converted to Arrow once, when the reader is built (not on the data path)."""
+
+    bounded = True
+
+    def __init__(self, table: pa.Table, batch_rows: int = DEFAULT_BATCH_SIZE) -> None:
+        self.table = table
+        self.batch_rows = max(int(batch_rows), 1)
+
+    @staticmethod
+    def from_params(params: dict[str, Any]) -> ValuesReader:
+        from flowsql.types import parse_type, to_arrow
+
+        schema = pa.schema(
+            [pa.field(name, to_arrow(parse_type(type_text))) for name, type_text in params["schema"]]
+        )
+        rows = params.get("rows") or []
+        columns = []
+        for i, f in enumerate(schema):
+            values = pa.array([row[i] for row in rows])
+            columns.append(values if values.type == f.type else pc.cast(values, f.type))
+        table = pa.Table.from_arrays(columns, schema=schema)
+        return ValuesReader(table, int(params.get("batch_rows", DEFAULT_BATCH_SIZE)))
+
+    def splits(self) -> list[str]:
+        return ["values"]
+
+    def read(self, split: str) -> Iterator[pa.RecordBatch | None]:
+        yield from self.table.combine_chunks().to_batches(max_chunksize=self.batch_rows)

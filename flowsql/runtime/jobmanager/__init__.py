@@ -1,0 +1,1 @@
+"""JobManager side of the runtime: job states, slot scheduling, deployment, job tracking."""

@@ -1,0 +1,1 @@
+"""TaskManager side of the runtime: slots, tasks (operator chains), channels, watermarks."""

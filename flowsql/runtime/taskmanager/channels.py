@@ -1,0 +1,136 @@
+"""Channels: ordered, bounded transport of batches and control messages between tasks.
+
+Contract:
+- A task reads all its inputs from one :class:`InputGate`; the gate has ``num_channels``
+  channels, one per upstream producer, and :meth:`InputGate.get` returns
+  ``(channel_index, message)``. Messages of one channel arrive in the order they were put.
+- A producer writes through a :class:`ChannelWriter`. Each channel holds at most ``capacity``
+  messages: :meth:`ChannelWriter.put` blocks while its channel is full (backpressure), so a
+  slow consumer slows its producers instead of growing memory.
+- A message is a ``pyarrow.RecordBatch`` or a control message (``Watermark``, ``EndOfInput``,
+  ``CheckpointBarrier`` (reserved), ``IdleMarker``).
+- :meth:`InputGate.cancel` wakes every blocked ``get`` and ``put`` on that gate with
+  :class:`TaskCancelled`; the runtime uses it to stop a job promptly.
+- :class:`Transport` creates gates. :class:`InProcessTransport` (threads in one process) is the
+  only implementation now; moving TaskManagers into other processes means adding a transport
+  (e.g. Arrow IPC over sockets) and changes nothing else.
+
+Hand-written rather than ``queue.Queue`` because the consumer waits on *any* of its channels
+while every channel keeps its own bound, and cancellation must wake both sides at once.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections import deque
+
+import pyarrow as pa
+
+from flowsql.runtime.messages import CheckpointBarrier, EndOfInput, IdleMarker, Watermark
+
+Message = pa.RecordBatch | Watermark | EndOfInput | CheckpointBarrier | IdleMarker
+DEFAULT_CAPACITY = 16
+
+
+class TaskCancelled(Exception):
+    """Internal: raised inside a task when its job is being cancelled (never user-facing)."""
+
+
+class ChannelWriter(abc.ABC):
+    """The producer's end of one channel."""
+
+    @abc.abstractmethod
+    def put(self, message: Message) -> None:
+        """Append a message; blocks while the channel is full; raises TaskCancelled."""
+
+
+class InputGate(abc.ABC):
+    """The consumer's end of all channels of one task."""
+
+    num_channels: int
+
+    @abc.abstractmethod
+    def get(self, timeout: float | None = None) -> tuple[int, Message] | None:
+        """Next ``(channel, message)`` in arrival order; None on timeout; raises TaskCancelled."""
+
+    @abc.abstractmethod
+    def writer(self, channel: int) -> ChannelWriter: ...
+
+    @abc.abstractmethod
+    def cancel(self) -> None: ...
+
+
+class Transport(abc.ABC):
+    @abc.abstractmethod
+    def create_gate(self, name: str, num_channels: int, capacity: int = DEFAULT_CAPACITY) -> InputGate:
+        ...
+
+
+class _InProcessWriter(ChannelWriter):
+    def __init__(self, gate: InProcessInputGate, channel: int) -> None:
+        self._gate = gate
+        self._channel = channel
+
+    def put(self, message: Message) -> None:
+        self._gate._put(self._channel, message)
+
+
+class InProcessInputGate(InputGate):
+    """All channels of one gate share one FIFO and one lock; each channel has its own bound."""
+
+    def __init__(self, name: str, num_channels: int, capacity: int = DEFAULT_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError("channel capacity must be >= 1")
+        self.name = name
+        self.num_channels = num_channels
+        self.capacity = capacity
+        self._queue: deque[tuple[int, Message]] = deque()
+        self._counts = [0] * num_channels
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+        self._cancelled = False
+
+    def writer(self, channel: int) -> ChannelWriter:
+        if not 0 <= channel < self.num_channels:
+            raise IndexError(f"gate {self.name} has no channel {channel}")
+        return _InProcessWriter(self, channel)
+
+    def _put(self, channel: int, message: Message) -> None:
+        with self._not_full:
+            while self._counts[channel] >= self.capacity and not self._cancelled:
+                self._not_full.wait()
+            if self._cancelled:
+                raise TaskCancelled(self.name)
+            self._counts[channel] += 1
+            self._queue.append((channel, message))
+            self._not_empty.notify()
+
+    def get(self, timeout: float | None = None) -> tuple[int, Message] | None:
+        with self._not_empty:
+            if not self._queue and not self._cancelled:
+                self._not_empty.wait_for(lambda: self._queue or self._cancelled, timeout)
+            if self._cancelled:
+                raise TaskCancelled(self.name)
+            if not self._queue:
+                return None
+            channel, message = self._queue.popleft()
+            self._counts[channel] -= 1
+            self._not_full.notify_all()
+            return channel, message
+
+    def pending(self, channel: int | None = None) -> int:
+        with self._lock:
+            return len(self._queue) if channel is None else self._counts[channel]
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            self._not_empty.notify_all()
+            self._not_full.notify_all()
+
+
+class InProcessTransport(Transport):
+    def create_gate(self, name: str, num_channels: int, capacity: int = DEFAULT_CAPACITY) -> InputGate:
+        return InProcessInputGate(name, num_channels, capacity)

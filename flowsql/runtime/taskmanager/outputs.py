@@ -1,0 +1,72 @@
+"""A task's outputs: one partitioning writer per outgoing network edge.
+
+Contract:
+- :class:`EdgeWriter` sends the batches of one edge to the downstream subtasks' channels:
+  ``forward`` to the single paired subtask, ``rebalance`` round-robin per batch, ``broadcast``
+  to all, ``hash`` split by key group (:mod:`flowsql.runtime.partitioning`, :mod:`flowsql.state.keygroups`) so all rows of one
+  key reach the same subtask.
+- Control messages (watermarks, idle markers, end of input) go to every downstream channel.
+- :class:`TaskOutput` fans a chain tail's output out to all its edges; empty batches are
+  never sent.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from flowsql.operators.base import MAX_PARALLELISM
+from flowsql.runtime.partitioning import route, split_by_target
+from flowsql.runtime.taskmanager.channels import ChannelWriter, Message
+
+
+class EdgeWriter:
+    def __init__(
+        self,
+        partitioning: str,
+        writers: list[ChannelWriter],
+        keys: tuple[str, ...] = (),
+        max_parallelism: int = MAX_PARALLELISM,
+        start: int = 0,
+    ) -> None:
+        self.partitioning = partitioning
+        self.writers = writers
+        self.keys = keys
+        self.max_parallelism = max_parallelism
+        self._next = start % max(len(writers), 1)
+
+    def emit(self, batch: pa.RecordBatch) -> None:
+        n = len(self.writers)
+        if self.partitioning == "hash" and n > 1:
+            targets = route(batch, self.keys, n, self.max_parallelism)
+            for writer, part in zip(self.writers, split_by_target(batch, targets, n), strict=True):
+                if part is not None and part.num_rows:
+                    writer.put(part)
+        elif self.partitioning == "broadcast":
+            for writer in self.writers:
+                writer.put(batch)
+        elif self.partitioning == "rebalance" and n > 1:
+            self.writers[self._next].put(batch)
+            self._next = (self._next + 1) % n
+        else:  # forward, or a single target
+            self.writers[0].put(batch)
+
+    def broadcast(self, message: Message) -> None:
+        for writer in self.writers:
+            writer.put(message)
+
+
+class TaskOutput:
+    """The chain tail's collector: batches to every edge, control messages to every channel."""
+
+    def __init__(self, edges: list[EdgeWriter]) -> None:
+        self.edges = edges
+
+    def emit(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        for edge in self.edges:
+            edge.emit(batch)
+
+    def broadcast(self, message: Message) -> None:
+        for edge in self.edges:
+            edge.broadcast(message)

@@ -1,0 +1,328 @@
+"""A task: one subtask of one operator chain, running in its own thread.
+
+Contract:
+- A :class:`TaskDescriptor` is what the JobManager ships to a TaskManager: the chain's
+  operator specs (head first), the subtask index and parallelism, the transport endpoints
+  (an input gate, partitioning output writers) and the job's in-process resources. The task
+  builds its live operators from the specs with the operator registry, then runs.
+- Source task (head builds to a ``SourceOperator``): the source drives the chain; when it
+  returns, the task finishes the chain (final watermark, ``close``) and sends ``EndOfInput``.
+- Other tasks loop over the input gate: batches go through the chain (``input_index`` from the
+  channel's edge), watermarks/idle markers/end-of-input go through a
+  :class:`~flowsql.runtime.taskmanager.watermarks.WatermarkValve`; the chain sees a watermark
+  only when the combined input watermark advances. When every channel ended, the chain is
+  finished: each operator in order receives ``Watermark(MAX)`` (if it has not yet) and then
+  ``close(out)``, so what an operator emits on close still reaches the next one before that
+  one's final watermark. Then ``EndOfInput`` goes downstream.
+- Within a chain, operator ``i`` emits straight into operator ``i + 1`` (no queue, no copy);
+  the tail emits into the task's outputs. The task counts records in/out per operator itself
+  (:attr:`Task.io`; operators need not count); operators count late records in
+  ``OperatorContext.metrics``.
+- Steps and outcome: ``run`` = (1) build + open operators, (2) process, (3) finish, (4) report
+  ``FINISHED``; an exception in an operator reports ``FAILED`` with an
+  :class:`~flowsql.errors.ExecutionError` naming that operator (the traceback is kept for logs
+  and ``--verbose``); :meth:`Task.cancel` stops the task promptly and reports ``CANCELED``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from flowsql.errors import ExecutionError, FlowSQLError
+from flowsql.operators.base import MAX_PARALLELISM, Operator, OperatorContext, OperatorMetrics
+from flowsql.operators.registry import BuildEnv, OperatorRegistry
+from flowsql.operators.source import SourceOperator
+from flowsql.physical.graph import OperatorSpec
+from flowsql.runtime.messages import (
+    MAX_WATERMARK,
+    MIN_WATERMARK,
+    CheckpointBarrier,
+    EndOfInput,
+    IdleMarker,
+    Watermark,
+)
+from flowsql.runtime.taskmanager.channels import InputGate, TaskCancelled
+from flowsql.runtime.taskmanager.outputs import EdgeWriter, TaskOutput
+from flowsql.runtime.taskmanager.watermarks import WatermarkValve
+
+log = logging.getLogger("flowsql.runtime")
+
+
+@dataclass
+class TaskDescriptor:
+    job_id: str
+    task_id: str
+    chain_index: int
+    operators: tuple[OperatorSpec, ...]
+    subtask_index: int
+    parallelism: int
+    input_gate: InputGate | None = None
+    channel_inputs: tuple[int, ...] = ()
+    outputs: list[EdgeWriter] = field(default_factory=list)
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, str] = field(default_factory=dict)
+    max_parallelism: int = MAX_PARALLELISM
+
+    @property
+    def name(self) -> str:
+        ids = " -> ".join(op.id for op in self.operators)
+        return f"{ids} ({self.subtask_index + 1}/{self.parallelism})"
+
+
+class OperatorFailure(Exception):
+    """Internal: an operator raised; carries its id up through the chain."""
+
+    def __init__(self, operator_id: str, cause: BaseException) -> None:
+        super().__init__(f"{operator_id}: {cause!r}")
+        self.operator_id = operator_id
+        self.cause = cause
+
+
+def _guard(operator_id: str, fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except (OperatorFailure, TaskCancelled):
+        raise
+    except Exception as e:
+        raise OperatorFailure(operator_id, e) from e
+
+
+class _Link:
+    """Collector of operator ``index``: feeds the next operator, or the task output."""
+
+    def __init__(self, chain: OperatorChain, index: int) -> None:
+        self.chain = chain
+        self.index = index
+
+    def emit(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        self.chain.io[self.index].records_out += batch.num_rows
+        self.chain.push(self.index + 1, batch, 0)
+
+
+class OperatorChain:
+    """Synchronous plumbing through a linear chain of opened operators."""
+
+    def __init__(
+        self,
+        ids: list[str],
+        operators: list[Operator],
+        io: list[OperatorMetrics],
+        output: TaskOutput,
+    ) -> None:
+        self.ids = ids
+        self.operators = operators
+        self.io = io
+        self.output = output
+        self.links = [_Link(self, i) for i in range(len(operators))]
+        self.last_watermark = [MIN_WATERMARK] * len(operators)
+        self.output_watermark = MIN_WATERMARK
+
+    def push(self, index: int, batch: pa.RecordBatch, input_index: int) -> None:
+        if index >= len(self.operators):
+            self.output.emit(batch)
+            return
+        self.io[index].records_in += batch.num_rows
+        _guard(self.ids[index], self.operators[index].process_batch, batch, self.links[index], input_index)
+
+    def process(self, batch: pa.RecordBatch, input_index: int = 0) -> None:
+        if batch.num_rows:
+            self.push(0, batch, input_index)
+
+    def watermark(self, timestamp: int) -> None:
+        wm: Watermark | None = Watermark(timestamp)
+        for i, op in enumerate(self.operators):
+            self.last_watermark[i] = max(self.last_watermark[i], wm.timestamp)
+            wm = _guard(self.ids[i], op.on_watermark, wm, self.links[i])
+            if wm is None:
+                return
+        if wm.timestamp > self.output_watermark:
+            self.output_watermark = wm.timestamp
+            self.output.broadcast(wm)
+
+    def finish(self) -> None:
+        """Final watermark then close, operator by operator (see module contract)."""
+        final = Watermark(MAX_WATERMARK)
+        for i, op in enumerate(self.operators):
+            if self.last_watermark[i] < MAX_WATERMARK:
+                self.last_watermark[i] = MAX_WATERMARK
+                _guard(self.ids[i], op.on_watermark, final, self.links[i])
+            _guard(self.ids[i], op.close, self.links[i])
+        if self.output_watermark < MAX_WATERMARK:
+            self.output_watermark = MAX_WATERMARK
+            self.output.broadcast(final)
+
+
+def _execution_error(operator_id: str, exc: BaseException, desc: TaskDescriptor) -> ExecutionError:
+    where = f"subtask {desc.subtask_index + 1}/{desc.parallelism}"
+    if isinstance(exc, ExecutionError):
+        if exc.operator_id is None:
+            exc.operator_id = operator_id
+        return exc
+    if isinstance(exc, FlowSQLError):
+        err = ExecutionError(f"{exc.title}: {exc.message} ({where})", operator_id=operator_id, hint=exc.hint)
+    else:
+        err = ExecutionError(f"{type(exc).__name__}: {exc} ({where})", operator_id=operator_id)
+    err.__cause__ = exc
+    return err
+
+
+TaskEndCallback = Callable[["Task", str, "ExecutionError | None", "str | None"], None]
+
+
+class Task:
+    """Runs one :class:`TaskDescriptor` in a daemon thread."""
+
+    def __init__(self, desc: TaskDescriptor, registry: OperatorRegistry, on_end: TaskEndCallback) -> None:
+        self.desc = desc
+        self.registry = registry
+        self.on_end = on_end
+        self.state = "CREATED"
+        self.contexts: dict[str, OperatorContext] = {
+            spec.id: OperatorContext(
+                operator_id=spec.id,
+                subtask_index=desc.subtask_index,
+                parallelism=desc.parallelism,
+                max_parallelism=desc.max_parallelism,
+                config=dict(desc.config),
+            )
+            for spec in desc.operators
+        }
+        self.io: dict[str, OperatorMetrics] = {spec.id: OperatorMetrics() for spec in desc.operators}
+        self._cancelled = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"flowsql-task {desc.name}", daemon=True)
+
+    @property
+    def task_id(self) -> str:
+        return self.desc.task_id
+
+    def start(self) -> None:
+        self.state = "RUNNING"
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        if self.desc.input_gate is not None:
+            self.desc.input_gate.cancel()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # -- the thread --------------------------------------------------------------------------
+    def _run(self) -> None:
+        outcome, error, details = "FINISHED", None, None
+        try:
+            head, chain = self._build()
+            if isinstance(head, SourceOperator):
+                self._run_source(head, chain)
+            else:
+                self._run_inputs(chain)
+            if self._cancelled.is_set():
+                raise TaskCancelled(self.task_id)
+            chain.finish()
+            chain.output.broadcast(EndOfInput())
+        except TaskCancelled:
+            outcome = "CANCELED"
+        except OperatorFailure as f:
+            outcome, details = "FAILED", "".join(traceback.format_exception(f.cause))
+            error = _execution_error(f.operator_id, f.cause, self.desc)
+        except BaseException as e:  # a runtime bug: still fail the job, never hang it
+            outcome, details = "FAILED", traceback.format_exc()
+            error = _execution_error(self.desc.operators[0].id, e, self.desc)
+        if outcome == "FAILED" and self._cancelled.is_set():
+            outcome = "CANCELED"  # errors caused by tearing the job down are not failures
+        if outcome == "FAILED":
+            log.error("task %s failed: %s\n%s", self.desc.name, error, details)
+        self.state = outcome
+        try:
+            self.on_end(self, outcome, error, details)
+        finally:
+            # Only now (the JobManager knows why we stopped) release producers still blocked
+            # on our channels; they see TaskCancelled while the job is already FAILING.
+            if self.desc.input_gate is not None:
+                self.desc.input_gate.cancel()
+
+    def _build(self) -> tuple[Operator | SourceOperator, OperatorChain]:
+        """Step 1: build every operator from its spec and open it."""
+        desc = self.desc
+        live: list[Any] = []
+        for spec in desc.operators:
+            env = BuildEnv(
+                operator_id=spec.id,
+                subtask_index=desc.subtask_index,
+                parallelism=desc.parallelism,
+                resources=desc.resources,
+                config=desc.config,
+            )
+            op = _guard(spec.id, self.registry.build, spec.kind, spec.params, env)
+            _guard(spec.id, op.open, self.contexts[spec.id])
+            live.append(op)
+        head = live[0]
+        rest = live[1:] if isinstance(head, SourceOperator) else live
+        specs = desc.operators[1:] if isinstance(head, SourceOperator) else desc.operators
+        for spec, op in zip(specs, rest, strict=True):
+            if not isinstance(op, Operator):
+                raise OperatorFailure(spec.id, TypeError(f"kind '{spec.kind}' is not an operator"))
+        chain = OperatorChain(
+            [s.id for s in specs], rest, [self.io[s.id] for s in specs], TaskOutput(desc.outputs)
+        )
+        return head, chain
+
+    def _run_source(self, source: SourceOperator, chain: OperatorChain) -> None:
+        """Step 2 for a source task: the source drives the chain."""
+        source_id = self.desc.operators[0].id
+        counts = self.io[source_id]
+
+        class _Out:
+            def emit(self, batch: pa.RecordBatch) -> None:
+                counts.records_out += batch.num_rows
+                chain.process(batch)
+
+            def watermark(self, timestamp: int) -> None:
+                chain.watermark(timestamp)
+
+            def idle(self, idle: bool) -> None:
+                chain.output.broadcast(IdleMarker(idle))
+
+        _guard(source_id, source.run, _Out(), self._cancelled)
+
+    def _run_inputs(self, chain: OperatorChain) -> None:
+        """Step 2 for other tasks: read the gate until every channel ended."""
+        gate = self.desc.input_gate
+        if gate is None:
+            raise OperatorFailure(self.desc.operators[0].id, ValueError("task has no inputs"))
+        valve = WatermarkValve(gate.num_channels)
+        inputs = self.desc.channel_inputs
+        idle_out = False
+        while not valve.all_finished:
+            item = gate.get()
+            if item is None:
+                continue
+            channel, msg = item
+            if isinstance(msg, pa.RecordBatch):
+                advanced = valve.on_data(channel)
+                chain.process(msg, inputs[channel])
+            elif isinstance(msg, Watermark):
+                advanced = valve.on_watermark(channel, msg.timestamp)
+            elif isinstance(msg, IdleMarker):
+                advanced = valve.on_idle(channel, msg.idle)
+            elif isinstance(msg, EndOfInput):
+                advanced = valve.on_end(channel)
+            elif isinstance(msg, CheckpointBarrier):
+                continue  # reserved: alignment arrives with checkpoints
+            else:
+                raise TypeError(f"unexpected message on channel {channel}: {msg!r}")
+            if advanced is not None:
+                chain.watermark(advanced)
+            if valve.idle != idle_out and not valve.all_finished:
+                idle_out = valve.idle
+                chain.output.broadcast(IdleMarker(idle_out))
