@@ -19,7 +19,7 @@ def test_unknown_connector_lists_available():
         get_factory("filesystm")
     assert str(e.value) == "Unknown connector 'filesystm'"
     assert "Did you mean 'filesystem'?" in e.value.hint
-    assert "blackhole, datagen, filesystem, print" in e.value.hint
+    assert "blackhole, datagen, filesystem, nexmark, print" in e.value.hint
 
 
 def test_missing_connector_option(make_table):
