@@ -14,6 +14,9 @@ Contract of :func:`validate_options`:
    an ill-typed value raises ``ConnectorError`` naming the option, the value and what is expected.
 5. The result maps every given key to its typed value, plus every non-placeholder spec not
    given: to its typed default, or ``None`` when it has no default.
+6. :data:`COMMON_OPTIONS` (engine-level table options such as ``scan.watermark.idle-timeout``
+   and ``late-data.sink``) are accepted for every connector; they appear in the result only
+   when given.
 
 Hand-written because option grammars are Flink's (duration units, placeholders), which no
 library here parses.
@@ -45,6 +48,14 @@ _DURATION_UNITS_MS: dict[str, float] = {
 }
 _DURATION = re.compile(r"^\s*(\d+)\s*([A-Za-zµ]*)\s*$")
 _CHAR_ESCAPES = {"\\t": "\t", "\\n": "\n", "\\r": "\r", "\\0": "\0", "\\\\": "\\", "\\'": "'"}
+
+
+COMMON_OPTIONS: list[OptionSpec] = [
+    OptionSpec("scan.watermark.idle-timeout", "duration",
+               description="Streaming: a source split without data for this long is idle."),
+    OptionSpec("late-data.sink", "string",
+               description="Streaming: table that receives rows window operators drop as late."),
+]
 
 
 def parse_duration_ms(text: str) -> int | None:
@@ -120,6 +131,8 @@ def validate_options(
 ) -> dict[str, Any]:
     """Check ``options`` against ``specs``; return typed values (see the module docstring)."""
     exact = {s.key: s for s in specs}
+    common = {s.key: s for s in COMMON_OPTIONS if s.key not in exact}
+    exact.update(common)
     patterns = [(s, p) for s in specs if (p := _spec_pattern(s)) is not None]
     valid_keys = [s.key for s in specs]
     physical = [c.name for c in table.physical_columns] if table is not None else None
@@ -155,7 +168,7 @@ def validate_options(
 
     # 3. required options, then defaults
     for spec in specs:
-        if spec.key in result or _spec_pattern(spec) is not None:
+        if spec.key in common or spec.key in result or _spec_pattern(spec) is not None:
             continue
         if spec.required:
             required = [s.key for s in specs if s.required]

@@ -32,3 +32,11 @@ class BlackholeFactory(ConnectorFactory):
 
     def batch_sink(self, table: TableDefinition, options: dict[str, Any]) -> BatchSink:
         return BlackholeSink()
+
+    def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
+        from connectors.streaming import BlackholeStreamWriter
+
+        return BlackholeStreamWriter()
+
+    def sink_accepts_changelog(self, table: TableDefinition) -> bool:
+        return True

@@ -74,3 +74,11 @@ class DatagenFactory(ConnectorFactory):
                 "streaming mode (SET 'execution.runtime-mode' = 'streaming').",
             )
         return BatchScan(arrow=gen.reader)
+
+    def source_reader(
+        self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1
+    ) -> Any:
+        """Streaming: generator shards (see :class:`connectors.streaming.DatagenReader`)."""
+        from connectors.streaming import DatagenReader
+
+        return DatagenReader(self.generator(table, options), shards=parallelism)

@@ -112,6 +112,25 @@ class FilesystemFactory(ConnectorFactory):
         directory = sink_directory(options["path"])
         return FilesystemSink(table, directory, options["format"], options)
 
+    def source_reader(
+        self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1
+    ) -> Any:
+        """Streaming: one bounded split per file (:class:`connectors.streaming.FilesReader`)."""
+        from connectors.streaming import FilesReader
+
+        self._check_partitions(table)
+        return FilesReader(table, options)
+
+    def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
+        """Streaming: part files; a changelog input adds a ``row_kind`` column."""
+        from connectors.streaming import FilesystemWriter
+
+        self._check_partitions(table)
+        return FilesystemWriter(table, options)
+
+    def sink_accepts_changelog(self, table: TableDefinition) -> bool:
+        return True  # written as rows with a row_kind column (append-only files)
+
     @staticmethod
     def _check_partitions(table: TableDefinition) -> None:
         if table.partition_keys:

@@ -52,3 +52,12 @@ class PrintFactory(ConnectorFactory):
 
     def batch_sink(self, table: TableDefinition, options: dict[str, Any]) -> BatchSink:
         return PrintSink(options.get("print-identifier"), bool(options.get("standard-error")))
+
+    def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
+        """Streaming: prints ``+I[...]`` / ``-U[...]`` lines (changelogs accepted)."""
+        from connectors.streaming import PrintWriter
+
+        return PrintWriter(options.get("print-identifier"), bool(options.get("standard-error")))
+
+    def sink_accepts_changelog(self, table: TableDefinition) -> bool:
+        return True

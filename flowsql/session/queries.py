@@ -9,6 +9,12 @@ streaming engine plugs in by adding its entry, without touching the handlers.
 Batch results: SELECT → ``Result.rows(table)``; INSERT / STATEMENT SET →
 ``Result.ok("[INFO] Inserted N rows into `t`.")`` with ``extra['rows_written']``;
 EXPLAIN → ``Result.ok(text)`` holding the DuckDB SQL and DuckDB's plan (also in ``extra``).
+
+Streaming results (:mod:`flowsql.session.streaming`, which documents the live-result
+protocol): a bounded SELECT → ``Result.rows(table)`` (changelogs applied); an unbounded SELECT
+→ ``Result(kind='job')`` with ``extra['stream']``; INSERT / STATEMENT SET → ``Result(kind='job',
+job_id)``; EXPLAIN → logical plans, JobGraph and changelog modes. SHOW JOBS and STOP JOB are
+handled here too (the runtime's statements, in either mode).
 """
 
 from __future__ import annotations
@@ -68,9 +74,46 @@ def _batch_explain(session: Any, stmt: st.Explain) -> Result:
     return result
 
 
-# -- streaming engine (not yet available) ----------------------------------------------------
-def _streaming(session: Any, stmt: st.Statement) -> Result:
-    raise NotSupportedError("streaming execution", hint=_BATCH_HINT)
+# -- streaming engine: flowsql.session.streaming --------------------------------------------
+def _streaming_query(session: Any, stmt: st.Query) -> Result:
+    from flowsql.session import streaming
+
+    return streaming.run_query(session, stmt)
+
+
+def _streaming_insert(session: Any, stmt: st.Insert) -> Result:
+    from flowsql.session import streaming
+
+    return streaming.run_insert(session, stmt)
+
+
+def _streaming_statement_set(session: Any, stmt: st.StatementSet) -> Result:
+    from flowsql.session import streaming
+
+    return streaming.run_statement_set(session, stmt)
+
+
+def _streaming_explain(session: Any, stmt: st.Explain) -> Result:
+    from flowsql.session import streaming
+
+    return streaming.explain(session, stmt)
+
+
+def _show(session: Any, stmt: st.Show) -> Result:
+    """SHOW JOBS is the runtime's (streaming); every other SHOW is DDL introspection."""
+    if " ".join(stmt.what.upper().split()) == "JOBS":
+        from flowsql.session import streaming
+
+        return streaming.show_jobs(session)
+    from flowsql.session import ddl
+
+    return ddl.HANDLERS[st.Show](session, stmt)
+
+
+def _stop_job(session: Any, stmt: st.StopJob) -> Result:
+    from flowsql.session import streaming
+
+    return streaming.stop_job(session, stmt)
 
 
 Handler = Callable[[Any, Any], Result]
@@ -82,10 +125,10 @@ ENGINES: dict[str, dict[type, Handler]] = {
         st.Explain: _batch_explain,
     },
     "streaming": {
-        st.Query: _streaming,
-        st.Insert: _streaming,
-        st.StatementSet: _streaming,
-        st.Explain: _streaming,
+        st.Query: _streaming_query,
+        st.Insert: _streaming_insert,
+        st.StatementSet: _streaming_statement_set,
+        st.Explain: _streaming_explain,
     },
 }
 
@@ -103,4 +146,6 @@ HANDLERS: dict[type, Handler] = {
     st.Insert: _dispatch,
     st.StatementSet: _dispatch,
     st.Explain: _dispatch,
+    st.Show: _show,
+    st.StopJob: _stop_job,
 }

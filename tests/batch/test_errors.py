@@ -15,14 +15,15 @@ from flowsql.errors import (
 )
 
 
-def test_streaming_mode_is_not_supported_yet(session, data_files):
+def test_streaming_mode_runs_the_same_query(session, data_files):
     session.execute_one(
         f"CREATE TABLE t (a INT) WITH ('connector' = 'filesystem', 'path' = '{data_files['keys.parquet']}', "
         "'format' = 'parquet')"
     )
-    with pytest.raises(NotSupportedError) as info:
-        session.execute_one("SELECT * FROM t")
-    assert "execution.runtime-mode" in (info.value.hint or "")
+    streamed = session.execute_one("SELECT * FROM t").table
+    session.execute_one("SET 'execution.runtime-mode' = 'batch'")
+    batched = session.execute_one("SELECT * FROM t").table
+    assert sorted(streamed.column(0).to_pylist(), key=str) == sorted(batched.column(0).to_pylist(), key=str)
 
 
 def test_unknown_column_names_column_and_candidates(bsession):

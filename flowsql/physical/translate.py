@@ -1,0 +1,244 @@
+"""Logical plan → :class:`~flowsql.physical.graph.JobGraph`.
+
+Contract:
+- :func:`translate` turns one or more planned sinks (one per INSERT of a statement set, or the
+  client sink of a SELECT) into ONE job graph. Per sink, operators are emitted inputs first:
+  ``source`` (the connector reader; watermark generation with the rowtime expression and
+  delay; batch size / latency bound from mini-batch settings; idle timeout) → ``calc``
+  (projection of the needed columns, computed columns, pushed filter) → ``calc`` ... →
+  (exchange) → ``window-aggregate`` | ``session-window`` | ``group-aggregate`` → ``calc`` →
+  ``collect-sink`` | ``sink``.
+- Parallelism: every operator runs with ``parallelism`` ('parallelism.default'), except an
+  aggregation without GROUP BY keys (parallelism 1). Edges are ``forward`` between equal
+  parallelisms (so they chain into one task), ``hash[keys]`` into a keyed aggregation and
+  ``rebalance`` otherwise.
+- Operator ids are ``<n>-<kind>`` numbered in emission order, so they are stable for a given
+  plan (they name state, metrics and errors). Params are plain JSON (see the operator
+  registry for each kind's params).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
+from flowsql.planner.logical import (
+    Calc,
+    GroupAggregate,
+    LogicalNode,
+    Scan,
+    Schema,
+    Sink,
+    Union,
+    WindowAggregate,
+    names,
+)
+
+COLLECT_RESOURCE = "collect"
+
+
+@dataclass
+class SourceSettings:
+    batch_size: int | None = None
+    allow_latency_ms: int | None = None
+
+
+def _schema_json(schema: Schema) -> list[list[str]]:
+    return [[f.name, f.type] for f in schema]
+
+
+@dataclass
+class _Builder:
+    parallelism: int
+    settings: SourceSettings
+    operators: list[OperatorSpec] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    collect_sinks: int = 0
+    modes: dict[int, str] = field(default_factory=dict)  # changelog mode per logical node
+
+    def add(self, kind: str, name: str, params: dict[str, Any], parallelism: int) -> OperatorSpec:
+        op = OperatorSpec(f"{len(self.operators) + 1}-{kind}", kind, params, parallelism, name)
+        self.operators.append(op)
+        return op
+
+    def connect(self, src: OperatorSpec, dst: OperatorSpec, keys: tuple[str, ...] = ()) -> None:
+        if keys and dst.parallelism > 1:
+            self.edges.append(Edge(src.id, dst.id, "hash", keys))
+        elif src.parallelism == dst.parallelism:
+            self.edges.append(Edge(src.id, dst.id, "forward"))
+        else:
+            self.edges.append(Edge(src.id, dst.id, "rebalance"))
+
+    # -- nodes -------------------------------------------------------------------------------
+    def node(self, n: LogicalNode) -> OperatorSpec:
+        if isinstance(n, Scan):
+            return self.scan(n)
+        if isinstance(n, Calc):
+            up = self.node(n.input)
+            params = _calc_params(n.input.schema, n.projections, n.condition, n.schema)
+            if self.modes.get(id(n.input), "append") != "append":
+                from flowsql.runtime.messages import ROW_KIND
+
+                params["input"].append([ROW_KIND, "TINYINT NOT NULL"])  # passed through
+            op = self.add("calc", "Calc", params, up.parallelism)
+            self.connect(up, op)
+            return op
+        if isinstance(n, WindowAggregate):
+            return self.window(n)
+        if isinstance(n, GroupAggregate):
+            up = self.node(n.input)
+            p = self.parallelism if n.spec.keys else 1
+            params = {"spec": n.spec.to_dict(), "having": n.having,
+                      "output": _schema_json(n.schema)}
+            op = self.add("group-aggregate", "GroupAggregate", params, p)
+            self.connect(up, op, n.spec.keys)
+            return op
+        if isinstance(n, Union):
+            ups = [self.node(k) for k in n.children]
+            op = self.add("union", "Union", {"inputs": len(ups)}, self.parallelism)
+            for up in ups:
+                self.connect(up, op)
+            return op
+        raise TypeError(f"cannot translate {type(n).__name__}")
+
+    def scan(self, n: Scan) -> OperatorSpec:
+        t = n.table
+        params: dict[str, Any] = {"table": t.to_json(), "idle_timeout_ms": n.idle_timeout_ms}
+        if n.watermark is not None:
+            params["watermark"] = {"expression": n.watermark.expression, "delay_ms": n.watermark.delay_ms}
+        if self.settings.batch_size:
+            params["batch_size"] = self.settings.batch_size
+        if self.settings.allow_latency_ms is not None:
+            params["allow_latency_ms"] = self.settings.allow_latency_ms
+        src = self.add("source", f"Source({t.name.name})", params, self.parallelism)
+        physical = tuple(f for f in _physical_schema(t))
+        from flowsql.planner.aggregates import col, sql
+
+        computed = dict(n.computed)
+        projections = tuple((f.name, computed.get(f.name, sql(col(f.name)))) for f in n.schema)
+        identity = n.filter is None and names(n.schema) == [f.name for f in physical] and not n.computed
+        if identity:
+            return src
+        # computed columns may be filtered on: compute first, then filter, then project
+        from flowsql.planner.rules.refs import referenced
+
+        if n.filter is not None and referenced(n.filter, set(computed)):
+            full = physical + tuple(
+                f for f in n.schema if f.name in computed
+            )
+            first = tuple((f.name, computed.get(f.name, sql(col(f.name)))) for f in full)
+            calc1 = self.add("calc", "Calc", _calc_params(physical, first, None, full), self.parallelism)
+            self.connect(src, calc1)
+            projections2 = tuple((f.name, sql(col(f.name))) for f in n.schema)
+            calc2 = self.add("calc", "Calc", _calc_params(full, projections2, n.filter, n.schema), self.parallelism)
+            self.connect(calc1, calc2)
+            return calc2
+        calc = self.add("calc", "Calc", _calc_params(physical, projections, n.filter, n.schema), self.parallelism)
+        self.connect(src, calc)
+        return calc
+
+    def window(self, n: WindowAggregate) -> OperatorSpec:
+        up = self.node(n.input)
+        spec = n.spec
+        p = self.parallelism if spec.keys else 1
+        session = spec.window.kind == "SESSION"
+        kind = "session-window" if session else "window-aggregate"
+        params: dict[str, Any] = {"spec": spec.to_dict()}
+        if n.late_sink is not None:
+            params["late_sink"] = {"table": n.late_sink.to_json()}
+        display = spec.window.kind.capitalize() + "WindowAggregate"
+        if n.two_phase:
+            local = self.add("local-window-aggregate", "Local" + display,
+                             {"spec": spec.to_dict(), "input": _schema_json(n.input.schema)},
+                             up.parallelism)
+            self.connect(up, local)
+            up = local
+            params["merge"] = True
+            params["input"] = _schema_json(n.input.schema)
+            display = "Global" + display
+        op = self.add(kind, display, params, p)
+        self.connect(up, op, spec.keys)
+        return op
+
+    def sink(self, s: Sink) -> OperatorSpec:
+        up = self.node(s.input)
+        if s.table is None:
+            self.collect_sinks += 1
+            op = self.add("collect-sink", "CollectSink", {"result": COLLECT_RESOURCE}, up.parallelism)
+        else:
+            op = self.add("sink", f"Sink({s.table.name.name})",
+                          {"table": s.table.to_json(), "input": _schema_json(s.schema)}, up.parallelism)
+        self.connect(up, op)
+        return op
+
+
+def _physical_schema(table: Any) -> Schema:
+    from flowsql.planner.logical import Field
+    from flowsql.types import parse_type
+
+    return tuple(Field(c.name, str(parse_type(c.data_type or "STRING"))) for c in table.columns
+                 if c.kind == "physical")
+
+
+def _calc_params(
+    input_schema: Schema,
+    projections: tuple[tuple[str, str], ...],
+    condition: str | None,
+    output: Schema,
+) -> dict[str, Any]:
+    return {
+        "input": _schema_json(input_schema),
+        "projections": [[n, e] for n, e in projections],
+        "filter": condition,
+        "output": _schema_json(output),
+    }
+
+
+def translate(
+    sinks: list[Sink] | Sink,
+    *,
+    name: str = "flowsql-job",
+    parallelism: int = 1,
+    settings: SourceSettings | None = None,
+) -> JobGraph:
+    sinks = [sinks] if isinstance(sinks, Sink) else list(sinks)
+    b = _Builder(max(int(parallelism), 1), settings or SourceSettings())
+    from flowsql.planner.changelog import infer
+
+    for s in sinks:
+        b.modes.update(infer(s))
+        b.sink(s)
+    return JobGraph(name, tuple(b.operators), tuple(b.edges)).validate()
+
+
+def settings_from_config(config: Any) -> SourceSettings:
+    """Mini-batch settings → source batch size / latency bound (only when set or enabled)."""
+    from flowsql.planner.validate import duration_option
+
+    explicit = config.items()
+    enabled = config.get_bool("table.exec.mini-batch.enabled")
+    out = SourceSettings()
+    if enabled or "table.exec.mini-batch.size" in explicit:
+        try:
+            out.batch_size = max(int(config.get("table.exec.mini-batch.size")), 1)
+        except (TypeError, ValueError):
+            from flowsql.errors import ValidationError
+
+            raise ValidationError("'table.exec.mini-batch.size' must be an integer") from None
+    if enabled or "table.exec.mini-batch.allow-latency" in explicit:
+        out.allow_latency_ms = duration_option(config.get("table.exec.mini-batch.allow-latency"),
+                                               "table.exec.mini-batch.allow-latency")
+    return out
+
+
+def parallelism_from_config(config: Any) -> int:
+    from flowsql.errors import ValidationError
+
+    try:
+        p = int(config.get("parallelism.default") or 1)
+    except ValueError:
+        raise ValidationError("'parallelism.default' must be a positive integer") from None
+    if p < 1:
+        raise ValidationError("'parallelism.default' must be a positive integer")
+    return p

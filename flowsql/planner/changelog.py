@@ -1,0 +1,80 @@
+"""Changelog mode inference: what kind of stream each operator of a plan produces.
+
+Contract (Flink's ``ChangelogMode``):
+- ``append`` — insert-only rows (+I): scans, calcs over append input, window aggregates
+  (a window's result is final when it fires).
+- ``retract`` — +I, -U, +U, -D: an unbounded GROUP BY (and SELECT DISTINCT / UNION), and
+  everything downstream of it (a Calc passes the ``$row_kind`` column through).
+- ``upsert`` — +I, +U, -D keyed by a primary key: what an upsert sink (PRIMARY KEY) consumes
+  from a retract stream.
+:func:`infer` maps every node (by identity) to its mode; :func:`first_updating` names the
+node that introduces updates (for error messages). A window aggregate over an updating
+input is rejected with NotSupportedError.
+"""
+
+from __future__ import annotations
+
+from flowsql.errors import NotSupportedError
+from flowsql.planner.logical import (
+    Calc,
+    GroupAggregate,
+    LogicalNode,
+    Scan,
+    Sink,
+    Union,
+    WindowAggregate,
+)
+
+APPEND, RETRACT, UPSERT = "append", "retract", "upsert"
+MODE_TEXT = {APPEND: "[I]", RETRACT: "[I,UB,UA,D]", UPSERT: "[I,UA,D]"}
+
+
+def infer(plan: LogicalNode) -> dict[int, str]:
+    modes: dict[int, str] = {}
+
+    def mode(n: LogicalNode) -> str:
+        if id(n) in modes:
+            return modes[id(n)]
+        ins = [mode(i) for i in n.inputs]
+        if isinstance(n, Scan):
+            m = APPEND
+        elif isinstance(n, GroupAggregate):
+            m = RETRACT
+        elif isinstance(n, WindowAggregate):
+            if ins[0] != APPEND:
+                raise NotSupportedError(
+                    "a window aggregation over an updating input (e.g. over an unbounded "
+                    "GROUP BY)"
+                )
+            m = APPEND
+        elif isinstance(n, Calc | Union):
+            m = RETRACT if RETRACT in ins else APPEND
+        elif isinstance(n, Sink):
+            m = ins[0]
+            if m == RETRACT and n.table is not None and n.table.primary_key is not None:
+                m = UPSERT
+        else:
+            m = ins[0] if ins else APPEND
+        modes[id(n)] = m
+        return m
+
+    mode(plan)
+    return modes
+
+
+def first_updating(plan: LogicalNode) -> str | None:
+    """Label of the deepest node that turns an append stream into updates, if any."""
+    found: list[str] = []
+
+    def walk(n: LogicalNode) -> None:
+        for i in n.inputs:
+            walk(i)
+        if isinstance(n, GroupAggregate) and not found:
+            found.append(n.label())
+
+    walk(plan)
+    return found[0] if found else None
+
+
+def is_updating(plan: LogicalNode) -> bool:
+    return infer(plan)[id(plan)] != APPEND

@@ -1,0 +1,86 @@
+"""Rule: keep only the columns that some parent reads.
+
+Walks the plan top-down with the set of columns each node's parent needs:
+- a Sink, a Union and an aggregate's output need all their columns;
+- a Calc keeps only the projections its parent needs and asks its input for the columns
+  those projections and its condition read;
+- an aggregate asks for its keys, aggregate inputs, FILTER columns and time column;
+- a Scan keeps the needed columns (and computed columns) plus those its pushed filter reads;
+  ``Scan.columns`` lists the physical columns the source must deliver (the watermark
+  expression is evaluated on the raw source batch, so it needs nothing from the Scan output).
+
+Example::
+
+    Calc(select=[a])                         Calc(select=[a])
+    +- Scan(fields=[a, b, c], computed=[..])  →  +- Scan(fields=[a])
+"""
+
+from __future__ import annotations
+
+from flowsql.planner.logical import (
+    Calc,
+    GroupAggregate,
+    LogicalNode,
+    Scan,
+    Sink,
+    Union,
+    WindowAggregate,
+    names,
+)
+from flowsql.planner.rules import RuleContext
+from flowsql.planner.rules.refs import referenced
+
+
+def _agg_needs(node: WindowAggregate | GroupAggregate) -> set[str]:
+    spec = node.spec
+    need = set(spec.keys)
+    for a in spec.aggs:
+        need |= {c for c in (a.input, a.filter) if c}
+    if isinstance(node, WindowAggregate):
+        need.add(spec.window.time_column)
+    return need
+
+
+def prune(node: LogicalNode, need: set[str] | None) -> LogicalNode:
+    if isinstance(node, Sink):
+        return node.replace(input=prune(node.input, None))
+    if isinstance(node, Union):
+        return node.replace(children=tuple(prune(k, None) for k in node.children))
+    if isinstance(node, WindowAggregate | GroupAggregate):
+        return node.replace(input=prune(node.input, _agg_needs(node)))
+    if isinstance(node, Calc):
+        keep = [(n, e) for n, e in node.projections if need is None or n in need]
+        if not keep:  # keep one column so batches keep their row count
+            keep = list(node.projections[:1])
+        available = names(node.input.schema)
+        reads: set[str] = set()
+        for _, e in keep:
+            reads |= referenced(e, available)
+        reads |= referenced(node.condition, available)
+        fields = tuple(f for f in node.schema if f.name in {n for n, _ in keep})
+        return Calc(schema=fields, input=prune(node.input, reads), projections=tuple(keep),
+                    condition=node.condition)
+    if isinstance(node, Scan):
+        if need is None:
+            return node
+        available = names(node.schema)
+        need = set(need) | referenced(node.filter, available)
+        computed = dict(node.computed)
+        fields = tuple(f for f in node.schema if f.name in need) or node.schema[:1]
+        kept = {f.name for f in fields}
+        physical = set(node.columns)
+        reads = {n for n in kept if n in physical}
+        for n in kept:
+            if n in computed:
+                reads |= referenced(computed[n], physical)
+        columns = tuple(c for c in node.columns if c in reads) or node.columns[:1]
+        return node.replace(
+            schema=fields,
+            columns=columns,
+            computed=tuple((n, e) for n, e in node.computed if n in kept),
+        )
+    return node
+
+
+def apply(plan: LogicalNode, ctx: RuleContext) -> LogicalNode:
+    return prune(plan, None)

@@ -1,0 +1,119 @@
+"""Planning-time checks with clear messages.
+
+Contract:
+- :func:`check_query` walks a query before planning and raises
+  ``NotSupportedError("not supported yet: <construct>")`` for constructs the streaming engine
+  cannot run: joins (and comma joins), OVER windows, ROW_NUMBER()/RANK() (Top-N), LATERAL /
+  UNNEST, MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, correlated or
+  scalar subqueries in expressions.
+- :func:`check_sink` raises ``PlanError`` when an updating (changelog) result goes to a sink
+  that only accepts appends, naming the operator that produces updates and suggesting an
+  upsert sink with a PRIMARY KEY. Built-in sinks: print, blackhole and the client accept
+  changelogs; filesystem writes a row-kind column for changelog input (see
+  :func:`sink_accepts_changelog`).
+- :func:`source_bounded` asks the connector whether a table's input ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from flowsql.errors import NotSupportedError, PlanError, ValidationError
+
+BATCH_HINT = "SET 'execution.runtime-mode' = 'batch' to run bounded queries on DuckDB"
+
+_TOPN = (exp.RowNumber,)
+_TOPN_NAMES = ("ROW_NUMBER", "RANK", "DENSE_RANK")
+
+
+def check_query(query: exp.Expression) -> None:
+    for node in query.walk():
+        if isinstance(node, exp.Join):
+            kind = " ".join(p for p in (node.side, node.kind) if p).upper()
+            raise NotSupportedError(f"{kind + ' ' if kind else ''}JOIN in streaming mode".replace("  ", " "))
+        if isinstance(node, exp.Window):
+            inner = node.this
+            name = inner.sql_name().upper() if isinstance(inner, exp.Func) else sql_name(inner)
+            if isinstance(inner, _TOPN) or name in _TOPN_NAMES:
+                raise NotSupportedError(f"{name}() OVER (Top-N / deduplication)")
+            raise NotSupportedError("OVER aggregation (window functions)")
+        if isinstance(node, exp.Lateral | exp.Unnest):
+            raise NotSupportedError("LATERAL / UNNEST")
+        if type(node).__name__ == "MatchRecognize":
+            raise NotSupportedError("MATCH_RECOGNIZE")
+        if isinstance(node, exp.Group) and (
+            node.args.get("grouping_sets") or node.args.get("rollup") or node.args.get("cube")
+        ):
+            raise NotSupportedError("GROUPING SETS / ROLLUP / CUBE")
+        if isinstance(node, exp.Except | exp.Intersect):
+            raise NotSupportedError(f"{type(node).__name__.upper()}")
+        if isinstance(node, exp.Select) and node.args.get("qualify") is not None:
+            raise NotSupportedError("QUALIFY")
+        if isinstance(node, exp.Subquery | exp.Select) and node is not query:
+            parent = node.parent
+            if parent is not None and not isinstance(parent, exp.From | exp.Union | exp.Subquery) and not (
+                type(parent).__name__ == "WindowTVF"
+            ) and not isinstance(node.parent, exp.Join):
+                raise NotSupportedError("subqueries in expressions (IN / EXISTS / scalar subqueries)")
+        if isinstance(node, exp.In) and node.args.get("query") is not None:
+            raise NotSupportedError("IN (subquery)")
+        if isinstance(node, exp.Exists):
+            raise NotSupportedError("EXISTS (subquery)")
+
+
+def sql_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return node.name.upper()
+    return type(node).__name__.upper()
+
+
+def duration_option(value: str | None, key: str) -> int | None:
+    """A Flink duration text in ms (None when unset); ValidationError naming ``key``."""
+    if value is None or str(value).strip() == "":
+        return None
+    from connectors.options import parse_duration_ms
+
+    ms = parse_duration_ms(str(value))
+    if ms is None:
+        raise ValidationError(
+            f"invalid duration '{value}' for '{key}'", hint="e.g. '500 ms', '10 s', '1 min'"
+        )
+    return ms
+
+
+def source_bounded(factory: Any, table: Any, options: dict[str, Any]) -> bool:
+    """Whether the table's streaming input ends (asks the connector's reader)."""
+    reader = factory.source_reader(table, options, parallelism=1)
+    try:
+        return bool(getattr(reader, "bounded", True))
+    finally:
+        close = getattr(reader, "close", None)
+        if callable(close):
+            close()
+
+
+def sink_accepts_changelog(table: Any) -> bool:
+    """Whether the sink table takes a changelog. Connectors declare it with a
+    ``sink_accepts_changelog(table)`` method; those that do not are append-only."""
+    from connectors.registry import factory_for
+
+    factory = factory_for(table)
+    check = getattr(factory, "sink_accepts_changelog", None)
+    if callable(check):
+        return bool(check(table))
+    return factory.identifier in ("print", "blackhole", "filesystem")
+
+
+def check_sink(table: Any, updating_operator: str | None) -> None:
+    if table is None or updating_operator is None:
+        return
+    if table.primary_key is not None or sink_accepts_changelog(table):
+        return
+    raise PlanError(
+        f"Table sink {table.name} only accepts appends (insert-only rows), but the query "
+        f"produces updates (from {updating_operator})",
+        hint="declare a PRIMARY KEY (...) NOT ENFORCED on an upsert sink, or use a window "
+        "aggregation (TUMBLE/HOP/...) whose results are final",
+    )

@@ -1,0 +1,271 @@
+"""The streaming execution path of a Session: plan → JobGraph → the embedded MiniCluster.
+
+Contract:
+- One MiniCluster per process (:func:`flowsql.runtime.local.local_cluster`), started lazily by
+  the first streaming statement and shared by every session (so SHOW JOBS / STOP JOB see the
+  jobs of all sessions of the process).
+- SELECT (:func:`run_query`):
+  * bounded input (every source ends: datagen with 'number-of-rows', nexmark with
+    'events.num', filesystem): the job runs to the end and the statement returns
+    ``Result(kind='table')`` with all rows. An updating result (unbounded GROUP BY, DISTINCT)
+    is a changelog; it is applied to the final table (``+I``/``+U`` add a row, ``-U``/``-D``
+    remove one), so the table shows the final result, as Flink's table result mode does.
+    ``ORDER BY <time attribute>`` / ``LIMIT`` are applied to that table. ``Result.job_id``
+    names the finished job; ``extra['changelog']`` holds the raw changelog when there was one.
+  * unbounded input: the job is submitted and the statement returns at once with
+    ``Result(kind='job', job_id=...)`` and ``extra['stream']`` = a :class:`StreamingQuery`.
+    **Protocol for faces (shell, gateway)**: iterate ``stream.batches(timeout)`` (or call
+    ``stream.poll(timeout)``) to receive ``pa.RecordBatch`` objects as they are produced —
+    with a ``$row_kind`` int8 column (:class:`flowsql.runtime.messages.RowKind`) when
+    ``stream.changelog`` is true; ``stream.schema`` is the result schema (without row kind);
+    ``stream.cancel()`` stops the job (call it on Ctrl-C or when the user leaves the result
+    view); ``stream.done`` tells whether the job ended. The job's error (if it fails) is
+    raised by ``poll``/``batches``. Results queue with a bounded capacity, so a face that
+    stops reading slows the job down rather than exhausting memory.
+- INSERT INTO / EXECUTE STATEMENT SET (:func:`run_inserts`): ONE job with one sink per
+  INSERT; returns ``Result(kind='job', job_id, message='[INFO] Submitting SQL update
+  statement to the cluster...')``. With ``SET 'table.dml-sync' = 'true'`` it waits for the job
+  (Ctrl-C cancels it) and raises the job's error.
+- EXPLAIN (:func:`explain`): :func:`flowsql.planner.explain.explain_text`.
+- SHOW JOBS: ``job id``, ``job name``, ``status``, ``start time`` (one row per job, oldest
+  first); STOP JOB 'id': cancels the job (``WITH SAVEPOINT`` / ``WITH DRAIN`` are not
+  supported yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flowsql.errors import ExecutionError, NotSupportedError, QueryCancelled
+from flowsql.operators.sink import CollectResult
+from flowsql.physical.translate import COLLECT_RESOURCE
+from flowsql.runtime.messages import ROW_KIND
+from flowsql.session.result import Result
+from flowsql.sql import statements as st
+
+STREAM_CAPACITY = 64
+SUBMITTED = (
+    "[INFO] Submitting SQL update statement to the cluster...\n"
+    "[INFO] SQL update statement has been successfully submitted to the cluster:"
+)
+
+
+def cluster() -> Any:
+    from flowsql.runtime.local import local_cluster
+
+    return local_cluster()
+
+
+def _job_config(session: Any) -> dict[str, str]:
+    config = dict(session.config.items())
+    config.setdefault("table.local-time-zone", session.config.get("table.local-time-zone") or "UTC")
+    return config
+
+
+class StreamingQuery:
+    """A running SELECT whose rows a face reads live (see the module protocol)."""
+
+    def __init__(self, job_id: str, result: CollectResult, schema: pa.Schema, changelog: bool) -> None:
+        self.job_id = job_id
+        self.result = result
+        self.schema = schema
+        self.changelog = changelog
+
+    def poll(self, timeout: float | None = None) -> pa.RecordBatch | None:
+        return self.result.poll(timeout)
+
+    def batches(self, timeout: float | None = None) -> Iterator[pa.RecordBatch]:
+        """Batches as they arrive, until the job ends; waits at most ``timeout`` per batch
+        and then yields nothing more for this call (call again to continue)."""
+        while not self.result.done:
+            batch = self.result.poll(timeout)
+            if batch is None:
+                return
+            yield batch
+
+    @property
+    def done(self) -> bool:
+        return self.result.done
+
+    def cancel(self) -> None:
+        self.result.close()
+        try:
+            cluster().cancel(self.job_id, wait=False)
+        except ExecutionError:
+            pass
+
+
+# -- SELECT ----------------------------------------------------------------------------------
+def run_query(session: Any, stmt: st.Query) -> Result:
+    from flowsql.planner.plan import plan_query
+
+    planned = plan_query(session, stmt.query, stmt.text)
+    schema = _result_schema(planned)
+    if not planned.bounded:
+        result = CollectResult(capacity=STREAM_CAPACITY)
+        job_id = cluster().submit(planned.graph, resources={COLLECT_RESOURCE: result},
+                                  config=_job_config(session))
+        out = Result("job", message="[INFO] Streaming query submitted; reading results live.",
+                     job_id=job_id)
+        out.extra["stream"] = StreamingQuery(job_id, result, schema, planned.updating)
+        return out
+    result = CollectResult()
+    job_id = cluster().submit(planned.graph, resources={COLLECT_RESOURCE: result},
+                              config=_job_config(session))
+    table = _wait_table(session, job_id, result)
+    table = _conform(table, schema, planned.updating)
+    out_extra: dict[str, Any] = {}
+    if planned.updating:
+        out_extra["changelog"] = table
+        table = apply_changelog(table)
+    table = _client_side(table, planned.client)
+    out = Result.rows(table, message=f"{table.num_rows} row(s) in set")
+    out.job_id = job_id
+    out.extra.update(out_extra)
+    return out
+
+
+def _wait_table(session: Any, job_id: str, result: CollectResult) -> pa.Table:
+    c = cluster()
+
+    def hook() -> None:
+        c.cancel(job_id, wait=False)
+
+    session.add_cancel_hook(hook)
+    try:
+        batches = list(result.batches())
+        c.result(job_id)
+    except QueryCancelled:
+        raise
+    finally:
+        session.remove_cancel_hook(hook)
+    if batches:
+        return pa.Table.from_batches(batches)
+    return pa.table({})
+
+
+def _result_schema(planned: Any) -> pa.Schema:
+    from flowsql.planner.builder import arrow_schema
+
+    return arrow_schema(planned.optimized[0].schema)[0]
+
+
+def _conform(table: pa.Table, schema: pa.Schema, changelog: bool) -> pa.Table:
+    """The collected rows with the planned schema (an empty result still has its columns)."""
+    if table.num_columns == 0:
+        fields = list(schema) + ([pa.field(ROW_KIND, pa.int8())] if changelog else [])
+        return pa.schema(fields).empty_table()
+    return table
+
+
+def apply_changelog(table: pa.Table) -> pa.Table:
+    """The final table of a changelog: per distinct row, (+I/+U count) - (-U/-D count) copies,
+    ordered by first appearance. Vectorized (one group-by)."""
+    if ROW_KIND not in table.column_names:
+        return table
+    kind = table.column(ROW_KIND)
+    data = table.drop_columns([ROW_KIND])
+    if table.num_rows == 0:
+        return data
+    sign = pc.if_else(pc.is_in(kind, pa.array([1, 3], pa.int8())), -1, 1).cast(pa.int64())
+    idx = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    keys = data.column_names
+    work = data.append_column("$sign", sign).append_column("$idx", idx)
+    try:
+        grouped = work.group_by(keys, use_threads=False).aggregate([("$sign", "sum"), ("$idx", "min")])
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as e:
+        raise NotSupportedError(f"showing an updating result with column types {data.schema.types}: {e}") from None
+    grouped = grouped.filter(pc.greater(grouped.column("$sign_sum"), 0))
+    grouped = grouped.sort_by([("$idx_min", "ascending")])
+    counts = grouped.column("$sign_sum").to_numpy()
+    rows = np.repeat(np.arange(grouped.num_rows), counts)
+    out = grouped.select(keys).take(pa.array(rows))
+    return out.cast(data.schema) if out.schema != data.schema else out
+
+
+def _client_side(table: pa.Table, client: Any) -> pa.Table:
+    if client.order_by:
+        table = table.sort_by([(c, "descending" if d else "ascending") for c, d in client.order_by])
+    if client.limit is not None:
+        table = table.slice(0, client.limit)
+    return table
+
+
+# -- INSERT / STATEMENT SET ------------------------------------------------------------------
+def run_inserts(session: Any, inserts: list[st.Insert], text: str = "") -> Result:
+    from flowsql.planner.plan import plan_inserts
+
+    planned = plan_inserts(session, inserts, text)
+    c = cluster()
+    job_id = c.submit(planned.graph, config=_job_config(session))
+    out = Result("job", message=SUBMITTED, job_id=job_id)
+    out.extra["graph"] = planned.graph
+    if session.config.get_bool("table.dml-sync"):
+        def hook() -> None:
+            c.cancel(job_id, wait=False)
+
+        session.add_cancel_hook(hook)
+        try:
+            c.result(job_id)
+        finally:
+            session.remove_cancel_hook(hook)
+        out.message = f"[INFO] Complete execution of the SQL update statement (job {job_id})."
+    return out
+
+
+def run_insert(session: Any, stmt: st.Insert) -> Result:
+    return run_inserts(session, [stmt], stmt.text)
+
+
+def run_statement_set(session: Any, stmt: st.StatementSet) -> Result:
+    return run_inserts(session, list(stmt.inserts), stmt.text)
+
+
+# -- EXPLAIN ---------------------------------------------------------------------------------
+def explain(session: Any, stmt: st.Explain) -> Result:
+    from flowsql.planner.explain import explain_text
+    from flowsql.planner.plan import plan_inserts, plan_query
+
+    inner = stmt.statement
+    if isinstance(inner, st.Query):
+        planned = plan_query(session, inner.query, inner.text)
+    elif isinstance(inner, st.Insert):
+        planned = plan_inserts(session, [inner], inner.text)
+    elif isinstance(inner, st.StatementSet):
+        planned = plan_inserts(session, list(inner.inserts), inner.text)
+    else:
+        raise NotSupportedError(f"EXPLAIN of {type(inner).__name__}")
+    text = explain_text(planned)
+    out = Result.ok(text)
+    out.extra["plan"] = text
+    out.extra["graph"] = planned.graph
+    return out
+
+
+# -- jobs ------------------------------------------------------------------------------------
+def show_jobs(session: Any) -> Result:
+    jobs = cluster().list_jobs()
+    start = [int(j.start_time * 1000) if j.start_time else None for j in jobs]
+    table = pa.table({
+        "job id": pa.array([j.job_id for j in jobs], pa.string()),
+        "job name": pa.array([j.name for j in jobs], pa.string()),
+        "status": pa.array([j.state for j in jobs], pa.string()),
+        "start time": pa.array(start, pa.timestamp("ms")),
+    })
+    return Result.rows(table)
+
+
+def stop_job(session: Any, stmt: st.StopJob) -> Result:
+    if stmt.with_savepoint:
+        raise NotSupportedError("STOP JOB ... WITH SAVEPOINT")
+    if stmt.with_drain:
+        raise NotSupportedError("STOP JOB ... WITH DRAIN")
+    info = cluster().cancel(stmt.job_id, wait=True)
+    if info.state not in ("CANCELED", "FINISHED", "FAILED"):
+        raise ExecutionError(f"job {stmt.job_id} did not stop in time (state {info.state})")
+    return Result.ok("[INFO] Execute statement succeeded.")

@@ -1,0 +1,70 @@
+"""Logical plan → JobGraph: operator kinds, parallelism, edges and chaining."""
+
+from __future__ import annotations
+
+from flowsql.physical import serde
+from flowsql.planner.plan import plan_inserts, plan_query
+from flowsql.sql.parser import parse_query
+from flowsql.sql.statements import parse_statement
+
+DDL = (
+    "CREATE TABLE t (k INT, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) "
+    "WITH ('connector' = 'datagen', 'number-of-rows' = '100', 'scan.watermark.idle-timeout' = '5 s')"
+)
+WINDOW = ("SELECT k, window_start, window_end, SUM(v) AS s FROM TABLE(TUMBLE(TABLE t, "
+          "DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end")
+
+
+def test_chain_source_calc_aggregate_sink(session):
+    session.execute_one(DDL)
+    graph = plan_query(session, parse_query(WINDOW)).graph
+    assert [op.kind for op in graph.operators] == ["source", "window-aggregate", "collect-sink"]
+    assert len(graph.chains()) == 1  # parallelism 1: everything forward, one task
+    source = graph.operators[0]
+    assert source.params["watermark"] == {"expression": "ts", "delay_ms": 1000}
+    assert source.params["idle_timeout_ms"] == 5000
+    assert serde.from_json(serde.to_json(graph)) == graph
+
+
+def test_parallelism_hash_exchange_and_two_phase(session):
+    session.execute_one(DDL)
+    session.execute_one("SET 'parallelism.default' = '3'")
+    graph = plan_query(session, parse_query(WINDOW)).graph
+    kinds = [op.kind for op in graph.operators]
+    assert kinds == ["source", "local-window-aggregate", "window-aggregate", "collect-sink"]
+    assert all(op.parallelism == 3 for op in graph.operators)
+    hash_edges = [e for e in graph.edges if e.partitioning == "hash"]
+    assert [(e.target, e.keys) for e in hash_edges] == [("3-window-aggregate", ("k",))]
+
+
+def test_global_aggregate_and_mini_batch_settings(session):
+    session.execute_one(DDL)
+    session.execute_one("SET 'parallelism.default' = '2'")
+    session.execute_one("SET 'table.exec.mini-batch.enabled' = 'true'")
+    session.execute_one("SET 'table.exec.mini-batch.size' = '500'")
+    session.execute_one("SET 'table.exec.mini-batch.allow-latency' = '50 ms'")
+    graph = plan_query(session, parse_query("SELECT COUNT(*) AS c FROM t")).graph
+    source = graph.operators[0]
+    assert source.params["batch_size"] == 500 and source.params["allow_latency_ms"] == 50
+    agg = next(op for op in graph.operators if op.kind == "group-aggregate")
+    assert agg.parallelism == 2  # keyed by the constant global key
+    assert any(e.partitioning == "hash" for e in graph.edges)
+
+
+def test_statement_set_is_one_job_with_two_sinks(session):
+    session.execute_one(DDL)
+    session.execute_one("CREATE TABLE a (k INT) WITH ('connector' = 'blackhole')")
+    session.execute_one("CREATE TABLE b (v BIGINT) WITH ('connector' = 'print')")
+    stmt = parse_statement(
+        "EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT k FROM t; INSERT INTO b SELECT v FROM t; END"
+    )
+    graph = plan_inserts(session, list(stmt.inserts)).graph
+    assert [op.kind for op in graph.operators].count("sink") == 2
+    assert len(graph.sources()) == 2
+
+
+def test_union_operator_has_two_inputs(session):
+    session.execute_one(DDL)
+    graph = plan_query(session, parse_query("SELECT k FROM t UNION ALL SELECT k FROM t WHERE v > 1")).graph
+    union = next(op for op in graph.operators if op.kind == "union")
+    assert len(graph.inputs(union.id)) == 2
