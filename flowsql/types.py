@@ -194,7 +194,8 @@ class _TypeParser:
             t = FlinkType(word)
         else:
             raise ValidationError(
-                f"unknown data type '{word}' in '{self.text}'",
+                f"unknown data type '{word}'"
+                + (f" in '{self.text}'" if self.text.strip().upper() != word else ""),
                 hint="Flink types: STRING, VARCHAR(n), CHAR(n), BOOLEAN, TINYINT, SMALLINT, INT, BIGINT, "
                 "FLOAT, DOUBLE, DECIMAL(p, s), DATE, TIME, TIMESTAMP(p), TIMESTAMP_LTZ(p), BYTES, "
                 "ARRAY<T>, MAP<K, V>, ROW<...>",

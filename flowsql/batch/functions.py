@@ -237,7 +237,13 @@ def _map_node(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Anonymous):
         name = node.name.upper()
         if name in _ANONYMOUS:
-            return _ANONYMOUS[name](_args(node))
+            args = _args(node)
+            try:
+                return _ANONYMOUS[name](args)
+            except IndexError:  # a rewrite read an argument the call does not have
+                raise ValidationError(
+                    f"wrong number of arguments for {name}(): got {len(args)}"
+                ) from None
         if name in PASSTHROUGH:
             return node
         raise NotSupportedError(f"function {name}()", hint="FlowSQL batch mode runs Flink built-in functions only")

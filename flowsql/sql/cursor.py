@@ -17,9 +17,12 @@ from sqlglot's own tokens, and every embedded expression, type and query is hand
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 from typing import NoReturn
 
+from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
@@ -116,18 +119,60 @@ def translate_sqlglot_error(origin: Origin, err: ParseError, text: str, base: in
     offset = end - len(highlight) + 1 if highlight and "\n" not in highlight else end
     if offset >= len(text) and text.strip():
         offset = len(text.rstrip())
-    return origin.error(_clean(message), base + max(offset, 0))
+    message = _clean(message)
+    hint = None
+    if message == "Invalid expression / Unexpected token" and highlight and "\n" not in highlight:
+        message = f"unexpected '{highlight}'"
+        hint = _misspelled_keyword(text[: max(offset, 0)])
+    return origin.error(message, base + max(offset, 0), hint=hint)
+
+
+_CLAUSE_KEYWORDS = (
+    "SELECT", "FROM", "WHERE", "GROUP BY", "HAVING", "ORDER BY", "LIMIT", "JOIN", "UNION",
+    "WINDOW", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "DISTINCT", "BETWEEN", "LIKE",
+    "INTERVAL", "GROUP", "ORDER",
+)
+_SQUEEZED = {k.replace(" ", ""): k for k in _CLAUSE_KEYWORDS}
+
+
+def _misspelled_keyword(before: str) -> str | None:
+    """'did you mean WHERE?' when the word before an unexpected token looks like a misspelled
+    clause keyword (sqlglot reads ``FROM t WHER x`` as the alias ``WHER`` of ``t``)."""
+    m = re.search(r"([A-Za-z_]+)\s*$", before)
+    if not m or m.group(1).upper() in _SQUEEZED.values():
+        return None
+    close = difflib.get_close_matches(m.group(1).upper(), list(_SQUEEZED), n=1, cutoff=0.75)
+    return f"did you mean {_SQUEEZED[close[0]]} instead of '{m.group(1)}'?" if close else None
 
 
 def _clean(message: str) -> str:
     """sqlglot messages embed a repr of the token or a class; keep the human part."""
     if message.startswith("Required keyword") and "missing for" in message:
+        func = _function_class(message)
+        if func is not None:
+            return f"missing argument of {func.sql_names()[0]}()"
         return "incomplete expression or clause"
+    m = _TOO_MANY_ARGS.match(message)
+    if m:
+        return f"too many arguments: {m.group(1)} given, at most {m.group(2)} accepted"
     if "<Token " in message:
         head, _, rest = message.partition("<Token ")
         text = rest.split("text: ", 1)[-1].split(", line:", 1)[0]
         message = f"{head}'{text}'"
     return message.rstrip(".")
+
+
+_TOO_MANY_ARGS = re.compile(
+    r"The number of provided arguments \((\d+)\) is greater than the maximum number of "
+    r"supported arguments \((\d+)\)"
+)
+
+
+def _function_class(message: str) -> type[exp.Func] | None:
+    """The sqlglot function class named in a "Required keyword ... missing for <class ...>"."""
+    name = message.rsplit("missing for", 1)[-1].strip(" <>'").rsplit(".", 1)[-1].rstrip("'>")
+    cls = getattr(exp, name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, exp.Func) else None
 
 
 class Cursor:

@@ -176,6 +176,21 @@ class FlinkParser(parser.Parser):
             node.set("alias", alias)
         return node
 
+    def _parse_csv(self, parse_method, sep=TokenType.COMMA):  # type: ignore[no-untyped-def]
+        # sqlglot silently drops empty list items ("SELECT a, FROM t", "f(a,,b)", "IN (1,)");
+        # Calcite rejects them, so an item missing after a separator is an error here.
+        calls = 0
+
+        def item():  # type: ignore[no-untyped-def]
+            nonlocal calls
+            calls += 1
+            result = parse_method()
+            if result is None and calls > 1 and self._prev is not None and self._prev.token_type == sep:
+                self.raise_error(f"unexpected '{self._prev.text}': an item is missing after it", self._prev)
+            return result
+
+        return super()._parse_csv(item, sep)
+
     def _parse_select(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         # Flink has no DuckDB-style leading FROM ("FROM t SELECT ..."); refusing it makes a
         # typo such as "FROM FROM t" an error instead of a silent subquery.

@@ -1,0 +1,5 @@
+-- PRAGMA is DuckDB's, not a FlowSQL statement.
+-- kind: SqlParseError
+-- error: unknown statement, found 'PRAGMA'
+-- at: PRAGMA
+PRAGMA database_list;
