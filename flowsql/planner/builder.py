@@ -202,7 +202,8 @@ class PlanBuilder:
                 desc = bool(o.args.get("desc"))
                 keys.append((name, desc))
             first, desc = keys[0]
-            if first not in rel.time_attrs or desc:
+            # Bounded input: the session sorts the final result, so any order works.
+            if not bounded and (first not in rel.time_attrs or desc):
                 raise ValidationError(
                     f"a streaming query can only be sorted by a time attribute in ascending "
                     f"order; ORDER BY {first}{' DESC' if desc else ''} would need the whole "
