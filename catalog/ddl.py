@@ -380,23 +380,6 @@ def describe_view(view: ViewDefinition, schema: list[tuple[str, str]] | None = N
 
 
 # -- SHOW CREATE -----------------------------------------------------------------------------
-def _column_sql(col: Column) -> str:
-    text = quote(col.name)
-    if col.kind == "computed":
-        text += f" AS {col.expression}"
-    else:
-        text += f" {col.data_type}"
-        if col.kind == "metadata":
-            text += " METADATA"
-            if col.metadata_key is not None:
-                text += f" FROM {literal(col.metadata_key)}"
-            if col.virtual:
-                text += " VIRTUAL"
-    if col.comment is not None:
-        text += f" COMMENT {literal(col.comment)}"
-    return text
-
-
 def _key_sql(key: PrimaryKey) -> str:
     text = f"CONSTRAINT {quote(key.name)} " if key.name else ""
     cols = ", ".join(quote(c) for c in key.columns)
@@ -405,7 +388,9 @@ def _key_sql(key: PrimaryKey) -> str:
 
 def show_create_table(defn: TableDefinition) -> str:
     """DDL that recreates ``defn`` exactly (fully qualified, backquoted)."""
-    lines = [_column_sql(c) for c in defn.columns]
+    from flowsql.sql.generator import column_sql  # the one column renderer (CREATE TABLE too)
+
+    lines = [column_sql(c, quote) for c in defn.columns]
     if defn.watermark is not None:
         lines.append(f"WATERMARK FOR {quote(defn.watermark.column)} AS {defn.watermark.expression}")
     if defn.primary_key is not None:

@@ -61,8 +61,12 @@ def _names(names: tuple[str, ...]) -> str:
     return "(" + ", ".join(quote(n) for n in names) + ")"
 
 
-def _column_sql(c: Column) -> str:
-    out = quote(c.name)
+def column_sql(c: Column, quote_name: Callable[[str], str] = quote) -> str:
+    """One column definition of a CREATE TABLE (physical, computed or metadata).
+
+    ``quote_name`` decides how the column name is quoted (SHOW CREATE TABLE always backquotes).
+    """
+    out = quote_name(c.name)
     if c.kind == "computed":
         out += f" AS {c.expression}"
     else:
@@ -81,7 +85,7 @@ def _column_sql(c: Column) -> str:
 def _create_table(s: st.CreateTable) -> str:
     head = "CREATE " + ("TEMPORARY " if s.temporary else "") + "TABLE "
     head += ("IF NOT EXISTS " if s.if_not_exists else "") + name_sql(s.name)
-    parts = [_column_sql(c) for c in s.columns]
+    parts = [column_sql(c) for c in s.columns]
     if s.primary_key is not None:
         pk = s.primary_key
         text = f"CONSTRAINT {quote(pk.name)} " if pk.name else ""
