@@ -8,11 +8,15 @@ Contract:
      stops with exit code 1;
   3. ``-f`` runs a script non-interactively — each statement echoed as ``FlowSQL> …`` then
      its result — and exits 0, or 1 at the first error (printed on stderr); no prompt is
-     created. Without ``-f``, a stdin that is not a terminal is run the same way;
+     created. Before exiting it waits for the jobs the script's INSERTs submitted and prints
+     their final states (exit 1 if one FAILED; :mod:`flowsql.shell.jobs`); a streaming
+     SELECT prints its rows in tableau mode. Without ``-f``, a stdin that is not a terminal
+     is run the same way;
   4. otherwise the interactive prompt (:class:`flowsql.shell.repl.Repl`) opens.
   ``--gateway URL`` is reserved for the remote mode and exits 2 with "not supported yet".
 - ``flowsql version`` prints the version of FlowSQL and of the engines it runs on.
-- Errors are printed as their ``render()`` text, never as a traceback unless ``--verbose``.
+- Errors are printed as their ``render()`` text, never as a traceback unless ``--verbose``;
+  the engine's log records go to ``$FLOWSQL_HOME/log/flowsql.log`` (:mod:`flowsql.shell.logs`).
 """
 
 from __future__ import annotations
@@ -73,6 +77,9 @@ def run_shell(
     except Exception as error:  # noqa: BLE001 - shown as an error, never a traceback
         renderer.error(error)
         return EXIT_ERROR
+    from flowsql.shell.logs import configure_logging
+
+    configure_logging(session.home, verbose=verbose)  # engine logs to a file, not the screen
     try:
         if init is not None:
             outcome = Runner(session, renderer, echo=False).run_text(_read_script(init))

@@ -47,6 +47,8 @@ Statements (end each with ';'; a statement may span several lines):
   EXPLAIN SELECT ... | INSERT ...
   SET                 list the session settings that differ from their defaults
   SET 'key' = 'value' e.g. SET 'execution.runtime-mode' = 'batch';
+                      SET 'sql-client.execution.result-mode' = 'table'|'changelog'|'tableau';
+                      SET 'table.dml-sync' = 'true';  (INSERT waits for its job)
   RESET ['key']       restore one or all settings to their defaults
   STOP JOB 'id' [WITH SAVEPOINT]
 
@@ -54,6 +56,9 @@ Shell commands (any case, ';' optional):
   HELP                show this help
   CLEAR               clear the screen
   QUIT, EXIT          leave the shell (Ctrl-D too)
+
+A streaming SELECT over unbounded input shows its result live (Q or Ctrl-C stops it);
+INSERT submits a job and returns its id (SHOW JOBS lists jobs, STOP JOB 'id' stops one).
 
 Keys: Ctrl-C cancels a running statement (at the prompt it clears the input);
 Tab completes keywords, table, view and database names, and SET keys;

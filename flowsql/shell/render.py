@@ -78,6 +78,11 @@ def _nested_text(value: Any) -> str:
 
 def column_text(column: pa.Array | pa.ChunkedArray, time_zone: str = "UTC") -> list[str]:
     """The display text of every value of one column."""
+    return text_array(column, time_zone).to_pylist()
+
+
+def text_array(column: pa.Array | pa.ChunkedArray, time_zone: str = "UTC") -> pa.Array:
+    """The display text of every value of one column, as a string array without nulls."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
     typ = column.type
@@ -91,7 +96,7 @@ def column_text(column: pa.Array | pa.ChunkedArray, time_zone: str = "UTC") -> l
     elif pa.types.is_boolean(typ):
         text = pc.if_else(column, "TRUE", "FALSE")
     elif pa.types.is_null(typ):
-        return [NULL] * len(column)
+        return pa.array([NULL] * len(column), pa.string())
     elif (
         pa.types.is_nested(typ)
         or pa.types.is_binary(typ)
@@ -99,13 +104,15 @@ def column_text(column: pa.Array | pa.ChunkedArray, time_zone: str = "UTC") -> l
         or pa.types.is_fixed_size_binary(typ)
         or pa.types.is_binary_view(typ)
     ):
-        return [_nested_text(v) for v in column.to_pylist()]
+        return pa.array([_nested_text(v) for v in column.to_pylist()], pa.string())
     else:
         try:
             text = pc.cast(column, pa.string())
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-            return [NULL if v is None else str(v) for v in column.to_pylist()]
-    return pc.fill_null(text, NULL).to_pylist()
+            return pa.array(
+                [NULL if v is None else str(v) for v in column.to_pylist()], pa.string()
+            )
+    return pc.fill_null(text, NULL)
 
 
 def _is_numeric(typ: pa.DataType) -> bool:

@@ -15,10 +15,20 @@ Contract:
   ``ok`` is false after the first failing statement (the rest of the text is not run) and
   ``quit`` is true when a ``QUIT``/``EXIT`` command was reached.
 - Errors never escape ``run_text``; a non-``FlowSQLError`` is shown as an internal error.
+- A streaming SELECT over unbounded input (a result carrying ``extra['stream']``) is shown
+  live by :func:`flowsql.shell.live.show_stream` in the main thread, in the mode of
+  ``sql-client.execution.result-mode`` (table | changelog | tableau) — always ``tableau`` in
+  script mode or when stdin or stdout is not a terminal. Stopping it (Q, Ctrl-C) is not an
+  error: the next statement runs. A job that fails while shown is an error.
+- ``script`` (default: ``echo``, i.e. ``-f`` or a piped script) makes the runner remember the
+  jobs that INSERT / STATEMENT SET submitted and wait for them at the end of ``run_text``
+  (:class:`flowsql.shell.jobs.JobWaiter`); a job that FAILED (or a bounded job that did not
+  finish) makes the outcome not ``ok``. ``STOP JOB`` prints the job's state afterwards.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +37,9 @@ from typing import Any, TypeVar
 from flowsql.errors import QueryCancelled
 from flowsql.session.result import Result
 from flowsql.shell.commands import HELP_TEXT, Command, parse_command
+from flowsql.shell.jobs import JobWaiter, is_bounded, job_state
+from flowsql.shell.live import MODES, show_stream, summary_text
+from flowsql.shell.materialize import DEFAULT_MAX_ROWS
 from flowsql.shell.render import Renderer
 from flowsql.shell.scanner import scan
 from flowsql.sql import statements as st
@@ -73,11 +86,14 @@ class Runner:
         *,
         echo: bool = False,
         on_clear: Callable[[], None] | None = None,
+        script: bool | None = None,
     ) -> None:
         self.session = session
         self.renderer = renderer
         self.echo = echo
         self.on_clear = on_clear
+        self.script = echo if script is None else script
+        self.jobs = JobWaiter(renderer)
 
     @property
     def verbose(self) -> bool:
@@ -90,6 +106,12 @@ class Runner:
 
     # -- input -----------------------------------------------------------------------------
     def run_text(self, text: str) -> Outcome:
+        outcome = self._run_text(text)
+        if self.script and not self.jobs.wait_all():
+            outcome.ok = False
+        return outcome
+
+    def _run_text(self, text: str) -> Outcome:
         outcome = Outcome()
         for piece in scan(text).pieces:
             command = parse_command(piece.text)
@@ -144,7 +166,70 @@ class Runner:
                 self._show_error(error)
                 return False
             outcome.statements += 1
-            self._show_result(result)
+            if not self._after(stmt, result):
+                return False
+        return True
+
+    def _after(self, stmt: st.Statement, result: Result) -> bool:
+        """Show ``result`` (live for a stream); track script jobs; false on failure."""
+        stream = result.extra.get("stream")
+        if stream is not None:
+            return self._show_stream(stream)
+        self._show_result(result)
+        if isinstance(stmt, st.Insert | st.StatementSet) and result.job_id and self.script:
+            self.jobs.add(result.job_id, bounded=is_bounded(self.session, stmt))
+        if isinstance(stmt, st.StopJob):
+            state = job_state(stmt.job_id)
+            if state:
+                self.renderer.text(f"[INFO] Job {stmt.job_id} is {state}.")
+                self.renderer.out.print()
+        return True
+
+    # -- live results ------------------------------------------------------------------------
+    def result_mode(self) -> str:
+        """How a streaming SELECT is shown (see module contract)."""
+        if self.script or not self.renderer.out.is_terminal or not sys.stdin.isatty():
+            return "tableau"
+        mode = (self._config("sql-client.execution.result-mode") or "table").lower()
+        return mode if mode in MODES else "table"
+
+    def _config(self, key: str) -> str | None:
+        try:
+            return self.session.config.get(key)
+        except Exception:  # noqa: BLE001 - a missing config must not break the shell
+            return None
+
+    def _show_stream(self, stream: Any) -> bool:
+        out = self.renderer.out
+
+        def write(text: str) -> None:
+            out.file.write(text)
+            out.file.flush()
+
+        try:
+            max_rows = int(self._config("sql-client.execution.max-table-result.rows") or 0)
+        except ValueError:
+            max_rows = 0
+        mode = self.result_mode()
+        try:
+            summary = show_stream(
+                stream,
+                mode,
+                write=write,
+                time_zone=self._config("table.local-time-zone") or "UTC",
+                max_rows=max_rows if max_rows > 0 else DEFAULT_MAX_ROWS,
+            )
+        except KeyboardInterrupt:  # Ctrl-C before the view took over: stop the query
+            if not stream.done:
+                stream.cancel()
+            self._show_error(QueryCancelled("cancelled"))
+            return True
+        except Exception as error:  # noqa: BLE001 - the job failed: rendered, never escapes
+            self._show_error(error)
+            return False
+        if mode != "tableau":
+            self.renderer.text(summary_text(summary, mode, getattr(stream, "job_id", "?")))
+        out.print()
         return True
 
     # -- rendering ---------------------------------------------------------------------------
@@ -205,6 +290,11 @@ class Runner:
                         "yellow",
                     )
                     raise _Abandoned("the statement was abandoned") from None
+        if interrupts and "value" in box:
+            stream = getattr(box["value"], "extra", {}).get("stream")
+            if stream is not None:  # Ctrl-C came while the query started: stop it
+                stream.cancel()
+                raise QueryCancelled("cancelled")
         if "error" in box:
             error = box["error"]
             if interrupts and not isinstance(error, QueryCancelled):

@@ -1,0 +1,124 @@
+"""The jobs a script submitted, and waiting for them before the shell exits.
+
+Contract:
+- In script mode (``-f``, or a script piped on stdin) the runner records every job an
+  ``INSERT`` / ``EXECUTE STATEMENT SET`` submitted (:meth:`JobWaiter.add`, with whether its
+  input is bounded). The jobs run in this process's embedded MiniCluster
+  (:func:`flowsql.runtime.local.local_cluster`), which stops when the shell exits, so
+  :meth:`JobWaiter.wait_all` waits for them once the script is done (also after an error or a
+  ``QUIT``), in submission order, and prints each job's final state:
+  ``[INFO] Job <id> FINISHED.``; ``[ERROR] Job <id> FAILED: <message>`` (on the error
+  console); ``[WARNING] Job <id> CANCELED.``.
+- A job over unbounded input never finishes by itself: a line says so and the wait goes on
+  until Ctrl-C (or a STOP JOB from elsewhere). Ctrl-C during the wait cancels every job still
+  running and prints their final states.
+- :meth:`JobWaiter.wait_all` returns false when a job FAILED, or when a job over bounded input
+  did not finish (its output is incomplete); true otherwise (an unbounded job stopped with
+  Ctrl-C is the normal way to end it).
+- :func:`job_state` is a job's current state, for ``STOP JOB``'s outcome line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+
+from flowsql.shell.render import Renderer
+
+_WAIT_SLICE_SECONDS = 0.5  # wait in slices so Ctrl-C reaches the main thread
+_FINAL = ("FINISHED", "FAILED", "CANCELED")
+
+
+def _cluster() -> Any:
+    from flowsql.runtime.local import local_cluster
+
+    return local_cluster()
+
+
+def job_state(job_id: str) -> str | None:
+    """The job's state in the embedded cluster, or None when it is unknown there."""
+    try:
+        return str(_cluster().job(job_id).state)
+    except Exception:  # noqa: BLE001 - an unknown job simply has no state to report
+        return None
+
+
+def is_bounded(session: Any, stmt: Any) -> bool:
+    """Whether every source of an INSERT / STATEMENT SET ends (asked of the planner)."""
+    from flowsql.planner.plan import plan_inserts
+    from flowsql.sql import statements as st
+
+    inserts = list(stmt.inserts) if isinstance(stmt, st.StatementSet) else [stmt]
+    try:
+        return bool(plan_inserts(session, inserts, getattr(stmt, "text", "")).bounded)
+    except Exception:  # noqa: BLE001 - it planned a moment ago; if not, assume it ends
+        return True
+
+
+@dataclass
+class _Submitted:
+    job_id: str
+    bounded: bool
+
+
+class JobWaiter:
+    """Jobs submitted by a script, waited for at its end (see module contract)."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+        self.jobs: list[_Submitted] = []
+
+    def add(self, job_id: str, *, bounded: bool) -> None:
+        self.jobs.append(_Submitted(job_id, bounded))
+
+    def wait_all(self) -> bool:
+        jobs, self.jobs = self.jobs, []
+        if not jobs:
+            return True
+        cluster = _cluster()
+        pending = [j for j in jobs if str(cluster.job(j.job_id).state) not in _FINAL]
+        if pending:
+            self.renderer.text(
+                f"[INFO] Waiting for {len(pending)} submitted job(s) to end "
+                "(Ctrl-C cancels them)..."
+            )
+        ok = True
+        remaining = list(jobs)
+        try:
+            while remaining:
+                job = remaining[0]
+                if not job.bounded and str(cluster.job(job.job_id).state) not in _FINAL:
+                    self.renderer.text(
+                        f"[INFO] Job {job.job_id} reads unbounded input: it runs until "
+                        "Ctrl-C or STOP JOB."
+                    )
+                info = cluster.wait(job.job_id, _WAIT_SLICE_SECONDS)
+                while str(info.state) not in _FINAL:
+                    info = cluster.wait(job.job_id, _WAIT_SLICE_SECONDS)
+                ok = self._report(job, info) and ok
+                remaining.pop(0)
+        except KeyboardInterrupt:
+            if self.renderer.out.is_terminal:
+                self.renderer.out.print()
+            for job in remaining:
+                try:
+                    info = cluster.cancel(job.job_id, wait=True)
+                except Exception:  # noqa: BLE001 - report what is known
+                    info = cluster.job(job.job_id)
+                ok = self._report(job, info) and ok
+        self.renderer.out.print()
+        return ok
+
+    def _report(self, job: _Submitted, info: Any) -> bool:
+        state = str(info.state)
+        if state == "FINISHED":
+            self.renderer.text(f"[INFO] Job {job.job_id} FINISHED.")
+            return True
+        if state == "FAILED":
+            message = info.error or "the job failed"
+            self.renderer.err.print(Text(f"[ERROR] Job {job.job_id} FAILED: {message}", "red"))
+            return False
+        self.renderer.text(f"[WARNING] Job {job.job_id} {state}.", "yellow")
+        return not job.bounded
