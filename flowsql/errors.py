@@ -74,10 +74,17 @@ class CatalogError(ValidationError):
 class NotSupportedError(ValidationError):
     """A construct that parses but that the engine cannot run yet. Message starts 'not supported yet: '."""
 
-    title = "Not supported"
+    title = "Not supported yet"
 
     def __init__(self, construct: str, *, hint: str | None = None) -> None:
         super().__init__(f"not supported yet: {construct}", hint=hint)
+        self.construct = construct
+
+    def render(self) -> str:
+        text = f"{self.title}: {self.construct}"
+        if self.hint:
+            text += f"\nHint: {self.hint}"
+        return text
 
 
 class PlanError(FlowSQLError):

@@ -49,7 +49,7 @@ def test_console_script(tmp_path: Path) -> None:
 def test_gateway_is_reserved(tmp_path: Path) -> None:
     done = flowsql("shell", "--gateway", "http://localhost:8083", cwd=tmp_path)
     assert done.returncode == 2
-    assert "not supported yet" in done.stderr
+    assert "not supported yet" in done.stderr.lower()
     assert "Traceback" not in done.stderr + done.stdout
 
 
