@@ -2,10 +2,13 @@
 blackhole), used by the factories' ``source_reader`` / ``sink_writer``.
 
 Contract:
-- :class:`DatagenReader`: splits are generator shards; shard ``i`` of ``S`` emits row blocks
-  ``i, i + S, ...`` of ``block`` rows (rows depend only on their index, so the data does not
-  depend on the parallelism), paced to ``rows-per-second`` over all shards; bounded when the
-  generator is. ``position`` = next block of the split.
+- :class:`DatagenReader`: splits are generator shards; shard ``i`` of ``S`` emits the rows of
+  blocks ``i, i + S, ...`` of ``block`` rows (rows depend only on their index, so the data does
+  not depend on the parallelism); bounded when the generator is. With ``rows-per-second`` the
+  shard emits the rows that are *due* (``rate / S`` per second since it started), about every
+  :data:`PACE_SLICE_S` — a slow source delivers a few rows at a time, promptly, never a whole
+  block after ``block / rate`` seconds — and yields ``None`` while nothing is due.
+  ``position`` = ``{"next_block", "offset"}``: the next row is ``offset`` rows into that block.
 - :class:`FilesReader`: one split per file (bounded), read with the format readers, so
   malformed records are reported with file and line as in batch mode.
 - Writers get batches of the sink's physical columns (by position), optionally followed by
@@ -30,6 +33,7 @@ from flowsql.operators.source import SourceReader
 from flowsql.runtime.messages import ROW_KIND
 
 DATAGEN_BLOCK = 1024
+PACE_SLICE_S = 0.02  # a paced datagen split emits at most ~every 20 ms
 ROLL_ROWS = 65536
 _KINDS = pa.array(["+I", "-U", "+U", "-D"])
 
@@ -42,36 +46,48 @@ class DatagenReader(SourceReader):
         self.bounded = bool(generator.bounded)
         rate = generator.rows_per_second
         self.rows_per_second = int(rate) if rate else 0
-        self._next: dict[str, int] = {}
+        self._next: dict[str, tuple[int, int]] = {}  # split -> (block, offset in the block)
 
     def splits(self) -> list[str]:
         return [f"shard-{i}-of-{self.shards}" for i in range(self.shards)]
 
+    def _start(self, split: str) -> tuple[int, int]:
+        return self._next.get(split, (int(split.split("-")[1]), 0))
+
     def read(self, split: str) -> Iterator[pa.RecordBatch | None]:
-        shard = int(split.split("-")[1])
-        block = self._next.get(split, shard)
+        block, offset = self._start(split)
+        total = self.generator.total_rows
+        per_shard = self.rows_per_second / self.shards if self.rows_per_second else 0.0
+        # paced: emit the rows that are due, at least ~PACE_SLICE_S worth (>= 1 row) at a time
+        min_rows = max(1, int(per_shard * PACE_SLICE_S))
         started = time.monotonic()
         emitted = 0
-        per_shard = self.rows_per_second / self.shards if self.rows_per_second else 0
-        total = self.generator.total_rows
         while True:
-            start = block * self.block
+            start = block * self.block + offset
             if total is not None and start >= total:
                 return
+            count = self.block - offset
             if per_shard:
-                while emitted / per_shard > time.monotonic() - started:
+                due = int((time.monotonic() - started) * per_shard) - emitted
+                while due < min(min_rows, count):
                     yield None
-            batch = self.generator.generate(start, self.block)
-            block += self.shards
-            self._next[split] = block
-            emitted += batch.num_rows
-            yield batch
+                    due = int((time.monotonic() - started) * per_shard) - emitted
+                count = min(count, due)
+            batch = self.generator.generate(start, count)
+            offset += count
+            if offset >= self.block:
+                block, offset = block + self.shards, 0
+            self._next[split] = (block, offset)
+            emitted += count
+            if batch.num_rows:
+                yield batch
 
     def position(self, split: str) -> dict[str, Any] | None:
-        return {"next_block": self._next.get(split, int(split.split("-")[1]))}
+        block, offset = self._start(split)
+        return {"next_block": block, "offset": offset}
 
     def seek(self, split: str, position: dict[str, Any]) -> None:
-        self._next[split] = int(position["next_block"])
+        self._next[split] = (int(position["next_block"]), int(position.get("offset", 0)))
 
 
 class FilesReader(SourceReader):

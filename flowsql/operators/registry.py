@@ -16,7 +16,8 @@ Built-in kinds and their params:
 - ``source``: ``{"table": <TableDefinition JSON>, "connector"?: str, "watermark"?: {"expression":
   <event-time SQL over the physical columns> | "column": path | "columns": [path, ...],
   "delay_ms": int}, "batch_size"?: int, "allow_latency_ms"?: int, "idle_timeout_ms"?: int}``
-  - a connector's streaming reader (``ConnectorFactory.source_reader``).
+  - a connector's streaming reader (``ConnectorFactory.source_reader``). A given
+  ``batch_size`` (a configured mini-batch size) is also the source's ``max_batch_rows``.
 - ``values-source``: ``{"schema": [[name, flink type], ...], "rows": [[...], ...],
   "batch_rows"?: int, "watermark"?: ...}`` - literal rows (VALUES, tests).
 - ``collect-sink``: ``{"result": <resource key>}``; ``blackhole-sink``: ``{}``;
@@ -116,6 +117,8 @@ def _source_operator(
         batch_size=int(params.get("batch_size") or DEFAULT_BATCH_SIZE),
         allow_latency_ms=int(DEFAULT_ALLOW_LATENCY_MS if latency is None else latency),
         idle_timeout_ms=int(params.get("idle_timeout_ms") or 0),
+        # a configured mini-batch size also bounds every batch (and so the lateness granularity)
+        max_batch_rows=int(params["batch_size"]) if params.get("batch_size") else None,
     )
 
 

@@ -1,11 +1,12 @@
 """Streaming sources: the split-based reader contract and the operator that drives it.
 
-Contract (architecture §2, Sources):
+Contract:
 - A connector's :class:`SourceReader` lists its ``splits()`` (JSON-able strings: files, Kafka
   partitions, generator shards) and ``read(split)`` yields ``pyarrow.RecordBatch`` objects, or
-  ``None`` when no data is available right now (an unbounded split that is waiting). A
-  bounded split's iterator ends; an unbounded one never does. ``position()``/``seek()`` are
-  reserved for checkpoints: a position means "resume *after* the last emitted record".
+  ``None`` when no data is available right now (an unbounded split that is waiting; a reader
+  must never block for long inside ``next()``). A bounded split's iterator ends; an unbounded
+  one never does. ``position()``/``seek()`` are reserved for checkpoints: a position means
+  "resume *after* the last emitted record".
 - :class:`SourceOperator` is the head of a source task. Subtask ``i`` of ``p`` reads the
   splits whose index ``≡ i (mod p)``, round-robin one batch per split, so one endless split
   never starves another.
@@ -13,13 +14,37 @@ Contract (architecture §2, Sources):
   :class:`BoundedOutOfOrderness` generator fed a callable ``batch -> event-time ms``; its
   watermark is ``max_seen - delay_ms - 1``. The subtask's watermark is the minimum over splits
   that are neither idle nor finished and is emitted (only when it advances) after the batch
-  that moved it, never before buffered data.
-- Idleness: a split with no data for ``idle_timeout_ms`` (> 0) is idle and excluded from the
-  minimum; when all open splits are idle the subtask reports ``idle(True)`` downstream, and
-  ``idle(False)`` when data flows again.
-- Flushing: small reader batches are buffered and concatenated until ``batch_size`` rows or
-  until the oldest buffered batch is ``allow_latency_ms`` old, so slow sources still deliver
-  promptly and fast ones deliver large batches. No per-row Python.
+  that moved it, never before buffered data. Watermarks therefore advance between batches:
+  rows are judged late per batch, so the batch size (below) is the granularity of lateness.
+- Mini-batches (``table.exec.mini-batch.size`` / ``.allow-latency``, planned into
+  ``batch_size`` / ``max_batch_rows`` / ``allow_latency_ms``): small reader batches are
+  buffered and concatenated until ``batch_size`` rows, or until the oldest buffered row has
+  waited ``allow_latency_ms`` — so no row waits longer than that for a slow source, and fast
+  sources deliver large batches. With ``max_batch_rows`` (set when a mini-batch size is
+  configured) no emitted batch exceeds it: larger reader batches are sliced (zero-copy) and
+  the buffer is flushed before it would overflow; each slice moves the split's watermark on
+  its own. No per-row Python.
+- Idleness (``scan.watermark.idle-timeout`` / ``table.exec.source.idle-timeout``, planned
+  into ``idle_timeout_ms`` > 0), step by step:
+  1. a split is *idle* once it has returned no data for ``idle_timeout_ms`` of consecutive
+     polls; an idle split is left out of the subtask's minimum, so the busy splits move
+     event time on (windows fire) while the idle one is silent;
+  2. when every open split of the subtask is idle, the subtask sends ``IdleMarker(True)``
+     downstream (after flushing its buffer); downstream tasks leave that channel out of their
+     minimum (:class:`~flowsql.runtime.taskmanager.watermarks.WatermarkValve`) and, when all
+     their inputs are idle, hold their watermark and forward the idle status in turn;
+  3. when an idle split returns data it is active again (``IdleMarker(False)`` if the subtask
+     was idle) and counts in the minimum from its new data on.
+  Differences from Flink, on purpose:
+  - the idle clock does not run while the source is blocked emitting downstream
+    (backpressure): a split is idle only after ``idle_timeout_ms`` of *polling* without data,
+    never merely because a slow consumer kept the source from asking;
+  - a split (or channel) that becomes active again holds the watermark until its own
+    watermark catches up (the emitted watermark never goes back); Flink's valve instead
+    ignores such an "unaligned" input, lets the others advance and turns the resumed input's
+    rows late. Rows older than the watermark already emitted are late either way;
+  - an unbounded subtask with no split at all is idle from the start, and a bounded split
+    that ends leaves the minimum at once (it is finished, not idle), as in Flink.
 - End: when every split has ended, :meth:`SourceOperator.run` flushes and returns; the task
   then sends ``Watermark(MAX)`` and ``EndOfInput``. On cancel it returns promptly.
 """
@@ -145,7 +170,7 @@ class _SplitState:
     split: str
     batches: Iterator[pa.RecordBatch | None]
     generator: BoundedOutOfOrderness | None
-    last_data: float
+    silent_since: float | None = None  # idle clock at the first empty poll of this streak
     idle: bool = False
     finished: bool = False
 
@@ -169,11 +194,13 @@ class SourceOperator:
         batch_size: int = DEFAULT_BATCH_SIZE,
         allow_latency_ms: int = DEFAULT_ALLOW_LATENCY_MS,
         idle_timeout_ms: int = 0,
+        max_batch_rows: int | None = None,
     ) -> None:
         self.reader = reader
         self.timestamps = timestamps
         self.delay_ms = delay_ms
         self.batch_size = max(int(batch_size), 1)
+        self.max_batch_rows = max(int(max_batch_rows), 1) if max_batch_rows else None
         self.allow_latency_s = max(int(allow_latency_ms), 0) / 1000.0
         self.idle_timeout_s = max(int(idle_timeout_ms), 0) / 1000.0
 
@@ -186,13 +213,11 @@ class SourceOperator:
     def run(self, out: SourceOutput, cancelled: threading.Event) -> None:
         """Read until every assigned split ended (bounded) or ``cancelled`` is set."""
         ctx = self.ctx
-        now = time.monotonic()
         self._states = [
             _SplitState(
                 split,
                 iter(self.reader.read(split)),
                 BoundedOutOfOrderness(self.timestamps, self.delay_ms) if self.timestamps else None,
-                now,
             )
             for split in self.assigned_splits(ctx)
         ]
@@ -200,6 +225,7 @@ class SourceOperator:
         self._buffer = _Buffer()
         self._emitted_wm = MIN_WATERMARK
         self._idle_out = False
+        self._blocked_s = 0.0  # time spent handing data downstream (backpressure included)
         try:
             if not self._states and not self.reader.bounded:
                 out.idle(True)
@@ -212,6 +238,10 @@ class SourceOperator:
             self.reader.close()
 
     # -- steps -------------------------------------------------------------------------------
+    def _idle_clock(self) -> float:
+        """Monotonic time minus the time spent blocked downstream (see module contract)."""
+        return time.monotonic() - self._blocked_s
+
     def _loop(self, cancelled: threading.Event) -> None:
         while not cancelled.is_set():
             open_states = [s for s in self._states if not s.finished]
@@ -228,33 +258,53 @@ class SourceOperator:
                     st.finished = True
                     status_changed = True
                     continue
-                now = time.monotonic()
                 if item is None or item.num_rows == 0:
-                    if self.idle_timeout_s and not st.idle and now - st.last_data >= self.idle_timeout_s:
+                    # 1. a silent poll: idle after idle_timeout of consecutive silence
+                    clock = self._idle_clock()
+                    if st.silent_since is None:
+                        st.silent_since = clock
+                    if (
+                        self.idle_timeout_s
+                        and not st.idle
+                        and clock - st.silent_since >= self.idle_timeout_s
+                    ):
                         st.idle = True
                         status_changed = True
                     continue
+                # 3. data: the split is active again
                 got_data = True
-                st.last_data = now
+                st.silent_since = None
                 if st.idle:
                     st.idle = False
                     status_changed = True
-                if st.generator is not None:
-                    st.generator.on_batch(item)
-                self._buffer_batch(item, now)
+                for piece in self._pieces(item):
+                    if st.generator is not None:
+                        st.generator.on_batch(piece)
+                    self._buffer_batch(piece)
             if self._buffer.batches and time.monotonic() - self._buffer.since >= self.allow_latency_s:
                 self._flush()
                 self._advance_watermark()
             if status_changed:
-                self._update_idle()
+                self._update_idle()  # 2. all open splits idle -> IdleMarker downstream
                 self._advance_watermark()
             if not got_data:
                 cancelled.wait(_POLL_INTERVAL_S)
 
-    def _buffer_batch(self, batch: pa.RecordBatch, now: float) -> None:
+    def _pieces(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        """The batch, or zero-copy slices of at most ``max_batch_rows`` rows."""
+        limit = self.max_batch_rows
+        if limit is None or batch.num_rows <= limit:
+            return [batch]
+        return [batch.slice(i, limit) for i in range(0, batch.num_rows, limit)]
+
+    def _buffer_batch(self, batch: pa.RecordBatch) -> None:
         buf = self._buffer
+        if self.max_batch_rows is not None and buf.rows + batch.num_rows > self.max_batch_rows:
+            self._flush()
+            self._advance_watermark()
+            buf = self._buffer
         if not buf.batches:
-            buf.since = now
+            buf.since = time.monotonic()
         buf.batches.append(batch)
         buf.rows += batch.num_rows
         if buf.rows >= self.batch_size:
@@ -267,7 +317,14 @@ class SourceOperator:
             return
         batch = buf.batches[0] if len(buf.batches) == 1 else pa.concat_batches(buf.batches)
         self._buffer = _Buffer()
-        self._out.emit(batch)
+        self._timed(self._out.emit, batch)
+
+    def _timed(self, fn: Callable[..., None], *args: Any) -> None:
+        started = time.monotonic()
+        try:
+            fn(*args)
+        finally:
+            self._blocked_s += time.monotonic() - started
 
     def _advance_watermark(self) -> None:
         active = [
@@ -281,7 +338,7 @@ class SourceOperator:
         if wm > self._emitted_wm:
             self._flush()
             self._emitted_wm = wm
-            self._out.watermark(wm)
+            self._timed(self._out.watermark, wm)
 
     def _update_idle(self) -> None:
         open_states = [s for s in self._states if not s.finished]
@@ -289,7 +346,7 @@ class SourceOperator:
         if idle != self._idle_out:
             self._flush()
             self._idle_out = idle
-            self._out.idle(idle)
+            self._timed(self._out.idle, idle)
 
 
 class ValuesReader(SourceReader):

@@ -4,7 +4,7 @@ Contract:
 - ``MiniCluster(task_managers=1, slots_per_task_manager=256)`` by default: enough slots for
   interactive use. Tests use more TaskManagers and fewer slots to exercise scheduling.
 - The cluster delegates to its :class:`~flowsql.runtime.jobmanager.jobmanager.JobManager`
-  (``submit``, ``wait``, ``result``, ``cancel``, ``list_jobs``, ``metrics``);
+  (``submit``, ``wait``, ``result``, ``cancel``, ``list_jobs``, ``metrics``, ``totals``);
   :meth:`MiniCluster.execute` submits and waits, raising the job's error.
 - :func:`local_cluster` is the process-wide cluster the session and shell share; it is
   created on first use and shut down (running jobs cancelled) at interpreter exit.
@@ -20,7 +20,7 @@ from typing import Any
 from flowsql.operators.base import OperatorMetrics
 from flowsql.operators.registry import OperatorRegistry, default_registry
 from flowsql.physical.graph import JobGraph
-from flowsql.runtime.jobmanager.jobmanager import JobInfo, JobManager
+from flowsql.runtime.jobmanager.jobmanager import JobInfo, JobManager, JobTotals
 from flowsql.runtime.taskmanager.channels import DEFAULT_CAPACITY
 from flowsql.runtime.taskmanager.taskmanager import TaskManager
 
@@ -80,6 +80,9 @@ class MiniCluster:
 
     def metrics(self, job_id: str) -> dict[str, OperatorMetrics]:
         return self.jobmanager.metrics(job_id)
+
+    def totals(self, job_id: str) -> JobTotals:
+        return self.jobmanager.totals(job_id)
 
     @property
     def free_slots(self) -> int:

@@ -27,9 +27,12 @@ Contract:
   statement to the cluster...')``. With ``SET 'table.dml-sync' = 'true'`` it waits for the job
   (Ctrl-C cancels it) and raises the job's error.
 - EXPLAIN (:func:`explain`): :func:`flowsql.planner.explain.explain_text`.
-- SHOW JOBS: ``job id``, ``job name``, ``status``, ``start time`` (one row per job, oldest
-  first); STOP JOB 'id': cancels the job (``WITH SAVEPOINT`` / ``WITH DRAIN`` are not
-  supported yet).
+- SHOW JOBS: ``job id``, ``job name``, ``status``, ``start time``, ``records in`` (rows
+  read by the sources), ``records out`` (rows the sinks received), ``late records`` (rows
+  window operators found late: dropped, or written to the 'late-data.sink' table) — one row
+  per job, oldest first, counts live while the job runs
+  (:meth:`flowsql.runtime.jobmanager.jobmanager.JobManager.totals`); STOP JOB 'id': cancels
+  the job (``WITH SAVEPOINT`` / ``WITH DRAIN`` are not supported yet).
 """
 
 from __future__ import annotations
@@ -249,13 +252,18 @@ def explain(session: Any, stmt: st.Explain) -> Result:
 
 # -- jobs ------------------------------------------------------------------------------------
 def show_jobs(session: Any) -> Result:
-    jobs = cluster().list_jobs()
+    c = cluster()
+    jobs = c.list_jobs()
     start = [int(j.start_time * 1000) if j.start_time else None for j in jobs]
+    totals = [c.totals(j.job_id) for j in jobs]
     table = pa.table({
         "job id": pa.array([j.job_id for j in jobs], pa.string()),
         "job name": pa.array([j.name for j in jobs], pa.string()),
         "status": pa.array([j.state for j in jobs], pa.string()),
         "start time": pa.array(start, pa.timestamp("ms")),
+        "records in": pa.array([t.records_in for t in totals], pa.int64()),
+        "records out": pa.array([t.records_out for t in totals], pa.int64()),
+        "late records": pa.array([t.late_records for t in totals], pa.int64()),
     })
     return Result.rows(table)
 

@@ -206,7 +206,7 @@ def test_show_jobs_and_stop_job_on_unbounded_datagen(session):
     r = session.execute_one("INSERT INTO sink_bh SELECT id FROM endless")
     job_id = r.job_id
     jobs = session.execute_one("SHOW JOBS").table
-    assert jobs.column_names == ["job id", "job name", "status", "start time"]
+    assert jobs.column_names[:4] == ["job id", "job name", "status", "start time"]
     mine = [row for row in jobs.to_pylist() if row["job id"] == job_id]
     assert mine and mine[0]["status"] == "RUNNING"
     session.execute_one(f"STOP JOB '{job_id}'")
@@ -226,6 +226,7 @@ def test_unbounded_select_streams_live(session):
     while got == 0 and time.monotonic() < deadline:
         for batch in stream.batches(timeout=1.0):
             got += batch.num_rows
+            break  # a live stream yields for as long as rows keep coming
     stream.cancel()
     assert got > 0
 

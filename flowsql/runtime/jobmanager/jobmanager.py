@@ -10,7 +10,12 @@ Contract:
   :class:`~flowsql.errors.ExecutionError` (naming the operator); :meth:`cancel` moves it
   CANCELLING -> CANCELED once every task stopped.
 - :meth:`list_jobs` / :meth:`job` give :class:`JobInfo` (id, name, state, start/end time,
-  error); :meth:`metrics` sums per-operator records in/out and late records over subtasks.
+  error); :meth:`metrics` sums per-operator records in/out and late records over subtasks;
+  :meth:`totals` gives the job-level :class:`JobTotals` (SHOW JOBS).
+- Metrics are never double counted: records in/out per operator come only from the task's
+  own counts (:attr:`Task.io`, one per operator of a chain), late records only from the
+  operators' ``OperatorContext.metrics.late_records_dropped``; what operators themselves
+  add to ``ctx.metrics.records_in/out`` is ignored here.
 - Job resources (in-process objects such as a ``CollectResult``) are offered to the
   operators; on FAILING/CANCELLING the JobManager calls their ``abort()`` and at the end their
   ``on_job_end(state, error)`` when they define them.
@@ -45,6 +50,18 @@ class JobInfo:
     end_time: float | None
     error: str | None = None
     operator_id: str | None = None
+
+
+@dataclass(frozen=True)
+class JobTotals:
+    """``records_in``: rows the sources emitted; ``records_out``: rows the sinks received (a
+    late-data side output is not a sink: its rows are in ``late_records``);
+    ``late_records``: rows window operators found late (dropped, or sent to the late-data
+    sink), summed over operators and subtasks."""
+
+    records_in: int = 0
+    records_out: int = 0
+    late_records: int = 0
 
 
 @dataclass
@@ -241,6 +258,21 @@ class JobManager:
                 m.records_out += io.records_out
                 m.late_records_dropped += task.contexts[op_id].metrics.late_records_dropped
         return totals
+
+    def totals(self, job_id: str) -> JobTotals:
+        """Job-level counts (live while the job runs), from :meth:`metrics`: rows read by the
+        sources, rows written by the sinks, and late rows over all operators (see
+        :class:`JobTotals`). Each figure counts a row once, however many operators it passes."""
+        job = self._job(job_id)
+        metrics = self.metrics(job_id)
+        graph = job.graph
+        sources = {op.id for op in graph.operators if not graph.inputs(op.id)}
+        sinks = {op.id for op in graph.operators if not graph.outputs(op.id)}
+        return JobTotals(
+            records_in=sum(m.records_out for op_id, m in metrics.items() if op_id in sources),
+            records_out=sum(m.records_in for op_id, m in metrics.items() if op_id in sinks),
+            late_records=sum(m.late_records_dropped for m in metrics.values()),
+        )
 
     def shutdown(self, timeout: float | None = 10.0) -> None:
         """Cancel every running job."""
