@@ -24,7 +24,8 @@ Contract:
     stops reading slows the job down rather than exhausting memory.
 - INSERT INTO / EXECUTE STATEMENT SET (:func:`run_inserts`): ONE job with one sink per
   INSERT; returns ``Result(kind='job', job_id, message='[INFO] Submitting SQL update
-  statement to the cluster...')``. With ``SET 'table.dml-sync' = 'true'`` it waits for the job
+  statement to the cluster...')`` and ``extra['bounded']`` (true when every source ends, so
+  the job finishes by itself). With ``SET 'table.dml-sync' = 'true'`` it waits for the job
   (Ctrl-C cancels it) and raises the job's error.
 - EXPLAIN (:func:`explain`): :func:`flowsql.planner.explain.explain_text`.
 - SHOW JOBS: ``job id``, ``job name``, ``status``, ``start time``, ``records in`` (rows
@@ -208,6 +209,7 @@ def run_inserts(session: Any, inserts: list[st.Insert], text: str = "") -> Resul
     job_id = c.submit(planned.graph, config=_job_config(session))
     out = Result("job", message=SUBMITTED, job_id=job_id)
     out.extra["graph"] = planned.graph
+    out.extra["bounded"] = planned.bounded  # every source ends: the job finishes by itself
     if session.config.get_bool("table.dml-sync"):
         def hook() -> None:
             c.cancel(job_id, wait=False)

@@ -45,18 +45,6 @@ def job_state(job_id: str) -> str | None:
         return None
 
 
-def is_bounded(session: Any, stmt: Any) -> bool:
-    """Whether every source of an INSERT / STATEMENT SET ends (asked of the planner)."""
-    from flowsql.planner.plan import plan_inserts
-    from flowsql.sql import statements as st
-
-    inserts = list(stmt.inserts) if isinstance(stmt, st.StatementSet) else [stmt]
-    try:
-        return bool(plan_inserts(session, inserts, getattr(stmt, "text", "")).bounded)
-    except Exception:  # noqa: BLE001 - it planned a moment ago; if not, assume it ends
-        return True
-
-
 @dataclass
 class _Submitted:
     job_id: str

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from flowsql.errors import QueryCancelled
 from flowsql.session.result import Result
 from flowsql.shell.commands import HELP_TEXT, Command, parse_command
-from flowsql.shell.jobs import JobWaiter, is_bounded, job_state
+from flowsql.shell.jobs import JobWaiter, job_state
 from flowsql.shell.live import MODES, show_stream, summary_text
 from flowsql.shell.materialize import DEFAULT_MAX_ROWS
 from flowsql.shell.render import Renderer
@@ -177,7 +177,7 @@ class Runner:
             return self._show_stream(stream)
         self._show_result(result)
         if isinstance(stmt, st.Insert | st.StatementSet) and result.job_id and self.script:
-            self.jobs.add(result.job_id, bounded=is_bounded(self.session, stmt))
+            self.jobs.add(result.job_id, bounded=bool(result.extra.get("bounded", True)))
         if isinstance(stmt, st.StopJob):
             state = job_state(stmt.job_id)
             if state:

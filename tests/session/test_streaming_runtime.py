@@ -229,7 +229,8 @@ def test_paced_datagen_rows_do_not_depend_on_pacing():
     gen = factory.generator(table, options)
     paced = DatagenReader(gen, shards=2, block=512)
     got = [b for split in paced.splits() for b in paced.read(split) if b is not None]
-    assert max(b.num_rows for b in got) <= 512 and len(got) > 2 * 3000 // 512
+    # how many rows are due per tick depends on the machine's speed; block bounds do not
+    assert max(b.num_rows for b in got) <= 512 and len(got) >= 3000 // 512
     table_paced = pa.Table.from_batches(got).sort_by("id")
     whole = pa.Table.from_batches([gen.generate(0, 3000)]).sort_by("id")
     assert table_paced.equals(whole)
