@@ -4,7 +4,8 @@ Pushes N synthetic rows (default 5M) in 64K-row batches through each operator on
 with a watermark after every batch (max ts seen - 1 s), and prints rows/s. Targets: ≥1M rows/s
 TUMBLE/HOP, ≥400K rows/s SESSION, ≥1M rows/s GROUP BY.
 
-    .venv/bin/python bench/operators_micro.py [--rows 5000000] [--keys 10000]
+    taskset -c 0 .venv/bin/python bench/operators_micro.py [--rows 5000000] [--keys 10000 ...]
+        [--only tumble hop session group]
 """
 
 from __future__ import annotations
@@ -70,18 +71,27 @@ def run(name: str, op, data: list[pa.RecordBatch]) -> None:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--rows", type=int, default=5_000_000)
-    p.add_argument("--keys", type=int, default=10_000)
+    p.add_argument("--keys", type=int, nargs="+", default=[10_000])
+    p.add_argument("--only", nargs="+", default=["tumble", "hop", "session", "group"])
     a = p.parse_args()
-    data = list(batches(a.rows, a.keys))
     keys = ("auction",)
     cols = ("window_start", "window_end")
-    run("TUMBLE(10s)", WindowAggregateOperator(WindowAggregateSpec(
-        WindowSpec("TUMBLE", "ts", size_ms=10_000), keys, AGGS, cols)), data)
-    run("HOP(2s slide, 10s size)", WindowAggregateOperator(WindowAggregateSpec(
-        WindowSpec("HOP", "ts", size_ms=10_000, slide_ms=2_000), keys, AGGS, cols)), data)
-    run("SESSION(gap 1s)", SessionWindowOperator(WindowAggregateSpec(
-        WindowSpec("SESSION", "ts", gap_ms=1_000), keys, AGGS, cols)), data)
-    run("GROUP BY (changelog)", GroupAggregateOperator(GroupAggregateSpec(keys, AGGS)), data)
+    ops = {
+        "tumble": ("TUMBLE(10s)", lambda: WindowAggregateOperator(WindowAggregateSpec(
+            WindowSpec("TUMBLE", "ts", size_ms=10_000), keys, AGGS, cols))),
+        "hop": ("HOP(2s slide, 10s size)", lambda: WindowAggregateOperator(WindowAggregateSpec(
+            WindowSpec("HOP", "ts", size_ms=10_000, slide_ms=2_000), keys, AGGS, cols))),
+        "session": ("SESSION(gap 1s)", lambda: SessionWindowOperator(WindowAggregateSpec(
+            WindowSpec("SESSION", "ts", gap_ms=1_000), keys, AGGS, cols))),
+        "group": ("GROUP BY (changelog)",
+                  lambda: GroupAggregateOperator(GroupAggregateSpec(keys, AGGS))),
+    }
+    for k in a.keys:
+        print(f"-- {k} keys")
+        data = list(batches(a.rows, k))
+        for name in a.only:
+            label, make = ops[name]
+            run(label, make(), data)
 
 
 if __name__ == "__main__":

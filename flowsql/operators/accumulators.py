@@ -116,6 +116,20 @@ class Accumulators:
                 return pa.decimal128(38, t.scale)
         return t
 
+    def state_columns(self) -> list[tuple[str, str]]:
+        """Every state column with how it merges: ``sum`` / ``min`` / ``max``, ``first`` /
+        ``last`` for a FIRST_VALUE / LAST_VALUE seq (smallest / largest wins) and
+        ``follow:<seq column>`` for the value that goes with that seq."""
+        cols: list[tuple[str, str]] = []
+        for i, a in enumerate(self.aggs):
+            for col, fn in _state_cols(i, a.function):
+                if a.function in _ORDERED:
+                    fn = "first" if a.function == "FIRST_VALUE" else "last"
+                    cols += [(col, fn), (f"a{i}.val", f"follow:{col}")]
+                else:
+                    cols.append((col, fn))
+        return cols
+
     def bind(self, schema: pa.Schema) -> None:
         if self.input_schema is None:
             self.input_schema = schema

@@ -13,16 +13,23 @@ Contract:
     * an unchanged result emits nothing (as Flink does without state TTL).
   One batch per input batch: all -U/-D rows first, then all +I/+U rows, so for each key
   the retraction precedes its update.
-- ``snapshot()``: ``groups`` (keys, accumulator state, ``$rows`` signed row count, the last
-  emitted results ``$r<i>`` and visibility ``$vis``), ``distinct.<i>`` (keys, ``$v``,
+- ``snapshot()``: ``groups`` (keys, accumulator state, ``$rows`` signed row count and
+  visibility ``$vis`` of every group with rows), ``distinct.<i>`` (keys, ``$v``,
   multiplicity ``$m``) and ``meta``.
 
-Steps of ``process_batch`` (vectorized; the state is merged with one group_by per batch):
-  1. sign per row from ``$row_kind``; 2. partial aggregate of the batch per key;
-  3. DISTINCT: update (key, value) multiplicities and turn values that appear / disappear
-  into +1 / -1 rows for the distinct accumulators; 4. merge partials into the group state;
-  5. compute new results and visibility of touched groups; 6. emit the changelog;
-  7. keep groups that still have rows.
+State layout (so a batch costs O(batch), not O(groups)): a :class:`KeyIndex` gives every
+group a dense id; accumulators, row counts and visibility are columns indexed by that id
+(:class:`AccumulatorStore`, numpy). The (group, value) multiplicities of DISTINCT aggregates
+use their own index. Ids of emptied groups are recycled by compaction once they outnumber
+the live ones.
+
+Steps of ``process_batch``:
+  1. sign per row from ``$row_kind``; 2. partial aggregate of the batch per key (one
+  vectorized ``group_by``); 3. DISTINCT: update (key, value) multiplicities and turn values
+  that appear / disappear into +1 / -1 rows for the distinct accumulators; 4. look up the
+  touched groups' ids and fold the partials into their state (old results are computed from
+  the state before the fold); 5. new results and visibility of the touched groups;
+  6. emit the changelog; 7. empty the groups left without rows.
 """
 
 from __future__ import annotations
@@ -33,22 +40,70 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowsql.operators.accumulators import SEQ, SIGN, VALUE, Accumulators, concat
+from flowsql.operators.acc_store import AccumulatorStore
+from flowsql.operators.accumulators import SEQ, SIGN, VALUE, Accumulators
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.specs import GroupAggregateSpec
 from flowsql.runtime.messages import ROW_KIND, RowKind
 from flowsql.state.backend import StateBackend
+from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend
 
-ROWS, TOUCHED, VIS, MULT, MOLD = "$rows", "$touched", "$vis", "$m", "$mold"
+ROWS, VIS, MULT = "$rows", "$vis", "$m"
+_SLACK = 4096  # dead ids tolerated before compaction (besides as many as live ones)
 
 Having = Callable[[pa.Table], pa.Array | pa.ChunkedArray]
 
 
-def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.Array:
+def _same(a: pa.Array, b: pa.Array) -> pa.Array:
     """Null-safe equality (NULL = NULL is true)."""
     eq = pc.fill_null(pc.equal(a, b), False)
     return pc.or_(eq, pc.and_(pc.is_null(a), pc.is_null(b)))
+
+
+def _grow(a: np.ndarray, n: int) -> np.ndarray:
+    if n <= len(a):
+        return a
+    return np.concatenate([a, np.zeros(max(n, 2 * len(a), 1024) - len(a), a.dtype)])
+
+
+class DistinctCounts:
+    """Multiplicity of every (group keys, value) pair of one DISTINCT aggregate."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.index = KeyIndex([*keys, VALUE])
+        self.mult = np.zeros(0, dtype=np.int64)
+        self.live = 0
+
+    def update(self, delta: pa.Table) -> pa.Table:
+        """Apply ``delta`` (keys, ``$v``, ``$m`` change; one row per pair) and return the
+        pairs that appear (``$sign`` +1) or disappear (-1)."""
+        ids = self.index.lookup(delta)
+        self.mult = _grow(self.mult, self.index.size)
+        before = self.mult[ids] > 0
+        self.mult[ids] += delta.column(MULT).to_numpy()
+        after = self.mult[ids] > 0
+        self.live += int(after.sum()) - int(before.sum())
+        changed = before != after
+        trans = delta.filter(pa.array(changed)).select([*self.keys, VALUE])
+        trans = trans.append_column(SIGN, pa.array(np.where(after[changed], 1, -1)))
+        if self.index.size > 2 * self.live + _SLACK:
+            keep = self.mult[: self.index.size] > 0
+            self.index.retain(keep)
+            self.mult = self.mult[: len(keep)][keep]
+        return trans
+
+    def table(self) -> pa.Table:
+        live = np.flatnonzero(self.mult[: self.index.size] > 0)
+        t = self.index.keys(live)
+        return t.append_column(MULT, pa.array(self.mult[live]))
+
+    def restore(self, table: pa.Table) -> None:
+        ids = self.index.lookup(table)
+        self.mult = _grow(self.mult, self.index.size)
+        self.mult[ids] = table.column(MULT).to_numpy()
+        self.live = int((self.mult > 0).sum())
 
 
 class GroupAggregateOperator(Operator):
@@ -65,7 +120,12 @@ class GroupAggregateOperator(Operator):
         self.accs = Accumulators(spec.aggs)
         self.state = state if state is not None else MemoryStateBackend()
         self.seq = 0
-        self.results = [f"$r{i}" for i in range(len(spec.aggs))]
+        self.index = KeyIndex(self.keys)
+        self.store = AccumulatorStore(self.accs, extra=[(ROWS, "sum")])
+        self.store.declare(ROWS, pa.int64())
+        self.vis = np.zeros(0, dtype=bool)
+        self.live = 0
+        self.distinct = {i: DistinctCounts(self.keys) for i in self.accs.distinct}
 
     def open(self, ctx: OperatorContext) -> None:
         super().open(ctx)
@@ -100,114 +160,108 @@ class GroupAggregateOperator(Operator):
         # 3. DISTINCT: multiplicities → appear (+1) / disappear (-1) transitions
         for i in self.accs.distinct:
             parts.append(self._distinct_update(table, i, sign))
-        # 4. merge into the group state
-        parts = [p.append_column(TOUCHED, pa.array(np.ones(p.num_rows, dtype=np.int8)))
-                 for p in parts]
-        old = self.state.get("groups")
-        if old is not None:
-            old = old.append_column(TOUCHED, pa.array(np.zeros(old.num_rows, dtype=np.int8)))
-            parts.insert(0, old)
-        extra = [(ROWS, "sum"), (TOUCHED, "max")]
-        if old is not None:
-            extra += [(VIS, "max")] + [(r, "one") for r in self.results]
-        merged = self.accs.merge(parts, keys, extra=extra)
-        touched_mask = pc.equal(merged.column(TOUCHED), 1)
-        untouched = merged.filter(pc.invert(touched_mask))
-        t = merged.filter(touched_mask)
-        # 5. new results and visibility of touched groups
-        new_results = self.accs.results(t)
-        alive = pc.greater(t.column(ROWS), 0)
+        part = parts[0] if len(parts) == 1 else self.accs.merge(parts, keys,
+                                                                 extra=[(ROWS, "sum")])
+        # 4. fold into the state of the touched groups
+        ids = self.index.lookup(part)
+        self.store.resize(self.index.size)
+        self.vis = _grow(self.vis, self.index.size)
+        old_state = self.store.table(ids)
+        old_alive = self.store.numpy(ROWS)[ids] > 0
+        old_vis = self.vis[ids]
+        self.store.merge(ids, part)
+        new_state = self.store.table(ids)
+        # 5. new results and visibility
+        old_results = self.accs.results(old_state)
+        new_results = self.accs.results(new_state)
+        alive = self.store.numpy(ROWS)[ids] > 0
         new_vis = alive
-        if self.having is not None and t.num_rows:
+        key_cols = {k: part.column(k) for k in keys}
+        if self.having is not None and len(ids):
             view = pa.table(
-                {**{k: t.column(k) for k in keys},
+                {**key_cols,
                  **{a.output: r for a, r in zip(self.spec.aggs, new_results, strict=True)}}
             )
-            new_vis = pc.and_(alive, pc.fill_null(self.having(view), False))
-        if old is not None:
-            old_vis = pc.fill_null(t.column(VIS), False)
-            old_results = [t.column(r) for r in self.results]
-        else:
-            old_vis = pa.array(np.zeros(t.num_rows, dtype=bool))
-            old_results = [pa.nulls(t.num_rows, r.type) for r in new_results]
+            new_vis = alive & pc.fill_null(self.having(view), False).to_numpy(
+                zero_copy_only=False)
         # 6. emit the changelog
-        self._emit(t, old_vis, new_vis, old_results, new_results, out)
-        # 7. keep groups that still have rows
-        t = t.drop_columns([c for c in (VIS, *self.results) if c in t.column_names])
-        for r, col in zip(self.results, new_results, strict=True):
-            t = t.append_column(r, col)
-        t = t.append_column(VIS, new_vis).filter(alive)
-        keep = concat([untouched.drop_columns([TOUCHED]) if old is not None else None,
-                       t.drop_columns([TOUCHED])])
-        self.state.put("groups", keep)
+        self._emit(key_cols, len(ids), old_vis, new_vis, old_results, new_results, out)
+        # 7. empty the groups left without rows; compact once dead ids dominate
+        self.vis[ids] = new_vis
+        self.live += int(alive.sum()) - int(old_alive.sum())
+        gone = ids[~alive]
+        if len(gone):
+            self.store.reset(gone)
+        if self.index.size > 2 * self.live + _SLACK:
+            self._compact()
+
+    def _compact(self) -> None:
+        keep = self.store.numpy(ROWS)[: self.index.size] > 0
+        self.index.retain(keep)
+        self.store.compact(np.flatnonzero(keep))
+        self.vis = self.vis[: len(keep)][keep]
 
     def _distinct_update(self, table: pa.Table, i: int, sign: pa.Array) -> pa.Table:
         keys = self.keys
         delta = self.accs.distinct_values(table, i, keys, sign=sign)
-        delta = delta.group_by([*keys, VALUE]).aggregate([(SIGN, "sum")])
+        delta = delta.group_by([*keys, VALUE], use_threads=False).aggregate([(SIGN, "sum")])
         delta = delta.rename_columns([*keys, VALUE, MULT])
-        name = f"distinct.{i}"
-        old = self.state.get(name)
-        if old is not None:
-            old = old.append_column(MOLD, old.column(MULT))
-            delta = delta.append_column(MOLD, pa.nulls(delta.num_rows, pa.int64()))
-            both = concat([old, delta]).group_by([*keys, VALUE]).aggregate(
-                [(MULT, "sum"), (MOLD, "max")]
-            )
-            both = both.rename_columns([*keys, VALUE, MULT, MOLD])
-            before = pc.greater(pc.fill_null(both.column(MOLD), 0), 0)
-        else:
-            both = delta
-            before = pa.array(np.zeros(both.num_rows, dtype=bool))
-        after = pc.greater(both.column(MULT), 0)
-        self.state.put(name, both.filter(after).select([*keys, VALUE, MULT]))
-        changed = pc.not_equal(before, after)
-        trans = both.filter(changed)
-        trans_sign = pc.if_else(after.filter(changed), 1, -1).cast(pa.int64())
-        trans = trans.select([*keys, VALUE]).append_column(SIGN, trans_sign)
+        trans = self.distinct[i].update(delta)
         part = self.accs.distinct_partial(trans, i, keys, signed=True)
         # a distinct transition touches the group but adds no row to it
         return part.append_column(ROWS, pa.array(np.zeros(part.num_rows, dtype=np.int64)))
 
     def _emit(
         self,
-        t: pa.Table,
-        old_vis: pa.Array,
-        new_vis: pa.Array,
+        key_cols: dict[str, pa.ChunkedArray],
+        n: int,
+        old_vis: np.ndarray,
+        new_vis: np.ndarray,
         old_results: list,
         new_results: list,
         out: Collector,
     ) -> None:
-        keys = self.keys
-        both = pc.and_(old_vis, new_vis)
-        if t.num_rows and len(new_results):
+        both = old_vis & new_vis
+        if n and len(new_results):
             same = _same(old_results[0], new_results[0])
             for a, b in zip(old_results[1:], new_results[1:], strict=True):
                 same = pc.and_(same, _same(a, b))
-            update = pc.and_(both, pc.invert(same))
+            update = both & ~same.to_numpy(zero_copy_only=False)
         else:
-            update = pa.array(np.zeros(t.num_rows, dtype=bool))
-        delete = pc.and_(old_vis, pc.invert(new_vis))
-        insert = pc.and_(pc.invert(old_vis), new_vis)
-        before = pc.or_(update, delete)
-        after = pc.or_(update, insert)
-        names = [*keys, *(a.output for a in self.spec.aggs), ROW_KIND]
+            update = np.zeros(n, dtype=bool)
+        before = update | (old_vis & ~new_vis)
+        after = update | (~old_vis & new_vis)
+        names = [*key_cols, *(a.output for a in self.spec.aggs), ROW_KIND]
 
-        def rows(mask: pa.Array, results: list, kind_if_update: int, kind_else: int) -> pa.Table:
-            kinds = pc.if_else(update, kind_if_update, kind_else).cast(pa.int8())
-            cols = [t.column(k) for k in keys] + list(results) + [kinds]
-            return pa.Table.from_arrays(cols, names=names).filter(mask)
+        def rows(mask: np.ndarray, results: list, kind_if_update: int, kind_else: int) -> pa.Table:
+            if not mask.any():
+                return None
+            kinds = pa.array(np.where(update, kind_if_update, kind_else).astype(np.int8))
+            cols = list(key_cols.values()) + list(results) + [kinds]
+            return pa.Table.from_arrays(cols, names=names).filter(pa.array(mask))
 
-        result = concat([
+        parts = [
             rows(before, old_results, RowKind.UPDATE_BEFORE.value, RowKind.DELETE.value),
             rows(after, new_results, RowKind.UPDATE_AFTER.value, RowKind.INSERT.value),
-        ])
-        if result.num_rows:
+        ]
+        parts = [p for p in parts if p is not None]
+        if parts:
+            result = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
             self.ctx.metrics.records_out += result.num_rows
             for b in result.combine_chunks().to_batches():
                 out.emit(b)
 
+    # -- checkpoints -------------------------------------------------------------------
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
+        live = np.flatnonzero(self.store.numpy(ROWS)[: self.index.size] > 0) \
+            if self.index.size else np.empty(0, dtype=np.int64)
+        groups = self.store.table(live)
+        for k, col in zip(self.keys, self.index.keys(live).columns, strict=True):
+            groups = groups.append_column(k, col)
+        groups = groups.append_column(VIS, pa.array(self.vis[live], pa.bool_()))
+        self.state.put("groups", groups)
+        for i, counts in self.distinct.items():
+            self.state.put(f"distinct.{i}", counts.table())
         snap = self.state.snapshot()
         snap["meta"] = pa.table({"seq": [self.seq]})
         if self.accs.input_schema is not None:
@@ -222,3 +276,19 @@ class GroupAggregateOperator(Operator):
             self.accs.input_schema = schema.schema
         self.seq = meta.column("seq")[0].as_py()
         self.state.restore(state)
+        groups = self.state.get("groups")
+        if groups is not None and groups.num_rows:
+            ids = self.index.lookup(groups)
+            self.store.resize(self.index.size)
+            self.store.assign(ids, groups)
+            self.vis = _grow(self.vis, self.index.size)
+            self.vis[ids] = groups.column(VIS).to_numpy(zero_copy_only=False)
+            self.live = len(ids)
+        for i, counts in self.distinct.items():
+            table = self.state.get(f"distinct.{i}")
+            if table is not None and table.num_rows:
+                counts.restore(table)
+
+    def num_groups(self) -> int:
+        """Groups currently holding rows."""
+        return self.live

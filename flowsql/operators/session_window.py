@@ -15,12 +15,18 @@ Contract:
 - Input must be append-only (a ``$row_kind`` column is refused).
 - ``snapshot()``: ``sessions`` (keys, ``$start``, ``$end``, accumulator state) and ``meta``.
 
+State layout (a batch costs O(batch) plus O(open sessions) memmoves, never a re-sort or
+re-aggregation of all sessions): a :class:`KeyIndex` gives every key a dense id; each open
+session is a slot of an :class:`AccumulatorStore` (with ``$start`` / ``$end``); a
+kid-sorted array of (kid, slot) finds the open sessions of the keys a batch touches.
+
 Steps of ``process_batch`` (vectorized; Python iterates over nothing per row):
-  1. sort rows by (keys, ts); a new batch-session starts where the key changes or the gap
-     to the previous row exceeds ``gap`` (numpy diff); 2. one partial aggregate per
-     batch-session; 3. sort batch-sessions with the open sessions by (keys, start) and
-     merge intervals that intersect (segmented running max of ends); 4. merge accumulators
-     per merged session; 5. split off late sessions' rows; 6. keep the rest as open sessions.
+  1. key id per row; sort rows by (key id, ts); a new batch-session starts where the key
+     changes or the gap to the previous row exceeds ``gap`` (numpy diff); 2. one partial
+     aggregate per batch-session; 3. gather the open sessions of the touched keys, sort them
+     with the batch-sessions by (key, start) and merge intervals that intersect (segmented
+     running max of ends); 4. merge accumulators per merged session; 5. split off late
+     sessions' rows; 6. replace the touched keys' open sessions by the merged ones.
 """
 
 from __future__ import annotations
@@ -30,16 +36,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.errors import NotSupportedError
-from flowsql.operators.accumulators import SEQ, Accumulators, concat
+from flowsql.operators.acc_store import AccumulatorStore
+from flowsql.operators.accumulators import SEQ, Accumulators
 from flowsql.operators.assigners import event_time_ms
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.late_data import split_late
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.runtime.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.state.backend import StateBackend
+from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend
 
-START, END, TS, SID, GID, OLD = "$start", "$end", "$ts", "$sid", "$gid", "$old"
+START, END, TS, SID, GID, OLD, KID = "$start", "$end", "$ts", "$sid", "$gid", "$old", "$kid"
+_SLACK = 4096  # dead slots / key ids tolerated before compaction (besides as many as live)
 
 
 def key_changes(table: pa.Table, keys: list[str], n: int) -> np.ndarray:
@@ -75,6 +84,12 @@ def segmented_cummax(values: np.ndarray, new_segment: np.ndarray) -> np.ndarray:
     return out
 
 
+def _grow(a: np.ndarray, n: int, fill: int | bool = 0) -> np.ndarray:
+    if n <= len(a):
+        return a
+    return np.concatenate([a, np.full(max(n, 2 * len(a), 1024) - len(a), fill, a.dtype)])
+
+
 class SessionWindowOperator(Operator):
     def __init__(
         self,
@@ -95,6 +110,19 @@ class SessionWindowOperator(Operator):
         self.state = state if state is not None else MemoryStateBackend()
         self.watermark = MIN_WATERMARK
         self.seq = 0
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self.index = KeyIndex(self.keys)
+        self.store = AccumulatorStore(self.accs, extra=[(START, "min"), (END, "max")])
+        self.store.declare(START, pa.int64())
+        self.store.declare(END, pa.int64())
+        self.slot_kid = np.zeros(0, dtype=np.int64)
+        self.alive = np.zeros(0, dtype=bool)
+        self.n_slots = 0
+        self.n_live = 0
+        self.sorted_kids = np.empty(0, dtype=np.int64)  # kid of every open session, sorted
+        self.sorted_slots = np.empty(0, dtype=np.int64)
 
     def open(self, ctx: OperatorContext) -> None:
         super().open(ctx)
@@ -105,44 +133,52 @@ class SessionWindowOperator(Operator):
             return
         if ROW_KIND in batch.schema.names:
             raise NotSupportedError("SESSION window aggregation over an updating (changelog) input")
-        keys, n = self.keys, batch.num_rows
+        n = batch.num_rows
         ts = event_time_ms(batch, self.spec.window.time_column)
-        table = pa.Table.from_batches([batch]).append_column(TS, pa.array(ts))
+        table = pa.Table.from_batches([batch])
+        # 1. batch-sessions: sort by (key id, ts), split on key change or gap
+        kids = self.index.lookup(table)
+        table = table.append_column(TS, pa.array(ts)).append_column(KID, pa.array(kids))
         if self.accs.needs_seq:
             table = table.append_column(SEQ, pa.array(np.arange(self.seq, self.seq + n)))
         self.seq += n
-        # 1. batch-sessions: sort by (keys, ts), split on key change or gap
-        order = pc.sort_indices(
-            table, sort_keys=[(k, "ascending") for k in keys] + [(TS, "ascending")]
-        ).to_numpy()
-        sorted_keys = table.select(keys).take(pa.array(order))
-        ts_sorted = ts[order]
-        new = key_changes(sorted_keys, keys, n)
-        new[1:] |= np.diff(ts_sorted) > self.gap
+        order = np.lexsort((ts, kids))
+        ks, tss = kids[order], ts[order]
+        new = np.ones(n, dtype=bool)
+        new[1:] = (ks[1:] != ks[:-1]) | (np.diff(tss) > self.gap)
         sid = np.empty(n, dtype=np.int64)
         sid[order] = np.cumsum(new) - 1
         table = table.append_column(SID, pa.array(sid))
         # 2. one partial per batch-session
         part = self.accs.partial(
-            table, [*keys, SID], extra=[(TS, "min", START), (TS, "max", END)]
+            table, [SID], extra=[(TS, "min", START), (TS, "max", END), (KID, "min", KID)]
         )
         part = part.set_column(
             part.schema.get_field_index(END), END, pc.add(part.column(END), self.gap)
         )
-        # 3. merge intervals with the open sessions
         part = part.append_column(OLD, pa.array(np.zeros(part.num_rows, dtype=np.int8)))
-        open_ = self.state.get("sessions")
-        if open_ is not None and open_.num_rows:
-            old = open_.append_column(OLD, pa.array(np.ones(open_.num_rows, dtype=np.int8)))
-            old = old.append_column(SID, pa.nulls(old.num_rows, pa.int64()))
-            combined = concat([old, part])
+        # 3. the open sessions of the touched keys, merged with the batch-sessions
+        touched = np.unique(part.column(KID).to_numpy())
+        lo = np.searchsorted(self.sorted_kids, touched, "left")
+        hi = np.searchsorted(self.sorted_kids, touched, "right")
+        counts = hi - lo
+        pos = np.repeat(lo, counts) + (np.arange(int(counts.sum()))
+                                        - np.repeat(np.cumsum(counts) - counts, counts))
+        old_slots = self.sorted_slots[pos]
+        if len(old_slots):
+            old = self.store.table(old_slots)
+            old = old.append_column(KID, pa.array(self.slot_kid[old_slots]))
+            old = old.append_column(OLD, pa.array(np.ones(len(old_slots), dtype=np.int8)))
+            old = old.append_column(SID, pa.nulls(len(old_slots), pa.int64()))
+            combined = pa.concat_tables([old, part], promote_options="permissive")
         else:
             combined = part
         gid = self._merge_groups(combined)
         combined = combined.append_column(GID, pa.array(gid))
         # 4. merge accumulators per merged session
         merged = self.accs.merge(
-            [combined], [*keys, GID], extra=[(START, "min"), (END, "max"), (OLD, "max")]
+            [combined], [GID],
+            extra=[(START, "min"), (END, "max"), (OLD, "max"), (KID, "min")],
         )
         # 5. late: sessions made only of new rows that the watermark has passed
         if self.watermark > MIN_WATERMARK:
@@ -156,17 +192,21 @@ class SessionWindowOperator(Operator):
                 late_rows = pc.is_in(table.column(SID), late_sids).to_numpy(zero_copy_only=False)
                 split_late(batch, late_rows, self.ctx, self.late_out)
                 merged = merged.filter(pc.invert(late))
-        # 6. keep as open sessions
-        self.state.put("sessions", merged.drop_columns([GID, OLD]))
+        # 6. replace the touched keys' open sessions by the merged ones
+        self._free(old_slots)
+        self.sorted_kids = np.delete(self.sorted_kids, pos)
+        self.sorted_slots = np.delete(self.sorted_slots, pos)
+        self._add(merged)
+        self._maybe_compact()
 
     def _merge_groups(self, combined: pa.Table) -> np.ndarray:
-        keys = self.keys
-        order = pc.sort_indices(
-            combined, sort_keys=[(k, "ascending") for k in keys] + [(START, "ascending")]
-        ).to_numpy()
-        starts = combined.column(START).to_numpy()[order]
-        ends = combined.column(END).to_numpy()[order]
-        seg = key_changes(combined.select(keys).take(pa.array(order)), keys, len(order))
+        kids = combined.column(KID).to_numpy()
+        starts = combined.column(START).to_numpy()
+        ends = combined.column(END).to_numpy()
+        order = np.lexsort((starts, kids))
+        starts, ends, ks = starts[order], ends[order], kids[order]
+        seg = np.ones(len(order), dtype=bool)
+        seg[1:] = ks[1:] != ks[:-1]
         run_end = segmented_cummax(ends, seg)
         new = seg.copy()
         new[1:] |= starts[1:] > run_end[:-1]
@@ -174,25 +214,81 @@ class SessionWindowOperator(Operator):
         gid[order] = np.cumsum(new) - 1
         return gid
 
+    def _free(self, slots: np.ndarray) -> None:
+        if len(slots):
+            self.alive[slots] = False
+            self.store.reset(slots)
+            self.n_live -= len(slots)
+
+    def _add(self, sessions: pa.Table) -> None:
+        """New open sessions (KID, START, END, state) in fresh slots."""
+        m = sessions.num_rows
+        if m == 0:
+            return
+        slots = np.arange(self.n_slots, self.n_slots + m, dtype=np.int64)
+        self.n_slots += m
+        self.n_live += m
+        self.store.resize(self.n_slots)
+        self.store.assign(slots, sessions)
+        self.slot_kid = _grow(self.slot_kid, self.n_slots)
+        self.alive = _grow(self.alive, self.n_slots, False)
+        kids = sessions.column(KID).to_numpy()
+        self.slot_kid[slots] = kids
+        self.alive[slots] = True
+        order = np.argsort(kids, kind="stable")
+        at = np.searchsorted(self.sorted_kids, kids[order])
+        self.sorted_kids = np.insert(self.sorted_kids, at, kids[order])
+        self.sorted_slots = np.insert(self.sorted_slots, at, slots[order])
+
+    def _maybe_compact(self) -> None:
+        if self.n_slots > 2 * self.n_live + _SLACK:
+            keep = np.flatnonzero(self.alive[: self.n_slots])
+            remap = np.full(self.n_slots, -1, dtype=np.int64)
+            remap[keep] = np.arange(len(keep))
+            self.store.compact(keep)
+            self.slot_kid = self.slot_kid[keep]
+            self.alive = np.ones(len(keep), dtype=bool)
+            self.sorted_slots = remap[self.sorted_slots]
+            self.n_slots = len(keep)
+        if self.index.size > 2 * self.n_live + _SLACK:
+            used = np.zeros(self.index.size, dtype=bool)
+            used[self.slot_kid[: self.n_slots][self.alive[: self.n_slots]]] = True
+            remap = self.index.retain(used)
+            live = self.alive[: self.n_slots]
+            self.slot_kid[: self.n_slots][live] = remap[self.slot_kid[: self.n_slots][live]]
+            self.sorted_kids = remap[self.sorted_kids]
+
     def on_watermark(self, wm: Watermark, out: Collector) -> Watermark | None:
         if wm.timestamp <= self.watermark:
             return wm
         self.watermark = wm.timestamp
-        sessions = self.state.get("sessions")
-        if sessions is None or sessions.num_rows == 0:
+        if self.n_live == 0:
             return wm
-        ends = sessions.column(END).to_numpy()
-        fire = ends - 1 <= self.watermark
-        if fire.any():
-            fired = sessions.filter(pa.array(fire)).sort_by(
+        ends = self.store.numpy(END)[: self.n_slots]
+        fired = np.flatnonzero(self.alive[: self.n_slots] & (ends - 1 <= self.watermark))
+        if len(fired):
+            sessions = self._sessions(fired)
+            sessions = sessions.sort_by(
                 [(END, "ascending")] + [(k, "ascending") for k in self.keys] + [(START, "ascending")]
             )
-            self.state.put("sessions", sessions.filter(pa.array(~fire)))
-            result = self._output(fired)
+            self._free(fired)
+            keep = self.alive[self.sorted_slots]
+            self.sorted_kids = self.sorted_kids[keep]
+            self.sorted_slots = self.sorted_slots[keep]
+            result = self._output(sessions)
             self.ctx.metrics.records_out += result.num_rows
             for b in result.to_batches():
                 out.emit(b)
+            self._maybe_compact()
         return wm
+
+    def _sessions(self, slots: np.ndarray) -> pa.Table:
+        """Keys + state (with ``$start`` / ``$end``) of the sessions in ``slots``."""
+        t = self.store.table(slots)
+        keys = self.index.keys(self.slot_kid[slots])
+        for k in self.keys:
+            t = t.append_column(k, keys.column(k))
+        return t
 
     def _output(self, fired: pa.Table) -> pa.Table:
         cols: dict[str, pa.Array] = {k: fired.column(k) for k in self.keys}
@@ -209,6 +305,8 @@ class SessionWindowOperator(Operator):
         return pa.table(cols)
 
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
+        live = np.flatnonzero(self.alive[: self.n_slots])
+        self.state.put("sessions", self._sessions(live))
         snap = self.state.snapshot()
         snap["meta"] = pa.table({"watermark": [self.watermark], "seq": [self.seq]})
         if self.accs.input_schema is not None:
@@ -224,3 +322,8 @@ class SessionWindowOperator(Operator):
         self.watermark = meta.column("watermark")[0].as_py()
         self.seq = meta.column("seq")[0].as_py()
         self.state.restore(state)
+        self._reset_state()
+        sessions = self.state.get("sessions")
+        if sessions is not None and sessions.num_rows:
+            kids = self.index.lookup(sessions)
+            self._add(sessions.append_column(KID, pa.array(kids)))

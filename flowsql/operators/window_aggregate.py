@@ -13,33 +13,50 @@ Contract:
   ``distinct.<i>`` (the distinct (keys, slice, value) sets) and ``meta`` (watermark, seq);
   ``restore()`` on a fresh, opened operator continues exactly as the snapshotted one.
 
+State layout (a batch costs O(batch), whatever the number of keys): a :class:`KeyIndex`
+gives every key a dense id; each live slice is a :class:`SliceCells` (key id → accumulator
+cell, numpy columns). Firing touches only the slices of the fired windows; evicting a slice
+drops it whole; the key index drops keys of evicted slices once they dominate.
+
 Steps of ``process_batch``:
   1. slice_end per row (vectorized arithmetic); 2. split off late rows;
-  3. one vectorized partial aggregate per (keys, slice_end) appended to a pending list
-     (merged into the slice state lazily, once per watermark).
+  3. one vectorized partial aggregate per (keys, slice_end); 4. key ids of the partial rows,
+  then fold each slice's rows into its cells (``_pending`` partial tables — e.g. from
+  :class:`GlobalWindowAggregateOperator` — are folded the same way, at the next watermark).
 Steps of ``on_watermark``:
-  1. merge pending partials into the slice state; 2. expand the slices to the windows ending
-  in (previous watermark + 1, watermark + 1] and merge per (keys, window_end);
-  3. emit; 4. evict slices whose last window has fired.
+  1. fold pending partials; 2. pair the live slices with the windows ending in
+  (previous watermark + 1, watermark + 1] (``SliceAssigner.expand``) and merge each window's
+  slice cells per key id (TUMBLE: a slice is a window, nothing to merge); 3. emit, ordered
+  by window_end then keys; 4. evict slices whose last window has fired.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from flowsql.errors import NotSupportedError
-from flowsql.operators.accumulators import SEQ, VALUE, Accumulators, concat
+from flowsql.operators.acc_store import AccumulatorStore, as_array
+from flowsql.operators.accumulators import SEQ, VALUE, Accumulators
 from flowsql.operators.assigners import assigner_for, event_time_ms
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.late_data import clamp_ms, split_late
+from flowsql.operators.slice_state import KID, SliceCells
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.runtime.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.state.backend import StateBackend
+from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend
 
 SLICE_END = "$slice_end"
 WINDOW_END = "$window_end"
+_SLACK = 4096  # dead key ids tolerated before compaction (besides as many as live cells)
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables,
+                                                                promote_options="permissive")
 
 
 class WindowAggregateOperator(Operator):
@@ -60,8 +77,9 @@ class WindowAggregateOperator(Operator):
         self.state = state if state is not None else MemoryStateBackend()
         self.watermark = MIN_WATERMARK
         self.seq = 0
+        self.index = KeyIndex(self.keys)
+        self.slices: dict[int, SliceCells] = {}
         self._pending: list[pa.Table] = []
-        self._pending_distinct: dict[int, list[pa.Table]] = {i: [] for i in self.accs.distinct}
 
     def open(self, ctx: OperatorContext) -> None:
         super().open(ctx)
@@ -91,85 +109,139 @@ class WindowAggregateOperator(Operator):
             table = table.append_column(SEQ, pa.array(seq))
         self.seq += table.num_rows
         group = [*self.keys, SLICE_END]
-        self._pending.append(self.accs.partial(table, group))
+        # 4. fold into the slices
+        self._ingest(self.accs.partial(table, group))
         for i in self.accs.distinct:
             values = self.accs.distinct_values(table, i, group)
-            self._pending_distinct[i].append(values.group_by([*group, VALUE]).aggregate([]))
+            values = values.group_by([*group, VALUE], use_threads=False).aggregate([])
+            for end, rows, _ in self._by_slice(values):
+                self._slice(end).add_distinct(i, rows.drop_columns([SLICE_END]))
+
+    def _slice(self, end: int) -> SliceCells:
+        cells = self.slices.get(end)
+        if cells is None:
+            cells = self.slices[end] = SliceCells(self.accs, self.keys)
+        return cells
+
+    @staticmethod
+    def _by_slice(table: pa.Table):
+        """``(slice_end, rows of that slice)`` for every slice present in ``table``."""
+        se = table.column(SLICE_END).to_numpy()
+        if len(se) == 0:
+            return
+        if (se == se[0]).all():
+            yield int(se[0]), table, None
+            return
+        order = np.argsort(se, kind="stable")
+        bounds = np.flatnonzero(np.diff(se[order])) + 1
+        for idx in np.split(order, bounds):
+            yield int(se[idx[0]]), table.take(pa.array(idx)), idx
+
+    def _ingest(self, partial: pa.Table) -> None:
+        """Fold partial rows (keys, ``$slice_end``, state) into the slice cells."""
+        if partial.num_rows == 0:
+            return
+        kids = self.index.lookup(partial)
+        for end, rows, idx in self._by_slice(partial):
+            self._slice(end).merge(kids if idx is None else kids[idx], rows)
 
     def _compact(self) -> None:
-        group = [*self.keys, SLICE_END]
-        if self._pending:
-            old = self.state.get("slices")
-            parts = ([old] if old is not None else []) + self._pending
-            self.state.put("slices", self.accs.merge(parts, group))
-            self._pending = []
-        for i, pending in self._pending_distinct.items():
-            if pending:
-                old = self.state.get(f"distinct.{i}")
-                parts = ([old] if old is not None else []) + pending
-                merged = concat(parts).group_by([*group, VALUE]).aggregate([])
-                self.state.put(f"distinct.{i}", merged)
-                self._pending_distinct[i] = []
+        for part in self._pending:
+            self._ingest(part)
+        self._pending = []
 
     # -- time --------------------------------------------------------------------------
     def on_watermark(self, wm: Watermark, out: Collector) -> Watermark | None:
         if wm.timestamp <= self.watermark:
             return wm
         lo, hi = clamp_ms(self.watermark) + 1, clamp_ms(wm.timestamp) + 1
-        # 1. merge pending partials
+        # 1. fold pending partials
         self._compact()
-        slices = self.state.get("slices")
-        if slices is not None and slices.num_rows:
+        if self.slices:
             # 2.-3. fire every window ending in (lo, hi]
-            fired = self._fire(slices, lo, hi)
+            fired = self._fire(lo, hi)
             if fired is not None:
                 self.ctx.metrics.records_out += fired.num_rows
                 for b in fired.to_batches():
                     out.emit(b)
         self.watermark = wm.timestamp
         # 4. evict slices whose last window has fired
-        for name in ["slices", *(f"distinct.{i}" for i in self.accs.distinct)]:
-            t = self.state.get(name)
-            if t is not None and t.num_rows:
-                se = t.column(SLICE_END).to_numpy()
-                keep = self.assigner.last_window_end(se) - 1 > self.watermark
-                if not keep.all():
-                    self.state.put(name, t.filter(pa.array(keep)))
+        ends = np.array(list(self.slices), dtype=np.int64)
+        if len(ends):
+            gone = ends[self.assigner.last_window_end(ends) - 1 <= self.watermark]
+            for end in gone.tolist():
+                del self.slices[end]
+            if len(gone):
+                self._drop_dead_keys()
         return wm
 
-    def _fire(self, slices: pa.Table, lo: int, hi: int) -> pa.Table | None:
-        keys = self.keys
-        group = [*keys, WINDOW_END]
-        se = slices.column(SLICE_END).to_numpy()
-        rows, ends = self.assigner.expand(se, lo, hi)
+    def _drop_dead_keys(self) -> None:
+        cells = sum(s.n for s in self.slices.values())
+        if self.index.size <= 2 * cells + _SLACK:
+            return
+        alive = np.zeros(self.index.size, dtype=bool)
+        for s in self.slices.values():
+            alive[s.kids[: s.n]] = True
+        remap = self.index.retain(alive)
+        for s in self.slices.values():
+            s.remap(remap)
+
+    def _fire(self, lo: int, hi: int) -> pa.Table | None:
+        ends = np.array(sorted(self.slices), dtype=np.int64)
+        rows, wends = self.assigner.expand(ends, lo, hi)
         if len(rows) == 0:
             return None
-        expanded = slices.take(pa.array(rows)).drop_columns([SLICE_END])
-        expanded = expanded.append_column(WINDOW_END, pa.array(ends))
-        parts = [expanded]
-        for i in self.accs.distinct:
-            dist = self.state.get(f"distinct.{i}")
-            if dist is None or dist.num_rows == 0:
-                continue
-            drows, dends = self.assigner.expand(dist.column(SLICE_END).to_numpy(), lo, hi)
-            if len(drows) == 0:
-                continue
-            d = dist.take(pa.array(drows)).drop_columns([SLICE_END])
-            d = d.append_column(WINDOW_END, pa.array(dends))
-            if not self.assigner.one_slice_per_window:
-                d = d.group_by([*group, VALUE]).aggregate([])
-            parts.append(self.accs.distinct_partial(d, i, group))
-        if len(parts) == 1 and self.assigner.one_slice_per_window:
-            merged = expanded  # TUMBLE: a slice is a window, nothing to merge
-        else:
-            merged = self.accs.merge(parts, group)
-        # deterministic order: by window end, then keys (nulls last)
-        merged = merged.sort_by([(WINDOW_END, "ascending")] + [(k, "ascending") for k in keys])
-        return self._output(merged)
+        out = []
+        for we in np.unique(wends).tolist():
+            members = [self.slices[int(e)] for e in ends[rows[wends == we]]]
+            t = self._window(members)
+            t = t.take(pa.array(self._key_order(t)))
+            out.append(self._output(t, we))
+        return _concat(out)
 
-    def _output(self, merged: pa.Table) -> pa.Table:
-        ends = merged.column(WINDOW_END).to_numpy()
-        cols: dict[str, pa.Array] = {k: merged.column(k) for k in self.keys}
+    def _window(self, members: list[SliceCells]) -> pa.Table:
+        """``$kid`` + merged accumulator state of one window made of ``members`` slices."""
+        if len(members) == 1 and not self.accs.distinct:
+            return members[0].table()  # TUMBLE: a slice is a window, nothing to merge
+        # the window's key ids, sorted, and a dense kid → local slot map
+        seen = np.zeros(self.index.size, dtype=bool)
+        for s in members:
+            seen[s.kids[: s.n]] = True
+        kids = np.flatnonzero(seen)
+        local = np.zeros(self.index.size, dtype=np.int64)
+        local[kids] = np.arange(len(kids))
+        acc = AccumulatorStore(self.accs)
+        acc.resize(len(kids))
+        for s in members:
+            acc.merge(local[s.kids[: s.n]], s.store.table(np.arange(s.n)))
+        for i in self.accs.distinct:
+            values = [d for s in members if (d := s.distinct_values(i)) is not None]
+            if not values:
+                continue
+            d = _concat(values)
+            if len(values) > 1:
+                d = d.group_by([*self.keys, VALUE], use_threads=False).aggregate([])
+            part = self.accs.distinct_partial(d, i, self.keys)
+            acc.merge(local[self.index.lookup(part, insert=False)], part)
+        return acc.table(np.arange(len(kids))).add_column(0, KID, pa.array(kids))
+
+    def _key_order(self, t: pa.Table) -> np.ndarray:
+        """Row order of one window's output: by keys, nulls last (key ids are unique)."""
+        kids = t.column(KID).to_numpy()
+        if not self.keys:
+            return np.arange(len(kids))
+        keys = self.index.keys(kids)
+        col = keys.column(0)
+        if len(self.keys) == 1 and col.null_count == 0 and (
+            pa.types.is_integer(col.type) or pa.types.is_temporal(col.type)
+        ):
+            return np.argsort(as_array(col).to_numpy(zero_copy_only=False), kind="stable")
+        return pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in self.keys]).to_numpy()
+
+    def _output(self, merged: pa.Table, window_end: int) -> pa.Table:
+        ends = np.full(merged.num_rows, window_end, dtype=np.int64)
+        keys = self.index.keys(merged.column(KID).to_numpy())
+        cols: dict[str, pa.Array] = {k: keys.column(k) for k in self.keys}
         window = {
             "window_start": self.assigner.window_start(ends),
             "window_end": ends,
@@ -184,6 +256,30 @@ class WindowAggregateOperator(Operator):
     # -- checkpoints -------------------------------------------------------------------
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
         self._compact()
+        slices = []
+        distinct: dict[int, list[pa.Table]] = {i: [] for i in self.accs.distinct}
+        for end in sorted(self.slices):
+            s = self.slices[end]
+            t = s.table()
+            keys = self.index.keys(t.column(KID).to_numpy())
+            t = t.drop_columns([KID])
+            for k, col in zip(self.keys, keys.columns, strict=True):
+                t = t.append_column(k, col)
+            slices.append(t.append_column(SLICE_END, pa.array(np.full(t.num_rows, end))))
+            for i in self.accs.distinct:
+                d = s.distinct_values(i)
+                if d is not None:
+                    distinct[i].append(
+                        d.append_column(SLICE_END, pa.array(np.full(d.num_rows, end))))
+        if slices:
+            self.state.put("slices", _concat(slices))
+        else:
+            self.state.delete("slices")
+        for i, parts in distinct.items():
+            if parts:
+                self.state.put(f"distinct.{i}", _concat(parts))
+            else:
+                self.state.delete(f"distinct.{i}")
         snap = self.state.snapshot()
         snap["meta"] = pa.table({"watermark": [self.watermark], "seq": [self.seq]})
         if self.accs.input_schema is not None:
@@ -199,5 +295,14 @@ class WindowAggregateOperator(Operator):
         self.watermark = meta.column("watermark")[0].as_py()
         self.seq = meta.column("seq")[0].as_py()
         self.state.restore(state)
+        self.index = KeyIndex(self.keys)
+        self.slices = {}
         self._pending = []
-        self._pending_distinct = {i: [] for i in self.accs.distinct}
+        slices = self.state.get("slices")
+        if slices is not None and slices.num_rows:
+            self._ingest(slices)
+        for i in self.accs.distinct:
+            d = self.state.get(f"distinct.{i}")
+            if d is not None and d.num_rows:
+                for end, rows, _ in self._by_slice(d):
+                    self._slice(end).add_distinct(i, rows.drop_columns([SLICE_END]))

@@ -60,6 +60,11 @@ def _bytes_hash(arr: pa.Array) -> np.ndarray:
     return h + lengths.astype(np.uint64)
 
 
+def bytes_hash(arr: pa.Array) -> np.ndarray:
+    """Unmixed polynomial hash of each string/binary value (uint64; NULL slots undefined)."""
+    return _bytes_hash(arr)
+
+
 def _column_hash(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     t = arr.type

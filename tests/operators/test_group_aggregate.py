@@ -195,7 +195,7 @@ def test_delete_when_group_empties():
     op.process_batch(pa.record_batch({"k": ["a"], ROW_KIND: pa.array([3], pa.int8())}), out)
     assert [b.to_pylist() for b in out.batches] == [
         [{"k": "a", "c": 1, ROW_KIND: 0}], [{"k": "a", "c": 1, ROW_KIND: 3}]]
-    assert op.state.get("groups").num_rows == 0
+    assert op.snapshot(1)["groups"].num_rows == 0 and op.num_groups() == 0
 
 
 def test_retracting_min_is_not_supported():

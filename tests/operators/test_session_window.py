@@ -39,7 +39,7 @@ def session_oracle(table: pa.Table, keys: tuple[str, ...], gap: int) -> pa.Table
     WITH t2 AS (SELECT *, epoch_ms(ts) AS t FROM t),
     marked AS (SELECT *, CASE WHEN t - lag(t) OVER (w) > {gap} THEN 1 ELSE 0 END AS brk
                FROM t2 WINDOW w AS ({part} ORDER BY t)),
-    sess AS (SELECT *, sum(brk) OVER ({part} ORDER BY t ROWS UNBOUNDED PRECEDING) AS sid FROM marked)
+    sess AS (SELECT *, sum(brk) OVER ({part} ORDER BY t RANGE UNBOUNDED PRECEDING) AS sid FROM marked)
     SELECT {sel} min(t) AS window_start, max(t) + {gap} AS window_end,
            max(t) + {gap} - 1 AS window_time, {ORACLE_AGGS}
     FROM sess GROUP BY {sel} sid

@@ -160,7 +160,7 @@ def test_watermark_not_advancing_fires_nothing_twice():
     op.on_watermark(Watermark(9), out)
     op.on_watermark(Watermark(5), out)
     assert rows_of(out.table(), ["window_end", "c"]) == [(10, 2)]
-    assert op.state.get("slices").num_rows == 1  # [0,10) evicted, [10,20) kept
+    assert op.snapshot(1)["slices"].num_rows == 1  # [0,10) evicted, [10,20) kept
 
 
 def test_changelog_input_refused():

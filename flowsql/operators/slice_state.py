@@ -1,0 +1,93 @@
+"""The keyed state of one window slice: key id → accumulator cell, plus DISTINCT value sets.
+
+Contract:
+- :meth:`SliceCells.merge` folds partial rows (one per key id, ids unique) into the slice:
+  cells of known ids are merged in place, new ids get new cells — O(rows · log cells) plus
+  an O(cells) memmove of two int64 arrays when ids are new; never a re-aggregation of the
+  whole slice.
+- :meth:`SliceCells.table` returns every cell as ``$kid`` + accumulator state columns, in
+  cell-creation order.
+- DISTINCT aggregates: ``distinct[i]`` is a list of de-duplicated (keys, ``$v``) tables,
+  appended per batch and compacted (``group_by`` de-duplication) when the list grows long;
+  :meth:`distinct_values` returns them de-duplicated.
+- :meth:`remap` renumbers key ids after the key index dropped dead keys (the map is
+  monotonic on surviving ids, so the sorted id array stays sorted).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from flowsql.operators.acc_store import AccumulatorStore
+from flowsql.operators.accumulators import VALUE, Accumulators
+
+KID = "$kid"
+_MAX_DISTINCT_PARTS = 32
+
+
+class SliceCells:
+    def __init__(self, accs: Accumulators, keys: list[str]) -> None:
+        self.keys = keys
+        self.store = AccumulatorStore(accs)
+        self.sorted_kids = np.empty(0, dtype=np.int64)
+        self.sorted_cells = np.empty(0, dtype=np.int64)
+        self.kids = np.empty(0, dtype=np.int64)  # key id of each cell
+        self.n = 0
+        self.distinct: dict[int, list[pa.Table]] = {i: [] for i in accs.distinct}
+
+    def cells_for(self, kids: np.ndarray) -> np.ndarray:
+        """Cell of every (unique) key id, creating cells for new ids."""
+        pos = np.searchsorted(self.sorted_kids, kids)
+        ok = pos < self.n
+        pos_c = np.where(ok, pos, 0)
+        if self.n:
+            hit = ok & (self.sorted_kids[pos_c] == kids)
+            cells = np.where(hit, self.sorted_cells[pos_c], -1)
+        else:
+            hit = np.zeros(len(kids), dtype=bool)
+            cells = np.full(len(kids), -1, dtype=np.int64)
+        new = np.flatnonzero(~hit)
+        if len(new):
+            m = len(new)
+            fresh = np.arange(self.n, self.n + m, dtype=np.int64)
+            cells[new] = fresh
+            nk = kids[new]
+            order = np.argsort(nk, kind="stable")
+            at = pos[new][order]
+            self.sorted_kids = np.insert(self.sorted_kids, at, nk[order])
+            self.sorted_cells = np.insert(self.sorted_cells, at, fresh[order])
+            if self.n + m > len(self.kids):
+                cap = max(self.n + m, 2 * len(self.kids), 256)
+                self.kids = np.concatenate([self.kids, np.zeros(cap - len(self.kids), np.int64)])
+            self.kids[self.n : self.n + m] = nk
+            self.n += m
+            self.store.resize(self.n)
+        return cells
+
+    def merge(self, kids: np.ndarray, partial: pa.Table) -> None:
+        self.store.merge(self.cells_for(kids), partial)
+
+    def table(self) -> pa.Table:
+        cells = np.arange(self.n, dtype=np.int64)
+        t = self.store.table(cells)
+        return t.add_column(0, KID, pa.array(self.kids[: self.n]))
+
+    def add_distinct(self, i: int, values: pa.Table) -> None:
+        parts = self.distinct[i]
+        parts.append(values)
+        if len(parts) > _MAX_DISTINCT_PARTS:
+            self.distinct[i] = [self.distinct_values(i)]
+
+    def distinct_values(self, i: int) -> pa.Table | None:
+        parts = self.distinct[i]
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        both = pa.concat_tables(parts, promote_options="permissive")
+        return both.group_by([*self.keys, VALUE], use_threads=False).aggregate([])
+
+    def remap(self, remap: np.ndarray) -> None:
+        self.kids[: self.n] = remap[self.kids[: self.n]]
+        self.sorted_kids = remap[self.sorted_kids]
