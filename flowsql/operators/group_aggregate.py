@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 from flowsql.operators.acc_store import AccumulatorStore
 from flowsql.operators.accumulators import SEQ, SIGN, VALUE, Accumulators
 from flowsql.operators.base import Collector, Operator, OperatorContext
+from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import GroupAggregateSpec
 from flowsql.runtime.messages import ROW_KIND, RowKind
 from flowsql.state.backend import StateBackend
@@ -262,19 +263,11 @@ class GroupAggregateOperator(Operator):
         self.state.put("groups", groups)
         for i, counts in self.distinct.items():
             self.state.put(f"distinct.{i}", counts.table())
-        snap = self.state.snapshot()
-        snap["meta"] = pa.table({"seq": [self.seq]})
-        if self.accs.input_schema is not None:
-            snap["input_schema"] = self.accs.input_schema.empty_table()
-        return snap
+        return seal(self.state.snapshot(), self.accs, seq=self.seq)
 
     def restore(self, state: dict[str, pa.Table]) -> None:
-        state = dict(state)
-        meta = state.pop("meta")
-        schema = state.pop("input_schema", None)
-        if schema is not None:
-            self.accs.input_schema = schema.schema
-        self.seq = meta.column("seq")[0].as_py()
+        meta, state = unseal(state, self.accs)
+        self.seq = meta["seq"]
         self.state.restore(state)
         groups = self.state.get("groups")
         if groups is not None and groups.num_rows:

@@ -41,6 +41,7 @@ from flowsql.operators.accumulators import SEQ, Accumulators
 from flowsql.operators.assigners import event_time_ms
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.late_data import split_late
+from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.runtime.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.state.backend import StateBackend
@@ -307,20 +308,12 @@ class SessionWindowOperator(Operator):
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
         live = np.flatnonzero(self.alive[: self.n_slots])
         self.state.put("sessions", self._sessions(live))
-        snap = self.state.snapshot()
-        snap["meta"] = pa.table({"watermark": [self.watermark], "seq": [self.seq]})
-        if self.accs.input_schema is not None:
-            snap["input_schema"] = self.accs.input_schema.empty_table()
-        return snap
+        return seal(self.state.snapshot(), self.accs, watermark=self.watermark, seq=self.seq)
 
     def restore(self, state: dict[str, pa.Table]) -> None:
-        state = dict(state)
-        meta = state.pop("meta")
-        schema = state.pop("input_schema", None)
-        if schema is not None:
-            self.accs.input_schema = schema.schema
-        self.watermark = meta.column("watermark")[0].as_py()
-        self.seq = meta.column("seq")[0].as_py()
+        meta, state = unseal(state, self.accs)
+        self.watermark = meta["watermark"]
+        self.seq = meta["seq"]
         self.state.restore(state)
         self._reset_state()
         sessions = self.state.get("sessions")

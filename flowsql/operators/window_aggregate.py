@@ -43,6 +43,7 @@ from flowsql.operators.assigners import assigner_for, event_time_ms
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.late_data import clamp_ms, split_late
 from flowsql.operators.slice_state import KID, SliceCells
+from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.runtime.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.state.backend import StateBackend
@@ -280,20 +281,12 @@ class WindowAggregateOperator(Operator):
                 self.state.put(f"distinct.{i}", _concat(parts))
             else:
                 self.state.delete(f"distinct.{i}")
-        snap = self.state.snapshot()
-        snap["meta"] = pa.table({"watermark": [self.watermark], "seq": [self.seq]})
-        if self.accs.input_schema is not None:
-            snap["input_schema"] = self.accs.input_schema.empty_table()
-        return snap
+        return seal(self.state.snapshot(), self.accs, watermark=self.watermark, seq=self.seq)
 
     def restore(self, state: dict[str, pa.Table]) -> None:
-        state = dict(state)
-        meta = state.pop("meta")
-        schema = state.pop("input_schema", None)
-        if schema is not None:
-            self.accs.input_schema = schema.schema
-        self.watermark = meta.column("watermark")[0].as_py()
-        self.seq = meta.column("seq")[0].as_py()
+        meta, state = unseal(state, self.accs)
+        self.watermark = meta["watermark"]
+        self.seq = meta["seq"]
         self.state.restore(state)
         self.index = KeyIndex(self.keys)
         self.slices = {}
