@@ -23,7 +23,9 @@ def seal(snap: dict[str, pa.Table], accs: Accumulators, **meta: Any) -> dict[str
     return snap
 
 
-def unseal(state: dict[str, pa.Table], accs: Accumulators) -> tuple[dict[str, Any], dict[str, pa.Table]]:
+def unseal(
+    state: dict[str, pa.Table], accs: Accumulators
+) -> tuple[dict[str, Any], dict[str, pa.Table]]:
     state = dict(state)
     meta = state.pop("meta")
     schema = state.pop("input_schema", None)
