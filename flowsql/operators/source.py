@@ -278,6 +278,9 @@ class SourceOperator:
                     st.idle = False
                     status_changed = True
                 for piece in self._pieces(item):
+                    # Emit what is buffered *before* the piece moves the watermark: a watermark
+                    # must never cover rows that have not been emitted yet.
+                    self._make_room(piece)
                     if st.generator is not None:
                         st.generator.on_batch(piece)
                     self._buffer_batch(piece)
@@ -297,12 +300,18 @@ class SourceOperator:
             return [batch]
         return [batch.slice(i, limit) for i in range(0, batch.num_rows, limit)]
 
-    def _buffer_batch(self, batch: pa.RecordBatch) -> None:
-        buf = self._buffer
-        if self.max_batch_rows is not None and buf.rows + batch.num_rows > self.max_batch_rows:
+    def _make_room(self, batch: pa.RecordBatch) -> None:
+        """Flush the buffer (and forward the watermark of what it holds) when ``batch`` would
+        take it past ``max_batch_rows``."""
+        if (
+            self.max_batch_rows is not None
+            and self._buffer.rows + batch.num_rows > self.max_batch_rows
+        ):
             self._flush()
             self._advance_watermark()
-            buf = self._buffer
+
+    def _buffer_batch(self, batch: pa.RecordBatch) -> None:
+        buf = self._buffer
         if not buf.batches:
             buf.since = time.monotonic()
         buf.batches.append(batch)

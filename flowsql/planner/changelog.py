@@ -9,7 +9,7 @@ Contract (Flink's ``ChangelogMode``):
   from a retract stream.
 :func:`infer` maps every node (by identity) to its mode; :func:`first_updating` names the
 node that introduces updates (for error messages). A window aggregate over an updating
-input is rejected with NotSupportedError.
+input, and MIN/MAX/FIRST_VALUE/LAST_VALUE over one, are rejected with NotSupportedError.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def infer(plan: LogicalNode) -> dict[int, str]:
         if isinstance(n, Scan):
             m = APPEND
         elif isinstance(n, GroupAggregate):
+            if ins[0] != APPEND:
+                _check_retractable(n)
             m = RETRACT
         elif isinstance(n, WindowAggregate):
             if ins[0] != APPEND:
@@ -60,6 +62,21 @@ def infer(plan: LogicalNode) -> dict[int, str]:
 
     mode(plan)
     return modes
+
+
+_NOT_RETRACTABLE = ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE")
+
+
+def _check_retractable(n: GroupAggregate) -> None:
+    """An aggregate over an updating input must be able to take rows back: decided here, at
+    planning, not when the first retraction happens to arrive."""
+    bad = [a for a in n.spec.aggs if a.function in _NOT_RETRACTABLE]
+    if bad:
+        raise NotSupportedError(
+            f"{bad[0].function} over an updating input (aggregating the result of an "
+            "unbounded GROUP BY)",
+            hint="COUNT, SUM and AVG can be computed over updating input",
+        )
 
 
 def first_updating(plan: LogicalNode) -> str | None:

@@ -194,10 +194,24 @@ def apply_changelog(table: pa.Table) -> pa.Table:
 
 def _client_side(table: pa.Table, client: Any) -> pa.Table:
     if client.order_by:
-        table = table.sort_by([(c, "descending" if d else "ascending") for c, d in client.order_by])
+        table = table.take(_sort_indices(table, client.order_by))
     if client.limit is not None:
         table = table.slice(0, client.limit)
     return table
+
+
+def _sort_indices(table: pa.Table, order_by: list[tuple[str, bool]]) -> pa.Array:
+    """Row order for ORDER BY with Flink's null collation: NULL is the lowest value, so it
+    comes first ascending and last descending (pyarrow places nulls one way for all keys, so
+    each key is preceded by its own is-null key)."""
+    work, keys = {}, []
+    for i, (name, desc) in enumerate(order_by):
+        col = table.column(name)
+        work[f"n{i}"] = pc.is_null(col)
+        work[f"v{i}"] = col
+        keys += [(f"n{i}", "ascending" if desc else "descending"),
+                 (f"v{i}", "descending" if desc else "ascending")]
+    return pc.sort_indices(pa.table(work), sort_keys=keys)
 
 
 # -- INSERT / STATEMENT SET ------------------------------------------------------------------

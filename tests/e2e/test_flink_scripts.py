@@ -1,0 +1,61 @@
+"""Apache Flink's benchmark scripts run unchanged on FlowSQL through the CLI.
+
+``bench/nexmark/`` holds verbatim copies of the Flink baseline's SQL files
+(``/work/shared/bench/flink/sql/``: ``bid_source.sql`` + one query file each) and FlowSQL's
+other Flink-compatible datagen queries. Each query runs as ``flowsql shell -f`` over
+``bid_source.sql`` (``${ROWS}`` = 20000) followed by the query file: the process must exit 0 and
+its job must reach FINISHED (the shell waits for submitted jobs before exiting).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_SQL = ROOT / "bench" / "nexmark"
+FLINK_SQL = Path(os.environ.get("FLOWSQL_FLINK_SQL", "/work/shared/bench/flink/sql"))
+FLINK_QUERIES = ["q0_passthrough", "q1_projection", "q2_filter", "q5_tumble_count",
+                 "q7_tumble_max", "hop_count", "groupby_agg", "src_only"]
+OUR_QUERIES = ["q11_session", "q12_tumble_bidder", "q14_calc", "q17_group_day", "q21_regexp",
+               "q22_split"]
+ROWS = 20000
+
+
+def _run(script: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    path = tmp_path / "script.sql"
+    path.write_text(script)
+    env = {**os.environ, "FLOWSQL_HOME": str(tmp_path / "home")}
+    return subprocess.run([sys.executable, "-m", "flowsql", "shell", "-f", str(path)],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("query", FLINK_QUERIES + OUR_QUERIES)
+def test_script_runs_unchanged(query, tmp_path):
+    source = (BENCH_SQL / "bid_source.sql").read_text().replace("${ROWS}", str(ROWS))
+    script = source + "\n" + (BENCH_SQL / f"{query}.sql").read_text()
+    proc = _run(script, tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "FINISHED" in proc.stdout and "FAILED" not in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.skipif(not FLINK_SQL.is_dir(), reason="the Flink baseline's SQL files are not here")
+@pytest.mark.parametrize("name", ["bid_source", *FLINK_QUERIES])
+def test_copies_match_the_flink_baseline(name):
+    assert (BENCH_SQL / f"{name}.sql").read_bytes() == (FLINK_SQL / f"{name}.sql").read_bytes()
+
+
+NEXMARK_QUERIES = sorted(p.stem for p in BENCH_SQL.glob("nexmark_q*.sql"))
+
+
+@pytest.mark.parametrize("query", NEXMARK_QUERIES)
+def test_nexmark_bench_queries_run(query, tmp_path):
+    """bench/nexmark.py's queries on the nexmark connector (20,000 events)."""
+    source = (BENCH_SQL / "nexmark_source.sql").read_text().replace("${EVENTS}", str(ROWS))
+    proc = _run(source + "\n" + (BENCH_SQL / f"{query}.sql").read_text(), tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "FINISHED" in proc.stdout and "FAILED" not in proc.stdout, proc.stdout[-3000:]
