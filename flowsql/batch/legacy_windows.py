@@ -81,6 +81,11 @@ def _rewrite_select(select: exp.Select) -> None:
         if head in _KINDS and tail in _AUX:
             if head != kind:
                 raise ValidationError(f"{name}() does not match the group window {kind}(...)")
+            if tail == "ROWTIME":  # window_time, written over a grouped column
+                return exp.Sub(
+                    this=exp.column("window_end"),
+                    expression=exp.Interval(this=exp.Literal.string("1"), unit=exp.var("MILLISECOND")),
+                )
             return exp.column(_AUX[tail])
         if head in _KINDS and tail == "PROCTIME":
             raise NotSupportedError(f"{name}() in batch mode")

@@ -96,8 +96,6 @@ def test_window_over_union_all(data, other):
                 "INTERVAL '9' SECOND)) GROUP BY k, window_start, window_end")
 
 
-@pytest.mark.xfail(strict=True, reason="batch mode rejects TUMBLE_ROWTIME: \"column "
-                   "'window_time' must appear in the GROUP BY clause\" (streaming runs it)")
 @DIFF_SETTINGS
 @given(data=inputs(small_only=True))
 def test_legacy_tumble_rowtime(data):
