@@ -26,6 +26,7 @@ from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.expr import temporal
 from flowsql.expr.compile import CompiledExpr, Scope
 from flowsql.expr.functions import MISSING, Call, check_arity, lookup
+from flowsql.expr.kernels import Value
 from flowsql.expr.operators import coerce, compile_node, make
 from flowsql.expr.typing import (
     BIGINT,
@@ -155,8 +156,39 @@ def compile_call(e: exp.Func, scope: Scope) -> CompiledExpr:
     call.result_type = fdef.returns(call)
     kernel = fdef.kernel
     _dry_run(kernel, call, args)
+    if fdef.name == "SPLIT_INDEX":
+        shared = _shared_split(e, call, args, scope)
+        if shared is not None:
+            return shared
     return make(lambda v: kernel(call, v), args, call.result_type, e.sql(),
                 deterministic=fdef.deterministic)
+
+
+def _shared_split(e: exp.Func, call: Call, args: list[CompiledExpr],
+                  scope: Scope) -> CompiledExpr | None:
+    """SPLIT_INDEX calls on the same text and separator (``url`` split on '/' for parts 3, 4
+    and 5) split each batch's strings once: the split is a per-batch memoized value of the
+    Calc's :class:`~flowsql.expr.compile.Cse`."""
+    from flowsql.expr import strings
+    from flowsql.expr.compile import split_key
+
+    key = split_key(e)
+    cse = scope.cse
+    if key is None or cse is None or key not in cse.shared or args[0].constant \
+            or not args[0].deterministic \
+            or not args[1].constant or args[1].value is None:
+        return None
+    sep = args[1].value
+    text_fn = args[0].fn
+    parts_fn = cse.memoized(key, lambda batch: strings.split_parts(text_fn(batch), sep))
+
+    def fn(batch: pa.RecordBatch | None) -> Value:
+        text = text_fn(batch)
+        if isinstance(text, pa.Scalar):
+            return strings.split_index(call, [text, None, None])
+        return strings.split_index(call, [text, None, None], parts=parts_fn(batch))
+
+    return CompiledExpr(fn, call.result_type, e.sql(), may_fail=args[0].may_fail)
 
 
 def _dry_run(kernel: Callable, call: Call, args: list[CompiledExpr]) -> None:

@@ -15,6 +15,12 @@ Contract:
 - Evaluation is ``pyarrow.compute`` over whole columns; sub-expressions whose inputs are all
   constants are folded once at compile time (except non-deterministic ones such as
   CURRENT_TIMESTAMP, which are evaluated once per batch).
+- Common sub-expressions: a sub-expression occurring more than once (same canonical SQL,
+  e.g. ``REGEXP_EXTRACT(url, …)`` in a filter and in a CASE branch) is compiled once and
+  evaluated once per batch (:class:`Cse`). Results are memoized per batch *object*, so a
+  lazy CASE branch evaluated on a filtered sub-batch never sees whole-batch values.
+  :func:`compile_expression` does this within one expression; a Calc shares one
+  :class:`Cse` between its filter and projections (``cse=``) and clears it per batch.
 - SQL semantics: three-valued AND/OR/NOT; comparisons with NULL are NULL; CASE/IF/filters
   treat a NULL condition as false; integer arithmetic wraps like Java; ``INT / INT`` is an
   integer division truncating toward zero (Flink); DECIMAL precision/scale per Flink
@@ -104,6 +110,7 @@ class Scope:
     schema: pa.Schema
     flink_types: dict[str, FlinkType] = field(default_factory=dict)
     session_tz: str = "UTC"
+    cse: Cse | None = None
 
     def column_type(self, name: str) -> FlinkType:
         if name in self.flink_types:
@@ -118,18 +125,115 @@ def compile_expression(
     *,
     flink_types: dict[str, FlinkType] | None = None,
     session_time_zone: str = "UTC",
+    cse: Cse | None = None,
 ) -> CompiledExpr:
     """Compile ``expr`` (a sqlglot expression, or Flink SQL text) against ``schema``.
 
     ``flink_types`` optionally gives the declared Flink type of columns whose Arrow type
     loses information (CHAR(n), VARCHAR(n)); ``session_time_zone`` is
-    ``table.local-time-zone`` (TIMESTAMP_LTZ rendering)."""
+    ``table.local-time-zone`` (TIMESTAMP_LTZ rendering). ``cse`` shares common
+    sub-expressions with other expressions compiled with the same :class:`Cse` (built from
+    all of their trees); without it, repeats within ``expr`` alone are shared."""
     from flowsql.expr.operators import compile_node
 
     if isinstance(expr, str):
         expr = parse_expression(expr)
-    scope = Scope(schema, dict(flink_types or {}), session_time_zone)
+    if cse is None:
+        cse = Cse.for_trees([expr], max_batches=4)
+    scope = Scope(schema, dict(flink_types or {}), session_time_zone,
+                  cse if cse.shared else None)
     return compile_node(expr, scope)
+
+
+# nodes never memoized: leaves are as cheap as a lookup; Paren/Alias delegate to their child
+_NO_CSE = (exp.Column, exp.Literal, exp.Boolean, exp.Null, exp.Paren, exp.Alias, exp.Star,
+           exp.Identifier, exp.DataType, exp.Var, exp.Interval)
+
+
+def cse_key(node: exp.Expression) -> str | None:
+    """The memo key of a node (its canonical SQL), or None when it is not memoized."""
+    if isinstance(node, _NO_CSE) or not isinstance(node, exp.Expression):
+        return None
+    return f"{type(node).__name__}:{node.sql()}"
+
+
+def split_key(node: exp.Expression) -> str | None:
+    """Key of the ``split(text, sep)`` inside ``SPLIT_INDEX(text, sep, i)``: calls on the
+    same text and separator share one split (:func:`flowsql.expr.strings.split_parts`)."""
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "SPLIT_INDEX" \
+            and len(node.expressions) == 3:
+        text, sep = node.expressions[0], node.expressions[1]
+        return f"split:{text.sql()}|{sep.sql()}"
+    return None
+
+
+class Cse:
+    """Common sub-expressions of a group of expression trees (see the module contract).
+
+    ``shared``: keys occurring more than once; ``compiled``: key → the one CompiledExpr;
+    per-batch values are held until :meth:`clear` (or, with ``max_batches``, until that many
+    batches are cached), keyed by batch identity (the batch is kept referenced, so an id is
+    never reused while its entry lives)."""
+
+    def __init__(self, shared: set[str], max_batches: int | None = None) -> None:
+        self.shared = shared
+        self.compiled: dict[str, CompiledExpr] = {}
+        self.max_batches = max_batches
+        self._values: dict[int, tuple[pa.RecordBatch, dict[str, Value]]] = {}
+
+    @classmethod
+    def for_trees(cls, trees: list[exp.Expression], max_batches: int | None = None) -> Cse:
+        counts: dict[str, int] = {}
+        for tree in trees:
+            for node in tree.walk():
+                for key in (cse_key(node), split_key(node)):
+                    if key is not None:
+                        counts[key] = counts.get(key, 0) + 1
+        return cls({k for k, n in counts.items() if n > 1}, max_batches)
+
+    def memoized(self, key: str, fn: Fn) -> Fn:
+        """``fn`` evaluated at most once per batch object while the entry lives."""
+        values = self._values
+
+        def cached(batch: pa.RecordBatch | None) -> Value:
+            if batch is None:
+                return fn(batch)
+            entry = values.get(id(batch))
+            if entry is None or entry[0] is not batch:
+                if self.max_batches is not None and len(values) >= self.max_batches:
+                    values.clear()
+                entry = (batch, {})
+                values[id(batch)] = entry
+            memo = entry[1]
+            if key in memo:
+                return memo[key]
+            value = fn(batch)
+            memo[key] = value
+            return value
+
+        return cached
+
+    def carry(self, batch: pa.RecordBatch, filtered: pa.RecordBatch, mask: pa.Array,
+              keys: set[str]) -> None:
+        """Make the values of ``keys`` computed on ``batch`` available for ``filtered``
+        (``batch.filter(mask)``), so a filter's sub-expressions are not recomputed by the
+        projections."""
+        entry = self._values.get(id(batch))
+        if entry is None or entry[0] is not batch:
+            return
+        memo: dict[str, Value] = {}
+        for key, value in entry[1].items():
+            if key not in keys:
+                continue
+            if isinstance(value, pa.Scalar):
+                memo[key] = value
+            elif len(value) == batch.num_rows:
+                memo[key] = value.filter(mask)
+        if memo:
+            self._values[id(filtered)] = (filtered, memo)
+
+    def clear(self) -> None:
+        self._values.clear()
 
 
 def parse_expression(text: str) -> exp.Expression:

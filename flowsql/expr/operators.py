@@ -17,6 +17,7 @@ on the whole batch, which is cheaper.
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 from collections.abc import Callable, Sequence
 
@@ -324,7 +325,27 @@ def _cast(e: exp.Cast, scope: Scope) -> CompiledExpr:
 
 
 def compile_node(e: exp.Expression, scope: Scope) -> CompiledExpr:
-    """Compile one sqlglot node (see module contract)."""
+    """Compile one sqlglot node (see module contract); a common sub-expression
+    (``scope.cse``) is compiled once and its value memoized per batch."""
+    cse = scope.cse
+    if cse is not None:
+        from flowsql.expr.compile import cse_key
+
+        key = cse_key(e)
+        if key is not None and key in cse.shared:
+            hit = cse.compiled.get(key)
+            if hit is not None:
+                return hit
+            compiled = _compile_node(e, scope)
+            if compiled.deterministic:
+                if not compiled.constant:
+                    compiled = dataclasses.replace(compiled, fn=cse.memoized(key, compiled.fn))
+                cse.compiled[key] = compiled
+            return compiled
+    return _compile_node(e, scope)
+
+
+def _compile_node(e: exp.Expression, scope: Scope) -> CompiledExpr:
     from flowsql.expr import arithmetic, conditional, predicates
     from flowsql.expr.calls import compile_call
 

@@ -109,16 +109,53 @@ def to_local(ts: Value, session_tz: str) -> Value:
 
 
 def format_timestamps(ts: Value, pattern: str, session_tz: str) -> Value:
-    """DATE_FORMAT: format timestamps/dates with a Java pattern (vectorized ``strftime``)."""
+    """DATE_FORMAT: format timestamps/dates with a Java pattern (vectorized ``strftime``).
+
+    ``strftime`` costs ~0.6 µs per value, while a batch usually holds few distinct values at
+    the pattern's finest unit (one or two days for ``yyyy-MM-dd``): arrays are floored to
+    that unit, dictionary-encoded, and only the distinct values are formatted (then
+    ``take``n back), which gives the same strings."""
     fmt, millis = strftime_of(pattern)
     if pa.types.is_date(ts.type):
         ts = pc.cast(ts, pa.timestamp("ms"))
     ts = to_local(ts, session_tz)
     if millis:
         ts = pc.cast(ts, pa.timestamp("ms"), safe=False) if ts.type.unit != "ms" else ts
+        return pc.strftime(ts, format=fmt)
+    unit = finest_unit(fmt)
+    if isinstance(ts, pa.Scalar) or len(ts) < 64:
+        unit = "second"
     else:
-        ts = pc.cast(pc.floor_temporal(ts, unit="second"), pa.timestamp("s"), safe=False)
-    return pc.strftime(ts, format=fmt)
+        ts = pc.floor_temporal(ts, unit=unit)
+        encoded = pc.dictionary_encode(ts)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        if len(encoded.dictionary) * 4 <= len(ts):
+            uniques = pc.cast(encoded.dictionary, pa.timestamp("s"), safe=False)
+            return pc.take(pc.strftime(uniques, format=fmt), encoded.indices)
+        if unit != "second":
+            ts = pc.floor_temporal(ts, unit="second")
+    if unit == "second":
+        ts = pc.floor_temporal(ts, unit="second")
+    return pc.strftime(pc.cast(ts, pa.timestamp("s"), safe=False), format=fmt)
+
+
+# strftime conversions (after '%') by the finest time unit they show; any other one
+# (unknown, or %c %T %r %X %s …) is treated as showing seconds.
+_DAY_CODES = frozenset("YyCGgmbBhdejaAuwUVWDFxzZnt%")
+_CODE_UNITS = {"H": "hour", "I": "hour", "k": "hour", "l": "hour", "p": "hour",
+               "M": "minute", "R": "minute"}
+_UNIT_ORDER = ("day", "hour", "minute", "second")
+
+
+def finest_unit(fmt: str) -> str:
+    """The finest unit (day, hour, minute or second) a strftime format shows."""
+    finest = 0
+    for code in re.findall(r"%[-_0^#]?(.)", fmt):
+        if code in _DAY_CODES:
+            continue
+        finest = max(finest, _UNIT_ORDER.index(_CODE_UNITS.get(code, "second")))
+    return _UNIT_ORDER[finest]
 
 
 _ISO = r"^\s*\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{1,2}(:\d{1,2}(\.\d{1,9})?)?)?\s*$"

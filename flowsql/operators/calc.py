@@ -12,6 +12,10 @@ Contract:
   3. appends the input's row-kind column (:data:`ROW_KIND`) unchanged when present and not
      projected explicitly, so changelog streams keep their +I/-U/+U/-D codes;
   4. emits one batch (nothing when no row is kept).
+  A sub-expression repeated in the condition and/or the projections (same canonical SQL) is
+  evaluated once per batch (:class:`flowsql.expr.compile.Cse`); values the condition
+  computed are filtered along with the batch for the projections. The memo is cleared after
+  each batch.
 - Evaluation errors surface as ``ExecutionError`` carrying this operator's id.
 - Calc holds no state: ``snapshot`` is empty.
 """
@@ -25,7 +29,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.errors import ExecutionError, ValidationError
-from flowsql.expr.compile import CompiledExpr, compile_expression
+from flowsql.expr.compile import (
+    CompiledExpr,
+    Cse,
+    compile_expression,
+    cse_key,
+    parse_expression,
+    split_key,
+)
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.runtime.messages import ROW_KIND
 from flowsql.types import FlinkType, parse_type, to_arrow
@@ -95,6 +106,8 @@ class _Compiled:
     projections: list[tuple[str, CompiledExpr]]
     output_schema: pa.Schema
     pass_row_kind: bool
+    cse: Cse | None = None
+    carried: frozenset[str] = frozenset()  # memo keys the projections use
 
 
 class CalcOperator(Operator):
@@ -131,9 +144,14 @@ class CalcOperator(Operator):
         if self._compiled is not None:
             return self._compiled
 
+        trees = {text: parse_expression(text)
+                 for text in [self.condition or "", *(t for _, t in self.projections)] if text}
+        cse = Cse.for_trees(list(trees.values()))
+
         def comp(text: str) -> CompiledExpr:
-            return compile_expression(text, self.input_schema, flink_types=self.flink_types,
-                                      session_time_zone=self.session_time_zone)
+            return compile_expression(trees[text], self.input_schema,
+                                      flink_types=self.flink_types,
+                                      session_time_zone=self.session_time_zone, cse=cse)
 
         condition = comp(self.condition) if self.condition else None
         if condition is not None and condition.flink_type.root not in ("BOOLEAN", "NULL"):
@@ -149,7 +167,12 @@ class CalcOperator(Operator):
         pass_row_kind = ROW_KIND in self.input_schema.names and ROW_KIND not in names
         if pass_row_kind:
             fields.append(self.input_schema.field(ROW_KIND))
-        self._compiled = _Compiled(condition, projections, pa.schema(fields), pass_row_kind)
+        carried = frozenset(
+            key for _, text in self.projections for node in trees[text].walk()
+            for key in (cse_key(node), split_key(node)) if key is not None and key in cse.shared
+        )
+        self._compiled = _Compiled(condition, projections, pa.schema(fields), pass_row_kind,
+                                   cse if cse.shared else None, carried)
         return self._compiled
 
     @property
@@ -170,7 +193,10 @@ class CalcOperator(Operator):
             if compiled.condition is not None:
                 mask = pc.fill_null(compiled.condition.evaluate(batch), False)
                 if not pc.all(mask).as_py():
-                    batch = batch.filter(mask)
+                    filtered = batch.filter(mask)
+                    if compiled.cse is not None and compiled.carried and filtered.num_rows:
+                        compiled.cse.carry(batch, filtered, mask, compiled.carried)
+                    batch = filtered
             if batch.num_rows == 0:
                 return
             # 2. project
@@ -179,6 +205,9 @@ class CalcOperator(Operator):
             if ctx is not None and exc.operator_id is None:
                 exc.operator_id = ctx.operator_id
             raise
+        finally:
+            if compiled.cse is not None:
+                compiled.cse.clear()
         # 3. keep the changelog row kind
         if compiled.pass_row_kind:
             arrays.append(batch.column(batch.schema.get_field_index(ROW_KIND)))
