@@ -56,6 +56,18 @@ def _normalise_params(params: dict[str, Any]) -> dict[str, Any]:
         raise PlanError(f"operator params must be JSON-serializable: {e}") from None
 
 
+def _display(value: Any) -> Any:
+    """Params for display: an embedded table definition shows as its qualified name."""
+    if isinstance(value, dict):
+        name = value.get("name")
+        if "columns" in value and isinstance(name, dict) and "name" in name:
+            return f"{name.get('catalog')}.{name.get('database')}.{name['name']}"
+        return {k: _display(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_display(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class OperatorSpec:
     """One operator of the physical plan. Not hashable (``params`` is a dict)."""
@@ -73,7 +85,7 @@ class OperatorSpec:
 
     @property
     def params_text(self) -> str:
-        text = json.dumps(self.params, sort_keys=True, separators=(",", ":"))
+        text = json.dumps(_display(self.params), sort_keys=True, separators=(",", ":"))
         if len(text) > _PARAMS_TEXT_LIMIT:
             text = text[: _PARAMS_TEXT_LIMIT - 3] + "..."
         return text
