@@ -43,6 +43,7 @@ from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.late_data import split_late
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
+from flowsql.operators.window_output import window_rows
 from flowsql.runtime.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.state.backend import StateBackend
 from flowsql.state.keyindex import KeyIndex
@@ -292,18 +293,9 @@ class SessionWindowOperator(Operator):
         return t
 
     def _output(self, fired: pa.Table) -> pa.Table:
-        cols: dict[str, pa.Array] = {k: fired.column(k) for k in self.keys}
-        end = fired.column(END).to_numpy()
-        window = {
-            "window_start": fired.column(START).to_numpy(),
-            "window_end": end,
-            "window_time": end - 1,
-        }
-        for name in self.spec.window_columns:
-            cols[name] = pa.array(window[name], type=pa.timestamp("ms"))
-        for a, r in zip(self.spec.aggs, self.accs.results(fired), strict=True):
-            cols[a.output] = r
-        return pa.table(cols)
+        keys = {k: fired.column(k) for k in self.keys}
+        starts, ends = fired.column(START).to_numpy(), fired.column(END).to_numpy()
+        return window_rows(keys, starts, ends, self.spec, self.accs, fired)
 
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
         live = np.flatnonzero(self.alive[: self.n_slots])

@@ -45,6 +45,7 @@ from flowsql.operators.late_data import clamp_ms, split_late
 from flowsql.operators.slice_state import KID, SliceCells
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
+from flowsql.operators.window_output import window_rows
 from flowsql.runtime.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.state.backend import StateBackend
 from flowsql.state.keyindex import KeyIndex
@@ -242,17 +243,8 @@ class WindowAggregateOperator(Operator):
     def _output(self, merged: pa.Table, window_end: int) -> pa.Table:
         ends = np.full(merged.num_rows, window_end, dtype=np.int64)
         keys = self.index.keys(merged.column(KID).to_numpy())
-        cols: dict[str, pa.Array] = {k: keys.column(k) for k in self.keys}
-        window = {
-            "window_start": self.assigner.window_start(ends),
-            "window_end": ends,
-            "window_time": ends - 1,
-        }
-        for name in self.spec.window_columns:
-            cols[name] = pa.array(window[name], type=pa.timestamp("ms"))
-        for a, r in zip(self.spec.aggs, self.accs.results(merged), strict=True):
-            cols[a.output] = r
-        return pa.table(cols)
+        cols = {k: keys.column(k) for k in self.keys}
+        return window_rows(cols, self.assigner.window_start(ends), ends, self.spec, self.accs, merged)
 
     # -- checkpoints -------------------------------------------------------------------
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
