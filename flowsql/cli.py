@@ -14,6 +14,17 @@ Contract:
      is run the same way;
   4. otherwise the interactive prompt (:class:`flowsql.shell.repl.Repl`) opens.
   ``--gateway URL`` is reserved for the remote mode and exits 2 with "not supported yet".
+  ``--jobmanager HOST:PORT`` sends streaming jobs to a cluster (the session starts with
+  ``execution.target = remote`` and ``jobmanager.address``); jobs there outlive the shell.
+- ``flowsql jobmanager [--bind HOST] [--port 6123] [--rest-port 8081] [--advertise HOST]
+  [--heartbeat-interval S] [--heartbeat-timeout S] [--home DIR]`` and ``flowsql taskmanager
+  --jobmanager HOST:PORT [--slots N] [--bind HOST] [--data-port P] [--advertise HOST] [--id ID]``
+  run one cluster process in the foreground until SIGTERM/SIGINT
+  (:mod:`flowsql.runtime.cluster.serve`).
+- ``flowsql cluster start [--taskmanagers N] [--slots M] [--port P] [--rest-port P]``,
+  ``flowsql cluster stop``, ``flowsql cluster status``: a local cluster of background
+  processes with pid files and logs under ``$FLOWSQL_HOME``
+  (:mod:`flowsql.runtime.cluster.launcher`); errors exit 1 with one clear message.
 - ``flowsql version`` prints the version of FlowSQL and of the engines it runs on.
 - Errors are printed as their ``render()`` text, never as a traceback unless ``--verbose``;
   the engine's log records go to ``$FLOWSQL_HOME/log/flowsql.log`` (:mod:`flowsql.shell.logs`).
@@ -61,6 +72,7 @@ def run_shell(
     file: Path | None = None,
     verbose: bool = False,
     home: Path | None = None,
+    jobmanager: str | None = None,
 ) -> int:
     """Run the shell as ``flowsql shell`` does (see module contract); returns the exit code."""
     if home is not None:
@@ -77,6 +89,9 @@ def run_shell(
     except Exception as error:  # noqa: BLE001 - shown as an error, never a traceback
         renderer.error(error)
         return EXIT_ERROR
+    if jobmanager is not None:
+        session.config.set("execution.target", "remote")
+        session.config.set("jobmanager.address", jobmanager)
     from flowsql.shell.logs import configure_logging
 
     configure_logging(session.home, verbose=verbose)  # engine logs to a file, not the screen
@@ -134,6 +149,10 @@ def shell(
         str | None,
         typer.Option("--gateway", help="Connect to a FlowSQL gateway at this URL (reserved)."),
     ] = None,
+    jobmanager: Annotated[
+        str | None,
+        typer.Option("--jobmanager", help="Run streaming jobs on the cluster at HOST:PORT."),
+    ] = None,
 ) -> None:
     """Open the SQL shell (embedded mode)."""
     if gateway is not None:
@@ -143,7 +162,133 @@ def shell(
         )
         Renderer(make_console(sys.stderr)).error(error)
         raise typer.Exit(EXIT_USAGE)
-    raise typer.Exit(run_shell(init=init, file=file, verbose=verbose, home=home))
+    raise typer.Exit(run_shell(init=init, file=file, verbose=verbose, home=home,
+                               jobmanager=jobmanager))
+
+
+def _home(home: Path | None) -> Path:
+    if home is not None:
+        os.environ["FLOWSQL_HOME"] = str(home.expanduser().resolve())
+    from flowsql.config import flowsql_home
+
+    return flowsql_home()
+
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="FlowSQL home directory (default $FLOWSQL_HOME or ~/.flowsql)."),
+]
+
+
+@app.command()
+def jobmanager(
+    bind: Annotated[str, typer.Option("--bind", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Control port (Arrow Flight).")] = 6123,
+    rest_port: Annotated[int, typer.Option("--rest-port", help="REST API, dashboard, /metrics.")] = 8081,
+    advertise: Annotated[
+        str | None, typer.Option("--advertise", help="Address others reach this process at.")
+    ] = None,
+    heartbeat_interval: Annotated[
+        float, typer.Option("--heartbeat-interval", help="Seconds between TaskManager heartbeats.")
+    ] = 1.0,
+    heartbeat_timeout: Annotated[
+        float, typer.Option("--heartbeat-timeout", help="Seconds of silence before a TaskManager is lost.")
+    ] = 10.0,
+    home: HomeOption = None,
+) -> None:
+    """Run a JobManager in the foreground."""
+    from flowsql.runtime.cluster.serve import run_jobmanager
+
+    _guarded(lambda: run_jobmanager(_home(home), bind=bind, port=port, rest_port=rest_port,
+                                    advertise=advertise, heartbeat_interval=heartbeat_interval,
+                                    heartbeat_timeout=heartbeat_timeout))
+
+
+@app.command()
+def taskmanager(
+    jobmanager: Annotated[str, typer.Option("--jobmanager", help="The JobManager's HOST:PORT.")],
+    slots: Annotated[int, typer.Option("--slots", help="Task slots (threads).")] = 1,
+    bind: Annotated[str, typer.Option("--bind", help="Address to listen on.")] = "127.0.0.1",
+    data_port: Annotated[int, typer.Option("--data-port", help="Data exchange port (0 = any free).")] = 6124,
+    advertise: Annotated[
+        str | None, typer.Option("--advertise", help="Address others reach this process at.")
+    ] = None,
+    tm_id: Annotated[str | None, typer.Option("--id", help="TaskManager id (default: random).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Run a TaskManager in the foreground."""
+    from flowsql.runtime.cluster.serve import run_taskmanager
+
+    _guarded(lambda: run_taskmanager(_home(home), jobmanager=jobmanager, slots=slots, bind=bind,
+                                     data_port=data_port, advertise=advertise, tm_id=tm_id))
+
+
+cluster_app = typer.Typer(help="A local cluster: one JobManager and TaskManagers in the background.",
+                          no_args_is_help=True)
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("start")
+def cluster_start(
+    taskmanagers: Annotated[int, typer.Option("--taskmanagers", help="How many TaskManagers.")] = 1,
+    slots: Annotated[int, typer.Option("--slots", help="Slots per TaskManager.")] = 1,
+    port: Annotated[int, typer.Option("--port", help="JobManager control port (0 = any free).")] = 6123,
+    rest_port: Annotated[int, typer.Option("--rest-port", help="REST port (0 = any free).")] = 8081,
+    home: HomeOption = None,
+) -> None:
+    """Start a JobManager and TaskManagers as background processes."""
+    from flowsql.runtime.cluster import launcher
+
+    info = _guarded(lambda: launcher.start(_home(home), taskmanagers=taskmanagers, slots=slots,
+                                           port=port, rest_port=rest_port), exit_on_ok=False)
+    typer.echo(f"JobManager at {info.address} with {taskmanagers} TaskManager(s) x {slots} slot(s)")
+    if info.rest_port:
+        typer.echo(f"Web dashboard: http://127.0.0.1:{info.rest_port}/")
+    typer.echo(f"Connect a shell: flowsql shell --jobmanager {info.address}")
+
+
+@cluster_app.command("stop")
+def cluster_stop(home: HomeOption = None) -> None:
+    """Stop the local cluster's processes (SIGTERM, then SIGKILL after 8 s)."""
+    from flowsql.runtime.cluster import launcher
+
+    outcome = launcher.stop(_home(home))
+    if not outcome:
+        typer.echo("No cluster processes to stop.")
+    for name, how in outcome.items():
+        typer.echo(f"{name}: {how}")
+
+
+@cluster_app.command("status")
+def cluster_status(home: HomeOption = None) -> None:
+    """Show the local cluster's processes, TaskManagers and slots."""
+    from flowsql.runtime.cluster import launcher
+
+    info = launcher.status(_home(home))
+    if not info["processes"]:
+        typer.echo("No cluster processes under this home.")
+    for name, p in info["processes"].items():
+        typer.echo(f"{name}: pid {p['pid']} {'running' if p['alive'] else 'not running'}")
+    jm = info.get("jobmanager")
+    if jm:
+        typer.echo(f"JobManager {jm['address']}: {len(jm['taskmanagers'])} TaskManager(s), "
+                   f"{jm['slots_free']}/{jm['slots_total']} slots free")
+    elif info.get("error"):
+        typer.echo(f"JobManager not reachable: {info['error']}")
+    if any(not p["alive"] for p in info["processes"].values()) or info.get("error"):
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _guarded(fn, *, exit_on_ok: bool = True):  # type: ignore[no-untyped-def]
+    """Run a command body; a FlowSQLError is printed as one message with exit code 1."""
+    try:
+        result = fn()
+    except FlowSQLError as error:
+        Renderer(make_console(sys.stderr)).error(error)
+        raise typer.Exit(EXIT_ERROR) from None
+    if exit_on_ok:
+        raise typer.Exit(result if isinstance(result, int) else EXIT_OK)
+    return result
 
 
 @app.command()

@@ -59,6 +59,18 @@ KNOWN_OPTIONS: dict[str, ConfigOption] = {
         ConfigOption("table.exec.mini-batch.allow-latency", "0 ms", "Flush mini-batches at least this often."),
         ConfigOption("table.exec.mini-batch.size", "8192", "Flush mini-batches at this many rows."),
         ConfigOption("pipeline.name", "", "Name of the next submitted job."),
+        ConfigOption(
+            "execution.target",
+            "local",
+            "Where streaming jobs run: the embedded MiniCluster (local) or a cluster (remote).",
+            ("local", "remote"),
+        ),
+        ConfigOption("jobmanager.address", "", "HOST:PORT of the cluster's JobManager (remote target)."),
+        ConfigOption(
+            "slot.request.timeout",
+            "300 s",
+            "How long a job on a cluster waits for free task slots before it fails.",
+        ),
         ConfigOption("sql-client.verbose", "false", "Show full tracebacks for errors.", ("true", "false")),
     ]
 }

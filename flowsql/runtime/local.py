@@ -3,6 +3,10 @@
 Contract:
 - ``MiniCluster(task_managers=1, slots_per_task_manager=256)`` by default: enough slots for
   interactive use. Tests use more TaskManagers and fewer slots to exercise scheduling.
+- It is the cluster's own JobManager and TaskManager code with in-process gateways
+  (:mod:`flowsql.runtime.gateways`) and in-process channels: the TaskManagers share one gate
+  registry, so every channel stays in memory. Its slots are fixed: a job needing more slots
+  than it has fails at submission.
 - The cluster delegates to its :class:`~flowsql.runtime.jobmanager.jobmanager.JobManager`
   (``submit``, ``wait``, ``result``, ``cancel``, ``list_jobs``, ``metrics``, ``totals``);
   :meth:`MiniCluster.execute` submits and waits, raising the job's error.
@@ -20,7 +24,9 @@ from typing import Any
 from flowsql.operators.base import OperatorMetrics
 from flowsql.operators.registry import OperatorRegistry, default_registry
 from flowsql.physical.graph import JobGraph
+from flowsql.runtime.gateways import LocalJobManagerGateway, LocalTaskManagerGateway
 from flowsql.runtime.jobmanager.jobmanager import JobInfo, JobManager, JobTotals
+from flowsql.runtime.network.gates import GateRegistry
 from flowsql.runtime.taskmanager.channels import DEFAULT_CAPACITY
 from flowsql.runtime.taskmanager.taskmanager import TaskManager
 
@@ -37,10 +43,19 @@ class MiniCluster:
         channel_capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self.registry = registry or default_registry()
+        gates = GateRegistry()
+        ids = frozenset(f"tm-{i}" for i in range(task_managers))
         self.task_managers = [
-            TaskManager(f"tm-{i}", slots_per_task_manager, self.registry) for i in range(task_managers)
+            TaskManager(f"tm-{i}", slots_per_task_manager, self.registry, gates=gates, local_peers=ids)
+            for i in range(task_managers)
         ]
-        self.jobmanager = JobManager(self.task_managers, channel_capacity=channel_capacity)
+        self.jobmanager = JobManager(channel_capacity=channel_capacity, fixed_slots=True,
+                                     gates=gates)
+        gateway = LocalJobManagerGateway(self.jobmanager)
+        for tm in self.task_managers:
+            number = self.jobmanager.register_task_manager(
+                tm.tm_id, tm.num_slots, LocalTaskManagerGateway(tm))
+            tm.connect(gateway, number)
 
     def submit(
         self,

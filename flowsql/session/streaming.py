@@ -1,9 +1,13 @@
 """The streaming execution path of a Session: plan → JobGraph → the embedded MiniCluster.
 
 Contract:
-- One MiniCluster per process (:func:`flowsql.runtime.local.local_cluster`), started lazily by
-  the first streaming statement and shared by every session (so SHOW JOBS / STOP JOB see the
-  jobs of all sessions of the process).
+- Where jobs run (:func:`cluster`): by default one MiniCluster per process
+  (:func:`flowsql.runtime.local.local_cluster`), started lazily by the first streaming
+  statement and shared by every session (so SHOW JOBS / STOP JOB see the jobs of all sessions
+  of the process). With ``SET 'execution.target' = 'remote'`` and ``'jobmanager.address'`` (or
+  ``flowsql shell --jobmanager HOST:PORT``) they run on that cluster
+  (:class:`flowsql.runtime.cluster.client.RemoteCluster`): they outlive the session, and SHOW
+  JOBS / STOP JOB see every job of the cluster.
 - SELECT (:func:`run_query`):
   * bounded input (every source ends: datagen with 'number-of-rows', nexmark with
     'events.num', filesystem): the job runs to the end and the statement returns
@@ -45,7 +49,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowsql.errors import ExecutionError, NotSupportedError, QueryCancelled
+from flowsql.errors import ExecutionError, NotSupportedError, QueryCancelled, ValidationError
 from flowsql.operators.sink import CollectResult
 from flowsql.physical.translate import COLLECT_RESOURCE
 from flowsql.runtime.messages import ROW_KIND
@@ -59,7 +63,23 @@ SUBMITTED = (
 )
 
 
-def cluster() -> Any:
+_remote: dict[str, Any] = {}
+
+
+def cluster(session: Any = None) -> Any:
+    """The session's cluster: the process-wide MiniCluster, or the remote one it targets."""
+    if session is not None and session.config.get("execution.target") == "remote":
+        address = (session.config.get("jobmanager.address") or "").strip()
+        if not address:
+            raise ValidationError(
+                "'execution.target' is 'remote' but 'jobmanager.address' is not set",
+                hint="SET 'jobmanager.address' = 'host:port'; (or start the shell with --jobmanager)",
+            )
+        if address not in _remote:
+            from flowsql.runtime.cluster.client import RemoteCluster
+
+            _remote[address] = RemoteCluster(address)
+        return _remote[address]
     from flowsql.runtime.local import local_cluster
 
     return local_cluster()
@@ -74,7 +94,9 @@ def _job_config(session: Any) -> dict[str, str]:
 class StreamingQuery:
     """A running SELECT whose rows a face reads live (see the module protocol)."""
 
-    def __init__(self, job_id: str, result: CollectResult, schema: pa.Schema, changelog: bool) -> None:
+    def __init__(self, job_id: str, result: CollectResult, schema: pa.Schema, changelog: bool,
+                 owner: Any = None) -> None:
+        self.owner = owner if owner is not None else cluster()
         self.job_id = job_id
         self.result = result
         self.schema = schema
@@ -99,7 +121,7 @@ class StreamingQuery:
     def cancel(self) -> None:
         self.result.close()
         try:
-            cluster().cancel(self.job_id, wait=False)
+            self.owner.cancel(self.job_id, wait=False)
         except ExecutionError:
             pass
 
@@ -112,15 +134,16 @@ def run_query(session: Any, stmt: st.Query) -> Result:
     schema = _result_schema(planned)
     if not planned.bounded:
         result = CollectResult(capacity=STREAM_CAPACITY)
-        job_id = cluster().submit(planned.graph, resources={COLLECT_RESOURCE: result},
-                                  config=_job_config(session))
+        owner = cluster(session)
+        job_id = owner.submit(planned.graph, resources={COLLECT_RESOURCE: result},
+                              config=_job_config(session))
         out = Result("job", message="[INFO] Streaming query submitted; reading results live.",
                      job_id=job_id)
-        out.extra["stream"] = StreamingQuery(job_id, result, schema, planned.updating)
+        out.extra["stream"] = StreamingQuery(job_id, result, schema, planned.updating, owner)
         return out
     result = CollectResult()
-    job_id = cluster().submit(planned.graph, resources={COLLECT_RESOURCE: result},
-                              config=_job_config(session))
+    job_id = cluster(session).submit(planned.graph, resources={COLLECT_RESOURCE: result},
+                                     config=_job_config(session))
     table = _wait_table(session, job_id, result)
     table = _conform(table, schema, planned.updating)
     out_extra: dict[str, Any] = {}
@@ -135,7 +158,7 @@ def run_query(session: Any, stmt: st.Query) -> Result:
 
 
 def _wait_table(session: Any, job_id: str, result: CollectResult) -> pa.Table:
-    c = cluster()
+    c = cluster(session)
 
     def hook() -> None:
         c.cancel(job_id, wait=False)
@@ -219,7 +242,7 @@ def run_inserts(session: Any, inserts: list[st.Insert], text: str = "") -> Resul
     from flowsql.planner.plan import plan_inserts
 
     planned = plan_inserts(session, inserts, text)
-    c = cluster()
+    c = cluster(session)
     job_id = c.submit(planned.graph, config=_job_config(session))
     out = Result("job", message=SUBMITTED, job_id=job_id)
     out.extra["graph"] = planned.graph
@@ -268,7 +291,7 @@ def explain(session: Any, stmt: st.Explain) -> Result:
 
 # -- jobs ------------------------------------------------------------------------------------
 def show_jobs(session: Any) -> Result:
-    c = cluster()
+    c = cluster(session)
     jobs = c.list_jobs()
     start = [int(j.start_time * 1000) if j.start_time else None for j in jobs]
     totals = [c.totals(j.job_id) for j in jobs]
@@ -289,7 +312,7 @@ def stop_job(session: Any, stmt: st.StopJob) -> Result:
         raise NotSupportedError("STOP JOB ... WITH SAVEPOINT")
     if stmt.with_drain:
         raise NotSupportedError("STOP JOB ... WITH DRAIN")
-    info = cluster().cancel(stmt.job_id, wait=True)
+    info = cluster(session).cancel(stmt.job_id, wait=True)
     if info.state not in ("CANCELED", "FINISHED", "FAILED"):
         raise ExecutionError(f"job {stmt.job_id} did not stop in time (state {info.state})")
     return Result.ok("[INFO] Execute statement succeeded.")

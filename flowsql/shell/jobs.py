@@ -9,13 +9,17 @@ Contract:
   ``QUIT``), in submission order, and prints each job's final state:
   ``[INFO] Job <id> FINISHED.``; ``[ERROR] Job <id> FAILED: <message>`` (on the error
   console); ``[WARNING] Job <id> CANCELED.``.
-- A job over unbounded input never finishes by itself: a line says so and the wait goes on
+- On a cluster (``execution.target = remote``) the jobs do not depend on the shell: bounded
+  jobs are waited for as above, and an unbounded job is left running there, with a line
+  saying how to stop it.
+- Embedded, a job over unbounded input never finishes by itself: a line says so and the wait goes on
   until Ctrl-C (or a STOP JOB from elsewhere). Ctrl-C during the wait cancels every job still
   running and prints their final states.
 - :meth:`JobWaiter.wait_all` returns false when a job FAILED, or when a job over bounded input
   did not finish (its output is incomplete); true otherwise (an unbounded job stopped with
   Ctrl-C is the normal way to end it).
 - :func:`job_state` is a job's current state, for ``STOP JOB``'s outcome line.
+- The cluster is the session's (:func:`flowsql.session.streaming.cluster`).
 """
 
 from __future__ import annotations
@@ -31,16 +35,20 @@ _WAIT_SLICE_SECONDS = 0.5  # wait in slices so Ctrl-C reaches the main thread
 _FINAL = ("FINISHED", "FAILED", "CANCELED")
 
 
-def _cluster() -> Any:
-    from flowsql.runtime.local import local_cluster
+def _cluster(session: Any = None) -> Any:
+    from flowsql.session.streaming import cluster
 
-    return local_cluster()
+    return cluster(session)
 
 
-def job_state(job_id: str) -> str | None:
-    """The job's state in the embedded cluster, or None when it is unknown there."""
+def _remote(session: Any) -> bool:
+    return session is not None and session.config.get("execution.target") == "remote"
+
+
+def job_state(job_id: str, session: Any = None) -> str | None:
+    """The job's state in the session's cluster, or None when it is unknown there."""
     try:
-        return str(_cluster().job(job_id).state)
+        return str(_cluster(session).job(job_id).state)
     except Exception:  # noqa: BLE001 - an unknown job simply has no state to report
         return None
 
@@ -54,8 +62,9 @@ class _Submitted:
 class JobWaiter:
     """Jobs submitted by a script, waited for at its end (see module contract)."""
 
-    def __init__(self, renderer: Renderer) -> None:
+    def __init__(self, renderer: Renderer, session: Any = None) -> None:
         self.renderer = renderer
+        self.session = session
         self.jobs: list[_Submitted] = []
 
     def add(self, job_id: str, *, bounded: bool) -> None:
@@ -63,9 +72,14 @@ class JobWaiter:
 
     def wait_all(self) -> bool:
         jobs, self.jobs = self.jobs, []
+        if _remote(self.session):
+            for job in [j for j in jobs if not j.bounded]:
+                self.renderer.text(f"[INFO] Job {job.job_id} keeps running on the cluster; "
+                                   f"STOP JOB '{job.job_id}' ends it.")
+            jobs = [j for j in jobs if j.bounded]
         if not jobs:
             return True
-        cluster = _cluster()
+        cluster = _cluster(self.session)
         pending = [j for j in jobs if str(cluster.job(j.job_id).state) not in _FINAL]
         if pending:
             self.renderer.text(

@@ -93,7 +93,7 @@ class Runner:
         self.echo = echo
         self.on_clear = on_clear
         self.script = echo if script is None else script
-        self.jobs = JobWaiter(renderer)
+        self.jobs = JobWaiter(renderer, session)
 
     @property
     def verbose(self) -> bool:
@@ -179,7 +179,7 @@ class Runner:
         if isinstance(stmt, st.Insert | st.StatementSet) and result.job_id and self.script:
             self.jobs.add(result.job_id, bounded=bool(result.extra.get("bounded", True)))
         if isinstance(stmt, st.StopJob):
-            state = job_state(stmt.job_id)
+            state = job_state(stmt.job_id, self.session)
             if state:
                 self.renderer.text(f"[INFO] Job {stmt.job_id} is {state}.")
                 self.renderer.out.print()

@@ -7,7 +7,6 @@ import pytest
 from flowsql.errors import ExecutionError
 from flowsql.runtime.jobmanager.scheduler import schedule
 from flowsql.runtime.jobmanager.states import IllegalStateTransition, JobState, transition
-from flowsql.runtime.taskmanager.taskmanager import TaskManager
 
 
 def test_allowed_and_illegal_transitions():
@@ -28,12 +27,10 @@ def test_allowed_and_illegal_transitions():
 
 
 def test_schedule_spreads_and_is_all_or_nothing():
-    tms = [TaskManager("tm-0", 2), TaskManager("tm-1", 2)]
-    placement = schedule(["a", "b", "c"], tms)
-    assert [placement[t].tm_id for t in "abc"] == ["tm-0", "tm-1", "tm-0"]
-    assert tms[0].slot_table() == ["a", "c"] and tms[1].slot_table() == ["b", None]
-    with pytest.raises(ExecutionError, match="needs 2, the cluster has 1 free"):
-        schedule(["d", "e"], tms)
-    assert tms[1].free_slots == 1  # nothing reserved by the failed attempt
-    tms[0].release("a")
-    assert tms[0].free_slots == 1
+    free = {"tm-0": 2, "tm-1": 2}
+    placement = schedule(["a", "b", "c"], free)
+    assert [placement[t] for t in "abc"] == ["tm-0", "tm-1", "tm-0"]
+    assert free == {"tm-0": 2, "tm-1": 2}  # the caller's table is not changed
+    with pytest.raises(ExecutionError, match="needs 2 slots, the cluster has 1 free"):
+        schedule(["d", "e"], {"tm-0": 0, "tm-1": 1})
+    assert schedule(["d"], {"tm-0": 0, "tm-1": 1}) == {"d": "tm-1"}

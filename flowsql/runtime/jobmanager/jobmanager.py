@@ -1,44 +1,80 @@
-"""The JobManager: accepts JobGraphs, runs them on TaskManagers, tracks and cancels jobs.
+"""The JobManager: TaskManager registry, slot scheduling, job lifecycle, failure detection.
 
 Contract:
-- :meth:`JobManager.submit` validates the graph, schedules one slot per subtask, wires
-  channels, deploys the tasks and returns a job id; the job goes CREATED -> RUNNING
-  (see :mod:`.states`). Not enough slots -> the job is recorded FAILED and ``ExecutionError``
-  is raised.
-- The job ends FINISHED when every task finished; when a task fails the job goes FAILING,
-  every other task is cancelled, and it ends FAILED with the task's
-  :class:`~flowsql.errors.ExecutionError` (naming the operator); :meth:`cancel` moves it
-  CANCELLING -> CANCELED once every task stopped.
-- :meth:`list_jobs` / :meth:`job` give :class:`JobInfo` (id, name, state, start/end time,
-  error); :meth:`metrics` sums per-operator records in/out and late records over subtasks;
-  :meth:`totals` gives the job-level :class:`JobTotals` (SHOW JOBS).
-- Metrics are never double counted: records in/out per operator come only from the task's
-  own counts (:attr:`Task.io`, one per operator of a chain), late records only from the
-  operators' ``OperatorContext.metrics.late_records_dropped``; what operators themselves
-  add to ``ctx.metrics.records_in/out`` is ignored here.
-- Job resources (in-process objects such as a ``CollectResult``) are offered to the
-  operators; on FAILING/CANCELLING the JobManager calls their ``abort()`` and at the end their
-  ``on_job_end(state, error)`` when they define them.
+- TaskManagers register (:meth:`JobManager.register_task_manager`) with their slots, their
+  data address and a gateway the JobManager deploys and cancels through (method calls for an
+  embedded TaskManager, Arrow Flight actions for a TaskManager process). Each registration
+  gets a new number; reports carrying an older one come from a fenced TaskManager and are
+  ignored (a heartbeat answers ``{"status": "unknown"}`` so it cancels its tasks and
+  registers again).
+- :meth:`submit` validates the graph and records the job CREATED. The scheduler places one
+  subtask per slot, spread over TaskManagers (:mod:`.scheduler`); while slots are missing the
+  job waits in CREATED with a ``reason``, up to ``slot.request.timeout`` (job config, default
+  :data:`DEFAULT_SLOT_REQUEST_TIMEOUT_S`), then ends FAILED "needs N slots, the cluster has M
+  free". A cluster that can never have enough slots (``fixed_slots``: the embedded
+  MiniCluster) fails the submission at once with that error. Placed jobs go RUNNING and their
+  task deployment descriptors (plain data with addresses) are deployed.
+- A job ends FINISHED when every task finished; when a task fails the job goes FAILING, the
+  other tasks are cancelled and it ends FAILED with the task's ExecutionError (naming the
+  operator); :meth:`cancel` goes CANCELLING -> CANCELED (a waiting job: CANCELED at once).
+- Failure detection: a TaskManager process that sends no heartbeat for ``heartbeat_timeout``
+  seconds is declared lost: it leaves the registry, and every job with tasks on it fails with
+  a reason naming the TaskManager and its address.
+- Metrics: :meth:`metrics` sums per-operator records in/out and late records over subtasks
+  (running tasks: live from the TaskManager, or its last heartbeat; ended tasks: the final
+  counts they reported) and keeps the minimum input watermark in ``extra["watermark"]``;
+  :meth:`totals` gives job-level counts (SHOW JOBS).
+- Job resources (in-process objects such as a ``CollectResult``; embedded clients only) are
+  handed to the tasks; on FAILING/CANCELLING the JobManager calls their ``abort()`` and at the
+  end their ``on_job_end(state, error)``. A remote client's SELECT (``result=True``) instead
+  gets a result gate ``"<job>/result"`` in :attr:`gates`, which the collect sinks write to.
+- With a ``store`` every job's graph, config and status are kept on disk, so a restarted
+  JobManager still lists its jobs; jobs that were not finished when it stopped are listed
+  FAILED ("the JobManager stopped"); resuming them needs checkpoints, which do not exist yet.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from flowsql.errors import ExecutionError, QueryCancelled
 from flowsql.operators.base import OperatorMetrics
 from flowsql.physical.graph import JobGraph
-from flowsql.runtime.jobmanager.deployment import build_descriptors
-from flowsql.runtime.jobmanager.scheduler import schedule
+from flowsql.runtime.descriptors import JOBMANAGER, TaskDeploymentDescriptor
+from flowsql.runtime.jobmanager.deployment import (
+    build_descriptors,
+    collect_parallelism,
+    result_gate,
+    task_ids,
+)
+from flowsql.runtime.jobmanager.scheduler import NotEnoughSlots, schedule
 from flowsql.runtime.jobmanager.states import JobState, transition
-from flowsql.runtime.taskmanager.channels import DEFAULT_CAPACITY, InProcessTransport, Transport
-from flowsql.runtime.taskmanager.task import Task
-from flowsql.runtime.taskmanager.taskmanager import TaskManager
+from flowsql.runtime.jobmanager.store import JobStore
+from flowsql.runtime.network.gates import GateRegistry
+from flowsql.runtime.taskmanager.channels import DEFAULT_CAPACITY, InProcessInputGate
+
+log = logging.getLogger("flowsql.runtime")
+
+DEFAULT_SLOT_REQUEST_TIMEOUT_S = 300.0
+DEFAULT_HEARTBEAT_TIMEOUT_S = 10.0
+
+
+class TaskManagerGateway(Protocol):
+    """How the JobManager reaches one TaskManager."""
+
+    remote: bool
+
+    def deploy(self, desc: TaskDeploymentDescriptor, resources: Mapping[str, Any]) -> None: ...
+
+    def cancel(self, task_id: str) -> None: ...
+
+    def task_metrics(self, task_ids: list[str]) -> dict[str, dict[str, dict[str, int]]]: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +86,7 @@ class JobInfo:
     end_time: float | None
     error: str | None = None
     operator_id: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,18 +101,59 @@ class JobTotals:
     late_records: int = 0
 
 
+@dataclass(frozen=True)
+class TaskManagerInfo:
+    tm_id: str
+    host: str
+    data_port: int
+    slots: int
+    free_slots: int
+    last_heartbeat: float
+    rss_bytes: int | None
+    cpu_seconds: float | None
+    state: str
+
+
+@dataclass
+class _TaskManager:
+    tm_id: str
+    slots: int
+    gateway: TaskManagerGateway
+    host: str
+    data_port: int
+    location: str
+    registration: int
+    last_heartbeat: float
+    tasks: set[str] = field(default_factory=set)
+    metrics: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    process: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def free(self) -> int:
+        return self.slots - len(self.tasks)
+
+    def address(self) -> str:
+        return f"{self.host}:{self.data_port}" if self.data_port else self.host
+
+
 @dataclass
 class _Job:
     job_id: str
     graph: JobGraph
     resources: Mapping[str, Any]
+    config: dict[str, str]
+    result: bool = False
     state: JobState = JobState.CREATED
+    submit_time: float = field(default_factory=time.time)
     start_time: float | None = None
     end_time: float | None = None
     error: ExecutionError | None = None
     error_details: str | None = None
-    tasks: dict[str, Task] = field(default_factory=dict)
-    remaining: int = 0
+    reason: str | None = None
+    placement: dict[str, str] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)
+    final_metrics: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    stored_totals: JobTotals | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
     def info(self) -> JobInfo:
@@ -87,83 +165,250 @@ class _Job:
             end_time=self.end_time,
             error=self.error.render() if self.error else None,
             operator_id=self.error.operator_id if self.error else None,
+            reason=self.reason if self.state == JobState.CREATED else None,
         )
+
+    def slot_timeout(self) -> float:
+        from flowsql.runtime.jobmanager.durations import seconds
+
+        return seconds(self.config.get("slot.request.timeout"), DEFAULT_SLOT_REQUEST_TIMEOUT_S)
 
 
 class JobManager:
     def __init__(
         self,
-        task_managers: Sequence[TaskManager],
         *,
-        transport: Transport | None = None,
         channel_capacity: int = DEFAULT_CAPACITY,
+        heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
+        fixed_slots: bool = False,
+        location: str = "",
+        gates: GateRegistry | None = None,
+        store: JobStore | None = None,
+        monitor_interval: float = 0.25,
     ) -> None:
-        if not task_managers:
-            raise ValueError("a JobManager needs at least one TaskManager")
-        self.task_managers = list(task_managers)
-        self.transport = transport or InProcessTransport()
         self.channel_capacity = channel_capacity
+        self.heartbeat_timeout = heartbeat_timeout
+        self.fixed_slots = fixed_slots
+        self.location = location
+        self.gates = gates or GateRegistry()
+        self.store = store
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
+        self._tms: dict[str, _TaskManager] = {}
+        self._registrations = 0
+        self._stop = threading.Event()
+        if store is not None:
+            for job in store.load_jobs():
+                self._jobs[job.job_id] = job
+        self._monitor = threading.Thread(target=self._watch, args=(monitor_interval,),
+                                         name="flowsql-jobmanager-monitor", daemon=True)
+        self._monitor.start()
 
-    # -- submission --------------------------------------------------------------------------
+    # -- TaskManagers ------------------------------------------------------------------------
+    def register_task_manager(
+        self,
+        tm_id: str,
+        slots: int,
+        gateway: TaskManagerGateway,
+        *,
+        host: str = "in-process",
+        data_port: int = 0,
+        location: str = "",
+    ) -> int:
+        """Add (or re-add) a TaskManager; returns its registration number. A TaskManager that
+        registers again under the same id lost whatever ran on it."""
+        with self._lock:
+            old = self._tms.get(tm_id)
+            self._registrations += 1
+            number = self._registrations
+        if old is not None:
+            self._lose(old, f"TaskManager {tm_id} ({old.address()}) registered again; "
+                            "its earlier tasks are gone")
+        with self._lock:
+            self._tms[tm_id] = _TaskManager(tm_id, slots, gateway, host, data_port, location,
+                                            number, time.time())
+        log.info("TaskManager %s registered (%d slots, %s:%s)", tm_id, slots, host, data_port)
+        self._schedule_waiting()
+        return number
+
+    def heartbeat(
+        self,
+        tm_id: str,
+        registration: int,
+        metrics: dict[str, dict[str, dict[str, int]]],
+        process: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A TaskManager's heartbeat with its running tasks' metrics. Answers which of those
+        tasks it must cancel (unknown here), or ``status: unknown`` when it was fenced."""
+        with self._lock:
+            tm = self._tms.get(tm_id)
+            if tm is None or tm.registration != registration:
+                return {"status": "unknown"}
+            tm.last_heartbeat = time.time()
+            tm.metrics = metrics
+            tm.process = dict(process or {})
+            stale = [t for t in metrics if t not in tm.tasks]
+        return {"status": "ok", "cancel": stale}
+
+    def task_managers(self) -> list[TaskManagerInfo]:
+        with self._lock:
+            tms = list(self._tms.values())
+        return [
+            TaskManagerInfo(tm.tm_id, tm.host, tm.data_port, tm.slots, tm.free, tm.last_heartbeat,
+                            tm.process.get("rss_bytes"), tm.process.get("cpu_seconds"), "RUNNING")
+            for tm in tms
+        ]
+
+    @property
+    def free_slots(self) -> int:
+        with self._lock:
+            return sum(tm.free for tm in self._tms.values())
+
+    # -- submission and scheduling -----------------------------------------------------------
     def submit(
         self,
         graph: JobGraph,
         *,
         resources: Mapping[str, Any] | None = None,
         config: Mapping[str, str] | None = None,
+        result: bool = False,
+        job_id: str | None = None,
     ) -> str:
-        """Steps: (1) validate, (2) record CREATED, (3) wire tasks, (4) reserve slots,
-        (5) RUNNING and deploy. Returns the job id."""
+        """Steps: (1) validate, (2) record CREATED, (3) schedule now or wait for slots.
+        Returns the job id."""
         graph.validate()  # 1
-        job = _Job(uuid.uuid4().hex[:16], graph, dict(resources or {}))  # 2
-        with self._lock:
+        job = _Job(job_id or uuid.uuid4().hex[:16], graph, dict(resources or {}),
+                   dict(config or {}), result)
+        with self._lock:  # 2
             self._jobs[job.job_id] = job
-            try:
-                descriptors = build_descriptors(  # 3
-                    job.job_id,
-                    graph,
-                    self.transport,
-                    channel_capacity=self.channel_capacity,
-                    resources=job.resources,
-                    config=dict(config or {}),
-                )
-                placement = schedule([d.task_id for d in descriptors], self.task_managers)  # 4
-            except ExecutionError as e:
-                job.error = e
-                self._end(job, JobState.FAILED)
-                raise
-            job.state = transition(job.state, JobState.RUNNING)  # 5
-            job.start_time = time.time()
-            job.remaining = len(descriptors)
-            for desc in descriptors:
-                job.tasks[desc.task_id] = placement[desc.task_id].deploy(desc, self._on_task_end)
+            needed = len(task_ids(job.job_id, graph))
+            total = sum(tm.slots for tm in self._tms.values())
+        self._save(job)
+        if self.fixed_slots and needed > total:
+            job.error = NotEnoughSlots(needed, self.free_slots)
+            self._end(job, JobState.FAILED)
+            raise job.error
+        self._try_schedule(job)  # 3
         return job.job_id
 
+    def _schedule_waiting(self) -> None:
+        with self._lock:
+            waiting = sorted((j for j in self._jobs.values() if j.state == JobState.CREATED),
+                             key=lambda j: j.submit_time)
+        for job in waiting:
+            self._try_schedule(job)
+
+    def _try_schedule(self, job: _Job) -> None:
+        """Place and deploy the job if slots allow; else record why it waits (or fail it
+        when it waited longer than its slot request timeout)."""
+        with self._lock:
+            if job.state != JobState.CREATED:
+                return
+            ids = task_ids(job.job_id, job.graph)
+            free = {tm.tm_id: tm.free for tm in self._tms.values()}
+            try:
+                placement = schedule(ids, free)
+            except NotEnoughSlots as e:
+                job.reason = (f"waiting for task slots: the job needs {e.needed}, "
+                              f"the cluster has {e.free} free")
+                if time.time() - job.submit_time >= job.slot_timeout():
+                    job.error = NotEnoughSlots(e.needed, e.free)
+                    job.error.message += f" (waited {job.slot_timeout():g} s)"
+                    failed = True
+                else:
+                    return
+            else:
+                failed = False
+                for tid, tm_id in placement.items():
+                    self._tms[tm_id].tasks.add(tid)
+                job.placement = placement
+                job.pending = set(placement)
+                job.reason = None
+                locations = {tm.tm_id: tm.location for tm in self._tms.values() if tm.location}
+                if self.location:
+                    locations[JOBMANAGER] = self.location
+                descriptors = build_descriptors(
+                    job.job_id, job.graph, placement, locations=locations,
+                    channel_capacity=self.channel_capacity, config=job.config, result=job.result,
+                )
+                if job.result:
+                    key = result_gate(job.job_id)
+                    self.gates.register(key, InProcessInputGate(
+                        key, max(1, collect_parallelism(job.graph)), self.channel_capacity))
+                job.state = transition(job.state, JobState.RUNNING)
+                job.start_time = time.time()
+                gateways = {tm_id: self._tms[tm_id].gateway for tm_id in set(placement.values())}
+        if failed:
+            self._end(job, JobState.FAILED)
+            return
+        self._save(job)
+        for i, desc in enumerate(descriptors):
+            tm_id = placement[desc.task_id]
+            try:
+                gateways[tm_id].deploy(desc, job.resources)
+            except Exception as e:  # noqa: BLE001 - a deployment failure fails the job
+                err = e if isinstance(e, ExecutionError) else ExecutionError(
+                    f"deploying {desc.name} to TaskManager {tm_id} failed: {e}")
+                undeployed = [d.task_id for d in descriptors[i:]]
+                with self._lock:
+                    for tid in undeployed:
+                        tm = self._tms.get(placement[tid])
+                        if tm is not None:
+                            tm.tasks.discard(tid)
+                self._task_ended(job, desc.task_id, "FAILED", err, None, {})
+                for tid in undeployed[1:]:
+                    self._task_ended(job, tid, "CANCELED", None, None, {})
+                break
+
     # -- task reports ------------------------------------------------------------------------
-    def _on_task_end(
-        self, task: Task, outcome: str, error: ExecutionError | None, details: str | None
+    def on_task_state(
+        self,
+        tm_id: str,
+        registration: int,
+        task_id: str,
+        state: str,
+        error: ExecutionError | None,
+        details: str | None,
+        metrics: dict[str, dict[str, int]],
+    ) -> None:
+        """A task ended (FINISHED, FAILED or CANCELED) on a TaskManager; reports from a fenced
+        registration are ignored."""
+        with self._lock:
+            tm = self._tms.get(tm_id)
+            if tm is None or tm.registration != registration:
+                log.info("ignoring a report of %s from fenced TaskManager %s", task_id, tm_id)
+                return
+            tm.tasks.discard(task_id)
+            tm.metrics.pop(task_id, None)
+            job = self._jobs.get(task_id.split("/", 1)[0])
+        if job is not None:
+            self._task_ended(job, task_id, state, error, details, metrics)
+        self._schedule_waiting()
+
+    def _task_ended(
+        self,
+        job: _Job,
+        task_id: str,
+        state: str,
+        error: ExecutionError | None,
+        details: str | None,
+        metrics: dict[str, dict[str, int]],
     ) -> None:
         with self._lock:
-            job = self._jobs[task.desc.job_id]
-            job.remaining -= 1
-            to_cancel: list[Task] = []
-            if outcome == "FAILED" and job.state == JobState.RUNNING:
-                job.error = error
+            if task_id not in job.pending:
+                return
+            job.pending.discard(task_id)
+            job.final_metrics[task_id] = metrics
+            to_cancel: list[str] = []
+            if state in ("FAILED", "CANCELED") and job.state == JobState.RUNNING:
+                job.error = error or ExecutionError(f"task {task_id} was cancelled unexpectedly")
                 job.error_details = details
                 job.state = transition(job.state, JobState.FAILING)
-                to_cancel = [t for t in job.tasks.values() if t is not task]
-            elif outcome == "CANCELED" and job.state == JobState.RUNNING:
-                # A task stopped without a job-level cancel: treat as a failure of the job.
-                job.error = ExecutionError(f"task {task.desc.name} was cancelled unexpectedly")
-                job.state = transition(job.state, JobState.FAILING)
-                to_cancel = [t for t in job.tasks.values() if t is not task]
-            finished = job.remaining == 0
+                to_cancel = sorted(job.pending)
+            finished = not job.pending
         if to_cancel:
-            self._abort_resources(job)
-            for t in to_cancel:
-                t.cancel()
+            self._abort(job)
+            self._cancel_tasks(job, to_cancel)
         if finished:
             final = {
                 JobState.RUNNING: JobState.FINISHED,
@@ -172,24 +417,79 @@ class JobManager:
             }[job.state]
             self._end(job, final)
 
+    def _cancel_tasks(self, job: _Job, ids: list[str]) -> None:
+        for tid in ids:
+            with self._lock:
+                tm = self._tms.get(job.placement.get(tid, ""))
+            if tm is None:
+                continue
+            try:
+                tm.gateway.cancel(tid)
+            except Exception as e:  # noqa: BLE001 - an unreachable TaskManager is detected by heartbeats
+                log.warning("cancelling %s on %s failed: %s", tid, tm.tm_id, e)
+
     def _end(self, job: _Job, final: JobState) -> None:
         with self._lock:
             job.state = transition(job.state, final)
             job.end_time = time.time()
             if job.start_time is None:
                 job.start_time = job.end_time
+        if job.result and final != JobState.FINISHED:
+            key = result_gate(job.job_id)
+            try:
+                self.gates.get(key, 0).cancel()
+            except ExecutionError:
+                pass
+            self.gates.remove(key)
         for resource in job.resources.values():
             hook = getattr(resource, "on_job_end", None)
             if callable(hook):
                 hook(str(final), job.error)
+        self._save(job)
         job.done.set()
 
     @staticmethod
-    def _abort_resources(job: _Job) -> None:
+    def _abort(job: _Job) -> None:
         for resource in job.resources.values():
             hook = getattr(resource, "abort", None)
             if callable(hook):
                 hook()
+
+    # -- failure detection -------------------------------------------------------------------
+    def _watch(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - the monitor must never die
+                log.exception("JobManager monitor")
+
+    def check(self) -> None:
+        """Declare silent TaskManagers lost and time out jobs waiting for slots."""
+        now = time.time()
+        with self._lock:
+            lost = [tm for tm in self._tms.values()
+                    if tm.gateway.remote and now - tm.last_heartbeat > self.heartbeat_timeout]
+            waiting = any(j.state == JobState.CREATED for j in self._jobs.values())
+        for tm in lost:
+            self._lose(tm, f"TaskManager {tm.tm_id} ({tm.address()}) lost: no heartbeat for "
+                           f"{now - tm.last_heartbeat:.1f} s (heartbeat.timeout "
+                           f"{self.heartbeat_timeout:g} s)")
+        if waiting:
+            self._schedule_waiting()
+
+    def _lose(self, tm: _TaskManager, reason: str) -> None:
+        with self._lock:
+            if self._tms.get(tm.tm_id) is tm:
+                del self._tms[tm.tm_id]
+            gone = set(tm.tasks)
+            tm.tasks.clear()
+            jobs = [j for j in self._jobs.values() if gone & j.pending]
+        if gone:
+            log.warning("%s", reason)
+        for job in jobs:
+            for tid in sorted(gone & job.pending):
+                metrics = tm.metrics.get(tid, {})
+                self._task_ended(job, tid, "FAILED", ExecutionError(reason), None, metrics)
 
     # -- queries and control -----------------------------------------------------------------
     def _job(self, job_id: str) -> _Job:
@@ -202,10 +502,13 @@ class JobManager:
     def job(self, job_id: str) -> JobInfo:
         return self._job(job_id).info()
 
+    def graph(self, job_id: str) -> JobGraph:
+        return self._job(job_id).graph
+
     def list_jobs(self) -> list[JobInfo]:
         with self._lock:
             jobs = list(self._jobs.values())
-        return [j.info() for j in sorted(jobs, key=lambda j: (j.start_time or 0.0, j.job_id))]
+        return [j.info() for j in sorted(jobs, key=lambda j: (j.start_time or j.submit_time, j.job_id))]
 
     def error(self, job_id: str) -> tuple[ExecutionError | None, str | None]:
         """The job's error and its traceback text (for --verbose and logs)."""
@@ -213,16 +516,22 @@ class JobManager:
         return job.error, job.error_details
 
     def cancel(self, job_id: str, *, wait: bool = True, timeout: float | None = 10.0) -> JobInfo:
-        """Cancel a running job; returns its info (CANCELED once every task stopped)."""
+        """Cancel a waiting or running job; returns its info (CANCELED once every task stopped)."""
         job = self._job(job_id)
         with self._lock:
-            if job.state != JobState.RUNNING:
+            if job.state == JobState.CREATED:
+                cancel_now = True
+            elif job.state == JobState.RUNNING:
+                cancel_now = False
+                job.state = transition(job.state, JobState.CANCELLING)
+                tasks = sorted(job.pending)
+            else:
                 return job.info()
-            job.state = transition(job.state, JobState.CANCELLING)
-            tasks = list(job.tasks.values())
-        self._abort_resources(job)
-        for t in tasks:
-            t.cancel()
+        if cancel_now:
+            self._end(job, JobState.CANCELED)
+            return job.info()
+        self._abort(job)
+        self._cancel_tasks(job, tasks)
         if wait:
             job.done.wait(timeout)
         return job.info()
@@ -245,18 +554,37 @@ class JobManager:
             raise ExecutionError(f"job {job_id} did not finish within {timeout} s (state {info.state})")
         return info
 
+    def task_metrics(self, job_id: str) -> dict[str, dict[str, dict[str, int]]]:
+        """Per task of the job: per operator counts (final for ended tasks, live otherwise)."""
+        job = self._job(job_id)
+        with self._lock:
+            out = dict(job.final_metrics)
+            live: dict[str, list[str]] = {}
+            for tid in job.pending:
+                live.setdefault(job.placement[tid], []).append(tid)
+            gateways = {tm_id: self._tms[tm_id] for tm_id in live if tm_id in self._tms}
+        for tm_id, tm in gateways.items():
+            try:
+                out.update(tm.gateway.task_metrics(live[tm_id]))
+            except Exception:  # noqa: BLE001 - metrics are best effort
+                pass
+        return out
+
     def metrics(self, job_id: str) -> dict[str, OperatorMetrics]:
         """Per-operator metrics summed over subtasks (live while the job runs)."""
         job = self._job(job_id)
-        totals: dict[str, OperatorMetrics] = {op.id: OperatorMetrics() for op in job.graph.operators}
-        with self._lock:
-            tasks = list(job.tasks.values())
-        for task in tasks:
-            for op_id, io in task.io.items():
-                m = totals[op_id]
-                m.records_in += io.records_in
-                m.records_out += io.records_out
-                m.late_records_dropped += task.contexts[op_id].metrics.late_records_dropped
+        totals = {op.id: OperatorMetrics() for op in job.graph.operators}
+        for per_task in self.task_metrics(job_id).values():
+            for op_id, m in per_task.items():
+                t = totals.get(op_id)
+                if t is None:
+                    continue
+                t.records_in += int(m.get("in", 0))
+                t.records_out += int(m.get("out", 0))
+                t.late_records_dropped += int(m.get("late", 0))
+                if "watermark" in m:
+                    wm = int(m["watermark"])
+                    t.extra["watermark"] = min(t.extra.get("watermark", wm), wm)
         return totals
 
     def totals(self, job_id: str) -> JobTotals:
@@ -264,6 +592,8 @@ class JobManager:
         sources, rows written by the sinks, and late rows over all operators (see
         :class:`JobTotals`). Each figure counts a row once, however many operators it passes."""
         job = self._job(job_id)
+        if job.stored_totals is not None and not job.placement:
+            return job.stored_totals
         metrics = self.metrics(job_id)
         graph = job.graph
         sources = {op.id for op in graph.operators if not graph.inputs(op.id)}
@@ -274,9 +604,20 @@ class JobManager:
             late_records=sum(m.late_records_dropped for m in metrics.values()),
         )
 
+    def _save(self, job: _Job) -> None:
+        if self.store is None:
+            return
+        try:
+            totals = self.totals(job.job_id) if job.state.terminal else None
+            self.store.save(job, totals)
+        except Exception:  # noqa: BLE001 - the store must not break the job
+            log.exception("saving job %s", job.job_id)
+
     def shutdown(self, timeout: float | None = 10.0) -> None:
-        """Cancel every running job."""
+        """Cancel every waiting or running job and stop the monitor."""
         with self._lock:
-            running = [j.job_id for j in self._jobs.values() if j.state == JobState.RUNNING]
-        for job_id in running:
+            active = [j.job_id for j in self._jobs.values()
+                      if j.state in (JobState.RUNNING, JobState.CREATED)]
+        for job_id in active:
             self.cancel(job_id, timeout=timeout)
+        self._stop.set()

@@ -7,7 +7,9 @@ Contract:
   key reach the same subtask.
 - Control messages (watermarks, idle markers, end of input) go to every downstream channel.
 - :class:`TaskOutput` fans a chain tail's output out to all its edges; empty batches are
-  never sent.
+  never sent. ``close()`` after the final ``EndOfInput`` ends every channel stream cleanly;
+  ``abort()`` (cancellation, failure) tears them down without waiting. Writers without such
+  methods (in-process channels) need neither.
 """
 
 from __future__ import annotations
@@ -54,6 +56,21 @@ class EdgeWriter:
         for writer in self.writers:
             writer.put(message)
 
+    def close(self) -> None:
+        for writer in self.writers:
+            close = getattr(writer, "close", None)
+            if close is not None:
+                close()
+
+    def abort(self) -> None:
+        for writer in self.writers:
+            abort = getattr(writer, "abort", None)
+            if abort is not None:
+                try:
+                    abort()
+                except Exception:  # noqa: BLE001 - tearing down must reach every writer
+                    pass
+
 
 class TaskOutput:
     """The chain tail's collector: batches to every edge, control messages to every channel."""
@@ -70,3 +87,7 @@ class TaskOutput:
     def broadcast(self, message: Message) -> None:
         for edge in self.edges:
             edge.broadcast(message)
+
+    def close(self) -> None:
+        for edge in self.edges:
+            edge.close()

@@ -1,10 +1,12 @@
 """A task: one subtask of one operator chain, running in its own thread.
 
 Contract:
-- A :class:`TaskDescriptor` is what the JobManager ships to a TaskManager: the chain's
-  operator specs (head first), the subtask index and parallelism, the transport endpoints
-  (an input gate, partitioning output writers) and the job's in-process resources. The task
-  builds its live operators from the specs with the operator registry, then runs.
+- A task runs one :class:`~flowsql.runtime.descriptors.TaskDeploymentDescriptor` (plain data:
+  the chain's operator specs, head first, the subtask index and parallelism) with the live
+  wiring its TaskManager built from the descriptor's addresses: an input gate, one
+  partitioning writer per output edge, and resources (objects a builder may ask for, e.g. the
+  result a collect sink writes to). The task builds its live operators from the specs with
+  the operator registry, then runs.
 - Source task (head builds to a ``SourceOperator``): the source drives the chain; when it
   returns, the task finishes the chain (final watermark, ``close``) and sends ``EndOfInput``.
 - Other tasks loop over the input gate: batches go through the chain (``input_index`` from the
@@ -30,16 +32,15 @@ import logging
 import threading
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
 from flowsql.errors import ExecutionError, FlowSQLError
-from flowsql.operators.base import MAX_PARALLELISM, Operator, OperatorContext, OperatorMetrics
+from flowsql.operators.base import Operator, OperatorContext, OperatorMetrics
 from flowsql.operators.registry import BuildEnv, OperatorRegistry
 from flowsql.operators.source import SourceOperator
-from flowsql.physical.graph import OperatorSpec
+from flowsql.runtime.descriptors import TaskDeploymentDescriptor
 from flowsql.runtime.messages import (
     MAX_WATERMARK,
     MIN_WATERMARK,
@@ -53,27 +54,6 @@ from flowsql.runtime.taskmanager.outputs import EdgeWriter, TaskOutput
 from flowsql.runtime.taskmanager.watermarks import WatermarkValve
 
 log = logging.getLogger("flowsql.runtime")
-
-
-@dataclass
-class TaskDescriptor:
-    job_id: str
-    task_id: str
-    chain_index: int
-    operators: tuple[OperatorSpec, ...]
-    subtask_index: int
-    parallelism: int
-    input_gate: InputGate | None = None
-    channel_inputs: tuple[int, ...] = ()
-    outputs: list[EdgeWriter] = field(default_factory=list)
-    resources: Mapping[str, Any] = field(default_factory=dict)
-    config: Mapping[str, str] = field(default_factory=dict)
-    max_parallelism: int = MAX_PARALLELISM
-
-    @property
-    def name(self) -> str:
-        ids = " -> ".join(op.id for op in self.operators)
-        return f"{ids} ({self.subtask_index + 1}/{self.parallelism})"
 
 
 class OperatorFailure(Exception):
@@ -161,7 +141,7 @@ class OperatorChain:
             self.output.broadcast(final)
 
 
-def _execution_error(operator_id: str, exc: BaseException, desc: TaskDescriptor) -> ExecutionError:
+def _execution_error(operator_id: str, exc: BaseException, desc: TaskDeploymentDescriptor) -> ExecutionError:
     where = f"subtask {desc.subtask_index + 1}/{desc.parallelism}"
     if isinstance(exc, ExecutionError):
         if exc.operator_id is None:
@@ -179,12 +159,24 @@ TaskEndCallback = Callable[["Task", str, "ExecutionError | None", "str | None"],
 
 
 class Task:
-    """Runs one :class:`TaskDescriptor` in a daemon thread."""
+    """Runs one task deployment descriptor in a daemon thread."""
 
-    def __init__(self, desc: TaskDescriptor, registry: OperatorRegistry, on_end: TaskEndCallback) -> None:
+    def __init__(
+        self,
+        desc: TaskDeploymentDescriptor,
+        registry: OperatorRegistry,
+        on_end: TaskEndCallback,
+        *,
+        input_gate: InputGate | None = None,
+        outputs: list[EdgeWriter] | None = None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> None:
         self.desc = desc
         self.registry = registry
         self.on_end = on_end
+        self.input_gate = input_gate
+        self.outputs = list(outputs or [])
+        self.resources = dict(resources or {})
         self.state = "CREATED"
         self.contexts: dict[str, OperatorContext] = {
             spec.id: OperatorContext(
@@ -198,6 +190,7 @@ class Task:
         }
         self.io: dict[str, OperatorMetrics] = {spec.id: OperatorMetrics() for spec in desc.operators}
         self._cancelled = threading.Event()
+        self._chain: OperatorChain | None = None
         self._thread = threading.Thread(target=self._run, name=f"flowsql-task {desc.name}", daemon=True)
 
     @property
@@ -208,10 +201,33 @@ class Task:
         self.state = "RUNNING"
         self._thread.start()
 
+    @property
+    def cancelled(self) -> threading.Event:
+        """Set when the task is being cancelled (remote channel writers watch it)."""
+        return self._cancelled
+
     def cancel(self) -> None:
         self._cancelled.set()
-        if self.desc.input_gate is not None:
-            self.desc.input_gate.cancel()
+        if self.input_gate is not None:
+            self.input_gate.cancel()
+        for edge in self.outputs:
+            edge.abort()
+
+    def metrics(self) -> dict[str, dict[str, int]]:
+        """Per operator of the chain: records in/out, late records and the operator's input
+        watermark (epoch ms; absent before the first one) — plain data for reports."""
+        out: dict[str, dict[str, int]] = {}
+        chain = self._chain
+        for spec in self.desc.operators:
+            io = self.io[spec.id]
+            m = {"in": io.records_in, "out": io.records_out,
+                 "late": self.contexts[spec.id].metrics.late_records_dropped}
+            if chain is not None and spec.id in chain.ids:
+                wm = chain.last_watermark[chain.ids.index(spec.id)]
+                if wm != MIN_WATERMARK:
+                    m["watermark"] = wm
+            out[spec.id] = m
+        return out
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -230,6 +246,7 @@ class Task:
                 raise TaskCancelled(self.task_id)
             chain.finish()
             chain.output.broadcast(EndOfInput())
+            chain.output.close()
         except TaskCancelled:
             outcome = "CANCELED"
         except OperatorFailure as f:
@@ -248,8 +265,11 @@ class Task:
         finally:
             # Only now (the JobManager knows why we stopped) release producers still blocked
             # on our channels; they see TaskCancelled while the job is already FAILING.
-            if self.desc.input_gate is not None:
-                self.desc.input_gate.cancel()
+            if self.input_gate is not None:
+                self.input_gate.cancel()
+            if outcome != "FINISHED":
+                for edge in self.outputs:
+                    edge.abort()
 
     def _build(self) -> tuple[Operator | SourceOperator, OperatorChain]:
         """Step 1: build every operator from its spec and open it."""
@@ -260,7 +280,7 @@ class Task:
                 operator_id=spec.id,
                 subtask_index=desc.subtask_index,
                 parallelism=desc.parallelism,
-                resources=desc.resources,
+                resources=self.resources,
                 config=desc.config,
             )
             op = _guard(spec.id, self.registry.build, spec.kind, spec.params, env)
@@ -273,8 +293,9 @@ class Task:
             if not isinstance(op, Operator):
                 raise OperatorFailure(spec.id, TypeError(f"kind '{spec.kind}' is not an operator"))
         chain = OperatorChain(
-            [s.id for s in specs], rest, [self.io[s.id] for s in specs], TaskOutput(desc.outputs)
+            [s.id for s in specs], rest, [self.io[s.id] for s in specs], TaskOutput(self.outputs)
         )
+        self._chain = chain
         return head, chain
 
     def _run_source(self, source: SourceOperator, chain: OperatorChain) -> None:
@@ -297,7 +318,7 @@ class Task:
 
     def _run_inputs(self, chain: OperatorChain) -> None:
         """Step 2 for other tasks: read the gate until every channel ended."""
-        gate = self.desc.input_gate
+        gate = self.input_gate
         if gate is None:
             raise OperatorFailure(self.desc.operators[0].id, ValueError("task has no inputs"))
         valve = WatermarkValve(gate.num_channels)

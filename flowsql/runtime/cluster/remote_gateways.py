@@ -1,0 +1,68 @@
+"""Gateways between the JobManager and TaskManager processes, over Flight control calls.
+
+Contract: the same methods as the in-process gateways (:mod:`flowsql.runtime.gateways`),
+carrying only plain data: :class:`RemoteTaskManagerGateway` (JobManager -> TaskManager:
+``deploy``, ``cancel``; ``task_metrics`` answers from the TaskManager's last heartbeat, which
+the JobManager keeps) and :class:`RemoteJobManagerGateway` (TaskManager -> JobManager:
+``task_state``). A report the JobManager cannot take (unreachable) is logged and dropped: a
+TaskManager that cannot reach the JobManager is declared lost there by its heartbeat timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flowsql.errors import ExecutionError, FlowSQLError
+from flowsql.runtime.cluster.wire import error_to_data
+from flowsql.runtime.descriptors import TaskDeploymentDescriptor
+from flowsql.runtime.network.client import ControlClient
+
+log = logging.getLogger("flowsql.runtime")
+
+
+class RemoteTaskManagerGateway:
+    remote = True
+
+    def __init__(self, location: str, metrics: Callable[[list[str]], dict[str, Any]],
+                 timeout: float = 10.0) -> None:
+        self.client = ControlClient(location, timeout=timeout)
+        self._metrics = metrics
+
+    def deploy(self, desc: TaskDeploymentDescriptor, resources: Mapping[str, Any]) -> None:
+        if resources:
+            raise ExecutionError(
+                "in-process job resources cannot be sent to a TaskManager process: "
+                + ", ".join(sorted(resources)))
+        self.client.call("deploy", {"task": desc.to_dict()})
+
+    def cancel(self, task_id: str) -> None:
+        self.client.call("cancel", {"task_id": task_id})
+
+    def task_metrics(self, task_ids: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+        return self._metrics(task_ids)
+
+
+class RemoteJobManagerGateway:
+    def __init__(self, client: ControlClient) -> None:
+        self.client = client
+
+    def task_state(
+        self,
+        tm_id: str,
+        registration: int,
+        task_id: str,
+        state: str,
+        error: ExecutionError | None,
+        details: str | None,
+        metrics: dict[str, dict[str, int]],
+    ) -> None:
+        try:
+            self.client.call("task_state", {
+                "tm_id": tm_id, "registration": registration, "task_id": task_id,
+                "state": state, "error": error_to_data(error), "details": details,
+                "metrics": metrics,
+            })
+        except FlowSQLError as e:
+            log.warning("could not report %s %s to the JobManager: %s", task_id, state, e)

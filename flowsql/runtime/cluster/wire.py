@@ -1,0 +1,59 @@
+"""Plain-data forms of what the control calls carry: errors, job infos, process stats.
+
+Contract: every function maps a runtime value to JSON-able data and back, so the JobManager,
+the TaskManagers and clients exchange only plain data (architecture §4). Errors keep their
+FlowSQL class, message, hint and operator id (:mod:`flowsql.runtime.network.codec`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import orjson
+
+from flowsql.errors import ExecutionError, FlowSQLError
+from flowsql.runtime.jobmanager.jobmanager import JobInfo, JobTotals
+from flowsql.runtime.network.codec import decode_error, encode_error
+
+
+def error_to_data(error: FlowSQLError | None) -> dict[str, Any] | None:
+    return None if error is None else orjson.loads(encode_error(error))
+
+
+def error_from_data(data: dict[str, Any] | None) -> ExecutionError | None:
+    if data is None:
+        return None
+    err = decode_error(orjson.dumps(data))
+    if isinstance(err, ExecutionError):
+        return err
+    out = ExecutionError(err.message, hint=err.hint)
+    out.__cause__ = err
+    return out
+
+
+def info_to_data(info: JobInfo) -> dict[str, Any]:
+    return dict(info.__dict__)
+
+
+def info_from_data(data: dict[str, Any]) -> JobInfo:
+    return JobInfo(**{k: data.get(k) for k in JobInfo.__dataclass_fields__})
+
+
+def totals_from_data(data: dict[str, Any]) -> JobTotals:
+    return JobTotals(**{k: int(data.get(k, 0)) for k in JobTotals.__dataclass_fields__})
+
+
+def process_stats() -> dict[str, Any]:
+    """This process's resident memory (bytes) and CPU time (user + system seconds)."""
+    rss = None
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    t = os.times()
+    return {"rss_bytes": rss, "cpu_seconds": t.user + t.system, "pid": os.getpid()}

@@ -1,0 +1,50 @@
+"""In-process gateways between a JobManager and TaskManagers (the embedded MiniCluster).
+
+Contract: the same calls a TaskManager process and the JobManager process make to each other
+over Arrow Flight (:mod:`flowsql.runtime.cluster`), made as method calls with the same plain
+arguments. Only the embedded path also hands live job resources (a client's result object)
+to the TaskManager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flowsql.errors import ExecutionError
+from flowsql.runtime.descriptors import TaskDeploymentDescriptor
+from flowsql.runtime.jobmanager.jobmanager import JobManager
+from flowsql.runtime.taskmanager.taskmanager import TaskManager
+
+
+class LocalTaskManagerGateway:
+    remote = False
+
+    def __init__(self, tm: TaskManager) -> None:
+        self.tm = tm
+
+    def deploy(self, desc: TaskDeploymentDescriptor, resources: Mapping[str, Any]) -> None:
+        self.tm.deploy(desc, resources)
+
+    def cancel(self, task_id: str) -> None:
+        self.tm.cancel(task_id)
+
+    def task_metrics(self, task_ids: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+        return self.tm.task_metrics(task_ids)
+
+
+class LocalJobManagerGateway:
+    def __init__(self, jm: JobManager) -> None:
+        self.jm = jm
+
+    def task_state(
+        self,
+        tm_id: str,
+        registration: int,
+        task_id: str,
+        state: str,
+        error: ExecutionError | None,
+        details: str | None,
+        metrics: dict[str, dict[str, int]],
+    ) -> None:
+        self.jm.on_task_state(tm_id, registration, task_id, state, error, details, metrics)

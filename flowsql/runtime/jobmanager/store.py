@@ -1,0 +1,83 @@
+"""The JobManager's job store: each job's graph, config and status as one JSON file.
+
+Contract:
+- ``<dir>/<job id>.json`` holds ``{"version": 1, "job_id", "graph" (JobGraph JSON dict),
+  "config", "state", "submit_time", "start_time", "end_time", "error" (message), "hint",
+  "operator_id", "totals"}``; written atomically (temporary file + rename) at every state change, so a killed
+  JobManager leaves each file whole, old or new.
+- :meth:`JobStore.load_jobs` rebuilds the job records at start: a job stored in a final state
+  comes back as it was (with its final counts); any other is marked FAILED, because its tasks
+  did not survive the JobManager (resuming needs checkpoints, which do not exist yet).
+  Unreadable files are skipped with a log line, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flowsql.errors import ExecutionError
+from flowsql.physical import serde
+
+log = logging.getLogger("flowsql.runtime")
+VERSION = 1
+
+
+class JobStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def save(self, job: Any, totals: Any | None) -> None:
+        data = {
+            "version": VERSION,
+            "job_id": job.job_id,
+            "graph": serde.to_dict(job.graph),
+            "config": job.config,
+            "state": str(job.state),
+            "submit_time": job.submit_time,
+            "start_time": job.start_time,
+            "end_time": job.end_time,
+            "error": job.error.message if job.error else None,
+            "hint": job.error.hint if job.error else None,
+            "operator_id": job.error.operator_id if job.error else None,
+            "totals": totals.__dict__ if totals is not None else None,
+        }
+        path = self.directory / f"{job.job_id}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True))
+        os.replace(tmp, path)
+
+    def load_jobs(self) -> list[Any]:
+        from flowsql.runtime.jobmanager.jobmanager import JobTotals, _Job
+        from flowsql.runtime.jobmanager.states import JobState
+
+        jobs = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                data = json.loads(path.read_text())
+                job = _Job(data["job_id"], serde.from_dict(data["graph"]), {}, data.get("config") or {})
+                state = JobState(data["state"])
+                job.submit_time = data.get("submit_time") or 0.0
+                job.start_time = data.get("start_time")
+                job.end_time = data.get("end_time")
+                if data.get("error"):
+                    job.error = ExecutionError(data["error"], operator_id=data.get("operator_id"),
+                                               hint=data.get("hint"))
+                if not state.terminal:
+                    job.error = ExecutionError(
+                        f"the JobManager stopped while the job was {state}; "
+                        "its tasks did not survive")
+                    state = JobState.FAILED
+                    job.end_time = job.end_time or job.start_time or job.submit_time
+                job.state = state
+                if data.get("totals"):
+                    job.stored_totals = JobTotals(**data["totals"])
+                job.done.set()
+                jobs.append(job)
+            except Exception as e:  # noqa: BLE001 - one bad file must not stop the JobManager
+                log.warning("skipping unreadable job file %s: %s", path, e)
+        return jobs
