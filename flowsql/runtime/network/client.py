@@ -23,6 +23,7 @@ import pyarrow.flight as flight
 
 from flowsql.errors import ExecutionError
 from flowsql.runtime.network.codec import VERSION, error_from_dict
+from flowsql.runtime.network.exchange import describe_flight_error
 
 _clients: dict[str, flight.FlightClient] = {}
 _clients_lock = threading.Lock()
@@ -59,10 +60,10 @@ class ControlClient:
         try:
             results = list(_client(self.location).do_action(flight.Action(action, body), options))
         except (flight.FlightUnavailableError, flight.FlightTimedOutError) as exc:
-            raise ExecutionError(f"cannot reach {self.location}: {_first_line(exc)}") from None
+            raise ExecutionError(f"cannot reach {self.location}: {describe_flight_error(exc)}") from None
         except (flight.FlightError, pa.ArrowException) as exc:
             raise ExecutionError(
-                f"action {action!r} at {self.location} failed: {_first_line(exc)}"
+                f"action {action!r} at {self.location} failed: {describe_flight_error(exc)}"
             ) from None
         if len(results) != 1:
             raise ExecutionError(f"action {action!r} at {self.location}: no single answer")
@@ -90,13 +91,10 @@ class ControlClient:
                 if chunk.data is not None:
                     yield chunk.data
         except (flight.FlightUnavailableError, flight.FlightTimedOutError) as exc:
-            raise ExecutionError(f"cannot reach {self.location}: {_first_line(exc)}") from None
+            raise ExecutionError(f"cannot reach {self.location}: {describe_flight_error(exc)}") from None
         except (flight.FlightError, pa.ArrowException) as exc:
             raise ExecutionError(
-                f"result stream {key!r} from {self.location} failed: {_first_line(exc)}"
+                f"result stream {key!r} from {self.location} failed: {describe_flight_error(exc)}"
             ) from None
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

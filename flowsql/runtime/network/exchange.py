@@ -572,10 +572,18 @@ class FlightChannelWriter(ChannelWriter):
 
 
 def _short(exc: BaseException | None) -> str:
-    if exc is None:
-        return "no answer"
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return describe_flight_error(exc) if exc is not None else "no answer"
+
+
+def describe_flight_error(exc: BaseException) -> str:
+    """The gist of a Flight/gRPC error: its first line without Flight's prefix and gRPC's
+    debug context."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    text = text.split(". gRPC client debug context")[0]
+    if text.startswith("Flight returned ") and "with message: " in text:
+        text = text.split("with message: ", 1)[1]
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
