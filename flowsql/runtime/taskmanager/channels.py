@@ -12,8 +12,12 @@ Contract:
 - :meth:`InputGate.cancel` wakes every blocked ``get`` and ``put`` on that gate with
   :class:`TaskCancelled`; the runtime uses it to stop a job promptly.
 - :class:`Transport` creates gates. :class:`InProcessTransport` (threads in one process) is the
-  only implementation now; moving TaskManagers into other processes means adding a transport
-  (e.g. Arrow IPC over sockets) and changes nothing else.
+  only gate implementation; producers in other processes write into it through
+  ``flowsql.runtime.network.exchange`` (Arrow Flight), which uses the hooks below.
+- Hooks for a remote receiver: ``on_consumed(channel)`` is called (outside the lock) each time
+  :meth:`InProcessInputGate.get` hands out a message; ``on_cancel()`` is called (outside the
+  lock) once when the gate is cancelled; :meth:`InProcessInputGate.put_remote` appends without
+  blocking and fails if the channel is full (a credit-based sender never overfills it).
 
 Hand-written rather than ``queue.Queue`` because the consumer waits on *any* of its channels
 while every channel keeps its own bound, and cancellation must wake both sides at once.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections import deque
+from collections.abc import Callable
 
 import pyarrow as pa
 
@@ -77,9 +82,22 @@ class _InProcessWriter(ChannelWriter):
 
 
 class InProcessInputGate(InputGate):
-    """All channels of one gate share one FIFO and one lock; each channel has its own bound."""
+    """All channels of one gate share one FIFO and one lock; each channel has its own bound.
 
-    def __init__(self, name: str, num_channels: int, capacity: int = DEFAULT_CAPACITY) -> None:
+    ``on_consumed`` (constructor argument or attribute) is called with the channel index, outside
+    the lock, after :meth:`get` removed a message of that channel. ``on_cancel`` is called once,
+    outside the lock, by the first :meth:`cancel`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        num_channels: int,
+        capacity: int = DEFAULT_CAPACITY,
+        *,
+        on_consumed: Callable[[int], None] | None = None,
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
         if capacity < 1:
             raise ValueError("channel capacity must be >= 1")
         self.name = name
@@ -91,6 +109,12 @@ class InProcessInputGate(InputGate):
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
         self._cancelled = False
+        self.on_consumed = on_consumed
+        self.on_cancel = on_cancel
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
 
     def writer(self, channel: int) -> ChannelWriter:
         if not 0 <= channel < self.num_channels:
@@ -107,6 +131,21 @@ class InProcessInputGate(InputGate):
             self._queue.append((channel, message))
             self._not_empty.notify()
 
+    def put_remote(self, channel: int, message: Message) -> None:
+        """Append without blocking (for a credit-based receiver); raises TaskCancelled when the
+        gate is cancelled and RuntimeError when the channel already holds ``capacity`` messages."""
+        with self._lock:
+            if self._cancelled:
+                raise TaskCancelled(self.name)
+            if self._counts[channel] >= self.capacity:
+                raise RuntimeError(
+                    f"gate {self.name} channel {channel} is full ({self.capacity} messages): "
+                    "the sender exceeded its credits"
+                )
+            self._counts[channel] += 1
+            self._queue.append((channel, message))
+            self._not_empty.notify()
+
     def get(self, timeout: float | None = None) -> tuple[int, Message] | None:
         with self._not_empty:
             if not self._queue and not self._cancelled:
@@ -118,7 +157,10 @@ class InProcessInputGate(InputGate):
             channel, message = self._queue.popleft()
             self._counts[channel] -= 1
             self._not_full.notify_all()
-            return channel, message
+        callback = self.on_consumed
+        if callback is not None:
+            callback(channel)
+        return channel, message
 
     def pending(self, channel: int | None = None) -> int:
         with self._lock:
@@ -126,9 +168,13 @@ class InProcessInputGate(InputGate):
 
     def cancel(self) -> None:
         with self._lock:
+            first = not self._cancelled
             self._cancelled = True
             self._not_empty.notify_all()
             self._not_full.notify_all()
+        callback = self.on_cancel
+        if first and callback is not None:
+            callback()
 
 
 class InProcessTransport(Transport):
