@@ -95,7 +95,7 @@ def create_app(
 ) -> FastAPI:
     """The JobManager's HTTP app over ``view``. ``clock`` is wall-clock epoch seconds."""
     sampler = sampler or RateSampler()
-    registry = make_registry(view)
+    registry = make_registry(view, clock)
     app = FastAPI(
         title="FlowSQL JobManager REST API",
         version=flink.VERSION,

@@ -122,9 +122,10 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def make_registry(view: ClusterView) -> CollectorRegistry:
-    """A private registry: the cluster collector plus this process's ``process_*`` metrics."""
+def make_registry(view: ClusterView, clock: Callable[[], float] = time.time) -> CollectorRegistry:
+    """A private registry: the cluster collector plus this process's ``process_*`` metrics.
+    ``clock`` is wall-clock epoch seconds (watermark lag, heartbeat age)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ClusterCollector(view))
+    registry.register(ClusterCollector(view, clock))
     ProcessCollector(registry=registry)
     return registry
