@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv install clean bench-batch
+.PHONY: demo test lint venv install clean bench-batch browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check flowsql catalog connectors tests bench
 
-test: lint
+# Chromium and its driver (Debian packages) for the dashboard's browser test.
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium chromium-driver)
+
+test: lint browser
 	$(BIN)/python -m pytest -q -n 2 tests
 
 bench-batch: $(STAMP)
