@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowsql.errors import ExecutionError
-from flowsql.runtime.jobmanager.scheduler import schedule
+from flowsql.runtime.jobmanager.scheduler import schedule, slot_key
 from flowsql.runtime.jobmanager.states import IllegalStateTransition, JobState, transition
 
 
@@ -28,9 +28,18 @@ def test_allowed_and_illegal_transitions():
 
 def test_schedule_spreads_and_is_all_or_nothing():
     free = {"tm-0": 2, "tm-1": 2}
-    placement = schedule(["a", "b", "c"], free)
-    assert [placement[t] for t in "abc"] == ["tm-0", "tm-1", "tm-0"]
+    placement = schedule(["j/0.0", "j/0.1", "j/0.2"], free)
+    assert [placement[f"j/0.{i}"] for i in range(3)] == ["tm-0", "tm-1", "tm-0"]
     assert free == {"tm-0": 2, "tm-1": 2}  # the caller's table is not changed
     with pytest.raises(ExecutionError, match="needs 2 slots, the cluster has 1 free"):
-        schedule(["d", "e"], {"tm-0": 0, "tm-1": 1})
-    assert schedule(["d"], {"tm-0": 0, "tm-1": 1}) == {"d": "tm-1"}
+        schedule(["d/0.0", "d/0.1"], {"tm-0": 0, "tm-1": 1})
+    assert schedule(["d/0.0"], {"tm-0": 0, "tm-1": 1}) == {"d/0.0": "tm-1"}
+
+
+def test_subtasks_of_one_index_share_a_slot():
+    ids = ["j/0.0", "j/1.0", "j/1.1", "j/2.0"]  # chains of parallelism 1, 2, 1
+    assert slot_key("j/1.1") == "j/1"
+    placement = schedule(ids, {"tm-0": 1, "tm-1": 1})
+    assert placement == {"j/0.0": "tm-0", "j/1.0": "tm-0", "j/1.1": "tm-1", "j/2.0": "tm-0"}
+    with pytest.raises(ExecutionError, match="needs 2 slots, the cluster has 1 free"):
+        schedule(ids, {"tm-0": 1})

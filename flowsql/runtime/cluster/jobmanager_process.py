@@ -74,10 +74,10 @@ class JobManagerProcess:
     def start(self) -> None:
         self.server.serve_in_thread()
         if self.rest_port is not None:
-            from flowsql.runtime.cluster.rest_server import RestServer
+            from flowsql.runtime.rest.app import create_app
+            from flowsql.runtime.rest.server import RestServer
 
-            self._rest = RestServer(self.jobmanager, self.bind, self.rest_port)
-            self._rest.start()
+            self._rest = RestServer(create_app(self.jobmanager), self.bind, self.rest_port).start()
             self.rest_port = self._rest.port
         log.info("JobManager listening on %s (REST port %s)", self.location, self.rest_port)
 

@@ -7,8 +7,9 @@ Contract:
   gets a new number; reports carrying an older one come from a fenced TaskManager and are
   ignored (a heartbeat answers ``{"status": "unknown"}`` so it cancels its tasks and
   registers again).
-- :meth:`submit` validates the graph and records the job CREATED. The scheduler places one
-  subtask per slot, spread over TaskManagers (:mod:`.scheduler`); while slots are missing the
+- :meth:`submit` validates the graph and records the job CREATED. The scheduler places the
+  job's shared slots (subtask ``i`` of every chain in slot ``i``), spread over TaskManagers
+  (:mod:`.scheduler`); while slots are missing the
   job waits in CREATED with a ``reason``, up to ``slot.request.timeout`` (job config, default
   :data:`DEFAULT_SLOT_REQUEST_TIMEOUT_S`), then ends FAILED "needs N slots, the cluster has M
   free". A cluster that can never have enough slots (``fixed_slots``: the embedded
@@ -53,7 +54,7 @@ from flowsql.runtime.jobmanager.deployment import (
     result_gate,
     task_ids,
 )
-from flowsql.runtime.jobmanager.scheduler import NotEnoughSlots, schedule
+from flowsql.runtime.jobmanager.scheduler import NotEnoughSlots, schedule, slot_key
 from flowsql.runtime.jobmanager.states import JobState, transition
 from flowsql.runtime.jobmanager.store import JobStore
 from flowsql.runtime.network.gates import GateRegistry
@@ -130,7 +131,7 @@ class _TaskManager:
 
     @property
     def free(self) -> int:
-        return self.slots - len(self.tasks)
+        return self.slots - len({slot_key(t) for t in self.tasks})
 
     def address(self) -> str:
         return f"{self.host}:{self.data_port}" if self.data_port else self.host
@@ -281,7 +282,7 @@ class JobManager:
                    dict(config or {}), result)
         with self._lock:  # 2
             self._jobs[job.job_id] = job
-            needed = len(task_ids(job.job_id, graph))
+            needed = len({slot_key(t) for t in task_ids(job.job_id, graph)})
             total = sum(tm.slots for tm in self._tms.values())
         self._save(job)
         if self.fixed_slots and needed > total:

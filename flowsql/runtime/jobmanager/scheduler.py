@@ -1,10 +1,12 @@
 """Slot scheduling: place every subtask of a job into a TaskManager slot.
 
 Contract:
-- One subtask (one chain instance) takes one slot (no slot sharing yet). The JobManager owns
-  the slot table; this module only decides where tasks go.
-- :func:`schedule` spreads load: each subtask goes to the TaskManager with the most free
-  slots (ties: the first one in the given order), so subtasks of one operator land on
+- Slot sharing, as Flink's default sharing group: subtask ``i`` of every chain of a job shares
+  one slot (:func:`slot_key`: ``"<job>/<i>"``), so a job needs as many slots as its highest
+  parallelism and each slot holds one whole pipeline slice. The JobManager owns the slot
+  table; this module only decides where slots go.
+- :func:`schedule` spreads load: each slot goes to the TaskManager with the most free slots
+  (ties: the first one in the given order), so the subtasks of one operator land on
   different TaskManagers when possible.
 - All or nothing: if the TaskManagers lack slots, nothing is placed and
   :class:`NotEnoughSlots` says how many slots the job needs and how many are free.
@@ -28,16 +30,23 @@ class NotEnoughSlots(ExecutionError):
         self.free = free
 
 
+def slot_key(task_id: str) -> str:
+    """The shared slot of a task id ``"<job>/<chain>.<subtask>"``: ``"<job>/<subtask>"``."""
+    job, rest = task_id.split("/", 1)
+    return f"{job}/{rest.rsplit('.', 1)[-1]}"
+
+
 def schedule(task_ids: Sequence[str], free_slots: Mapping[str, int]) -> dict[str, str]:
-    """Place one task per slot; ``free_slots`` is TaskManager id -> free slots (in order).
-    Returns task id -> TaskManager id."""
+    """Place the tasks' shared slots; ``free_slots`` is TaskManager id -> free slots (in
+    order). Returns task id -> TaskManager id."""
+    slots = list(dict.fromkeys(slot_key(t) for t in task_ids))
     names = list(free_slots)
     free = [int(free_slots[n]) for n in names]
-    if sum(free) < len(task_ids):
-        raise NotEnoughSlots(len(task_ids), sum(free))
-    placement: dict[str, str] = {}
-    for tid in task_ids:
+    if sum(free) < len(slots):
+        raise NotEnoughSlots(len(slots), sum(free))
+    where: dict[str, str] = {}
+    for slot in slots:
         best = max(range(len(names)), key=lambda i: (free[i], -i))
         free[best] -= 1
-        placement[tid] = names[best]
-    return placement
+        where[slot] = names[best]
+    return {t: where[slot_key(t)] for t in task_ids}

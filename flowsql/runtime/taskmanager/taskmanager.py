@@ -13,8 +13,9 @@ Contract:
   first message goes out, since tasks deploy in any order), else ``remote_writer(location, gate, channel, cancelled, peer)``
   (Arrow Flight; None = embedded, every target must be local). A descriptor with ``result``
   gets a collect resource writing to that channel. Then the task starts.
-- A TaskManager has ``num_slots`` slots; the JobManager places tasks, and a deploy beyond the
-  slots is refused with ExecutionError. The slot is free again when the task ends, before the
+- A TaskManager has ``num_slots`` slots; the JobManager places tasks, subtask ``i`` of every
+  chain of a job sharing one slot (:func:`~flowsql.runtime.jobmanager.scheduler.slot_key`),
+  and a deploy beyond the slots is refused with ExecutionError. The slot is free again when the task ends, before the
   end is reported to the JobManager (:meth:`~JobManagerGateway.task_state`) with the task's
   final metrics, so a finished job never holds slots.
 - :meth:`task_metrics` gives live per-operator counts of running tasks (plain data; carried in
@@ -33,6 +34,7 @@ from typing import Any, Protocol
 from flowsql.errors import ExecutionError
 from flowsql.operators.registry import OperatorRegistry, default_registry
 from flowsql.runtime.descriptors import ChannelAddress, TaskDeploymentDescriptor
+from flowsql.runtime.jobmanager.scheduler import slot_key
 from flowsql.runtime.network.gates import GateRegistry
 from flowsql.runtime.taskmanager.channels import (
     ChannelWriter,
@@ -120,13 +122,14 @@ class TaskManager:
     @property
     def free_slots(self) -> int:
         with self._lock:
-            return self.num_slots - len(self._tasks)
+            return self.num_slots - len({slot_key(t) for t in self._tasks})
 
     # -- deployment --------------------------------------------------------------------------
     def deploy(self, desc: TaskDeploymentDescriptor, resources: Mapping[str, Any] | None = None) -> None:
         """Build the task's wiring from its descriptor and start it (see module contract)."""
         with self._lock:
-            if len(self._tasks) >= self.num_slots:
+            used = {slot_key(t) for t in self._tasks}
+            if slot_key(desc.task_id) not in used and len(used) >= self.num_slots:
                 raise ExecutionError(f"TaskManager {self.tm_id} has no free task slot for {desc.task_id}")
             if desc.task_id in self._tasks:
                 raise ExecutionError(f"task {desc.task_id} is already deployed on {self.tm_id}")
