@@ -108,7 +108,7 @@ class _CreditBook:
     def __init__(self, gate: InProcessInputGate) -> None:
         self.gate = gate
         self.capacity = gate.capacity
-        self.grant_batch = max(1, min(8, gate.capacity // 4))
+        self.grant_batch = max(1, gate.capacity // 2)
         self._lock = threading.Lock()
         self._outstanding = [0] * gate.num_channels
         self.max_outstanding = [0] * gate.num_channels
