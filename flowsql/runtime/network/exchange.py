@@ -20,7 +20,7 @@ Contract:
   starts, the receiver grants ``capacity - outstanding`` credits, where ``outstanding`` counts
   this channel's messages received into the gate and not yet taken out by the consumer; then it
   grants one credit per message the consumer takes out of that channel (reported by the gate's
-  ``on_consumed``), in batches of ``max(1, min(8, capacity // 4))``. Grants travel back as
+  ``on_consumed``), in batches of ``max(1, capacity // 2)``. Grants travel back as
   JSON metadata on the DoPut stream (``{"c": n}``, the first one ``{"c": n, "cap": capacity}``)
   and a background thread per stream reads them. Hence messages sent but not yet consumed
   never exceed the gate's capacity, and the receiver never blocks on a full channel.
@@ -108,7 +108,7 @@ class _CreditBook:
     def __init__(self, gate: InProcessInputGate) -> None:
         self.gate = gate
         self.capacity = gate.capacity
-        self.grant_batch = max(1, min(8, gate.capacity // 4))
+        self.grant_batch = max(1, gate.capacity // 2)
         self._lock = threading.Lock()
         self._outstanding = [0] * gate.num_channels
         self.max_outstanding = [0] * gate.num_channels
