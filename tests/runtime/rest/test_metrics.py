@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from flowsql.errors import ExecutionError
-from flowsql.operators.base import OperatorMetrics
-from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
-from flowsql.runtime.jobmanager.jobmanager import JobInfo
 from flowsql.runtime.rest.app import create_app
 from flowsql.runtime.rest.sampler import RateSampler
-from flowsql.runtime.rest.view import ClusterView, TaskManagerInfo
+from flowsql.runtime.rest.view import ClusterView
+
+NOW = 1_800_000_000.0  # the fake view's wall clock (see conftest.FakeView)
 
 
 def families(text: str) -> dict:
@@ -55,81 +52,12 @@ def test_metrics_of_a_running_job(view, running_job):
     assert "process_cpu_seconds" in fams
 
 
-# -- a fake ClusterView with every optional measurement ---------------------------------------
-NOW = 1_800_000_000.0
+def test_fake_view_satisfies_the_protocol(fake_view):
+    assert isinstance(fake_view, ClusterView)
 
 
-@dataclass(frozen=True)
-class WaitingJobInfo(JobInfo):
-    reason: str | None = None
-
-
-class FakeView:
-    """Two jobs: j1 RUNNING with watermarks/backpressure figures, j2 FINISHED."""
-
-    def __init__(self) -> None:
-        self.graph_ = JobGraph(
-            "fake",
-            (
-                OperatorSpec("1-src", "source", {}, parallelism=2, name="Source(bids)"),
-                OperatorSpec("2-agg", "window-aggregate", {}, parallelism=2, name="Window"),
-            ),
-            (Edge("1-src", "2-agg", "hash", ("k",)),),
-        )
-        self.busy = 0
-        self.cancelled: list[str] = []
-
-    def list_jobs(self) -> list[JobInfo]:
-        return [self.job("j1"), self.job("j2"), self.job("j3")]
-
-    def job(self, job_id: str) -> JobInfo:
-        if job_id == "j1":
-            return JobInfo("j1", "fake", "RUNNING", NOW - 10, None)
-        if job_id == "j2":
-            return JobInfo("j2", "done", "FINISHED", NOW - 20, NOW - 15)
-        if job_id == "j3":
-            return WaitingJobInfo("j3", "waiting", "CREATED", None, None, reason="not enough slots")
-        raise ExecutionError(f"unknown job id '{job_id}'")
-
-    def graph(self, job_id: str) -> JobGraph:
-        self.job(job_id)
-        return self.graph_
-
-    def metrics(self, job_id: str) -> dict[str, OperatorMetrics]:
-        self.job(job_id)
-        extra = {
-            "watermark": int((NOW - 2.5) * 1000),
-            "busy_ms": self.busy,
-            "backpressured_ms": self.busy * 2,
-            "channel_fill": 0.75,
-            "credits": 3,
-        }
-        return {
-            "1-src": OperatorMetrics(0, 100, 0, {"watermark": int((NOW - 1) * 1000)}),
-            "2-agg": OperatorMetrics(100, 10, 7, extra),
-        }
-
-    def error(self, job_id: str):
-        self.job(job_id)
-        return None, None
-
-    def cancel(self, job_id: str, *, wait: bool = False) -> JobInfo:
-        self.cancelled.append(job_id)
-        return self.job(job_id)
-
-    def task_managers(self) -> list[TaskManagerInfo]:
-        return [
-            TaskManagerInfo("tm-a", "10.0.0.5", 6121, 4, 1, NOW - 0.5, 1 << 30, 12.5),
-            TaskManagerInfo("tm-b", "10.0.0.6", 6121, 4, 4, NOW - 60, None, None, state="LOST"),
-        ]
-
-
-def test_fake_view_satisfies_the_protocol():
-    assert isinstance(FakeView(), ClusterView)
-
-
-def test_extra_metrics_in_job_details_and_prometheus():
-    fake = FakeView()
+def test_extra_metrics_in_job_details_and_prometheus(fake_view):
+    fake = fake_view
     clock_s = [100.0]
     sampler = RateSampler(clock=lambda: clock_s[0])
     client = TestClient(create_app(fake, clock=lambda: NOW, sampler=sampler))
@@ -159,8 +87,8 @@ def test_extra_metrics_in_job_details_and_prometheus():
     assert value(fams["flowsql_taskmanager_rss_bytes"], tm_id="tm-a") == 1 << 30
 
 
-def test_lost_task_managers_and_waiting_jobs():
-    client = TestClient(create_app(FakeView(), clock=lambda: NOW))
+def test_lost_task_managers_and_waiting_jobs(fake_view):
+    client = TestClient(create_app(fake_view, clock=lambda: NOW))
     overview = client.get("/overview").json()
     assert overview["taskmanagers"] == 1 and overview["slots-total"] == 4
     assert overview["slots-available"] == 1 and overview["jobs-running"] == 2
@@ -175,8 +103,8 @@ def test_lost_task_managers_and_waiting_jobs():
     assert jobs["j2"]["duration"] == 5000 and jobs["j2"]["end-time"] == int((NOW - 15) * 1000)
 
 
-def test_patch_cancels_through_the_view():
-    fake = FakeView()
+def test_patch_cancels_through_the_view(fake_view):
+    fake = fake_view
     client = TestClient(create_app(fake))
     assert client.patch("/jobs/j1?mode=cancel").status_code == 202
     assert client.patch("/jobs/j2").status_code == 409

@@ -1,7 +1,8 @@
 // FlowSQL dashboard: plain JS polling the Flink-compatible REST API (no build step).
 "use strict";
 
-const BOX_W = 250, BOX_H = 186, COL_GAP = 90, ROW_GAP = 28, PAD = 24;
+const BOX_H = 186, ROW_GAP = 28, PAD = 20, MIN_W = 188, MAX_W = 250;
+let BOX_W = 230, COL_GAP = 64;
 let refreshMs = 1000;
 let timer = null;
 let graphKey = null;   // which job/graph is currently drawn
@@ -136,7 +137,15 @@ async function refreshOverview() {
 }
 
 // -- job view ------------------------------------------------------------------------------
+function fitColumns(columns, available) {
+  // Boxes shrink (down to MIN_W) so the whole graph fits the page; beyond that it scrolls.
+  COL_GAP = columns > 4 ? 54 : 72;
+  const w = (available - 2 * PAD - (columns - 1) * COL_GAP) / columns;
+  BOX_W = Math.floor(Math.min(MAX_W, Math.max(MIN_W, w)));
+}
+
 function layout(ops, edges) {
+  fitColumns(Math.max(...ops.map((o) => o.depth)) + 1, $("#job-graph").parentElement.clientWidth - 10);
   const cols = new Map();
   for (const op of ops) {
     if (!cols.has(op.depth)) cols.set(op.depth, []);
@@ -190,15 +199,19 @@ function drawGraph(job) {
       "data-source": e.source, "data-target": e.target,
     }));
     const label = svg("text", { x: mx, y: (y1 + y2) / 2 - 7, class: "edge-label", "text-anchor": "middle" });
-    label.textContent = e.partitioning === "hash" ? `hash[${e.keys.join(", ")}]` : e.partitioning;
+    label.textContent = e.chained ? "chained"
+      : e.partitioning === "hash" ? `hash[${e.keys.join(", ")}]` : e.partitioning;
     canvas.append(label);
   }
 
+  const hasInput = new Set(edges.map((e) => e.target));
+  const hasOutput = new Set(edges.map((e) => e.source));
   const boxes = ops.map((op) => {
     const p = pos.get(op.id);
     const box = el("div", { class: `operator vertex-${vertices.indexOf(op.vertex) % 6}`, "data-operator-id": op.id, "data-vertex": op.vertex },
       el("div", { class: "op-head" },
-        el("span", { class: "op-name", text: op.name, title: op.name }),
+        // soft breaks between camel-case words: "LocalTumble|Window|Aggregate"
+        el("span", { class: "op-name", text: op.name.replace(/([a-z)])([A-Z(])/g, "$1\u200b$2"), title: op.name }),
         el("span", { class: "op-par", text: `×${op.parallelism}`, title: "parallelism" })),
       el("div", { class: "op-sub", text: `${op.id} · ${op.vertex}` }),
       stat("In", el("span", { class: "records-in" }), el("span", { class: "rate rate-in" })),
@@ -206,6 +219,8 @@ function drawGraph(job) {
       stat("Watermark", el("span", { class: "watermark" }), el("span", { class: "watermark-lag" })),
       stat("Late", el("span", { class: "late-records" })),
       stat("Backpressure", el("span", { class: "backpressure" })));
+    box.dataset.hasInput = hasInput.has(op.id) ? "1" : "";
+    box.dataset.hasOutput = hasOutput.has(op.id) ? "1" : "";
     box.style.left = p.x + "px";
     box.style.top = p.y + "px";
     box.style.width = BOX_W + "px";
@@ -219,12 +234,16 @@ function updateGraph(job) {
   for (const op of job.flowsql.operators) {
     const box = document.querySelector(`.operator[data-operator-id="${CSS.escape(op.id)}"]`);
     if (!box) continue;
-    $(".records-in", box).textContent = fmtInt(op["records-in"]);
-    $(".records-out", box).textContent = fmtInt(op["records-out"]);
-    $(".rate-in", box).textContent = fmtRate(op["records-in-per-second"]);
-    $(".rate-out", box).textContent = fmtRate(op["records-out-per-second"]);
-    const wm = op.watermark;
-    $(".watermark", box).textContent = wm === null ? "–" : fmtTime(wm);
+    // A source receives and a sink emits no records downstream: "–" rather than a 0.
+    const hasIn = box.dataset.hasInput === "1", hasOut = box.dataset.hasOutput === "1";
+    $(".records-in", box).textContent = hasIn ? fmtInt(op["records-in"]) : "–";
+    $(".records-out", box).textContent = hasOut || op["records-out"] ? fmtInt(op["records-out"]) : "–";
+    $(".rate-in", box).textContent = hasIn ? fmtRate(op["records-in-per-second"]) : "";
+    $(".rate-out", box).textContent = hasOut || op["records-out"] ? fmtRate(op["records-out-per-second"]) : "";
+    const wm = op.watermark, wmEl = $(".watermark", box);
+    wmEl.textContent = wm === null ? "n/a" : new Date(wm).toLocaleTimeString("en-GB", { hour12: false });
+    wmEl.title = wm === null ? "no watermark measured" : new Date(wm).toISOString();
+    wmEl.classList.toggle("unknown", wm === null);
     const lag = $(".watermark-lag", box);
     lag.textContent = op["watermark-lag-ms"] === null ? "" : "lag " + fmtDuration(op["watermark-lag-ms"]);
     lag.classList.toggle("warn", (op["watermark-lag-ms"] || 0) > 60000);
@@ -320,6 +339,7 @@ async function start() {
   } catch (err) { /* keep the default */ }
   $("#cancel-job").addEventListener("click", cancelJob);
   window.addEventListener("hashchange", tick);
+  window.addEventListener("resize", () => { graphKey = null; tick(); });
   tick();
 }
 
