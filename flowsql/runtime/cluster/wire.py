@@ -56,4 +56,9 @@ def process_stats() -> dict[str, Any]:
     except OSError:
         pass
     t = os.times()
-    return {"rss_bytes": rss, "cpu_seconds": t.user + t.system, "pid": os.getpid()}
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        memory = None
+    return {"rss_bytes": rss, "cpu_seconds": t.user + t.system, "pid": os.getpid(),
+            "cpu_cores": os.cpu_count(), "physical_memory_bytes": memory}

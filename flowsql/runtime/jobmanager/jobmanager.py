@@ -102,8 +102,17 @@ class JobTotals:
     late_records: int = 0
 
 
+TM_RUNNING = "RUNNING"
+TM_LOST = "LOST"
+
+
 @dataclass(frozen=True)
 class TaskManagerInfo:
+    """One TaskManager as the JobManager sees it: ``last_heartbeat`` in epoch seconds (an
+    in-process TaskManager needs none: "now"); ``rss_bytes`` / ``cpu_seconds`` of its process
+    as last reported (None when unknown); ``state`` RUNNING or LOST; ``cpu_cores`` and
+    ``physical_memory_bytes`` of its host when known."""
+
     tm_id: str
     host: str
     data_port: int
@@ -112,7 +121,9 @@ class TaskManagerInfo:
     last_heartbeat: float
     rss_bytes: int | None
     cpu_seconds: float | None
-    state: str
+    state: str = TM_RUNNING
+    cpu_cores: int | None = None
+    physical_memory_bytes: int | None = None
 
 
 @dataclass
@@ -196,6 +207,7 @@ class JobManager:
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
         self._tms: dict[str, _TaskManager] = {}
+        self._lost: dict[str, _TaskManager] = {}  # the last LOST record per id, for display
         self._registrations = 0
         self._stop = threading.Event()
         if store is not None:
@@ -228,6 +240,7 @@ class JobManager:
         with self._lock:
             self._tms[tm_id] = _TaskManager(tm_id, slots, gateway, host, data_port, location,
                                             number, time.time())
+            self._lost.pop(tm_id, None)
         log.info("TaskManager %s registered (%d slots, %s:%s)", tm_id, slots, host, data_port)
         self._schedule_waiting()
         return number
@@ -254,11 +267,16 @@ class JobManager:
     def task_managers(self) -> list[TaskManagerInfo]:
         with self._lock:
             tms = list(self._tms.values())
-        return [
-            TaskManagerInfo(tm.tm_id, tm.host, tm.data_port, tm.slots, tm.free, tm.last_heartbeat,
-                            tm.process.get("rss_bytes"), tm.process.get("cpu_seconds"), "RUNNING")
-            for tm in tms
-        ]
+            lost = list(self._lost.values())
+        now = time.time()
+        out = []
+        for tm, state in [(t, TM_RUNNING) for t in tms] + [(t, TM_LOST) for t in lost]:
+            p = tm.process
+            out.append(TaskManagerInfo(
+                tm.tm_id, tm.host, tm.data_port, tm.slots, tm.free if state == TM_RUNNING else 0,
+                tm.last_heartbeat if tm.gateway.remote else now, p.get("rss_bytes"),
+                p.get("cpu_seconds"), state, p.get("cpu_cores"), p.get("physical_memory_bytes")))
+        return out
 
     @property
     def free_slots(self) -> int:
@@ -482,6 +500,7 @@ class JobManager:
         with self._lock:
             if self._tms.get(tm.tm_id) is tm:
                 del self._tms[tm.tm_id]
+                self._lost[tm.tm_id] = tm
             gone = set(tm.tasks)
             tm.tasks.clear()
             jobs = [j for j in self._jobs.values() if gone & j.pending]

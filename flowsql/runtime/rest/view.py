@@ -22,39 +22,14 @@ Contract:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from flowsql.errors import ExecutionError
 from flowsql.operators.base import OperatorMetrics
 from flowsql.physical.graph import JobGraph
-from flowsql.runtime.jobmanager.jobmanager import JobInfo
+from flowsql.runtime.jobmanager.jobmanager import TM_LOST, TM_RUNNING, JobInfo, TaskManagerInfo
 
-TM_RUNNING = "RUNNING"
-TM_LOST = "LOST"
-
-
-@dataclass(frozen=True)
-class TaskManagerInfo:
-    """One TaskManager as the JobManager sees it.
-
-    ``last_heartbeat`` is epoch seconds; ``rss_bytes`` / ``cpu_seconds`` are the TaskManager
-    process's resident memory and CPU time (user + system) as last reported, ``None`` when
-    unknown; ``state`` is ``"RUNNING"`` or ``"LOST"`` (missed heartbeats). ``cpu_cores`` and
-    ``physical_memory_bytes`` describe its host when known (optional, for Flink's
-    ``hardware`` block)."""
-
-    tm_id: str
-    host: str
-    data_port: int
-    slots: int
-    free_slots: int
-    last_heartbeat: float
-    rss_bytes: int | None
-    cpu_seconds: float | None
-    state: str = TM_RUNNING
-    cpu_cores: int | None = None
-    physical_memory_bytes: int | None = None
+__all__ = ["TM_LOST", "TM_RUNNING", "ClusterView", "TaskManagerInfo"]
 
 
 @runtime_checkable
