@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog.table import Column, TableDefinition
+from flowsql.messages import ROW_KIND
 from flowsql.operators.source import SourceReader
-from flowsql.runtime.messages import ROW_KIND
 
 DATAGEN_BLOCK = 1024
 PACE_SLICE_S = 0.02  # a paced datagen split emits at most ~every 20 ms

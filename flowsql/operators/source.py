@@ -63,8 +63,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.errors import NotSupportedError, ValidationError
+from flowsql.messages import MIN_WATERMARK
 from flowsql.operators.base import OperatorContext
-from flowsql.runtime.messages import MIN_WATERMARK
 
 TimestampFn = Callable[[pa.RecordBatch], "pa.Array | pa.ChunkedArray | np.ndarray"]
 DEFAULT_BATCH_SIZE = 8192

@@ -78,7 +78,7 @@ class _Builder:
             up = self.node(n.input)
             params = _calc_params(n.input.schema, n.projections, n.condition, n.schema)
             if self.modes.get(id(n.input), "append") != "append":
-                from flowsql.runtime.messages import ROW_KIND
+                from flowsql.messages import ROW_KIND
 
                 params["input"].append([ROW_KIND, "TINYINT NOT NULL"])  # passed through
             op = self.add("calc", "Calc", params, up.parallelism)

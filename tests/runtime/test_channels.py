@@ -7,7 +7,7 @@ import threading
 import pyarrow as pa
 import pytest
 
-from flowsql.runtime.messages import EndOfInput, Watermark
+from flowsql.messages import EndOfInput, Watermark
 from flowsql.runtime.taskmanager.channels import InProcessInputGate, TaskCancelled
 
 

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 import pytest
 
+from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import OperatorContext
 from flowsql.operators.source import SourceOperator, SourceReader, column_timestamps
-from flowsql.runtime.messages import ROW_KIND, RowKind
 
 WAIT_S = 20.0
 BASE = datetime(2024, 1, 1)

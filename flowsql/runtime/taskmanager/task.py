@@ -36,11 +36,7 @@ from typing import Any
 import pyarrow as pa
 
 from flowsql.errors import ExecutionError, FlowSQLError
-from flowsql.operators.base import MAX_PARALLELISM, Operator, OperatorContext, OperatorMetrics
-from flowsql.operators.registry import BuildEnv, OperatorRegistry
-from flowsql.operators.source import SourceOperator
-from flowsql.physical.graph import OperatorSpec
-from flowsql.runtime.messages import (
+from flowsql.messages import (
     MAX_WATERMARK,
     MIN_WATERMARK,
     CheckpointBarrier,
@@ -48,6 +44,10 @@ from flowsql.runtime.messages import (
     IdleMarker,
     Watermark,
 )
+from flowsql.operators.base import MAX_PARALLELISM, Operator, OperatorContext, OperatorMetrics
+from flowsql.operators.registry import BuildEnv, OperatorRegistry
+from flowsql.operators.source import SourceOperator
+from flowsql.physical.graph import OperatorSpec
 from flowsql.runtime.taskmanager.channels import InputGate, TaskCancelled
 from flowsql.runtime.taskmanager.outputs import EdgeWriter, TaskOutput
 from flowsql.runtime.taskmanager.watermarks import WatermarkValve
