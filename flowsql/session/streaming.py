@@ -48,7 +48,7 @@ import pyarrow.compute as pc
 from flowsql.errors import ExecutionError, NotSupportedError, QueryCancelled
 from flowsql.messages import ROW_KIND
 from flowsql.operators.sink import CollectResult
-from flowsql.physical.translate import COLLECT_RESOURCE
+from flowsql.planner.translate import COLLECT_RESOURCE
 from flowsql.session.result import Result
 from flowsql.sql import statements as st
 
