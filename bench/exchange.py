@@ -36,7 +36,7 @@ import pyarrow.flight as flight
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flowsql.runtime.messages import EndOfInput  # noqa: E402
+from flowsql.messages import EndOfInput  # noqa: E402
 from flowsql.runtime.network.client import ControlClient  # noqa: E402
 from flowsql.runtime.network.exchange import FlightChannelWriter  # noqa: E402
 from flowsql.runtime.network.gates import GateRegistry  # noqa: E402

@@ -227,11 +227,12 @@ WATERMARK_DELAY_MS = 4000
 def _instrument() -> tuple[list[tuple[int, int, float]], list[tuple[Any, float]]]:
     """Wrap the datagen reader and the blackhole writer of this process to record when each
     block is yielded ((first seq, last seq, time)) and when each batch reaches the sink."""
-    from connectors import streaming as conn
+    from connectors.blackhole.factory import BlackholeStreamWriter
+    from connectors.datagen.reader import DatagenReader
 
     yielded: list[tuple[int, int, float]] = []
     arrived: list[tuple[Any, float]] = []
-    read, write = conn.DatagenReader.read, conn.BlackholeStreamWriter.write
+    read, write = DatagenReader.read, BlackholeStreamWriter.write
 
     def timed_read(self: Any, split: str) -> Any:
         for batch in read(self, split):
@@ -244,8 +245,8 @@ def _instrument() -> tuple[list[tuple[int, int, float]], list[tuple[Any, float]]
         arrived.append((batch, time.perf_counter()))
         write(self, batch)
 
-    conn.DatagenReader.read = timed_read  # type: ignore[method-assign]
-    conn.BlackholeStreamWriter.write = timed_write  # type: ignore[method-assign]
+    DatagenReader.read = timed_read  # type: ignore[method-assign]
+    BlackholeStreamWriter.write = timed_write  # type: ignore[method-assign]
     return yielded, arrived
 
 

@@ -16,12 +16,12 @@ import time
 import numpy as np
 import pyarrow as pa
 
+from flowsql.messages import MAX_WATERMARK, Watermark
 from flowsql.operators.base import Collector, OperatorContext
 from flowsql.operators.group_aggregate import GroupAggregateOperator
 from flowsql.operators.session_window import SessionWindowOperator
 from flowsql.operators.specs import AggCall, GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.operators.window_aggregate import WindowAggregateOperator
-from flowsql.runtime.messages import MAX_WATERMARK, Watermark
 
 BATCH = 64 * 1024
 AGGS = (AggCall("COUNT_STAR", None, "c"), AggCall("SUM", "price", "s"),

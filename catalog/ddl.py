@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -55,6 +55,29 @@ def quote(name: str) -> str:
 def literal(text: str) -> str:
     """A single-quoted Flink string literal."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def column_sql(c: Column, quote_name: Callable[[str], str] = quote) -> str:
+    """One column definition of a CREATE TABLE (physical, computed or metadata).
+
+    ``quote_name`` decides how the column name is quoted (SHOW CREATE TABLE always backquotes;
+    :mod:`flowsql.sql.generator` quotes only when needed). It lives here, in the catalog that
+    owns :class:`Column`, so the SQL generator imports the catalog and never the reverse.
+    """
+    out = quote_name(c.name)
+    if c.kind == "computed":
+        out += f" AS {c.expression}"
+    else:
+        out += f" {c.data_type}"
+        if c.kind == "metadata":
+            out += " METADATA"
+            if c.metadata_key is not None:
+                out += f" FROM {literal(c.metadata_key)}"
+            if c.virtual:
+                out += " VIRTUAL"
+    if c.comment is not None:
+        out += f" COMMENT {literal(c.comment)}"
+    return out
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -388,8 +411,6 @@ def _key_sql(key: PrimaryKey) -> str:
 
 def show_create_table(defn: TableDefinition) -> str:
     """DDL that recreates ``defn`` exactly (fully qualified, backquoted)."""
-    from flowsql.sql.generator import column_sql  # the one column renderer (CREATE TABLE too)
-
     lines = [column_sql(c, quote) for c in defn.columns]
     if defn.watermark is not None:
         lines.append(f"WATERMARK FOR {quote(defn.watermark.column)} AS {defn.watermark.expression}")

@@ -9,21 +9,41 @@ A connector is a folder with a :class:`ConnectorFactory` subclass. The factory:
 3. builds runtime objects from a table definition and those validated options:
    - bounded scans for batch mode (:class:`BatchScan`: DuckDB SQL over files, or Arrow data),
    - sinks for batch mode (:class:`BatchSink`),
-   - streaming sources and sinks (added by the streaming engine; see flowsql/runtime).
+   - streaming readers and writers (:class:`SourceReader`, :class:`SinkWriter`), which live
+     in the connector's own folder (``connectors/<name>/``).
 
-Connectors never import the planner; they see only ``catalog.table`` records and Arrow.
+Layering (architecture §1): connectors never import the planner, the runtime or the
+operators; they see only ``catalog.table`` records, Arrow and the shared low-level modules
+(``flowsql.errors``, ``flowsql.types``, ``flowsql.messages``). The streaming contract
+(:class:`SourceReader`, :class:`SinkWriter`) is declared here, in the lower layer, and the
+operators consume it (:mod:`flowsql.operators.source` drives a reader,
+:mod:`flowsql.operators.sink` a writer), so the import points down from operators to
+connectors and never back.
+
+Streaming contract:
+- A :class:`SourceReader` lists its ``splits()`` (JSON-able strings: files, Kafka partitions,
+  generator shards) and ``read(split)`` yields ``pyarrow.RecordBatch`` objects, or ``None``
+  when no data is available right now (an unbounded split that is waiting; a reader must
+  never block for long inside ``next()``). A bounded split's iterator ends; an unbounded one
+  never does. ``position()``/``seek()`` are reserved for checkpoints: a position means
+  "resume *after* the last emitted record".
+- A :class:`SinkWriter` has ``write(batch)`` (called for every non-empty input batch, in
+  order) and ``finish()`` (called once at end of input, after the final watermark).
+  Transactional hooks (``prepare_commit``/``commit`` at checkpoints) are reserved.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
 from catalog.table import TableDefinition
+from flowsql.errors import ConnectorError, NotSupportedError
+from flowsql.types import parse_type, to_arrow
 
 OptionType = Literal["string", "int", "float", "bool", "duration", "enum", "char"]
 
@@ -68,6 +88,38 @@ class BatchSink(abc.ABC):
         return []
 
 
+class SourceReader(abc.ABC):
+    """A connector's streaming reader. One instance per source subtask."""
+
+    bounded: bool = True
+
+    @abc.abstractmethod
+    def splits(self) -> list[str]:
+        """All splits of the source, in a stable order (the same in every subtask)."""
+
+    @abc.abstractmethod
+    def read(self, split: str) -> Iterator[pa.RecordBatch | None]:
+        """Batches of one split; ``None`` means "no data right now"."""
+
+    def position(self, split: str) -> dict[str, Any] | None:
+        """Reserved for checkpoints: where to resume after the last emitted batch."""
+        return None
+
+    def seek(self, split: str, position: dict[str, Any]) -> None:
+        raise NotSupportedError("restoring a source position")
+
+    def close(self) -> None:
+        return None
+
+
+class SinkWriter(Protocol):
+    """A connector's streaming writer. One instance per sink subtask."""
+
+    def write(self, batch: pa.RecordBatch) -> None: ...
+
+    def finish(self) -> None: ...
+
+
 class ConnectorFactory(abc.ABC):
     """Declares options and builds sources and sinks for one ``'connector' = '<identifier>'``."""
 
@@ -84,36 +136,26 @@ class ConnectorFactory(abc.ABC):
         return validate_options(self.identifier, self.option_specs(), table.options, table)
 
     def batch_scan(self, table: TableDefinition, options: dict[str, Any]) -> BatchScan:
-        from flowsql.errors import ConnectorError
-
         raise ConnectorError(f"connector '{self.identifier}' cannot be read as a source")
 
     def batch_sink(self, table: TableDefinition, options: dict[str, Any]) -> BatchSink:
-        from flowsql.errors import ConnectorError
-
         raise ConnectorError(f"connector '{self.identifier}' cannot be written as a sink")
 
     def source_reader(
         self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1
-    ) -> Any:
-        """Streaming: a ``flowsql.operators.source.SourceReader`` (splits + batches) for one
+    ) -> SourceReader:
+        """Streaming: a :class:`SourceReader` (splits + batches) for one
         source subtask; ``parallelism`` is the source's parallelism (a hint for sharding)."""
-        from flowsql.errors import ConnectorError
-
         raise ConnectorError(f"connector '{self.identifier}' cannot be read as a streaming source")
 
-    def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
-        """Streaming: a ``flowsql.operators.sink.SinkWriter`` (``write(batch)``/``finish()``)
+    def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> SinkWriter:
+        """Streaming: a :class:`SinkWriter` (``write(batch)``/``finish()``)
         for one sink subtask."""
-        from flowsql.errors import ConnectorError
-
         raise ConnectorError(f"connector '{self.identifier}' cannot be written as a streaming sink")
 
 
 def physical_schema(table: TableDefinition) -> pa.Schema:
     """Arrow schema of the table's physical columns, in order."""
-    from flowsql.types import parse_type, to_arrow
-
     fields = []
     for c in table.physical_columns:
         t = parse_type(c.data_type or "STRING")

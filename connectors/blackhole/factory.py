@@ -24,6 +24,19 @@ class BlackholeSink(BatchSink):
         return count
 
 
+class BlackholeStreamWriter:
+    """The streaming writer (``sink_writer``): counts rows, keeps nothing."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+
+    def finish(self) -> None:
+        return None
+
+
 class BlackholeFactory(ConnectorFactory):
     identifier = "blackhole"
 
@@ -34,8 +47,6 @@ class BlackholeFactory(ConnectorFactory):
         return BlackholeSink()
 
     def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
-        from connectors.streaming import BlackholeStreamWriter
-
         return BlackholeStreamWriter()
 
     def sink_accepts_changelog(self, table: TableDefinition) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 from catalog.table import TableDefinition
 from connectors.base import BatchScan, ConnectorFactory, OptionSpec
 from connectors.datagen.generator import DatagenGenerator, fields_from_options
+from connectors.datagen.reader import DatagenReader
 from connectors.options import validate_options
 from flowsql.errors import ConnectorError
 
@@ -78,7 +79,5 @@ class DatagenFactory(ConnectorFactory):
     def source_reader(
         self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1
     ) -> Any:
-        """Streaming: generator shards (see :class:`connectors.streaming.DatagenReader`)."""
-        from connectors.streaming import DatagenReader
-
+        """Streaming: generator shards (see :class:`connectors.datagen.reader.DatagenReader`)."""
         return DatagenReader(self.generator(table, options), shards=parallelism)

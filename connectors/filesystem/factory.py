@@ -23,6 +23,7 @@ import pyarrow as pa
 from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec, physical_schema
 from connectors.filesystem.paths import resolve_source, sink_directory
+from connectors.filesystem.streaming import FilesReader, FilesystemWriter
 from connectors.formats.csv_format import CSV_OPTIONS, read_csv
 from connectors.formats.json_format import JSON_OPTIONS, read_json
 from connectors.formats.parquet_format import parquet_scan_sql
@@ -115,16 +116,12 @@ class FilesystemFactory(ConnectorFactory):
     def source_reader(
         self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1
     ) -> Any:
-        """Streaming: one bounded split per file (:class:`connectors.streaming.FilesReader`)."""
-        from connectors.streaming import FilesReader
-
+        """Streaming: one bounded split per file (:class:`connectors.filesystem.streaming.FilesReader`)."""
         self._check_partitions(table)
         return FilesReader(table, options)
 
     def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
         """Streaming: part files; a changelog input adds a ``row_kind`` column."""
-        from connectors.streaming import FilesystemWriter
-
         self._check_partitions(table)
         return FilesystemWriter(table, options)
 

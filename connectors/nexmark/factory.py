@@ -31,11 +31,10 @@ import numpy as np
 import pyarrow as pa
 
 from catalog.table import TableDefinition
-from connectors.base import BatchScan, ConnectorFactory, OptionSpec
+from connectors.base import BatchScan, ConnectorFactory, OptionSpec, SourceReader
 from connectors.nexmark.generator import NEXMARK_SCHEMA, NexmarkConfig, NexmarkGenerator
 from connectors.options import validate_options
 from flowsql.errors import ConnectorError
-from flowsql.operators.source import SourceReader
 from flowsql.types import parse_type, to_arrow
 
 DEFAULT_BASE_TIME = "2024-01-01 00:00:00"

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from catalog.table import TableDefinition
 from connectors.base import BatchSink, ConnectorFactory, OptionSpec, iter_batches
 from connectors.print.rowtext import render_lines
+from connectors.print.writer import PrintWriter
 
 PRINT_OPTIONS: list[OptionSpec] = [
     OptionSpec("print-identifier", "string", description="Prefix of every printed line."),
@@ -55,8 +56,6 @@ class PrintFactory(ConnectorFactory):
 
     def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
         """Streaming: prints ``+I[...]`` / ``-U[...]`` lines (changelogs accepted)."""
-        from connectors.streaming import PrintWriter
-
         return PrintWriter(options.get("print-identifier"), bool(options.get("standard-error")))
 
     def sink_accepts_changelog(self, table: TableDefinition) -> bool:

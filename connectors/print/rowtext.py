@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowsql.runtime.messages import ROW_KIND
+from flowsql.messages import ROW_KIND
 
 NULL_TEXT = "NULL"
 _KINDS = pa.array(["+I", "-U", "+U", "-D"])

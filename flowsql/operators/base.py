@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from flowsql.runtime.messages import Watermark
+from flowsql.messages import Watermark
 
 MAX_PARALLELISM = 128
 

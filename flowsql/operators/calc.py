@@ -37,8 +37,8 @@ from flowsql.expr.compile import (
     parse_expression,
     split_key,
 )
+from flowsql.messages import ROW_KIND
 from flowsql.operators.base import Collector, Operator, OperatorContext
-from flowsql.runtime.messages import ROW_KIND
 from flowsql.types import FlinkType, parse_type, to_arrow
 
 Columns = tuple[tuple[str, str], ...]

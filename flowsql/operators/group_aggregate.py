@@ -40,12 +40,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.acc_store import AccumulatorStore
 from flowsql.operators.accumulators import SEQ, SIGN, VALUE, Accumulators
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import GroupAggregateSpec
-from flowsql.runtime.messages import ROW_KIND, RowKind
 from flowsql.state.backend import StateBackend
 from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend

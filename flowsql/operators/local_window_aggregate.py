@@ -20,12 +20,12 @@ from __future__ import annotations
 import pyarrow as pa
 
 from flowsql.errors import NotSupportedError
+from flowsql.messages import MIN_WATERMARK, ROW_KIND
 from flowsql.operators.accumulators import Accumulators
 from flowsql.operators.assigners import assigner_for, event_time_ms
 from flowsql.operators.base import Collector, Operator
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.operators.window_aggregate import SLICE_END, WindowAggregateOperator
-from flowsql.runtime.messages import MIN_WATERMARK, ROW_KIND
 
 MERGEABLE = ("COUNT", "COUNT_STAR", "SUM", "MIN", "MAX", "AVG")
 

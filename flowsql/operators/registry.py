@@ -5,14 +5,19 @@ Contract (architecture §3.3, Arroyo's constructor table):
   *how*: ``OPERATORS[kind](params, env)`` returns a live :class:`~flowsql.operators.base.Operator`
   or, for source kinds, a :class:`~flowsql.operators.source.SourceOperator`. The TaskManager
   builds one object per subtask, so builders must not share mutable state between calls.
-- The table is an explicit dict (no self-registration); builders import their module lazily so
-  the registry costs nothing to import and never cycles. Tests and plugins extend a copy with
+- The table is an explicit dict (no self-registration); tests and plugins extend a copy with
   :meth:`OperatorRegistry.with_builders`.
+- Imports point down only (architecture §1): the registry imports the operators, the connector
+  contract and registry (``connectors.base`` / ``connectors.registry``) and ``catalog.table``,
+  all at module level; nothing below imports the registry. The one lazy boundary is the
+  connector registry's own: a connector's factory module is imported when a table first names
+  it, so building a calc never loads a connector.
 - :class:`BuildEnv` carries the operator id, subtask index, parallelism, session config and
   the job's in-process *resources* (objects that cannot travel as JSON, e.g. the
   :class:`~flowsql.operators.sink.CollectResult` a client reads): params name a resource by key.
 
-Built-in kinds and their params:
+Built-in kinds and their params (all plain JSON, produced by
+:mod:`flowsql.planner.translate`):
 - ``source``: ``{"table": <TableDefinition JSON>, "connector"?: str, "watermark"?: {"expression":
   <event-time SQL over the physical columns> | "column": path | "columns": [path, ...],
   "delay_ms": int}, "batch_size"?: int, "allow_latency_ms"?: int, "idle_timeout_ms"?: int}``
@@ -22,24 +27,56 @@ Built-in kinds and their params:
   "batch_rows"?: int, "watermark"?: ...}`` - literal rows (VALUES, tests).
 - ``collect-sink``: ``{"result": <resource key>}``; ``blackhole-sink``: ``{}``;
   ``sink``: ``{"table": <TableDefinition JSON>, "connector"?: str}`` (``ConnectorFactory.sink_writer``).
+- ``calc``: ``{"input": [[name, flink type], ...], "projections": [[name, sql], ...],
+  "filter": sql | null}`` → :class:`~flowsql.operators.calc.CalcOperator`.
 - ``window-aggregate`` / ``session-window``: ``WindowAggregateSpec.to_dict()`` or
-  ``{"spec": <that>}`` (SESSION runs in ``SessionWindowOperator``); ``group-aggregate``:
-  ``GroupAggregateSpec.to_dict()`` or ``{"spec": <that>}``; ``union``: ``{}`` (UNION ALL).
-- ``calc``, ``local-window-aggregate``, and the planner's forms of the aggregation kinds
-  (late-data sink, two-phase merge, HAVING): see :mod:`flowsql.operators.planner_kinds`.
+  ``{"spec": <that>, "late_sink"?: {"table": <TableDefinition JSON>}, "merge"?: bool,
+  "input"?: [[name, type]]}``. SESSION runs in
+  :class:`~flowsql.operators.session_window.SessionWindowOperator`. Late rows go to the
+  late-data table's streaming sink writer (:mod:`flowsql.operators.side_output`); ``merge``
+  makes the operator consume the partial states of ``local-window-aggregate``
+  (:mod:`flowsql.operators.local_window_aggregate`).
+- ``local-window-aggregate``: ``{"spec": ..., "input": [[name, type], ...]}``.
+- ``group-aggregate``: ``GroupAggregateSpec.to_dict()`` or ``{"spec": <that>, "having": sql |
+  null, "output": [[name, type], ...]}``; HAVING is compiled over the output columns (keys +
+  aggregates) and handed to the operator as its visibility hook.
+- ``union``: ``{}`` → :class:`~flowsql.operators.union.UnionOperator` (UNION ALL).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flowsql.errors import NotSupportedError, PlanError
+import pyarrow as pa
+
+from catalog.table import TableDefinition
+from connectors.base import physical_schema
+from connectors.registry import factory_for, get_factory
+from flowsql.errors import PlanError
+from flowsql.expr.compile import compile_expression
 from flowsql.operators.base import Operator
-
-if TYPE_CHECKING:
-    from flowsql.operators.source import SourceOperator
+from flowsql.operators.calc import CalcOperator, schema_from_columns
+from flowsql.operators.group_aggregate import GroupAggregateOperator
+from flowsql.operators.local_window_aggregate import (
+    GlobalWindowAggregateOperator,
+    LocalWindowAggregateOperator,
+)
+from flowsql.operators.session_window import SessionWindowOperator
+from flowsql.operators.side_output import LateRowsWriter, WithSideOutput
+from flowsql.operators.sink import BlackholeWriter, SinkOperator
+from flowsql.operators.source import (
+    DEFAULT_ALLOW_LATENCY_MS,
+    DEFAULT_BATCH_SIZE,
+    SourceOperator,
+    ValuesReader,
+    column_timestamps,
+)
+from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec
+from flowsql.operators.union import UnionOperator
+from flowsql.operators.window_aggregate import WindowAggregateOperator
+from flowsql.types import parse_type
 
 
 @dataclass
@@ -61,13 +98,28 @@ class BuildEnv:
 Builder = Callable[[dict[str, Any], BuildEnv], "Operator | SourceOperator"]
 
 
+# -- helpers ---------------------------------------------------------------------------------
+def _time_zone(env: BuildEnv) -> str:
+    return str(env.config.get("table.local-time-zone") or "UTC")
+
+
+def _columns(params: dict[str, Any], key: str) -> tuple[tuple[str, str], ...]:
+    return tuple((n, t) for n, t in params[key])
+
+
+def _spec_dict(params: dict[str, Any]) -> dict[str, Any]:
+    """Aggregation params are the spec's dict, or ``{"spec": <dict>, ...}`` (planner form)."""
+    return params["spec"] if "spec" in params else params
+
+
+def _input_schema(params: dict[str, Any]) -> pa.Schema:
+    return schema_from_columns(_columns(params, "input"))[0]
+
+
 # -- connector lookup --------------------------------------------------------------------------
 def _table_and_factory(params: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     """The table, its connector factory (``params["connector"]`` overrides the table's
     option) and its validated options."""
-    from catalog.table import TableDefinition
-    from connectors.registry import factory_for, get_factory
-
     table = TableDefinition.from_json(params["table"])
     factory = get_factory(params["connector"]) if params.get("connector") else factory_for(table)
     return table, factory, factory.validate(table)
@@ -77,24 +129,17 @@ def _timestamps(wm: dict[str, Any], params: dict[str, Any], env: BuildEnv, schem
     """The event-time extractor of a watermark spec: ``{"expression": SQL over the physical
     columns}`` (compiled with flowsql.expr against ``schema``, with the table's declared Flink
     types when ``params`` has the table), or ``{"column": path}`` / ``{"columns": [...]}``."""
-    from flowsql.operators.source import column_timestamps
-
     if not wm.get("expression"):
         return column_timestamps(wm.get("columns") or [wm["column"]])
-    from flowsql.expr.compile import compile_expression
-    from flowsql.types import parse_type
-
     types = None
     if params.get("table"):
-        from catalog.table import TableDefinition
-
         table = TableDefinition.from_json(params["table"])
         types = {c.name: parse_type(c.data_type or "STRING") for c in table.physical_columns}
     compiled = compile_expression(
         wm["expression"],
         schema,
         flink_types=types,
-        session_time_zone=str(env.config.get("table.local-time-zone") or "UTC"),
+        session_time_zone=_time_zone(env),
     )
     return compiled.evaluate
 
@@ -102,12 +147,6 @@ def _timestamps(wm: dict[str, Any], params: dict[str, Any], env: BuildEnv, schem
 def _source_operator(
     reader: Any, params: dict[str, Any], env: BuildEnv, schema: Any
 ) -> SourceOperator:
-    from flowsql.operators.source import (
-        DEFAULT_ALLOW_LATENCY_MS,
-        DEFAULT_BATCH_SIZE,
-        SourceOperator,
-    )
-
     wm = params.get("watermark") or None
     latency = params.get("allow_latency_ms")
     return SourceOperator(
@@ -122,93 +161,90 @@ def _source_operator(
     )
 
 
-# -- builders ----------------------------------------------------------------------------------
-def _build_connector_source(params: dict[str, Any], env: BuildEnv) -> SourceOperator:
-    from connectors.base import physical_schema
+def _late_writer(params: dict[str, Any]) -> LateRowsWriter | None:
+    late = params.get("late_sink")
+    if not late:
+        return None
+    table = TableDefinition.from_json(late["table"])
+    factory = factory_for(table)
+    return LateRowsWriter(factory.sink_writer(table, factory.validate(table)), physical_schema(table))
 
+
+# -- builders: sources and sinks ---------------------------------------------------------------
+def _build_connector_source(params: dict[str, Any], env: BuildEnv) -> SourceOperator:
     table, factory, options = _table_and_factory(params)
     reader = factory.source_reader(table, options, parallelism=env.parallelism)
     return _source_operator(reader, params, env, physical_schema(table))
 
 
 def _build_values_source(params: dict[str, Any], env: BuildEnv) -> SourceOperator:
-    from flowsql.operators.source import ValuesReader
-
     reader = ValuesReader.from_params(params)
     return _source_operator(reader, params, env, reader.table.schema)
 
 
 def _build_collect_sink(params: dict[str, Any], env: BuildEnv) -> Operator:
-    from flowsql.operators.sink import SinkOperator
-
     result = env.resource(params["result"])
     result.bind(env.parallelism)
     return SinkOperator(result.writer())
 
 
 def _build_blackhole_sink(params: dict[str, Any], env: BuildEnv) -> Operator:
-    from flowsql.operators.sink import BlackholeWriter, SinkOperator
-
     return SinkOperator(BlackholeWriter())
 
 
 def _build_connector_sink(params: dict[str, Any], env: BuildEnv) -> Operator:
-    from flowsql.operators.sink import SinkOperator
-
     table, factory, options = _table_and_factory(params)
     return SinkOperator(factory.sink_writer(table, options))
 
 
-def _spec_dict(params: dict[str, Any]) -> dict[str, Any]:
-    """Aggregation params are the spec's dict, or ``{"spec": <dict>, ...}`` (planner form)."""
-    return params["spec"] if "spec" in params else params
-
-
-def _build_window_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
-    from flowsql.operators.specs import WindowAggregateSpec
-
-    if params.get("merge") or params.get("late_sink"):
-        raise NotSupportedError("two-phase window aggregation and late-data sinks in the runtime")
-    spec = WindowAggregateSpec.from_dict(_spec_dict(params))
-    if spec.window.kind == "SESSION":
-        from flowsql.operators.session_window import SessionWindowOperator
-
-        return SessionWindowOperator(spec)
-    from flowsql.operators.window_aggregate import WindowAggregateOperator
-
-    return WindowAggregateOperator(spec)
-
-
-def _build_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
-    from flowsql.operators.group_aggregate import GroupAggregateOperator
-    from flowsql.operators.specs import GroupAggregateSpec
-
-    if params.get("having"):
-        raise NotSupportedError("HAVING in the streaming runtime (plan it as a calc)")
-    return GroupAggregateOperator(GroupAggregateSpec.from_dict(_spec_dict(params)))
-
-
-class _Union(Operator):
-    """UNION ALL: every input batch passes through unchanged (the task already combines the
-    inputs' watermarks); too small for a module of its own."""
-
-    def process_batch(self, batch: Any, out: Any, input_index: int = 0) -> None:
-        out.emit(batch)
+# -- builders: transformations -----------------------------------------------------------------
+def _build_calc(params: dict[str, Any], env: BuildEnv) -> Operator:
+    return CalcOperator(
+        [(n, e) for n, e in params["projections"]],
+        params.get("filter"),
+        _columns(params, "input"),
+        session_time_zone=_time_zone(env),
+    )
 
 
 def _build_union(params: dict[str, Any], env: BuildEnv) -> Operator:
-    return _Union()
+    return UnionOperator()
 
 
-def _planner_kind(name: str) -> Builder:
-    """A builder of :mod:`flowsql.operators.planner_kinds` (imported on first use)."""
+def _build_window_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
+    spec = WindowAggregateSpec.from_dict(_spec_dict(params))
+    late = _late_writer(params)
+    op: Operator
+    if spec.window.kind == "SESSION":
+        op = SessionWindowOperator(spec, late_out=late)
+    elif params.get("merge"):
+        op = GlobalWindowAggregateOperator(spec, _input_schema(params), late_out=late)
+    else:
+        op = WindowAggregateOperator(spec, late_out=late)
+    return WithSideOutput(op, late) if late is not None else op
 
-    def build(params: dict[str, Any], env: BuildEnv) -> Operator | SourceOperator:
-        from flowsql.operators import planner_kinds
 
-        return getattr(planner_kinds, name)(params, env)
+def _build_local_window_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
+    spec = WindowAggregateSpec.from_dict(_spec_dict(params))
+    return LocalWindowAggregateOperator(spec, _input_schema(params))
 
-    return build
+
+def _build_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
+    having = None
+    if params.get("having"):
+        schema, types = schema_from_columns(_columns(params, "output"))
+        compiled = compile_expression(params["having"], schema, flink_types=types,
+                                      session_time_zone=_time_zone(env))
+
+        def having(table: pa.Table) -> pa.Array:
+            batch = pa.RecordBatch.from_arrays(
+                [table.column(f.name).combine_chunks() for f in schema], schema=schema
+            ) if table.num_rows else schema.empty_table().to_batches() or None
+            if batch is None or isinstance(batch, list):
+                return pa.array([], pa.bool_())
+            return compiled.evaluate(batch)
+
+    return GroupAggregateOperator(GroupAggregateSpec.from_dict(_spec_dict(params)), having=having)
 
 
 OPERATORS: dict[str, Builder] = {
@@ -217,20 +253,13 @@ OPERATORS: dict[str, Builder] = {
     "collect-sink": _build_collect_sink,
     "blackhole-sink": _build_blackhole_sink,
     "sink": _build_connector_sink,
+    "calc": _build_calc,
+    "union": _build_union,
     "window-aggregate": _build_window_aggregate,
     "session-window": _build_window_aggregate,
+    "local-window-aggregate": _build_local_window_aggregate,
     "group-aggregate": _build_group_aggregate,
-    "union": _build_union,
 }
-# The streaming planner's kinds and forms (calc, late-data side outputs, two-phase, HAVING);
-# they accept every params form of the builders above, so they take their place.
-OPERATORS.update({
-    "calc": _planner_kind("build_calc"),
-    "window-aggregate": _planner_kind("build_window_aggregate"),
-    "session-window": _planner_kind("build_window_aggregate"),
-    "local-window-aggregate": _planner_kind("build_local_window_aggregate"),
-    "group-aggregate": _planner_kind("build_group_aggregate"),
-})
 
 
 class OperatorRegistry:

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.errors import NotSupportedError
+from flowsql.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.operators.acc_store import AccumulatorStore
 from flowsql.operators.accumulators import SEQ, Accumulators
 from flowsql.operators.assigners import event_time_ms
@@ -44,7 +45,6 @@ from flowsql.operators.late_data import split_late
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.operators.window_output import window_rows
-from flowsql.runtime.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.state.backend import StateBackend
 from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend

@@ -15,8 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from flowsql.messages import Watermark
 from flowsql.operators.base import Collector, Operator, OperatorContext
-from flowsql.runtime.messages import Watermark
 
 
 class LateRowsWriter:

@@ -1,9 +1,9 @@
 """Streaming sinks: an operator adapter around a writer, a collecting sink and a blackhole.
 
 Contract:
-- A :class:`SinkWriter` has ``write(batch)`` (called for every non-empty input batch, in order)
-  and ``finish()`` (called once at end of input, after the final watermark). Transactional
-  hooks (``prepare_commit``/``commit`` at checkpoints) are reserved.
+- A :class:`~connectors.base.SinkWriter` (the contract lives in ``connectors/base.py``, below
+  the operators) has ``write(batch)`` (called for every non-empty input batch, in order) and
+  ``finish()`` (called once at end of input, after the final watermark).
 - :class:`SinkOperator` adapts a writer to the operator contract; it emits nothing.
 - :class:`CollectResult` is a thread-safe result channel between a running job and a client
   (tests, the shell's streaming SELECT): each sink subtask writes into one queue; the client
@@ -17,20 +17,14 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterator
-from typing import Protocol
 
 import pyarrow as pa
 
+from connectors.base import SinkWriter
 from flowsql.errors import ExecutionError, FlowSQLError, QueryCancelled
 from flowsql.operators.base import Collector, Operator
 
 _END = object()
-
-
-class SinkWriter(Protocol):
-    def write(self, batch: pa.RecordBatch) -> None: ...
-
-    def finish(self) -> None: ...
 
 
 class SinkOperator(Operator):

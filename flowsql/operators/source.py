@@ -1,12 +1,10 @@
 """Streaming sources: the split-based reader contract and the operator that drives it.
 
 Contract:
-- A connector's :class:`SourceReader` lists its ``splits()`` (JSON-able strings: files, Kafka
-  partitions, generator shards) and ``read(split)`` yields ``pyarrow.RecordBatch`` objects, or
-  ``None`` when no data is available right now (an unbounded split that is waiting; a reader
-  must never block for long inside ``next()``). A bounded split's iterator ends; an unbounded
-  one never does. ``position()``/``seek()`` are reserved for checkpoints: a position means
-  "resume *after* the last emitted record".
+- A connector's :class:`~connectors.base.SourceReader` (the contract lives in
+  ``connectors/base.py``, below the operators, so connectors never import this module) lists
+  its ``splits()`` and ``read(split)`` yields batches, or ``None`` when no data is available
+  right now; see there.
 - :class:`SourceOperator` is the head of a source task. Subtask ``i`` of ``p`` reads the
   splits whose index ``≡ i (mod p)``, round-robin one batch per split, so one endless split
   never starves another.
@@ -51,7 +49,6 @@ Contract:
 
 from __future__ import annotations
 
-import abc
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -62,38 +59,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowsql.errors import NotSupportedError, ValidationError
+from connectors.base import SourceReader
+from flowsql.errors import ValidationError
+from flowsql.messages import MIN_WATERMARK
 from flowsql.operators.base import OperatorContext
-from flowsql.runtime.messages import MIN_WATERMARK
 
 TimestampFn = Callable[[pa.RecordBatch], "pa.Array | pa.ChunkedArray | np.ndarray"]
 DEFAULT_BATCH_SIZE = 8192
 DEFAULT_ALLOW_LATENCY_MS = 20  # a slow source still flushes promptly (p99 latency)
 _POLL_INTERVAL_S = 0.002
-
-
-class SourceReader(abc.ABC):
-    """A connector's streaming reader. One instance per source subtask."""
-
-    bounded: bool = True
-
-    @abc.abstractmethod
-    def splits(self) -> list[str]:
-        """All splits of the source, in a stable order (the same in every subtask)."""
-
-    @abc.abstractmethod
-    def read(self, split: str) -> Iterator[pa.RecordBatch | None]:
-        """Batches of one split; ``None`` means "no data right now"."""
-
-    def position(self, split: str) -> dict[str, Any] | None:
-        """Reserved for checkpoints: where to resume after the last emitted batch."""
-        return None
-
-    def seek(self, split: str, position: dict[str, Any]) -> None:
-        raise NotSupportedError("restoring a source position")
-
-    def close(self) -> None:
-        return None
 
 
 class SourceOutput(Protocol):

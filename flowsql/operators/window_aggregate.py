@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.errors import NotSupportedError
+from flowsql.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.operators.acc_store import AccumulatorStore, as_array
 from flowsql.operators.accumulators import SEQ, VALUE, Accumulators
 from flowsql.operators.assigners import assigner_for, event_time_ms
@@ -46,7 +47,6 @@ from flowsql.operators.slice_state import KID, SliceCells
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.operators.window_output import window_rows
-from flowsql.runtime.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.state.backend import StateBackend
 from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend

@@ -5,7 +5,7 @@ Contract:
   :class:`~flowsql.planner.builder.PlanBuilder`, run the rewrite rules
   (:func:`flowsql.planner.rules.optimize`), infer changelog modes and check sinks
   (:func:`flowsql.planner.validate.check_sink`), and translate to a validated JobGraph
-  (:func:`flowsql.physical.translate.translate`) with the session's parallelism and
+  (:func:`flowsql.planner.translate.translate`) with the session's parallelism and
   mini-batch settings. Everything is plain data; nothing runs.
 - :class:`Planned` carries the raw and optimized plans, the graph, whether every source is
   bounded, whether the result is a changelog, and client-side ORDER BY / LIMIT.
@@ -34,9 +34,9 @@ class Planned:
 
 
 def _finish(raw: list[Sink], session: Any, name: str, client: ClientSide) -> Planned:
-    from flowsql.physical.translate import parallelism_from_config, settings_from_config, translate
     from flowsql.planner import changelog
     from flowsql.planner.rules import RuleContext, optimize
+    from flowsql.planner.translate import parallelism_from_config, settings_from_config, translate
     from flowsql.planner.validate import check_sink
 
     config = session.config

@@ -20,7 +20,7 @@ Contract:
     ``Result(kind='job', job_id=...)`` and ``extra['stream']`` = a :class:`StreamingQuery`.
     **Protocol for faces (shell, gateway)**: iterate ``stream.batches(timeout)`` (or call
     ``stream.poll(timeout)``) to receive ``pa.RecordBatch`` objects as they are produced —
-    with a ``$row_kind`` int8 column (:class:`flowsql.runtime.messages.RowKind`) when
+    with a ``$row_kind`` int8 column (:class:`flowsql.messages.RowKind`) when
     ``stream.changelog`` is true; ``stream.schema`` is the result schema (without row kind);
     ``stream.cancel()`` stops the job (call it on Ctrl-C or when the user leaves the result
     view); ``stream.done`` tells whether the job ended. The job's error (if it fails) is
@@ -50,9 +50,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.errors import ExecutionError, NotSupportedError, QueryCancelled, ValidationError
+from flowsql.messages import ROW_KIND
 from flowsql.operators.sink import CollectResult
-from flowsql.physical.translate import COLLECT_RESOURCE
-from flowsql.runtime.messages import ROW_KIND
+from flowsql.planner.translate import COLLECT_RESOURCE
 from flowsql.session.result import Result
 from flowsql.sql import statements as st
 

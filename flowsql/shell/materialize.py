@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.errors import NotSupportedError
-from flowsql.runtime.messages import ROW_KIND
+from flowsql.messages import ROW_KIND
 
 DEFAULT_MAX_ROWS = 100_000
 _RETRACT_KINDS = pa.array([1, 3], pa.int8())  # -U, -D

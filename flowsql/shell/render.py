@@ -35,7 +35,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flowsql.errors import FlowSQLError, QueryCancelled
-from flowsql.runtime.messages import ROW_KIND
+from flowsql.messages import ROW_KIND
 from flowsql.session.result import Result
 
 MAX_DISPLAY_ROWS = 1000

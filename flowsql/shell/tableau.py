@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowsql.runtime.messages import ROW_KIND
+from flowsql.messages import ROW_KIND
 from flowsql.shell.render import NULL, text_array
 
 MAX_COLUMN_WIDTH = 30

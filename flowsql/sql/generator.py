@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 import flowsql.sql.dialect  # noqa: F401  (registers the "flink" dialect)
-from catalog.table import Column
+from catalog.ddl import column_sql  # the one column renderer (SHOW CREATE TABLE too)
 from flowsql.sql import statements as st
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*$")
@@ -61,31 +61,10 @@ def _names(names: tuple[str, ...]) -> str:
     return "(" + ", ".join(quote(n) for n in names) + ")"
 
 
-def column_sql(c: Column, quote_name: Callable[[str], str] = quote) -> str:
-    """One column definition of a CREATE TABLE (physical, computed or metadata).
-
-    ``quote_name`` decides how the column name is quoted (SHOW CREATE TABLE always backquotes).
-    """
-    out = quote_name(c.name)
-    if c.kind == "computed":
-        out += f" AS {c.expression}"
-    else:
-        out += f" {c.data_type}"
-        if c.kind == "metadata":
-            out += " METADATA"
-            if c.metadata_key is not None:
-                out += f" FROM {string_sql(c.metadata_key)}"
-            if c.virtual:
-                out += " VIRTUAL"
-    if c.comment is not None:
-        out += f" COMMENT {string_sql(c.comment)}"
-    return out
-
-
 def _create_table(s: st.CreateTable) -> str:
     head = "CREATE " + ("TEMPORARY " if s.temporary else "") + "TABLE "
     head += ("IF NOT EXISTS " if s.if_not_exists else "") + name_sql(s.name)
-    parts = [column_sql(c) for c in s.columns]
+    parts = [column_sql(c, quote) for c in s.columns]
     if s.primary_key is not None:
         pk = s.primary_key
         text = f"CONSTRAINT {quote(pk.name)} " if pk.name else ""

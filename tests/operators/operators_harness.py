@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 from hypothesis import strategies as st
 
+from flowsql.messages import MAX_WATERMARK, Watermark
 from flowsql.operators.base import ListCollector, Operator, OperatorContext
-from flowsql.runtime.messages import MAX_WATERMARK, Watermark
 
 KEYS = st.sampled_from(["a", "b", "c", "dd", None])
 K2 = st.sampled_from([1, 2, None])

@@ -6,9 +6,9 @@ import pyarrow as pa
 import pytest
 
 from flowsql.errors import ExecutionError, ValidationError
+from flowsql.messages import ROW_KIND
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.calc import CalcOperator, CalcSpec
-from flowsql.runtime.messages import ROW_KIND
 
 INPUT = (("auction", "BIGINT"), ("price", "BIGINT"), ("channel", "STRING"),
          ("date_time", "TIMESTAMP(3)"))

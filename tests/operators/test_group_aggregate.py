@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from operators_harness import K2, KEYS, VALUES, oracle, rows_of
 
 from flowsql.errors import NotSupportedError
+from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.group_aggregate import GroupAggregateOperator
 from flowsql.operators.specs import AggCall, GroupAggregateSpec
-from flowsql.runtime.messages import ROW_KIND, RowKind
 
 RETRACTABLE_AGGS = (
     AggCall("COUNT_STAR", None, "cnt"),

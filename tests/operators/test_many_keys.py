@@ -10,12 +10,12 @@ import pyarrow as pa
 import pytest
 from operators_harness import drive, oracle, rows_of
 
+from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators import group_aggregate, session_window, window_aggregate
 from flowsql.operators.group_aggregate import GroupAggregateOperator
 from flowsql.operators.session_window import SessionWindowOperator
 from flowsql.operators.specs import AggCall, GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.operators.window_aggregate import WindowAggregateOperator
-from flowsql.runtime.messages import ROW_KIND, RowKind
 
 AGGS = (
     AggCall("COUNT_STAR", None, "c"),

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from operators_harness import bounded_watermarks, drive, oracle, rows_of, split, streams
 
 from flowsql.errors import NotSupportedError
+from flowsql.messages import Watermark
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.session_window import SessionWindowOperator, segmented_cummax
 from flowsql.operators.specs import AggCall, WindowAggregateSpec, WindowSpec
-from flowsql.runtime.messages import Watermark
 
 AGGS = (
     AggCall("COUNT_STAR", None, "cnt"),

@@ -12,7 +12,7 @@ import time
 import pyarrow as pa
 import pytest
 
-from flowsql.runtime.messages import (
+from flowsql.messages import (
     MAX_WATERMARK,
     CheckpointBarrier,
     EndOfInput,

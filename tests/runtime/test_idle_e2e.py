@@ -22,8 +22,7 @@ import pyarrow as pa
 import pytest
 
 from catalog.table import TableDefinition
-from connectors.base import ConnectorFactory, OptionSpec
-from flowsql.operators.source import SourceReader
+from connectors.base import ConnectorFactory, OptionSpec, SourceReader
 
 BASE = datetime(2024, 1, 1)
 BASE_MS = 1_704_067_200_000  # BASE in epoch milliseconds

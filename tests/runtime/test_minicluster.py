@@ -9,14 +9,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from connectors.base import SourceReader
 from flowsql.errors import ExecutionError, PlanError, QueryCancelled
+from flowsql.messages import MAX_WATERMARK, Watermark
 from flowsql.operators.base import Collector, Operator
 from flowsql.operators.registry import BuildEnv, default_registry
 from flowsql.operators.sink import CollectResult, ResultAbandoned
-from flowsql.operators.source import SourceOperator, SourceReader
+from flowsql.operators.source import SourceOperator
 from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
 from flowsql.runtime.local import MiniCluster
-from flowsql.runtime.messages import MAX_WATERMARK, Watermark
 
 
 class DoubleOp(Operator):

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 
 from flowsql.errors import ValidationError
+from flowsql.messages import Watermark
 from flowsql.operators.base import OperatorContext
-from flowsql.runtime.messages import Watermark
 from flowsql.runtime.partitioning import route, split_by_target
 from flowsql.runtime.taskmanager.channels import InProcessInputGate
 from flowsql.runtime.taskmanager.outputs import EdgeWriter, TaskOutput

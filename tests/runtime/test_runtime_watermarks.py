@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowsql.runtime.messages import MAX_WATERMARK, MIN_WATERMARK
+from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK
 from flowsql.runtime.taskmanager.watermarks import WatermarkValve
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
+from flowsql.messages import MIN_WATERMARK
 from flowsql.operators.base import OperatorContext
 from flowsql.operators.source import (
     BoundedOutOfOrderness,
@@ -14,7 +15,6 @@ from flowsql.operators.source import (
     SourceReader,
     column_timestamps,
 )
-from flowsql.runtime.messages import MIN_WATERMARK
 
 
 def _batch(ts: list[int]) -> pa.RecordBatch:

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 import pytest
 
+from connectors.base import SourceReader
+from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import OperatorContext
-from flowsql.operators.source import SourceOperator, SourceReader, column_timestamps
-from flowsql.runtime.messages import ROW_KIND, RowKind
+from flowsql.operators.source import SourceOperator, column_timestamps
 
 WAIT_S = 20.0
 BASE = datetime(2024, 1, 1)
@@ -217,7 +218,7 @@ def test_mini_batch_size_bounds_every_batch_and_moves_watermarks():
 def test_paced_datagen_rows_do_not_depend_on_pacing():
     from catalog.table import Column, ObjectName, TableDefinition
     from connectors.datagen.factory import DatagenFactory
-    from connectors.streaming import DatagenReader
+    from connectors.datagen.reader import DatagenReader
 
     table = TableDefinition(
         ObjectName("c", "d", "t"), (Column("id", "BIGINT"), Column("v", "INT")),

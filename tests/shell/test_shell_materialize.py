@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from flowsql.errors import NotSupportedError
-from flowsql.runtime.messages import ROW_KIND
+from flowsql.messages import ROW_KIND
 from flowsql.shell.materialize import ChangelogBuffer, MaterializedResult
 
 SCHEMA = pa.schema([("k", pa.int32()), ("c", pa.int64())])

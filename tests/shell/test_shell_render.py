@@ -14,7 +14,7 @@ from flowsql.errors import (
     QueryCancelled,
     SqlParseError,
 )
-from flowsql.runtime.messages import ROW_KIND
+from flowsql.messages import ROW_KIND
 from flowsql.session.result import Result
 from flowsql.shell.render import Renderer, column_text, make_console, rows_footer
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from flowsql.runtime.messages import ROW_KIND
+from flowsql.messages import ROW_KIND
 from flowsql.shell.tableau import (
     border,
     header,

@@ -4,7 +4,7 @@ Applies when the job runs with parallelism > 1 and the aggregation has keys and 
 (no DISTINCT): each source-side subtask pre-aggregates every batch per (keys, slice) with one
 vectorized group-by (:meth:`Accumulators.partial`), so the hash exchange ships one row per
 key and slice instead of every input row; the keyed global step merges partial states.
-The logical node is marked ``two_phase``; :mod:`flowsql.physical.translate` emits the
+The logical node is marked ``two_phase``; :mod:`flowsql.planner.translate` emits the
 ``local-window-aggregate`` → hash → ``window-aggregate`` (merging) pair.
 """
 

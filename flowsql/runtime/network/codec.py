@@ -20,7 +20,7 @@ import orjson
 
 from flowsql import errors
 from flowsql.errors import ExecutionError, FlowSQLError
-from flowsql.runtime.messages import (
+from flowsql.messages import (
     CheckpointBarrier,
     ControlMessage,
     EndOfInput,

@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from flowsql.errors import ExecutionError, FlowSQLError
-from flowsql.runtime.messages import EndOfInput
+from flowsql.messages import EndOfInput
 from flowsql.runtime.network.codec import (
     decode_message,
     encode_message,

@@ -22,11 +22,11 @@ import os
 import time
 
 import flowsql
+from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK
 from flowsql.operators.base import OperatorMetrics
 from flowsql.physical.graph import Chain, JobGraph
 from flowsql.runtime.jobmanager.jobmanager import JobInfo
 from flowsql.runtime.jobmanager.states import JobState
-from flowsql.runtime.messages import MAX_WATERMARK, MIN_WATERMARK
 from flowsql.runtime.rest import models as m
 from flowsql.runtime.rest.sampler import RateSampler
 from flowsql.runtime.rest.view import TM_RUNNING, ClusterView, TaskManagerInfo

@@ -28,7 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from flowsql.errors import ExecutionError
-from flowsql.runtime.messages import MAX_WATERMARK, MIN_WATERMARK
+from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK
 from flowsql.runtime.rest.view import TM_RUNNING, ClusterView
 
 log = logging.getLogger("flowsql.runtime")

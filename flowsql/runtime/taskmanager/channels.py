@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
-from flowsql.runtime.messages import CheckpointBarrier, EndOfInput, IdleMarker, Watermark
+from flowsql.messages import CheckpointBarrier, EndOfInput, IdleMarker, Watermark
 
 Message = pa.RecordBatch | Watermark | EndOfInput | CheckpointBarrier | IdleMarker
 DEFAULT_CAPACITY = 16

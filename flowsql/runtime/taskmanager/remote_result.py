@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from flowsql.runtime.messages import EndOfInput
+from flowsql.messages import EndOfInput
 from flowsql.runtime.taskmanager.channels import ChannelWriter
 
 

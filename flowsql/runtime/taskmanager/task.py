@@ -37,11 +37,7 @@ from typing import Any
 import pyarrow as pa
 
 from flowsql.errors import ExecutionError, FlowSQLError
-from flowsql.operators.base import Operator, OperatorContext, OperatorMetrics
-from flowsql.operators.registry import BuildEnv, OperatorRegistry
-from flowsql.operators.source import SourceOperator
-from flowsql.runtime.descriptors import TaskDeploymentDescriptor
-from flowsql.runtime.messages import (
+from flowsql.messages import (
     MAX_WATERMARK,
     MIN_WATERMARK,
     CheckpointBarrier,
@@ -49,6 +45,10 @@ from flowsql.runtime.messages import (
     IdleMarker,
     Watermark,
 )
+from flowsql.operators.base import Operator, OperatorContext, OperatorMetrics
+from flowsql.operators.registry import BuildEnv, OperatorRegistry
+from flowsql.operators.source import SourceOperator
+from flowsql.runtime.descriptors import TaskDeploymentDescriptor
 from flowsql.runtime.taskmanager.channels import InputGate, TaskCancelled
 from flowsql.runtime.taskmanager.outputs import EdgeWriter, TaskOutput
 from flowsql.runtime.taskmanager.watermarks import WatermarkValve
@@ -265,9 +265,11 @@ class Task:
         finally:
             # Only now (the JobManager knows why we stopped) release producers still blocked
             # on our channels; they see TaskCancelled while the job is already FAILING.
-            if self.input_gate is not None:
-                self.input_gate.cancel()
+            # (A FINISHED task saw every channel end: no producer waits, and cancelling the
+            # gate would tell remote producers still closing their streams that it failed.)
             if outcome != "FINISHED":
+                if self.input_gate is not None:
+                    self.input_gate.cancel()
                 for edge in self.outputs:
                     edge.abort()
 

@@ -14,7 +14,7 @@ Contract:
 
 from __future__ import annotations
 
-from flowsql.runtime.messages import MAX_WATERMARK, MIN_WATERMARK
+from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK
 
 
 class WatermarkValve:

@@ -8,7 +8,7 @@ import decimal
 import pyarrow as pa
 
 from connectors.registry import validate_table
-from flowsql.runtime.messages import ROW_KIND
+from flowsql.messages import ROW_KIND
 
 DATA = pa.table({
     "id": pa.array([1, None], pa.int32()),

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from flowsql import errors
-from flowsql.runtime.messages import (
+from flowsql.messages import (
     MAX_WATERMARK,
     MIN_WATERMARK,
     CheckpointBarrier,

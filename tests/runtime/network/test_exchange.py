@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from flowsql import errors
-from flowsql.runtime.messages import EndOfInput, Watermark
+from flowsql.messages import EndOfInput, Watermark
 from flowsql.runtime.network.client import ControlClient
 from flowsql.runtime.network.exchange import FlightChannelWriter
 from flowsql.runtime.network.gates import GateRegistry
@@ -188,7 +188,7 @@ def test_shutdown_stops_connected_senders():
 RECEIVER = textwrap.dedent(
     """
     import sys, threading
-    from flowsql.runtime.messages import EndOfInput
+    from flowsql.messages import EndOfInput
     from flowsql.runtime.network.gates import GateRegistry
     from flowsql.runtime.network.server import FlowFlightServer
     from flowsql.runtime.taskmanager.channels import InProcessInputGate

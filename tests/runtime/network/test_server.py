@@ -14,7 +14,7 @@ import pyarrow.flight as flight
 import pytest
 
 from flowsql import errors
-from flowsql.runtime.messages import EndOfInput, Watermark
+from flowsql.messages import EndOfInput, Watermark
 from flowsql.runtime.network.client import ControlClient
 from flowsql.runtime.network.exchange import FlightChannelWriter, ResultStreams
 from flowsql.runtime.network.gates import GateRegistry

@@ -1,4 +1,9 @@
-"""Logical plan → :class:`~flowsql.physical.graph.JobGraph`.
+"""Logical plan → :class:`~flowsql.physical.graph.JobGraph` (the planner's last stage).
+
+Layering: this stage reads the logical plan (:mod:`flowsql.planner.logical`, changelog modes,
+validation), so it belongs to the planner; it writes the JobGraph of :mod:`flowsql.physical`,
+the plain-data contract below both the planner and the runtime (architecture §1). Keeping it
+in ``flowsql/physical`` made physical and planner import each other.
 
 Contract:
 - :func:`translate` turns one or more planned sinks (one per INSERT of a statement set, or the
@@ -78,7 +83,7 @@ class _Builder:
             up = self.node(n.input)
             params = _calc_params(n.input.schema, n.projections, n.condition, n.schema)
             if self.modes.get(id(n.input), "append") != "append":
-                from flowsql.runtime.messages import ROW_KIND
+                from flowsql.messages import ROW_KIND
 
                 params["input"].append([ROW_KIND, "TINYINT NOT NULL"])  # passed through
             op = self.add("calc", "Calc", params, up.parallelism)

@@ -1,4 +1,10 @@
-"""Control messages that travel in the same ordered channel as data batches.
+"""Stream vocabulary: the row-kind column and the control messages that travel in the same
+ordered channel as data batches.
+
+Layering: a shared low-level module (like :mod:`flowsql.types` and :mod:`flowsql.errors`),
+not part of ``flowsql.runtime``: operators, connectors' writers, the planner and the faces all
+speak it, and the runtime only carries it, so it lives below all of them (architecture §1:
+imports point down; ``tests/test_layering.py`` checks it).
 
 Contract:
 - Data is a ``pyarrow.RecordBatch``. A changelog stream carries an ``int8`` column named
