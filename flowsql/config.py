@@ -65,6 +65,14 @@ KNOWN_OPTIONS: dict[str, ConfigOption] = {
             "Where streaming jobs run: the embedded MiniCluster (local) or a cluster (remote).",
             ("local", "remote"),
         ),
+        ConfigOption(
+            "execution.embedded.parallelism",
+            "clamp",
+            "Embedded target: 'clamp' runs every job at parallelism 1 (subtasks as threads share "
+            "one interpreter, so more of them is slower, not faster), 'threads' runs the "
+            "configured parallelism as threads (tests of the exchange paths).",
+            ("clamp", "threads"),
+        ),
         ConfigOption("jobmanager.address", "", "HOST:PORT of the cluster's JobManager (remote target)."),
         ConfigOption(
             "slot.request.timeout",

@@ -246,4 +246,13 @@ def parallelism_from_config(config: Any) -> int:
         raise ValidationError("'parallelism.default' must be a positive integer") from None
     if p < 1:
         raise ValidationError("'parallelism.default' must be a positive integer")
+    if p > 1 and embedded_clamp(config):
+        return 1
     return p
+
+
+def embedded_clamp(config: Any) -> bool:
+    """True when jobs run embedded with 'execution.embedded.parallelism' = 'clamp': the
+    parallelism is then 1 whatever 'parallelism.default' says (see flowsql.config)."""
+    return (config.get("execution.target") or "local") == "local" and (
+        config.get("execution.embedded.parallelism") or "clamp") == "clamp"

@@ -15,7 +15,8 @@ class Result:
     - ``kind='ok'``: a message only (DDL, SET, USE ...).
     - ``kind='table'``: ``table`` holds the rows (SELECT in batch mode, SHOW, DESCRIBE ...).
     - ``kind='job'``: a submitted job; ``job_id`` names it (streaming INSERT).
-    ``elapsed`` is wall seconds spent executing; ``statement`` the statement's text.
+    ``elapsed`` is wall seconds spent executing; ``statement`` the statement's text;
+    ``warnings`` are lines a face shows before the result (``[WARNING] ...``).
     """
 
     kind: Literal["ok", "table", "job"]
@@ -25,6 +26,7 @@ class Result:
     elapsed: float = 0.0
     statement: str = ""
     extra: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @staticmethod
     def ok(message: str = "OK") -> Result:

@@ -85,6 +85,24 @@ def cluster(session: Any = None) -> Any:
     return local_cluster()
 
 
+EMBEDDED_PARALLELISM_WARNING = (
+    "'parallelism.default' = '{p}' runs at parallelism 1 in the embedded engine: its subtasks "
+    "would be threads sharing one Python interpreter, which is slower, not faster. For "
+    "parallel speed-up run a cluster (`flowsql cluster start --taskmanagers {p}`, then "
+    "`flowsql shell --jobmanager HOST:PORT`), or SET 'execution.embedded.parallelism' = "
+    "'threads' to run the threads anyway."
+)
+
+
+def _warnings(session: Any) -> list[str]:
+    from flowsql.planner.translate import embedded_clamp
+
+    raw = session.config.get("parallelism.default") or "1"
+    if raw.strip().isdigit() and int(raw) > 1 and embedded_clamp(session.config):
+        return [EMBEDDED_PARALLELISM_WARNING.format(p=int(raw))]
+    return []
+
+
 def _job_config(session: Any) -> dict[str, str]:
     config = dict(session.config.items())
     config.setdefault("table.local-time-zone", session.config.get("table.local-time-zone") or "UTC")
@@ -140,6 +158,7 @@ def run_query(session: Any, stmt: st.Query) -> Result:
         out = Result("job", message="[INFO] Streaming query submitted; reading results live.",
                      job_id=job_id)
         out.extra["stream"] = StreamingQuery(job_id, result, schema, planned.updating, owner)
+        out.warnings = _warnings(session)
         return out
     result = CollectResult()
     job_id = cluster(session).submit(planned.graph, resources={COLLECT_RESOURCE: result},
@@ -154,6 +173,7 @@ def run_query(session: Any, stmt: st.Query) -> Result:
     out = Result.rows(table, message=f"{table.num_rows} row(s) in set")
     out.job_id = job_id
     out.extra.update(out_extra)
+    out.warnings = _warnings(session)
     return out
 
 
@@ -245,6 +265,7 @@ def run_inserts(session: Any, inserts: list[st.Insert], text: str = "") -> Resul
     c = cluster(session)
     job_id = c.submit(planned.graph, config=_job_config(session))
     out = Result("job", message=SUBMITTED, job_id=job_id)
+    out.warnings = _warnings(session)
     out.extra["graph"] = planned.graph
     out.extra["bounded"] = planned.bounded  # every source ends: the job finishes by itself
     if session.config.get_bool("table.dml-sync"):

@@ -172,6 +172,8 @@ class Runner:
 
     def _after(self, stmt: st.Statement, result: Result) -> bool:
         """Show ``result`` (live for a stream); track script jobs; false on failure."""
+        for warning in result.warnings:
+            self.renderer.text(f"[WARNING] {warning}", "yellow")
         stream = result.extra.get("stream")
         if stream is not None:
             return self._show_stream(stream)

@@ -292,6 +292,7 @@ class Differential:
             self._configured = True
             self.execute(f"SET 'table.exec.mini-batch.size' = '{data.batch_size}'")
             self.execute(f"SET 'parallelism.default' = '{data.parallelism}'")
+            self.execute("SET 'execution.embedded.parallelism' = 'threads'")
         return path
 
     def mode(self, mode: str) -> None:

@@ -29,6 +29,7 @@ def test_chain_source_calc_aggregate_sink(session):
 def test_parallelism_hash_exchange_and_two_phase(session):
     session.execute_one(DDL)
     session.execute_one("SET 'parallelism.default' = '3'")
+    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
     graph = plan_query(session, parse_query(WINDOW)).graph
     kinds = [op.kind for op in graph.operators]
     assert kinds == ["source", "local-window-aggregate", "window-aggregate", "collect-sink"]
@@ -40,6 +41,7 @@ def test_parallelism_hash_exchange_and_two_phase(session):
 def test_global_aggregate_and_mini_batch_settings(session):
     session.execute_one(DDL)
     session.execute_one("SET 'parallelism.default' = '2'")
+    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
     session.execute_one("SET 'table.exec.mini-batch.enabled' = 'true'")
     session.execute_one("SET 'table.exec.mini-batch.size' = '500'")
     session.execute_one("SET 'table.exec.mini-batch.allow-latency' = '50 ms'")

@@ -180,6 +180,7 @@ def test_idle_split_lets_windows_fire_while_running(session, two_splits, paralle
         gate = _create(session)
         session.execute_one("SET 'table.exec.source.idle-timeout' = '200 ms'")
     session.execute_one(f"SET 'parallelism.default' = '{parallelism}'")
+    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
     result = session.execute_one(query)
     stream = result.extra["stream"]
     try:
@@ -208,6 +209,7 @@ def test_idle_split_lets_windows_fire_while_running(session, two_splits, paralle
 def test_without_idle_timeout_silent_split_holds_windows(session, two_splits, parallelism):
     gate = _create(session, ", 'busy.batches' = '20'")
     session.execute_one(f"SET 'parallelism.default' = '{parallelism}'")
+    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
     result = session.execute_one(WINDOWS)
     stream = result.extra["stream"]
     try:

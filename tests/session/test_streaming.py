@@ -234,6 +234,7 @@ def test_unbounded_select_streams_live(session):
 def test_parallel_two_phase_window_and_group_aggregate(session):
     events(session)
     session.execute_one("SET 'parallelism.default' = '2'")
+    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
     window = (
         "SELECT k, window_start, COUNT(*) AS c, SUM(v) AS s, MIN(v) AS lo, AVG(v) AS a "
         "FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '20' SECOND)) "
@@ -244,3 +245,15 @@ def test_parallel_two_phase_window_and_group_aggregate(session):
     assert s == b and len(s) > 0
     s, b = both_modes(session, "SELECT name, COUNT(*) AS c, SUM(v) AS s FROM events GROUP BY name")
     assert s == b and len(s) > 1
+
+
+def test_embedded_parallelism_is_clamped_with_a_warning(session):
+    events(session)
+    session.execute_one("SET 'parallelism.default' = '2'")
+    query = "SELECT name, COUNT(*) AS c FROM events GROUP BY name"
+    assert "parallelism 2" not in session.execute_one("EXPLAIN " + query).message
+    result = session.execute_one(query)
+    assert len(result.warnings) == 1 and "runs at parallelism 1" in result.warnings[0]
+    assert "flowsql cluster start --taskmanagers 2" in result.warnings[0]
+    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
+    assert session.execute_one(query).warnings == []

@@ -22,6 +22,7 @@ WITH ('connector' = 'datagen', 'rows-per-second' = '500', 'fields.k.min' = '1', 
 CREATE TABLE out (k INT, window_start TIMESTAMP(3), window_end TIMESTAMP(3), s BIGINT)
 WITH ('connector' = 'blackhole');
 SET 'parallelism.default' = '2';
+SET 'execution.embedded.parallelism' = 'threads';
 SET 'pipeline.name' = 'rest-test-job';
 """
 INSERT = (
