@@ -23,7 +23,8 @@ Contract:
   a reason naming the TaskManager and its address.
 - Metrics: :meth:`metrics` sums per-operator records in/out and late records over subtasks
   (running tasks: live from the TaskManager, or its last heartbeat; ended tasks: the final
-  counts they reported) and keeps the minimum input watermark in ``extra["watermark"]``;
+  counts they reported), keeps the minimum input watermark in ``extra["watermark"]`` and
+  sums the tasks' ``busy_ms`` / ``backpressured_ms`` into ``extra``;
   :meth:`totals` gives job-level counts (SHOW JOBS).
 - Job resources (in-process objects such as a ``CollectResult``; embedded clients only) are
   handed to the tasks; on FAILING/CANCELLING the JobManager calls their ``abort()`` and at the
@@ -63,6 +64,7 @@ from flowsql.runtime.taskmanager.channels import DEFAULT_CAPACITY, InProcessInpu
 log = logging.getLogger("flowsql.runtime")
 
 DEFAULT_SLOT_REQUEST_TIMEOUT_S = 300.0
+SUMMED_EXTRAS = ("busy_ms", "backpressured_ms")
 DEFAULT_HEARTBEAT_TIMEOUT_S = 10.0
 
 
@@ -363,21 +365,36 @@ class JobManager:
         self._save(job)
         for i, desc in enumerate(descriptors):
             tm_id = placement[desc.task_id]
+            with self._lock:
+                stopping = job.state != JobState.RUNNING
+            if stopping:  # failed or cancelled while deploying: the rest never starts
+                self._release(placement, [d.task_id for d in descriptors[i:]])
+                for d in descriptors[i:]:
+                    self._task_ended(job, d.task_id, "CANCELED", None, None, {})
+                break
             try:
                 gateways[tm_id].deploy(desc, job.resources)
+                with self._lock:
+                    stopping = job.state != JobState.RUNNING
+                if stopping:  # a cancel may have missed this task while it was deploying
+                    gateways[tm_id].cancel(desc.task_id)
             except Exception as e:  # noqa: BLE001 - a deployment failure fails the job
                 err = e if isinstance(e, ExecutionError) else ExecutionError(
                     f"deploying {desc.name} to TaskManager {tm_id} failed: {e}")
                 undeployed = [d.task_id for d in descriptors[i:]]
-                with self._lock:
-                    for tid in undeployed:
-                        tm = self._tms.get(placement[tid])
-                        if tm is not None:
-                            tm.tasks.discard(tid)
+                self._release(placement, undeployed)
                 self._task_ended(job, desc.task_id, "FAILED", err, None, {})
                 for tid in undeployed[1:]:
                     self._task_ended(job, tid, "CANCELED", None, None, {})
                 break
+
+    def _release(self, placement: Mapping[str, str], task_ids: list[str]) -> None:
+        """Free the slots of tasks that were placed but never deployed."""
+        with self._lock:
+            for tid in task_ids:
+                tm = self._tms.get(placement[tid])
+                if tm is not None:
+                    tm.tasks.discard(tid)
 
     # -- task reports ------------------------------------------------------------------------
     def on_task_state(
@@ -605,6 +622,9 @@ class JobManager:
                 if "watermark" in m:
                     wm = int(m["watermark"])
                     t.extra["watermark"] = min(t.extra.get("watermark", wm), wm)
+                for key in SUMMED_EXTRAS:
+                    if key in m:
+                        t.extra[key] = t.extra.get(key, 0) + int(m[key])
         return totals
 
     def totals(self, job_id: str) -> JobTotals:

@@ -7,8 +7,9 @@ Contract:
   ``RUNNING`` with a heartbeat of "now"; RSS and CPU time are this process's (from
   ``/proc/self/status`` and ``resource.getrusage``), so every TaskManager shows the same
   figures.
-- ``metrics`` adds no ``extra`` keys: the embedded runtime does not measure watermarks,
-  busy or backpressured time per operator (yet); the REST layer reports them as unknown.
+- ``metrics`` are the JobManager's: per operator counts, the minimum input watermark and the
+  tasks' busy and backpressured time in ``extra`` (channel fill and credits are not measured
+  in process).
 """
 
 from __future__ import annotations

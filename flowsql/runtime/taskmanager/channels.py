@@ -11,9 +11,9 @@ Contract:
   ``CheckpointBarrier`` (reserved), ``IdleMarker``).
 - :meth:`InputGate.cancel` wakes every blocked ``get`` and ``put`` on that gate with
   :class:`TaskCancelled`; the runtime uses it to stop a job promptly.
-- :class:`Transport` creates gates. :class:`InProcessTransport` (threads in one process) is the
-  only gate implementation; producers in other processes write into it through
-  ``flowsql.runtime.network.exchange`` (Arrow Flight), which uses the hooks below.
+- :class:`InProcessInputGate` is the only gate: a gate always lives in its consumer's process.
+  Producers in the same process write into it directly; producers in other processes write
+  through ``flowsql.runtime.network.exchange`` (Arrow Flight), which uses the hooks below.
 - Hooks for a remote receiver: ``on_consumed(channel)`` is called (outside the lock) each time
   :meth:`InProcessInputGate.get` hands out a message; ``on_cancel()`` is called (outside the
   lock) once when the gate is cancelled; :meth:`InProcessInputGate.put_remote` appends without
@@ -64,12 +64,6 @@ class InputGate(abc.ABC):
 
     @abc.abstractmethod
     def cancel(self) -> None: ...
-
-
-class Transport(abc.ABC):
-    @abc.abstractmethod
-    def create_gate(self, name: str, num_channels: int, capacity: int = DEFAULT_CAPACITY) -> InputGate:
-        ...
 
 
 class _InProcessWriter(ChannelWriter):
@@ -175,8 +169,3 @@ class InProcessInputGate(InputGate):
         callback = self.on_cancel
         if first and callback is not None:
             callback()
-
-
-class InProcessTransport(Transport):
-    def create_gate(self, name: str, num_channels: int, capacity: int = DEFAULT_CAPACITY) -> InputGate:
-        return InProcessInputGate(name, num_channels, capacity)

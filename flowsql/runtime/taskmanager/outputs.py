@@ -6,6 +6,9 @@ Contract:
   to all, ``hash`` split by key group (:mod:`flowsql.runtime.partitioning`, :mod:`flowsql.state.keygroups`) so all rows of one
   key reach the same subtask.
 - Control messages (watermarks, idle markers, end of input) go to every downstream channel.
+- :attr:`EdgeWriter.put_seconds` is the time spent inside the channels' ``put``: waiting for
+  room (backpressure) and, for a Flight channel, handing the message to the network. The
+  task reports it as its backpressured time.
 - :class:`TaskOutput` fans a chain tail's output out to all its edges; empty batches are
   never sent. ``close()`` after the final ``EndOfInput`` ends every channel stream cleanly;
   ``abort()`` (cancellation, failure) tears them down without waiting. Writers without such
@@ -13,6 +16,8 @@ Contract:
 """
 
 from __future__ import annotations
+
+import time
 
 import pyarrow as pa
 
@@ -35,6 +40,14 @@ class EdgeWriter:
         self.keys = keys
         self.max_parallelism = max_parallelism
         self._next = start % max(len(writers), 1)
+        self.put_seconds = 0.0
+
+    def _put(self, writer: ChannelWriter, message: Message) -> None:
+        t0 = time.perf_counter()
+        try:
+            writer.put(message)
+        finally:
+            self.put_seconds += time.perf_counter() - t0
 
     def emit(self, batch: pa.RecordBatch) -> None:
         n = len(self.writers)
@@ -42,19 +55,19 @@ class EdgeWriter:
             targets = route(batch, self.keys, n, self.max_parallelism)
             for writer, part in zip(self.writers, split_by_target(batch, targets, n), strict=True):
                 if part is not None and part.num_rows:
-                    writer.put(part)
+                    self._put(writer, part)
         elif self.partitioning == "broadcast":
             for writer in self.writers:
-                writer.put(batch)
+                self._put(writer, batch)
         elif self.partitioning == "rebalance" and n > 1:
-            self.writers[self._next].put(batch)
+            self._put(self.writers[self._next], batch)
             self._next = (self._next + 1) % n
         else:  # forward, or a single target
-            self.writers[0].put(batch)
+            self._put(self.writers[0], batch)
 
     def broadcast(self, message: Message) -> None:
         for writer in self.writers:
-            writer.put(message)
+            self._put(writer, message)
 
     def close(self) -> None:
         for writer in self.writers:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -191,6 +192,9 @@ class Task:
         self.io: dict[str, OperatorMetrics] = {spec.id: OperatorMetrics() for spec in desc.operators}
         self._cancelled = threading.Event()
         self._chain: OperatorChain | None = None
+        self._started: float | None = None
+        self._ended: float | None = None
+        self._idle_seconds = 0.0
         self._thread = threading.Thread(target=self._run, name=f"flowsql-task {desc.name}", daemon=True)
 
     @property
@@ -198,6 +202,7 @@ class Task:
         return self.desc.task_id
 
     def start(self) -> None:
+        self._started = time.perf_counter()
         self.state = "RUNNING"
         self._thread.start()
 
@@ -214,10 +219,20 @@ class Task:
             edge.abort()
 
     def metrics(self) -> dict[str, dict[str, int]]:
-        """Per operator of the chain: records in/out, late records and the operator's input
-        watermark (epoch ms; absent before the first one) — plain data for reports."""
+        """Per operator of the chain: records in/out, late records, the operator's input
+        watermark (epoch ms; absent before the first one), and the task's (the chain's, as a
+        Flink vertex's) ``backpressured_ms`` (time inside output channel puts) and, for a task
+        reading an input gate, ``busy_ms`` (time neither waiting for input nor for output) —
+        plain data for reports."""
         out: dict[str, dict[str, int]] = {}
         chain = self._chain
+        timing: dict[str, int] = {}
+        if self._started is not None:
+            elapsed = (self._ended or time.perf_counter()) - self._started
+            blocked = sum(e.put_seconds for e in self.outputs)
+            timing["backpressured_ms"] = int(blocked * 1000)
+            if self.input_gate is not None:
+                timing["busy_ms"] = int(max(0.0, elapsed - blocked - self._idle_seconds) * 1000)
         for spec in self.desc.operators:
             io = self.io[spec.id]
             m = {"in": io.records_in, "out": io.records_out,
@@ -226,6 +241,7 @@ class Task:
                 wm = chain.last_watermark[chain.ids.index(spec.id)]
                 if wm != MIN_WATERMARK:
                     m["watermark"] = wm
+            m.update(timing)
             out[spec.id] = m
         return out
 
@@ -260,6 +276,7 @@ class Task:
         if outcome == "FAILED":
             log.error("task %s failed: %s\n%s", self.desc.name, error, details)
         self.state = outcome
+        self._ended = time.perf_counter()
         try:
             self.on_end(self, outcome, error, details)
         finally:
@@ -326,8 +343,11 @@ class Task:
         valve = WatermarkValve(gate.num_channels)
         inputs = self.desc.channel_inputs
         idle_out = False
+        clock = time.perf_counter
         while not valve.all_finished:
+            t0 = clock()
             item = gate.get()
+            self._idle_seconds += clock() - t0
             if item is None:
                 continue
             channel, msg = item

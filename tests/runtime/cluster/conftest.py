@@ -63,3 +63,20 @@ def own_cluster(tmp_path):
         yield c
     finally:
         c.stop()
+
+
+@pytest.fixture
+def make_cluster():
+    """Start clusters on demand (``make_cluster(home)``); every one is stopped in teardown."""
+    started: list[LocalCluster] = []
+
+    def make(home: Path, taskmanagers: int = 2, slots: int = 1) -> LocalCluster:
+        c = start_cluster(home, taskmanagers, slots)
+        started.append(c)
+        return c
+
+    try:
+        yield make
+    finally:
+        for c in started:
+            c.stop()
