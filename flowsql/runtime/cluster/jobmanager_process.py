@@ -7,7 +7,7 @@ Contract:
   ``"<job>/result"``). The REST API, web dashboard and ``/metrics`` are served on
   ``bind:rest_port`` (:mod:`flowsql.runtime.rest`) when a REST port is given.
 - Actions: from TaskManagers ``register`` {tm_id, slots, host, data_port, location} ->
-  {registration, heartbeat_interval}, ``heartbeat`` {tm_id, registration, metrics, process}
+  {registration, heartbeat_interval, heartbeat_timeout}, ``heartbeat`` {tm_id, registration, metrics, process}
   -> {status, cancel}, ``task_state`` {tm_id, registration, task_id, state, error, details,
   metrics}; from clients ``submit`` {graph, config, result} -> {job_id}, ``cancel`` {job_id,
   wait}, ``jobs``, ``job``, ``wait`` {job_id, timeout <= 5 s}, ``metrics``, ``totals``,
@@ -128,7 +128,8 @@ class JobManagerProcess:
             tm_id, int(p["slots"]), gateway, host=str(p.get("host", "")),
             data_port=int(p.get("data_port", 0)), location=str(p["location"]),
         )
-        return {"registration": number, "heartbeat_interval": self.heartbeat_interval}
+        return {"registration": number, "heartbeat_interval": self.heartbeat_interval,
+                "heartbeat_timeout": self.jobmanager.heartbeat_timeout}
 
     def _heartbeat(self, p: dict[str, Any]) -> dict[str, Any]:
         return self.jobmanager.heartbeat(str(p["tm_id"]), int(p["registration"]),

@@ -83,6 +83,18 @@ def _spawn(home: Path, name: str, args: list[str]) -> int:
     return proc.pid
 
 
+def _last_error(home: Path, name: str) -> str:
+    """The last error-looking line of a process's output (what made it exit)."""
+    try:
+        lines = (home / "log" / f"{name}.out").read_text(errors="replace").splitlines()
+    except OSError:
+        return "no output"
+    for line in reversed(lines):
+        if "error" in line.lower():
+            return line.strip().removeprefix("Execution error: ")[:300]
+    return lines[-1].strip()[:300] if lines else "no output"
+
+
 def _endpoint(home: Path, name: str) -> dict[str, Any] | None:
     path = home / "cluster" / f"{name}.json"
     try:
@@ -109,7 +121,8 @@ def start(home: Path, *, taskmanagers: int = 1, slots: int = 1, port: int = 6123
     while endpoint is None or endpoint.get("pid") != jm_pid:
         if not _alive(jm_pid):
             stop(home)
-            raise ExecutionError(f"the JobManager exited at start; see {home / 'log' / 'jobmanager.out'}")
+            raise ExecutionError(f"the JobManager exited at start: {_last_error(home, 'jobmanager')}",
+                                 hint=f"see {home / 'log' / 'jobmanager.out'}")
         if time.monotonic() > deadline:
             stop(home)
             raise ExecutionError(f"the JobManager did not start within {START_TIMEOUT_S:g} s; "

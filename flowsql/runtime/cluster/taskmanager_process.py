@@ -6,11 +6,15 @@ Contract:
    ``cancel`` {task_id} actions.
 2. It registers its slots and its address (``advertise`` or ``bind``, and the actual port)
    with the JobManager, retrying until the JobManager answers.
-3. Every heartbeat interval (the JobManager's answer to ``register``) it sends a heartbeat
+3. Every heartbeat interval (the JobManager's answer to ``register``, with its heartbeat
+   timeout) it sends a heartbeat
    carrying its running tasks' metrics and its RSS and CPU time. When the JobManager no
    longer knows this registration (it declared the TaskManager lost: fenced), every task
    still running here is cancelled and the TaskManager registers again with a new
-   registration number. Tasks the JobManager lists in ``cancel`` are cancelled.
+   registration number. Tasks the JobManager lists in ``cancel`` are cancelled. When no
+   heartbeat got through for longer than the heartbeat timeout, the JobManager is taken as
+   lost: every task is cancelled (the JobManager fails their jobs on its side) and the
+   TaskManager keeps trying to register.
 4. Channels to other processes are :class:`~flowsql.runtime.network.exchange.FlightChannelWriter`
    streams; their errors name the peer TaskManager.
 5. :meth:`TaskManagerProcess.stop` (SIGTERM/SIGINT) cancels every task, waits at most a
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -93,6 +98,8 @@ class TaskManagerProcess:
         self.jm_client = ControlClient(target, timeout=5.0)
         self.jm_gateway = RemoteJobManagerGateway(self.jm_client)
         self.heartbeat_interval = 1.0
+        self.heartbeat_timeout = 10.0
+        self._last_ok = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -134,6 +141,8 @@ class TaskManagerProcess:
             self._stop.wait(min(1.0, self.heartbeat_interval))
             return False
         self.heartbeat_interval = float(reply.get("heartbeat_interval", 1.0))
+        self.heartbeat_timeout = float(reply.get("heartbeat_timeout", 10.0))
+        self._last_ok = time.monotonic()
         self.tm.connect(self.jm_gateway, int(reply["registration"]))
         log.info("registered with the JobManager as %s (registration %s)",
                  self.tm.tm_id, reply["registration"])
@@ -147,8 +156,15 @@ class TaskManagerProcess:
                 "metrics": self.tm.task_metrics(), "process": process_stats(),
             })
         except FlowSQLError as e:
-            log.warning("heartbeat to the JobManager failed: %s", e)
+            silent = time.monotonic() - self._last_ok
+            log.warning("heartbeat to the JobManager failed (%.1f s without one): %s", silent, e)
+            if silent > self.heartbeat_timeout:
+                cancelled = self.tm.cancel_all()
+                log.warning("JobManager lost: cancelled %d task(s); registering again",
+                            len(cancelled))
+                return False
             return True
+        self._last_ok = time.monotonic()
         if reply.get("status") == "unknown":
             cancelled = self.tm.cancel_all()
             log.warning("the JobManager fenced %s; cancelled its %d stale task(s)",

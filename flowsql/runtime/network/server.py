@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pyarrow.flight as flight
 
 from flowsql.errors import ExecutionError
@@ -45,7 +46,14 @@ class FlowFlightServer(flight.FlightServerBase):
         streams: Callable[[str], Any] | None = None,
         gate_timeout: float = 30.0,
     ) -> None:
-        super().__init__(location=f"grpc+tcp://{host}:{port}")
+        try:
+            super().__init__(location=f"grpc+tcp://{host}:{port}")
+        except (pa.ArrowException, OSError) as e:
+            raise ExecutionError(
+                f"cannot listen on {host}:{port}: {e}",
+                hint="the port may be in use (choose another, or 0 for any free port), or the "
+                "address is not one of this host's",
+            ) from None
         self.host = host
         self.gates = gates
         self.actions: dict[str, Action] = dict(actions or {})
