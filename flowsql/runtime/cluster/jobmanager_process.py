@@ -90,7 +90,7 @@ class JobManagerProcess:
         self.jobmanager.shutdown(timeout=timeout)
         if self._rest is not None:
             self._rest.stop()
-        self.server.shutdown()
+        self.server.shutdown(timeout=2.0)
         self._stopped.set()
 
     def _stream(self, ticket: str) -> Any:

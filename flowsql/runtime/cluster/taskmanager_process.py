@@ -120,7 +120,7 @@ class TaskManagerProcess:
         self._stop.set()
         self.tm.cancel_all()
         self.tm.join_all(timeout)
-        self.server.shutdown()
+        self.server.shutdown(timeout=2.0)
 
     def _run(self) -> None:
         while not self._stop.is_set():
