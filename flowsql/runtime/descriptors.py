@@ -15,6 +15,9 @@ Contract:
   writes them to that channel. In-process clients hand the TaskManager a live result object
   instead (embedded mode), outside the descriptor.
 - :meth:`to_dict` / :meth:`from_dict` round-trip through JSON (``"version": 1``).
+- A :class:`TaskReport` is what a TaskManager says when a task ended: which registration of
+  which TaskManager reports it (the JobManager ignores fenced ones), the final state, the
+  error and its traceback text, and the task's final per-operator metrics.
 """
 
 from __future__ import annotations
@@ -139,3 +142,18 @@ class TaskDeploymentDescriptor:
             capacity=int(data.get("capacity", DEFAULT_CAPACITY)),
             max_parallelism=int(data.get("max_parallelism", MAX_PARALLELISM)),
         )
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    tm_id: str
+    registration: int
+    task_id: str
+    state: str
+    error: ExecutionError | None = None
+    details: str | None = None
+    metrics: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def job_id(self) -> str:
+        return self.task_id.split("/", 1)[0]

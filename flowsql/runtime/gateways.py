@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowsql.errors import ExecutionError
-from flowsql.runtime.descriptors import TaskDeploymentDescriptor
+from flowsql.runtime.descriptors import TaskDeploymentDescriptor, TaskReport
 from flowsql.runtime.jobmanager.jobmanager import JobManager
 from flowsql.runtime.taskmanager.taskmanager import TaskManager
 
@@ -37,14 +36,5 @@ class LocalJobManagerGateway:
     def __init__(self, jm: JobManager) -> None:
         self.jm = jm
 
-    def task_state(
-        self,
-        tm_id: str,
-        registration: int,
-        task_id: str,
-        state: str,
-        error: ExecutionError | None,
-        details: str | None,
-        metrics: dict[str, dict[str, int]],
-    ) -> None:
-        self.jm.on_task_state(tm_id, registration, task_id, state, error, details, metrics)
+    def task_state(self, report: TaskReport) -> None:
+        self.jm.on_task_state(report)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
+from flowsql.runtime.descriptors import TaskReport
 from flowsql.runtime.jobmanager.jobmanager import JobManager
 
 
@@ -84,11 +85,11 @@ def test_lost_taskmanager_fails_its_jobs_and_is_fenced(jm):
     assert "TaskManager tm-a (10.0.0.1:7001) lost: no heartbeat" in jm.error(job)[0].message
     assert sorted(b.cancelled) == sorted(b.deployed)  # the rest of the job is cancelled
     for tid in b.deployed:
-        jm.on_task_state("tm-b", reg_b, tid, "CANCELED", None, None, {})
+        jm.on_task_state(TaskReport("tm-b", reg_b, tid, "CANCELED"))
     assert jm.job(job).state == "FAILED"
     # tm-a comes back: its old registration is unknown (fenced), its late reports are ignored
     assert jm.heartbeat("tm-a", reg_a, {a.deployed[0]: {}}) == {"status": "unknown"}
-    jm.on_task_state("tm-a", reg_a, a.deployed[0], "FINISHED", None, None, {})
+    jm.on_task_state(TaskReport("tm-a", reg_a, a.deployed[0], "FINISHED"))
     assert jm.job(job).state == "FAILED"
     states = {t.tm_id: t.state for t in jm.task_managers()}
     assert states == {"tm-a": "LOST", "tm-b": "RUNNING"}

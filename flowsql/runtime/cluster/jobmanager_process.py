@@ -27,7 +27,7 @@ from typing import Any
 
 from flowsql.physical import serde
 from flowsql.runtime.cluster.remote_gateways import RemoteTaskManagerGateway
-from flowsql.runtime.cluster.wire import error_from_data, error_to_data, info_to_data
+from flowsql.runtime.cluster.wire import error_to_data, info_to_data, report_from_data
 from flowsql.runtime.jobmanager.jobmanager import JobManager
 from flowsql.runtime.jobmanager.store import JobStore
 from flowsql.runtime.network.exchange import ResultStreams
@@ -136,10 +136,7 @@ class JobManagerProcess:
                                          p.get("metrics") or {}, p.get("process") or {})
 
     def _task_state(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.jobmanager.on_task_state(
-            str(p["tm_id"]), int(p["registration"]), str(p["task_id"]), str(p["state"]),
-            error_from_data(p.get("error")), p.get("details"), p.get("metrics") or {},
-        )
+        self.jobmanager.on_task_state(report_from_data(p))
         return {}
 
     def _submit(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowsql.errors import ExecutionError, FlowSQLError
-from flowsql.runtime.cluster.wire import error_to_data
-from flowsql.runtime.descriptors import TaskDeploymentDescriptor
+from flowsql.runtime.cluster.wire import report_to_data
+from flowsql.runtime.descriptors import TaskDeploymentDescriptor, TaskReport
 from flowsql.runtime.network.client import ControlClient
 
 log = logging.getLogger("flowsql.runtime")
@@ -48,21 +48,9 @@ class RemoteJobManagerGateway:
     def __init__(self, client: ControlClient) -> None:
         self.client = client
 
-    def task_state(
-        self,
-        tm_id: str,
-        registration: int,
-        task_id: str,
-        state: str,
-        error: ExecutionError | None,
-        details: str | None,
-        metrics: dict[str, dict[str, int]],
-    ) -> None:
+    def task_state(self, report: TaskReport) -> None:
         try:
-            self.client.call("task_state", {
-                "tm_id": tm_id, "registration": registration, "task_id": task_id,
-                "state": state, "error": error_to_data(error), "details": details,
-                "metrics": metrics,
-            })
+            self.client.call("task_state", report_to_data(report))
         except FlowSQLError as e:
-            log.warning("could not report %s %s to the JobManager: %s", task_id, state, e)
+            log.warning("could not report %s %s to the JobManager: %s",
+                        report.task_id, report.state, e)

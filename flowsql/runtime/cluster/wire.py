@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from flowsql.errors import ExecutionError, FlowSQLError
+from flowsql.runtime.descriptors import TaskReport
 from flowsql.runtime.jobmanager.jobmanager import JobInfo, JobTotals
 from flowsql.runtime.network.codec import decode_error, encode_error
 
@@ -30,6 +31,19 @@ def error_from_data(data: dict[str, Any] | None) -> ExecutionError | None:
     out = ExecutionError(err.message, hint=err.hint)
     out.__cause__ = err
     return out
+
+
+def report_to_data(report: TaskReport) -> dict[str, Any]:
+    return {"tm_id": report.tm_id, "registration": report.registration,
+            "task_id": report.task_id, "state": report.state,
+            "error": error_to_data(report.error), "details": report.details,
+            "metrics": report.metrics}
+
+
+def report_from_data(data: dict[str, Any]) -> TaskReport:
+    return TaskReport(str(data["tm_id"]), int(data["registration"]), str(data["task_id"]),
+                      str(data["state"]), error_from_data(data.get("error")),
+                      data.get("details"), data.get("metrics") or {})
 
 
 def info_to_data(info: JobInfo) -> dict[str, Any]:

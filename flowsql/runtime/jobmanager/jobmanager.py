@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from flowsql.errors import ExecutionError, QueryCancelled
 from flowsql.operators.base import OperatorMetrics
 from flowsql.physical.graph import JobGraph
-from flowsql.runtime.descriptors import JOBMANAGER, TaskDeploymentDescriptor
+from flowsql.runtime.descriptors import JOBMANAGER, TaskDeploymentDescriptor, TaskReport
 from flowsql.runtime.jobmanager.deployment import (
     build_descriptors,
     collect_parallelism,
@@ -397,28 +397,21 @@ class JobManager:
                     tm.tasks.discard(tid)
 
     # -- task reports ------------------------------------------------------------------------
-    def on_task_state(
-        self,
-        tm_id: str,
-        registration: int,
-        task_id: str,
-        state: str,
-        error: ExecutionError | None,
-        details: str | None,
-        metrics: dict[str, dict[str, int]],
-    ) -> None:
+    def on_task_state(self, report: TaskReport) -> None:
         """A task ended (FINISHED, FAILED or CANCELED) on a TaskManager; reports from a fenced
         registration are ignored."""
         with self._lock:
-            tm = self._tms.get(tm_id)
-            if tm is None or tm.registration != registration:
-                log.info("ignoring a report of %s from fenced TaskManager %s", task_id, tm_id)
+            tm = self._tms.get(report.tm_id)
+            if tm is None or tm.registration != report.registration:
+                log.info("ignoring a report of %s from fenced TaskManager %s",
+                         report.task_id, report.tm_id)
                 return
-            tm.tasks.discard(task_id)
-            tm.metrics.pop(task_id, None)
-            job = self._jobs.get(task_id.split("/", 1)[0])
+            tm.tasks.discard(report.task_id)
+            tm.metrics.pop(report.task_id, None)
+            job = self._jobs.get(report.job_id)
         if job is not None:
-            self._task_ended(job, task_id, state, error, details, metrics)
+            self._task_ended(job, report.task_id, report.state, report.error, report.details,
+                             report.metrics)
         self._schedule_waiting()
 
     def _task_ended(

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from flowsql.errors import ExecutionError
 from flowsql.operators.registry import OperatorRegistry, default_registry
-from flowsql.runtime.descriptors import ChannelAddress, TaskDeploymentDescriptor
+from flowsql.runtime.descriptors import ChannelAddress, TaskDeploymentDescriptor, TaskReport
 from flowsql.runtime.jobmanager.scheduler import slot_key
 from flowsql.runtime.network.gates import GateRegistry
 from flowsql.runtime.taskmanager.channels import (
@@ -52,16 +52,7 @@ RemoteWriterFactory = Callable[[str, str, int, threading.Event, str], ChannelWri
 
 
 class JobManagerGateway(Protocol):
-    def task_state(
-        self,
-        tm_id: str,
-        registration: int,
-        task_id: str,
-        state: str,
-        error: ExecutionError | None,
-        details: str | None,
-        metrics: dict[str, dict[str, int]],
-    ) -> None: ...
+    def task_state(self, report: TaskReport) -> None: ...
 
 
 class LocalGateWriter(ChannelWriter):
@@ -173,8 +164,8 @@ class TaskManager:
         self.gates.remove(task.task_id)
         jm = self.jobmanager
         if jm is not None:
-            jm.task_state(self.tm_id, self.registration, task.task_id, outcome, error, details,
-                          task.metrics())
+            jm.task_state(TaskReport(self.tm_id, self.registration, task.task_id, outcome, error,
+                                     details, task.metrics()))
 
     # -- control -----------------------------------------------------------------------------
     def cancel(self, task_id: str) -> bool:
