@@ -71,6 +71,10 @@ class PeerChannelWriter(ChannelWriter):
     def abort(self) -> None:
         self.inner.abort()
 
+    @property
+    def credits(self) -> int:
+        return self.inner.credits
+
 
 class TaskManagerProcess:
     def __init__(

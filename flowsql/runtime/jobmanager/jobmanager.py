@@ -24,7 +24,8 @@ Contract:
 - Metrics: :meth:`metrics` sums per-operator records in/out and late records over subtasks
   (running tasks: live from the TaskManager, or its last heartbeat; ended tasks: the final
   counts they reported), keeps the minimum input watermark in ``extra["watermark"]`` and
-  sums the tasks' ``busy_ms`` / ``backpressured_ms`` into ``extra``;
+  sums the tasks' ``busy_ms`` / ``backpressured_ms`` / ``credits`` into ``extra``, with the
+  fullest subtask's input ``channel_fill`` (0..1);
   :meth:`totals` gives job-level counts (SHOW JOBS).
 - Job resources (in-process objects such as a ``CollectResult``; embedded clients only) are
   handed to the tasks; on FAILING/CANCELLING the JobManager calls their ``abort()`` and at the
@@ -64,7 +65,7 @@ from flowsql.runtime.taskmanager.channels import DEFAULT_CAPACITY, InProcessInpu
 log = logging.getLogger("flowsql.runtime")
 
 DEFAULT_SLOT_REQUEST_TIMEOUT_S = 300.0
-SUMMED_EXTRAS = ("busy_ms", "backpressured_ms")
+SUMMED_EXTRAS = ("busy_ms", "backpressured_ms", "credits")
 DEFAULT_HEARTBEAT_TIMEOUT_S = 10.0
 
 
@@ -618,6 +619,9 @@ class JobManager:
                 for key in SUMMED_EXTRAS:
                     if key in m:
                         t.extra[key] = t.extra.get(key, 0) + int(m[key])
+                if "channel_fill_permille" in m:  # the fullest subtask's gate
+                    fill = int(m["channel_fill_permille"]) / 1000
+                    t.extra["channel_fill"] = max(t.extra.get("channel_fill", 0.0), fill)
         return totals
 
     def totals(self, job_id: str) -> JobTotals:

@@ -8,8 +8,8 @@ Contract:
   ``/proc/self/status`` and ``resource.getrusage``), so every TaskManager shows the same
   figures.
 - ``metrics`` are the JobManager's: per operator counts, the minimum input watermark and the
-  tasks' busy and backpressured time in ``extra`` (channel fill and credits are not measured
-  in process).
+  tasks' busy and backpressured time and input channel fill in ``extra`` (no credits: every
+  channel is in process).
 """
 
 from __future__ import annotations

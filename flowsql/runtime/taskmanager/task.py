@@ -222,8 +222,9 @@ class Task:
         """Per operator of the chain: records in/out, late records, the operator's input
         watermark (epoch ms; absent before the first one), and the task's (the chain's, as a
         Flink vertex's) ``backpressured_ms`` (time inside output channel puts) and, for a task
-        reading an input gate, ``busy_ms`` (time neither waiting for input nor for output) —
-        plain data for reports."""
+        reading an input gate, ``busy_ms`` (time neither waiting for input nor for output) and
+        ``channel_fill_permille`` (queued messages per thousand of the gate's capacity), and
+        ``credits`` (the send credits its network channels hold now) — plain data for reports."""
         out: dict[str, dict[str, int]] = {}
         chain = self._chain
         timing: dict[str, int] = {}
@@ -231,8 +232,16 @@ class Task:
             elapsed = (self._ended or time.perf_counter()) - self._started
             blocked = sum(e.put_seconds for e in self.outputs)
             timing["backpressured_ms"] = int(blocked * 1000)
-            if self.input_gate is not None:
+            gate = self.input_gate
+            if gate is not None:
                 timing["busy_ms"] = int(max(0.0, elapsed - blocked - self._idle_seconds) * 1000)
+                pending = getattr(gate, "pending", None)
+                if pending is not None and self._ended is None:
+                    timing["channel_fill_permille"] = (
+                        1000 * pending() // max(1, gate.num_channels * self.desc.capacity))
+            credits = [w.credits for e in self.outputs for w in e.writers if hasattr(w, "credits")]
+            if credits:
+                timing["credits"] = sum(credits)
         for spec in self.desc.operators:
             io = self.io[spec.id]
             m = {"in": io.records_in, "out": io.records_out,
