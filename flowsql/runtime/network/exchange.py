@@ -599,7 +599,8 @@ class ResultStreams:
         self._closing = threading.Event()
 
     def serve(self, key: str) -> flight.GeneratorStream:
-        """A stream of the gate's batches until every channel sent EndOfInput.
+        """A stream of the gate's batches until every channel sent EndOfInput; then the gate
+        leaves the registry.
 
         Waits for the first batch to learn the stream's schema (an empty schema when every
         channel ends without a batch)."""
@@ -623,6 +624,7 @@ class ResultStreams:
                     yield message
                 elif isinstance(message, EndOfInput):
                     ended.add(channel)
+            self._gates.remove(key)  # every channel ended: the result is delivered
 
         return flight.GeneratorStream(schema, batches())
 
