@@ -30,7 +30,8 @@ Contract:
   On a notice the writer half-closes its stream so the receiver's handler returns.
 - Failures reach the producer as :class:`~flowsql.errors.ExecutionError` naming the location,
   gate and channel; connecting retries for up to ``connect_timeout`` seconds while the peer
-  refuses connections (it may still be starting).
+  refuses connections (it may still be starting). ``abort`` returns at once and ends the stream
+  in the background: cancelling a task never waits for an unreachable receiver.
 - :class:`ResultStreams` serves a gate's batches to a DoGet client (the JobManager relaying a
   collect sink): one stream with the first batch's schema, ending when every channel sent
   ``EndOfInput``; other control messages are not forwarded.
@@ -551,14 +552,21 @@ class FlightChannelWriter(ChannelWriter):
             self._close_client()
 
     def abort(self) -> None:
-        """From any thread: wake a blocked ``put`` with ``TaskCancelled`` and end the stream."""
+        """From any thread: wake a blocked ``put`` with ``TaskCancelled`` and end the stream.
+
+        Returns at once: the stream is ended in a background thread, since a receiver that
+        became unreachable (host down, link cut) never answers the half-close and its grants
+        reader stays blocked until the connection dies; a task's cancel never waits for it."""
         with self._cond:
             self._aborted = True
             self._cond.notify_all()
-        stream = self._stream
+        self._closed = True
+        threading.Thread(target=self._end_aborted, args=(self._stream,), daemon=True,
+                         name=f"flowsql-abort-{self.gate_key}-{self.channel}").start()
+
+    def _end_aborted(self, stream: _OutboundStream | None) -> None:
         if stream is not None:
             self._teardown(stream)
-        self._closed = True
         self._close_client()
 
     def _close_client(self) -> None:
