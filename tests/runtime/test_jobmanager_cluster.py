@@ -83,6 +83,9 @@ def test_lost_taskmanager_fails_its_jobs_and_is_fenced(jm):
     info = jm.job(job)
     assert info.state in ("FAILING", "FAILED")
     assert "TaskManager tm-a (10.0.0.1:7001) lost: no heartbeat" in jm.error(job)[0].message
+    deadline = time.monotonic() + 10  # remote cancels go out from their own thread
+    while sorted(b.cancelled) != sorted(b.deployed) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert sorted(b.cancelled) == sorted(b.deployed)  # the rest of the job is cancelled
     for tid in b.deployed:
         jm.on_task_state(TaskReport("tm-b", reg_b, tid, "CANCELED"))

@@ -448,15 +448,30 @@ class JobManager:
             self._end(job, final)
 
     def _cancel_tasks(self, job: _Job, ids: list[str]) -> None:
-        for tid in ids:
-            with self._lock:
-                tm = self._tms.get(job.placement.get(tid, ""))
-            if tm is None:
-                continue
-            try:
-                tm.gateway.cancel(tid)
-            except Exception as e:  # noqa: BLE001 - an unreachable TaskManager is detected by heartbeats
-                log.warning("cancelling %s on %s failed: %s", tid, tm.tm_id, e)
+        """Ask each task's TaskManager to cancel it: in-process ones at once, remote ones from
+        a thread per TaskManager, so an unreachable TaskManager (detected by heartbeats)
+        never holds up the others, the monitor or the caller."""
+        by_tm: dict[str, list[str]] = {}
+        with self._lock:
+            for tid in ids:
+                tm_id = job.placement.get(tid, "")
+                if tm_id in self._tms:
+                    by_tm.setdefault(tm_id, []).append(tid)
+            targets = [(self._tms[t], tids) for t, tids in by_tm.items()]
+
+        def cancel(tm: _TaskManager, tids: list[str]) -> None:
+            for tid in tids:
+                try:
+                    tm.gateway.cancel(tid)
+                except Exception as e:  # noqa: BLE001 - heartbeats detect a lost TaskManager
+                    log.warning("cancelling %s on %s failed: %s", tid, tm.tm_id, e)
+
+        for tm, tids in targets:
+            if tm.gateway.remote:
+                threading.Thread(target=cancel, args=(tm, tids), daemon=True,
+                                 name=f"flowsql-cancel {tm.tm_id}").start()
+            else:
+                cancel(tm, tids)
 
     def _end(self, job: _Job, final: JobState) -> None:
         with self._lock:
