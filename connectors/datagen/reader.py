@@ -60,7 +60,10 @@ class DatagenReader(SourceReader):
                 count = min(count, due)
             batch = self.generator.generate(start, count)
             offset += count
-            if offset >= self.block:
+            ended = total is not None and block * self.block + offset >= total
+            if offset >= self.block or (ended and offset):
+                # (a shard past its last row always rests at the start of its next block, so
+                # its final position does not depend on how pacing cut the last block)
                 block, offset = block + self.shards, 0
             self._next[split] = (block, offset)
             emitted += count
