@@ -54,7 +54,7 @@ class MiniCluster:
         gateway = LocalJobManagerGateway(self.jobmanager)
         for tm in self.task_managers:
             number = self.jobmanager.register_task_manager(
-                tm.tm_id, tm.num_slots, LocalTaskManagerGateway(tm))
+                tm.tm_id, tm.num_slots, LocalTaskManagerGateway(tm), host="127.0.0.1")
             tm.connect(gateway, number)
 
     def submit(

@@ -31,12 +31,12 @@ from typing import Any
 
 from flowsql.errors import ExecutionError, FlowSQLError
 from flowsql.runtime.cluster.remote_gateways import RemoteJobManagerGateway
-from flowsql.runtime.cluster.wire import process_stats
 from flowsql.runtime.descriptors import TaskDeploymentDescriptor
 from flowsql.runtime.network.client import ControlClient
 from flowsql.runtime.network.exchange import FlightChannelWriter
 from flowsql.runtime.network.gates import GateRegistry
 from flowsql.runtime.network.server import FlowFlightServer
+from flowsql.runtime.process_stats import process_stats
 from flowsql.runtime.taskmanager.channels import ChannelWriter, Message
 from flowsql.runtime.taskmanager.taskmanager import TaskManager
 

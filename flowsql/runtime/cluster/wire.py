@@ -7,7 +7,6 @@ FlowSQL class, message, hint and operator id (:mod:`flowsql.runtime.network.code
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import orjson
@@ -56,23 +55,3 @@ def info_from_data(data: dict[str, Any]) -> JobInfo:
 
 def totals_from_data(data: dict[str, Any]) -> JobTotals:
     return JobTotals(**{k: int(data.get(k, 0)) for k in JobTotals.__dataclass_fields__})
-
-
-def process_stats() -> dict[str, Any]:
-    """This process's resident memory (bytes) and CPU time (user + system seconds)."""
-    rss = None
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    t = os.times()
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        memory = None
-    return {"rss_bytes": rss, "cpu_seconds": t.user + t.system, "pid": os.getpid(),
-            "cpu_cores": os.cpu_count(), "physical_memory_bytes": memory}

@@ -60,6 +60,7 @@ from flowsql.runtime.jobmanager.scheduler import NotEnoughSlots, schedule, slot_
 from flowsql.runtime.jobmanager.states import JobState, transition
 from flowsql.runtime.jobmanager.store import JobStore
 from flowsql.runtime.network.gates import GateRegistry
+from flowsql.runtime.process_stats import process_stats
 from flowsql.runtime.taskmanager.channels import DEFAULT_CAPACITY, InProcessInputGate
 
 log = logging.getLogger("flowsql.runtime")
@@ -273,8 +274,9 @@ class JobManager:
             lost = list(self._lost.values())
         now = time.time()
         out = []
+        here = process_stats()  # in-process TaskManagers report nothing: they are this process
         for tm, state in [(t, TM_RUNNING) for t in tms] + [(t, TM_LOST) for t in lost]:
-            p = tm.process
+            p = tm.process if tm.gateway.remote else here
             out.append(TaskManagerInfo(
                 tm.tm_id, tm.host, tm.data_port, tm.slots, tm.free if state == TM_RUNNING else 0,
                 tm.last_heartbeat if tm.gateway.remote else now, p.get("rss_bytes"),

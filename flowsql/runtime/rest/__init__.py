@@ -3,9 +3,9 @@
 Modules: :mod:`.view` (the :class:`ClusterView` protocol the app reads), :mod:`.app` (the
 FastAPI app factory), :mod:`.flink` (view data -> Flink's REST shapes), :mod:`.models`
 (pydantic response models with Flink's field names), :mod:`.sampler` (per-job rate
-sampler), :mod:`.prometheus` (the /metrics collector), :mod:`.server` (uvicorn in a thread),
-:mod:`.embedded` (a ClusterView over the embedded MiniCluster) and ``static/`` (the
-dashboard: plain HTML/CSS/JS, no build step).
+sampler), :mod:`.prometheus` (the /metrics collector), :mod:`.server` (uvicorn in a thread)
+and ``static/`` (the dashboard: plain HTML/CSS/JS, no build step). The JobManager is the
+view, in its own process or in the embedded MiniCluster.
 """
 
 from flowsql.runtime.rest.view import ClusterView, TaskManagerInfo

@@ -2,9 +2,8 @@
 
 Contract:
 - The REST app (:func:`flowsql.runtime.rest.app.create_app`) only ever talks to a
-  ``ClusterView``; it never imports the JobManager. The embedded MiniCluster provides one
-  (:class:`flowsql.runtime.rest.embedded.EmbeddedClusterView`); a standalone JobManager
-  provides its own.
+  ``ClusterView``. The :class:`~flowsql.runtime.jobmanager.jobmanager.JobManager` is one,
+  in a JobManager process and in the embedded MiniCluster (``cluster.jobmanager``) alike.
 - Every method is called from the web server's worker threads, concurrently with the job
   threads: implementations must be thread-safe and must not block for long (``cancel``
   with ``wait=False`` returns at once).

@@ -12,7 +12,6 @@ from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
 from flowsql.planner.plan import plan_inserts
 from flowsql.runtime.jobmanager.jobmanager import JobInfo
 from flowsql.runtime.local import MiniCluster
-from flowsql.runtime.rest.embedded import EmbeddedClusterView
 from flowsql.runtime.rest.view import TaskManagerInfo
 from flowsql.sql.statements import parse_statement
 
@@ -47,7 +46,7 @@ def cluster():
 
 @pytest.fixture
 def view(cluster):
-    return EmbeddedClusterView(cluster)
+    return cluster.jobmanager
 
 
 @pytest.fixture
