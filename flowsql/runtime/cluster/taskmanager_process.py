@@ -66,6 +66,9 @@ class PeerChannelWriter(ChannelWriter):
     def abort(self) -> None:
         self.inner.abort()
 
+    def flow_stats(self) -> tuple[int, int | None]:
+        return self.inner.flow_stats()
+
 
 class TaskManagerProcess:
     def __init__(

@@ -23,7 +23,9 @@ Contract:
   a reason naming the TaskManager and its address.
 - Metrics: :meth:`metrics` sums per-operator records in/out and late records over subtasks
   (running tasks: live from the TaskManager, or its last heartbeat; ended tasks: the final
-  counts they reported) and keeps the minimum input watermark in ``extra["watermark"]``;
+  counts they reported) and keeps the minimum input watermark in ``extra["watermark"]``, and
+  the flow control maxima tasks report (``max_in_flight``, ``max_queued``: the largest;
+  ``capacity``, ``queue_capacity``: the smallest) in ``extra`` under those keys;
   :meth:`totals` gives job-level counts (SHOW JOBS).
 - Job resources (in-process objects such as a ``CollectResult``; embedded clients only) are
   handed to the tasks; on FAILING/CANCELLING the JobManager calls their ``abort()`` and at the
@@ -63,6 +65,8 @@ from flowsql.runtime.taskmanager.channels import DEFAULT_CAPACITY, InProcessInpu
 log = logging.getLogger("flowsql.runtime")
 
 DEFAULT_SLOT_REQUEST_TIMEOUT_S = 300.0
+# flow control maxima of tasks (Task.metrics): the worst over subtasks
+_FLOW_KEYS = {"max_in_flight": max, "capacity": min, "max_queued": max, "queue_capacity": min}
 DEFAULT_HEARTBEAT_TIMEOUT_S = 10.0
 
 
@@ -605,6 +609,10 @@ class JobManager:
                 if "watermark" in m:
                     wm = int(m["watermark"])
                     t.extra["watermark"] = min(t.extra.get("watermark", wm), wm)
+                for key, pick in _FLOW_KEYS.items():
+                    if key in m:
+                        v = int(m[key])
+                        t.extra[key] = pick(t.extra.get(key, v), v)
         return totals
 
     def totals(self, job_id: str) -> JobTotals:

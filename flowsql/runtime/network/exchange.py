@@ -332,6 +332,12 @@ class FlightChannelWriter(ChannelWriter):
         stream = self._stream
         return stream.capacity if stream is not None else None
 
+    def flow_stats(self) -> tuple[int, int | None]:
+        """``(max_in_flight, capacity)``: the most messages this channel ever had sent and not
+        yet consumed by the receiver (by credits), and the receiver's capacity (None before
+        the first stream opened)."""
+        return self.max_in_flight_seen, self.capacity
+
     def _where(self) -> str:
         return f"{self.location} (gate {self.gate_key!r}, channel {self.channel})"
 
