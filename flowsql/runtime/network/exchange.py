@@ -28,6 +28,8 @@ Contract:
   ``put`` raises ``TaskCancelled``), ``{"x": "closing"}`` (the receiving server shuts down) and
   ``{"x": "error", "e": ...}`` (an encoded FlowSQL error, e.g. the gate was never registered).
   On a notice the writer half-closes its stream so the receiver's handler returns.
+- :meth:`FlightChannelWriter.abort` never waits for the receiver (it tears the stream down in
+  the background), so cancelling a task is prompt even when its peer hangs.
 - Failures reach the producer as :class:`~flowsql.errors.ExecutionError` naming the location,
   gate and channel; connecting retries for up to ``connect_timeout`` seconds while the peer
   refuses connections (it may still be starting).
@@ -557,14 +559,22 @@ class FlightChannelWriter(ChannelWriter):
             self._close_client()
 
     def abort(self) -> None:
-        """From any thread: wake a blocked ``put`` with ``TaskCancelled`` and end the stream."""
+        """From any thread: wake a blocked ``put`` with ``TaskCancelled`` and end the stream.
+
+        Returns at once: the stream is torn down in a background thread, since that waits for
+        the receiver (a hung peer, e.g. a stopped process, would otherwise hold up whoever
+        cancels: a TaskManager's cancel call, its shutdown)."""
         with self._cond:
             self._aborted = True
             self._cond.notify_all()
+        self._closed = True
         stream = self._stream
+        threading.Thread(target=self._abort_teardown, args=(stream,), daemon=True,
+                         name=f"flowsql-abort-{self.gate_key}-{self.channel}").start()
+
+    def _abort_teardown(self, stream: _OutboundStream | None) -> None:
         if stream is not None:
             self._teardown(stream)
-        self._closed = True
         self._close_client()
 
     def _close_client(self) -> None:
