@@ -441,11 +441,26 @@ class JobManager:
             self._end(job, final)
 
     def _cancel_tasks(self, job: _Job, ids: list[str]) -> None:
-        for tid in ids:
-            with self._lock:
+        """Ask the TaskManagers to cancel ``ids``. Calls to TaskManager processes run in a
+        thread per TaskManager: a TaskManager slow to answer (e.g. its tasks are tearing down
+        channels to a hung peer) never delays the caller (the monitor declaring a TaskManager
+        lost, a task report, a cancel) nor the cancels sent to the other TaskManagers."""
+        per_tm: dict[str, tuple[_TaskManager, list[str]]] = {}
+        with self._lock:
+            for tid in ids:
                 tm = self._tms.get(job.placement.get(tid, ""))
-            if tm is None:
-                continue
+                if tm is not None:
+                    per_tm.setdefault(tm.tm_id, (tm, []))[1].append(tid)
+        for tm, tids in per_tm.values():
+            if tm.gateway.remote:
+                threading.Thread(target=self._cancel_on, args=(tm, tids), daemon=True,
+                                 name=f"flowsql-cancel {tm.tm_id}").start()
+            else:
+                self._cancel_on(tm, tids)
+
+    @staticmethod
+    def _cancel_on(tm: _TaskManager, ids: list[str]) -> None:
+        for tid in ids:
             try:
                 tm.gateway.cancel(tid)
             except Exception as e:  # noqa: BLE001 - an unreachable TaskManager is detected by heartbeats
