@@ -6,7 +6,8 @@ Contract (like Flink's ``start-cluster.sh`` / ``stop-cluster.sh``):
   pid file ``<home>/cluster/pids/<name>.pid`` and a log ``<home>/log/<name>.out``. It returns
   once the JobManager answers and every TaskManager registered (or raises ExecutionError
   naming the log to read). A cluster already running under this home is an error.
-- :func:`stop` sends SIGTERM to every process of the pid files, waits up to ``deadline``
+- :func:`stop` sends SIGTERM (then SIGCONT, so a stopped process handles it too, like
+  systemd does) to every process of the pid files, waits up to ``deadline``
   seconds (default 8), SIGKILLs what is left, and removes the pid files: it returns within the
   deadline plus a moment, whatever state the processes are in. Only processes whose pid file
   this home holds are signalled.
@@ -161,6 +162,7 @@ def stop(home: Path, deadline: float = 8.0) -> dict[str, str]:
         if _alive(pid):
             try:
                 os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGCONT)  # a stopped process acts on SIGTERM only once resumed
             except ProcessLookupError:
                 pass
         else:

@@ -75,6 +75,9 @@ class PeerChannelWriter(ChannelWriter):
     def credits(self) -> int:
         return self.inner.credits
 
+    def flow_stats(self) -> tuple[int, int | None]:
+        return self.inner.flow_stats()
+
 
 class TaskManagerProcess:
     def __init__(

@@ -23,9 +23,11 @@ Contract:
   a reason naming the TaskManager and its address.
 - Metrics: :meth:`metrics` sums per-operator records in/out and late records over subtasks
   (running tasks: live from the TaskManager, or its last heartbeat; ended tasks: the final
-  counts they reported), keeps the minimum input watermark in ``extra["watermark"]`` and
-  sums the tasks' ``busy_ms`` / ``backpressured_ms`` / ``credits`` into ``extra``, with the
-  fullest subtask's input ``channel_fill`` (0..1);
+  counts they reported), keeps the minimum input watermark in ``extra["watermark"]``,
+  sums the tasks' ``busy_ms`` / ``backpressured_ms`` / ``credits`` into ``extra`` with the
+  fullest subtask's input ``channel_fill`` (0..1), and keeps the flow control maxima tasks
+  report (``max_in_flight``, ``max_queued``: the largest; ``capacity``, ``queue_capacity``:
+  the smallest) in ``extra`` under those keys;
   :meth:`totals` gives job-level counts (SHOW JOBS).
 - Job resources (in-process objects such as a ``CollectResult``; embedded clients only) are
   handed to the tasks; on FAILING/CANCELLING the JobManager calls their ``abort()`` and at the
@@ -67,6 +69,8 @@ log = logging.getLogger("flowsql.runtime")
 
 DEFAULT_SLOT_REQUEST_TIMEOUT_S = 300.0
 SUMMED_EXTRAS = ("busy_ms", "backpressured_ms", "credits")
+# flow control maxima of tasks (Task.metrics): the worst over subtasks
+_FLOW_KEYS = {"max_in_flight": max, "capacity": min, "max_queued": max, "queue_capacity": min}
 DEFAULT_HEARTBEAT_TIMEOUT_S = 10.0
 
 
@@ -639,6 +643,10 @@ class JobManager:
                 if "channel_fill_permille" in m:  # the fullest subtask's gate
                     fill = int(m["channel_fill_permille"]) / 1000
                     t.extra["channel_fill"] = max(t.extra.get("channel_fill", 0.0), fill)
+                for key, pick in _FLOW_KEYS.items():
+                    if key in m:
+                        v = int(m[key])
+                        t.extra[key] = pick(t.extra.get(key, v), v)
         return totals
 
     def totals(self, job_id: str) -> JobTotals:

@@ -28,6 +28,8 @@ Contract:
   ``put`` raises ``TaskCancelled``), ``{"x": "closing"}`` (the receiving server shuts down) and
   ``{"x": "error", "e": ...}`` (an encoded FlowSQL error, e.g. the gate was never registered).
   On a notice the writer half-closes its stream so the receiver's handler returns.
+- :meth:`FlightChannelWriter.abort` never waits for the receiver (it tears the stream down in
+  the background), so cancelling a task is prompt even when its peer hangs.
 - Failures reach the producer as :class:`~flowsql.errors.ExecutionError` naming the location,
   gate and channel; connecting retries for up to ``connect_timeout`` seconds while the peer
   refuses connections (it may still be starting). ``abort`` returns at once and ends the stream
@@ -332,6 +334,12 @@ class FlightChannelWriter(ChannelWriter):
     def capacity(self) -> int | None:
         stream = self._stream
         return stream.capacity if stream is not None else None
+
+    def flow_stats(self) -> tuple[int, int | None]:
+        """``(max_in_flight, capacity)``: the most messages this channel ever had sent and not
+        yet consumed by the receiver (by credits), and the receiver's capacity (None before
+        the first stream opened)."""
+        return self.max_in_flight_seen, self.capacity
 
     def _where(self) -> str:
         return f"{self.location} (gate {self.gate_key!r}, channel {self.channel})"

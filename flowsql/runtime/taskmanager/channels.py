@@ -18,6 +18,7 @@ Contract:
   :meth:`InProcessInputGate.get` hands out a message; ``on_cancel()`` is called (outside the
   lock) once when the gate is cancelled; :meth:`InProcessInputGate.put_remote` appends without
   blocking and fails if the channel is full (a credit-based sender never overfills it).
+- :attr:`InProcessInputGate.max_queued` is the most messages one channel ever held (<= capacity).
 
 Hand-written rather than ``queue.Queue`` because the consumer waits on *any* of its channels
 while every channel keeps its own bound, and cancellation must wake both sides at once.
@@ -99,6 +100,7 @@ class InProcessInputGate(InputGate):
         self.capacity = capacity
         self._queue: deque[tuple[int, Message]] = deque()
         self._counts = [0] * num_channels
+        self.max_queued = 0  # the most messages one channel ever held
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
@@ -122,6 +124,8 @@ class InProcessInputGate(InputGate):
             if self._cancelled:
                 raise TaskCancelled(self.name)
             self._counts[channel] += 1
+            if self._counts[channel] > self.max_queued:
+                self.max_queued = self._counts[channel]
             self._queue.append((channel, message))
             self._not_empty.notify()
 
@@ -137,6 +141,8 @@ class InProcessInputGate(InputGate):
                     "the sender exceeded its credits"
                 )
             self._counts[channel] += 1
+            if self._counts[channel] > self.max_queued:
+                self.max_queued = self._counts[channel]
             self._queue.append((channel, message))
             self._not_empty.notify()
 

@@ -252,7 +252,25 @@ class Task:
                     m["watermark"] = wm
             m.update(timing)
             out[spec.id] = m
+        self._flow_metrics(out)
         return out
+
+    def _flow_metrics(self, out: dict[str, dict[str, int]]) -> None:
+        """Flow control maxima: on the head operator ``max_queued`` / ``queue_capacity`` of the
+        input gate (the most messages one channel held; its bound); on the tail operator
+        ``max_in_flight`` / ``capacity`` over the remote output channels (the most messages one
+        channel had sent and not yet consumed; the smallest receiver capacity)."""
+        gate = self.input_gate
+        if gate is not None and hasattr(gate, "max_queued"):
+            head = out[self.desc.operators[0].id]
+            head["max_queued"] = int(gate.max_queued)
+            head["queue_capacity"] = int(getattr(gate, "capacity", 0))
+        stats = [w.flow_stats() for e in self.outputs for w in e.writers if hasattr(w, "flow_stats")]
+        caps = [c for _, c in stats if c is not None]
+        if caps:
+            tail = out[self.desc.operators[-1].id]
+            tail["max_in_flight"] = max(n for n, _ in stats)
+            tail["capacity"] = min(caps)
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)

@@ -6,8 +6,10 @@ import datetime as dt
 import decimal
 
 import pyarrow as pa
+import pytest
 
 from connectors.registry import validate_table
+from flowsql.errors import ConnectorError
 from flowsql.messages import ROW_KIND
 
 DATA = pa.table({
@@ -58,3 +60,17 @@ def test_blackhole_counts_and_drops(make_table):
     assert hole.write(DATA) == 2
     assert hole.write(pa.RecordBatchReader.from_batches(DATA.schema, DATA.to_batches())) == 2
     assert hole.rows == 4
+
+
+def test_blackhole_sleep_per_batch_option_is_validated(make_table):
+    table = make_table(COLUMNS, {"connector": "blackhole", "sink.sleep-per-batch": "20 ms"})
+    factory, opts = validate_table(table)
+    assert opts["sink.sleep-per-batch"] == 20
+    writer = factory.sink_writer(table, opts)
+    assert writer.sleep_s == 0.02
+    writer.write(DATA.to_batches()[0])
+    assert writer.rows == 2
+    assert factory.sink_writer(make_table(COLUMNS, {"connector": "blackhole"}), {}).sleep_s == 0
+    bad = make_table(COLUMNS, {"connector": "blackhole", "sink.sleep-per-batch": "soon"})
+    with pytest.raises(ConnectorError, match="sink.sleep-per-batch"):
+        validate_table(bad)
