@@ -9,8 +9,10 @@ one, over loopback. Batches hold 4 numeric columns (2 int64, 2 float64) and a sh
 column, at 1 K and 64 K rows.
 
 - ``flowsql``: a FlowFlightServer with an InProcessInputGate (capacity 16) and a consumer
-  thread draining it; the sender is a FlightChannelWriter (puts, EndOfInput, close). The clock
-  stops when the consumer has taken EndOfInput out of the gate.
+  thread draining it; the sender is a FlightChannelWriter configured as the TaskManagers
+  configure theirs (coalescing batches below ``RUNTIME_COALESCE_ROWS`` rows) (puts,
+  EndOfInput, close). The clock stops when the consumer has taken EndOfInput out of the gate.
+- ``flowsql-1:1``: the same without coalescing (every put is one Flight message).
 - ``raw``: a bare FlightServerBase whose do_put reads every chunk; the sender writes the same
   batches with ``do_put``/``write_batch``/``close``.
 
@@ -38,7 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 from flowsql.messages import EndOfInput  # noqa: E402
 from flowsql.runtime.network.client import ControlClient  # noqa: E402
-from flowsql.runtime.network.exchange import FlightChannelWriter  # noqa: E402
+from flowsql.runtime.network.exchange import (  # noqa: E402
+    RUNTIME_COALESCE_ROWS,
+    FlightChannelWriter,
+)
 from flowsql.runtime.network.gates import GateRegistry  # noqa: E402
 from flowsql.runtime.network.server import FlowFlightServer  # noqa: E402
 from flowsql.runtime.taskmanager.channels import InProcessInputGate  # noqa: E402
@@ -123,10 +128,11 @@ def _count(batches: int | None, seconds: float, start: float, sent: int) -> bool
     return time.perf_counter() - start < seconds
 
 
-def send_flowsql(location: str, key: str, batch: pa.RecordBatch, batches, seconds) -> tuple:
+def send_flowsql(location: str, key: str, batch: pa.RecordBatch, batches, seconds,
+                 coalesce_rows: int = RUNTIME_COALESCE_ROWS) -> tuple:
     control = ControlClient(location, timeout=600)
     control.call("open", {"key": key})
-    writer = FlightChannelWriter(location, key, 0)
+    writer = FlightChannelWriter(location, key, 0, coalesce_rows=coalesce_rows)
     start = time.perf_counter()
     sent = 0
     while _count(batches, seconds, start, sent):
@@ -179,17 +185,23 @@ def main() -> None:
     if args.serve == "raw":
         return serve_raw()
 
+    modes = ("raw", "flowsql", "flowsql-1:1")
     receivers = {mode: start_receiver(mode) for mode in ("raw", "flowsql")}
-    senders = {"raw": send_raw, "flowsql": send_flowsql}
+    receivers["flowsql-1:1"] = receivers["flowsql"]
+    senders = {
+        "raw": send_raw,
+        "flowsql": send_flowsql,
+        "flowsql-1:1": lambda *a: send_flowsql(*a, coalesce_rows=0),
+    }
     results: dict[tuple[str, int], tuple[float, float]] = {}
     run = 0
     try:
         for rows in (1024, 65536):
             batch = make_batch(rows)
-            mbs: dict[str, list[float]] = {"raw": [], "flowsql": []}
-            bps: dict[str, list[float]] = {"raw": [], "flowsql": []}
+            mbs: dict[str, list[float]] = {m: [] for m in modes}
+            bps: dict[str, list[float]] = {m: [] for m in modes}
             for _ in range(args.repeats):  # raw and flowsql alternate: same machine noise
-                for mode in ("raw", "flowsql"):
+                for mode in modes:
                     run += 1
                     sent, elapsed = senders[mode](
                         receivers[mode][1], f"bench/{run}", batch, args.batches, args.seconds
@@ -199,18 +211,20 @@ def main() -> None:
             for mode in mbs:
                 results[(mode, rows)] = (statistics.median(mbs[mode]), statistics.median(bps[mode]))
     finally:
-        for proc, _ in receivers.values():
+        for mode in ("raw", "flowsql"):
+            proc = receivers[mode][0]
             proc.stdin.close()
             proc.wait(30)
 
     how = f"{args.batches} batches" if args.batches else f"{args.seconds:g} s"
-    print(f"exchange over loopback, receiver in a subprocess, {how} x {args.repeats} (median)")
-    print(f"{'rows/batch':>10} {'transport':>9} {'MB/s':>9} {'batches/s':>10} {'vs raw':>7}")
+    print(f"exchange over loopback, receiver in a subprocess, {how} x {args.repeats} (median); "
+          f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'rows/batch':>10} {'transport':>11} {'MB/s':>9} {'batches/s':>10} {'vs raw':>7}")
     for rows in (1024, 65536):
         raw_mb = results[("raw", rows)][0]
-        for mode in ("raw", "flowsql"):
+        for mode in modes:
             mb, bps = results[(mode, rows)]
-            print(f"{rows:>10} {mode:>9} {mb:>9.0f} {bps:>10.0f} {mb / raw_mb:>7.0%}")
+            print(f"{rows:>10} {mode:>11} {mb:>9.0f} {bps:>10.0f} {mb / raw_mb:>7.0%}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 Contract: splits are generator shards; shard ``i`` of ``S`` emits the rows of blocks
 ``i, i + S, ...`` of ``block`` rows (rows depend only on their index, so the data does not
-depend on the parallelism); bounded when the generator is. With ``rows-per-second`` the
+depend on the parallelism); bounded when the generator is. The default block is the
+generator's chunk (:data:`~connectors.datagen.generator.CHUNK`), so each shard generates
+only its own chunks: with smaller blocks every shard of a parallel source would draw every
+chunk and keep a fraction of it (S times the generating work). With ``rows-per-second`` the
 shard emits the rows that are *due* (``rate / S`` per second since it started), about every
 :data:`PACE_SLICE_S` — a slow source delivers a few rows at a time, promptly, never a whole
 block after ``block / rate`` seconds — and yields ``None`` while nothing is due.
@@ -18,8 +21,9 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.base import SourceReader
+from connectors.datagen.generator import CHUNK
 
-DATAGEN_BLOCK = 1024
+DATAGEN_BLOCK = CHUNK
 PACE_SLICE_S = 0.02  # a paced datagen split emits at most ~every 20 ms
 
 

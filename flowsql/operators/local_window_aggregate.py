@@ -8,8 +8,10 @@ Contract:
   of raw rows. It holds no state and forwards watermarks unchanged.
 - :class:`GlobalWindowAggregateOperator` is the keyed window operator fed with those partial
   states: it merges them into its slice state instead of aggregating raw rows; firing,
-  eviction, snapshots are the window operator's own. A partial whose slice's last window has
-  already fired is late: it is dropped and counted (one count per partial row).
+  eviction, snapshots are the window operator's own; the partials pending at a watermark are
+  merged into one table (one row per keys and slice) before they are folded in. A partial
+  whose slice's last window has already fired is late: it is dropped and counted (one count
+  per partial row).
 - Used only for aggregates whose partial states merge exactly across subtasks (no DISTINCT,
   no FIRST_VALUE / LAST_VALUE, which depend on one global arrival order); the planner's
   ``two_phase_aggregate`` rule checks this.
@@ -77,3 +79,10 @@ class GlobalWindowAggregateOperator(WindowAggregateOperator):
                 if table.num_rows == 0:
                     return
         self._pending.append(table)
+
+    def _compact(self) -> None:
+        # partials of several upstream subtasks: one merge (group by keys and slice) first,
+        # then one key lookup and one fold per slice instead of one per partial table
+        if len(self._pending) > 1:
+            self._pending = [self.accs.merge(self._pending, [*self.keys, SLICE_END])]
+        super()._compact()

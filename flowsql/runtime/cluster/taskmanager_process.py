@@ -16,7 +16,8 @@ Contract:
    lost: every task is cancelled (the JobManager fails their jobs on its side) and the
    TaskManager keeps trying to register.
 4. Channels to other processes are :class:`~flowsql.runtime.network.exchange.FlightChannelWriter`
-   streams; their errors name the peer TaskManager.
+   streams that coalesce small batches (``RUNTIME_COALESCE_ROWS``); their errors name the
+   peer TaskManager.
 5. :meth:`TaskManagerProcess.stop` (SIGTERM/SIGINT) cancels every task, waits at most a
    deadline for them, and stops the server; it never waits for an unreachable peer.
 """
@@ -33,7 +34,7 @@ from flowsql.errors import ExecutionError, FlowSQLError
 from flowsql.runtime.cluster.remote_gateways import RemoteJobManagerGateway
 from flowsql.runtime.descriptors import TaskDeploymentDescriptor
 from flowsql.runtime.network.client import ControlClient
-from flowsql.runtime.network.exchange import FlightChannelWriter
+from flowsql.runtime.network.exchange import RUNTIME_COALESCE_ROWS, FlightChannelWriter
 from flowsql.runtime.network.gates import GateRegistry
 from flowsql.runtime.network.server import FlowFlightServer
 from flowsql.runtime.process_stats import process_stats
@@ -192,5 +193,6 @@ class TaskManagerProcess:
 
     def _remote_writer(self, location: str, gate: str, channel: int,
                        cancelled: threading.Event, peer: str) -> ChannelWriter:
-        return PeerChannelWriter(FlightChannelWriter(location, gate, channel, cancelled=cancelled),
-                                 peer, location)
+        inner = FlightChannelWriter(location, gate, channel, cancelled=cancelled,
+                                    coalesce_rows=RUNTIME_COALESCE_ROWS)
+        return PeerChannelWriter(inner, peer, location)

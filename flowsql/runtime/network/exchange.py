@@ -30,6 +30,14 @@ Contract:
   On a notice the writer half-closes its stream so the receiver's handler returns.
 - :meth:`FlightChannelWriter.abort` never waits for the receiver (it tears the stream down in
   the background), so cancelling a task is prompt even when its peer hangs.
+- Coalescing (optional, ``coalesce_rows`` > 0; the TaskManagers' channels use
+  :data:`RUNTIME_COALESCE_ROWS`): batches of fewer than ``coalesce_rows`` rows are buffered
+  and sent as one concatenated batch (one message, one credit) once the buffer holds
+  ``coalesce_rows`` rows or ``coalesce_bytes`` bytes, or its first batch is
+  ``coalesce_latency`` seconds old (a daemon thread flushes an idle producer's buffer when a
+  credit is free; it never waits for credits). A control message, a large batch, a batch of
+  another schema and ``close`` flush the buffer first, so order is kept; ``abort`` drops it.
+  With ``coalesce_rows`` = 0 (the default) every ``put`` is one message.
 - Failures reach the producer as :class:`~flowsql.errors.ExecutionError` naming the location,
   gate and channel; connecting retries for up to ``connect_timeout`` seconds while the peer
   refuses connections (it may still be starting). ``abort`` returns at once and ends the stream
@@ -73,6 +81,11 @@ _POLL = 0.05  # how often a blocked put looks at an external cancel event
 _GATE_POLL = 0.2  # how often a waiting receiver looks at its closing flag
 # One gRPC connection per channel: a channel never shares a TCP connection with another one.
 _CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1)]
+# Coalescing of small batches (FlightChannelWriter(coalesce_rows=...)); the TaskManagers'
+# channels use RUNTIME_COALESCE_ROWS.
+COALESCE_BYTES = 4 << 20
+COALESCE_LATENCY_S = 0.005
+RUNTIME_COALESCE_ROWS = 8192
 
 
 def gate_descriptor(gate_key: str, channel: int) -> flight.FlightDescriptor:
@@ -291,7 +304,8 @@ class _OutboundStream:
 
 
 class FlightChannelWriter(ChannelWriter):
-    """Producer end of one remote channel. Not thread-safe except :meth:`abort`.
+    """Producer end of one remote channel. Not thread-safe except :meth:`abort` (the
+    coalescing flusher thread takes ``_put_lock`` like ``put``).
 
     ``put`` blocks while the channel has no credit and raises ``TaskCancelled`` when
     ``cancelled`` is set, :meth:`abort` was called or the receiving gate was cancelled.
@@ -308,12 +322,23 @@ class FlightChannelWriter(ChannelWriter):
         *,
         cancelled: threading.Event | None = None,
         connect_timeout: float = 30.0,
+        coalesce_rows: int = 0,
+        coalesce_bytes: int = COALESCE_BYTES,
+        coalesce_latency: float = COALESCE_LATENCY_S,
     ) -> None:
         self.location = location
         self.gate_key = gate_key
         self.channel = channel
         self._cancel_event = cancelled
         self._connect_timeout = connect_timeout
+        self.coalesce_rows = max(0, int(coalesce_rows))
+        self.coalesce_bytes = coalesce_bytes
+        self.coalesce_latency = coalesce_latency
+        self._put_lock = threading.Lock()  # the producer's put vs the flusher thread
+        self._buf: list[pa.RecordBatch] = []
+        self._buf_rows = 0
+        self._buf_bytes = 0
+        self._buf_due = 0.0
         self._cond = threading.Condition()
         self._io_lock = threading.Lock()
         self._client: flight.FlightClient | None = None
@@ -349,6 +374,65 @@ class FlightChannelWriter(ChannelWriter):
     def put(self, message: Message) -> None:
         if self._closed:
             raise ExecutionError(f"channel to {self._where()} is closed")
+        if not self.coalesce_rows:
+            return self._send(message)
+        with self._put_lock:
+            if isinstance(message, pa.RecordBatch):
+                rows = message.num_rows
+                if rows < self.coalesce_rows:
+                    buf = self._buf
+                    if buf and not message.schema.equals(buf[0].schema, check_metadata=True):
+                        self._flush_locked()
+                        buf = self._buf
+                    if not buf:
+                        self._buf_due = time.monotonic() + self.coalesce_latency
+                        _flusher().schedule(self, self._buf_due)
+                    buf.append(message)
+                    self._buf_rows += rows
+                    self._buf_bytes += message.get_total_buffer_size()  # cheap; >= nbytes
+                    if (
+                        self._buf_rows >= self.coalesce_rows
+                        or self._buf_bytes >= self.coalesce_bytes
+                        or time.monotonic() >= self._buf_due
+                    ):
+                        self._flush_locked()
+                    return None
+            if self._buf:
+                self._flush_locked()  # control messages and large batches keep their order
+            return self._send(message)
+
+    def _flush_locked(self) -> None:
+        """Send the buffered small batches as one batch (caller holds ``_put_lock``)."""
+        buf = self._buf
+        if not buf:
+            return
+        self._buf = []
+        self._buf_rows = self._buf_bytes = 0
+        batch = buf[0] if len(buf) == 1 else pa.concat_batches(buf)
+        self._send(batch)
+
+    def _flush_due(self) -> float | None:
+        """Flusher thread: send a buffer past its latency bound if a credit is free now
+        (never blocks on credits); returns when to look again, or None."""
+        if not self._put_lock.acquire(blocking=False):
+            return time.monotonic() + self.coalesce_latency / 4  # the producer is in put
+        try:
+            if not self._buf or self._closed or self._aborted:
+                return None
+            if time.monotonic() < self._buf_due:
+                return self._buf_due
+            stream = self._stream
+            if stream is not None and stream.credits <= 0:
+                return time.monotonic() + self.coalesce_latency / 4
+            try:
+                self._flush_locked()
+            except Exception:  # noqa: BLE001 - the stream failed: the producer's next put or
+                pass  # its close raises it (the batches were for a failing job)
+            return None
+        finally:
+            self._put_lock.release()
+
+    def _send(self, message: Message) -> None:
         if isinstance(message, pa.RecordBatch):
             stream = self._stream
             if (
@@ -548,7 +632,11 @@ class FlightChannelWriter(ChannelWriter):
         """End the channel's stream cleanly (idempotent); raises if the receiver failed."""
         if self._closed:
             return
+        if self._buf and not self._aborted:
+            with self._put_lock:
+                self._flush_locked()
         self._closed = True
+        _flusher().cancel(self)
         try:
             stream = self._stream
             if stream is not None:
@@ -569,6 +657,8 @@ class FlightChannelWriter(ChannelWriter):
             self._aborted = True
             self._cond.notify_all()
         self._closed = True
+        _flusher().cancel(self)
+        self._buf = []
         threading.Thread(target=self._end_aborted, args=(self._stream,), daemon=True,
                          name=f"flowsql-abort-{self.gate_key}-{self.channel}").start()
 
@@ -585,6 +675,60 @@ class FlightChannelWriter(ChannelWriter):
                 client.close()
             except Exception:  # noqa: BLE001 - closing
                 pass
+
+
+class _Flusher:
+    """One daemon thread that sends coalescing buffers past their latency bound."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[FlightChannelWriter, float] = {}
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, writer: FlightChannelWriter, when: float) -> None:
+        with self._cond:
+            earliest = min(self._due.values(), default=None)
+            self._due[writer] = when
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="flowsql-flusher",
+                                                daemon=True)
+                self._thread.start()
+            if earliest is None or when < earliest:
+                self._cond.notify()
+
+    def cancel(self, writer: FlightChannelWriter) -> None:
+        with self._cond:
+            self._due.pop(writer, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    now = time.monotonic()
+                    ready = [w for w, t in self._due.items() if t <= now]
+                    if ready:
+                        for w in ready:
+                            del self._due[w]
+                        break
+                    self._cond.wait(min(self._due.values(), default=now + 1.0) - now)
+            for w in ready:
+                again = w._flush_due()
+                if again is not None:
+                    with self._cond:
+                        self._due.setdefault(w, again)
+
+
+_FLUSHER: _Flusher | None = None
+_FLUSHER_LOCK = threading.Lock()
+
+
+def _flusher() -> _Flusher:
+    global _FLUSHER
+    if _FLUSHER is None:
+        with _FLUSHER_LOCK:
+            if _FLUSHER is None:
+                _FLUSHER = _Flusher()
+    return _FLUSHER
 
 
 def _short(exc: BaseException | None) -> str:

@@ -246,3 +246,54 @@ def test_channels_into_another_process():
     finally:
         proc.stdin.close()
         proc.wait(30)
+
+
+def test_coalescing_keeps_order_rows_and_credits(server):
+    capacity = 2
+    key, gate = new_gate(server, capacity=capacity)
+    writer = FlightChannelWriter(server.location, key, 0, coalesce_rows=1000,
+                                 coalesce_latency=60.0)  # only size / order flush here
+    small = [pa.record_batch({"v": pa.array(np.arange(i * 100, i * 100 + 100, dtype=np.int64))})
+             for i in range(40)]
+    other = pa.record_batch({"w": ["x"]})
+    sent = [*small[:15], Watermark(1), *small[15:30], other, *small[30:], EndOfInput()]
+
+    def produce() -> None:
+        for m in sent:
+            writer.put(m)
+        writer.close()
+
+    t = threading.Thread(target=produce)
+    t.start()
+    got = []
+    while True:
+        most = gate.pending(0)
+        assert most <= capacity
+        _, msg = gate.get(timeout=10)
+        got.append(msg)
+        if isinstance(msg, EndOfInput):
+            break
+        time.sleep(0.002)
+    t.join()
+    # batches of one schema between two control messages / schema changes arrive merged, in order
+    kinds = [type(m).__name__ if not isinstance(m, pa.RecordBatch) else m.schema.names[0]
+             for m in got]
+    assert kinds == ["v", "v", "Watermark", "v", "v", "w", "v", "EndOfInput"]
+    v = pa.Table.from_batches([m for m in got if isinstance(m, pa.RecordBatch)
+                               and m.schema.names == ["v"]])
+    assert v.column("v").to_pylist() == list(range(4000))
+    assert writer.sent == len(got) and writer.max_in_flight_seen <= capacity
+
+
+def test_coalescing_flushes_an_idle_producer_within_its_latency_bound(server):
+    key, gate = new_gate(server, capacity=4)
+    writer = FlightChannelWriter(server.location, key, 0, coalesce_rows=1000,
+                                 coalesce_latency=0.02)
+    writer.put(pa.record_batch({"v": [1, 2, 3]}))
+    started = time.monotonic()
+    item = gate.get(timeout=5)
+    assert item is not None and item[1].num_rows == 3
+    assert time.monotonic() - started < 2.0
+    writer.put(EndOfInput())
+    writer.close()
+    assert isinstance(gate.get(timeout=5)[1], EndOfInput)
