@@ -15,13 +15,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pexpect
 
 from flowsql.runtime.cluster.client import RemoteCluster
+from tests.waiting import until as _until
 
 FRESH_PROMPT = re.compile(r"\x1b\[\?2004h[^\n]*?FlowSQL>")
 CTRL_C = "\x03"
@@ -40,12 +40,6 @@ def _cli(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
 
 
-def _until(what, check, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return value
 
 
 def _pids(home: Path) -> list[int]:
@@ -91,7 +85,7 @@ def test_script_job_outlives_its_shell_and_a_second_shell_stops_it(tmp_path: Pat
 
         # 2. a second shell, interactive, sees it and stops it
         env = {**os.environ, "FLOWSQL_HOME": str(shell_home), "TERM": "xterm",
-               "PROMPT_TOOLKIT_NO_CPR": "1"}
+               "PROMPT_TOOLKIT_NO_CPR": "1", "COLUMNS": "200", "LINES": "40"}
         env.pop("NO_COLOR", None)
         child = pexpect.spawn(sys.executable, ["-m", "flowsql", "shell", "--jobmanager", address],
                               env=env, cwd=str(tmp_path), encoding="utf-8", timeout=TIMEOUT,

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import time
 
+from tests.waiting import until as _until
+
 RATE = 200_000
 BATCH_ROWS = 1000  # no batch exceeds this (mini-batch size): a message is <= ~1 MB
 RSS_HEADROOM = 300 * 1024 * 1024
@@ -40,12 +42,6 @@ def _rss(cluster) -> dict[str, int]:
             if t["state"] == "RUNNING" and t["rss_bytes"]}
 
 
-def _until(what, check, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return value
 
 
 def test_slow_sink_bounds_memory_and_in_flight_batches(cluster):

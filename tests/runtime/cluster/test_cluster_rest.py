@@ -7,16 +7,13 @@ the JobManager, a cancel through REST reaching the TaskManagers."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
-
 import httpx2 as httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from flowsql.errors import FlowSQLError
 from tests.runtime.browser import number, wait_for
+from tests.waiting import poll
 
 JOB_NAME = "cluster-rest-job"
 DDL = (
@@ -34,16 +31,6 @@ INSERT = (
 FINAL = {"FINISHED", "FAILED", "CANCELED"}
 
 
-def poll(fn: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.2) -> Any:
-    """Call ``fn`` until it returns something truthy (bounded); returns that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last value {value!r})")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flowsql.runtime.cluster import launcher
 from flowsql.runtime.network.client import ControlClient
+from tests.waiting import until as _until
 
 HEARTBEAT_TIMEOUT_S = 3.0  # the own_cluster fixture's (tests/runtime/cluster/conftest.py)
 FAIL_SLACK_S = 15.0  # generous: detection itself takes heartbeat timeout + <= 0.25 s
@@ -42,15 +42,6 @@ WINDOW_INSERT = (
 )
 
 
-def _until(what: str, check: Callable[[], Any], timeout: float = WAIT_S, every: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(every)
 
 
 def _gone(pid: int) -> bool:

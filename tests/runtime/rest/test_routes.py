@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import pyarrow as pa
 import pytest
@@ -14,6 +13,7 @@ from flowsql.operators.registry import default_registry
 from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
 from flowsql.runtime.local import MiniCluster
 from flowsql.runtime.rest.app import create_app
+from tests.waiting import poll
 
 TERMINAL = {"FINISHED", "FAILED", "CANCELED"}
 
@@ -24,16 +24,6 @@ def client(view):
         yield c
 
 
-def poll(fn, *, timeout: float = 20.0, interval: float = 0.1):
-    """Call ``fn`` until it returns something truthy (bounded); returns that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 def test_overview_counts_task_managers_slots_and_jobs(client, running_job):
