@@ -47,6 +47,15 @@ class RemoteCluster:
         self.location = location_of(address)
         self.client = ControlClient(self.location, timeout=timeout)
 
+    def _call(self, action: str, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        try:
+            return self.client.call(action, payload, timeout=timeout)
+        except ExecutionError as e:
+            if e.message.startswith("cannot reach") and not e.hint:
+                e.hint = (f"is a JobManager running at {self.address}? `flowsql cluster start` "
+                          "starts a local cluster; `flowsql cluster status` shows it")
+            raise
+
     # -- jobs --------------------------------------------------------------------------------
     def submit(
         self,
@@ -61,7 +70,7 @@ class RemoteCluster:
         if others or len(results) > 1:
             raise PlanError("in-process job resources cannot be sent to a cluster: "
                             + ", ".join(sorted(others or resources)))
-        reply = self.client.call("submit", {"graph": serde.to_dict(graph),
+        reply = self._call("submit", {"graph": serde.to_dict(graph),
                                             "config": dict(config or {}),
                                             "result": bool(results)})
         job_id = str(reply["job_id"])
@@ -104,7 +113,7 @@ class RemoteCluster:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = 5.0 if deadline is None else max(0.0, deadline - time.monotonic())
-            info = info_from_data(self.client.call("wait", {"job_id": job_id, "timeout": min(left, 5.0)},
+            info = info_from_data(self._call("wait", {"job_id": job_id, "timeout": min(left, 5.0)},
                                                    timeout=15.0))
             if info.state in FINAL or (deadline is not None and time.monotonic() >= deadline):
                 return info
@@ -120,32 +129,32 @@ class RemoteCluster:
         return info
 
     def cancel(self, job_id: str, *, wait: bool = True, timeout: float | None = 10.0) -> JobInfo:
-        info = info_from_data(self.client.call("cancel", {"job_id": job_id, "wait": False}))
+        info = info_from_data(self._call("cancel", {"job_id": job_id, "wait": False}))
         if wait and info.state not in FINAL:
             info = self.wait(job_id, timeout)
         return info
 
     def list_jobs(self) -> list[JobInfo]:
-        return [info_from_data(d) for d in self.client.call("jobs", {})["jobs"]]
+        return [info_from_data(d) for d in self._call("jobs", {})["jobs"]]
 
     def job(self, job_id: str) -> JobInfo:
-        return info_from_data(self.client.call("job", {"job_id": job_id}))
+        return info_from_data(self._call("job", {"job_id": job_id}))
 
     def error(self, job_id: str) -> tuple[ExecutionError | None, str | None]:
-        reply = self.client.call("error", {"job_id": job_id})
+        reply = self._call("error", {"job_id": job_id})
         return error_from_data(reply.get("error")), reply.get("details")
 
     def metrics(self, job_id: str) -> dict[str, OperatorMetrics]:
-        reply = self.client.call("metrics", {"job_id": job_id})
+        reply = self._call("metrics", {"job_id": job_id})
         return {op: OperatorMetrics(m["records_in"], m["records_out"], m["late_records_dropped"],
                                     dict(m.get("extra") or {}))
                 for op, m in reply["operators"].items()}
 
     def totals(self, job_id: str) -> JobTotals:
-        return totals_from_data(self.client.call("totals", {"job_id": job_id}))
+        return totals_from_data(self._call("totals", {"job_id": job_id}))
 
     def overview(self) -> dict[str, Any]:
-        return self.client.call("overview", {})
+        return self._call("overview", {})
 
     def shutdown(self, timeout: float | None = 10.0) -> None:
         """Nothing to stop here: the jobs belong to the cluster."""
