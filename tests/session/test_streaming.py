@@ -11,6 +11,8 @@ import time
 import pyarrow as pa
 import pytest
 
+from flowsql.errors import ValidationError
+
 EVENTS = """
 CREATE TABLE events (
   k INT, v BIGINT, name STRING, ts TIMESTAMP(3),
@@ -257,3 +259,12 @@ def test_embedded_parallelism_is_clamped_with_a_warning(session):
     assert "flowsql cluster start --taskmanagers 2" in result.warnings[0]
     session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
     assert session.execute_one(query).warnings == []
+
+
+def test_remote_target_without_an_address_is_a_clear_error(session):
+    events(session)
+    session.execute_one("SET 'execution.target' = 'remote'")
+    with pytest.raises(ValidationError, match="'jobmanager.address' is not set"):
+        session.execute_one("SELECT name, COUNT(*) AS c FROM events GROUP BY name")
+    with pytest.raises(ValidationError, match="invalid value 'cloud' for 'execution.target'"):
+        session.execute_one("SET 'execution.target' = 'cloud'")
