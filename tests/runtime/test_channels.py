@@ -23,6 +23,7 @@ from flowsql.runtime.network.exchange import FlightChannelWriter
 from flowsql.runtime.network.gates import GateRegistry
 from flowsql.runtime.network.server import FlowFlightServer
 from flowsql.runtime.taskmanager.channels import ChannelWriter, InProcessInputGate, TaskCancelled
+from tests.runtime.producers import put_in_thread
 
 _keys = itertools.count()
 
@@ -254,22 +255,10 @@ def test_cancel_wakes_blocked_producer(transport):
     w = transport.writer(gate, 0)
     w.put(Watermark(0))
     wait_pending(gate, 0, 1)
-    errors: list[str] = []
-    started = threading.Event()
-
-    def producer() -> None:
-        started.set()
-        try:
-            w.put(Watermark(1))
-        except TaskCancelled:
-            errors.append("producer")
-
-    t = threading.Thread(target=producer)
-    t.start()
-    started.wait(10)
+    t, outcome = put_in_thread(w, Watermark(1))
     gate.cancel()
     t.join(10)
-    assert errors == ["producer"]
+    assert outcome == ["cancelled"]
     with pytest.raises(TaskCancelled):
         gate.get()
 

@@ -116,14 +116,8 @@ class JobManagerProcess:
     def _register(self, p: dict[str, Any]) -> dict[str, Any]:
         tm_id = str(p["tm_id"])
         jm = self.jobmanager
-
-        def metrics(task_ids: list[str]) -> dict[str, Any]:
-            with jm._lock:
-                tm = jm._tms.get(tm_id)
-                cached = dict(tm.metrics) if tm is not None else {}
-            return {t: cached[t] for t in task_ids if t in cached}
-
-        gateway = RemoteTaskManagerGateway(str(p["location"]), metrics)
+        gateway = RemoteTaskManagerGateway(
+            str(p["location"]), lambda task_ids: jm.reported_metrics(tm_id, task_ids))
         number = jm.register_task_manager(
             tm_id, int(p["slots"]), gateway, host=str(p.get("host", "")),
             data_port=int(p.get("data_port", 0)), location=str(p["location"]),

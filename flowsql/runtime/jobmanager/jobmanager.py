@@ -272,6 +272,13 @@ class JobManager:
             stale = [t for t in metrics if t not in tm.tasks]
         return {"status": "ok", "cancel": stale}
 
+    def reported_metrics(self, tm_id: str, task_ids: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+        """The metrics of ``task_ids`` as the TaskManager's last heartbeat reported them."""
+        with self._lock:
+            tm = self._tms.get(tm_id)
+            cached = tm.metrics if tm is not None else {}
+            return {t: cached[t] for t in task_ids if t in cached}
+
     def task_managers(self) -> list[TaskManagerInfo]:
         with self._lock:
             tms = list(self._tms.values())

@@ -22,7 +22,8 @@ from flowsql.runtime.network.client import ControlClient
 from flowsql.runtime.network.exchange import FlightChannelWriter
 from flowsql.runtime.network.gates import GateRegistry
 from flowsql.runtime.network.server import FlowFlightServer
-from flowsql.runtime.taskmanager.channels import InProcessInputGate, TaskCancelled
+from flowsql.runtime.taskmanager.channels import InProcessInputGate
+from tests.runtime.producers import put_in_thread
 
 _keys = itertools.count()
 
@@ -97,16 +98,7 @@ def test_abort_wakes_a_producer_waiting_for_credits(server):
     key, gate = new_gate(server, capacity=1)
     writer = FlightChannelWriter(server.location, key, 0)
     writer.put(Watermark(0))
-    outcome: list[str] = []
-
-    def blocked() -> None:
-        try:
-            writer.put(Watermark(1))
-        except TaskCancelled:
-            outcome.append("cancelled")
-
-    t = threading.Thread(target=blocked)
-    t.start()
+    t, outcome = put_in_thread(writer, Watermark(1))
     time.sleep(0.02)
     writer.abort()
     t.join(10)
@@ -121,16 +113,7 @@ def test_external_cancel_event_wakes_a_blocked_producer(server):
     cancelled = threading.Event()
     writer = FlightChannelWriter(server.location, key, 0, cancelled=cancelled)
     writer.put(Watermark(0))
-    outcome: list[str] = []
-
-    def blocked() -> None:
-        try:
-            writer.put(Watermark(1))
-        except TaskCancelled:
-            outcome.append("cancelled")
-
-    t = threading.Thread(target=blocked)
-    t.start()
+    t, outcome = put_in_thread(writer, Watermark(1))
     cancelled.set()
     t.join(10)
     assert outcome == ["cancelled"]
