@@ -11,13 +11,15 @@ Contract:
   (``submit``, ``wait``, ``result``, ``cancel``, ``list_jobs``, ``metrics``, ``totals``);
   :meth:`MiniCluster.execute` submits and waits, raising the job's error.
 - :func:`local_cluster` is the process-wide cluster the session and shell share; it is
-  created on first use and shut down (running jobs cancelled) at interpreter exit.
+  created on first use and shut down at interpreter exit (running jobs cancelled, task
+  threads joined).
 """
 
 from __future__ import annotations
 
 import atexit
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -104,7 +106,17 @@ class MiniCluster:
         return sum(tm.free_slots for tm in self.task_managers)
 
     def shutdown(self, timeout: float | None = 10.0) -> None:
+        """Cancel running jobs, then wait for every task thread to return.
+
+        Joining matters at interpreter exit: a daemon task thread still unwinding while Python
+        finalizes is stopped wherever it next takes the GIL, and when that is inside a C++
+        destructor (pyarrow frees buffers that wrap Python objects) the process aborts
+        ("terminate called without an active exception")."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         self.jobmanager.shutdown(timeout)
+        for tm in self.task_managers:
+            left = 3600.0 if deadline is None else max(0.0, deadline - time.monotonic())
+            tm.join_all(left)
 
     def __enter__(self) -> MiniCluster:
         return self

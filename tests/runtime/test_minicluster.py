@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -397,3 +398,38 @@ def test_union_of_two_sources():
     with MiniCluster() as cluster:
         cluster.execute(graph, resources={"out": result}, timeout=60)
     assert sorted(result.table(timeout=5).column("v").to_pylist()) == [1, 2, 3]
+
+
+
+class _SlowReporter:
+    """A JobManager gateway whose task reports return late: the reporting task thread is
+    still running after its job is FINISHED."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def task_state(self, report) -> None:
+        self.inner.task_state(report)
+        time.sleep(0.3)
+
+
+def test_shutdown_joins_task_threads_that_already_reported():
+    """A task thread still returning after its job FINISHED is joined by shutdown: a daemon
+    thread left running while Python finalizes can abort the process (seen in CI as
+    "terminate called without an active exception")."""
+    c = MiniCluster(slots_per_task_manager=2)
+    for tm in c.task_managers:
+        tm.jobmanager = _SlowReporter(tm.jobmanager)
+    result = CollectResult()
+    graph = JobGraph(
+        "slow-report",
+        (_values_spec(_rows(100, 3)), OperatorSpec("2-sink", "collect-sink", {"result": "out"})),
+        (Edge("1-source", "2-sink"),),
+    )
+    assert c.execute(graph, resources={"out": result}, timeout=60).state == "FINISHED"
+    assert [t for t in threading.enumerate() if t.name.startswith("flowsql-task")]
+    c.shutdown(timeout=10)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("flowsql-task")]

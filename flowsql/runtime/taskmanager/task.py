@@ -272,6 +272,10 @@ class Task:
             tail["max_in_flight"] = max(n for n, _ in stats)
             tail["capacity"] = min(caps)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()

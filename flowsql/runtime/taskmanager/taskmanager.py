@@ -105,6 +105,9 @@ class TaskManager:
         self.registration = 0
         self._lock = threading.Lock()
         self._tasks: dict[str, Task] = {}
+        # Tasks that reported their end but whose threads may still be unwinding; join_all
+        # waits for them too, so that no task thread outlives an orderly shutdown.
+        self._ending: list[Task] = []
 
     def connect(self, jobmanager: JobManagerGateway, registration: int) -> None:
         self.jobmanager = jobmanager
@@ -161,6 +164,7 @@ class TaskManager:
     def _ended(self, task: Task, outcome: str, error: ExecutionError | None, details: str | None) -> None:
         with self._lock:
             self._tasks.pop(task.task_id, None)
+            self._ending = [t for t in self._ending if t.alive] + [task]
         self.gates.remove(task.task_id)
         jm = self.jobmanager
         if jm is not None:
@@ -184,10 +188,11 @@ class TaskManager:
         return [t.task_id for t in tasks]
 
     def join_all(self, timeout: float) -> bool:
-        """Wait (up to ``timeout`` in all) until every task thread ended."""
+        """Wait (up to ``timeout`` in all) until every task thread ended, including the
+        threads of tasks that already reported their end and are still returning."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            tasks = list(self._tasks.values())
+            tasks = list(self._tasks.values()) + self._ending
         return all(t.join(max(0.0, deadline - time.monotonic())) for t in tasks)
 
     def task_metrics(self, task_ids: list[str] | None = None) -> dict[str, dict[str, dict[str, int]]]:
