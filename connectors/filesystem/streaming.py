@@ -9,10 +9,23 @@ Contract:
   files (at ``ROLL_ROWS`` rows and at the end); for a changelog input it appends a
   ``row_kind`` column (``+I``/``-U``/``+U``/``-D``) after the physical columns — the
   filesystem sink is append-only, so updates are written as rows, not applied.
+- Exactly once with checkpoints (:meth:`FilesystemWriter.begin_transactions`, called when
+  checkpointing is on): part files are written hidden (``.part-<uuid>-0.<ext>.inprogress``,
+  skipped by the filesystem source and batch mode); :meth:`prepare_commit` (at a
+  checkpoint's barrier) writes what is buffered and returns every file not yet committed
+  with the checkpoint it belongs to (the sink's state); :meth:`commit` (checkpoint *n*
+  complete) renames the files of checkpoints <= *n* to their visible names; :meth:`recover`
+  (restore) commits the files a restored, complete checkpoint lists. Committing is
+  idempotent: a file already renamed is skipped, so a crash between "checkpoint durable"
+  and "commit done" commits once on recovery. Files written after the restored checkpoint
+  stay hidden and are never committed. At the end of input everything left is committed.
+  Without checkpointing, part files are written visible as before.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +38,7 @@ from connectors.base import SourceReader, physical_schema
 from connectors.filesystem.paths import resolve_source, sink_directory
 from connectors.formats.csv_format import read_csv
 from connectors.formats.json_format import read_json
-from connectors.formats.writer import write_part_file
+from connectors.formats.writer import visible_name, write_part_file
 from flowsql.errors import ConnectorError
 from flowsql.messages import ROW_KIND
 
@@ -89,6 +102,13 @@ class FilesystemWriter:
         self._buffer: list[pa.RecordBatch] = []
         self._rows = 0
         self.files: list[str] = []
+        self.transactional = False
+        self._epoch: list[str] = []  # hidden files of the running epoch
+        self._pending: list[tuple[int, str]] = []  # (checkpoint id, hidden file) to commit
+        self._lock = threading.Lock()
+
+    def begin_transactions(self) -> None:
+        self.transactional = True
 
     def write(self, batch: pa.RecordBatch) -> None:
         data, kind = _split_kind(batch)
@@ -109,10 +129,47 @@ class FilesystemWriter:
         for changelog, batches in groups.items():
             cols = columns + ([Column("row_kind", "STRING")] if changelog else [])
             _, path = write_part_file(pa.Table.from_batches(batches), self.directory, self.format,
-                                      cols, self.options)
-            if path:
+                                      cols, self.options, hidden=self.transactional)
+            if path and self.transactional:
+                self._epoch.append(path)
+            elif path:
                 self.files.append(path)
         self._buffer, self._rows = [], 0
 
+    def prepare_commit(self, checkpoint_id: int) -> list[tuple[int, str]]:
+        """Write what is buffered; returns every uncommitted (checkpoint id, hidden file)."""
+        self._flush()
+        with self._lock:
+            self._pending.extend((checkpoint_id, f) for f in self._epoch)
+            self._epoch = []
+            return list(self._pending)
+
+    def commit(self, checkpoint_id: int) -> None:
+        with self._lock:
+            due = [f for n, f in self._pending if n <= checkpoint_id]
+            self._pending = [(n, f) for n, f in self._pending if n > checkpoint_id]
+        for hidden in due:
+            self._publish(hidden)
+
+    def recover(self, pending: list[tuple[int, str]]) -> None:
+        for _, hidden in pending:
+            self._publish(hidden)
+
+    def _publish(self, hidden: str) -> None:
+        final = visible_name(hidden)
+        try:
+            os.replace(hidden, final)
+        except FileNotFoundError:
+            if not os.path.exists(final):
+                raise ConnectorError(f"part file {hidden} to commit is missing") from None
+            return  # committed already (idempotent)
+        self.files.append(final)
+
     def finish(self) -> None:
         self._flush()
+        if self.transactional:
+            with self._lock:
+                due = [f for _, f in self._pending] + self._epoch
+                self._pending, self._epoch = [], []
+            for hidden in due:
+                self._publish(hidden)

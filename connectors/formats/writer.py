@@ -27,6 +27,13 @@ from flowsql.errors import ConnectorError
 from flowsql.types import parse_type
 
 EXTENSIONS = {"csv": "csv", "json": "json", "parquet": "parquet"}
+INPROGRESS = ".inprogress"
+
+
+def visible_name(hidden_path: str) -> str:
+    """The committed name of a hidden part file (``.part-x.csv.inprogress`` -> ``part-x.csv``)."""
+    folder, name = os.path.split(hidden_path)
+    return os.path.join(folder, name[1:-len(INPROGRESS)])
 
 
 def _renamed(data: pa.Table | pa.RecordBatchReader, names: list[str]) -> pa.RecordBatchReader:
@@ -63,8 +70,11 @@ def write_part_file(
     fmt: str,
     columns: Sequence[Column],
     options: dict[str, Any],
+    hidden: bool = False,
 ) -> tuple[int, str | None]:
-    """Write ``data`` as one part file under ``directory`` (module docstring)."""
+    """Write ``data`` as one part file under ``directory`` (module docstring); ``hidden``
+    writes ``.part-<uuid>-0.<ext>.inprogress`` instead, which readers skip (see
+    :func:`visible_name`)."""
     reader = _renamed(data, [c.name for c in columns])
     first = next(iter(reader), None)
     if first is None:
@@ -75,7 +85,8 @@ def write_part_file(
         yield from reader
 
     source = pa.RecordBatchReader.from_batches(reader.schema, again())
-    path = os.path.join(directory, f"part-{uuid.uuid4()}-0.{EXTENSIONS[fmt]}")
+    name = f"part-{uuid.uuid4()}-0.{EXTENSIONS[fmt]}"
+    path = os.path.join(directory, f".{name}{INPROGRESS}" if hidden else name)
     if fmt == "csv":
         d = dialect(options)
         copy_opts = (

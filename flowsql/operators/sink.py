@@ -28,8 +28,43 @@ _END = object()
 
 
 class SinkOperator(Operator):
+    """Feeds a writer. With checkpointing on (``execution.checkpointing.interval`` in the
+    job config) and a writer that has transactional hooks (``begin_transactions``,
+    ``prepare_commit``, ``commit``, ``recover``), a snapshot holds the writer's uncommitted
+    files (table ``pending``: ``checkpoint``, ``file``), :meth:`notify_checkpoint_complete`
+    commits, and a restore recovers (commits) the files the checkpoint lists."""
+
     def __init__(self, writer: SinkWriter) -> None:
         self.writer = writer
+
+    def open(self, ctx) -> None:
+        super().open(ctx)
+        interval = str(ctx.config.get("execution.checkpointing.interval") or "").strip()
+        begin = getattr(self.writer, "begin_transactions", None)
+        if interval not in ("", "0") and begin is not None:
+            begin()
+
+    def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
+        prepare = getattr(self.writer, "prepare_commit", None)
+        if prepare is None or not getattr(self.writer, "transactional", False):
+            return {}
+        pending = prepare(checkpoint_id)
+        return {"pending": pa.table({
+            "checkpoint": pa.array([n for n, _ in pending], pa.int64()),
+            "file": pa.array([f for _, f in pending], pa.string()),
+        })}
+
+    def restore(self, state: dict[str, pa.Table]) -> None:
+        table = state.get("pending")
+        recover = getattr(self.writer, "recover", None)
+        if table is not None and recover is not None:
+            recover(list(zip(table.column("checkpoint").to_pylist(),
+                             table.column("file").to_pylist(), strict=True)))
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        commit = getattr(self.writer, "commit", None)
+        if commit is not None and getattr(self.writer, "transactional", False):
+            commit(checkpoint_id)
 
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
         if batch.num_rows:

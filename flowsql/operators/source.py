@@ -45,6 +45,12 @@ Contract:
     that ends leaves the minimum at once (it is finished, not idle), as in Flink.
 - End: when every split has ended, :meth:`SourceOperator.run` flushes and returns; the task
   then sends ``Watermark(MAX)`` and ``EndOfInput``. On cancel it returns promptly.
+- Checkpoints: ``out.poll()`` is called at the start of every pass over the splits; from
+  there the task may call :meth:`SourceOperator.positions`, which first emits what is
+  buffered and then returns every assigned split's reader position (``{"finished": true}``
+  for an ended split), so a position means "resume after the last emitted record".
+  :meth:`SourceOperator.restore_positions` (before ``run``) makes ``run`` seek each assigned
+  split to its position and skip finished ones; splits without a position start afresh.
 """
 
 from __future__ import annotations
@@ -78,6 +84,10 @@ class SourceOutput(Protocol):
     def watermark(self, timestamp: int) -> None: ...
 
     def idle(self, idle: bool) -> None: ...
+
+    def poll(self) -> None:
+        """Called once per pass over the splits (and while waiting for data): where a task
+        takes a checkpoint it was asked for (:meth:`SourceOperator.positions`)."""
 
 
 def column_timestamps(paths: Sequence[str]) -> TimestampFn:
@@ -177,6 +187,8 @@ class SourceOperator:
         self.max_batch_rows = max(int(max_batch_rows), 1) if max_batch_rows else None
         self.allow_latency_s = max(int(allow_latency_ms), 0) / 1000.0
         self.idle_timeout_s = max(int(idle_timeout_ms), 0) / 1000.0
+        self._restored: dict[str, Any] = {}
+        self._states: list[_SplitState] = []
 
     def open(self, ctx: OperatorContext) -> None:
         self.ctx = ctx
@@ -187,13 +199,19 @@ class SourceOperator:
     def run(self, out: SourceOutput, cancelled: threading.Event) -> None:
         """Read until every assigned split ended (bounded) or ``cancelled`` is set."""
         ctx = self.ctx
+        splits = self.assigned_splits(ctx)
+        for split in splits:
+            position = self._restored.get(split)
+            if position is not None and not position.get("finished"):
+                self.reader.seek(split, position)
         self._states = [
             _SplitState(
                 split,
                 iter(self.reader.read(split)),
                 BoundedOutOfOrderness(self.timestamps, self.delay_ms) if self.timestamps else None,
             )
-            for split in self.assigned_splits(ctx)
+            for split in splits
+            if not (self._restored.get(split) or {}).get("finished")
         ]
         self._out = out
         self._buffer = _Buffer()
@@ -203,7 +221,9 @@ class SourceOperator:
         try:
             if not self._states and not self.reader.bounded:
                 out.idle(True)
-                cancelled.wait()
+                poll = getattr(out, "poll", None) or (lambda: None)
+                while not cancelled.wait(0.05):
+                    poll()
                 return
             self._loop(cancelled)
             if not cancelled.is_set():
@@ -216,8 +236,27 @@ class SourceOperator:
         """Monotonic time minus the time spent blocked downstream (see module contract)."""
         return time.monotonic() - self._blocked_s
 
+    def positions(self) -> dict[str, Any]:
+        """Emit what is buffered, then each assigned split's position (see module contract)."""
+        self._flush()
+        out: dict[str, Any] = {}
+        for st in self._states:
+            if st.finished:
+                out[st.split] = {"finished": True}
+            else:
+                out[st.split] = self.reader.position(st.split) or {}
+        for split, position in self._restored.items():
+            if position.get("finished") and split in self.assigned_splits(self.ctx):
+                out[split] = {"finished": True}
+        return out
+
+    def restore_positions(self, positions: dict[str, Any]) -> None:
+        self._restored = dict(positions)
+
     def _loop(self, cancelled: threading.Event) -> None:
+        poll = getattr(self._out, "poll", None) or (lambda: None)
         while not cancelled.is_set():
+            poll()
             open_states = [s for s in self._states if not s.finished]
             if not open_states:
                 return

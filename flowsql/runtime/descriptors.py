@@ -74,6 +74,8 @@ class TaskDeploymentDescriptor:
     result: ChannelAddress | None = None
     capacity: int = DEFAULT_CAPACITY
     max_parallelism: int = MAX_PARALLELISM
+    restore: str | None = None  # the checkpoint (chk-<n> path or URI) to restore state from
+    attempt: int = 0  # the job's restart count when deployed (reports of older attempts drop)
 
     @property
     def name(self) -> str:
@@ -112,6 +114,8 @@ class TaskDeploymentDescriptor:
             "result": self.result.to_list() if self.result else None,
             "capacity": self.capacity,
             "max_parallelism": self.max_parallelism,
+            "restore": self.restore,
+            "attempt": self.attempt,
         }
 
     @classmethod
@@ -141,6 +145,8 @@ class TaskDeploymentDescriptor:
             result=ChannelAddress.from_list(data["result"]) if data.get("result") else None,
             capacity=int(data.get("capacity", DEFAULT_CAPACITY)),
             max_parallelism=int(data.get("max_parallelism", MAX_PARALLELISM)),
+            restore=data.get("restore") or None,
+            attempt=int(data.get("attempt", 0)),
         )
 
 
@@ -157,3 +163,29 @@ class TaskReport:
     @property
     def job_id(self) -> str:
         return self.task_id.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class CheckpointAck:
+    """A task took its part of checkpoint ``checkpoint_id`` (``error`` set: it could not)."""
+
+    tm_id: str
+    registration: int
+    task_id: str
+    checkpoint_id: int
+    attempt: int = 0
+    size: int = 0
+    error: str | None = None
+
+    @property
+    def job_id(self) -> str:
+        return self.task_id.split("/", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckpointAck:
+        return cls(str(data["tm_id"]), int(data["registration"]), str(data["task_id"]),
+                   int(data["checkpoint_id"]), int(data.get("attempt", 0)),
+                   int(data.get("size", 0)), data.get("error"))

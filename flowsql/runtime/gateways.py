@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowsql.runtime.descriptors import TaskDeploymentDescriptor, TaskReport
+from flowsql.runtime.descriptors import CheckpointAck, TaskDeploymentDescriptor, TaskReport
 from flowsql.runtime.jobmanager.jobmanager import JobManager
 from flowsql.runtime.taskmanager.taskmanager import TaskManager
 
@@ -28,6 +28,12 @@ class LocalTaskManagerGateway:
     def cancel(self, task_id: str) -> None:
         self.tm.cancel(task_id)
 
+    def trigger_checkpoint(self, task_id: str, checkpoint_id: int) -> bool:
+        return self.tm.trigger_checkpoint(task_id, checkpoint_id)
+
+    def notify_checkpoint_complete(self, task_ids: list[str], checkpoint_id: int) -> None:
+        self.tm.notify_checkpoint_complete(task_ids, checkpoint_id)
+
     def task_metrics(self, task_ids: list[str]) -> dict[str, dict[str, dict[str, int]]]:
         return self.tm.task_metrics(task_ids)
 
@@ -38,3 +44,6 @@ class LocalJobManagerGateway:
 
     def task_state(self, report: TaskReport) -> None:
         self.jm.on_task_state(report)
+
+    def checkpoint_ack(self, ack: CheckpointAck) -> None:
+        self.jm.on_checkpoint_ack(ack)

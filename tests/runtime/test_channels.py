@@ -305,3 +305,34 @@ def test_hooks_and_put_remote():
     assert cancels == [True] and gate.cancelled
     with pytest.raises(TaskCancelled):
         gate.put_remote(0, Watermark(4))
+
+
+def test_a_blocked_channel_waits_in_order_while_others_flow():
+    """Barrier alignment: block(1) holds channel 1's messages (in order, still counted against
+    its capacity); unblock_all hands them out first."""
+    from flowsql.runtime.taskmanager.channels import InProcessInputGate
+
+    gate = InProcessInputGate("g", 2, capacity=4)
+    w0, w1 = gate.writer(0), gate.writer(1)
+    gate.block(1)
+    for m in ("a1", "a2"):
+        w1.put(_batch(m))
+    w0.put(_batch("b1"))
+    got = gate.get(timeout=1)
+    assert got[0] == 0 and _tag(got[1]) == "b1"
+    assert gate.get(timeout=0.05) is None  # only blocked messages are left
+    assert gate.pending(1) == 2
+    w0.put(_batch("b2"))
+    gate.unblock_all()
+    order = [gate.get(timeout=1) for _ in range(3)]
+    assert [(c, _tag(m)) for c, m in order] == [(1, "a1"), (1, "a2"), (0, "b2")]
+
+
+def _batch(tag: str):
+    import pyarrow as pa
+
+    return pa.record_batch({"tag": [tag]})
+
+
+def _tag(message) -> str:
+    return message.column(0)[0].as_py()

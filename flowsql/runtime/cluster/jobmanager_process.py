@@ -9,7 +9,8 @@ Contract:
 - Actions: from TaskManagers ``register`` {tm_id, slots, host, data_port, location} ->
   {registration, heartbeat_interval, heartbeat_timeout}, ``heartbeat`` {tm_id, registration, metrics, process}
   -> {status, cancel}, ``task_state`` {tm_id, registration, task_id, state, error, details,
-  metrics}; from clients ``submit`` {graph, config, result} -> {job_id}, ``cancel`` {job_id,
+  metrics}, ``checkpoint_ack`` {tm_id, registration, task_id, checkpoint_id, attempt, size,
+  error}; from clients ``submit`` {graph, config, result} -> {job_id}, ``cancel`` {job_id,
   wait}, ``jobs``, ``job``, ``wait`` {job_id, timeout <= 5 s}, ``metrics``, ``totals``,
   ``error``, ``overview``.
 - Jobs are kept under ``<home>/jobmanager/jobs`` (:mod:`flowsql.runtime.jobmanager.store`), so a
@@ -28,6 +29,7 @@ from typing import Any
 from flowsql.physical import serde
 from flowsql.runtime.cluster.remote_gateways import RemoteTaskManagerGateway
 from flowsql.runtime.cluster.wire import error_to_data, info_to_data, report_from_data
+from flowsql.runtime.descriptors import CheckpointAck
 from flowsql.runtime.jobmanager.jobmanager import JobManager
 from flowsql.runtime.jobmanager.store import JobStore
 from flowsql.runtime.network.exchange import ResultStreams
@@ -102,6 +104,8 @@ class JobManagerProcess:
             "register": self._register,
             "heartbeat": self._heartbeat,
             "task_state": self._task_state,
+            "checkpoint_ack": lambda p: self.jobmanager.on_checkpoint_ack(
+                CheckpointAck.from_dict(p)) or {},
             "submit": self._submit,
             "cancel": self._cancel,
             "jobs": lambda p: {"jobs": [info_to_data(i) for i in self.jobmanager.list_jobs()]},

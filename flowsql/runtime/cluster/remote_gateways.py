@@ -2,9 +2,9 @@
 
 Contract: the same methods as the in-process gateways (:mod:`flowsql.runtime.gateways`),
 carrying only plain data: :class:`RemoteTaskManagerGateway` (JobManager -> TaskManager:
-``deploy``, ``cancel``; ``task_metrics`` answers from the TaskManager's last heartbeat, which
+``deploy``, ``cancel``, ``trigger_checkpoint``, ``notify_checkpoint_complete``; ``task_metrics`` answers from the TaskManager's last heartbeat, which
 the JobManager keeps) and :class:`RemoteJobManagerGateway` (TaskManager -> JobManager:
-``task_state``). A report the JobManager cannot take (unreachable) is logged and dropped: a
+``task_state``, ``checkpoint_ack``). A report the JobManager cannot take (unreachable) is logged and dropped: a
 TaskManager that cannot reach the JobManager is declared lost there by its heartbeat timeout.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from flowsql.errors import ExecutionError, FlowSQLError
 from flowsql.runtime.cluster.wire import report_to_data
-from flowsql.runtime.descriptors import TaskDeploymentDescriptor, TaskReport
+from flowsql.runtime.descriptors import CheckpointAck, TaskDeploymentDescriptor, TaskReport
 from flowsql.runtime.network.client import ControlClient
 
 log = logging.getLogger("flowsql.runtime")
@@ -40,6 +40,15 @@ class RemoteTaskManagerGateway:
     def cancel(self, task_id: str) -> None:
         self.client.call("cancel", {"task_id": task_id})
 
+    def trigger_checkpoint(self, task_id: str, checkpoint_id: int) -> bool:
+        answer = self.client.call("trigger_checkpoint",
+                                  {"task_id": task_id, "checkpoint_id": checkpoint_id})
+        return bool(answer.get("ok"))
+
+    def notify_checkpoint_complete(self, task_ids: list[str], checkpoint_id: int) -> None:
+        self.client.call("checkpoint_complete",
+                         {"task_ids": task_ids, "checkpoint_id": checkpoint_id})
+
     def task_metrics(self, task_ids: list[str]) -> dict[str, dict[str, dict[str, int]]]:
         return self._metrics(task_ids)
 
@@ -54,3 +63,10 @@ class RemoteJobManagerGateway:
         except FlowSQLError as e:
             log.warning("could not report %s %s to the JobManager: %s",
                         report.task_id, report.state, e)
+
+    def checkpoint_ack(self, ack: CheckpointAck) -> None:
+        try:
+            self.client.call("checkpoint_ack", ack.to_dict())
+        except FlowSQLError as e:  # the checkpoint times out at the JobManager
+            log.warning("could not acknowledge checkpoint %s of %s: %s",
+                        ack.checkpoint_id, ack.task_id, e)

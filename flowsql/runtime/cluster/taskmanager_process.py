@@ -95,6 +95,10 @@ class TaskManagerProcess:
         self.server = FlowFlightServer(bind, data_port, gates=self.gates, actions={
             "deploy": self._deploy,
             "cancel": self._cancel,
+            "trigger_checkpoint": lambda p: {"ok": self.tm.trigger_checkpoint(
+                str(p["task_id"]), int(p["checkpoint_id"]))},
+            "checkpoint_complete": lambda p: self.tm.notify_checkpoint_complete(
+                [str(t) for t in p["task_ids"]], int(p["checkpoint_id"])) or {},
             "ping": lambda p: {"tm_id": self.tm.tm_id},
         })
         self.host = advertise or bind

@@ -10,7 +10,9 @@ Contract (the "execution graph" step of the JobManager):
    subtask (other partitionings). Every outgoing network edge of a chain tail becomes an
    :class:`~flowsql.runtime.descriptors.OutputEdge` whose targets are the downstream channels'
    addresses ``(TaskManager id, gate key, channel)``.
-4. With ``result`` (a remote client reads a SELECT), each collect sink subtask ``i`` writes to
+4. Every descriptor carries the checkpoint to restore from (``restore``, None for a fresh
+   start) and the job's restart ``attempt``.
+5. With ``result`` (a remote client reads a SELECT), each collect sink subtask ``i`` writes to
    channel ``i`` of the result gate ``"<job>/result"`` on the JobManager.
 Nothing here holds a live object: descriptors are plain data (see :mod:`..descriptors`).
 """
@@ -38,6 +40,10 @@ def task_ids(job_id: str, graph: JobGraph) -> list[str]:
     return [task_id(job_id, c, s) for c in graph.chains() for s in range(c.parallelism)]
 
 
+def task_ids_of_chain(job_id: str, chain: Chain) -> list[str]:
+    return [task_id(job_id, chain, s) for s in range(chain.parallelism)]
+
+
 def result_gate(job_id: str) -> str:
     return job_id + RESULT_SUFFIX
 
@@ -56,6 +62,8 @@ def build_descriptors(
     channel_capacity: int,
     config: Mapping[str, str],
     result: bool = False,
+    restore: str | None = None,
+    attempt: int = 0,
 ) -> list[TaskDeploymentDescriptor]:
     chains = graph.chains()
     chain_of = {op_id: chain for chain in chains for op_id in chain.operator_ids}
@@ -93,7 +101,7 @@ def build_descriptors(
         )
         return OutputEdge(edge.partitioning, tuple(edge.keys), up, targets)
 
-    # Step 4: result channels, numbered over the collect sinks' subtasks.
+    # Step 5: result channels, numbered over the collect sinks' subtasks.
     result_channel = 0
     descriptors = []
     for chain in chains:
@@ -119,6 +127,8 @@ def build_descriptors(
                 config=dict(config),
                 result=address,
                 capacity=channel_capacity,
+                restore=restore,
+                attempt=attempt,
             )
             needed = desc.processes()
             descriptors.append(

@@ -51,12 +51,26 @@ from typing import Any, Protocol
 from flowsql.errors import ExecutionError, QueryCancelled
 from flowsql.operators.base import OperatorMetrics
 from flowsql.physical.graph import JobGraph
-from flowsql.runtime.descriptors import JOBMANAGER, TaskDeploymentDescriptor, TaskReport
+from flowsql.runtime.checkpoints.coordinator import CheckpointCoordinator
+from flowsql.runtime.checkpoints.options import checkpoint_options, restart_options
+from flowsql.runtime.checkpoints.restarts import RestartPolicy
+from flowsql.runtime.checkpoints.storage import (
+    CheckpointStorage,
+    CompletedCheckpoint,
+    open_checkpoint,
+)
+from flowsql.runtime.descriptors import (
+    JOBMANAGER,
+    CheckpointAck,
+    TaskDeploymentDescriptor,
+    TaskReport,
+)
 from flowsql.runtime.jobmanager.deployment import (
     build_descriptors,
     collect_parallelism,
     result_gate,
     task_ids,
+    task_ids_of_chain,
 )
 from flowsql.runtime.jobmanager.scheduler import NotEnoughSlots, schedule, slot_key
 from flowsql.runtime.jobmanager.states import JobState, transition
@@ -96,6 +110,8 @@ class JobInfo:
     error: str | None = None
     operator_id: str | None = None
     reason: str | None = None
+    restarts: int = 0
+    last_checkpoint: int | None = None  # id of the latest complete checkpoint
 
 
 @dataclass(frozen=True)
@@ -175,6 +191,15 @@ class _Job:
     final_metrics: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     stored_totals: JobTotals | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    coordinator: CheckpointCoordinator | None = None
+    policy: RestartPolicy | None = None
+    attempt: int = 0
+    restore: str | None = None  # what the next deployment restores from
+    restart_at: float | None = None  # monotonic time of the pending restart
+
+    @property
+    def restarts(self) -> int:
+        return self.attempt
 
     def info(self) -> JobInfo:
         return JobInfo(
@@ -185,7 +210,11 @@ class _Job:
             end_time=self.end_time,
             error=self.error.render() if self.error else None,
             operator_id=self.error.operator_id if self.error else None,
-            reason=self.reason if self.state == JobState.CREATED else None,
+            reason=self.reason if self.state in (JobState.CREATED, JobState.RESTARTING) else None,
+            restarts=self.attempt,
+            last_checkpoint=(self.coordinator.latest.checkpoint_id
+                             if self.coordinator is not None and self.coordinator.latest
+                             else None),
         )
 
     def slot_timeout(self) -> float:
@@ -314,6 +343,7 @@ class JobManager:
         graph.validate()  # 1
         job = _Job(job_id or uuid.uuid4().hex[:16], graph, dict(resources or {}),
                    dict(config or {}), result)
+        self._fault_tolerance(job)
         with self._lock:  # 2
             self._jobs[job.job_id] = job
             needed = len({slot_key(t) for t in task_ids(job.job_id, graph)})
@@ -326,10 +356,107 @@ class JobManager:
         self._try_schedule(job)  # 3
         return job.job_id
 
-    def _schedule_waiting(self) -> None:
+    def _fault_tolerance(self, job: _Job) -> None:
+        """Checkpointing, the restart strategy and a savepoint to start from (job config)."""
+        options = checkpoint_options(job.config)
+        savepoint = (job.config.get("execution.savepoint.path") or "").strip()
+        if savepoint:
+            job.restore = open_checkpoint(savepoint).path
+        restartable = not job.resources and not job.result  # a client's live result cannot
+        job.policy = RestartPolicy(restart_options(job.config, options.enabled and restartable))
+        if not restartable:
+            job.policy = RestartPolicy(restart_options({}, False))
+        if not options.enabled:
+            return
+        graph = job.graph
+        sources = [task_id_ for c in graph.chains() if not graph.inputs(c.head)
+                   for task_id_ in task_ids_of_chain(job.job_id, c)]
+
+        def trigger(n: int) -> list[str]:
+            return self._trigger_sources(job, sources, n)
+
+        def complete(checkpoint: CompletedCheckpoint) -> None:
+            self._notify_complete(job, checkpoint.checkpoint_id)
+
+        job.coordinator = CheckpointCoordinator(
+            job.job_id, options, CheckpointStorage(str(options.directory), job.job_id),
+            {op.id: op.parallelism for op in graph.operators}, trigger, complete)
+
+    def _notify_complete(self, job: _Job, checkpoint_id: int) -> None:
+        """Tell every running task of the job that a checkpoint completed (sinks commit).
+        A TaskManager that cannot be told commits on recovery instead."""
         with self._lock:
-            waiting = sorted((j for j in self._jobs.values() if j.state == JobState.CREATED),
-                             key=lambda j: j.submit_time)
+            by_tm: dict[str, list[str]] = {}
+            for tid in job.pending:
+                by_tm.setdefault(job.placement.get(tid, ""), []).append(tid)
+            targets = [(self._tms[t], ids) for t, ids in by_tm.items() if t in self._tms]
+        for tm, ids in targets:
+            try:
+                tm.gateway.notify_checkpoint_complete(sorted(ids), checkpoint_id)
+            except Exception as e:  # noqa: BLE001 - see docstring
+                log.warning("telling %s that checkpoint %d completed failed: %s",
+                            tm.tm_id, checkpoint_id, e)
+
+    def _trigger_sources(self, job: _Job, sources: list[str], n: int) -> list[str]:
+        """Ask every source task for barrier ``n``; returns those that could not be asked."""
+        with self._lock:
+            targets = [(tid, self._tms.get(job.placement.get(tid, ""))) for tid in sources]
+        missed = []
+        for tid, tm in targets:
+            try:
+                ok = tm is not None and tm.gateway.trigger_checkpoint(tid, n)
+            except Exception as e:  # noqa: BLE001 - that checkpoint fails; heartbeats judge the TM
+                log.warning("triggering checkpoint %d at %s failed: %s", n, tid, e)
+                ok = False
+            if not ok:
+                missed.append(tid)
+        return missed
+
+    def on_checkpoint_ack(self, ack: CheckpointAck) -> None:
+        """A task's acknowledgement (or refusal) of a checkpoint; fenced like task reports."""
+        with self._lock:
+            tm = self._tms.get(ack.tm_id)
+            if tm is None or tm.registration != ack.registration:
+                return
+            job = self._jobs.get(ack.job_id)
+            if job is None or job.coordinator is None or ack.attempt != job.attempt:
+                return
+            if job.state != JobState.RUNNING:
+                return
+        reason = job.coordinator.on_ack(ack)
+        if reason is not None:
+            self._fail_job(job, ExecutionError(reason))
+
+    def _tick_checkpoints(self) -> None:
+        with self._lock:
+            jobs = [(j, sorted(j.placement), len(j.pending) == len(j.placement))
+                    for j in self._jobs.values()
+                    if j.state == JobState.RUNNING and j.coordinator is not None]
+        for job, tasks, all_running in jobs:
+            reason = job.coordinator.tick(tasks, all_running)
+            if reason is not None:
+                self._fail_job(job, ExecutionError(reason))
+
+    def _fail_job(self, job: _Job, error: ExecutionError) -> None:
+        """Fail a running job for a reason of its own (not a task's): no restart."""
+        with self._lock:
+            if job.state != JobState.RUNNING:
+                return
+            job.error = error
+            job.state = transition(job.state, JobState.FAILING)
+            to_cancel = sorted(job.pending)
+        if job.coordinator is not None:
+            job.coordinator.abort_pending("the job failed")
+        self._abort(job)
+        self._cancel_tasks(job, to_cancel)
+
+    def _schedule_waiting(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            waiting = sorted((j for j in self._jobs.values() if j.state == JobState.CREATED or (
+                j.state == JobState.RESTARTING and not j.pending
+                and j.restart_at is not None and j.restart_at <= now)),
+                key=lambda j: j.submit_time)
         for job in waiting:
             self._try_schedule(job)
 
@@ -337,7 +464,10 @@ class JobManager:
         """Place and deploy the job if slots allow; else record why it waits (or fail it
         when it waited longer than its slot request timeout)."""
         with self._lock:
-            if job.state != JobState.CREATED:
+            if job.state == JobState.RESTARTING:
+                if job.pending or job.restart_at is None or job.restart_at > time.monotonic():
+                    return
+            elif job.state != JobState.CREATED:
                 return
             ids = task_ids(job.job_id, job.graph)
             free = {tm.tm_id: tm.free for tm in self._tms.values()}
@@ -365,13 +495,18 @@ class JobManager:
                 descriptors = build_descriptors(
                     job.job_id, job.graph, placement, locations=locations,
                     channel_capacity=self.channel_capacity, config=job.config, result=job.result,
+                    restore=job.restore, attempt=job.attempt,
                 )
                 if job.result:
                     key = result_gate(job.job_id)
                     self.gates.register(key, InProcessInputGate(
                         key, max(1, collect_parallelism(job.graph)), self.channel_capacity))
                 job.state = transition(job.state, JobState.RUNNING)
-                job.start_time = time.time()
+                job.restart_at = None
+                if job.start_time is None:
+                    job.start_time = time.time()
+                if job.coordinator is not None:
+                    job.coordinator.restarted()
                 gateways = {tm_id: self._tms[tm_id].gateway for tm_id in set(placement.values())}
         if failed:
             self._end(job, JobState.FAILED)
@@ -443,15 +578,30 @@ class JobManager:
             job.pending.discard(task_id)
             job.final_metrics[task_id] = metrics
             to_cancel: list[str] = []
+            restarting = False
             if state in ("FAILED", "CANCELED") and job.state == JobState.RUNNING:
                 job.error = error or ExecutionError(f"task {task_id} was cancelled unexpectedly")
                 job.error_details = details
-                job.state = transition(job.state, JobState.FAILING)
+                delay = job.policy.on_failure(time.monotonic()) if job.policy else None
+                if delay is not None:
+                    restarting = True
+                    job.state = transition(job.state, JobState.RESTARTING)
+                    job.reason = f"restarting in {delay:g} s after: {job.error.render()}"
+                    job.restart_at = time.monotonic() + delay
+                else:
+                    job.state = transition(job.state, JobState.FAILING)
                 to_cancel = sorted(job.pending)
             finished = not job.pending
+            restart_ready = finished and job.state == JobState.RESTARTING
+        if restarting and job.coordinator is not None:
+            job.coordinator.abort_pending("a task failed")
         if to_cancel:
-            self._abort(job)
+            if not restarting:
+                self._abort(job)
             self._cancel_tasks(job, to_cancel)
+        if restart_ready:
+            self._prepare_restart(job)
+            return
         if finished:
             final = {
                 JobState.RUNNING: JobState.FINISHED,
@@ -459,6 +609,22 @@ class JobManager:
                 JobState.CANCELLING: JobState.CANCELED,
             }[job.state]
             self._end(job, final)
+
+    def _prepare_restart(self, job: _Job) -> None:
+        """Every task of the failed attempt stopped: the next attempt restores the latest
+        complete checkpoint (or what the job started from) once the delay has passed."""
+        with self._lock:
+            if job.state != JobState.RESTARTING:
+                return
+            latest = job.coordinator.latest if job.coordinator is not None else None
+            if latest is not None:
+                job.restore = latest.path
+            job.attempt += 1
+            job.placement = {}
+            job.submit_time = time.time()
+        log.warning("job %s restarts (attempt %d) from %s: %s", job.job_id, job.attempt,
+                    job.restore or "the beginning", job.error.render() if job.error else "")
+        self._save(job)
 
     def _cancel_tasks(self, job: _Job, ids: list[str]) -> None:
         """Ask each task's TaskManager to cancel it: in-process ones at once, remote ones from
@@ -503,6 +669,8 @@ class JobManager:
             hook = getattr(resource, "on_job_end", None)
             if callable(hook):
                 hook(str(final), job.error)
+        if job.coordinator is not None:
+            job.coordinator.job_ended(str(final))
         self._save(job)
         job.done.set()
 
@@ -527,13 +695,15 @@ class JobManager:
         with self._lock:
             lost = [tm for tm in self._tms.values()
                     if tm.gateway.remote and now - tm.last_heartbeat > self.heartbeat_timeout]
-            waiting = any(j.state == JobState.CREATED for j in self._jobs.values())
+            waiting = any(j.state in (JobState.CREATED, JobState.RESTARTING)
+                          for j in self._jobs.values())
         for tm in lost:
             self._lose(tm, f"TaskManager {tm.tm_id} ({tm.address()}) lost: no heartbeat for "
                            f"{now - tm.last_heartbeat:.1f} s (heartbeat.timeout "
                            f"{self.heartbeat_timeout:g} s)")
         if waiting:
             self._schedule_waiting()
+        self._tick_checkpoints()
 
     def _lose(self, tm: _TaskManager, reason: str) -> None:
         with self._lock:
@@ -578,14 +748,17 @@ class JobManager:
         """Cancel a waiting or running job; returns its info (CANCELED once every task stopped)."""
         job = self._job(job_id)
         with self._lock:
-            if job.state == JobState.CREATED:
+            if job.state == JobState.CREATED or (
+                    job.state == JobState.RESTARTING and not job.pending):
                 cancel_now = True
-            elif job.state == JobState.RUNNING:
+            elif job.state in (JobState.RUNNING, JobState.RESTARTING):
                 cancel_now = False
                 job.state = transition(job.state, JobState.CANCELLING)
                 tasks = sorted(job.pending)
             else:
                 return job.info()
+        if job.coordinator is not None:
+            job.coordinator.abort_pending("the job was cancelled")
         if cancel_now:
             self._end(job, JobState.CANCELED)
             return job.info()
@@ -686,7 +859,7 @@ class JobManager:
         """Cancel every waiting or running job and stop the monitor."""
         with self._lock:
             active = [j.job_id for j in self._jobs.values()
-                      if j.state in (JobState.RUNNING, JobState.CREATED)]
+                      if j.state in (JobState.RUNNING, JobState.CREATED, JobState.RESTARTING)]
         for job_id in active:
             self.cancel(job_id, timeout=timeout)
         self._stop.set()

@@ -4,11 +4,13 @@
 
     CREATED ──► RUNNING ──► FINISHED
        │           ├──► FAILING ────► FAILED
-       │           └──► CANCELLING ─► CANCELED
+       │           ├──► CANCELLING ─► CANCELED
+       │           └──► RESTARTING ─► RUNNING (again) | FAILED | CANCELLING | CANCELED
        ├──► FAILED      (could not be scheduled)
        └──► CANCELED
 
-``FAILING``/``CANCELLING`` last while the remaining tasks are being stopped. Only the final
+``FAILING``/``CANCELLING`` last while the remaining tasks are being stopped; ``RESTARTING``
+while they are stopped and the restart strategy's delay runs. Only the final
 states are terminal. :func:`transition` raises on anything else: that is a runtime bug.
 """
 
@@ -22,6 +24,7 @@ class JobState(enum.StrEnum):
     RUNNING = "RUNNING"
     FAILING = "FAILING"
     CANCELLING = "CANCELLING"
+    RESTARTING = "RESTARTING"
     FINISHED = "FINISHED"
     FAILED = "FAILED"
     CANCELED = "CANCELED"
@@ -36,7 +39,11 @@ TERMINAL = frozenset({JobState.FINISHED, JobState.FAILED, JobState.CANCELED})
 ALLOWED: dict[JobState, frozenset[JobState]] = {
     JobState.CREATED: frozenset({JobState.RUNNING, JobState.FAILED, JobState.CANCELED}),
     JobState.RUNNING: frozenset(
-        {JobState.FINISHED, JobState.FAILING, JobState.CANCELLING, JobState.FAILED}
+        {JobState.FINISHED, JobState.FAILING, JobState.CANCELLING, JobState.FAILED,
+         JobState.RESTARTING}
+    ),
+    JobState.RESTARTING: frozenset(
+        {JobState.RUNNING, JobState.FAILED, JobState.CANCELLING, JobState.CANCELED}
     ),
     JobState.FAILING: frozenset({JobState.FAILED}),
     JobState.CANCELLING: frozenset({JobState.CANCELED}),

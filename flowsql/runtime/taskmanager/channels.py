@@ -19,6 +19,10 @@ Contract:
   lock) once when the gate is cancelled; :meth:`InProcessInputGate.put_remote` appends without
   blocking and fails if the channel is full (a credit-based sender never overfills it).
 - :attr:`InProcessInputGate.max_queued` is the most messages one channel ever held (<= capacity).
+- Barrier alignment: :meth:`InputGate.block` stops ``get`` from handing out a channel's
+  messages (they wait in the gate, in order, and keep counting against the channel's
+  capacity, so its producer is backpressured); :meth:`InputGate.unblock_all` releases every
+  blocked channel, whose held messages then come first, each channel still in its order.
 
 Hand-written rather than ``queue.Queue`` because the consumer waits on *any* of its channels
 while every channel keeps its own bound, and cancellation must wake both sides at once.
@@ -64,6 +68,13 @@ class InputGate(abc.ABC):
     def writer(self, channel: int) -> ChannelWriter: ...
 
     @abc.abstractmethod
+    def block(self, channel: int) -> None:
+        """Hold back ``channel``'s messages until :meth:`unblock_all` (barrier alignment)."""
+
+    @abc.abstractmethod
+    def unblock_all(self) -> None: ...
+
+    @abc.abstractmethod
     def cancel(self) -> None: ...
 
 
@@ -105,6 +116,9 @@ class InProcessInputGate(InputGate):
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
         self._cancelled = False
+        self._blocked: set[int] = set()
+        self._held: deque[tuple[int, Message]] = deque()  # taken aside while blocked
+        self._ready: deque[tuple[int, Message]] = deque()  # released by unblock_all: first
         self.on_consumed = on_consumed
         self.on_cancel = on_cancel
 
@@ -148,13 +162,16 @@ class InProcessInputGate(InputGate):
 
     def get(self, timeout: float | None = None) -> tuple[int, Message] | None:
         with self._not_empty:
-            if not self._queue and not self._cancelled:
-                self._not_empty.wait_for(lambda: self._queue or self._cancelled, timeout)
+            if not self._deliverable() and not self._cancelled:
+                self._not_empty.wait_for(lambda: self._deliverable() or self._cancelled, timeout)
             if self._cancelled:
                 raise TaskCancelled(self.name)
-            if not self._queue:
+            if self._ready:
+                channel, message = self._ready.popleft()
+            elif self._queue:
+                channel, message = self._queue.popleft()
+            else:
                 return None
-            channel, message = self._queue.popleft()
             self._counts[channel] -= 1
             self._not_full.notify_all()
         callback = self.on_consumed
@@ -162,9 +179,38 @@ class InProcessInputGate(InputGate):
             callback(channel)
         return channel, message
 
+    def _deliverable(self) -> bool:
+        """True when the next message may go out (caller holds the lock); moves messages of
+        blocked channels at the head of the queue aside."""
+        blocked, held = self._blocked, self._held
+        if blocked:
+            while self._ready and self._ready[0][0] in blocked:
+                held.append(self._ready.popleft())
+        if self._ready:
+            return True
+        queue = self._queue
+        if blocked:
+            while queue and queue[0][0] in blocked:
+                held.append(queue.popleft())
+        return bool(queue)
+
+    def block(self, channel: int) -> None:
+        with self._lock:
+            self._blocked.add(channel)
+
+    def unblock_all(self) -> None:
+        with self._lock:
+            self._blocked.clear()
+            self._ready.extend(self._held)
+            self._held.clear()
+            if self._ready:
+                self._not_empty.notify_all()
+
     def pending(self, channel: int | None = None) -> int:
         with self._lock:
-            return len(self._queue) if channel is None else self._counts[channel]
+            if channel is None:
+                return len(self._queue) + len(self._held) + len(self._ready)
+            return self._counts[channel]
 
     def cancel(self) -> None:
         with self._lock:

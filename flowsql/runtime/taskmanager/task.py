@@ -49,8 +49,16 @@ from flowsql.messages import (
 from flowsql.operators.base import Operator, OperatorContext, OperatorMetrics
 from flowsql.operators.registry import BuildEnv, OperatorRegistry
 from flowsql.operators.source import SourceOperator
+from flowsql.runtime.checkpoints.storage import open_checkpoint
 from flowsql.runtime.descriptors import TaskDeploymentDescriptor
 from flowsql.runtime.taskmanager.channels import InputGate, TaskCancelled
+from flowsql.runtime.taskmanager.checkpointing import (
+    BarrierAligner,
+    TaskSnapshots,
+    positions_from,
+    positions_table,
+    restore_state,
+)
 from flowsql.runtime.taskmanager.outputs import EdgeWriter, TaskOutput
 from flowsql.runtime.taskmanager.watermarks import WatermarkValve
 
@@ -157,6 +165,8 @@ def _execution_error(operator_id: str, exc: BaseException, desc: TaskDeploymentD
 
 
 TaskEndCallback = Callable[["Task", str, "ExecutionError | None", "str | None"], None]
+# (task, checkpoint id, bytes written, error or None)
+CheckpointCallback = Callable[["Task", int, int, "str | None"], None]
 
 
 class Task:
@@ -171,10 +181,14 @@ class Task:
         input_gate: InputGate | None = None,
         outputs: list[EdgeWriter] | None = None,
         resources: Mapping[str, Any] | None = None,
+        on_checkpoint: CheckpointCallback | None = None,
     ) -> None:
         self.desc = desc
         self.registry = registry
         self.on_end = on_end
+        self.on_checkpoint = on_checkpoint
+        self._triggers: list[int] = []  # checkpoints asked of this source task, not yet taken
+        self._snapshots = TaskSnapshots(desc)
         self.input_gate = input_gate
         self.outputs = list(outputs or [])
         self.resources = dict(resources or {})
@@ -210,6 +224,25 @@ class Task:
     def cancelled(self) -> threading.Event:
         """Set when the task is being cancelled (remote channel writers watch it)."""
         return self._cancelled
+
+    def trigger_checkpoint(self, checkpoint_id: int) -> None:
+        """Ask a source task to take checkpoint ``checkpoint_id`` at its next poll."""
+        self._triggers.append(checkpoint_id)
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        """Checkpoint ``checkpoint_id`` is complete: operators that commit on completion
+        (transactional sinks) do so now, on the caller's thread."""
+        chain = self._chain
+        if chain is None:
+            return
+        for op_id, op in zip(chain.ids, chain.operators, strict=True):
+            hook = getattr(op, "notify_checkpoint_complete", None)
+            if hook is not None:
+                try:
+                    hook(checkpoint_id)
+                except Exception as e:  # noqa: BLE001 - recovery commits it again
+                    log.warning("task %s: committing checkpoint %d in %s failed: %s",
+                                self.desc.name, checkpoint_id, op_id, e)
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -321,6 +354,12 @@ class Task:
                 for edge in self.outputs:
                     edge.abort()
 
+    def _aligned(self, aligner: BarrierAligner, gate: InputGate, chain: OperatorChain) -> None:
+        """Every live channel delivered the barrier: snapshot, forward, release the channels."""
+        checkpoint_id = aligner.finish()
+        self._checkpoint(checkpoint_id, chain)
+        gate.unblock_all()
+
     def _build(self) -> tuple[Operator | SourceOperator, OperatorChain]:
         """Step 1: build every operator from its spec and open it."""
         desc = self.desc
@@ -336,6 +375,8 @@ class Task:
             op = _guard(spec.id, self.registry.build, spec.kind, spec.params, env)
             _guard(spec.id, op.open, self.contexts[spec.id])
             live.append(op)
+        if desc.restore:
+            self._restore(live)
         head = live[0]
         rest = live[1:] if isinstance(head, SourceOperator) else live
         specs = desc.operators[1:] if isinstance(head, SourceOperator) else desc.operators
@@ -348,10 +389,49 @@ class Task:
         self._chain = chain
         return head, chain
 
+    def _restore(self, live: list[Any]) -> None:
+        """Give every operator its state from the checkpoint ``desc.restore``."""
+        desc = self.desc
+        meta = open_checkpoint(str(desc.restore)).metadata
+        then = meta.get("operators", {})
+        for spec, op in zip(desc.operators, live, strict=True):
+            is_source = isinstance(op, SourceOperator)
+            state = _guard(spec.id, restore_state, desc, spec.id, is_source,
+                           (then.get(spec.id) or {}).get("parallelism"))
+            if is_source:
+                if "positions" in state:
+                    op.restore_positions(positions_from(state["positions"]))
+            elif state:
+                _guard(spec.id, op.restore, state)
+
+    def _checkpoint(self, checkpoint_id: int, chain: OperatorChain,
+                    source: SourceOperator | None = None) -> None:
+        """Snapshot the chain (and the source's positions), forward the barrier, report.
+        Steps: (1) a source emits what it buffered and gives its positions; (2) every operator
+        snapshots; (3) the state is written; (4) the barrier goes downstream; (5) the
+        JobManager hears of it. A failure to write declines the checkpoint (reported with the
+        error) without failing the task."""
+        states: dict[str, dict[str, pa.Table]] = {}
+        if source is not None:  # 1
+            states[self.desc.operators[0].id] = {
+                "positions": positions_table(_guard(self.desc.operators[0].id, source.positions))}
+        for op_id, op in zip(chain.ids, chain.operators, strict=True):  # 2
+            states[op_id] = _guard(op_id, op.snapshot, checkpoint_id)
+        error, size = None, 0
+        try:
+            size = self._snapshots.write(checkpoint_id, states)  # 3
+        except Exception as e:  # noqa: BLE001 - storage failures decline the checkpoint
+            error = f"writing checkpoint {checkpoint_id} state failed: {type(e).__name__}: {e}"
+            log.warning("task %s: %s", self.desc.name, error)
+        chain.output.broadcast(CheckpointBarrier(checkpoint_id))  # 4
+        if self.on_checkpoint is not None:  # 5
+            self.on_checkpoint(self, checkpoint_id, size, error)
+
     def _run_source(self, source: SourceOperator, chain: OperatorChain) -> None:
         """Step 2 for a source task: the source drives the chain."""
         source_id = self.desc.operators[0].id
         counts = self.io[source_id]
+        triggers = self._triggers
 
         class _Out:
             def emit(self, batch: pa.RecordBatch) -> None:
@@ -364,6 +444,10 @@ class Task:
             def idle(self, idle: bool) -> None:
                 chain.output.broadcast(IdleMarker(idle))
 
+            def poll(_self) -> None:
+                while triggers:
+                    self._checkpoint(triggers.pop(0), chain, source)
+
         _guard(source_id, source.run, _Out(), self._cancelled)
 
     def _run_inputs(self, chain: OperatorChain) -> None:
@@ -372,6 +456,7 @@ class Task:
         if gate is None:
             raise OperatorFailure(self.desc.operators[0].id, ValueError("task has no inputs"))
         valve = WatermarkValve(gate.num_channels)
+        aligner = BarrierAligner(gate.num_channels)
         inputs = self.desc.channel_inputs
         idle_out = False
         clock = time.perf_counter
@@ -391,8 +476,15 @@ class Task:
                 advanced = valve.on_idle(channel, msg.idle)
             elif isinstance(msg, EndOfInput):
                 advanced = valve.on_end(channel)
+                if aligner.on_end(channel):
+                    self._aligned(aligner, gate, chain)
             elif isinstance(msg, CheckpointBarrier):
-                continue  # reserved: alignment arrives with checkpoints
+                step = aligner.on_barrier(channel, msg.checkpoint_id)
+                if step == "block":
+                    gate.block(channel)
+                elif step == "done":
+                    self._aligned(aligner, gate, chain)
+                continue
             else:
                 raise TypeError(f"unexpected message on channel {channel}: {msg!r}")
             if advanced is not None:

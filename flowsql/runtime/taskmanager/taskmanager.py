@@ -33,7 +33,12 @@ from typing import Any, Protocol
 
 from flowsql.errors import ExecutionError
 from flowsql.operators.registry import OperatorRegistry, default_registry
-from flowsql.runtime.descriptors import ChannelAddress, TaskDeploymentDescriptor, TaskReport
+from flowsql.runtime.descriptors import (
+    ChannelAddress,
+    CheckpointAck,
+    TaskDeploymentDescriptor,
+    TaskReport,
+)
 from flowsql.runtime.jobmanager.scheduler import slot_key
 from flowsql.runtime.network.gates import GateRegistry
 from flowsql.runtime.taskmanager.channels import (
@@ -53,6 +58,8 @@ RemoteWriterFactory = Callable[[str, str, int, threading.Event, str], ChannelWri
 
 class JobManagerGateway(Protocol):
     def task_state(self, report: TaskReport) -> None: ...
+
+    def checkpoint_ack(self, ack: CheckpointAck) -> None: ...
 
 
 class LocalGateWriter(ChannelWriter):
@@ -132,7 +139,7 @@ class TaskManager:
                 gate = InProcessInputGate(desc.task_id, desc.num_channels, desc.capacity)
                 self.gates.register(desc.task_id, gate)
             task = Task(desc, self.registry, self._ended, input_gate=gate,
-                        resources=dict(resources or {}))
+                        resources=dict(resources or {}), on_checkpoint=self._checkpointed)
             try:
                 task.outputs = [
                     EdgeWriter(e.partitioning, [self._writer(desc, t, task) for t in e.targets],
@@ -171,7 +178,28 @@ class TaskManager:
             jm.task_state(TaskReport(self.tm_id, self.registration, task.task_id, outcome, error,
                                      details, task.metrics()))
 
+    def _checkpointed(self, task: Task, checkpoint_id: int, size: int, error: str | None) -> None:
+        jm = self.jobmanager
+        if jm is not None:
+            jm.checkpoint_ack(CheckpointAck(self.tm_id, self.registration, task.task_id,
+                                            checkpoint_id, task.desc.attempt, size, error))
+
     # -- control -----------------------------------------------------------------------------
+    def trigger_checkpoint(self, task_id: str, checkpoint_id: int) -> bool:
+        """Ask a running source task for a checkpoint; False when it is not running here."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+        if task is None:
+            return False
+        task.trigger_checkpoint(checkpoint_id)
+        return True
+
+    def notify_checkpoint_complete(self, task_ids: list[str], checkpoint_id: int) -> None:
+        with self._lock:
+            tasks = [self._tasks[t] for t in task_ids if t in self._tasks]
+        for task in tasks:
+            task.notify_checkpoint_complete(checkpoint_id)
+
     def cancel(self, task_id: str) -> bool:
         with self._lock:
             task = self._tasks.get(task_id)

@@ -89,3 +89,29 @@ def test_column_count_mismatch(tmp_path, make_table):
     factory, opts = validate_table(table)
     with pytest.raises(ConnectorError, match="4 physical columns"):
         factory.batch_sink(table, opts).write(pa.table({"a": [1]}))
+
+
+def test_transactional_writer_commits_at_checkpoint_completion_once(tmp_path, make_table):
+    """Exactly once: hidden part files until their checkpoint completes; commit and recovery
+    are idempotent; files after the last checkpoint never become visible."""
+    out = tmp_path / "out"
+    table = make_table([("id", "INT")], {"connector": "filesystem", "path": str(out), "format": "csv"})
+    factory, opts = validate_table(table)
+    w = factory.sink_writer(table, opts)
+    w.begin_transactions()
+    w.write(pa.record_batch({"a": pa.array([1, 2], pa.int32())}))
+    pending = w.prepare_commit(1)
+    assert len(pending) == 1 and not list(out.glob("part-*"))  # hidden until complete
+    assert list(out.glob(".part-*.inprogress"))
+    w.write(pa.record_batch({"a": pa.array([3], pa.int32())}))
+    w.prepare_commit(2)  # checkpoint 2 never completes
+    w.commit(1)
+    w.commit(1)
+    assert len(list(out.glob("part-*.csv"))) == 1
+    # a crash after checkpoint 1 was durable: recovery commits its files (again: idempotent)
+    w2 = factory.sink_writer(table, opts)
+    w2.begin_transactions()
+    w2.recover(pending)
+    visible = sorted(out.glob("part-*.csv"))
+    assert len(visible) == 1 and visible[0].read_text().split() == ["1", "2"]
+    assert read_back(table, opts, factory).num_rows == 2  # the hidden file of 2 is not read

@@ -1,0 +1,1 @@
+"""Checkpoints: options, storage of task state, the JobManager's coordinator and restarts."""

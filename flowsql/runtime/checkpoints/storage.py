@@ -1,0 +1,165 @@
+"""Checkpoint storage: task state as Arrow IPC files, metadata written last and atomically.
+
+Contract:
+- A :class:`CheckpointStorage` lives at a directory: a local path or any URI
+  ``pyarrow.fs.FileSystem.from_uri`` accepts (``file://``, ``s3://``, ...). A job's
+  checkpoints live under ``<dir>/<job id>/chk-<n>/``.
+- :meth:`write_state` writes one operator subtask's state (named Arrow tables) as
+  ``chk-<n>/<operator uid>/<subtask>/<name>.arrow`` (Arrow IPC files) and returns the bytes
+  written. :meth:`read_state` reads them back (an empty dict when that operator subtask wrote
+  nothing).
+- :meth:`complete` writes ``chk-<n>/_metadata`` (JSON) last: to a temporary name, then
+  moved into place, so a checkpoint is complete exactly when its ``_metadata`` exists.
+  :meth:`latest` finds the complete checkpoint with the highest id; directories without
+  metadata (a crash while writing) are ignored, and removed by :meth:`discard`.
+- :func:`open_checkpoint` opens a checkpoint by its path (``.../chk-<n>``, or its
+  ``_metadata`` file), as ``execution.savepoint.path`` names it.
+- Failpoint for tests: the environment variable ``FLOWSQL_FAILPOINT`` =
+  ``checkpoint-write:<n>`` makes writing any state of checkpoint ``n`` kill the process
+  (``os._exit(137)``), as a crash in the middle of a snapshot would.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.ipc as ipc
+
+from flowsql.errors import ExecutionError
+
+METADATA = "_metadata"
+_CHK = re.compile(r"^chk-(\d+)$")
+
+
+def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    if "://" in uri:
+        return pafs.FileSystem.from_uri(uri)
+    return pafs.LocalFileSystem(), os.path.abspath(uri)
+
+
+def _failpoint(checkpoint_id: int) -> None:
+    point = os.environ.get("FLOWSQL_FAILPOINT", "")
+    if point == f"checkpoint-write:{checkpoint_id}":
+        os._exit(137)
+
+
+@dataclass(frozen=True)
+class CompletedCheckpoint:
+    checkpoint_id: int
+    path: str  # the chk-<n> directory: a local absolute path or a URI
+    metadata: dict[str, Any]
+
+
+class CheckpointStorage:
+    def __init__(self, directory: str, job_id: str) -> None:
+        self.directory = directory
+        self.fs, base = _filesystem(directory)
+        self.root = posixpath.join(base, job_id)
+        # how other processes name it: the URI as given, or the absolute local path
+        self.root_uri = (directory.rstrip("/") + "/" + job_id) if "://" in directory else self.root
+
+    def uri(self, checkpoint_id: int) -> str:
+        return f"{self.root_uri}/chk-{checkpoint_id}"
+
+    def checkpoint_dir(self, checkpoint_id: int) -> str:
+        return posixpath.join(self.root, f"chk-{checkpoint_id}")
+
+    # -- task side -----------------------------------------------------------------------
+    def write_state(self, checkpoint_id: int, uid: str, subtask: int,
+                    tables: dict[str, pa.Table]) -> int:
+        _failpoint(checkpoint_id)
+        folder = posixpath.join(self.checkpoint_dir(checkpoint_id), uid, str(subtask))
+        self.fs.create_dir(folder, recursive=True)
+        size = 0
+        for name, table in tables.items():
+            path = posixpath.join(folder, f"{name}.arrow")
+            with self.fs.open_output_stream(path) as sink:
+                with ipc.new_file(sink, table.schema) as writer:
+                    writer.write_table(table)
+                size += sink.tell()
+        return size
+
+    # -- JobManager side -----------------------------------------------------------------
+    def complete(self, checkpoint_id: int, metadata: dict[str, Any]) -> CompletedCheckpoint:
+        folder = self.checkpoint_dir(checkpoint_id)
+        self.fs.create_dir(folder, recursive=True)
+        tmp = posixpath.join(folder, METADATA + ".inprogress")
+        with self.fs.open_output_stream(tmp) as out:
+            out.write(orjson.dumps(metadata, option=orjson.OPT_INDENT_2))
+        self.fs.move(tmp, posixpath.join(folder, METADATA))
+        return CompletedCheckpoint(checkpoint_id, self.uri(checkpoint_id), metadata)
+
+    def completed(self) -> list[CompletedCheckpoint]:
+        """Every complete checkpoint of the job, oldest first."""
+        out = []
+        for n in self._ids():
+            folder = self.checkpoint_dir(n)
+            meta = _read_metadata(self.fs, folder)
+            if meta is not None:
+                out.append(CompletedCheckpoint(n, self.uri(n), meta))
+        return out
+
+    def latest(self) -> CompletedCheckpoint | None:
+        done = self.completed()
+        return done[-1] if done else None
+
+    def discard(self, checkpoint_id: int) -> None:
+        try:
+            self.fs.delete_dir(self.checkpoint_dir(checkpoint_id))
+        except (FileNotFoundError, OSError):
+            pass
+
+    def _ids(self) -> list[int]:
+        try:
+            infos = self.fs.get_file_info(pafs.FileSelector(self.root, allow_not_found=True))
+        except OSError:
+            return []
+        ids = [int(m.group(1)) for i in infos if (m := _CHK.match(i.base_name))]
+        return sorted(ids)
+
+
+def _read_metadata(fs: pafs.FileSystem, folder: str) -> dict[str, Any] | None:
+    try:
+        with fs.open_input_stream(posixpath.join(folder, METADATA)) as f:
+            return orjson.loads(f.read())
+    except (FileNotFoundError, OSError, orjson.JSONDecodeError):
+        return None
+
+
+def read_state(checkpoint_path: str, uid: str, subtask: int) -> dict[str, pa.Table]:
+    """One operator subtask's tables from the checkpoint at ``checkpoint_path``."""
+    fs, folder = _filesystem(checkpoint_path)
+    folder = posixpath.join(folder, uid, str(subtask))
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+    except OSError as e:
+        raise ExecutionError(f"cannot read checkpoint state {folder}: {e}") from None
+    tables = {}
+    for info in infos:
+        if info.base_name.endswith(".arrow"):
+            with fs.open_input_file(info.path) as f:
+                tables[info.base_name[: -len(".arrow")]] = ipc.open_file(f).read_all()
+    return tables
+
+
+def open_checkpoint(path: str) -> CompletedCheckpoint:
+    """A complete checkpoint by its directory (or its ``_metadata`` file)."""
+    path = path.rstrip("/")
+    if path.endswith("/" + METADATA):
+        path = path[: -len(METADATA) - 1]
+    fs, folder = _filesystem(path)
+    meta = _read_metadata(fs, folder)
+    if meta is None:
+        raise ExecutionError(
+            f"'{path}' is not a complete checkpoint or savepoint (no readable {METADATA})",
+            hint="use a chk-<n> directory that holds a _metadata file")
+    m = _CHK.match(posixpath.basename(folder))
+    n = int(meta.get("checkpoint_id", m.group(1) if m else 0))
+    return CompletedCheckpoint(n, path if "://" in path else folder, meta)

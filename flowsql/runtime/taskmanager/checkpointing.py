@@ -1,0 +1,132 @@
+"""A task's part of a checkpoint: barrier alignment, snapshots, restore.
+
+Contract:
+- :class:`BarrierAligner` (tasks reading an input gate; Chandy–Lamport with aligned
+  barriers, as Flink does): when barrier *n* arrives on a channel, that channel is blocked in
+  the gate (:meth:`~flowsql.runtime.taskmanager.channels.InputGate.block`) until barrier *n*
+  arrived on every channel that has not ended; then the task snapshots and forwards *n*, and
+  every channel is unblocked. A barrier older than the one being aligned is dropped; a newer
+  one abandons the older alignment (that checkpoint can no longer complete) and starts its
+  own. A channel that ends (``EndOfInput``) while the others align counts as aligned.
+- :class:`TaskSnapshots` writes the snapshot of a chain: every operator's ``snapshot(n)``
+  tables, and for a source head its split positions (table ``positions``: ``split``,
+  ``position`` as JSON), to the job's :class:`~..checkpoints.storage.CheckpointStorage` under
+  the operator's uid (its plan id) and the subtask index. It returns the bytes written.
+  Writing happens on the task thread, at the barrier (the snapshot is synchronous and so is
+  the upload, for now).
+- Restore: :func:`restore_chain` gives each operator of a freshly built, opened chain its
+  tables from the checkpoint named by the descriptor (``desc.restore``); a source head gets
+  the positions of *every* subtask of its uid, so a source restored at another parallelism
+  still finds the splits it now owns. A stateful (non-source) operator restored at a
+  parallelism other than the checkpoint's is refused with an error naming it (redistributing
+  key groups is not implemented).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+from flowsql.errors import ExecutionError
+from flowsql.runtime.checkpoints.options import checkpoint_options
+from flowsql.runtime.checkpoints.storage import CheckpointStorage, _filesystem, read_state
+from flowsql.runtime.descriptors import TaskDeploymentDescriptor
+
+
+class BarrierAligner:
+    """Tracks which channels delivered the barrier being aligned (see module contract)."""
+
+    def __init__(self, num_channels: int) -> None:
+        self.num_channels = num_channels
+        self.ended: set[int] = set()
+        self.pending: int | None = None
+        self.seen: set[int] = set()
+        self.last_done = 0
+
+    def on_barrier(self, channel: int, checkpoint_id: int) -> str:
+        """``"drop"`` (stale), ``"block"`` (block this channel and wait), or ``"done"``
+        (every live channel delivered it: snapshot and forward)."""
+        if checkpoint_id <= self.last_done or (
+            self.pending is not None and checkpoint_id < self.pending
+        ):
+            return "drop"
+        if self.pending != checkpoint_id:
+            self.pending, self.seen = checkpoint_id, set()
+        self.seen.add(channel)
+        return "done" if self._complete() else "block"
+
+    def on_end(self, channel: int) -> bool:
+        """A channel ended; True when that completes the pending alignment."""
+        self.ended.add(channel)
+        return self.pending is not None and self._complete()
+
+    def finish(self) -> int:
+        done, self.pending, self.seen = self.pending or 0, None, set()
+        self.last_done = max(self.last_done, done)
+        return done
+
+    def _complete(self) -> bool:
+        return len(self.seen | self.ended) >= self.num_channels
+
+
+def positions_table(positions: dict[str, Any]) -> pa.Table:
+    splits = sorted(positions)
+    return pa.table({
+        "split": pa.array(splits, pa.string()),
+        "position": pa.array([orjson.dumps(positions[s]).decode() for s in splits], pa.string()),
+    })
+
+
+def positions_from(table: pa.Table) -> dict[str, Any]:
+    splits = table.column("split").to_pylist()
+    values = table.column("position").to_pylist()
+    return {s: orjson.loads(v) for s, v in zip(splits, values, strict=True)}
+
+
+class TaskSnapshots:
+    def __init__(self, desc: TaskDeploymentDescriptor) -> None:
+        self.desc = desc
+        self._storage: CheckpointStorage | None = None
+
+    @property
+    def storage(self) -> CheckpointStorage:
+        if self._storage is None:
+            options = checkpoint_options(self.desc.config)
+            if not options.directory:
+                raise ExecutionError("a checkpoint was triggered but no checkpoint directory is set")
+            self._storage = CheckpointStorage(options.directory, self.desc.job_id)
+        return self._storage
+
+    def write(self, checkpoint_id: int, states: dict[str, dict[str, pa.Table]]) -> int:
+        size = 0
+        for uid, tables in states.items():
+            if tables:
+                size += self.storage.write_state(checkpoint_id, uid, self.desc.subtask_index, tables)
+        return size
+
+
+def _subtasks(checkpoint: str, uid: str) -> list[int]:
+    fs, folder = _filesystem(checkpoint)
+    infos = fs.get_file_info(pafs.FileSelector(posixpath.join(folder, uid), allow_not_found=True))
+    return sorted(int(i.base_name) for i in infos if i.base_name.isdigit())
+
+
+def restore_state(desc: TaskDeploymentDescriptor, uid: str, source: bool,
+                  parallelism_then: int | None) -> dict[str, pa.Table]:
+    """The tables operator ``uid`` of this subtask restores from ``desc.restore``."""
+    checkpoint = desc.restore
+    assert checkpoint is not None
+    if source:
+        parts = [read_state(checkpoint, uid, i).get("positions") for i in _subtasks(checkpoint, uid)]
+        parts = [p for p in parts if p is not None]
+        return {"positions": pa.concat_tables(parts)} if parts else {}
+    if parallelism_then is not None and parallelism_then != desc.parallelism:
+        raise ExecutionError(
+            f"operator {uid} ran at parallelism {parallelism_then} in checkpoint "
+            f"{checkpoint} and now at {desc.parallelism}: restoring keyed state at another "
+            "parallelism is not supported yet", operator_id=uid)
+    return read_state(checkpoint, uid, desc.subtask_index)

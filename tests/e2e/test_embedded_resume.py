@@ -1,0 +1,74 @@
+"""An embedded (shell) job killed with its process resumes from its retained checkpoint.
+
+A `flowsql shell -f` process runs a paced, bounded INSERT into an exactly-once filesystem sink
+with 1 s checkpoints retained; it is killed with SIGKILL after its second checkpoint. A new
+shell sets ``execution.savepoint.path`` to the latest complete checkpoint and runs the same
+INSERT. Pass: the committed output holds every input row exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.waiting import until
+
+ROOT = Path(__file__).resolve().parents[2]
+ROWS = 30_000  # 3,000 rows/s: about 10 s
+
+
+def _script(tmp: Path, resume_from: str | None) -> str:
+    lines = [
+        "CREATE TABLE IF NOT EXISTS src (id BIGINT, v BIGINT) WITH ('connector' = 'datagen', "
+        f"'number-of-rows' = '{ROWS}', 'rows-per-second' = '3000', 'fields.id.kind' = "
+        f"'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{ROWS}');",
+        f"CREATE TABLE IF NOT EXISTS out (id BIGINT, v BIGINT) WITH ('connector' = 'filesystem', "
+        f"'path' = '{tmp / 'out'}', 'format' = 'csv');",
+        "SET 'execution.checkpointing.interval' = '1 s';",
+        f"SET 'execution.checkpointing.dir' = '{tmp / 'chk'}';",
+        "SET 'execution.checkpointing.externalized-checkpoint-retention' = "
+        "'RETAIN_ON_CANCELLATION';",
+    ]
+    if resume_from:
+        lines.append(f"SET 'execution.savepoint.path' = '{resume_from}';")
+    lines.append("INSERT INTO out SELECT id, v FROM src;")
+    return "\n".join(lines) + "\n"
+
+
+def _shell(tmp: Path, name: str, script: str) -> subprocess.Popen:
+    path = tmp / f"{name}.sql"
+    path.write_text(script)
+    env = {**os.environ, "FLOWSQL_HOME": str(tmp / "home")}
+    return subprocess.Popen([sys.executable, "-m", "flowsql", "shell", "-f", str(path)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _latest_checkpoint(chk: Path) -> Path | None:
+    done = [m.parent for m in chk.glob("*/chk-*/_metadata")]
+    return max(done, key=lambda p: int(p.name.split("-")[1])) if done else None
+
+
+def test_a_killed_shell_job_resumes_from_its_checkpoint_with_exact_output(tmp_path):
+    first = _shell(tmp_path, "first", _script(tmp_path, None))
+    try:
+        until("the second checkpoint", lambda: (c := _latest_checkpoint(tmp_path / "chk"))
+              and int(c.name.split("-")[1]) >= 2, timeout=60)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=30)
+    checkpoint = _latest_checkpoint(tmp_path / "chk")
+    second = _shell(tmp_path, "second", _script(tmp_path, str(checkpoint)))
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, out[-2000:] + err[-2000:]
+    assert "FINISHED" in out, out[-2000:]
+    ids: list[int] = []
+    for path in (tmp_path / "out").glob("part-*.csv"):
+        with open(path, newline="") as f:
+            ids.extend(int(row[0]) for row in csv.reader(f))
+    assert len(ids) == ROWS and sorted(ids) == list(range(1, ROWS + 1)), (
+        f"{len(ids)} rows, {len(set(ids))} distinct, of {ROWS}")
