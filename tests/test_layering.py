@@ -7,7 +7,8 @@ package). An import may point to the same package or to a package of a LOWER lay
 of one layer sit beside each other and do not import each other. So the graph has no cycle.
 
 The order, low to high, and why:
-- ``flowsql`` (the package root: ``__version__``) and ``errors``; then the shared vocabulary
+- ``flowsql`` (the package root: ``__version__``), ``errors`` and ``failpoints`` (crash points
+  for fault tests); then the shared vocabulary
   ``types``, ``config`` and ``messages`` (row kinds, watermarks, control messages).
 - ``state``, ``catalog`` (table records) and ``physical`` (the JobGraph: plain data that the
   planner produces and the runtime deploys, so it sits below both of them).
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TOPS = ("flowsql", "catalog", "connectors")
 
 LAYERS: list[tuple[str, ...]] = [
-    ("flowsql", "flowsql.errors"),
+    ("flowsql", "flowsql.errors", "flowsql.failpoints"),
     ("flowsql.types", "flowsql.config", "flowsql.messages"),
     ("flowsql.state", "catalog", "flowsql.physical"),
     ("flowsql.sql", "connectors"),

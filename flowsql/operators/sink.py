@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from connectors.base import SinkWriter
+from flowsql import failpoints
 from flowsql.errors import ExecutionError, FlowSQLError, QueryCancelled
 from flowsql.operators.base import Collector, Operator
 
@@ -62,6 +63,7 @@ class SinkOperator(Operator):
                              table.column("file").to_pylist(), strict=True)))
 
     def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        failpoints.hit("checkpoint-commit", checkpoint_id)
         commit = getattr(self.writer, "commit", None)
         if commit is not None and getattr(self.writer, "transactional", False):
             commit(checkpoint_id)

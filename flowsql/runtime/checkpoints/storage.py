@@ -14,9 +14,9 @@ Contract:
   metadata (a crash while writing) are ignored, and removed by :meth:`discard`.
 - :func:`open_checkpoint` opens a checkpoint by its path (``.../chk-<n>``, or its
   ``_metadata`` file), as ``execution.savepoint.path`` names it.
-- Failpoint for tests: the environment variable ``FLOWSQL_FAILPOINT`` =
-  ``checkpoint-write:<n>`` makes writing any state of checkpoint ``n`` kill the process
-  (``os._exit(137)``), as a crash in the middle of a snapshot would.
+- Failpoint for tests (:mod:`flowsql.failpoints`): ``FLOWSQL_FAILPOINT`` =
+  ``checkpoint-write:<n>`` ends the process when it writes state of checkpoint ``n``, as a
+  crash in the middle of a snapshot would.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.ipc as ipc
 
+from flowsql import failpoints
 from flowsql.errors import ExecutionError
 
 METADATA = "_metadata"
@@ -42,12 +43,6 @@ def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     if "://" in uri:
         return pafs.FileSystem.from_uri(uri)
     return pafs.LocalFileSystem(), os.path.abspath(uri)
-
-
-def _failpoint(checkpoint_id: int) -> None:
-    point = os.environ.get("FLOWSQL_FAILPOINT", "")
-    if point == f"checkpoint-write:{checkpoint_id}":
-        os._exit(137)
 
 
 @dataclass(frozen=True)
@@ -74,7 +69,7 @@ class CheckpointStorage:
     # -- task side -----------------------------------------------------------------------
     def write_state(self, checkpoint_id: int, uid: str, subtask: int,
                     tables: dict[str, pa.Table]) -> int:
-        _failpoint(checkpoint_id)
+        failpoints.hit("checkpoint-write", checkpoint_id)
         folder = posixpath.join(self.checkpoint_dir(checkpoint_id), uid, str(subtask))
         self.fs.create_dir(folder, recursive=True)
         size = 0

@@ -4,7 +4,11 @@ A JobManager and three TaskManager processes (1 slot each; heartbeat timeout 3 s
 runs at parallelism 2, so after a TaskManager is killed the job restarts on the two left.
 The job reads a paced, bounded, generated input (ids 1..N) into an exactly-once filesystem
 sink with 1 s checkpoints. Pass: the committed output equals the input exactly (no
-duplicates, no gaps), and the job restarted from a checkpoint.
+duplicates, no gaps), and the job restarted from a checkpoint. The failpoint variants crash
+a TaskManager (``FLOWSQL_FAILPOINT``, :mod:`flowsql.failpoints`) at exact moments instead of
+an outside kill: while writing the state of checkpoint 3 (that checkpoint must never
+complete; recovery uses checkpoint 2) and after checkpoint 3 is durable but before the sink
+committed its files (recovery commits them exactly once).
 """
 
 from __future__ import annotations
@@ -102,3 +106,44 @@ def test_kill_9_of_a_taskmanager_restarts_from_a_checkpoint_with_exact_output(
     else:
         assert sorted(_windows(out)) == _expected_windows()
     assert not list(out.glob("part-*.inprogress"))  # hidden leftovers never look like parts
+
+
+@pytest.mark.parametrize("point", ["checkpoint-write:3", "checkpoint-commit:3"])
+def test_a_crash_at_a_failpoint_recovers_with_exact_output(make_cluster, tmp_path, monkeypatch,
+                                                           point):
+    monkeypatch.setenv("FLOWSQL_FAILPOINT", point)  # inherited by the cluster's processes
+    monkeypatch.setenv("FLOWSQL_FAILPOINT_ONCE", str(tmp_path / "crashed"))  # one of them
+    c = make_cluster(tmp_path / "home", taskmanagers=3, slots=1)
+    monkeypatch.delenv("FLOWSQL_FAILPOINT")
+    monkeypatch.delenv("FLOWSQL_FAILPOINT_ONCE")
+    out = tmp_path / "out"
+    s = c.session(parallelism=2)
+    table, insert = PASSTHROUGH
+    for sql in [
+        "CREATE TABLE src (id BIGINT, v BIGINT) WITH ('connector' = 'datagen', "
+        f"'number-of-rows' = '{ROWS}', 'rows-per-second' = '6000', "
+        f"'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{ROWS}')",
+        f"{table} WITH ('connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv')",
+        "SET 'execution.checkpointing.interval' = '1 s'",
+        "SET 'execution.checkpointing.externalized-checkpoint-retention' = "
+        "'RETAIN_ON_CANCELLATION'",
+        "SET 'state.checkpoints.num-retained' = '100'",
+        f"SET 'execution.checkpointing.dir' = '{tmp_path / 'chk'}'",
+        "SET 'restart-strategy.type' = 'fixed-delay'",
+        "SET 'restart-strategy.fixed-delay.delay' = '1 s'",
+    ]:
+        s.execute_one(sql)
+    job_id = s.execute_one(insert).job_id
+    info = c.client.wait(job_id, 120)
+    assert info.state == "FINISHED", info
+    assert info.restarts == 1, info
+    assert (tmp_path / "crashed").exists()
+    done = sorted(int(m.parent.name.split("-")[1])
+                  for m in (tmp_path / "chk" / job_id).glob("chk-*/_metadata"))
+    if point.startswith("checkpoint-write"):
+        assert 3 not in done and 2 in done, done  # 3 never completed; 2 was restored
+    else:
+        assert 3 in done, done
+    ids = _committed(out)
+    assert len(ids) == ROWS and sorted(ids) == list(range(1, ROWS + 1)), (
+        f"{len(ids)} rows committed, {len(set(ids))} distinct, of {ROWS}")
