@@ -176,6 +176,7 @@ class CheckpointAck:
     attempt: int = 0
     size: int = 0
     error: str | None = None
+    alignment_ms: int = 0  # from the first barrier to the last one (tasks with inputs)
 
     @property
     def job_id(self) -> str:
@@ -188,4 +189,5 @@ class CheckpointAck:
     def from_dict(cls, data: dict[str, Any]) -> CheckpointAck:
         return cls(str(data["tm_id"]), int(data["registration"]), str(data["task_id"]),
                    int(data["checkpoint_id"]), int(data.get("attempt", 0)),
-                   int(data.get("size", 0)), data.get("error"))
+                   int(data.get("size", 0)), data.get("error"),
+                   int(data.get("alignment_ms", 0)))

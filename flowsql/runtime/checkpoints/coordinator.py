@@ -51,6 +51,7 @@ class CheckpointStats:
     total: int = 0
     failure: str | None = None
     path: str | None = None
+    alignment_ms: int = 0  # the longest barrier alignment of any task
 
     @property
     def duration_ms(self) -> int:
@@ -138,6 +139,7 @@ class CheckpointCoordinator:
                 pending.waiting.discard(ack.task_id)
                 pending.stats.acknowledged += 1
                 pending.stats.size += ack.size
+                pending.stats.alignment_ms = max(pending.stats.alignment_ms, ack.alignment_ms)
                 if pending.waiting:
                     return None
         if failure is not None:

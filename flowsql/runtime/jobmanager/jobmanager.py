@@ -51,7 +51,11 @@ from typing import Any, Protocol
 from flowsql.errors import ExecutionError, QueryCancelled
 from flowsql.operators.base import OperatorMetrics
 from flowsql.physical.graph import JobGraph
-from flowsql.runtime.checkpoints.coordinator import CheckpointCoordinator
+from flowsql.runtime.checkpoints.coordinator import (
+    CheckpointCoordinator,
+    CheckpointCounts,
+    CheckpointStats,
+)
 from flowsql.runtime.checkpoints.options import checkpoint_options, restart_options
 from flowsql.runtime.checkpoints.restarts import RestartPolicy
 from flowsql.runtime.checkpoints.storage import (
@@ -126,6 +130,22 @@ class JobTotals:
     late_records: int = 0
 
 
+@dataclass(frozen=True)
+class CheckpointView:
+    """What REST and metrics show of a job's checkpoints: the recent history (oldest first),
+    the counts, the last restore (checkpoint id, epoch s, path) and how many restores."""
+
+    history: list[CheckpointStats]
+    counts: CheckpointCounts
+    restored: tuple[int, float, str] | None
+    restores: int
+
+
+def _checkpoint_number(path: str) -> int:
+    tail = path.rstrip("/").rsplit("/", 1)[-1]
+    return int(tail[4:]) if tail.startswith("chk-") and tail[4:].isdigit() else 0
+
+
 TM_RUNNING = "RUNNING"
 TM_LOST = "LOST"
 
@@ -196,6 +216,8 @@ class _Job:
     attempt: int = 0
     restore: str | None = None  # what the next deployment restores from
     restart_at: float | None = None  # monotonic time of the pending restart
+    restored: tuple[int, float, str] | None = None  # last restore: (checkpoint id, time, path)
+    restores: int = 0
 
     @property
     def restarts(self) -> int:
@@ -412,6 +434,14 @@ class JobManager:
                 missed.append(tid)
         return missed
 
+    def checkpoint_stats(self, job_id: str) -> CheckpointView | None:
+        """The job's checkpoint statistics (None when checkpointing is off)."""
+        job = self._job(job_id)
+        co = job.coordinator
+        if co is None:
+            return None
+        return CheckpointView(list(co.history), co.counts, job.restored, job.restores)
+
     def on_checkpoint_ack(self, ack: CheckpointAck) -> None:
         """A task's acknowledgement (or refusal) of a checkpoint; fenced like task reports."""
         with self._lock:
@@ -503,6 +533,9 @@ class JobManager:
                         key, max(1, collect_parallelism(job.graph)), self.channel_capacity))
                 job.state = transition(job.state, JobState.RUNNING)
                 job.restart_at = None
+                if job.restore:
+                    job.restores += 1
+                    job.restored = (_checkpoint_number(job.restore), time.time(), job.restore)
                 if job.start_time is None:
                     job.start_time = time.time()
                 if job.coordinator is not None:

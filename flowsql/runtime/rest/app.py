@@ -5,7 +5,8 @@ Contract:
   :class:`~flowsql.runtime.rest.view.ClusterView`; it keeps no state besides a rate sampler
   (records per second need two samples) and its private Prometheus registry.
 - Routes (also under ``/v1``, like Flink): ``GET /overview``, ``/jobs``, ``/jobs/overview``,
-  ``/jobs/{jobid}``, ``/jobs/{jobid}/exceptions``, ``PATCH /jobs/{jobid}?mode=cancel``
+  ``/jobs/{jobid}``, ``/jobs/{jobid}/exceptions``, ``/jobs/{jobid}/checkpoints``,
+  ``PATCH /jobs/{jobid}?mode=cancel``
   (202 ``{}``; 409 when the job already ended), ``GET /taskmanagers``, ``/config``,
   ``/metrics`` (Prometheus text), ``/`` (the dashboard; assets under ``/static``) and
   FastAPI's ``/openapi.json``. Shapes: :mod:`.flink` / :mod:`.models`.
@@ -162,6 +163,12 @@ def create_app(
     def job_exceptions(jobid: str) -> m.JobExceptions:
         """The job's failure (root exception and history; empty while it has none)."""
         return flink.job_exceptions(view, job_info(jobid), clock())
+
+    @router.get("/jobs/{jobid}/checkpoints", response_model=m.Checkpoints, responses=ERRORS)
+    def job_checkpoints(jobid: str) -> m.Checkpoints:
+        """Checkpoint statistics with Flink's field names: counts, summary, latest, history
+        (newest first; the last 20)."""
+        return flink.checkpoints(view, job_info(jobid))
 
     @router.patch(
         "/jobs/{jobid}",

@@ -384,3 +384,51 @@ def config(refresh_interval_ms: int) -> m.Config:
         flink_revision="unknown",
         features={"web-submit": False, "web-cancel": True, "web-rescale": False, "web-history": False},
     )
+
+
+def _stat(values: list[int]) -> m.MinMaxAvg:
+    if not values:
+        return m.MinMaxAvg()
+    return m.MinMaxAvg(min=min(values), max=max(values), avg=sum(values) // len(values))
+
+
+def checkpoints(view: ClusterView, info: JobInfo) -> m.Checkpoints:
+    """Flink's ``/jobs/{jobid}/checkpoints``: counts, a summary of the completed ones, the
+    latest of each kind and the history, newest first (empty when checkpointing is off)."""
+    stats = getattr(view, "checkpoint_stats", lambda job_id: None)(info.job_id)
+    if stats is None:
+        return m.Checkpoints(counts=m.CheckpointCounts(), summary=m.CheckpointSummary(),
+                             latest=m.LatestCheckpoints(), history=[])
+    entries = [
+        m.CheckpointEntry(
+            class_=s.status.lower(),
+            id=s.checkpoint_id, status=s.status,
+            trigger_timestamp=ms(s.trigger_time),
+            latest_ack_timestamp=ms(s.end_time) if s.end_time else -1,
+            state_size=s.size, checkpointed_size=s.size,
+            end_to_end_duration=s.duration_ms,
+            num_subtasks=s.total, num_acknowledged_subtasks=s.acknowledged,
+            external_path=s.path, failure_message=s.failure,
+            alignment_duration=s.alignment_ms,
+        )
+        for s in reversed(stats.history)
+    ]
+    done = [e for e in entries if e.status == "COMPLETED"]
+    failed = [e for e in entries if e.status == "FAILED"]
+    restored = None
+    if stats.restored is not None:
+        restored = m.RestoredCheckpoint(id=stats.restored[0], restore_timestamp=ms(stats.restored[1]),
+                                        external_path=stats.restored[2])
+    return m.Checkpoints(
+        counts=m.CheckpointCounts(
+            restored=stats.restores, total=stats.counts.triggered,
+            in_progress=sum(1 for e in entries if e.status == "IN_PROGRESS"),
+            completed=stats.counts.completed, failed=stats.counts.failed),
+        summary=m.CheckpointSummary(
+            state_size=_stat([e.state_size for e in done]),
+            checkpointed_size=_stat([e.checkpointed_size for e in done]),
+            end_to_end_duration=_stat([e.end_to_end_duration for e in done])),
+        latest=m.LatestCheckpoints(completed=done[0] if done else None,
+                                   failed=failed[0] if failed else None, restored=restored),
+        history=entries,
+    )

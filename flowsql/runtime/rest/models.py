@@ -276,3 +276,70 @@ class Config(FlinkModel):
     flink_version: str = Field(alias="flink-version")
     flink_revision: str = Field(alias="flink-revision")
     features: dict[str, bool]
+
+
+class CheckpointCounts(FlinkModel):
+    restored: int = 0
+    total: int = 0
+    in_progress: int = 0
+    completed: int = 0
+    failed: int = 0
+
+
+class MinMaxAvg(FlinkModel):
+    min: int = 0
+    max: int = 0
+    avg: int = 0
+
+
+class CheckpointSummary(FlinkModel):
+    state_size: MinMaxAvg = Field(default_factory=MinMaxAvg)
+    checkpointed_size: MinMaxAvg = Field(default_factory=MinMaxAvg)
+    end_to_end_duration: MinMaxAvg = Field(default_factory=MinMaxAvg)
+    alignment_buffered: MinMaxAvg = Field(default_factory=MinMaxAvg)
+
+
+class CheckpointEntry(FlinkModel):
+    """One checkpoint as Flink's ``/jobs/{jobid}/checkpoints`` history lists it."""
+
+    class_: str = Field(alias="@class")
+    id: int
+    status: str
+    is_savepoint: bool = False
+    savepoint_format: str | None = None
+    trigger_timestamp: int
+    latest_ack_timestamp: int
+    state_size: int
+    checkpointed_size: int
+    end_to_end_duration: int
+    alignment_buffered: int = 0
+    processed_data: int = 0
+    persisted_data: int = 0
+    num_subtasks: int
+    num_acknowledged_subtasks: int
+    checkpoint_type: str = "CHECKPOINT"
+    external_path: str | None = None
+    failure_message: str | None = None
+    discarded: bool = False
+    alignment_duration: int = 0  # FlowSQL: the longest barrier alignment of a task (ms)
+
+
+class RestoredCheckpoint(FlinkModel):
+    id: int
+    restore_timestamp: int
+    is_savepoint: bool = False
+    external_path: str | None = None
+
+
+class LatestCheckpoints(FlinkModel):
+    completed: CheckpointEntry | None = None
+    savepoint: CheckpointEntry | None = None
+    failed: CheckpointEntry | None = None
+    restored: RestoredCheckpoint | None = None
+
+
+class Checkpoints(FlinkModel):
+    counts: CheckpointCounts
+    summary: CheckpointSummary
+    latest: LatestCheckpoints
+    history: list[CheckpointEntry]

@@ -11,6 +11,10 @@ Contract:
   ``..._watermark_lag_seconds`` (wall clock minus watermark), ``..._channel_fill_ratio``,
   ``..._credits``. Finished jobs are left out: their series simply end.
 - Per job (labels ``job_id``, ``job_name``, ``state``): ``flowsql_job_info`` = 1.
+- Per job with checkpointing (labels ``job_id``, ``job_name``):
+  ``flowsql_job_checkpoints_total`` (label ``status``: completed / failed),
+  ``flowsql_job_last_checkpoint_duration_seconds``, ``..._size_bytes`` and ``..._id`` (the
+  latest completed one), ``flowsql_job_restarts_total``.
 - Per TaskManager (labels ``tm_id``, ``host``): ``flowsql_taskmanager_up`` (0 when LOST),
   ``..._heartbeat_age_seconds``, ``..._rss_bytes``, ``..._cpu_seconds_total``,
   ``..._slots``, ``..._free_slots``.
@@ -45,7 +49,41 @@ class ClusterCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         now = self.clock()
         yield from self._operators(now)
+        yield from self._checkpoints()
         yield from self._task_managers(now)
+
+    def _checkpoints(self) -> Iterator[Metric]:
+        labels = ["job_id", "job_name"]
+        total = CounterMetricFamily("flowsql_job_checkpoints", "Checkpoints that ended, by status.",
+                                    labels=[*labels, "status"])
+        duration = GaugeMetricFamily("flowsql_job_last_checkpoint_duration_seconds",
+                                     "Trigger to completion of the latest completed checkpoint.",
+                                     labels=labels)
+        size = GaugeMetricFamily("flowsql_job_last_checkpoint_size_bytes",
+                                 "State bytes written by the latest completed checkpoint.",
+                                 labels=labels)
+        last = GaugeMetricFamily("flowsql_job_last_checkpoint_id",
+                                 "Id of the latest completed checkpoint.", labels=labels)
+        restarts = CounterMetricFamily("flowsql_job_restarts", "Restarts of the job.",
+                                       labels=labels)
+        stats_of = getattr(self.view, "checkpoint_stats", None)
+        for info in self.view.list_jobs():
+            restarts.add_metric([info.job_id, info.name], getattr(info, "restarts", 0) or 0)
+            try:
+                stats = stats_of(info.job_id) if stats_of is not None else None
+            except ExecutionError:
+                continue
+            if stats is None:
+                continue
+            names = [info.job_id, info.name]
+            total.add_metric([*names, "completed"], stats.counts.completed)
+            total.add_metric([*names, "failed"], stats.counts.failed)
+            done = [h for h in stats.history if h.status == "COMPLETED"]
+            if done:
+                duration.add_metric(names, done[-1].duration_ms / 1000.0)
+                size.add_metric(names, done[-1].size)
+                last.add_metric(names, done[-1].checkpoint_id)
+        yield from (total, duration, size, last, restarts)
 
     def _operators(self, now: float) -> Iterator[Metric]:
         def counter(name: str, doc: str) -> CounterMetricFamily:

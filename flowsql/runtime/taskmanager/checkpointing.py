@@ -25,6 +25,7 @@ Contract:
 from __future__ import annotations
 
 import posixpath
+import time
 from typing import Any
 
 import orjson
@@ -46,6 +47,8 @@ class BarrierAligner:
         self.pending: int | None = None
         self.seen: set[int] = set()
         self.last_done = 0
+        self.started = 0.0  # monotonic time the pending alignment began
+        self.last_alignment_s = 0.0  # how long the last finished alignment took
 
     def on_barrier(self, channel: int, checkpoint_id: int) -> str:
         """``"drop"`` (stale), ``"block"`` (block this channel and wait), or ``"done"``
@@ -56,6 +59,7 @@ class BarrierAligner:
             return "drop"
         if self.pending != checkpoint_id:
             self.pending, self.seen = checkpoint_id, set()
+            self.started = time.monotonic()
         self.seen.add(channel)
         return "done" if self._complete() else "block"
 
@@ -66,6 +70,7 @@ class BarrierAligner:
 
     def finish(self) -> int:
         done, self.pending, self.seen = self.pending or 0, None, set()
+        self.last_alignment_s = time.monotonic() - self.started
         self.last_done = max(self.last_done, done)
         return done
 

@@ -165,8 +165,8 @@ def _execution_error(operator_id: str, exc: BaseException, desc: TaskDeploymentD
 
 
 TaskEndCallback = Callable[["Task", str, "ExecutionError | None", "str | None"], None]
-# (task, checkpoint id, bytes written, error or None)
-CheckpointCallback = Callable[["Task", int, int, "str | None"], None]
+# (task, checkpoint id, bytes written, error or None, alignment ms)
+CheckpointCallback = Callable[["Task", int, int, "str | None", int], None]
 
 
 class Task:
@@ -357,7 +357,7 @@ class Task:
     def _aligned(self, aligner: BarrierAligner, gate: InputGate, chain: OperatorChain) -> None:
         """Every live channel delivered the barrier: snapshot, forward, release the channels."""
         checkpoint_id = aligner.finish()
-        self._checkpoint(checkpoint_id, chain)
+        self._checkpoint(checkpoint_id, chain, alignment_ms=int(aligner.last_alignment_s * 1000))
         gate.unblock_all()
 
     def _build(self) -> tuple[Operator | SourceOperator, OperatorChain]:
@@ -405,7 +405,7 @@ class Task:
                 _guard(spec.id, op.restore, state)
 
     def _checkpoint(self, checkpoint_id: int, chain: OperatorChain,
-                    source: SourceOperator | None = None) -> None:
+                    source: SourceOperator | None = None, alignment_ms: int = 0) -> None:
         """Snapshot the chain (and the source's positions), forward the barrier, report.
         Steps: (1) a source emits what it buffered and gives its positions; (2) every operator
         snapshots; (3) the state is written; (4) the barrier goes downstream; (5) the
@@ -425,7 +425,7 @@ class Task:
             log.warning("task %s: %s", self.desc.name, error)
         chain.output.broadcast(CheckpointBarrier(checkpoint_id))  # 4
         if self.on_checkpoint is not None:  # 5
-            self.on_checkpoint(self, checkpoint_id, size, error)
+            self.on_checkpoint(self, checkpoint_id, size, error, alignment_ms)
 
     def _run_source(self, source: SourceOperator, chain: OperatorChain) -> None:
         """Step 2 for a source task: the source drives the chain."""

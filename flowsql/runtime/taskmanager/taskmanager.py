@@ -178,11 +178,13 @@ class TaskManager:
             jm.task_state(TaskReport(self.tm_id, self.registration, task.task_id, outcome, error,
                                      details, task.metrics()))
 
-    def _checkpointed(self, task: Task, checkpoint_id: int, size: int, error: str | None) -> None:
+    def _checkpointed(self, task: Task, checkpoint_id: int, size: int, error: str | None,
+                      alignment_ms: int) -> None:
         jm = self.jobmanager
         if jm is not None:
             jm.checkpoint_ack(CheckpointAck(self.tm_id, self.registration, task.task_id,
-                                            checkpoint_id, task.desc.attempt, size, error))
+                                            checkpoint_id, task.desc.attempt, size, error,
+                                            alignment_ms))
 
     # -- control -----------------------------------------------------------------------------
     def trigger_checkpoint(self, task_id: str, checkpoint_id: int) -> bool:

@@ -79,3 +79,23 @@ def test_dashboard_renders_watermarks_backpressure_and_lost_task_managers(fake_v
         wait_for(lambda: browser.find_element(By.ID, "job-reason").text == "not enough slots")
         browser.get(srv.url + "/#/jobs/nope")
         wait_for(lambda: "not found" in browser.find_element(By.ID, "not-found-text").text)
+
+
+def test_dashboard_lists_checkpoint_history(server, browser, session, cluster, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from tests.runtime.rest.conftest import streaming_graph
+
+    job_id = cluster.submit(streaming_graph(session), config={
+        "execution.checkpointing.interval": "200 ms",
+        "execution.checkpointing.dir": str(tmp_path / "chk")})
+    try:
+        browser.get(server.url + f"/#/jobs/{job_id}")
+        rows = "#checkpoints tr.checkpoint-row"
+        wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, rows)) >= 2)
+        first = browser.find_elements(By.CSS_SELECTOR, rows)[-1]
+        cells = [td.text for td in first.find_elements(By.TAG_NAME, "td")]
+        assert cells[1] == "COMPLETED" and cells[4].endswith("B"), cells
+        browser.save_screenshot("/tmp/flowsql-dashboard-checkpoints.png")
+    finally:
+        cluster.cancel(job_id, wait=True, timeout=10.0)

@@ -13,7 +13,8 @@ from flowsql.operators.registry import default_registry
 from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
 from flowsql.runtime.local import MiniCluster
 from flowsql.runtime.rest.app import create_app
-from tests.waiting import poll
+from tests.runtime.rest.conftest import streaming_graph
+from tests.waiting import poll, until
 
 TERMINAL = {"FINISHED", "FAILED", "CANCELED"}
 
@@ -209,3 +210,52 @@ def test_dashboard_is_served(client):
     assert '<script src="/static/app.js"' in r.text
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/style.css").status_code == 200
+
+
+def test_checkpoints_route_has_flinks_fields(session, cluster, tmp_path):
+    client = TestClient(create_app(cluster.jobmanager))
+    graph = streaming_graph(session)
+    job_id = cluster.submit(graph, config={
+        "execution.checkpointing.interval": "200 ms",
+        "execution.checkpointing.dir": str(tmp_path / "chk")})
+    try:
+        body = until("two completed checkpoints", lambda: (
+            b := client.get(f"/jobs/{job_id}/checkpoints").json())["counts"]["completed"] >= 2
+            and b)
+    finally:
+        cluster.cancel(job_id, wait=True, timeout=10.0)
+    assert set(body) == {"counts", "summary", "latest", "history"}
+    assert set(body["counts"]) == {"restored", "total", "in_progress", "completed", "failed"}
+    done = body["latest"]["completed"]
+    assert done["@class"] == "completed" and done["status"] == "COMPLETED"
+    assert done["num_subtasks"] == done["num_acknowledged_subtasks"] > 0
+    assert done["state_size"] > 0 and done["external_path"].endswith(f"chk-{done['id']}")
+    assert body["history"][0]["id"] >= body["history"][-1]["id"]  # newest first
+    assert body["summary"]["end_to_end_duration"]["max"] >= 0
+    off = cluster.submit(graph)
+    try:
+        assert client.get(f"/jobs/{off}/checkpoints").json()["history"] == []
+    finally:
+        cluster.cancel(off, wait=True, timeout=10.0)
+
+
+def test_metrics_carry_checkpoint_counts(session, cluster, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    client = TestClient(create_app(cluster.jobmanager))
+    job_id = cluster.submit(streaming_graph(session), config={
+        "execution.checkpointing.interval": "200 ms",
+        "execution.checkpointing.dir": str(tmp_path / "chk")})
+    try:
+        until("a completed checkpoint", lambda: client.get(
+            f"/jobs/{job_id}/checkpoints").json()["counts"]["completed"] >= 1)
+        text = client.get("/metrics").text
+    finally:
+        cluster.cancel(job_id, wait=True, timeout=10.0)
+    samples = {(s.name, s.labels.get("status")): s.value
+               for f in text_string_to_metric_families(text) for s in f.samples
+               if s.labels.get("job_id") == job_id}
+    assert samples[("flowsql_job_checkpoints_total", "completed")] >= 1
+    assert samples[("flowsql_job_last_checkpoint_id", None)] >= 1
+    assert samples[("flowsql_job_last_checkpoint_size_bytes", None)] > 0
+    assert ("flowsql_job_restarts_total", None) in samples

@@ -54,6 +54,10 @@ function fmtDuration(ms) {
   return `${m}m ${s % 60}s`;
 }
 
+function fmtMillis(ms) {
+  return ms < 1000 ? `${ms} ms` : fmtDuration(ms);
+}
+
 function fmtTime(ms) {
   if (ms === null || ms === undefined || ms < 0) return "–";
   const d = new Date(ms);
@@ -273,6 +277,32 @@ function renderExceptions(exc) {
     el("details", {}, el("summary", { text: "Stack trace" }), el("pre", { class: "stacktrace", text: e.stacktrace })))));
 }
 
+function renderCheckpoints(cp) {
+  const box = $("#checkpoints");
+  if (!cp.history.length) {
+    box.replaceChildren(el("div", { class: "empty", text: "Checkpointing is off, or no checkpoint yet." }));
+    return;
+  }
+  const c = cp.counts;
+  const head = el("div", { class: "muted", text:
+    `${c.completed} completed · ${c.failed} failed · ${c.in_progress} in progress` +
+    (cp.latest.restored ? ` · restored from ${cp.latest.restored.id} (${c.restored}x)` : "") });
+  const rows = cp.history.map((h) => el("tr", { class: "checkpoint-row" },
+    el("td", { text: String(h.id) }),
+    el("td", {}, badge(h.status)),
+    el("td", { text: fmtTime(h.trigger_timestamp) }),
+    el("td", { text: fmtMillis(h.end_to_end_duration) }),
+    el("td", { text: fmtBytes(h.state_size) }),
+    el("td", { text: fmtMillis(h.alignment_duration || 0) }),
+    el("td", { text: `${h.num_acknowledged_subtasks}/${h.num_subtasks}` }),
+    el("td", { class: "muted", text: h.failure_message || "" })));
+  const table = el("table", { class: "checkpoints" },
+    el("thead", {}, el("tr", {}, ...["id", "status", "triggered", "duration", "size", "alignment",
+      "acknowledged", ""].map((t) => el("th", { text: t })))),
+    el("tbody", {}, ...rows));
+  box.replaceChildren(head, table);
+}
+
 async function refreshJob(jid) {
   let job;
   try {
@@ -284,6 +314,7 @@ async function refreshJob(jid) {
     return;
   }
   const exc = await getJson(`/jobs/${encodeURIComponent(jid)}/exceptions`);
+  const cps = await getJson(`/jobs/${encodeURIComponent(jid)}/checkpoints`);
   show("job-view");
   $("#job-name").textContent = job.name;
   $("#job-state").replaceWith(Object.assign(badge(job.state), { id: "job-state" }));
@@ -304,6 +335,7 @@ async function refreshJob(jid) {
     graphKey = key;
   }
   updateGraph(job);
+  renderCheckpoints(cps);
   renderExceptions(exc);
 }
 
