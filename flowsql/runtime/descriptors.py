@@ -58,6 +58,10 @@ class OutputEdge:
     targets: tuple[ChannelAddress, ...]
 
 
+def gate_key(task_id: str, attempt: int) -> str:
+    return task_id if attempt == 0 else f"{task_id}@{attempt}"
+
+
 @dataclass(frozen=True)
 class TaskDeploymentDescriptor:
     job_id: str
@@ -76,6 +80,12 @@ class TaskDeploymentDescriptor:
     max_parallelism: int = MAX_PARALLELISM
     restore: str | None = None  # the checkpoint (chk-<n> path or URI) to restore state from
     attempt: int = 0  # the job's restart count when deployed (reports of older attempts drop)
+
+    @property
+    def gate_key(self) -> str:
+        """The key of this task's input gate: the task id, with ``@<attempt>`` after a
+        restart, so producers of an earlier attempt (a zombie TaskManager) never reach it."""
+        return gate_key(self.task_id, self.attempt)
 
     @property
     def name(self) -> str:

@@ -104,15 +104,11 @@ def _endpoint(home: Path, name: str) -> dict[str, Any] | None:
         return None
 
 
-def start(home: Path, *, taskmanagers: int = 1, slots: int = 1, port: int = 6123,
-          rest_port: int = 8081, heartbeat_timeout: float = 10.0) -> ClusterInfo:
+def start_jobmanager(home: Path, *, port: int, rest_port: int,
+                     heartbeat_timeout: float) -> dict[str, Any]:
+    """Start the JobManager process of ``home`` (also to restart one that died: its
+    TaskManagers find it again on the same port) and wait for its endpoint file."""
     home = Path(home)
-    running = {n: p for n, p in _pid_files(home).items() if _alive(p)}
-    if running:
-        raise ExecutionError(
-            f"a cluster is already running under {home} (pids {', '.join(map(str, running.values()))})",
-            hint="`flowsql cluster stop` first, or use another --home")
-    stop(home)  # clears stale pid files
     (home / "cluster" / "jobmanager.json").unlink(missing_ok=True)
     jm_pid = _spawn(home, "jobmanager", [
         "jobmanager", "--bind", "127.0.0.1", "--port", str(port), "--rest-port", str(rest_port),
@@ -130,6 +126,21 @@ def start(home: Path, *, taskmanagers: int = 1, slots: int = 1, port: int = 6123
                                  f"see {home / 'log' / 'jobmanager.out'}")
         time.sleep(0.1)
         endpoint = _endpoint(home, "jobmanager")
+    return endpoint
+
+
+def start(home: Path, *, taskmanagers: int = 1, slots: int = 1, port: int = 6123,
+          rest_port: int = 8081, heartbeat_timeout: float = 10.0) -> ClusterInfo:
+    home = Path(home)
+    running = {n: p for n, p in _pid_files(home).items() if _alive(p)}
+    if running:
+        raise ExecutionError(
+            f"a cluster is already running under {home} (pids {', '.join(map(str, running.values()))})",
+            hint="`flowsql cluster stop` first, or use another --home")
+    stop(home)  # clears stale pid files
+    deadline = time.monotonic() + START_TIMEOUT_S
+    endpoint = start_jobmanager(home, port=port, rest_port=rest_port,
+                                heartbeat_timeout=heartbeat_timeout)
     address = str(endpoint["address"])
     for i in range(taskmanagers):
         _spawn(home, f"taskmanager-{i}", [

@@ -27,6 +27,7 @@ from flowsql.runtime.descriptors import (
     ChannelAddress,
     OutputEdge,
     TaskDeploymentDescriptor,
+    gate_key,
 )
 
 RESULT_SUFFIX = "/result"
@@ -94,7 +95,7 @@ def build_descriptors(
         targets = tuple(
             ChannelAddress(
                 placement[task_id(job_id, target, t)],
-                task_id(job_id, target, t),
+                gate_key(task_id(job_id, target, t), attempt),
                 channel_maps[(target.index, t)][(pos, up)],
             )
             for t in subs

@@ -218,6 +218,7 @@ class _Job:
     restart_at: float | None = None  # monotonic time of the pending restart
     restored: tuple[int, float, str] | None = None  # last restore: (checkpoint id, time, path)
     restores: int = 0
+    resumable: bool = False  # loaded from the store while it ran: resume from a checkpoint
 
     @property
     def restarts(self) -> int:
@@ -270,8 +271,11 @@ class JobManager:
         self._registrations = 0
         self._stop = threading.Event()
         if store is not None:
+            self._registrations = store.next_epoch() * 1_000_000  # fences older incarnations
             for job in store.load_jobs():
                 self._jobs[job.job_id] = job
+                if job.resumable:
+                    self._resume(job)
         self._monitor = threading.Thread(target=self._watch, args=(monitor_interval,),
                                          name="flowsql-jobmanager-monitor", daemon=True)
         self._monitor.start()
@@ -418,6 +422,32 @@ class JobManager:
             except Exception as e:  # noqa: BLE001 - see docstring
                 log.warning("telling %s that checkpoint %d completed failed: %s",
                             tm.tm_id, checkpoint_id, e)
+
+    def _resume(self, job: _Job) -> None:
+        """A job that ran when the previous JobManager stopped: restart it from its latest
+        complete checkpoint once TaskManagers offer slots, or fail it when it has none."""
+        try:
+            self._fault_tolerance(job)
+        except Exception as e:  # noqa: BLE001 - a job we cannot resume fails; others go on
+            job.coordinator = None
+            log.warning("job %s cannot resume: %s", job.job_id, e)
+        latest = job.coordinator.latest if job.coordinator is not None else None
+        if latest is None:
+            job.error = ExecutionError(
+                f"the JobManager stopped while the job was {job.state} and it has no "
+                "complete checkpoint to resume from")
+            job.state = JobState.FAILED
+            job.end_time = job.end_time or job.start_time or job.submit_time
+            job.done.set()
+            return
+        job.state = JobState.RESTARTING
+        job.restore = latest.path
+        job.attempt += 1
+        job.restart_at = time.monotonic()
+        job.submit_time = time.time()
+        job.reason = (f"resuming from checkpoint {latest.checkpoint_id} after a JobManager "
+                      "restart; waiting for TaskManagers")
+        log.warning("job %s resumes from %s (attempt %d)", job.job_id, latest.path, job.attempt)
 
     def _trigger_sources(self, job: _Job, sources: list[str], n: int) -> list[str]:
         """Ask every source task for barrier ``n``; returns those that could not be asked."""

@@ -6,9 +6,14 @@ Contract:
   "operator_id", "totals"}``; written atomically (temporary file + rename) at every state change, so a killed
   JobManager leaves each file whole, old or new.
 - :meth:`JobStore.load_jobs` rebuilds the job records at start: a job stored in a final state
-  comes back as it was (with its final counts); any other is marked FAILED, because its tasks
-  did not survive the JobManager (resuming needs checkpoints, which do not exist yet).
-  Unreadable files are skipped with a log line, never fatal.
+  comes back as it was (with its final counts); any other comes back ``resumable`` (its state
+  as stored, its restart ``attempt`` counted on) when it had checkpointing on: the
+  JobManager then restarts it from its latest complete checkpoint, or marks it FAILED when
+  there is none; without checkpointing it is FAILED at once, because its tasks did not
+  survive the JobManager. Unreadable files are skipped with a log line, never fatal.
+- :meth:`JobStore.next_epoch` counts JobManager incarnations (``<dir>/../epoch``): the
+  JobManager numbers TaskManager registrations from its epoch, so reports and acks made
+  under an earlier incarnation never match a current registration.
 """
 
 from __future__ import annotations
@@ -45,11 +50,23 @@ class JobStore:
             "hint": job.error.hint if job.error else None,
             "operator_id": job.error.operator_id if job.error else None,
             "totals": totals.__dict__ if totals is not None else None,
+            "attempt": job.attempt,
         }
         path = self.directory / f"{job.job_id}.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, sort_keys=True))
         os.replace(tmp, path)
+
+    def next_epoch(self) -> int:
+        path = self.directory.parent / "epoch"
+        try:
+            epoch = int(path.read_text().strip()) + 1
+        except (OSError, ValueError):
+            epoch = 1
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(str(epoch))
+        os.replace(tmp, path)
+        return epoch
 
     def load_jobs(self) -> list[Any]:
         from flowsql.runtime.jobmanager.jobmanager import JobTotals, _Job
@@ -67,6 +84,13 @@ class JobStore:
                 if data.get("error"):
                     job.error = ExecutionError(data["error"], operator_id=data.get("operator_id"),
                                                hint=data.get("hint"))
+                job.attempt = int(data.get("attempt") or 0)
+                interval = str(job.config.get("execution.checkpointing.interval") or "").strip()
+                if not state.terminal and interval not in ("", "0"):
+                    job.state = state
+                    job.resumable = True
+                    jobs.append(job)
+                    continue
                 if not state.terminal:
                     job.error = ExecutionError(
                         f"the JobManager stopped while the job was {state}; "

@@ -137,7 +137,7 @@ class TaskManager:
             gate = None
             if desc.num_channels:
                 gate = InProcessInputGate(desc.task_id, desc.num_channels, desc.capacity)
-                self.gates.register(desc.task_id, gate)
+                self.gates.register(desc.gate_key, gate)
             task = Task(desc, self.registry, self._ended, input_gate=gate,
                         resources=dict(resources or {}), on_checkpoint=self._checkpointed)
             try:
@@ -152,7 +152,7 @@ class TaskManager:
                         if spec.kind == "collect-sink":
                             task.resources[spec.params["result"]] = collect
             except Exception:
-                self.gates.remove(desc.task_id)
+                self.gates.remove(desc.gate_key)
                 raise
             self._tasks[desc.task_id] = task
         task.start()
@@ -172,7 +172,7 @@ class TaskManager:
         with self._lock:
             self._tasks.pop(task.task_id, None)
             self._ending = [t for t in self._ending if t.alive] + [task]
-        self.gates.remove(task.task_id)
+        self.gates.remove(task.desc.gate_key)
         jm = self.jobmanager
         if jm is not None:
             jm.task_state(TaskReport(self.tm_id, self.registration, task.task_id, outcome, error,

@@ -18,6 +18,7 @@ import os
 import signal
 from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,63 @@ def test_a_crash_at_a_failpoint_recovers_with_exact_output(make_cluster, tmp_pat
     ids = _committed(out)
     assert len(ids) == ROWS and sorted(ids) == list(range(1, ROWS + 1)), (
         f"{len(ids)} rows committed, {len(set(ids))} distinct, of {ROWS}")
+
+
+def test_jobmanager_kill_9_three_times_resumes_the_job_from_its_checkpoints(make_cluster, tmp_path):
+    """The JobManager is killed with -9 three times, each time after a new checkpoint, and
+    started again on its port. Pass: the job resumes each time (one instance: its job id once,
+    restarts counted), checkpoint ids keep increasing, a report under an earlier JobManager's
+    registration is ignored, and the committed output is exact."""
+    from flowsql.runtime.cluster import launcher
+    from flowsql.runtime.cluster.client import RemoteCluster
+    from flowsql.runtime.network.client import ControlClient
+    from tests.runtime.cluster.conftest import HEARTBEAT_TIMEOUT_S
+
+    rows = 120_000
+    c = make_cluster(tmp_path / "home", taskmanagers=2, slots=1)
+    out = tmp_path / "out"
+    s = c.session(parallelism=2)
+    for sql in [
+        "CREATE TABLE src (id BIGINT, v BIGINT) WITH ('connector' = 'datagen', "
+        f"'number-of-rows' = '{rows}', 'rows-per-second' = '6000', "
+        f"'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{rows}')",
+        f"CREATE TABLE out (id BIGINT, v BIGINT) WITH ('connector' = 'filesystem', "
+        f"'path' = '{out}', 'format' = 'csv')",
+        "SET 'execution.checkpointing.interval' = '1 s'",
+        f"SET 'execution.checkpointing.dir' = '{tmp_path / 'chk'}'",
+    ]:
+        s.execute_one(sql)
+    job_id = s.execute_one("INSERT INTO out SELECT id, v FROM src").job_id
+    port = int(c.address.rsplit(":", 1)[1])
+    client = c.client
+    jm_pid = c.pids["jobmanager"]
+    seen = 0
+
+    def checkpoint_after(client: RemoteCluster, seen: int) -> int:
+        n = client.job(job_id).last_checkpoint or 0
+        return n if n > seen else 0
+
+    for kill in range(3):
+        seen = until(f"a checkpoint after {seen}", partial(checkpoint_after, client, seen),
+                     timeout=90)
+        os.kill(jm_pid, signal.SIGKILL)
+        endpoint = launcher.start_jobmanager(c.home, port=port, rest_port=0,
+                                             heartbeat_timeout=HEARTBEAT_TIMEOUT_S)
+        jm_pid = int(endpoint["pid"])
+        client = RemoteCluster(c.address)
+        until("the job to run again",
+              partial(lambda cl: cl.job(job_id).state == "RUNNING", client), timeout=90)
+        info = client.job(job_id)
+        assert info.restarts == kill + 1 and (info.last_checkpoint or 0) >= seen, info
+        # a report made under an earlier JobManager's registration is ignored
+        ControlClient(f"grpc+tcp://{c.address}", timeout=5).call("task_state", {
+            "tm_id": "tm-0", "registration": 1_000_001, "task_id": f"{job_id}/0.0",
+            "state": "FAILED", "error": None, "details": None, "metrics": {}})
+        assert client.job(job_id).state == "RUNNING"
+
+    info = client.wait(job_id, 120)
+    assert info.state == "FINISHED", info
+    assert [j.job_id for j in client.list_jobs()].count(job_id) == 1
+    ids = _committed(out)
+    assert len(ids) == rows and sorted(ids) == list(range(1, rows + 1)), (
+        f"{len(ids)} rows committed, {len(set(ids))} distinct, of {rows}")
