@@ -18,7 +18,10 @@ Contract:
   (restore) commits the files a restored, complete checkpoint lists. Committing is
   idempotent: a file already renamed is skipped, so a crash between "checkpoint durable"
   and "commit done" commits once on recovery. Files written after the restored checkpoint
-  stay hidden and are never committed. At the end of input everything left is committed.
+  stay hidden and are never committed. At the end of input (:meth:`finish`) the last rows are
+  written hidden too; :meth:`commit_all` publishes everything left once the JobManager says
+  the whole job finished, so a task that ends while another fails (and the job restarts)
+  never publishes rows the restart replays.
   Without checkpointing, part files are written visible as before.
 """
 
@@ -166,10 +169,13 @@ class FilesystemWriter:
         self.files.append(final)
 
     def finish(self) -> None:
+        """Write what is buffered; in transactional mode the files stay hidden until
+        :meth:`commit_all` (the JobManager's word that the whole job finished)."""
         self._flush()
-        if self.transactional:
-            with self._lock:
-                due = [f for _, f in self._pending] + self._epoch
-                self._pending, self._epoch = [], []
-            for hidden in due:
-                self._publish(hidden)
+
+    def commit_all(self) -> None:
+        with self._lock:
+            due = [f for _, f in self._pending] + self._epoch
+            self._pending, self._epoch = [], []
+        for hidden in due:
+            self._publish(hidden)

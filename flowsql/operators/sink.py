@@ -33,7 +33,8 @@ class SinkOperator(Operator):
     job config) and a writer that has transactional hooks (``begin_transactions``,
     ``prepare_commit``, ``commit``, ``recover``), a snapshot holds the writer's uncommitted
     files (table ``pending``: ``checkpoint``, ``file``), :meth:`notify_checkpoint_complete`
-    commits, and a restore recovers (commits) the files the checkpoint lists."""
+    commits, a restore recovers (commits) the files the checkpoint lists, and
+    :meth:`commit_final` publishes the rest when the whole job finished."""
 
     def __init__(self, writer: SinkWriter) -> None:
         self.writer = writer
@@ -61,6 +62,16 @@ class SinkOperator(Operator):
         if table is not None and recover is not None:
             recover(list(zip(table.column("checkpoint").to_pylist(),
                              table.column("file").to_pylist(), strict=True)))
+
+    @property
+    def transactional(self) -> bool:
+        return bool(getattr(self.writer, "transactional", False))
+
+    def commit_final(self) -> None:
+        """The job finished: publish everything the writer still holds (transactional)."""
+        commit_all = getattr(self.writer, "commit_all", None)
+        if commit_all is not None and self.transactional:
+            commit_all()
 
     def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
         failpoints.hit("checkpoint-commit", checkpoint_id)

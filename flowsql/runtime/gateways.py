@@ -34,6 +34,12 @@ class LocalTaskManagerGateway:
     def notify_checkpoint_complete(self, task_ids: list[str], checkpoint_id: int) -> None:
         self.tm.notify_checkpoint_complete(task_ids, checkpoint_id)
 
+    def commit_final(self, job_id: str, attempt: int) -> None:
+        self.tm.commit_final(job_id, attempt)
+
+    def discard_final(self, job_id: str) -> None:
+        self.tm.discard_final(job_id)
+
     def task_metrics(self, task_ids: list[str]) -> dict[str, dict[str, dict[str, int]]]:
         return self.tm.task_metrics(task_ids)
 

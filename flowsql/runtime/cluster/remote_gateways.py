@@ -2,7 +2,8 @@
 
 Contract: the same methods as the in-process gateways (:mod:`flowsql.runtime.gateways`),
 carrying only plain data: :class:`RemoteTaskManagerGateway` (JobManager -> TaskManager:
-``deploy``, ``cancel``, ``trigger_checkpoint``, ``notify_checkpoint_complete``; ``task_metrics`` answers from the TaskManager's last heartbeat, which
+``deploy``, ``cancel``, ``trigger_checkpoint``, ``notify_checkpoint_complete``, ``commit_final``,
+``discard_final``; ``task_metrics`` answers from the TaskManager's last heartbeat, which
 the JobManager keeps) and :class:`RemoteJobManagerGateway` (TaskManager -> JobManager:
 ``task_state``, ``checkpoint_ack``). A report the JobManager cannot take (unreachable) is logged and dropped: a
 TaskManager that cannot reach the JobManager is declared lost there by its heartbeat timeout.
@@ -44,6 +45,12 @@ class RemoteTaskManagerGateway:
         answer = self.client.call("trigger_checkpoint",
                                   {"task_id": task_id, "checkpoint_id": checkpoint_id})
         return bool(answer.get("ok"))
+
+    def commit_final(self, job_id: str, attempt: int) -> None:
+        self.client.call("commit_final", {"job_id": job_id, "attempt": attempt})
+
+    def discard_final(self, job_id: str) -> None:
+        self.client.call("discard_final", {"job_id": job_id})
 
     def notify_checkpoint_complete(self, task_ids: list[str], checkpoint_id: int) -> None:
         self.client.call("checkpoint_complete",

@@ -97,6 +97,9 @@ class TaskManagerProcess:
             "cancel": self._cancel,
             "trigger_checkpoint": lambda p: {"ok": self.tm.trigger_checkpoint(
                 str(p["task_id"]), int(p["checkpoint_id"]))},
+            "commit_final": lambda p: {"committed": self.tm.commit_final(
+                str(p["job_id"]), int(p["attempt"]))},
+            "discard_final": lambda p: self.tm.discard_final(str(p["job_id"])) or {},
             "checkpoint_complete": lambda p: self.tm.notify_checkpoint_complete(
                 [str(t) for t in p["task_ids"]], int(p["checkpoint_id"])) or {},
             "ping": lambda p: {"tm_id": self.tm.tm_id},

@@ -671,7 +671,30 @@ class JobManager:
                 JobState.FAILING: JobState.FAILED,
                 JobState.CANCELLING: JobState.CANCELED,
             }[job.state]
+            if job.coordinator is not None:
+                failure = self._final_output(job, commit=final == JobState.FINISHED)
+                if failure is not None:
+                    job.error, final = ExecutionError(failure), JobState.FAILED
             self._end(job, final)
+
+    def _final_output(self, job: _Job, *, commit: bool) -> str | None:
+        """Every task ended: the TaskManagers publish (``commit``) or drop the output their
+        finished transactional sinks held back. Returns why publishing failed, if it did."""
+        with self._lock:
+            tms = [self._tms[t] for t in sorted(set(job.placement.values())) if t in self._tms]
+        for tm in tms:
+            try:
+                if commit:
+                    tm.gateway.commit_final(job.job_id, job.attempt)
+                else:
+                    tm.gateway.discard_final(job.job_id)
+            except Exception as e:  # noqa: BLE001 - reported as the job's failure below
+                if commit:
+                    return (f"TaskManager {tm.tm_id} ({tm.address()}) could not publish the "
+                            f"job's final output: {e}")
+                log.warning("dropping held output of job %s on %s failed: %s", job.job_id,
+                            tm.tm_id, e)
+        return None
 
     def _prepare_restart(self, job: _Job) -> None:
         """Every task of the failed attempt stopped: the next attempt restores the latest
@@ -682,6 +705,9 @@ class JobManager:
             latest = job.coordinator.latest if job.coordinator is not None else None
             if latest is not None:
                 job.restore = latest.path
+        if job.coordinator is not None:
+            self._final_output(job, commit=False)
+        with self._lock:
             job.attempt += 1
             job.placement = {}
             job.submit_time = time.time()

@@ -229,6 +229,15 @@ class Task:
         """Ask a source task to take checkpoint ``checkpoint_id`` at its next poll."""
         self._triggers.append(checkpoint_id)
 
+    def final_committers(self) -> list[Any]:
+        """Operators of this finished chain that publish their output only when the whole
+        job finished (transactional sinks)."""
+        chain = self._chain
+        if chain is None:
+            return []
+        return [op for op in chain.operators
+                if getattr(op, "transactional", False) and hasattr(op, "commit_final")]
+
     def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
         """Checkpoint ``checkpoint_id`` is complete: operators that commit on completion
         (transactional sinks) do so now, on the caller's thread."""

@@ -115,6 +115,9 @@ class TaskManager:
         # Tasks that reported their end but whose threads may still be unwinding; join_all
         # waits for them too, so that no task thread outlives an orderly shutdown.
         self._ending: list[Task] = []
+        # Finished tasks' operators that publish their output when the job finished:
+        # (job id, attempt) -> operators with commit_final (transactional sinks).
+        self._finals: dict[tuple[str, int], list[Any]] = {}
 
     def connect(self, jobmanager: JobManagerGateway, registration: int) -> None:
         self.jobmanager = jobmanager
@@ -169,9 +172,12 @@ class TaskManager:
         return self.remote_writer(location, address.gate, address.channel, task.cancelled, address.process)
 
     def _ended(self, task: Task, outcome: str, error: ExecutionError | None, details: str | None) -> None:
+        finals = task.final_committers() if outcome == "FINISHED" else []
         with self._lock:
             self._tasks.pop(task.task_id, None)
             self._ending = [t for t in self._ending if t.alive] + [task]
+            if finals:
+                self._finals.setdefault((task.desc.job_id, task.desc.attempt), []).extend(finals)
         self.gates.remove(task.desc.gate_key)
         jm = self.jobmanager
         if jm is not None:
@@ -195,6 +201,26 @@ class TaskManager:
             return False
         task.trigger_checkpoint(checkpoint_id)
         return True
+
+    def commit_final(self, job_id: str, attempt: int) -> int:
+        """The job finished: its finished tasks of ``attempt`` publish their output (earlier
+        attempts' are dropped unpublished). Returns how many operators committed."""
+        with self._lock:
+            keys = [k for k in self._finals if k[0] == job_id]
+            finals = [self._finals.pop(k) for k in keys if k[1] == attempt]
+            for k in keys:
+                self._finals.pop(k, None)
+        ops = [op for group in finals for op in group]
+        for op in ops:
+            op.commit_final()
+        return len(ops)
+
+    def discard_final(self, job_id: str) -> None:
+        """The job will not finish as it is (failed, cancelled, restarting): drop its held
+        final output unpublished."""
+        with self._lock:
+            for k in [k for k in self._finals if k[0] == job_id]:
+                del self._finals[k]
 
     def notify_checkpoint_complete(self, task_ids: list[str], checkpoint_id: int) -> None:
         with self._lock:

@@ -70,9 +70,13 @@ WINDOWED = (
 )
 
 
-@pytest.mark.parametrize("query", ["passthrough", "windowed"])
+@pytest.mark.parametrize(("query", "how"), [
+    ("passthrough", "kill"), ("windowed", "kill"), ("passthrough", "zombie")])
 def test_kill_9_of_a_taskmanager_restarts_from_a_checkpoint_with_exact_output(
-        make_cluster, tmp_path, query):
+        make_cluster, tmp_path, query, how):
+    """``zombie``: the TaskManager is SIGSTOPped until its tasks are rescheduled elsewhere,
+    then SIGCONTed: it is fenced (its stale tasks cancelled, their producers never reach the
+    new attempt's gates) and the output stays exact."""
     c = make_cluster(tmp_path / "home", taskmanagers=3, slots=1)
     out = tmp_path / "out"
     s = c.session(parallelism=2)
@@ -95,7 +99,19 @@ def test_kill_9_of_a_taskmanager_restarts_from_a_checkpoint_with_exact_output(
     until("the third checkpoint", lambda: (c.client.job(job_id).last_checkpoint or 0) >= 3,
           timeout=60)
     victim = _busy_taskmanager(c)
-    os.kill(c.pids[f"taskmanager-{victim.split('-')[1]}"], signal.SIGKILL)
+    pid = c.pids[f"taskmanager-{victim.split('-')[1]}"]
+    if how == "kill":
+        os.kill(pid, signal.SIGKILL)
+    else:
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            until("the job to run again elsewhere", lambda: (
+                i := c.client.job(job_id)).restarts >= 1 and i.state == "RUNNING", timeout=60)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        until("the zombie to register again", lambda: any(
+            t["tm_id"] == victim and t["state"] == "RUNNING"
+            for t in c.client.overview()["taskmanagers"]), timeout=60)
 
     info = c.client.wait(job_id, 120)
     assert info.state == "FINISHED", info
