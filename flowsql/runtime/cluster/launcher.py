@@ -129,6 +129,14 @@ def start_jobmanager(home: Path, *, port: int, rest_port: int,
     return endpoint
 
 
+def start_taskmanager(home: Path, address: str, index: int, slots: int = 1) -> int:
+    """Start TaskManager ``tm-<index>`` of ``home`` (also to replace one that died); returns
+    its pid. It registers with the JobManager at ``address`` by itself."""
+    return _spawn(Path(home), f"taskmanager-{index}", [
+        "taskmanager", "--jobmanager", address, "--slots", str(slots), "--bind", "127.0.0.1",
+        "--data-port", "0", "--home", str(home), "--id", f"tm-{index}"])
+
+
 def start(home: Path, *, taskmanagers: int = 1, slots: int = 1, port: int = 6123,
           rest_port: int = 8081, heartbeat_timeout: float = 10.0) -> ClusterInfo:
     home = Path(home)
@@ -143,9 +151,7 @@ def start(home: Path, *, taskmanagers: int = 1, slots: int = 1, port: int = 6123
                                 heartbeat_timeout=heartbeat_timeout)
     address = str(endpoint["address"])
     for i in range(taskmanagers):
-        _spawn(home, f"taskmanager-{i}", [
-            "taskmanager", "--jobmanager", address, "--slots", str(slots), "--bind", "127.0.0.1",
-            "--data-port", "0", "--home", str(home), "--id", f"tm-{i}"])
+        start_taskmanager(home, address, i, slots)
     from flowsql.runtime.cluster.client import RemoteCluster
 
     client = RemoteCluster(address)

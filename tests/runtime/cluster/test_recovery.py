@@ -71,12 +71,19 @@ WINDOWED = (
 
 
 @pytest.mark.parametrize(("query", "how"), [
-    ("passthrough", "kill"), ("windowed", "kill"), ("passthrough", "zombie")])
+    ("passthrough", "kill x3"), ("windowed", "kill"), ("passthrough", "zombie")])
 def test_kill_9_of_a_taskmanager_restarts_from_a_checkpoint_with_exact_output(
         make_cluster, tmp_path, query, how):
-    """``zombie``: the TaskManager is SIGSTOPped until its tasks are rescheduled elsewhere,
-    then SIGCONTed: it is fenced (its stale tasks cancelled, their producers never reach the
-    new attempt's gates) and the output stays exact."""
+    """``kill x3`` (acceptance: 1 M rows): a busy TaskManager is killed after the third
+    checkpoint, and again twice, each time after a checkpoint the restarted job completed; a
+    replacement TaskManager is started after each kill, as a supervisor would. ``zombie``:
+    the TaskManager is SIGSTOPped until its tasks are rescheduled elsewhere, then SIGCONTed:
+    it is fenced (its stale tasks cancelled, their producers never reach the new attempt's
+    gates) and the output stays exact."""
+    from flowsql.runtime.cluster import launcher
+
+    rows = 1_000_000 if how == "kill x3" else ROWS
+    rate = 50_000 if how == "kill x3" else 6000
     c = make_cluster(tmp_path / "home", taskmanagers=3, slots=1)
     out = tmp_path / "out"
     s = c.session(parallelism=2)
@@ -85,44 +92,62 @@ def test_kill_9_of_a_taskmanager_restarts_from_a_checkpoint_with_exact_output(
         "CREATE TABLE src (id BIGINT, v BIGINT, ts AS CAST(TO_TIMESTAMP_LTZ(id, 3) AS "
         "TIMESTAMP(3)), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ("
         "'connector' = 'datagen', "
-        f"'number-of-rows' = '{ROWS}', 'rows-per-second' = '6000', "
-        f"'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{ROWS}')",
+        f"'number-of-rows' = '{rows}', 'rows-per-second' = '{rate}', "
+        f"'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{rows}')",
         f"{table} WITH ('connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv')",
         "SET 'execution.checkpointing.interval' = '1 s'",
         f"SET 'execution.checkpointing.dir' = '{tmp_path / 'chk'}'",
         "SET 'restart-strategy.type' = 'fixed-delay'",
-        "SET 'restart-strategy.fixed-delay.attempts' = '3'",
+        "SET 'restart-strategy.fixed-delay.attempts' = '5'",
         "SET 'restart-strategy.fixed-delay.delay' = '1 s'",
     ]:
         s.execute_one(sql)
     job_id = s.execute_one(insert).job_id
-    until("the third checkpoint", lambda: (c.client.job(job_id).last_checkpoint or 0) >= 3,
-          timeout=60)
-    victim = _busy_taskmanager(c)
-    pid = c.pids[f"taskmanager-{victim.split('-')[1]}"]
-    if how == "kill":
+    kills = 3 if how == "kill x3" else 1
+    seen = 2  # the first kill comes after the third checkpoint
+    for k in range(kills):
+        seen = until(f"a checkpoint after {seen}", partial(_checkpoint_after, c, job_id, seen),
+                     timeout=90)
+        victim = _busy_taskmanager(c)
+        pid = c.pids[f"taskmanager-{victim.split('-')[1]}"]
+        if how == "zombie":
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                until("the job to run again elsewhere", lambda: (
+                    i := c.client.job(job_id)).restarts >= 1 and i.state == "RUNNING", timeout=60)
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            until("the zombie to register again", partial(_registered, c, victim), timeout=60)
+            continue
         os.kill(pid, signal.SIGKILL)
-    else:
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            until("the job to run again elsewhere", lambda: (
-                i := c.client.job(job_id)).restarts >= 1 and i.state == "RUNNING", timeout=60)
-        finally:
-            os.kill(pid, signal.SIGCONT)
-        until("the zombie to register again", lambda: any(
-            t["tm_id"] == victim and t["state"] == "RUNNING"
-            for t in c.client.overview()["taskmanagers"]), timeout=60)
+        c.pids[f"taskmanager-{3 + k}"] = launcher.start_taskmanager(c.home, c.address, 3 + k)
+        until("the job to restart", partial(_restarted, c, job_id, k + 1), timeout=60)
 
-    info = c.client.wait(job_id, 120)
+    info = c.client.wait(job_id, 180)
     assert info.state == "FINISHED", info
-    assert info.restarts >= 1, info
+    assert info.restarts == kills, info
     if query == "passthrough":
         ids = _committed(out)
-        assert len(ids) == ROWS and sorted(ids) == list(range(1, ROWS + 1)), (
-            f"{len(ids)} rows committed, {len(set(ids))} distinct, of {ROWS}")
+        assert len(ids) == rows and sorted(ids) == list(range(1, rows + 1)), (
+            f"{len(ids)} rows committed, {len(set(ids))} distinct, of {rows}")
     else:
         assert sorted(_windows(out)) == _expected_windows()
     assert not list(out.glob("part-*.inprogress"))  # hidden leftovers never look like parts
+
+
+def _checkpoint_after(c, job_id: str, seen: int) -> int:
+    n = c.client.job(job_id).last_checkpoint or 0
+    return n if n > seen else 0
+
+
+def _registered(c, tm_id: str) -> bool:
+    return any(t["tm_id"] == tm_id and t["state"] == "RUNNING"
+               for t in c.client.overview()["taskmanagers"])
+
+
+def _restarted(c, job_id: str, restarts: int) -> bool:
+    info = c.client.job(job_id)
+    return info.restarts >= restarts and info.state == "RUNNING"
 
 
 @pytest.mark.parametrize("point", ["checkpoint-write:3", "checkpoint-commit:3"])
