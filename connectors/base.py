@@ -168,3 +168,10 @@ def iter_batches(data: pa.Table | pa.RecordBatchReader) -> Iterable[pa.RecordBat
         yield from data.to_batches()
     else:
         yield from data
+
+
+def shard_count(split: str, default: int) -> int:
+    """How many shards a generator split ``shard-<i>-of-<n>`` belongs to: ``n``, so a split
+    restored from a checkpoint taken at another parallelism keeps stepping by its own count."""
+    _, sep, count = split.rpartition("-of-")
+    return int(count) if sep and count.isdigit() else default

@@ -44,9 +44,11 @@ class Watermark:
 
 @dataclass(frozen=True)
 class CheckpointBarrier:
-    """Reserved for checkpoints: everything before it belongs to checkpoint ``checkpoint_id``."""
+    """Everything before it belongs to checkpoint ``checkpoint_id``. ``target``: the
+    directory a savepoint's state goes to (None: the job's checkpoint directory)."""
 
     checkpoint_id: int
+    target: str | None = None
 
 
 @dataclass(frozen=True)

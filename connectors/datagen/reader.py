@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.base import SourceReader
+from connectors.base import SourceReader, shard_count
 from connectors.datagen.generator import CHUNK
 
 DATAGEN_BLOCK = CHUNK
@@ -46,7 +46,8 @@ class DatagenReader(SourceReader):
     def read(self, split: str) -> Iterator[pa.RecordBatch | None]:
         block, offset = self._start(split)
         total = self.generator.total_rows
-        per_shard = self.rows_per_second / self.shards if self.rows_per_second else 0.0
+        shards = shard_count(split, self.shards)  # a restored split keeps its own stride
+        per_shard = self.rows_per_second / shards if self.rows_per_second else 0.0
         # paced: emit the rows that are due, at least ~PACE_SLICE_S worth (>= 1 row) at a time
         min_rows = max(1, int(per_shard * PACE_SLICE_S))
         started = time.monotonic()
@@ -68,7 +69,7 @@ class DatagenReader(SourceReader):
             if offset >= self.block or (ended and offset):
                 # (a shard past its last row always rests at the start of its next block, so
                 # its final position does not depend on how pacing cut the last block)
-                block, offset = block + self.shards, 0
+                block, offset = block + shards, 0
             self._next[split] = (block, offset)
             emitted += count
             if batch.num_rows:

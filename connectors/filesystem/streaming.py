@@ -139,6 +139,10 @@ class FilesystemWriter:
                 self.files.append(path)
         self._buffer, self._rows = [], 0
 
+    def flush(self) -> None:
+        """Write what is buffered now (a savepoint of a job without checkpointing)."""
+        self._flush()
+
     def prepare_commit(self, checkpoint_id: int) -> list[tuple[int, str]]:
         """Write what is buffered; returns every uncommitted (checkpoint id, hidden file)."""
         self._flush()

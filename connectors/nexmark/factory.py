@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from catalog.table import TableDefinition
-from connectors.base import BatchScan, ConnectorFactory, OptionSpec, SourceReader
+from connectors.base import BatchScan, ConnectorFactory, OptionSpec, SourceReader, shard_count
 from connectors.nexmark.generator import NEXMARK_SCHEMA, NexmarkConfig, NexmarkGenerator
 from connectors.options import validate_options
 from flowsql.errors import ConnectorError
@@ -197,7 +197,7 @@ class NexmarkReader(SourceReader):
                 while time.monotonic() - started < due:
                     yield None
             batch = _project(self.generator.batch(start, count), self.projection)
-            block += self.shards
+            block += shard_count(split, self.shards)
             self._next_block[split] = block
             yield batch
 

@@ -253,6 +253,11 @@ class GroupAggregateOperator(Operator):
                 out.emit(b)
 
     # -- checkpoints -------------------------------------------------------------------
+    @property
+    def state_keys(self) -> list[str]:
+        """The key columns of every keyed state table (they rescale by key group)."""
+        return list(self.keys)
+
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
         live = np.flatnonzero(self.store.numpy(ROWS)[: self.index.size] > 0) \
             if self.index.size else np.empty(0, dtype=np.int64)

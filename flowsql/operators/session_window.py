@@ -297,6 +297,11 @@ class SessionWindowOperator(Operator):
         starts, ends = fired.column(START).to_numpy(), fired.column(END).to_numpy()
         return window_rows(keys, starts, ends, self.spec, self.accs, fired)
 
+    @property
+    def state_keys(self) -> list[str]:
+        """The key columns of every keyed state table (they rescale by key group)."""
+        return list(self.keys)
+
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
         live = np.flatnonzero(self.alive[: self.n_slots])
         self.state.put("sessions", self._sessions(live))

@@ -36,6 +36,10 @@ class SinkOperator(Operator):
     commits, a restore recovers (commits) the files the checkpoint lists, and
     :meth:`commit_final` publishes the rest when the whole job finished."""
 
+    # rescaling (runtime/taskmanager/checkpointing.py): the uncommitted files of every old
+    # subtask go to the new subtask 0, which commits them on restore
+    state_keys = "to-first"
+
     def __init__(self, writer: SinkWriter) -> None:
         self.writer = writer
 
@@ -49,6 +53,9 @@ class SinkOperator(Operator):
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
         prepare = getattr(self.writer, "prepare_commit", None)
         if prepare is None or not getattr(self.writer, "transactional", False):
+            flush = getattr(self.writer, "flush", None)
+            if flush is not None:  # a savepoint without checkpointing: what came before it
+                flush()  # is written out now, visible (nothing after it will come)
             return {}
         pending = prepare(checkpoint_id)
         return {"pending": pa.table({

@@ -49,8 +49,10 @@ Contract:
   there the task may call :meth:`SourceOperator.positions`, which first emits what is
   buffered and then returns every assigned split's reader position (``{"finished": true}``
   for an ended split), so a position means "resume after the last emitted record".
-  :meth:`SourceOperator.restore_positions` (before ``run``) makes ``run`` seek each assigned
-  split to its position and skip finished ones; splits without a position start afresh.
+  :meth:`SourceOperator.restore_positions` (before ``run``) makes ``run`` read the
+  checkpoint's splits (assigned anew over the current parallelism), seek each to its position
+  and skip finished ones. Splits the reader lists now but the checkpoint did not are not read
+  (a generator's shards depend on the parallelism it started with).
 """
 
 from __future__ import annotations
@@ -194,7 +196,11 @@ class SourceOperator:
         self.ctx = ctx
 
     def assigned_splits(self, ctx: OperatorContext) -> list[str]:
-        return [s for i, s in enumerate(self.reader.splits()) if i % ctx.parallelism == ctx.subtask_index]
+        """Splits ``≡ subtask (mod parallelism)``: of the reader's splits, or after a restore
+        of the checkpoint's splits (sorted), so a job restored at another parallelism reads
+        the splits it checkpointed (generator shards stay what they were)."""
+        splits = sorted(self._restored) if self._restored else self.reader.splits()
+        return [s for i, s in enumerate(splits) if i % ctx.parallelism == ctx.subtask_index]
 
     def run(self, out: SourceOutput, cancelled: threading.Event) -> None:
         """Read until every assigned split ended (bounded) or ``cancelled`` is set."""

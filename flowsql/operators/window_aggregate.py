@@ -247,6 +247,11 @@ class WindowAggregateOperator(Operator):
         return window_rows(cols, self.assigner.window_start(ends), ends, self.spec, self.accs, merged)
 
     # -- checkpoints -------------------------------------------------------------------
+    @property
+    def state_keys(self) -> list[str]:
+        """The key columns of every keyed state table (they rescale by key group)."""
+        return list(self.keys)
+
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
         self._compact()
         slices = []

@@ -77,11 +77,14 @@ class OperatorSpec:
     params: dict[str, Any] = field(default_factory=dict)
     parallelism: int = 1
     name: str = ""
+    uid: str = ""  # names the operator's state in checkpoints; defaults to ``id``
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", _normalise_params(dict(self.params)))
         if not self.name:
             object.__setattr__(self, "name", self.kind)
+        if not self.uid:
+            object.__setattr__(self, "uid", self.id)
 
     @property
     def params_text(self) -> str:

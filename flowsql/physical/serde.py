@@ -28,6 +28,7 @@ def to_dict(graph: JobGraph) -> dict[str, Any]:
                 "name": op.name,
                 "parallelism": op.parallelism,
                 "params": op.params,
+                "uid": op.uid,
             }
             for op in graph.operators
         ],
@@ -55,6 +56,7 @@ def from_dict(data: dict[str, Any]) -> JobGraph:
                 params=o.get("params") or {},
                 parallelism=int(o.get("parallelism", 1)),
                 name=o.get("name", ""),
+                uid=o.get("uid", ""),
             )
             for o in data["operators"]
         )

@@ -18,7 +18,9 @@ Contract:
   parallelisms (so they chain into one task), ``hash[keys]`` into a keyed aggregation and
   ``rebalance`` otherwise.
 - Operator ids are ``<n>-<kind>`` numbered in emission order, so they are stable for a given
-  plan (they name state, metrics and errors). Params are plain JSON (see the operator
+  plan (they name metrics and errors). Operator uids (they name state in checkpoints and
+  savepoints) are ``<kind>-<k>``, the k-th operator of that kind: the same at any
+  parallelism, because a two-phase plan adds only stateless local operators. Params are plain JSON (see the operator
   registry for each kind's params).
 """
 
@@ -40,6 +42,8 @@ from flowsql.planner.logical import (
     names,
 )
 
+# Operator kinds whose state is one format (uids count them together; see Builder.add).
+STATE_FAMILY: dict[str, str] = {}
 COLLECT_RESOURCE = "collect"
 
 
@@ -63,7 +67,12 @@ class _Builder:
     modes: dict[int, str] = field(default_factory=dict)  # changelog mode per logical node
 
     def add(self, kind: str, name: str, params: dict[str, Any], parallelism: int) -> OperatorSpec:
-        op = OperatorSpec(f"{len(self.operators) + 1}-{kind}", kind, params, parallelism, name)
+        # uid: stable across parallelism (a two-phase plan adds only stateless local
+        # operators, and the global one keeps the single-phase operator's state format)
+        family = STATE_FAMILY.get(kind, kind)
+        same = sum(1 for o in self.operators if STATE_FAMILY.get(o.kind, o.kind) == family)
+        op = OperatorSpec(f"{len(self.operators) + 1}-{kind}", kind, params, parallelism, name,
+                          uid=f"{family}-{same + 1}")
         self.operators.append(op)
         return op
 

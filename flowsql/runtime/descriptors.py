@@ -107,7 +107,7 @@ class TaskDeploymentDescriptor:
             "chain_index": self.chain_index,
             "operators": [
                 {"id": o.id, "kind": o.kind, "name": o.name, "parallelism": o.parallelism,
-                 "params": o.params}
+                 "params": o.params, "uid": o.uid}
                 for o in self.operators
             ],
             "subtask_index": self.subtask_index,
@@ -138,7 +138,8 @@ class TaskDeploymentDescriptor:
             chain_index=int(data["chain_index"]),
             operators=tuple(
                 OperatorSpec(id=o["id"], kind=o["kind"], params=o.get("params") or {},
-                             parallelism=int(o.get("parallelism", 1)), name=o.get("name", ""))
+                             parallelism=int(o.get("parallelism", 1)), name=o.get("name", ""),
+                             uid=o.get("uid", ""))
                 for o in data["operators"]
             ),
             subtask_index=int(data["subtask_index"]),

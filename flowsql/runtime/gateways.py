@@ -28,8 +28,9 @@ class LocalTaskManagerGateway:
     def cancel(self, task_id: str) -> None:
         self.tm.cancel(task_id)
 
-    def trigger_checkpoint(self, task_id: str, checkpoint_id: int) -> bool:
-        return self.tm.trigger_checkpoint(task_id, checkpoint_id)
+    def trigger_checkpoint(self, task_id: str, checkpoint_id: int, target: str | None = None,
+                           stop: bool = False) -> bool:
+        return self.tm.trigger_checkpoint(task_id, checkpoint_id, target, stop)
 
     def notify_checkpoint_complete(self, task_ids: list[str], checkpoint_id: int) -> None:
         self.tm.notify_checkpoint_complete(task_ids, checkpoint_id)

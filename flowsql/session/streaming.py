@@ -331,10 +331,17 @@ def show_jobs(session: Any) -> Result:
 
 
 def stop_job(session: Any, stmt: st.StopJob) -> Result:
-    if stmt.with_savepoint:
-        raise NotSupportedError("STOP JOB ... WITH SAVEPOINT")
     if stmt.with_drain:
         raise NotSupportedError("STOP JOB ... WITH DRAIN")
+    if stmt.with_savepoint:
+        directory = (session.config.get("execution.checkpointing.savepoint-dir")
+                     or session.config.get("state.savepoints.dir") or "").strip()
+        if not directory:
+            raise ValidationError(
+                "STOP JOB ... WITH SAVEPOINT needs a savepoint directory",
+                hint="SET 'execution.checkpointing.savepoint-dir' = '/path/to/savepoints';")
+        path = cluster(session).stop_with_savepoint(stmt.job_id, directory)
+        return Result.rows(pa.table({"savepoint path": pa.array([path], pa.string())}))
     info = cluster(session).cancel(stmt.job_id, wait=True)
     if info.state not in ("CANCELED", "FINISHED", "FAILED"):
         raise ExecutionError(f"job {stmt.job_id} did not stop in time (state {info.state})")

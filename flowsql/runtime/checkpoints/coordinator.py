@@ -21,6 +21,9 @@ Contract, step by step:
    (:meth:`job_ended`).
 5. Checkpoint ids keep increasing across restarts and JobManager restarts: the first id is
    one past the latest complete checkpoint in storage.
+6. Savepoints (:meth:`trigger_savepoint`) are checkpoints written to a directory of their
+   own: they never become the job's latest checkpoint, are never pruned or deleted with the
+   job, and a failed one fails no job.
 Stats (:attr:`history`, :attr:`counts`) feed SHOW JOBS, REST and metrics.
 """
 
@@ -33,7 +36,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flowsql.runtime.checkpoints.options import CheckpointOptions
-from flowsql.runtime.checkpoints.storage import CheckpointStorage, CompletedCheckpoint
+from flowsql.runtime.checkpoints.storage import (
+    CheckpointStorage,
+    CompletedCheckpoint,
+    complete_at,
+    discard_at,
+)
 from flowsql.runtime.descriptors import CheckpointAck
 
 log = logging.getLogger("flowsql.runtime")
@@ -52,6 +60,7 @@ class CheckpointStats:
     failure: str | None = None
     path: str | None = None
     alignment_ms: int = 0  # the longest barrier alignment of any task
+    savepoint: bool = False
 
     @property
     def duration_ms(self) -> int:
@@ -64,6 +73,10 @@ class _Pending:
     stats: CheckpointStats
     waiting: set[str]
     started: float  # monotonic
+    target: str | None = None  # a savepoint's directory
+    done: threading.Event = field(default_factory=threading.Event)
+    result: str | None = None  # the savepoint's path once complete
+    failure: str | None = None
 
 
 @dataclass
@@ -77,9 +90,10 @@ class CheckpointCounts:
 class CheckpointCoordinator:
     job_id: str
     options: CheckpointOptions
-    storage: CheckpointStorage
+    storage: CheckpointStorage | None  # None: no checkpoint directory (savepoints only)
     parallelism: Mapping[str, int]  # operator uid -> parallelism
-    trigger: Callable[[int], list[str]]  # asks the sources; returns the ones it could not ask
+    # asks the sources for barrier n (savepoint dir, stop after it); returns those not asked
+    trigger: Callable[[int, str | None, bool], list[str]]
     on_complete: Callable[[CompletedCheckpoint], None] = lambda c: None
     history: list[CheckpointStats] = field(default_factory=list)
     counts: CheckpointCounts = field(default_factory=CheckpointCounts)
@@ -91,7 +105,7 @@ class CheckpointCoordinator:
         self._last_trigger = time.monotonic()  # the first checkpoint comes one interval in
         self._last_end = 0.0
         self._failures = 0
-        self.latest = self.storage.latest()
+        self.latest = self.storage.latest() if self.storage is not None else None
         self._next_id = (self.latest.checkpoint_id if self.latest else 0) + 1
 
     # -- 1. trigger ------------------------------------------------------------------------
@@ -120,11 +134,31 @@ class CheckpointCoordinator:
             self._last_trigger = now
             self.counts.triggered += 1
             self._remember(stats)
-        missed = self.trigger(n)
+        missed = self.trigger(n, None, False)
         if missed:  # a task is gone: failover handles it; not a checkpoint failure (Flink)
             self.abort_pending(f"could not trigger checkpoint {n} at source task(s) "
                                f"{', '.join(missed)}")
         return None
+
+    def trigger_savepoint(self, tasks: list[str], target: str, stop: bool) -> _Pending:
+        """Take a savepoint into ``target`` now (a pending checkpoint is aborted first);
+        wait on the result's ``done``, then read ``result`` (its path) or ``failure``. With
+        ``stop`` the sources emit nothing after its barrier."""
+        self.abort_pending("a savepoint was requested")
+        with self._lock:
+            n = self._next_id
+            self._next_id += 1
+            stats = CheckpointStats(n, "IN_PROGRESS", time.time(), total=len(tasks),
+                                    savepoint=True)
+            pending = _Pending(stats, set(tasks), time.monotonic(), target=target)
+            self._pending = pending
+            self.counts.triggered += 1
+            self._remember(stats)
+        missed = self.trigger(n, target, stop)
+        if missed:
+            self._fail(pending, f"could not trigger savepoint {n} at source task(s) "
+                                f"{', '.join(missed)}", count=False)
+        return pending
 
     # -- 2. acknowledgements ---------------------------------------------------------------
     def on_ack(self, ack: CheckpointAck) -> str | None:
@@ -149,15 +183,21 @@ class CheckpointCoordinator:
     def _complete(self, pending: _Pending) -> str | None:
         stats = pending.stats
         n = stats.checkpoint_id
+        metadata = {
+            "checkpoint_id": n,
+            "job_id": self.job_id,
+            "timestamp": stats.trigger_time,
+            "size": stats.size,
+            "duration_ms": stats.duration_ms,
+            "savepoint": pending.target is not None,
+            "operators": {uid: {"parallelism": p} for uid, p in self.parallelism.items()},
+        }
         try:
-            done = self.storage.complete(n, {
-                "checkpoint_id": n,
-                "job_id": self.job_id,
-                "timestamp": stats.trigger_time,
-                "size": stats.size,
-                "duration_ms": stats.duration_ms,
-                "operators": {uid: {"parallelism": p} for uid, p in self.parallelism.items()},
-            })
+            if pending.target is not None:
+                done = complete_at(pending.target, metadata)
+            else:
+                assert self.storage is not None
+                done = self.storage.complete(n, metadata)
         except Exception as e:  # noqa: BLE001 - e.g. a full disk: the checkpoint fails
             return self._fail(pending, f"writing the metadata of checkpoint {n} failed: {e}")
         with self._lock:
@@ -166,28 +206,37 @@ class CheckpointCoordinator:
             self._failures = 0
             stats.status, stats.end_time, stats.path = "COMPLETED", time.time(), done.path
             self.counts.completed += 1
-            self.latest = done
-        log.info("job %s: checkpoint %d complete (%d bytes, %d ms)", self.job_id, n, stats.size,
+            if pending.target is None:
+                self.latest = done
+        log.info("job %s: %s %d complete (%d bytes, %d ms)", self.job_id,
+                 "savepoint" if pending.target else "checkpoint", n, stats.size,
                  stats.duration_ms)
-        self._prune()
+        if pending.target is None:
+            self._prune()
         self.on_complete(done)
+        pending.result = done.path
+        pending.done.set()
         return None
 
     # -- 3. failures -----------------------------------------------------------------------
-    def _fail(self, pending: _Pending, reason: str) -> str | None:
+    def _fail(self, pending: _Pending, reason: str, count: bool = True) -> str | None:
         with self._lock:
             if self._pending is not pending:
                 return None
             self._pending = None
             self._last_end = time.monotonic()
-            self._failures += 1
+            count = count and pending.target is None  # a failed savepoint fails no job
+            if count:
+                self._failures += 1
             pending.stats.status, pending.stats.end_time = "FAILED", time.time()
             pending.stats.failure = reason
             self.counts.failed += 1
             failures = self._failures
         log.warning("job %s: %s", self.job_id, reason)
-        self.storage.discard(pending.stats.checkpoint_id)
-        if failures > self.options.tolerable_failures:
+        self._discard(pending)
+        pending.failure = reason
+        pending.done.set()
+        if count and failures > self.options.tolerable_failures:
             return (f"{reason}; {failures} checkpoint failure(s) in a row exceed "
                     f"execution.checkpointing.tolerable-failed-checkpoints = "
                     f"{self.options.tolerable_failures}")
@@ -202,6 +251,14 @@ class CheckpointCoordinator:
                 pending.stats.status, pending.stats.end_time = "FAILED", time.time()
                 pending.stats.failure = reason
         if pending is not None:
+            self._discard(pending)
+            pending.failure = reason
+            pending.done.set()
+
+    def _discard(self, pending: _Pending) -> None:
+        if pending.target is not None:
+            discard_at(pending.target)
+        elif self.storage is not None:
             self.storage.discard(pending.stats.checkpoint_id)
 
     def job_ended(self, state: str) -> None:
@@ -210,7 +267,7 @@ class CheckpointCoordinator:
         them only when it FAILED, RETAIN_ON_CANCELLATION always keeps them."""
         self.abort_pending(f"the job ended ({state})")
         retention = self.options.retention
-        if retention == "RETAIN_ON_CANCELLATION" or (
+        if self.storage is None or retention == "RETAIN_ON_CANCELLATION" or (
                 retention == "DELETE_ON_CANCELLATION" and state == "FAILED"):
             return
         for done in self.storage.completed():
@@ -227,6 +284,8 @@ class CheckpointCoordinator:
         del self.history[:-HISTORY]
 
     def _prune(self) -> None:
+        if self.storage is None:
+            return
         done = self.storage.completed()
         for old in done[: max(0, len(done) - self.options.num_retained)]:
             self.storage.discard(old.checkpoint_id)

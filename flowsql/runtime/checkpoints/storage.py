@@ -12,7 +12,9 @@ Contract:
   moved into place, so a checkpoint is complete exactly when its ``_metadata`` exists.
   :meth:`latest` finds the complete checkpoint with the highest id; directories without
   metadata (a crash while writing) are ignored, and removed by :meth:`discard`.
-- :func:`open_checkpoint` opens a checkpoint by its path (``.../chk-<n>``, or its
+- Savepoints are written the same way at a directory of their own (:func:`write_state_at`,
+  :func:`complete_at`): ``<target>/<uid>/<subtask>/<name>.arrow`` and ``<target>/_metadata``.
+- :func:`open_checkpoint` opens a checkpoint or savepoint by its path (``.../chk-<n>``, or its
   ``_metadata`` file), as ``execution.savepoint.path`` names it.
 - Failpoint for tests (:mod:`flowsql.failpoints`): ``FLOWSQL_FAILPOINT`` =
   ``checkpoint-write:<n>`` ends the process when it writes state of checkpoint ``n``, as a
@@ -70,16 +72,8 @@ class CheckpointStorage:
     def write_state(self, checkpoint_id: int, uid: str, subtask: int,
                     tables: dict[str, pa.Table]) -> int:
         failpoints.hit("checkpoint-write", checkpoint_id)
-        folder = posixpath.join(self.checkpoint_dir(checkpoint_id), uid, str(subtask))
-        self.fs.create_dir(folder, recursive=True)
-        size = 0
-        for name, table in tables.items():
-            path = posixpath.join(folder, f"{name}.arrow")
-            with self.fs.open_output_stream(path) as sink:
-                with ipc.new_file(sink, table.schema) as writer:
-                    writer.write_table(table)
-                size += sink.tell()
-        return size
+        return _write_tables(self.fs, posixpath.join(self.checkpoint_dir(checkpoint_id), uid,
+                                                     str(subtask)), tables)
 
     # -- JobManager side -----------------------------------------------------------------
     def complete(self, checkpoint_id: int, metadata: dict[str, Any]) -> CompletedCheckpoint:
@@ -120,6 +114,43 @@ class CheckpointStorage:
         return sorted(ids)
 
 
+def _write_tables(fs: pafs.FileSystem, folder: str, tables: dict[str, pa.Table]) -> int:
+    fs.create_dir(folder, recursive=True)
+    size = 0
+    for name, table in tables.items():
+        with fs.open_output_stream(posixpath.join(folder, f"{name}.arrow")) as sink:
+            with ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            size += sink.tell()
+    return size
+
+
+def write_state_at(target: str, uid: str, subtask: int, tables: dict[str, pa.Table]) -> int:
+    """A savepoint's state: ``<target>/<uid>/<subtask>/<name>.arrow``."""
+    fs, folder = _filesystem(target)
+    return _write_tables(fs, posixpath.join(folder, uid, str(subtask)), tables)
+
+
+def complete_at(target: str, metadata: dict[str, Any]) -> CompletedCheckpoint:
+    """Write a savepoint's ``_metadata`` last (temporary name, then moved into place)."""
+    fs, folder = _filesystem(target)
+    fs.create_dir(folder, recursive=True)
+    tmp = posixpath.join(folder, METADATA + ".inprogress")
+    with fs.open_output_stream(tmp) as out:
+        out.write(orjson.dumps(metadata, option=orjson.OPT_INDENT_2))
+    fs.move(tmp, posixpath.join(folder, METADATA))
+    return CompletedCheckpoint(int(metadata.get("checkpoint_id", 0)),
+                               target if "://" in target else folder, metadata)
+
+
+def discard_at(target: str) -> None:
+    fs, folder = _filesystem(target)
+    try:
+        fs.delete_dir(folder)
+    except (FileNotFoundError, OSError):
+        pass
+
+
 def _read_metadata(fs: pafs.FileSystem, folder: str) -> dict[str, Any] | None:
     try:
         with fs.open_input_stream(posixpath.join(folder, METADATA)) as f:
@@ -142,6 +173,13 @@ def read_state(checkpoint_path: str, uid: str, subtask: int) -> dict[str, pa.Tab
             with fs.open_input_file(info.path) as f:
                 tables[info.base_name[: -len(".arrow")]] = ipc.open_file(f).read_all()
     return tables
+
+
+def state_uids(path: str) -> list[str]:
+    """The operator uids that hold state in the checkpoint or savepoint at ``path``."""
+    fs, folder = _filesystem(path.rstrip("/"))
+    infos = fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+    return sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory)
 
 
 def open_checkpoint(path: str) -> CompletedCheckpoint:

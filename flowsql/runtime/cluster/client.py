@@ -134,6 +134,10 @@ class RemoteCluster:
             info = self.wait(job_id, timeout)
         return info
 
+    def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 60.0) -> str:
+        return str(self._call("stop_with_savepoint", {
+            "job_id": job_id, "directory": directory, "timeout": timeout})["path"])
+
     def list_jobs(self) -> list[JobInfo]:
         return [info_from_data(d) for d in self._call("jobs", {})["jobs"]]
 

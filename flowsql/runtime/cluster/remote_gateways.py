@@ -41,9 +41,10 @@ class RemoteTaskManagerGateway:
     def cancel(self, task_id: str) -> None:
         self.client.call("cancel", {"task_id": task_id})
 
-    def trigger_checkpoint(self, task_id: str, checkpoint_id: int) -> bool:
-        answer = self.client.call("trigger_checkpoint",
-                                  {"task_id": task_id, "checkpoint_id": checkpoint_id})
+    def trigger_checkpoint(self, task_id: str, checkpoint_id: int, target: str | None = None,
+                           stop: bool = False) -> bool:
+        answer = self.client.call("trigger_checkpoint", {
+            "task_id": task_id, "checkpoint_id": checkpoint_id, "target": target, "stop": stop})
         return bool(answer.get("ok"))
 
     def commit_final(self, job_id: str, attempt: int) -> None:

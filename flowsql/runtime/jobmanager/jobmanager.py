@@ -41,6 +41,7 @@ Contract:
 from __future__ import annotations
 
 import logging
+import posixpath
 import threading
 import time
 import uuid
@@ -56,12 +57,17 @@ from flowsql.runtime.checkpoints.coordinator import (
     CheckpointCounts,
     CheckpointStats,
 )
-from flowsql.runtime.checkpoints.options import checkpoint_options, restart_options
+from flowsql.runtime.checkpoints.options import (
+    CheckpointOptions,
+    checkpoint_options,
+    restart_options,
+)
 from flowsql.runtime.checkpoints.restarts import RestartPolicy
 from flowsql.runtime.checkpoints.storage import (
     CheckpointStorage,
     CompletedCheckpoint,
     open_checkpoint,
+    state_uids,
 )
 from flowsql.runtime.descriptors import (
     JOBMANAGER,
@@ -219,6 +225,7 @@ class _Job:
     restored: tuple[int, float, str] | None = None  # last restore: (checkpoint id, time, path)
     restores: int = 0
     resumable: bool = False  # loaded from the store while it ran: resume from a checkpoint
+    sources: list[str] = field(default_factory=list)  # the source tasks' ids
 
     @property
     def restarts(self) -> int:
@@ -385,28 +392,65 @@ class JobManager:
     def _fault_tolerance(self, job: _Job) -> None:
         """Checkpointing, the restart strategy and a savepoint to start from (job config)."""
         options = checkpoint_options(job.config)
+        graph = job.graph
+        job.sources = [t for c in graph.chains() if not graph.inputs(c.head)
+                       for t in task_ids_of_chain(job.job_id, c)]
         savepoint = (job.config.get("execution.savepoint.path") or "").strip()
         if savepoint:
             job.restore = open_checkpoint(savepoint).path
+            unclaimed = sorted(set(state_uids(job.restore)) - {op.uid for op in graph.operators})
+            ignore = str(job.config.get("execution.savepoint.ignore-unclaimed-state", "false"))
+            if unclaimed and ignore.strip().lower() != "true":
+                raise ExecutionError(
+                    f"the savepoint {savepoint} holds state of operator(s) "
+                    f"{', '.join(unclaimed)} that this job does not have",
+                    hint="SET 'execution.savepoint.ignore-unclaimed-state' = 'true'; to drop it")
         restartable = not job.resources and not job.result  # a client's live result cannot
         job.policy = RestartPolicy(restart_options(job.config, options.enabled and restartable))
         if not restartable:
             job.policy = RestartPolicy(restart_options({}, False))
-        if not options.enabled:
-            return
-        graph = job.graph
-        sources = [task_id_ for c in graph.chains() if not graph.inputs(c.head)
-                   for task_id_ in task_ids_of_chain(job.job_id, c)]
+        if options.enabled:
+            job.coordinator = self._coordinator(job, options)
 
-        def trigger(n: int) -> list[str]:
-            return self._trigger_sources(job, sources, n)
+    def _coordinator(self, job: _Job, options: CheckpointOptions) -> CheckpointCoordinator:
+        def trigger(n: int, target: str | None, stop: bool) -> list[str]:
+            return self._trigger_sources(job, job.sources, n, target, stop)
 
         def complete(checkpoint: CompletedCheckpoint) -> None:
             self._notify_complete(job, checkpoint.checkpoint_id)
 
-        job.coordinator = CheckpointCoordinator(
-            job.job_id, options, CheckpointStorage(str(options.directory), job.job_id),
-            {op.id: op.parallelism for op in graph.operators}, trigger, complete)
+        storage = (CheckpointStorage(str(options.directory), job.job_id)
+                   if options.directory else None)
+        return CheckpointCoordinator(
+            job.job_id, options, storage,
+            {op.uid: op.parallelism for op in job.graph.operators}, trigger, complete)
+
+    def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 60.0) -> str:
+        """Take a savepoint into a new folder under ``directory`` with the sources stopping at
+        its barrier, then cancel the job; returns the savepoint's path (Flink's
+        stop-with-savepoint without drain: windows are not fired)."""
+        job = self._job(job_id)
+        with self._lock:
+            if job.state != JobState.RUNNING:
+                raise ExecutionError(f"job {job_id} is {job.state}: only a RUNNING job can be "
+                                     "stopped with a savepoint")
+            if len(job.pending) != len(job.placement):
+                raise ExecutionError(f"job {job_id} has finished tasks: a savepoint needs "
+                                     "every task running")
+            if job.coordinator is None:
+                job.coordinator = self._coordinator(job, checkpoint_options(
+                    {k: v for k, v in job.config.items() if k != "execution.checkpointing.interval"}))
+            tasks = sorted(job.placement)
+        target = posixpath.join(directory.rstrip("/"),
+                                f"savepoint-{job_id[:6]}-{uuid.uuid4().hex[:12]}")
+        pending = job.coordinator.trigger_savepoint(tasks, target, stop=True)
+        if not pending.done.wait(timeout):
+            job.coordinator.abort_pending(f"the savepoint took longer than {timeout:g} s")
+        if pending.result is None:
+            raise ExecutionError(f"stopping job {job_id} with a savepoint failed: "
+                                 f"{pending.failure or 'it did not complete'}")
+        self.cancel(job_id, wait=True, timeout=timeout)
+        return pending.result
 
     def _notify_complete(self, job: _Job, checkpoint_id: int) -> None:
         """Tell every running task of the job that a checkpoint completed (sinks commit).
@@ -449,14 +493,15 @@ class JobManager:
                       "restart; waiting for TaskManagers")
         log.warning("job %s resumes from %s (attempt %d)", job.job_id, latest.path, job.attempt)
 
-    def _trigger_sources(self, job: _Job, sources: list[str], n: int) -> list[str]:
+    def _trigger_sources(self, job: _Job, sources: list[str], n: int, target: str | None = None,
+                         stop: bool = False) -> list[str]:
         """Ask every source task for barrier ``n``; returns those that could not be asked."""
         with self._lock:
             targets = [(tid, self._tms.get(job.placement.get(tid, ""))) for tid in sources]
         missed = []
         for tid, tm in targets:
             try:
-                ok = tm is not None and tm.gateway.trigger_checkpoint(tid, n)
+                ok = tm is not None and tm.gateway.trigger_checkpoint(tid, n, target, stop)
             except Exception as e:  # noqa: BLE001 - that checkpoint fails; heartbeats judge the TM
                 log.warning("triggering checkpoint %d at %s failed: %s", n, tid, e)
                 ok = False

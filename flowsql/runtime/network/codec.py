@@ -3,7 +3,7 @@
 Contract:
 - :func:`encode_message` / :func:`decode_message`: ``Watermark`` → ``{"v":1,"t":"wm","ts":N}``,
   ``IdleMarker`` → ``{"v":1,"t":"idle","idle":B}``, ``EndOfInput`` → ``{"v":1,"t":"end"}``,
-  ``CheckpointBarrier`` → ``{"v":1,"t":"cb","id":N}``. Another version or an unknown type
+  ``CheckpointBarrier`` → ``{"v":1,"t":"cb","id":N}`` (plus ``"dir"`` for a savepoint). Another version or an unknown type
   raises :class:`~flowsql.errors.ExecutionError`.
 - :func:`encode_error` / :func:`decode_error`: a :class:`~flowsql.errors.FlowSQLError` travels
   as its class name, message, hint and the class's extra attributes (``operator_id``, ``line``,
@@ -40,7 +40,10 @@ def encode_message(message: ControlMessage) -> bytes:
     if isinstance(message, IdleMarker):
         return orjson.dumps({"v": VERSION, "t": "idle", "idle": message.idle})
     if isinstance(message, CheckpointBarrier):
-        return orjson.dumps({"v": VERSION, "t": "cb", "id": message.checkpoint_id})
+        doc = {"v": VERSION, "t": "cb", "id": message.checkpoint_id}
+        if message.target is not None:
+            doc["dir"] = message.target
+        return orjson.dumps(doc)
     raise TypeError(f"not a control message: {type(message).__name__}")
 
 
@@ -54,7 +57,7 @@ def decode_message(data: bytes | memoryview) -> ControlMessage:
     if kind == "idle":
         return IdleMarker(doc["idle"])
     if kind == "cb":
-        return CheckpointBarrier(doc["id"])
+        return CheckpointBarrier(doc["id"], doc.get("dir"))
     raise ExecutionError(f"unknown control message type {kind!r}")
 
 

@@ -17,9 +17,11 @@ Contract:
 - Restore: :func:`restore_chain` gives each operator of a freshly built, opened chain its
   tables from the checkpoint named by the descriptor (``desc.restore``); a source head gets
   the positions of *every* subtask of its uid, so a source restored at another parallelism
-  still finds the splits it now owns. A stateful (non-source) operator restored at a
-  parallelism other than the checkpoint's is refused with an error naming it (redistributing
-  key groups is not implemented).
+  still finds the splits it now owns. A keyed operator (``state_keys``: its key columns)
+  restored at a parallelism other than the checkpoint's gets the rows of every old subtask
+  whose key group it now owns (rescaling); state without key columns is refused with an error
+  naming the operator, except an operator whose ``state_keys`` is :data:`TO_FIRST` (a sink's
+  uncommitted files): subtask 0 gets every old subtask's tables.
 """
 
 from __future__ import annotations
@@ -34,8 +36,16 @@ import pyarrow.fs as pafs
 
 from flowsql.errors import ExecutionError
 from flowsql.runtime.checkpoints.options import checkpoint_options
-from flowsql.runtime.checkpoints.storage import CheckpointStorage, _filesystem, read_state
+from flowsql.runtime.checkpoints.storage import (
+    CheckpointStorage,
+    _filesystem,
+    read_state,
+    write_state_at,
+)
 from flowsql.runtime.descriptors import TaskDeploymentDescriptor
+from flowsql.state.keygroups import key_group_range, key_groups
+
+TO_FIRST = "to-first"  # an operator's ``state_keys``: unkeyed state, all of it to subtask 0
 
 
 class BarrierAligner:
@@ -48,9 +58,10 @@ class BarrierAligner:
         self.seen: set[int] = set()
         self.last_done = 0
         self.started = 0.0  # monotonic time the pending alignment began
+        self.target: str | None = None  # the pending checkpoint's savepoint directory
         self.last_alignment_s = 0.0  # how long the last finished alignment took
 
-    def on_barrier(self, channel: int, checkpoint_id: int) -> str:
+    def on_barrier(self, channel: int, checkpoint_id: int, target: str | None = None) -> str:
         """``"drop"`` (stale), ``"block"`` (block this channel and wait), or ``"done"``
         (every live channel delivered it: snapshot and forward)."""
         if checkpoint_id <= self.last_done or (
@@ -60,6 +71,7 @@ class BarrierAligner:
         if self.pending != checkpoint_id:
             self.pending, self.seen = checkpoint_id, set()
             self.started = time.monotonic()
+            self.target = target
         self.seen.add(channel)
         return "done" if self._complete() else "block"
 
@@ -106,11 +118,18 @@ class TaskSnapshots:
             self._storage = CheckpointStorage(options.directory, self.desc.job_id)
         return self._storage
 
-    def write(self, checkpoint_id: int, states: dict[str, dict[str, pa.Table]]) -> int:
+    def write(self, checkpoint_id: int, states: dict[str, dict[str, pa.Table]],
+              target: str | None = None) -> int:
+        """Write every operator's tables; to ``target`` for a savepoint."""
         size = 0
         for uid, tables in states.items():
-            if tables:
-                size += self.storage.write_state(checkpoint_id, uid, self.desc.subtask_index, tables)
+            if not tables:
+                continue
+            if target is not None:
+                size += write_state_at(target, uid, self.desc.subtask_index, tables)
+            else:
+                size += self.storage.write_state(checkpoint_id, uid, self.desc.subtask_index,
+                                                 tables)
         return size
 
 
@@ -121,7 +140,8 @@ def _subtasks(checkpoint: str, uid: str) -> list[int]:
 
 
 def restore_state(desc: TaskDeploymentDescriptor, uid: str, source: bool,
-                  parallelism_then: int | None) -> dict[str, pa.Table]:
+                  parallelism_then: int | None,
+                  state_keys: list[str] | None = None) -> dict[str, pa.Table]:
     """The tables operator ``uid`` of this subtask restores from ``desc.restore``."""
     checkpoint = desc.restore
     assert checkpoint is not None
@@ -129,9 +149,46 @@ def restore_state(desc: TaskDeploymentDescriptor, uid: str, source: bool,
         parts = [read_state(checkpoint, uid, i).get("positions") for i in _subtasks(checkpoint, uid)]
         parts = [p for p in parts if p is not None]
         return {"positions": pa.concat_tables(parts)} if parts else {}
-    if parallelism_then is not None and parallelism_then != desc.parallelism:
+    if parallelism_then is None or parallelism_then == desc.parallelism:
+        return read_state(checkpoint, uid, desc.subtask_index)
+    return _rescaled(desc, checkpoint, uid, state_keys)
+
+
+def _rescaled(desc: TaskDeploymentDescriptor, checkpoint: str, uid: str,
+              keys: list[str] | str | None) -> dict[str, pa.Table]:
+    """Keyed state of ``uid`` at a new parallelism: every old subtask's tables, each row kept
+    by the subtask that now owns its key group (the hash exchange routes the same way). The
+    ``meta`` table keeps the row with the lowest watermark, so no row is judged late that
+    would not have been. Unkeyed state cannot be split: restoring it elsewhere is refused."""
+    parts = [read_state(checkpoint, uid, i) for i in _subtasks(checkpoint, uid)]
+    parts = [p for p in parts if p]
+    if not parts:
+        return {}
+    if keys == TO_FIRST:  # e.g. a sink's uncommitted files: subtask 0 takes them all
+        if desc.subtask_index != 0:
+            return {}
+        names = sorted({n for p in parts for n in p})
+        return {n: pa.concat_tables([p[n] for p in parts if n in p]) for n in names}
+    if not isinstance(keys, list):
         raise ExecutionError(
-            f"operator {uid} ran at parallelism {parallelism_then} in checkpoint "
-            f"{checkpoint} and now at {desc.parallelism}: restoring keyed state at another "
-            "parallelism is not supported yet", operator_id=uid)
-    return read_state(checkpoint, uid, desc.subtask_index)
+            f"operator {uid} has state that cannot be redistributed to parallelism "
+            f"{desc.parallelism} (it is not keyed)", operator_id=uid)
+    start, end = key_group_range(desc.subtask_index, desc.parallelism, desc.max_parallelism)
+    out: dict[str, pa.Table] = {}
+    for name in sorted({n for p in parts for n in p}):
+        tables = [p[name] for p in parts if name in p]
+        if name == "meta" and "watermark" in tables[0].column_names:
+            out[name] = min(tables, key=lambda t: t.column("watermark")[0].as_py())
+        elif name in ("meta", "input_schema"):
+            out[name] = tables[0]
+        elif not keys:  # a global aggregate: one group, owned by key group 0's subtask
+            out[name] = pa.concat_tables(tables) if start == 0 else tables[0].slice(0, 0)
+        elif all(k in tables[0].column_names for k in keys):
+            table = pa.concat_tables(tables)
+            groups = key_groups(table, keys, desc.max_parallelism)
+            out[name] = table.filter(pa.array((groups >= start) & (groups < end)))
+        else:
+            raise ExecutionError(
+                f"operator {uid}: state table '{name}' has no key columns "
+                f"({', '.join(keys)}) to redistribute by", operator_id=uid)
+    return out

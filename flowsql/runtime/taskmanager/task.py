@@ -187,7 +187,8 @@ class Task:
         self.registry = registry
         self.on_end = on_end
         self.on_checkpoint = on_checkpoint
-        self._triggers: list[int] = []  # checkpoints asked of this source task, not yet taken
+        # checkpoints asked of this source task, not yet taken: (id, savepoint dir, stop after)
+        self._triggers: list[tuple[int, str | None, bool]] = []
         self._snapshots = TaskSnapshots(desc)
         self.input_gate = input_gate
         self.outputs = list(outputs or [])
@@ -225,9 +226,12 @@ class Task:
         """Set when the task is being cancelled (remote channel writers watch it)."""
         return self._cancelled
 
-    def trigger_checkpoint(self, checkpoint_id: int) -> None:
-        """Ask a source task to take checkpoint ``checkpoint_id`` at its next poll."""
-        self._triggers.append(checkpoint_id)
+    def trigger_checkpoint(self, checkpoint_id: int, target: str | None = None,
+                           stop: bool = False) -> None:
+        """Ask a source task to take checkpoint ``checkpoint_id`` at its next poll (a savepoint
+        into ``target``; with ``stop`` the source emits nothing more afterwards and waits to
+        be cancelled: stop-with-savepoint)."""
+        self._triggers.append((checkpoint_id, target, stop))
 
     def final_committers(self) -> list[Any]:
         """Operators of this finished chain that publish their output only when the whole
@@ -365,8 +369,10 @@ class Task:
 
     def _aligned(self, aligner: BarrierAligner, gate: InputGate, chain: OperatorChain) -> None:
         """Every live channel delivered the barrier: snapshot, forward, release the channels."""
+        target = aligner.target
         checkpoint_id = aligner.finish()
-        self._checkpoint(checkpoint_id, chain, alignment_ms=int(aligner.last_alignment_s * 1000))
+        self._checkpoint(checkpoint_id, chain, alignment_ms=int(aligner.last_alignment_s * 1000),
+                         target=target)
         gate.unblock_all()
 
     def _build(self) -> tuple[Operator | SourceOperator, OperatorChain]:
@@ -405,8 +411,9 @@ class Task:
         then = meta.get("operators", {})
         for spec, op in zip(desc.operators, live, strict=True):
             is_source = isinstance(op, SourceOperator)
-            state = _guard(spec.id, restore_state, desc, spec.id, is_source,
-                           (then.get(spec.id) or {}).get("parallelism"))
+            state = _guard(spec.id, restore_state, desc, spec.uid, is_source,
+                           (then.get(spec.uid) or {}).get("parallelism"),
+                           getattr(op, "state_keys", None))
             if is_source:
                 if "positions" in state:
                     op.restore_positions(positions_from(state["positions"]))
@@ -414,25 +421,27 @@ class Task:
                 _guard(spec.id, op.restore, state)
 
     def _checkpoint(self, checkpoint_id: int, chain: OperatorChain,
-                    source: SourceOperator | None = None, alignment_ms: int = 0) -> None:
+                    source: SourceOperator | None = None, alignment_ms: int = 0,
+                    target: str | None = None) -> None:
         """Snapshot the chain (and the source's positions), forward the barrier, report.
         Steps: (1) a source emits what it buffered and gives its positions; (2) every operator
         snapshots; (3) the state is written; (4) the barrier goes downstream; (5) the
         JobManager hears of it. A failure to write declines the checkpoint (reported with the
         error) without failing the task."""
-        states: dict[str, dict[str, pa.Table]] = {}
+        states: dict[str, dict[str, pa.Table]] = {}  # by operator uid
+        uids = {spec.id: spec.uid for spec in self.desc.operators}
         if source is not None:  # 1
-            states[self.desc.operators[0].id] = {
-                "positions": positions_table(_guard(self.desc.operators[0].id, source.positions))}
+            head = self.desc.operators[0]
+            states[head.uid] = {"positions": positions_table(_guard(head.id, source.positions))}
         for op_id, op in zip(chain.ids, chain.operators, strict=True):  # 2
-            states[op_id] = _guard(op_id, op.snapshot, checkpoint_id)
+            states[uids[op_id]] = _guard(op_id, op.snapshot, checkpoint_id)
         error, size = None, 0
         try:
-            size = self._snapshots.write(checkpoint_id, states)  # 3
+            size = self._snapshots.write(checkpoint_id, states, target)  # 3
         except Exception as e:  # noqa: BLE001 - storage failures decline the checkpoint
             error = f"writing checkpoint {checkpoint_id} state failed: {type(e).__name__}: {e}"
             log.warning("task %s: %s", self.desc.name, error)
-        chain.output.broadcast(CheckpointBarrier(checkpoint_id))  # 4
+        chain.output.broadcast(CheckpointBarrier(checkpoint_id, target))  # 4
         if self.on_checkpoint is not None:  # 5
             self.on_checkpoint(self, checkpoint_id, size, error, alignment_ms)
 
@@ -455,7 +464,10 @@ class Task:
 
             def poll(_self) -> None:
                 while triggers:
-                    self._checkpoint(triggers.pop(0), chain, source)
+                    n, target, stop = triggers.pop(0)
+                    self._checkpoint(n, chain, source, target=target)
+                    if stop:  # stop-with-savepoint: nothing after the barrier
+                        self._cancelled.wait()
 
         _guard(source_id, source.run, _Out(), self._cancelled)
 
@@ -488,7 +500,7 @@ class Task:
                 if aligner.on_end(channel):
                     self._aligned(aligner, gate, chain)
             elif isinstance(msg, CheckpointBarrier):
-                step = aligner.on_barrier(channel, msg.checkpoint_id)
+                step = aligner.on_barrier(channel, msg.checkpoint_id, msg.target)
                 if step == "block":
                     gate.block(channel)
                 elif step == "done":

@@ -193,13 +193,15 @@ class TaskManager:
                                             alignment_ms))
 
     # -- control -----------------------------------------------------------------------------
-    def trigger_checkpoint(self, task_id: str, checkpoint_id: int) -> bool:
-        """Ask a running source task for a checkpoint; False when it is not running here."""
+    def trigger_checkpoint(self, task_id: str, checkpoint_id: int, target: str | None = None,
+                           stop: bool = False) -> bool:
+        """Ask a running source task for a checkpoint (a savepoint into ``target``, stopping
+        after it with ``stop``); False when it is not running here."""
         with self._lock:
             task = self._tasks.get(task_id)
         if task is None:
             return False
-        task.trigger_checkpoint(checkpoint_id)
+        task.trigger_checkpoint(checkpoint_id, target, stop)
         return True
 
     def commit_final(self, job_id: str, attempt: int) -> int:
