@@ -8,13 +8,13 @@ INSERT. Pass: the committed output holds every input row exactly once.
 
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.runtime.sink_output import committed_ids
 from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,9 +66,6 @@ def test_a_killed_shell_job_resumes_from_its_checkpoint_with_exact_output(tmp_pa
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, out[-2000:] + err[-2000:]
     assert "FINISHED" in out, out[-2000:]
-    ids: list[int] = []
-    for path in (tmp_path / "out").glob("part-*.csv"):
-        with open(path, newline="") as f:
-            ids.extend(int(row[0]) for row in csv.reader(f))
+    ids = committed_ids(tmp_path / "out")
     assert len(ids) == ROWS and sorted(ids) == list(range(1, ROWS + 1)), (
         f"{len(ids)} rows, {len(set(ids))} distinct, of {ROWS}")

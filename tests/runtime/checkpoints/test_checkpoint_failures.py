@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from flowsql.errors import ExecutionError
 from flowsql.runtime.local import local_cluster
 from flowsql.session import Session
+from tests.runtime.sink_output import committed_ids
 from tests.waiting import until
 
 ROWS = 20_000
@@ -57,14 +57,6 @@ def test_a_poison_record_restarts_with_backoff_then_fails_with_its_error(tmp_pat
     assert row["status"] == "FAILED" and row["restarts"] == 3
 
 
-def _ids(out: Path) -> list[int]:
-    ids: list[int] = []
-    for path in out.glob("part-*.csv"):
-        with open(path, newline="") as f:
-            ids.extend(int(row[0]) for row in csv.reader(f))
-    return ids
-
-
 def test_failed_checkpoints_beyond_the_tolerance_fail_the_job_and_the_last_good_one_restores(
         tmp_path):
     s = _session(tmp_path)
@@ -91,13 +83,13 @@ def test_failed_checkpoints_beyond_the_tolerance_fail_the_job_and_the_last_good_
     with pytest.raises(ExecutionError, match="tolerable-failed-checkpoints = 2"):
         c.result(job_id, timeout=60)
     assert (chk / job_id / "chk-1" / "_metadata").exists()
-    assert len(_ids(out)) < ROWS  # it failed midway
+    assert len(committed_ids(out)) < ROWS  # it failed midway
 
     s.execute_one(f"SET 'execution.savepoint.path' = '{chk / job_id / 'chk-1'}'")
     s.execute_one(f"SET 'execution.checkpointing.dir' = '{tmp_path / 'chk2'}'")
     resumed = s.execute_one("INSERT INTO out SELECT id FROM src").job_id
     until("the resumed job to finish", lambda: c.job(resumed).state in ("FINISHED", "FAILED"))
     assert c.job(resumed).state == "FINISHED", c.job(resumed)
-    ids = _ids(out)
+    ids = committed_ids(out)
     assert len(ids) == ROWS and sorted(ids) == list(range(1, ROWS + 1)), (
         f"{len(ids)} rows, {len(set(ids))} distinct, of {ROWS}")

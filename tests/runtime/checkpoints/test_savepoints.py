@@ -9,9 +9,6 @@ state of an operator the new job lacks fails loudly, unless the ignore option is
 
 from __future__ import annotations
 
-import csv
-from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ import pytest
 from flowsql.errors import ExecutionError
 from flowsql.runtime.local import local_cluster
 from flowsql.session import Session
+from tests.runtime.sink_output import expected_windows, window_rows
 from tests.waiting import until
 
 ROWS = 24_000
@@ -47,25 +45,6 @@ def _session(tmp_path: Path, out: Path, parallelism: int) -> Session:
     return s
 
 
-def _expected() -> list[tuple[int, ...]]:
-    count: Counter = Counter()
-    total: Counter = Counter()
-    for i in range(1, ROWS + 1):
-        count[(i % 7, i // 1000)] += 1
-        total[(i % 7, i // 1000)] += i
-    return sorted((k, w, count[(k, w)], total[(k, w)]) for k, w in count)
-
-
-def _windows(directory: Path) -> list[tuple[int, ...]]:
-    rows = []
-    for path in directory.glob("part-*.csv"):
-        with open(path, newline="") as f:
-            for k, ws, n, total in csv.reader(f):
-                start = datetime.fromisoformat(ws).replace(tzinfo=UTC).timestamp()
-                rows.append((int(k), int(start), int(n), int(total)))
-    return sorted(rows)
-
-
 def _stopped_with_savepoint(tmp_path: Path, out: Path) -> str:
     s = _session(tmp_path, out, 2)
     job_id = s.execute_one(INSERT).job_id
@@ -75,7 +54,7 @@ def _stopped_with_savepoint(tmp_path: Path, out: Path) -> str:
     path = result.table.column("savepoint path")[0].as_py()
     assert c.job(job_id).state == "CANCELED"
     assert (Path(path) / "_metadata").exists()
-    assert len(_windows(out)) < len(_expected())  # stopped midway
+    assert len(window_rows(out)) < len(expected_windows(ROWS))  # stopped midway
     return path
 
 
@@ -87,7 +66,7 @@ def test_a_savepoint_at_parallelism_2_resumes_at_another_parallelism_exactly(tmp
     s.execute_one(f"SET 'execution.savepoint.path' = '{path}'")
     s.execute_one("SET 'table.dml-sync' = 'true'")
     s.execute_one(INSERT)
-    assert _windows(out) == _expected()
+    assert window_rows(out) == expected_windows(ROWS)
 
 
 def test_state_of_an_unknown_operator_fails_the_restore_unless_ignored(tmp_path):

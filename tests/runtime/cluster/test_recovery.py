@@ -13,53 +13,21 @@ committed its files (recovery commits them exactly once).
 
 from __future__ import annotations
 
-import csv
 import os
 import signal
-from collections import Counter
-from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 
 import pytest
 
+from tests.runtime.sink_output import committed_ids, expected_windows, window_rows
 from tests.waiting import until
 
 ROWS = 60_000  # 2 subtasks x 3,000 rows/s: about 10 s of input
 
 
-def _committed(directory: Path) -> list[int]:
-    ids: list[int] = []
-    for path in sorted(directory.glob("part-*.csv")):
-        with open(path, newline="") as f:
-            ids.extend(int(row[0]) for row in csv.reader(f))
-    return ids
-
-
 def _busy_taskmanager(c) -> str:
     tms = c.client.overview()["taskmanagers"]
     return next(t["tm_id"] for t in tms if t["state"] == "RUNNING" and t["free_slots"] == 0)
-
-
-def _windows(directory: Path) -> list[tuple[int, ...]]:
-    """(k, window start in epoch s, n, total) from the sink's csv rows."""
-    rows: list[tuple[int, ...]] = []
-    for path in sorted(directory.glob("part-*.csv")):
-        with open(path, newline="") as f:
-            for k, ws, n, total in csv.reader(f):
-                start = datetime.fromisoformat(ws).replace(tzinfo=UTC).timestamp()
-                rows.append((int(k), int(start), int(n), int(total)))
-    return rows
-
-
-def _expected_windows() -> list[tuple[int, ...]]:
-    """Per key (id % 7) and 1 s window (ids are event-time milliseconds): count, sum(id)."""
-    count: Counter = Counter()
-    total: Counter = Counter()
-    for i in range(1, ROWS + 1):
-        count[(i % 7, i // 1000)] += 1
-        total[(i % 7, i // 1000)] += i
-    return sorted((k, w, count[(k, w)], total[(k, w)]) for k, w in count)
 
 
 PASSTHROUGH = ("CREATE TABLE out (id BIGINT, v BIGINT)", "INSERT INTO out SELECT id, v FROM src")
@@ -127,11 +95,11 @@ def test_kill_9_of_a_taskmanager_restarts_from_a_checkpoint_with_exact_output(
     assert info.state == "FINISHED", info
     assert info.restarts == kills, info
     if query == "passthrough":
-        ids = _committed(out)
+        ids = committed_ids(out)
         assert len(ids) == rows and sorted(ids) == list(range(1, rows + 1)), (
             f"{len(ids)} rows committed, {len(set(ids))} distinct, of {rows}")
     else:
-        assert sorted(_windows(out)) == _expected_windows()
+        assert window_rows(out) == expected_windows(ROWS)
     assert not list(out.glob("part-*.inprogress"))  # hidden leftovers never look like parts
 
 
@@ -186,7 +154,7 @@ def test_a_crash_at_a_failpoint_recovers_with_exact_output(make_cluster, tmp_pat
         assert 3 not in done and 2 in done, done  # 3 never completed; 2 was restored
     else:
         assert 3 in done, done
-    ids = _committed(out)
+    ids = committed_ids(out)
     assert len(ids) == ROWS and sorted(ids) == list(range(1, ROWS + 1)), (
         f"{len(ids)} rows committed, {len(set(ids))} distinct, of {ROWS}")
 
@@ -246,6 +214,6 @@ def test_jobmanager_kill_9_three_times_resumes_the_job_from_its_checkpoints(make
     info = client.wait(job_id, 120)
     assert info.state == "FINISHED", info
     assert [j.job_id for j in client.list_jobs()].count(job_id) == 1
-    ids = _committed(out)
+    ids = committed_ids(out)
     assert len(ids) == rows and sorted(ids) == list(range(1, rows + 1)), (
         f"{len(ids)} rows committed, {len(set(ids))} distinct, of {rows}")
