@@ -142,7 +142,7 @@ class GroupAggregateOperator(Operator):
         if signed:
             kind = table.column(ROW_KIND)
             retract = pc.is_in(kind, pa.array([RowKind.UPDATE_BEFORE, RowKind.DELETE], pa.int8()))
-            sign = pc.if_else(retract, -1, 1).cast(pa.int64())
+            sign = pa.array(np.where(retract.to_numpy(zero_copy_only=False), -1, 1))
             if pc.any(retract).as_py():
                 self.accs.check_retractable()
             table = table.drop_columns([ROW_KIND])
