@@ -68,6 +68,23 @@ def _grow(a: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([a, np.zeros(max(n, 2 * len(a), 1024) - len(a), a.dtype)])
 
 
+def signed_rows(batch: pa.RecordBatch, accs: Accumulators) -> tuple[pa.Table, pa.Array | None]:
+    """``batch`` as a table with a ``$sign`` column (+1 for +I/+U, -1 for -U/-D) instead of
+    ``$row_kind``, and that sign for :meth:`Accumulators.partial` — None for an append-only
+    batch (all +1: unsigned partials are cheaper). Retractions need retractable aggregates."""
+    table = pa.Table.from_batches([batch])
+    n = batch.num_rows
+    if ROW_KIND not in table.column_names:
+        return table.append_column(SIGN, pa.array(np.ones(n, dtype=np.int64))), None
+    kind = table.column(ROW_KIND)
+    retract = pc.is_in(kind, pa.array([RowKind.UPDATE_BEFORE, RowKind.DELETE], pa.int8()))
+    retract = retract.to_numpy(zero_copy_only=False)
+    if retract.any():
+        accs.check_retractable()
+    sign = pa.array(np.where(retract, -1, 1))
+    return table.drop_columns([ROW_KIND]).append_column(SIGN, sign), sign
+
+
 class DistinctCounts:
     """Multiplicity of every (group keys, value) pair of one DISTINCT aggregate."""
 
@@ -137,34 +154,26 @@ class GroupAggregateOperator(Operator):
             return
         keys, n = self.keys, batch.num_rows
         # 1. sign per row
-        table = pa.Table.from_batches([batch])
-        signed = ROW_KIND in table.column_names
-        if signed:
-            kind = table.column(ROW_KIND)
-            retract = pc.is_in(kind, pa.array([RowKind.UPDATE_BEFORE, RowKind.DELETE], pa.int8()))
-            sign = pa.array(np.where(retract.to_numpy(zero_copy_only=False), -1, 1))
-            if pc.any(retract).as_py():
-                self.accs.check_retractable()
-            table = table.drop_columns([ROW_KIND])
-        else:
-            sign = pa.array(np.ones(n, dtype=np.int64))
-        table = table.append_column(SIGN, sign)
+        table, sign = signed_rows(batch, self.accs)
         if self.accs.needs_seq:
             table = table.append_column(SEQ, pa.array(np.arange(self.seq, self.seq + n)))
         self.seq += n
         # 2. partial aggregate of the batch
-        parts = [
-            self.accs.partial(
-                table, keys, sign=sign if signed else None, extra=[(SIGN, "sum", ROWS)]
-            )
-        ]
+        parts = [self.accs.partial(table, keys, sign=sign, extra=[(SIGN, "sum", ROWS)])]
         # 3. DISTINCT: multiplicities → appear (+1) / disappear (-1) transitions
+        if sign is None:
+            sign = table.column(SIGN)
         for i in self.accs.distinct:
             parts.append(self._distinct_update(table, i, sign))
         part = parts[0] if len(parts) == 1 else self.accs.merge(parts, keys,
                                                                  extra=[(ROWS, "sum")])
+        self._fold(part, self.index.lookup(part), out)
+
+    def _fold(self, part: pa.Table, ids: np.ndarray, out: Collector) -> None:
+        """Steps 4-7 for ``part`` (keys, state columns, ``$rows``; one row per group, whose
+        ids are ``ids``)."""
+        keys = self.keys
         # 4. fold into the state of the touched groups
-        ids = self.index.lookup(part)
         self.store.resize(self.index.size)
         self.vis = _grow(self.vis, self.index.size)
         old_state = self.store.table(ids)
