@@ -38,6 +38,14 @@ class SliceCells:
 
     def cells_for(self, kids: np.ndarray) -> np.ndarray:
         """Cell of every (unique) key id, creating cells for new ids."""
+        if self.n == 0:  # a fresh slice (the usual case for a new batch's slices)
+            m = len(kids)
+            order = np.argsort(kids, kind="stable")
+            self.sorted_kids, self.sorted_cells = kids[order], order.astype(np.int64)
+            self.kids = np.concatenate([kids, np.zeros(max(256 - m, 0), np.int64)])
+            self.n = m
+            self.store.resize(m)
+            return np.arange(m, dtype=np.int64)
         pos = np.searchsorted(self.sorted_kids, kids)
         ok = pos < self.n
         pos_c = np.where(ok, pos, 0)

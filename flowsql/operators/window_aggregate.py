@@ -139,9 +139,11 @@ class WindowAggregateOperator(Operator):
             yield int(se[0]), table, None
             return
         order = np.argsort(se, kind="stable")
+        ordered = table.take(pa.array(order))  # one take; each slice is a zero-copy slice of it
         bounds = np.flatnonzero(np.diff(se[order])) + 1
-        for idx in np.split(order, bounds):
-            yield int(se[idx[0]]), table.take(pa.array(idx)), idx
+        for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(se)], strict=True):
+            idx = order[lo:hi]
+            yield int(se[idx[0]]), ordered.slice(lo, hi - lo), idx
 
     def _ingest(self, partial: pa.Table) -> None:
         """Fold partial rows (keys, ``$slice_end``, state) into the slice cells."""
