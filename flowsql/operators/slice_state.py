@@ -99,3 +99,58 @@ class SliceCells:
     def remap(self, remap: np.ndarray) -> None:
         self.kids[: self.n] = remap[self.kids[: self.n]]
         self.sorted_kids = remap[self.sorted_kids]
+
+
+def merge_windows(slices: list[SliceCells], pair_slice: np.ndarray, wends: np.ndarray,
+                  ) -> tuple[np.ndarray, np.ndarray, pa.Table] | None:
+    """Merge the cells of (window, slice) pairs per (window end, key id), in numpy.
+
+    Pair ``p`` is window ``wends[p]`` x slice ``slices[pair_slice[p]]``. Returns ``(window
+    ends, key ids, state table)`` of the merged rows, sorted by window end then key id — or
+    None when a slice's store is not all numeric sum/min/max (the caller then merges with
+    ``Accumulators.merge``). Same semantics as merging the slices into one store: sums add
+    valid values, min/max ignore invalid ones (NaN-ignoring for floats), a result is valid
+    when any input is.
+    """
+    stores = [s.store.numeric() for s in slices]
+    if any(c is None for c in stores) or any(c.keys() != stores[0].keys() for c in stores):
+        return None
+    counts = np.array([s.n for s in slices], dtype=np.int64)[pair_slice]
+    if not counts.sum():
+        return None
+    ranks, inverse = np.unique(wends, return_inverse=True)
+    kid = np.concatenate([slices[i].kids[: slices[i].n] for i in pair_slice.tolist()])
+    code = np.repeat(inverse.reshape(-1), counts) * (int(kid.max()) + 1) + kid
+    order = np.argsort(code, kind="stable")
+    code = code[order]
+    starts = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
+    first = order[starts]
+    cols: dict[str, pa.Array] = {}
+    for name, (fn, _) in stores[0].items():
+        cs = [stores[i][name][1] for i in pair_slice.tolist()]
+        ns = [slices[i].n for i in pair_slice.tolist()]
+        vals = np.concatenate([c.values[:n] for c, n in zip(cs, ns, strict=True)])[order]
+        valid = np.concatenate([c.valid[:n] for c, n in zip(cs, ns, strict=True)])[order]
+        ok = np.logical_or.reduceat(valid, starts)
+        if fn == "sum":
+            r = np.add.reduceat(np.where(valid, vals, 0).astype(vals.dtype, copy=False), starts)
+        else:
+            r = _min_max(vals, valid, starts, fn)
+        cols[name] = cs[0].from_numpy(r, ok)
+    ends = ranks[code[starts] // (int(kid.max()) + 1)]
+    kids = kid[first]
+    return ends, kids, pa.table(cols)
+
+
+def _min_max(vals: np.ndarray, valid: np.ndarray, starts: np.ndarray, fn: str) -> np.ndarray:
+    if vals.dtype.kind == "f":
+        f = np.fmin if fn == "min" else np.fmax
+        return f.reduceat(np.where(valid, vals, np.nan), starts)
+    if vals.dtype == bool:
+        fill = fn == "min"
+        f = np.minimum if fn == "min" else np.maximum
+    else:
+        info = np.iinfo(vals.dtype)
+        fill = info.max if fn == "min" else info.min
+        f = np.minimum if fn == "min" else np.maximum
+    return f.reduceat(np.where(valid, vals, fill), starts)

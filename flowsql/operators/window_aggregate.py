@@ -47,7 +47,7 @@ from flowsql.operators.accumulators import SEQ, VALUE, Accumulators
 from flowsql.operators.assigners import assigner_for, event_time_ms
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.late_data import clamp_ms, split_late
-from flowsql.operators.slice_state import KID, SliceCells
+from flowsql.operators.slice_state import KID, SliceCells, merge_windows
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.operators.window_output import window_rows
@@ -201,30 +201,24 @@ class WindowAggregateOperator(Operator):
             return None
         if self.accs.distinct:
             return self._fire_each(ends, rows, wends)
-        # Every window of the step at once: the cells of each (window, member slice) pair in
-        # one table, ONE merge by (window, key id) when a window spans several slices, ONE
-        # sort by (window_end, keys), ONE output build.
+        # Every window of the step at once: the cells of each (window, member slice) pair,
+        # ONE merge by (window, key id) when a window spans several slices (numpy reduceat
+        # for numeric sum/min/max states, else one group-by), ONE sort by (window_end, keys),
+        # ONE output build.
         if len(rows) == 1:  # one window of one slice (TUMBLE, mostly)
             cells = self.slices[int(ends[rows[0]])].table()
             we = np.full(cells.num_rows, wends[0], dtype=np.int64)
         else:
             used, pair_slice = np.unique(rows, return_inverse=True)
-            parts = [self.slices[int(e)].table() for e in ends[used].tolist()]
-            sizes = np.array([t.num_rows for t in parts], dtype=np.int64)
-            cells = _concat(parts)
-            counts = sizes[pair_slice]
-            we = np.repeat(wends, counts)
-            if len(used) < len(rows) or (np.diff(rows) <= 0).any():
-                # a slice in several windows: repeat its cells, in pair order
-                starts = np.cumsum(sizes) - sizes
-                pair_starts = np.cumsum(counts) - counts
-                idx = np.repeat(starts[pair_slice] - pair_starts, counts) + np.arange(
-                    len(we), dtype=np.int64)
-                cells = cells.take(pa.array(idx))
-            if len(np.unique(wends)) < len(wends):  # a window of several slices: merge
-                cells = self.accs.merge([cells.append_column(WINDOW_END, pa.array(we))],
-                                        [WINDOW_END, KID])
-                we = cells.column(WINDOW_END).to_numpy()
+            members = [self.slices[int(e)] for e in ends[used].tolist()]
+            merged = None
+            if len(np.unique(wends)) < len(wends):  # windows of several slices (HOP, ...)
+                merged = merge_windows(members, pair_slice.reshape(-1), wends)
+            if merged is not None:
+                we, kids, state = merged
+                cells = state.add_column(0, KID, pa.array(kids))
+            else:
+                cells, we = self._pair_cells(members, pair_slice.reshape(-1), rows, wends)
         if cells.num_rows == 0:
             return None
         kids = as_array(cells.column(KID)).to_numpy()
@@ -235,6 +229,28 @@ class WindowAggregateOperator(Operator):
             keys = keys.take(pa.array(order)) if keys is not None else None
         cols = {k: keys.column(k) for k in self.keys} if keys is not None else {}
         return window_rows(cols, self.assigner.window_start(we), we, self.spec, self.accs, cells)
+
+    def _pair_cells(self, members: list[SliceCells], pair_slice: np.ndarray, rows: np.ndarray,
+                    wends: np.ndarray) -> tuple[pa.Table, np.ndarray]:
+        """Cells of every (window, member slice) pair in one table, merged by (window_end,
+        key id) with ``Accumulators.merge`` when a window spans several slices."""
+        parts = [m.table() for m in members]
+        sizes = np.array([t.num_rows for t in parts], dtype=np.int64)
+        cells = _concat(parts)
+        counts = sizes[pair_slice]
+        we = np.repeat(wends, counts)
+        if len(members) < len(rows) or (np.diff(rows) <= 0).any():
+            # a slice in several windows: repeat its cells, in pair order
+            starts = np.cumsum(sizes) - sizes
+            pair_starts = np.cumsum(counts) - counts
+            idx = np.repeat(starts[pair_slice] - pair_starts, counts) + np.arange(
+                len(we), dtype=np.int64)
+            cells = cells.take(pa.array(idx))
+        if len(np.unique(wends)) < len(wends):  # a window of several slices: merge
+            cells = self.accs.merge([cells.append_column(WINDOW_END, pa.array(we))],
+                                    [WINDOW_END, KID])
+            we = cells.column(WINDOW_END).to_numpy()
+        return cells, we
 
     def _order(self, we: np.ndarray, keys: pa.Table | None) -> np.ndarray | None:
         """Row order of the fired rows: by window_end, then keys (nulls last); None when the
