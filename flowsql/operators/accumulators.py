@@ -314,10 +314,17 @@ class Accumulators:
 
             fn = a.function
             if fn in ("COUNT", "COUNT_STAR"):
-                r = pc.fill_null(col(p + "cnt"), _ZERO)
+                r = col(p + "cnt")
+                if r.null_count:
+                    r = pc.fill_null(r, _ZERO)
             elif fn == "SUM":
-                r = pc.if_else(pc.greater(pc.fill_null(col(p + "cnt", pa.int64()), _ZERO), _ZERO),
-                               col(p + "sum"), pa.scalar(None, col(p + "sum").type))
+                cnt, total = col(p + "cnt", pa.int64()), col(p + "sum")
+                if not cnt.null_count and not total.null_count and n and (
+                        _arr(cnt).to_numpy() > 0).all():
+                    r = total  # every group has values: no NULL sums (the common case)
+                else:
+                    r = pc.if_else(pc.greater(pc.fill_null(cnt, _ZERO), _ZERO), total,
+                                   pa.scalar(None, total.type))
             elif fn == "AVG":
                 cnt = col(p + "cnt", pa.int64())
                 ok = pc.greater(pc.fill_null(cnt, _ZERO), _ZERO)
