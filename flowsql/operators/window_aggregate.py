@@ -23,7 +23,8 @@ Steps of ``process_batch``:
   3. one vectorized partial aggregate per (keys, slice_end); 4. key ids of the partial rows,
   then fold each slice's rows into its cells (``_pending`` partial tables — e.g. from
   :class:`GlobalWindowAggregateOperator` — are folded the same way, at the next watermark).
-Steps of ``on_watermark``:
+Steps of ``on_watermark`` (skipped, but for the new watermark, when no window can end in
+the advanced range — window ends lie on a grid):
   1. fold pending partials; 2. pair the live slices with the windows ending in
   (previous watermark + 1, watermark + 1] (``SliceAssigner.expand``) and, for all those
   windows at once, take the cells of every (window, slice) pair into one table and merge it
@@ -163,6 +164,11 @@ class WindowAggregateOperator(Operator):
         if wm.timestamp <= self.watermark:
             return wm
         lo, hi = clamp_ms(self.watermark) + 1, clamp_ms(wm.timestamp) + 1
+        if not self.assigner.ends_between(lo, hi):
+            # no window ends in (lo, hi]: nothing fires and no slice expires; pending
+            # partials are folded at the next advance that can fire
+            self.watermark = wm.timestamp
+            return wm
         # 1. fold pending partials
         self._compact()
         if self.slices:
