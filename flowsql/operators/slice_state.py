@@ -115,30 +115,37 @@ def merge_windows(slices: list[SliceCells], pair_slice: np.ndarray, wends: np.nd
     stores = [s.store.numeric() for s in slices]
     if any(c is None for c in stores) or any(c.keys() != stores[0].keys() for c in stores):
         return None
-    counts = np.array([s.n for s in slices], dtype=np.int64)[pair_slice]
-    if not counts.sum():
+    sizes = np.array([s.n for s in slices], dtype=np.int64)
+    counts = sizes[pair_slice]
+    total = int(counts.sum())
+    if not total:
         return None
     ranks, inverse = np.unique(wends, return_inverse=True)
-    kid = np.concatenate([slices[i].kids[: slices[i].n] for i in pair_slice.tolist()])
-    code = np.repeat(inverse.reshape(-1), counts) * (int(kid.max()) + 1) + kid
+    # the cells of every used slice once, and for every pair the positions of its slice's cells
+    kid_all = np.concatenate([s.kids[: s.n] for s in slices])
+    pair_starts = np.cumsum(counts) - counts
+    src = np.repeat((np.cumsum(sizes) - sizes)[pair_slice] - pair_starts, counts) + np.arange(
+        total, dtype=np.int64)
+    kid = kid_all[src]
+    width = int(kid.max()) + 1
+    code = np.repeat(inverse.reshape(-1), counts) * width + kid
     order = np.argsort(code, kind="stable")
     code = code[order]
+    src = src[order]
     starts = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
-    first = order[starts]
     cols: dict[str, pa.Array] = {}
-    for name, (fn, _) in stores[0].items():
-        cs = [stores[i][name][1] for i in pair_slice.tolist()]
-        ns = [slices[i].n for i in pair_slice.tolist()]
-        vals = np.concatenate([c.values[:n] for c, n in zip(cs, ns, strict=True)])[order]
-        valid = np.concatenate([c.valid[:n] for c, n in zip(cs, ns, strict=True)])[order]
+    for name, (fn, col) in stores[0].items():
+        cs = [st[name][1] for st in stores]
+        vals = np.concatenate([c.values[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
+        valid = np.concatenate([c.valid[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
         ok = np.logical_or.reduceat(valid, starts)
         if fn == "sum":
             r = np.add.reduceat(np.where(valid, vals, 0).astype(vals.dtype, copy=False), starts)
         else:
             r = _min_max(vals, valid, starts, fn)
-        cols[name] = cs[0].from_numpy(r, ok)
-    ends = ranks[code[starts] // (int(kid.max()) + 1)]
-    kids = kid[first]
+        cols[name] = col.from_numpy(r, ok)
+    ends = ranks[code[starts] // width]
+    kids = code[starts] % width
     return ends, kids, pa.table(cols)
 
 
