@@ -205,7 +205,9 @@ def epoch_to_timestamp(values: Value, precision: int) -> Value:
         millis = pc.cast(pc.floor(pc.multiply(pc.cast(values, pa.float64()), float(factor))),
                          pa.int64(), safe=False)
     else:
-        millis = pc.multiply(pc.cast(values, pa.int64()), factor)
+        millis = pc.cast(values, pa.int64())
+        if factor != 1:  # a typed scalar: a bare int re-runs a failing optional import per call
+            millis = pc.multiply(millis, pa.scalar(factor, pa.int64()))
     return pc.cast(millis, pa.timestamp("ms", tz="UTC"))
 
 

@@ -13,6 +13,9 @@ Contract:
   :meth:`assign` overwrites slots (restore); :meth:`reset` empties them; :meth:`compact`
   keeps / reorders slots (new slot ``i`` = old slot ``order[i]``).
 
+:meth:`numeric` exposes the numpy columns of an all-numeric sum/min/max store, for callers
+that merge many slots at once (the window operator's firing).
+
 Storage: fixed-width types (integers, floats, booleans, temporals) live in numpy arrays with
 a validity array and merge with numpy ufuncs on the touched slots. Other types (decimals,
 strings, ...) live in an append-only Arrow value pool referenced by an int64 per slot; they
@@ -253,6 +256,17 @@ class AccumulatorStore:
         names = [n for n in self.functions if n in self.columns]
         return pa.Table.from_arrays([self.columns[n].get(slots) for n in names], names=names) \
             if names else pa.table({"$n": pa.nulls(len(slots), pa.int8())}).drop_columns(["$n"])
+
+    def numeric(self) -> dict[str, tuple[str, _NumpyColumn]] | None:
+        """``name -> (merge function, column)`` when every column is numpy-backed and merges
+        with sum / min / max (no FIRST/LAST_VALUE), else None."""
+        out: dict[str, tuple[str, _NumpyColumn]] = {}
+        for name, col in self.columns.items():
+            fn = self.functions.get(name, "")
+            if not isinstance(col, _NumpyColumn) or fn not in ("sum", "min", "max"):
+                return None
+            out[name] = (fn, col)
+        return out
 
     def numpy(self, name: str) -> np.ndarray | None:
         """The raw value array of a fixed-width column (0 where empty), or None."""

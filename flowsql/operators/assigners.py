@@ -11,7 +11,9 @@ Contract (Flink's slicing windows):
 - :meth:`SliceAssigner.last_window_end` is the end of the last window a slice belongs to:
   a row is late when that window has fired, and a slice can be evicted once it has.
 - :meth:`SliceAssigner.expand` lists the (slice row, window end) pairs for the windows whose
-  end lies in ``(lo, hi]`` — the windows a watermark advance fires.
+  end lies in ``(lo, hi]`` — the windows a watermark advance fires; window ends lie on a
+  grid (``period``, ``phase``), so :meth:`SliceAssigner.ends_between` tells in O(1) whether a
+  watermark advance can fire anything at all.
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ class SliceAssigner(abc.ABC):
     @abc.abstractmethod
     def window_start(self, window_end: np.ndarray) -> np.ndarray: ...
 
+    # window ends lie on the grid ``end = phase (mod period)``
+    period: int
+    phase: int
+
+    def ends_between(self, lo: int, hi: int) -> bool:
+        """Whether any window could end in ``(lo, hi]`` (Python ints: no overflow)."""
+        first = lo + 1 + (self.phase - (lo + 1)) % self.period
+        return first <= hi
+
     @property
     def one_slice_per_window(self) -> bool:
         return False
@@ -59,6 +70,7 @@ class TumbleAssigner(SliceAssigner):
     def __init__(self, size_ms: int, offset_ms: int = 0) -> None:
         super().__init__(offset_ms)
         self.size = self.slice_ms = int(size_ms)
+        self.period, self.phase = self.size, self.offset % self.size
 
     def last_window_end(self, slice_end: np.ndarray) -> np.ndarray:
         return slice_end
@@ -81,6 +93,7 @@ class HopAssigner(SliceAssigner):
         self.size, self.slide = int(size_ms), int(slide_ms)
         self.slice_ms = math.gcd(self.size, self.slide)
         self.max_windows = -(-self.size // self.slide)
+        self.period, self.phase = self.slide, (self.offset + self.size) % self.slide
 
     def last_window_end(self, slice_end: np.ndarray) -> np.ndarray:
         # windows end on the grid offset + size + k * slide; the last one covering the slice
@@ -105,6 +118,7 @@ class CumulateAssigner(SliceAssigner):
         super().__init__(offset_ms)
         self.size, self.slice_ms = int(size_ms), int(step_ms)
         self.max_windows = self.size // self.slice_ms
+        self.period, self.phase = self.slice_ms, self.offset % self.slice_ms
 
     def last_window_end(self, slice_end: np.ndarray) -> np.ndarray:
         return _floor(slice_end - self.slice_ms, self.size, self.offset) + self.size

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.messages import ROW_KIND, RowKind
-from flowsql.operators.acc_store import AccumulatorStore
+from flowsql.operators.acc_store import AccumulatorStore, as_array
 from flowsql.operators.accumulators import SEQ, SIGN, VALUE, Accumulators
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.snapshots import seal, unseal
@@ -62,10 +62,44 @@ def _same(a: pa.Array, b: pa.Array) -> pa.Array:
     return pc.or_(eq, pc.and_(pc.is_null(a), pc.is_null(b)))
 
 
+def _same_np(a: pa.Array, b: pa.Array) -> np.ndarray:
+    """:func:`_same` as a numpy bool array; numpy comparison for numeric columns."""
+    t = a.type
+    if t == b.type and (pa.types.is_integer(t) or pa.types.is_floating(t)):
+        va = a.is_valid().to_numpy(zero_copy_only=False) if a.null_count else None
+        vb = b.is_valid().to_numpy(zero_copy_only=False) if b.null_count else None
+        xa = (pc.fill_null(a, pa.scalar(0, t)) if a.null_count else a).to_numpy()
+        xb = (pc.fill_null(b, pa.scalar(0, t)) if b.null_count else b).to_numpy()
+        eq = xa == xb
+        if va is None and vb is None:
+            return eq
+        va = np.ones(len(a), dtype=bool) if va is None else va
+        vb = np.ones(len(b), dtype=bool) if vb is None else vb
+        return (eq & va & vb) | (~va & ~vb)
+    return _same(a, b).to_numpy(zero_copy_only=False)
+
+
 def _grow(a: np.ndarray, n: int) -> np.ndarray:
     if n <= len(a):
         return a
     return np.concatenate([a, np.zeros(max(n, 2 * len(a), 1024) - len(a), a.dtype)])
+
+
+def signed_rows(batch: pa.RecordBatch, accs: Accumulators) -> tuple[pa.Table, pa.Array | None]:
+    """``batch`` as a table with a ``$sign`` column (+1 for +I/+U, -1 for -U/-D) instead of
+    ``$row_kind``, and that sign for :meth:`Accumulators.partial` — None for an append-only
+    batch (all +1: unsigned partials are cheaper). Retractions need retractable aggregates."""
+    table = pa.Table.from_batches([batch])
+    n = batch.num_rows
+    if ROW_KIND not in table.column_names:
+        return table.append_column(SIGN, pa.array(np.ones(n, dtype=np.int64))), None
+    kind = table.column(ROW_KIND)
+    retract = pc.is_in(kind, pa.array([RowKind.UPDATE_BEFORE, RowKind.DELETE], pa.int8()))
+    retract = retract.to_numpy(zero_copy_only=False)
+    if retract.any():
+        accs.check_retractable()
+    sign = pa.array(np.where(retract, -1, 1))
+    return table.drop_columns([ROW_KIND]).append_column(SIGN, sign), sign
 
 
 class DistinctCounts:
@@ -137,34 +171,26 @@ class GroupAggregateOperator(Operator):
             return
         keys, n = self.keys, batch.num_rows
         # 1. sign per row
-        table = pa.Table.from_batches([batch])
-        signed = ROW_KIND in table.column_names
-        if signed:
-            kind = table.column(ROW_KIND)
-            retract = pc.is_in(kind, pa.array([RowKind.UPDATE_BEFORE, RowKind.DELETE], pa.int8()))
-            sign = pc.if_else(retract, -1, 1).cast(pa.int64())
-            if pc.any(retract).as_py():
-                self.accs.check_retractable()
-            table = table.drop_columns([ROW_KIND])
-        else:
-            sign = pa.array(np.ones(n, dtype=np.int64))
-        table = table.append_column(SIGN, sign)
+        table, sign = signed_rows(batch, self.accs)
         if self.accs.needs_seq:
             table = table.append_column(SEQ, pa.array(np.arange(self.seq, self.seq + n)))
         self.seq += n
         # 2. partial aggregate of the batch
-        parts = [
-            self.accs.partial(
-                table, keys, sign=sign if signed else None, extra=[(SIGN, "sum", ROWS)]
-            )
-        ]
+        parts = [self.accs.partial(table, keys, sign=sign, extra=[(SIGN, "sum", ROWS)])]
         # 3. DISTINCT: multiplicities → appear (+1) / disappear (-1) transitions
+        if sign is None:
+            sign = table.column(SIGN)
         for i in self.accs.distinct:
             parts.append(self._distinct_update(table, i, sign))
         part = parts[0] if len(parts) == 1 else self.accs.merge(parts, keys,
                                                                  extra=[(ROWS, "sum")])
+        self._fold(part, self.index.lookup(part), out)
+
+    def _fold(self, part: pa.Table, ids: np.ndarray, out: Collector) -> None:
+        """Steps 4-7 for ``part`` (keys, state columns, ``$rows``; one row per group, whose
+        ids are ``ids``)."""
+        keys = self.keys
         # 4. fold into the state of the touched groups
-        ids = self.index.lookup(part)
         self.store.resize(self.index.size)
         self.vis = _grow(self.vis, self.index.size)
         old_state = self.store.table(ids)
@@ -223,34 +249,37 @@ class GroupAggregateOperator(Operator):
         out: Collector,
     ) -> None:
         both = old_vis & new_vis
-        if n and len(new_results):
-            same = _same(old_results[0], new_results[0])
-            for a, b in zip(old_results[1:], new_results[1:], strict=True):
-                same = pc.and_(same, _same(a, b))
-            update = both & ~same.to_numpy(zero_copy_only=False)
+        if n and len(new_results) and both.any():
+            same = np.ones(n, dtype=bool)
+            for a, b in zip(old_results, new_results, strict=True):
+                same &= _same_np(a, b)
+            update = both & ~same
         else:
             update = np.zeros(n, dtype=bool)
-        before = update | (old_vis & ~new_vis)
-        after = update | (~old_vis & new_vis)
+        before = np.flatnonzero(update | (old_vis & ~new_vis))
+        after = np.flatnonzero(update | (~old_vis & new_vis))
+        m = len(before) + len(after)
+        if not m:
+            return
+        # -U/-D rows (old results) first, then +I/+U rows (new results): one take per column
+        rows = np.concatenate([before, after])
+        kinds = np.concatenate([
+            np.where(update[before], RowKind.UPDATE_BEFORE.value, RowKind.DELETE.value),
+            np.where(update[after], RowKind.UPDATE_AFTER.value, RowKind.INSERT.value),
+        ]).astype(np.int8)
+        picks = pa.array(np.concatenate([before, after + n]))
+        cols = [as_array(c).take(pa.array(rows)) for c in key_cols.values()]
+        for old, new in zip(old_results, new_results, strict=True):
+            if not len(before):
+                cols.append(new.take(pa.array(after)))
+            elif not len(after):
+                cols.append(old.take(pa.array(before)))
+            else:
+                cols.append(pa.concat_arrays([old, new]).take(picks))
+        cols.append(pa.array(kinds))
         names = [*key_cols, *(a.output for a in self.spec.aggs), ROW_KIND]
-
-        def rows(mask: np.ndarray, results: list, kind_if_update: int, kind_else: int) -> pa.Table:
-            if not mask.any():
-                return None
-            kinds = pa.array(np.where(update, kind_if_update, kind_else).astype(np.int8))
-            cols = list(key_cols.values()) + list(results) + [kinds]
-            return pa.Table.from_arrays(cols, names=names).filter(pa.array(mask))
-
-        parts = [
-            rows(before, old_results, RowKind.UPDATE_BEFORE.value, RowKind.DELETE.value),
-            rows(after, new_results, RowKind.UPDATE_AFTER.value, RowKind.INSERT.value),
-        ]
-        parts = [p for p in parts if p is not None]
-        if parts:
-            result = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-            self.ctx.metrics.records_out += result.num_rows
-            for b in result.combine_chunks().to_batches():
-                out.emit(b)
+        self.ctx.metrics.records_out += m
+        out.emit(pa.RecordBatch.from_arrays(cols, names=names))
 
     # -- checkpoints -------------------------------------------------------------------
     @property

@@ -8,8 +8,9 @@ Contract:
   of raw rows. It holds no state and forwards watermarks unchanged.
 - :class:`GlobalWindowAggregateOperator` is the keyed window operator fed with those partial
   states: it merges them into its slice state instead of aggregating raw rows; firing,
-  eviction, snapshots are the window operator's own; the partials pending at a watermark are
-  merged into one table (one row per keys and slice) before they are folded in. A partial
+  eviction, snapshots are the window operator's own; the partials pending at a watermark
+  advance that can fire a window (or at a snapshot) are merged into one table (one row per
+  keys and slice) before they are folded in. A partial
   whose slice's last window has already fired is late: it is dropped and counted (one count
   per partial row).
 - Used only for aggregates whose partial states merge exactly across subtasks (no DISTINCT,

@@ -38,8 +38,11 @@ Built-in kinds and their params (all plain JSON, produced by
   (:mod:`flowsql.operators.local_window_aggregate`).
 - ``local-window-aggregate``: ``{"spec": ..., "input": [[name, type], ...]}``.
 - ``group-aggregate``: ``GroupAggregateSpec.to_dict()`` or ``{"spec": <that>, "having": sql |
-  null, "output": [[name, type], ...]}``; HAVING is compiled over the output columns (keys +
-  aggregates) and handed to the operator as its visibility hook.
+  null, "output": [[name, type], ...], "merge"?: bool, "input"?: [[name, type]]}``; HAVING is
+  compiled over the output columns (keys + aggregates) and handed to the operator as its
+  visibility hook; ``merge`` makes the operator consume the partial states of
+  ``local-group-aggregate`` (:mod:`flowsql.operators.local_group_aggregate`).
+- ``local-group-aggregate``: ``{"spec": ...}``.
 - ``union``: ``{}`` → :class:`~flowsql.operators.union.UnionOperator` (UNION ALL).
 """
 
@@ -59,6 +62,10 @@ from flowsql.expr.compile import compile_expression
 from flowsql.operators.base import Operator
 from flowsql.operators.calc import CalcOperator, schema_from_columns
 from flowsql.operators.group_aggregate import GroupAggregateOperator
+from flowsql.operators.local_group_aggregate import (
+    GlobalGroupAggregateOperator,
+    LocalGroupAggregateOperator,
+)
 from flowsql.operators.local_window_aggregate import (
     GlobalWindowAggregateOperator,
     LocalWindowAggregateOperator,
@@ -244,7 +251,14 @@ def _build_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
                 return pa.array([], pa.bool_())
             return compiled.evaluate(batch)
 
-    return GroupAggregateOperator(GroupAggregateSpec.from_dict(_spec_dict(params)), having=having)
+    spec = GroupAggregateSpec.from_dict(_spec_dict(params))
+    if params.get("merge"):
+        return GlobalGroupAggregateOperator(spec, _input_schema(params), having=having)
+    return GroupAggregateOperator(spec, having=having)
+
+
+def _build_local_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
+    return LocalGroupAggregateOperator(GroupAggregateSpec.from_dict(_spec_dict(params)))
 
 
 OPERATORS: dict[str, Builder] = {
@@ -259,6 +273,7 @@ OPERATORS: dict[str, Builder] = {
     "session-window": _build_window_aggregate,
     "local-window-aggregate": _build_local_window_aggregate,
     "group-aggregate": _build_group_aggregate,
+    "local-group-aggregate": _build_local_group_aggregate,
 }
 
 

@@ -38,6 +38,14 @@ class SliceCells:
 
     def cells_for(self, kids: np.ndarray) -> np.ndarray:
         """Cell of every (unique) key id, creating cells for new ids."""
+        if self.n == 0:  # a fresh slice (the usual case for a new batch's slices)
+            m = len(kids)
+            order = np.argsort(kids, kind="stable")
+            self.sorted_kids, self.sorted_cells = kids[order], order.astype(np.int64)
+            self.kids = np.concatenate([kids, np.zeros(max(256 - m, 0), np.int64)])
+            self.n = m
+            self.store.resize(m)
+            return np.arange(m, dtype=np.int64)
         pos = np.searchsorted(self.sorted_kids, kids)
         ok = pos < self.n
         pos_c = np.where(ok, pos, 0)
@@ -91,3 +99,65 @@ class SliceCells:
     def remap(self, remap: np.ndarray) -> None:
         self.kids[: self.n] = remap[self.kids[: self.n]]
         self.sorted_kids = remap[self.sorted_kids]
+
+
+def merge_windows(slices: list[SliceCells], pair_slice: np.ndarray, wends: np.ndarray,
+                  ) -> tuple[np.ndarray, np.ndarray, pa.Table] | None:
+    """Merge the cells of (window, slice) pairs per (window end, key id), in numpy.
+
+    Pair ``p`` is window ``wends[p]`` x slice ``slices[pair_slice[p]]``. Returns ``(window
+    ends, key ids, state table)`` of the merged rows, sorted by window end then key id — or
+    None when a slice's store is not all numeric sum/min/max (the caller then merges with
+    ``Accumulators.merge``). Same semantics as merging the slices into one store: sums add
+    valid values, min/max ignore invalid ones (NaN-ignoring for floats), a result is valid
+    when any input is.
+    """
+    stores = [s.store.numeric() for s in slices]
+    if any(c is None for c in stores) or any(c.keys() != stores[0].keys() for c in stores):
+        return None
+    sizes = np.array([s.n for s in slices], dtype=np.int64)
+    counts = sizes[pair_slice]
+    total = int(counts.sum())
+    if not total:
+        return None
+    ranks, inverse = np.unique(wends, return_inverse=True)
+    # the cells of every used slice once, and for every pair the positions of its slice's cells
+    kid_all = np.concatenate([s.kids[: s.n] for s in slices])
+    pair_starts = np.cumsum(counts) - counts
+    src = np.repeat((np.cumsum(sizes) - sizes)[pair_slice] - pair_starts, counts) + np.arange(
+        total, dtype=np.int64)
+    kid = kid_all[src]
+    width = int(kid.max()) + 1
+    code = np.repeat(inverse.reshape(-1), counts) * width + kid
+    order = np.argsort(code, kind="stable")
+    code = code[order]
+    src = src[order]
+    starts = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
+    cols: dict[str, pa.Array] = {}
+    for name, (fn, col) in stores[0].items():
+        cs = [st[name][1] for st in stores]
+        vals = np.concatenate([c.values[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
+        valid = np.concatenate([c.valid[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
+        ok = np.logical_or.reduceat(valid, starts)
+        if fn == "sum":
+            r = np.add.reduceat(np.where(valid, vals, 0).astype(vals.dtype, copy=False), starts)
+        else:
+            r = _min_max(vals, valid, starts, fn)
+        cols[name] = col.from_numpy(r, ok)
+    ends = ranks[code[starts] // width]
+    kids = code[starts] % width
+    return ends, kids, pa.table(cols)
+
+
+def _min_max(vals: np.ndarray, valid: np.ndarray, starts: np.ndarray, fn: str) -> np.ndarray:
+    if vals.dtype.kind == "f":
+        f = np.fmin if fn == "min" else np.fmax
+        return f.reduceat(np.where(valid, vals, np.nan), starts)
+    if vals.dtype == bool:
+        fill = fn == "min"
+        f = np.minimum if fn == "min" else np.maximum
+    else:
+        info = np.iinfo(vals.dtype)
+        fill = info.max if fn == "min" else info.min
+        f = np.minimum if fn == "min" else np.maximum
+    return f.reduceat(np.where(valid, vals, fill), starts)

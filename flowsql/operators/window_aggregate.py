@@ -23,11 +23,16 @@ Steps of ``process_batch``:
   3. one vectorized partial aggregate per (keys, slice_end); 4. key ids of the partial rows,
   then fold each slice's rows into its cells (``_pending`` partial tables — e.g. from
   :class:`GlobalWindowAggregateOperator` — are folded the same way, at the next watermark).
-Steps of ``on_watermark``:
+Steps of ``on_watermark`` (skipped, but for the new watermark, when no window can end in
+the advanced range — window ends lie on a grid):
   1. fold pending partials; 2. pair the live slices with the windows ending in
-  (previous watermark + 1, watermark + 1] (``SliceAssigner.expand``) and merge each window's
-  slice cells per key id (TUMBLE: a slice is a window, nothing to merge); 3. emit, ordered
-  by window_end then keys; 4. evict slices whose last window has fired.
+  (previous watermark + 1, watermark + 1] (``SliceAssigner.expand``) and, for all those
+  windows at once, take the cells of every (window, slice) pair into one table and merge it
+  by (window_end, key id) with one group-by (skipped when no window spans several slices,
+  e.g. TUMBLE); with DISTINCT aggregates, window by window instead; 3. emit one batch,
+  sorted by window_end then keys; 4. evict slices whose last window has fired.
+  The cost of a watermark step is a fixed number of Arrow/numpy calls plus O(fired cells),
+  not a fixed cost per fired window.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from flowsql.operators.accumulators import SEQ, VALUE, Accumulators
 from flowsql.operators.assigners import assigner_for, event_time_ms
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.late_data import clamp_ms, split_late
-from flowsql.operators.slice_state import KID, SliceCells
+from flowsql.operators.slice_state import KID, SliceCells, merge_windows
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.operators.window_output import window_rows
@@ -135,9 +140,11 @@ class WindowAggregateOperator(Operator):
             yield int(se[0]), table, None
             return
         order = np.argsort(se, kind="stable")
+        ordered = table.take(pa.array(order))  # one take; each slice is a zero-copy slice of it
         bounds = np.flatnonzero(np.diff(se[order])) + 1
-        for idx in np.split(order, bounds):
-            yield int(se[idx[0]]), table.take(pa.array(idx)), idx
+        for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(se)], strict=True):
+            idx = order[lo:hi]
+            yield int(se[idx[0]]), ordered.slice(lo, hi - lo), idx
 
     def _ingest(self, partial: pa.Table) -> None:
         """Fold partial rows (keys, ``$slice_end``, state) into the slice cells."""
@@ -157,6 +164,11 @@ class WindowAggregateOperator(Operator):
         if wm.timestamp <= self.watermark:
             return wm
         lo, hi = clamp_ms(self.watermark) + 1, clamp_ms(wm.timestamp) + 1
+        if not self.assigner.ends_between(lo, hi):
+            # no window ends in (lo, hi]: nothing fires and no slice expires; pending
+            # partials are folded at the next advance that can fire
+            self.watermark = wm.timestamp
+            return wm
         # 1. fold pending partials
         self._compact()
         if self.slices:
@@ -193,6 +205,79 @@ class WindowAggregateOperator(Operator):
         rows, wends = self.assigner.expand(ends, lo, hi)
         if len(rows) == 0:
             return None
+        if self.accs.distinct:
+            return self._fire_each(ends, rows, wends)
+        # Every window of the step at once: the cells of each (window, member slice) pair,
+        # ONE merge by (window, key id) when a window spans several slices (numpy reduceat
+        # for numeric sum/min/max states, else one group-by), ONE sort by (window_end, keys),
+        # ONE output build.
+        if len(rows) == 1:  # one window of one slice (TUMBLE, mostly)
+            cells = self.slices[int(ends[rows[0]])].table()
+            we = np.full(cells.num_rows, wends[0], dtype=np.int64)
+        else:
+            used, pair_slice = np.unique(rows, return_inverse=True)
+            members = [self.slices[int(e)] for e in ends[used].tolist()]
+            merged = None
+            if len(np.unique(wends)) < len(wends):  # windows of several slices (HOP, ...)
+                merged = merge_windows(members, pair_slice.reshape(-1), wends)
+            if merged is not None:
+                we, kids, state = merged
+                cells = state.add_column(0, KID, pa.array(kids))
+            else:
+                cells, we = self._pair_cells(members, pair_slice.reshape(-1), rows, wends)
+        if cells.num_rows == 0:
+            return None
+        kids = as_array(cells.column(KID)).to_numpy()
+        keys = self.index.keys(kids) if self.keys else None
+        order = self._order(we, keys)
+        if order is not None:
+            cells, we = cells.take(pa.array(order)), we[order]
+            keys = keys.take(pa.array(order)) if keys is not None else None
+        cols = {k: keys.column(k) for k in self.keys} if keys is not None else {}
+        return window_rows(cols, self.assigner.window_start(we), we, self.spec, self.accs, cells)
+
+    def _pair_cells(self, members: list[SliceCells], pair_slice: np.ndarray, rows: np.ndarray,
+                    wends: np.ndarray) -> tuple[pa.Table, np.ndarray]:
+        """Cells of every (window, member slice) pair in one table, merged by (window_end,
+        key id) with ``Accumulators.merge`` when a window spans several slices."""
+        parts = [m.table() for m in members]
+        sizes = np.array([t.num_rows for t in parts], dtype=np.int64)
+        cells = _concat(parts)
+        counts = sizes[pair_slice]
+        we = np.repeat(wends, counts)
+        if len(members) < len(rows) or (np.diff(rows) <= 0).any():
+            # a slice in several windows: repeat its cells, in pair order
+            starts = np.cumsum(sizes) - sizes
+            pair_starts = np.cumsum(counts) - counts
+            idx = np.repeat(starts[pair_slice] - pair_starts, counts) + np.arange(
+                len(we), dtype=np.int64)
+            cells = cells.take(pa.array(idx))
+        if len(np.unique(wends)) < len(wends):  # a window of several slices: merge
+            cells = self.accs.merge([cells.append_column(WINDOW_END, pa.array(we))],
+                                    [WINDOW_END, KID])
+            we = cells.column(WINDOW_END).to_numpy()
+        return cells, we
+
+    def _order(self, we: np.ndarray, keys: pa.Table | None) -> np.ndarray | None:
+        """Row order of the fired rows: by window_end, then keys (nulls last); None when the
+        rows are in that order already."""
+        if keys is not None:
+            col = keys.column(0)
+            if len(self.keys) == 1 and col.null_count == 0 and (
+                pa.types.is_integer(col.type) or pa.types.is_temporal(col.type)
+            ):
+                order = np.lexsort((as_array(col).to_numpy(zero_copy_only=False), we))
+            else:
+                t = keys.append_column(WINDOW_END, pa.array(we))
+                order = pc.sort_indices(
+                    t, sort_keys=[(WINDOW_END, "ascending"),
+                                  *((k, "ascending") for k in self.keys)]).to_numpy()
+        else:
+            order = np.argsort(we, kind="stable")
+        return None if (np.diff(order) == 1).all() else order
+
+    def _fire_each(self, ends: np.ndarray, rows: np.ndarray, wends: np.ndarray) -> pa.Table:
+        """Window by window (DISTINCT aggregates: each window merges its value sets)."""
         out = []
         for we in np.unique(wends).tolist():
             members = [self.slices[int(e)] for e in ends[rows[wends == we]]]

@@ -204,11 +204,14 @@ class WindowAggregate(LogicalNode):
 
 @dataclass(frozen=True, eq=False)
 class GroupAggregate(LogicalNode):
-    """An unbounded GROUP BY producing a changelog; ``having`` is SQL over its output."""
+    """An unbounded GROUP BY producing a changelog; ``having`` is SQL over its output.
+    ``two_phase`` marks the split into a per-batch local pre-aggregation before the keyed
+    exchange and a global merge."""
 
     input: LogicalNode = field(default=None)  # type: ignore[assignment]
     spec: GroupAggregateSpec = field(default=None)  # type: ignore[assignment]
     having: str | None = None
+    two_phase: bool = False
 
     @property
     def inputs(self) -> tuple[LogicalNode, ...]:
@@ -222,7 +225,8 @@ class GroupAggregate(LogicalNode):
         parts.append(f"aggs=[{', '.join(agg_text(a) for a in s.aggs)}]")
         if self.having:
             parts.append(f"having=[{self.having}]")
-        return f"GroupAggregate({', '.join(parts)})"
+        name = "LocalGlobalGroupAggregate" if self.two_phase else "GroupAggregate"
+        return f"{name}({', '.join(parts)})"
 
 
 @dataclass(frozen=True, eq=False)

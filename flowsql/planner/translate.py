@@ -12,7 +12,9 @@ Contract:
   delay; batch size / latency bound from mini-batch settings; idle timeout) → ``calc``
   (projection of the needed columns, computed columns, pushed filter) → ``calc`` ... →
   (exchange) → ``window-aggregate`` | ``session-window`` | ``group-aggregate`` → ``calc`` →
-  ``collect-sink`` | ``sink``.
+  ``collect-sink`` | ``sink``. A two-phase aggregation (``two_phase`` on the logical node)
+  puts ``local-window-aggregate`` / ``local-group-aggregate`` before the exchange, at the
+  upstream parallelism, and gives the keyed operator ``merge`` + the raw ``input`` schema.
 - Parallelism: every operator runs with ``parallelism`` ('parallelism.default'), except an
   aggregation without GROUP BY keys (parallelism 1). Edges are ``forward`` between equal
   parallelisms (so they chain into one task), ``hash[keys]`` into a keyed aggregation and
@@ -105,7 +107,16 @@ class _Builder:
             p = self.parallelism if n.spec.keys else 1
             params = {"spec": n.spec.to_dict(), "having": n.having,
                       "output": _schema_json(n.schema)}
-            op = self.add("group-aggregate", "GroupAggregate", params, p)
+            display = "GroupAggregate"
+            if n.two_phase:
+                local = self.add("local-group-aggregate", "LocalGroupAggregate",
+                                 {"spec": n.spec.to_dict()}, up.parallelism)
+                self.connect(up, local)
+                up = local
+                params["merge"] = True
+                params["input"] = _schema_json(n.input.schema)
+                display = "GlobalGroupAggregate"
+            op = self.add("group-aggregate", display, params, p)
             self.connect(up, op, n.spec.keys)
             return op
         if isinstance(n, Union):

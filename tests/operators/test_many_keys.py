@@ -199,3 +199,48 @@ def test_session_many_keys_match_duckdb(slack, monkeypatch):
     cols = ["k", "window_start", "window_end", "c", "s", "mx"]
     assert rows_of(out.table(), cols) == rows_of(oracle(sql, t=table), cols)
     assert op.n_live == 0
+
+
+def test_numpy_window_merge_matches_the_group_by_merge():
+    """slice_state.merge_windows (numpy) agrees with Accumulators.merge on NULLs, NaN, bools."""
+    import numpy as np
+
+    from flowsql.operators.accumulators import Accumulators
+    from flowsql.operators.slice_state import KID, SliceCells, merge_windows
+    from flowsql.operators.specs import AggCall
+
+    aggs = (AggCall("SUM", "x", "s"), AggCall("MIN", "x", "lo"), AggCall("MAX", "x", "hi"),
+            AggCall("MIN", "b", "blo"), AggCall("MAX", "b", "bhi"), AggCall("AVG", "i", "a"),
+            AggCall("MAX", "i", "ihi"))
+    accs = Accumulators(aggs)
+    rng = np.random.default_rng(5)
+    slices = []
+    for _ in range(4):
+        n = 40
+        x = rng.normal(size=n)
+        x[rng.random(n) < 0.1] = np.nan
+        raw = pa.table({
+            "k": pa.array(rng.integers(0, 12, n)),
+            "x": pa.array(x, mask=rng.random(n) < 0.2),
+            "b": pa.array(rng.random(n) < 0.5, mask=rng.random(n) < 0.2),
+            "i": pa.array(rng.integers(-5, 5, n), mask=rng.random(n) < 0.3),
+        })
+        part = accs.partial(raw, ["k"])
+        cells = SliceCells(accs, ["k"])
+        cells.merge(part.column("k").to_numpy(), part)
+        slices.append(cells)
+    pair_slice = np.array([0, 1, 2, 1, 2, 3])
+    wends = np.array([10, 10, 10, 20, 20, 20])
+    ends, kids, state = merge_windows(slices, pair_slice, wends)
+    tables = []
+    for p, w in zip(pair_slice.tolist(), wends.tolist(), strict=True):
+        t = slices[p].table()
+        tables.append(t.append_column("$w", pa.array(np.full(t.num_rows, w))))
+    want = accs.merge(tables, ["$w", KID]).sort_by([("$w", "ascending"), (KID, "ascending")])
+    assert ends.tolist() == want.column("$w").to_pylist()
+    assert kids.tolist() == want.column(KID).to_pylist()
+    for name in state.column_names:
+        got, exp = state.column(name).to_pylist(), want.column(name).to_pylist()
+        assert [None if v != v else v for v in got] == [None if v != v else v for v in exp] or (
+            np.allclose(np.array(got, dtype=float), np.array(exp, dtype=float), equal_nan=True)
+        ), name

@@ -53,3 +53,18 @@ def test_two_phase_only_with_parallelism(session):
     plan = PlanBuilder(session.catalog, session.config).query(parse_query(sql))
     assert "LocalGlobal" not in explain_plan(optimize(plan, RuleContext(parallelism=1)))
     assert "LocalGlobal" in explain_plan(optimize(plan, RuleContext(parallelism=2)))
+
+
+def test_group_by_two_phase_only_with_parallelism_and_mergeable_aggregates(session):
+    session.execute_one(DDL)
+
+    def split(sql: str, parallelism: int) -> bool:
+        plan = PlanBuilder(session.catalog, session.config).query(parse_query(sql))
+        return "LocalGlobalGroupAggregate" in explain_plan(
+            optimize(plan, RuleContext(parallelism=parallelism)))
+
+    sql = "SELECT k, COUNT(*) AS c, SUM(v) AS s, MAX(v) AS m FROM t GROUP BY k"
+    assert split(sql, 2) and not split(sql, 1)
+    assert split("SELECT COUNT(*) AS c FROM t", 2)  # keyed by a constant at parallelism > 1
+    assert not split("SELECT k, COUNT(DISTINCT v) AS c FROM t GROUP BY k", 2)
+    assert not split("SELECT k, FIRST_VALUE(v) AS f FROM t GROUP BY k", 2)

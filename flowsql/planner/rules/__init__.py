@@ -9,7 +9,7 @@ keeps the plan's output schema. :func:`optimize` runs :data:`RULES` in order:
    first operator applies it before anything else);
 3. :mod:`.projection_pruning` — keep only the columns the parents use (Calc projections,
    the Scan's columns and computed columns);
-4. :mod:`.two_phase_aggregate` — split window aggregations into a per-batch local
+4. :mod:`.two_phase_aggregate` — split window aggregations and GROUP BYs into a per-batch local
    pre-aggregation and a keyed global merge when the job runs with parallelism > 1.
 """
 
