@@ -13,9 +13,15 @@ Contract:
     * an unchanged result emits nothing (as Flink does without state TTL).
   One batch per input batch: all -U/-D rows first, then all +I/+U rows, so for each key
   the retraction precedes its update.
-- ``snapshot()``: ``groups`` (keys, accumulator state, ``$rows`` signed row count and
-  visibility ``$vis`` of every group with rows), ``distinct.<i>`` (keys, ``$v``,
-  multiplicity ``$m``) and ``meta``.
+- ``snapshot()``: ``groups`` (keys, accumulator state, ``$rows`` signed row count,
+  visibility ``$vis`` and last-write time ``$touched`` (epoch ms) of every group with rows),
+  ``distinct.<i>`` (keys, ``$v``, multiplicity ``$m``) and ``meta``.
+- State TTL (``table.exec.state.ttl`` in the job config, e.g. ``'1 h'``; unset or 0: keep
+  forever), as Flink's OnCreateAndWrite / NeverReturnExpired in processing time: a group not
+  written for longer than the TTL is dropped silently (no retraction is emitted), with its
+  DISTINCT values; a later row of that key starts a new group (``+I``). Expired groups are
+  swept at most every ``ttl / 10`` (and at least every minute) and before every snapshot, so
+  they never reach a checkpoint.
 
 State layout (so a batch costs O(batch), not O(groups)): a :class:`KeyIndex` gives every
 group a dense id; accumulators, row counts and visibility are columns indexed by that id
@@ -34,12 +40,15 @@ Steps of ``process_batch``:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.options import parse_duration_ms
+from flowsql.errors import ValidationError
 from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.acc_store import AccumulatorStore, as_array
 from flowsql.operators.accumulators import SEQ, SIGN, VALUE, Accumulators
@@ -50,7 +59,7 @@ from flowsql.state.backend import StateBackend
 from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend
 
-ROWS, VIS, MULT = "$rows", "$vis", "$m"
+ROWS, VIS, MULT, TOUCHED = "$rows", "$vis", "$m", "$touched"
 _SLACK = 4096  # dead ids tolerated before compaction (besides as many as live ones)
 
 Having = Callable[[pa.Table], pa.Array | pa.ChunkedArray]
@@ -134,6 +143,16 @@ class DistinctCounts:
         t = self.index.keys(live)
         return t.append_column(MULT, pa.array(self.mult[live]))
 
+    def drop_groups(self, groups: KeyIndex, expired: np.ndarray) -> None:
+        """Forget the values of the groups ``expired`` (ids in ``groups``)."""
+        live = np.flatnonzero(self.mult[: self.index.size] > 0)
+        if not len(live):
+            return
+        owners = groups.lookup(self.index.keys(live).select(self.keys), insert=False)
+        gone = live[np.isin(owners, expired)]
+        self.mult[gone] = 0
+        self.live -= len(gone)
+
     def restore(self, table: pa.Table) -> None:
         ids = self.index.lookup(table)
         self.mult = _grow(self.mult, self.index.size)
@@ -161,14 +180,27 @@ class GroupAggregateOperator(Operator):
         self.vis = np.zeros(0, dtype=bool)
         self.live = 0
         self.distinct = {i: DistinctCounts(self.keys) for i in self.accs.distinct}
+        self.ttl_ms = 0
+        self.touched = np.zeros(0, dtype=np.float64)  # last write per group id, epoch ms
+        self.clock = time.time  # processing time (tests replace it)
+        self._next_sweep = 0.0
 
     def open(self, ctx: OperatorContext) -> None:
         super().open(ctx)
+        text = str(ctx.config.get("table.exec.state.ttl") or "").strip()
+        ttl = parse_duration_ms(text) if text else 0
+        if ttl is None:
+            raise ValidationError(f"option 'table.exec.state.ttl': '{text}' is not a duration "
+                                  "(examples: '1 h', '30 min', '1000 ms')")
+        self.ttl_ms = ttl
+        self._next_sweep = 0.0
 
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
         self.ctx.metrics.records_in += batch.num_rows
         if batch.num_rows == 0:
             return
+        if self.ttl_ms:
+            self._expire(sweep_due=True)
         keys, n = self.keys, batch.num_rows
         # 1. sign per row
         table, sign = signed_rows(batch, self.accs)
@@ -215,6 +247,9 @@ class GroupAggregateOperator(Operator):
         self._emit(key_cols, len(ids), old_vis, new_vis, old_results, new_results, out)
         # 7. empty the groups left without rows; compact once dead ids dominate
         self.vis[ids] = new_vis
+        if self.ttl_ms:
+            self.touched = _grow(self.touched, self.index.size)
+            self.touched[ids] = self.clock() * 1000.0
         self.live += int(alive.sum()) - int(old_alive.sum())
         gone = ids[~alive]
         if len(gone):
@@ -227,6 +262,31 @@ class GroupAggregateOperator(Operator):
         self.index.retain(keep)
         self.store.compact(np.flatnonzero(keep))
         self.vis = self.vis[: len(keep)][keep]
+        if len(self.touched):
+            self.touched = _grow(self.touched, len(keep))[: len(keep)][keep]
+
+    def _expire(self, sweep_due: bool) -> None:
+        """Drop the groups not written for longer than the TTL (see the module contract)."""
+        now = self.clock()
+        if sweep_due and now < self._next_sweep:
+            return
+        self._next_sweep = now + min(self.ttl_ms / 10_000.0, 60.0)
+        n = self.index.size
+        if not n:
+            return
+        self.store.resize(n)
+        self.touched = _grow(self.touched, n)
+        alive = self.store.numpy(ROWS)[:n] > 0
+        expired = np.flatnonzero(alive & (self.touched[:n] < now * 1000.0 - self.ttl_ms))
+        if not len(expired):
+            return
+        self.store.reset(expired)
+        self.vis[expired] = False
+        self.live -= len(expired)
+        for counts in self.distinct.values():
+            counts.drop_groups(self.index, expired)
+        if self.index.size > 2 * self.live + _SLACK:
+            self._compact()
 
     def _distinct_update(self, table: pa.Table, i: int, sign: pa.Array) -> pa.Table:
         keys = self.keys
@@ -288,12 +348,16 @@ class GroupAggregateOperator(Operator):
         return list(self.keys)
 
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
+        if self.ttl_ms:
+            self._expire(sweep_due=False)  # expired state never reaches a checkpoint
         live = np.flatnonzero(self.store.numpy(ROWS)[: self.index.size] > 0) \
             if self.index.size else np.empty(0, dtype=np.int64)
         groups = self.store.table(live)
         for k, col in zip(self.keys, self.index.keys(live).columns, strict=True):
             groups = groups.append_column(k, col)
         groups = groups.append_column(VIS, pa.array(self.vis[live], pa.bool_()))
+        touched = _grow(self.touched, self.index.size)[live]
+        groups = groups.append_column(TOUCHED, pa.array(touched, pa.float64()))
         self.state.put("groups", groups)
         for i, counts in self.distinct.items():
             self.state.put(f"distinct.{i}", counts.table())
@@ -311,6 +375,9 @@ class GroupAggregateOperator(Operator):
             self.vis = _grow(self.vis, self.index.size)
             self.vis[ids] = groups.column(VIS).to_numpy(zero_copy_only=False)
             self.live = len(ids)
+            if TOUCHED in groups.column_names:
+                self.touched = _grow(self.touched, self.index.size)
+                self.touched[ids] = groups.column(TOUCHED).to_numpy(zero_copy_only=False)
         for i, counts in self.distinct.items():
             table = self.state.get(f"distinct.{i}")
             if table is not None and table.num_rows:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from operators_harness import K2, KEYS, VALUES, oracle, rows_of
 
-from flowsql.errors import NotSupportedError
+from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.group_aggregate import GroupAggregateOperator
@@ -226,3 +226,33 @@ def test_no_aggregates_is_select_distinct():
     op.process_batch(pa.record_batch({"k": ["a", "b", "a"]}), out)
     op.process_batch(pa.record_batch({"k": ["a", "c"]}), out)
     assert apply_changelog(out, ["k"], ["k"]) == [("a",), ("b",), ("c",)]
+
+
+def test_state_ttl_drops_idle_groups_silently_and_a_later_row_starts_afresh():
+    """table.exec.state.ttl (Flink's OnCreateAndWrite, processing time): key "a" idles past
+    the TTL and is dropped without a retraction; its next row is a new group (+I), its
+    DISTINCT values are forgotten too; key "b", written meanwhile, lives on; expired groups
+    are not in a snapshot."""
+    spec = GroupAggregateSpec(("k",), (AggCall("COUNT_STAR", None, "c"),
+                                       AggCall("COUNT", "v", "d", distinct=True)))
+    op = GroupAggregateOperator(spec)
+    op.open(OperatorContext("agg", config={"table.exec.state.ttl": "10 s"}))
+    now = [1000.0]
+    op.clock = lambda: now[0]
+    out = ListCollector()
+    op.process_batch(pa.record_batch({"k": ["a", "b"], "v": [1, 1]}), out)
+    now[0] += 8
+    op.process_batch(pa.record_batch({"k": ["b"], "v": [2]}), out)
+    now[0] += 5  # "a" last written 13 s ago, "b" 5 s ago
+    assert op.snapshot(1)["groups"].column("k").to_pylist() == ["b"]
+    out.batches.clear()
+    op.process_batch(pa.record_batch({"k": ["a", "b"], "v": [1, 3]}), out)
+    rows = sorted((r["k"], r["c"], r["d"], r[ROW_KIND]) for b in out.batches for r in b.to_pylist())
+    assert rows == [("a", 1, 1, RowKind.INSERT), ("b", 2, 2, RowKind.UPDATE_BEFORE),
+                    ("b", 3, 3, RowKind.UPDATE_AFTER)]
+
+
+def test_state_ttl_must_be_a_duration():
+    op = GroupAggregateOperator(GroupAggregateSpec(("k",), (AggCall("COUNT_STAR", None, "c"),)))
+    with pytest.raises(ValidationError, match="table.exec.state.ttl"):
+        op.open(OperatorContext("agg", config={"table.exec.state.ttl": "soon"}))
