@@ -82,10 +82,11 @@ _GATE_POLL = 0.2  # how often a waiting receiver looks at its closing flag
 # One gRPC connection per channel: a channel never shares a TCP connection with another one.
 _CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1)]
 # Coalescing of small batches (FlightChannelWriter(coalesce_rows=...)); the TaskManagers'
-# channels use RUNTIME_COALESCE_ROWS.
+# channels use RUNTIME_COALESCE_ROWS (16,384 rows: two source batches; measured with
+# bench/exchange.py: 1 K-row puts reach ~90 % of raw Flight against ~61 % at 8,192).
 COALESCE_BYTES = 4 << 20
 COALESCE_LATENCY_S = 0.005
-RUNTIME_COALESCE_ROWS = 8192
+RUNTIME_COALESCE_ROWS = 16384
 
 
 def gate_descriptor(gate_key: str, channel: int) -> flight.FlightDescriptor:
