@@ -868,6 +868,9 @@ class JobManager:
     def graph(self, job_id: str) -> JobGraph:
         return self._job(job_id).graph
 
+    def job_config(self, job_id: str) -> dict[str, str]:
+        return dict(self._job(job_id).config)
+
     def list_jobs(self) -> list[JobInfo]:
         with self._lock:
             jobs = list(self._jobs.values())

@@ -6,7 +6,8 @@ Contract:
   (records per second need two samples) and its private Prometheus registry.
 - Routes (also under ``/v1``, like Flink): ``GET /overview``, ``/jobs``, ``/jobs/overview``,
   ``/jobs/{jobid}``, ``/jobs/{jobid}/exceptions``, ``/jobs/{jobid}/checkpoints``,
-  ``PATCH /jobs/{jobid}?mode=cancel``
+  ``POST /jobs/{jobid}/stop`` (stop with a savepoint; 202 ``{"request-id"}``) and
+  ``GET /jobs/{jobid}/savepoints/{request-id}``, ``PATCH /jobs/{jobid}?mode=cancel``
   (202 ``{}``; 409 when the job already ended), ``GET /taskmanagers``, ``/config``,
   ``/metrics`` (Prometheus text), ``/`` (the dashboard; assets under ``/static``) and
   FastAPI's ``/openapi.json``. Shapes: :mod:`.flink` / :mod:`.models`.
@@ -19,7 +20,9 @@ Contract:
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, Literal
@@ -169,6 +172,56 @@ def create_app(
         """Checkpoint statistics with Flink's field names: counts, summary, latest, history
         (newest first; the last 20)."""
         return flink.checkpoints(view, job_info(jobid))
+
+    triggers: dict[str, dict[str, Any]] = {}  # stop-with-savepoint requests by request id
+
+    @router.post("/jobs/{jobid}/stop", status_code=202, response_model=m.TriggerResponse,
+                 responses=ERRORS)
+    def stop_job(jobid: str, body: m.StopRequest) -> m.TriggerResponse:
+        """Stop the job with a savepoint (asynchronous: poll
+        ``/jobs/{jobid}/savepoints/{request-id}``). ``targetDirectory`` defaults to the job's
+        ``execution.checkpointing.savepoint-dir``; ``drain`` is not supported."""
+        info = job_info(jobid)
+        if body.drain:
+            raise HTTPException(400, "stop with drain is not supported")
+        if info.state != "RUNNING":
+            raise HTTPException(409, f"Job {jobid} is {info.state}, not RUNNING.")
+        config = getattr(view, "job_config", lambda j: {})(jobid)
+        directory = body.target_directory or config.get(
+            "execution.checkpointing.savepoint-dir") or config.get("state.savepoints.dir")
+        if not directory:
+            raise HTTPException(400, "no targetDirectory given and the job has no "
+                                     "execution.checkpointing.savepoint-dir")
+        request_id = uuid.uuid4().hex
+        entry: dict[str, Any] = {"job": jobid, "done": False}
+        triggers[request_id] = entry
+
+        def run() -> None:
+            try:
+                entry["location"] = view.stop_with_savepoint(jobid, directory)
+            except Exception as e:  # noqa: BLE001 - reported through the status route
+                entry["error"] = e
+            entry["done"] = True
+
+        threading.Thread(target=run, name=f"flowsql-stop {jobid}", daemon=True).start()
+        return m.TriggerResponse(request_id=request_id)
+
+    @router.get("/jobs/{jobid}/savepoints/{requestid}", response_model=m.SavepointStatus,
+                responses=ERRORS)
+    def savepoint_status(jobid: str, requestid: str) -> m.SavepointStatus:
+        """The state of a stop-with-savepoint request (Flink's asynchronous operation)."""
+        entry = triggers.get(requestid)
+        if entry is None or entry["job"] != jobid:
+            raise HTTPException(404, f"No savepoint request {requestid} for job {jobid}.")
+        if not entry["done"]:
+            return m.SavepointStatus(status=m.QueueStatus(id="IN_PROGRESS"))
+        error = entry.get("error")
+        if error is not None:
+            cause = m.FailureCause(class_=type(error).__name__, stack_trace=_one_line(error))
+            return m.SavepointStatus(status=m.QueueStatus(id="COMPLETED"),
+                                     operation=m.SavepointOperation(failure_cause=cause))
+        return m.SavepointStatus(status=m.QueueStatus(id="COMPLETED"),
+                                 operation=m.SavepointOperation(location=entry["location"]))
 
     @router.patch(
         "/jobs/{jobid}",

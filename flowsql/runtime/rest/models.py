@@ -343,3 +343,33 @@ class Checkpoints(FlinkModel):
     summary: CheckpointSummary
     latest: LatestCheckpoints
     history: list[CheckpointEntry]
+
+
+class StopRequest(FlinkModel):
+    """Body of ``POST /jobs/{jobid}/stop`` (Flink's stop-with-savepoint)."""
+
+    target_directory: str | None = Field(None, alias="targetDirectory")
+    drain: bool = False
+
+
+class TriggerResponse(FlinkModel):
+    request_id: str = Field(alias="request-id")
+
+
+class QueueStatus(FlinkModel):
+    id: str  # IN_PROGRESS | COMPLETED
+
+
+class FailureCause(FlinkModel):
+    class_: str = Field(alias="class")
+    stack_trace: str = Field(alias="stack-trace")
+
+
+class SavepointOperation(FlinkModel):
+    location: str | None = None
+    failure_cause: FailureCause | None = Field(None, alias="failure-cause")
+
+
+class SavepointStatus(FlinkModel):
+    status: QueueStatus
+    operation: SavepointOperation | None = None

@@ -17,6 +17,9 @@ Contract:
   how full the operator's input channels are), ``"credits"`` (free buffer credits).
 - ``JobInfo`` may carry an optional ``reason`` (why a job waits in CREATED); readers use
   ``getattr(info, "reason", None)``.
+- Optional methods (the JobManager has them; a view without them shows no checkpoints and
+  cannot stop jobs with a savepoint): ``checkpoint_stats(job_id)``, ``job_config(job_id)``,
+  ``stop_with_savepoint(job_id, directory)``.
 """
 
 from __future__ import annotations

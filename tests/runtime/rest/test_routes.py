@@ -259,3 +259,23 @@ def test_metrics_carry_checkpoint_counts(session, cluster, tmp_path):
     assert samples[("flowsql_job_last_checkpoint_id", None)] >= 1
     assert samples[("flowsql_job_last_checkpoint_size_bytes", None)] > 0
     assert ("flowsql_job_restarts_total", None) in samples
+
+
+def test_stop_with_savepoint_over_rest(session, cluster, tmp_path):
+    client = TestClient(create_app(cluster.jobmanager))
+    graph = streaming_graph(session)
+    job_id = cluster.submit(graph, config={
+        "execution.checkpointing.savepoint-dir": str(tmp_path / "sp")})
+    until("the job to run", lambda: cluster.totals(job_id).records_in > 0)
+    assert client.post(f"/jobs/{job_id}/stop", json={"drain": True}).status_code == 400
+    r = client.post(f"/jobs/{job_id}/stop", json={})
+    assert r.status_code == 202, r.text
+    request_id = r.json()["request-id"]
+    body = until("the savepoint", lambda: (
+        b := client.get(f"/jobs/{job_id}/savepoints/{request_id}").json())["status"]["id"]
+        == "COMPLETED" and b)
+    location = body["operation"]["location"]
+    assert location.startswith(str(tmp_path / "sp")) and (tmp_path / "sp").exists()
+    assert client.get(f"/jobs/{job_id}").json()["state"] == "CANCELED"
+    assert client.get(f"/jobs/{job_id}/savepoints/nope").status_code == 404
+    assert client.post(f"/jobs/{job_id}/stop", json={}).status_code == 409
