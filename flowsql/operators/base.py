@@ -6,7 +6,9 @@
   to hold it back); ``close(out)`` at end of input after the final watermark.
 - ``snapshot(checkpoint_id)`` returns the operator's whole state as named Arrow tables;
   ``restore(state)`` on a fresh, opened operator makes it behave exactly as the snapshotted
-  one would from that point on.
+  one would from that point on. The runtime writes the tables after ``snapshot`` returned,
+  while the operator goes on: they must not share memory the operator changes in place
+  (copy numpy-backed columns, e.g. by fancy indexing, before wrapping them).
 - Operators emit through ``out.emit(batch)``; no per-row Python on the data path.
 - Each operator has a stable ``ctx.operator_id`` used in state, metrics, logs and errors.
 """

@@ -12,8 +12,8 @@ Contract:
   tables, and for a source head its split positions (table ``positions``: ``split``,
   ``position`` as JSON), to the job's :class:`~..checkpoints.storage.CheckpointStorage` under
   the operator's uid (its plan id) and the subtask index. It returns the bytes written.
-  Writing happens on the task thread, at the barrier (the snapshot is synchronous and so is
-  the upload, for now).
+  The snapshot is taken on the task thread at the barrier; writing it and acknowledging run
+  on the task's uploader thread, in checkpoint order, off the data path.
 - Restore: :func:`restore_chain` gives each operator of a freshly built, opened chain its
   tables from the checkpoint named by the descriptor (``desc.restore``); a source head gets
   the positions of *every* subtask of its uid, so a source restored at another parallelism
@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import posixpath
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -105,9 +107,24 @@ def positions_from(table: pa.Table) -> dict[str, Any]:
 
 
 class TaskSnapshots:
+    """Writes a task's snapshots; :meth:`submit` runs uploads on one thread of its own, in
+    order, so the task thread goes on while large state is written."""
+
     def __init__(self, desc: TaskDeploymentDescriptor) -> None:
         self.desc = desc
         self._storage: CheckpointStorage | None = None
+        self._uploader: ThreadPoolExecutor | None = None
+
+    def submit(self, upload: Callable[[], None]) -> None:
+        if self._uploader is None:
+            self._uploader = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"flowsql-upload {self.desc.task_id}")
+        self._uploader.submit(upload)
+
+    def close(self, wait: bool) -> None:
+        """Finish the queued uploads (``wait``) or drop those not started."""
+        if self._uploader is not None:
+            self._uploader.shutdown(wait=wait, cancel_futures=not wait)
 
     @property
     def storage(self) -> CheckpointStorage:

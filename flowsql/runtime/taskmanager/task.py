@@ -352,6 +352,7 @@ class Task:
             outcome = "CANCELED"  # errors caused by tearing the job down are not failures
         if outcome == "FAILED":
             log.error("task %s failed: %s\n%s", self.desc.name, error, details)
+        self._snapshots.close(wait=outcome == "FINISHED")  # uploads of a stopped task are moot
         self.state = outcome
         self._ended = time.perf_counter()
         try:
@@ -425,9 +426,10 @@ class Task:
                     target: str | None = None) -> None:
         """Snapshot the chain (and the source's positions), forward the barrier, report.
         Steps: (1) a source emits what it buffered and gives its positions; (2) every operator
-        snapshots; (3) the state is written; (4) the barrier goes downstream; (5) the
-        JobManager hears of it. A failure to write declines the checkpoint (reported with the
-        error) without failing the task."""
+        snapshots (synchronously, on the task thread); (3) the barrier goes downstream;
+        (4) off the data path, on the task's uploader thread (in order): the state is written,
+        then (5) the JobManager hears of it. A failure to write declines the checkpoint
+        (reported with the error) without failing the task."""
         states: dict[str, dict[str, pa.Table]] = {}  # by operator uid
         uids = {spec.id: spec.uid for spec in self.desc.operators}
         if source is not None:  # 1
@@ -435,15 +437,20 @@ class Task:
             states[head.uid] = {"positions": positions_table(_guard(head.id, source.positions))}
         for op_id, op in zip(chain.ids, chain.operators, strict=True):  # 2
             states[uids[op_id]] = _guard(op_id, op.snapshot, checkpoint_id)
-        error, size = None, 0
-        try:
-            size = self._snapshots.write(checkpoint_id, states, target)  # 3
-        except Exception as e:  # noqa: BLE001 - storage failures decline the checkpoint
-            error = f"writing checkpoint {checkpoint_id} state failed: {type(e).__name__}: {e}"
-            log.warning("task %s: %s", self.desc.name, error)
-        chain.output.broadcast(CheckpointBarrier(checkpoint_id, target))  # 4
-        if self.on_checkpoint is not None:  # 5
-            self.on_checkpoint(self, checkpoint_id, size, error, alignment_ms)
+        chain.output.broadcast(CheckpointBarrier(checkpoint_id, target))  # 3
+
+        def upload() -> None:
+            error, size = None, 0
+            try:
+                size = self._snapshots.write(checkpoint_id, states, target)  # 4
+            except Exception as e:  # noqa: BLE001 - storage failures decline the checkpoint
+                error = (f"writing checkpoint {checkpoint_id} state failed: "
+                         f"{type(e).__name__}: {e}")
+                log.warning("task %s: %s", self.desc.name, error)
+            if self.on_checkpoint is not None:  # 5
+                self.on_checkpoint(self, checkpoint_id, size, error, alignment_ms)
+
+        self._snapshots.submit(upload)
 
     def _run_source(self, source: SourceOperator, chain: OperatorChain) -> None:
         """Step 2 for a source task: the source drives the chain."""
