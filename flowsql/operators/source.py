@@ -256,6 +256,20 @@ class SourceOperator:
                 out[split] = {"finished": True}
         return out
 
+    def position_text(self) -> str:
+        """Where each open split stands (after the last batch read), for error messages:
+        a record that failed downstream came from the batch just before these positions."""
+        parts = []
+        for st in self._states:
+            if st.finished:
+                continue
+            try:
+                position = self.reader.position(st.split)
+            except Exception:  # noqa: BLE001 - only for a message
+                position = None
+            parts.append(f"{st.split} at {position}" if position else st.split)
+        return "; ".join(parts)
+
     def restore_positions(self, positions: dict[str, Any]) -> None:
         self._restored = dict(positions)
 

@@ -429,6 +429,14 @@ class JobManager:
         """Take a savepoint into a new folder under ``directory`` with the sources stopping at
         its barrier, then cancel the job; returns the savepoint's path (Flink's
         stop-with-savepoint without drain: windows are not fired)."""
+        path = self.trigger_savepoint(job_id, directory, timeout, stop=True)
+        self.cancel(job_id, wait=True, timeout=timeout)
+        return path
+
+    def trigger_savepoint(self, job_id: str, directory: str, timeout: float = 60.0,
+                          stop: bool = False) -> str:
+        """Take a savepoint into a new folder under ``directory`` while the job runs on (with
+        ``stop``, its sources emit nothing after the barrier); returns its path."""
         job = self._job(job_id)
         with self._lock:
             if job.state != JobState.RUNNING:
@@ -443,13 +451,12 @@ class JobManager:
             tasks = sorted(job.placement)
         target = posixpath.join(directory.rstrip("/"),
                                 f"savepoint-{job_id[:6]}-{uuid.uuid4().hex[:12]}")
-        pending = job.coordinator.trigger_savepoint(tasks, target, stop=True)
+        pending = job.coordinator.trigger_savepoint(tasks, target, stop=stop)
         if not pending.done.wait(timeout):
             job.coordinator.abort_pending(f"the savepoint took longer than {timeout:g} s")
         if pending.result is None:
-            raise ExecutionError(f"stopping job {job_id} with a savepoint failed: "
+            raise ExecutionError(f"the savepoint of job {job_id} failed: "
                                  f"{pending.failure or 'it did not complete'}")
-        self.cancel(job_id, wait=True, timeout=timeout)
         return pending.result
 
     def _notify_complete(self, job: _Job, checkpoint_id: int) -> None:

@@ -6,7 +6,8 @@ Contract:
   (records per second need two samples) and its private Prometheus registry.
 - Routes (also under ``/v1``, like Flink): ``GET /overview``, ``/jobs``, ``/jobs/overview``,
   ``/jobs/{jobid}``, ``/jobs/{jobid}/exceptions``, ``/jobs/{jobid}/checkpoints``,
-  ``POST /jobs/{jobid}/stop`` (stop with a savepoint; 202 ``{"request-id"}``) and
+  ``POST /jobs/{jobid}/stop`` (stop with a savepoint) and ``POST /jobs/{jobid}/savepoints``
+  (a savepoint while it runs on), both 202 ``{"request-id"}``, then
   ``GET /jobs/{jobid}/savepoints/{request-id}``, ``PATCH /jobs/{jobid}?mode=cancel``
   (202 ``{}``; 409 when the job already ended), ``GET /taskmanagers``, ``/config``,
   ``/metrics`` (Prometheus text), ``/`` (the dashboard; assets under ``/static``) and
@@ -175,19 +176,12 @@ def create_app(
 
     triggers: dict[str, dict[str, Any]] = {}  # stop-with-savepoint requests by request id
 
-    @router.post("/jobs/{jobid}/stop", status_code=202, response_model=m.TriggerResponse,
-                 responses=ERRORS)
-    def stop_job(jobid: str, body: m.StopRequest) -> m.TriggerResponse:
-        """Stop the job with a savepoint (asynchronous: poll
-        ``/jobs/{jobid}/savepoints/{request-id}``). ``targetDirectory`` defaults to the job's
-        ``execution.checkpointing.savepoint-dir``; ``drain`` is not supported."""
+    def start_savepoint(jobid: str, directory: str | None, stop: bool) -> m.TriggerResponse:
         info = job_info(jobid)
-        if body.drain:
-            raise HTTPException(400, "stop with drain is not supported")
         if info.state != "RUNNING":
             raise HTTPException(409, f"Job {jobid} is {info.state}, not RUNNING.")
         config = getattr(view, "job_config", lambda j: {})(jobid)
-        directory = body.target_directory or config.get(
+        directory = directory or config.get(
             "execution.checkpointing.savepoint-dir") or config.get("state.savepoints.dir")
         if not directory:
             raise HTTPException(400, "no targetDirectory given and the job has no "
@@ -198,13 +192,33 @@ def create_app(
 
         def run() -> None:
             try:
-                entry["location"] = view.stop_with_savepoint(jobid, directory)
+                if stop:
+                    entry["location"] = view.stop_with_savepoint(jobid, directory)
+                else:
+                    entry["location"] = view.trigger_savepoint(jobid, directory)
             except Exception as e:  # noqa: BLE001 - reported through the status route
                 entry["error"] = e
             entry["done"] = True
 
-        threading.Thread(target=run, name=f"flowsql-stop {jobid}", daemon=True).start()
+        threading.Thread(target=run, name=f"flowsql-savepoint {jobid}", daemon=True).start()
         return m.TriggerResponse(request_id=request_id)
+
+    @router.post("/jobs/{jobid}/stop", status_code=202, response_model=m.TriggerResponse,
+                 responses=ERRORS)
+    def stop_job(jobid: str, body: m.StopRequest) -> m.TriggerResponse:
+        """Stop the job with a savepoint (asynchronous: poll
+        ``/jobs/{jobid}/savepoints/{request-id}``). ``targetDirectory`` defaults to the job's
+        ``execution.checkpointing.savepoint-dir``; ``drain`` is not supported."""
+        if body.drain:
+            raise HTTPException(400, "stop with drain is not supported")
+        return start_savepoint(jobid, body.target_directory, stop=True)
+
+    @router.post("/jobs/{jobid}/savepoints", status_code=202, response_model=m.TriggerResponse,
+                 responses=ERRORS)
+    def savepoint(jobid: str, body: m.SavepointRequest) -> m.TriggerResponse:
+        """Take a savepoint while the job runs on (``cancel-job``: stop it with the savepoint);
+        asynchronous like ``/stop``."""
+        return start_savepoint(jobid, body.target_directory, stop=body.cancel_job)
 
     @router.get("/jobs/{jobid}/savepoints/{requestid}", response_model=m.SavepointStatus,
                 responses=ERRORS)

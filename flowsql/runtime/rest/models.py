@@ -352,6 +352,13 @@ class StopRequest(FlinkModel):
     drain: bool = False
 
 
+class SavepointRequest(FlinkModel):
+    """Body of ``POST /jobs/{jobid}/savepoints`` (Flink's savepoint trigger)."""
+
+    target_directory: str | None = Field(None, alias="target-directory")
+    cancel_job: bool = Field(False, alias="cancel-job")
+
+
 class TriggerResponse(FlinkModel):
     request_id: str = Field(alias="request-id")
 

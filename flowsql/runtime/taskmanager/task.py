@@ -190,6 +190,7 @@ class Task:
         # checkpoints asked of this source task, not yet taken: (id, savepoint dir, stop after)
         self._triggers: list[tuple[int, str | None, bool]] = []
         self._snapshots = TaskSnapshots(desc)
+        self._source: SourceOperator | None = None  # a source task's head, once it runs
         self.input_gate = input_gate
         self.outputs = list(outputs or [])
         self.resources = dict(resources or {})
@@ -345,6 +346,9 @@ class Task:
         except OperatorFailure as f:
             outcome, details = "FAILED", "".join(traceback.format_exception(f.cause))
             error = _execution_error(f.operator_id, f.cause, self.desc)
+            where = self._source.position_text() if self._source is not None else ""
+            if where:
+                error.message += f" [source position: {where}]"
         except BaseException as e:  # a runtime bug: still fail the job, never hang it
             outcome, details = "FAILED", traceback.format_exc()
             error = _execution_error(self.desc.operators[0].id, e, self.desc)
@@ -454,6 +458,7 @@ class Task:
 
     def _run_source(self, source: SourceOperator, chain: OperatorChain) -> None:
         """Step 2 for a source task: the source drives the chain."""
+        self._source = source
         source_id = self.desc.operators[0].id
         counts = self.io[source_id]
         triggers = self._triggers

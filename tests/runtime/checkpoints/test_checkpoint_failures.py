@@ -1,8 +1,9 @@
 """Embedded fault cases: a poison record, and checkpoints that cannot be written.
 
 - Poison record: an expression error on one row. The job restarts with exponential backoff,
-  at most ``attempts-before-reset-backoff`` times, then ends FAILED with the error (no hot
-  loop: the restarts take at least the sum of the backoffs).
+  at most ``attempts-before-reset-backoff`` times, then ends FAILED with the error and the
+  source position after the failing batch (no hot loop: the restarts take at least the sum of
+  the backoffs).
 - Storage failures: checkpoints 2-4 cannot be written (a file stands where their directory
   goes). The job goes on through ``tolerable-failed-checkpoints`` = 2 failures and fails at
   the third; checkpoint 1 is kept (DELETE_ON_CANCELLATION keeps a failed job's checkpoints)
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -51,6 +53,12 @@ def test_a_poison_record_restarts_with_backoff_then_fails_with_its_error(tmp_pat
     took = time.monotonic() - started
     info = c.job(job_id)
     assert info.state == "FAILED" and info.restarts == 3, info
+    # the error names the source position: the failing row (id 5000, the 5000th row) came
+    # from the batch just before it
+    m = re.search(r"source position: shard-0-of-1 at \{'next_block': (\d+), 'offset': (\d+)\}",
+                  info.error)
+    assert m, info.error
+    assert int(m.group(1)) * 8192 + int(m.group(2)) >= 5000
     assert took >= 0.1 + 0.2 + 0.3  # the backoffs were waited: no hot loop
     jobs = s.execute_one("SHOW JOBS").table.to_pylist()
     row = next(r for r in jobs if r["job id"] == job_id)

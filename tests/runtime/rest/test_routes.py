@@ -279,3 +279,26 @@ def test_stop_with_savepoint_over_rest(session, cluster, tmp_path):
     assert client.get(f"/jobs/{job_id}").json()["state"] == "CANCELED"
     assert client.get(f"/jobs/{job_id}/savepoints/nope").status_code == 404
     assert client.post(f"/jobs/{job_id}/stop", json={}).status_code == 409
+
+
+def test_a_savepoint_while_the_job_runs_on(session, cluster, tmp_path):
+    from flowsql.runtime.checkpoints.storage import open_checkpoint
+
+    client = TestClient(create_app(cluster.jobmanager))
+    job_id = cluster.submit(streaming_graph(session))
+    try:
+        until("the job to run", lambda: cluster.totals(job_id).records_in > 0)
+        r = client.post(f"/jobs/{job_id}/savepoints",
+                        json={"target-directory": str(tmp_path / "sp")})
+        assert r.status_code == 202, r.text
+        request_id = r.json()["request-id"]
+        body = until("the savepoint", lambda: (
+            b := client.get(f"/jobs/{job_id}/savepoints/{request_id}").json())["status"]["id"]
+            == "COMPLETED" and b)
+        location = body["operation"]["location"]
+        assert open_checkpoint(location).metadata["savepoint"] is True
+        before = cluster.totals(job_id).records_in
+        until("rows after the savepoint", lambda: cluster.totals(job_id).records_in > before)
+        assert client.get(f"/jobs/{job_id}").json()["state"] == "RUNNING"
+    finally:
+        cluster.cancel(job_id, wait=True, timeout=10.0)
