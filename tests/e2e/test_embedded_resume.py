@@ -54,7 +54,9 @@ def _latest_checkpoint(chk: Path) -> Path | None:
     return max(done, key=lambda p: int(p.name.split("-")[1])) if done else None
 
 
-def test_a_killed_shell_job_resumes_from_its_checkpoint_with_exact_output(tmp_path):
+def _killed_after_two_checkpoints(tmp_path: Path) -> Path:
+    """Run the job in a shell, kill -9 the shell after its second checkpoint; returns the
+    latest complete checkpoint."""
     first = _shell(tmp_path, "first", _script(tmp_path, None))
     try:
         until("the second checkpoint", lambda: (c := _latest_checkpoint(tmp_path / "chk"))
@@ -63,6 +65,12 @@ def test_a_killed_shell_job_resumes_from_its_checkpoint_with_exact_output(tmp_pa
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=30)
     checkpoint = _latest_checkpoint(tmp_path / "chk")
+    assert checkpoint is not None
+    return checkpoint
+
+
+def test_a_killed_shell_job_resumes_from_its_checkpoint_with_exact_output(tmp_path):
+    checkpoint = _killed_after_two_checkpoints(tmp_path)
     second = _shell(tmp_path, "second", _script(tmp_path, str(checkpoint)))
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, out[-2000:] + err[-2000:]
@@ -77,14 +85,7 @@ def test_the_same_checkpoint_restored_twice_gives_no_duplicates(tmp_path):
     two seconds in, before it completes a checkpoint of its own (interval 1 h); a second
     resume restores checkpoint n again. Pass: every row exactly once (n's files are committed
     once, whatever the first resume read after n was never committed)."""
-    first = _shell(tmp_path, "first", _script(tmp_path, None))
-    try:
-        until("the second checkpoint", lambda: (c := _latest_checkpoint(tmp_path / "chk"))
-              and int(c.name.split("-")[1]) >= 2, timeout=60)
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.communicate(timeout=30)
-    checkpoint = _latest_checkpoint(tmp_path / "chk")
+    checkpoint = _killed_after_two_checkpoints(tmp_path)
     again = _shell(tmp_path, "again", _script(tmp_path, str(checkpoint), interval="1 h"))
     try:
         time.sleep(2.0)  # let it restore and read rows past the checkpoint (never committed)

@@ -261,6 +261,17 @@ def test_metrics_carry_checkpoint_counts(session, cluster, tmp_path):
     assert ("flowsql_job_restarts_total", None) in samples
 
 
+def _savepoint(client, job_id: str, route: str, body: dict) -> str:
+    """POST /jobs/{id}/<route>, poll the request until COMPLETED; returns the location."""
+    r = client.post(f"/jobs/{job_id}/{route}", json=body)
+    assert r.status_code == 202, r.text
+    request_id = r.json()["request-id"]
+    done = until("the savepoint", lambda: (
+        b := client.get(f"/jobs/{job_id}/savepoints/{request_id}").json())["status"]["id"]
+        == "COMPLETED" and b)
+    return done["operation"]["location"]
+
+
 def test_stop_with_savepoint_over_rest(session, cluster, tmp_path):
     client = TestClient(create_app(cluster.jobmanager))
     graph = streaming_graph(session)
@@ -268,13 +279,7 @@ def test_stop_with_savepoint_over_rest(session, cluster, tmp_path):
         "execution.checkpointing.savepoint-dir": str(tmp_path / "sp")})
     until("the job to run", lambda: cluster.totals(job_id).records_in > 0)
     assert client.post(f"/jobs/{job_id}/stop", json={"drain": True}).status_code == 400
-    r = client.post(f"/jobs/{job_id}/stop", json={})
-    assert r.status_code == 202, r.text
-    request_id = r.json()["request-id"]
-    body = until("the savepoint", lambda: (
-        b := client.get(f"/jobs/{job_id}/savepoints/{request_id}").json())["status"]["id"]
-        == "COMPLETED" and b)
-    location = body["operation"]["location"]
+    location = _savepoint(client, job_id, "stop", {})
     assert location.startswith(str(tmp_path / "sp")) and (tmp_path / "sp").exists()
     assert client.get(f"/jobs/{job_id}").json()["state"] == "CANCELED"
     assert client.get(f"/jobs/{job_id}/savepoints/nope").status_code == 404
@@ -288,14 +293,8 @@ def test_a_savepoint_while_the_job_runs_on(session, cluster, tmp_path):
     job_id = cluster.submit(streaming_graph(session))
     try:
         until("the job to run", lambda: cluster.totals(job_id).records_in > 0)
-        r = client.post(f"/jobs/{job_id}/savepoints",
-                        json={"target-directory": str(tmp_path / "sp")})
-        assert r.status_code == 202, r.text
-        request_id = r.json()["request-id"]
-        body = until("the savepoint", lambda: (
-            b := client.get(f"/jobs/{job_id}/savepoints/{request_id}").json())["status"]["id"]
-            == "COMPLETED" and b)
-        location = body["operation"]["location"]
+        location = _savepoint(client, job_id, "savepoints",
+                              {"target-directory": str(tmp_path / "sp")})
         assert open_checkpoint(location).metadata["savepoint"] is True
         before = cluster.totals(job_id).records_in
         until("rows after the savepoint", lambda: cluster.totals(job_id).records_in > before)
