@@ -15,11 +15,16 @@ def test_allowed_and_illegal_transitions():
     assert transition(s, JobState.FAILED).terminal
     assert transition(JobState.RUNNING, JobState.CANCELLING) == JobState.CANCELLING
     assert transition(JobState.CREATED, JobState.FAILED) == JobState.FAILED
+    # a job stopped with a savepoint ends FINISHED; a failed task can restart the job
+    assert transition(JobState.CANCELLING, JobState.FINISHED) == JobState.FINISHED
+    assert transition(JobState.RUNNING, JobState.RESTARTING) == JobState.RESTARTING
+    assert transition(JobState.RESTARTING, JobState.RUNNING) == JobState.RUNNING
     for bad in [
         (JobState.FINISHED, JobState.RUNNING),
         (JobState.CANCELED, JobState.RUNNING),
-        (JobState.CANCELLING, JobState.FINISHED),
+        (JobState.CANCELLING, JobState.FAILED),
         (JobState.FAILING, JobState.CANCELED),
+        (JobState.RESTARTING, JobState.FINISHED),
     ]:
         with pytest.raises(IllegalStateTransition):
             transition(*bad)

@@ -226,6 +226,7 @@ class _Job:
     restores: int = 0
     resumable: bool = False  # loaded from the store while it ran: resume from a checkpoint
     sources: list[str] = field(default_factory=list)  # the source tasks' ids
+    stopped_with_savepoint: bool = False  # its tasks are cancelled after a savepoint: FINISHED
 
     @property
     def restarts(self) -> int:
@@ -427,9 +428,10 @@ class JobManager:
 
     def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 60.0) -> str:
         """Take a savepoint into a new folder under ``directory`` with the sources stopping at
-        its barrier, then cancel the job; returns the savepoint's path (Flink's
-        stop-with-savepoint without drain: windows are not fired)."""
+        its barrier, then stop the tasks; the job ends FINISHED, as in Flink. Returns the
+        savepoint's path (Flink's stop-with-savepoint without drain: windows are not fired)."""
         path = self.trigger_savepoint(job_id, directory, timeout, stop=True)
+        self._job(job_id).stopped_with_savepoint = True
         self.cancel(job_id, wait=True, timeout=timeout)
         return path
 
@@ -721,7 +723,8 @@ class JobManager:
             final = {
                 JobState.RUNNING: JobState.FINISHED,
                 JobState.FAILING: JobState.FAILED,
-                JobState.CANCELLING: JobState.CANCELED,
+                JobState.CANCELLING: JobState.FINISHED if job.stopped_with_savepoint
+                else JobState.CANCELED,
             }[job.state]
             if job.coordinator is not None:
                 failure = self._final_output(job, commit=final == JobState.FINISHED)

@@ -9,7 +9,8 @@
        ├──► FAILED      (could not be scheduled)
        └──► CANCELED
 
-``FAILING``/``CANCELLING`` last while the remaining tasks are being stopped; ``RESTARTING``
+``FAILING``/``CANCELLING`` last while the remaining tasks are being stopped (a job stopped
+with a savepoint goes CANCELLING → FINISHED, as in Flink); ``RESTARTING``
 while they are stopped and the restart strategy's delay runs. Only the final
 states are terminal. :func:`transition` raises on anything else: that is a runtime bug.
 """
@@ -46,7 +47,7 @@ ALLOWED: dict[JobState, frozenset[JobState]] = {
         {JobState.RUNNING, JobState.FAILED, JobState.CANCELLING, JobState.CANCELED}
     ),
     JobState.FAILING: frozenset({JobState.FAILED}),
-    JobState.CANCELLING: frozenset({JobState.CANCELED}),
+    JobState.CANCELLING: frozenset({JobState.CANCELED, JobState.FINISHED}),
     JobState.FINISHED: frozenset(),
     JobState.FAILED: frozenset(),
     JobState.CANCELED: frozenset(),

@@ -281,7 +281,7 @@ def test_stop_with_savepoint_over_rest(session, cluster, tmp_path):
     assert client.post(f"/jobs/{job_id}/stop", json={"drain": True}).status_code == 400
     location = _savepoint(client, job_id, "stop", {})
     assert location.startswith(str(tmp_path / "sp")) and (tmp_path / "sp").exists()
-    assert client.get(f"/jobs/{job_id}").json()["state"] == "CANCELED"
+    assert client.get(f"/jobs/{job_id}").json()["state"] == "FINISHED"
     assert client.get(f"/jobs/{job_id}/savepoints/nope").status_code == 404
     assert client.post(f"/jobs/{job_id}/stop", json={}).status_code == 409
 
