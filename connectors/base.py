@@ -25,11 +25,14 @@ Streaming contract:
   generator shards) and ``read(split)`` yields ``pyarrow.RecordBatch`` objects, or ``None``
   when no data is available right now (an unbounded split that is waiting; a reader must
   never block for long inside ``next()``). A bounded split's iterator ends; an unbounded one
-  never does. ``position()``/``seek()`` are reserved for checkpoints: a position means
-  "resume *after* the last emitted record".
+  never does. ``position(split)`` (for checkpoints) is a JSON-able dict meaning "resume
+  *after* the last record read"; ``seek(split, position)`` before ``read(split)`` resumes
+  there. A reader without positions returns None and cannot be restored.
 - A :class:`SinkWriter` has ``write(batch)`` (called for every non-empty input batch, in
   order) and ``finish()`` (called once at end of input, after the final watermark).
-  Transactional hooks (``prepare_commit``/``commit`` at checkpoints) are reserved.
+  A writer may add transactional hooks (``begin_transactions``, ``prepare_commit``,
+  ``commit``, ``recover``, ``commit_all``; see the filesystem connector), which the sink
+  operator calls at checkpoints.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class SourceReader(abc.ABC):
         """Batches of one split; ``None`` means "no data right now"."""
 
     def position(self, split: str) -> dict[str, Any] | None:
-        """Reserved for checkpoints: where to resume after the last emitted batch."""
+        """For checkpoints: where to resume after the last batch read (None: not restorable)."""
         return None
 
     def seek(self, split: str, position: dict[str, Any]) -> None:

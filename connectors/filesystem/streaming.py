@@ -3,7 +3,9 @@
 
 Contract:
 - :class:`FilesReader`: one split per file (bounded), read with the format readers, so
-  malformed records are reported with file and line as in batch mode.
+  malformed records are reported with file and line as in batch mode. Its position is the
+  number of records read from the file; after a restore the file is read again and that many
+  records are skipped (zero-copy slices).
 - :class:`FilesystemWriter` gets batches of the sink's physical columns (by position),
   optionally followed by the changelog ``$row_kind`` column; it buffers rows and writes part
   files (at ``ROLL_ROWS`` rows and at the end); for a changelog input it appends a
@@ -56,11 +58,33 @@ class FilesReader(SourceReader):
         self.table = table
         self.options = options
         self.files, _ = resolve_source(options["path"])
+        self._rows: dict[str, int] = {}  # split -> rows read so far (its position)
 
     def splits(self) -> list[str]:
         return list(self.files)
 
+    def position(self, split: str) -> dict[str, Any] | None:
+        """``{"rows": n}``: the file's first n records were read."""
+        return {"rows": self._rows.get(split, 0)}
+
+    def seek(self, split: str, position: dict[str, Any]) -> None:
+        self._rows[split] = int(position.get("rows", 0))
+
     def read(self, split: str) -> Iterator[pa.RecordBatch | None]:
+        skip = self._rows.get(split, 0)
+        self._rows[split] = 0
+        for batch in self._read_file(split):
+            if skip >= batch.num_rows:
+                skip -= batch.num_rows
+                self._rows[split] += batch.num_rows
+                continue
+            if skip:
+                self._rows[split] += skip
+                batch, skip = batch.slice(skip), 0
+            self._rows[split] += batch.num_rows
+            yield batch
+
+    def _read_file(self, split: str) -> Iterator[pa.RecordBatch]:
         schema = physical_schema(self.table)
         columns = self.table.physical_columns
         fmt = self.options["format"]

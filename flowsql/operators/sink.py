@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from connectors.base import SinkWriter
+from connectors.options import parse_duration_ms
 from flowsql import failpoints
 from flowsql.errors import ExecutionError, FlowSQLError, QueryCancelled
 from flowsql.operators.base import Collector, Operator
@@ -47,7 +48,7 @@ class SinkOperator(Operator):
         super().open(ctx)
         interval = str(ctx.config.get("execution.checkpointing.interval") or "").strip()
         begin = getattr(self.writer, "begin_transactions", None)
-        if interval not in ("", "0") and begin is not None:
+        if interval and (parse_duration_ms(interval) or 0) > 0 and begin is not None:
             begin()
 
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:

@@ -251,8 +251,9 @@ class SourceOperator:
                 out[st.split] = {"finished": True}
             else:
                 out[st.split] = self.reader.position(st.split) or {}
+        mine = set(self.assigned_splits(self.ctx))
         for split, position in self._restored.items():
-            if position.get("finished") and split in self.assigned_splits(self.ctx):
+            if position.get("finished") and split in mine:
                 out[split] = {"finished": True}
         return out
 

@@ -105,6 +105,23 @@ def batch(*values: int) -> pa.RecordBatch:
     return pa.record_batch({"x": pa.array(values, pa.int64())})
 
 
+def _deliver(transport, gate: InProcessInputGate, sent: list) -> list:
+    """Put ``sent`` into channel 0 from a producer thread (then close it); returns what the
+    gate handed out, ``(channel, message)`` each."""
+    w = transport.writer(gate, 0)
+
+    def produce() -> None:
+        for m in sent:
+            w.put(m)
+        transport.close(w)
+
+    t = threading.Thread(target=produce)
+    t.start()
+    got = [gate.get(timeout=10) for _ in sent]
+    t.join()
+    return got
+
+
 def test_order_is_kept_per_channel_across_producers(transport):
     gate = transport.gate(num_channels=3, capacity=4)
     per_channel = 200
@@ -155,17 +172,7 @@ def test_control_messages_interleave_with_batches_in_order(transport):
         Watermark(MAX_WATERMARK),
         EndOfInput(),
     ]
-    w = transport.writer(gate, 0)
-
-    def produce() -> None:
-        for m in sent:
-            w.put(m)
-        transport.close(w)
-
-    t = threading.Thread(target=produce)
-    t.start()
-    got = [gate.get(timeout=10) for _ in sent]
-    t.join()
+    got = _deliver(transport, gate, sent)
     assert [c for c, _ in got] == [0] * len(sent)
     for (_, g), s in zip(got, sent, strict=True):
         assert g.equals(s) if isinstance(s, pa.RecordBatch) else g == s
@@ -176,17 +183,7 @@ def test_schema_change_mid_stream(transport):
     other = pa.record_batch({"name": ["a", "b"], "v": pa.array([1.5, 2.5])})
     with_meta = batch(9).replace_schema_metadata({"k": "v"})
     sent = [Watermark(1), batch(1), batch(2), other, Watermark(2), with_meta, batch(3), EndOfInput()]
-    w = transport.writer(gate, 0)
-
-    def produce() -> None:
-        for m in sent:
-            w.put(m)
-        transport.close(w)
-
-    t = threading.Thread(target=produce)
-    t.start()
-    got = [gate.get(timeout=10)[1] for _ in sent]
-    t.join()
+    got = [m for _, m in _deliver(transport, gate, sent)]
     for g, s in zip(got, sent, strict=True):
         if isinstance(s, pa.RecordBatch):
             assert g.schema.equals(s.schema, check_metadata=True)
@@ -310,29 +307,20 @@ def test_hooks_and_put_remote():
 def test_a_blocked_channel_waits_in_order_while_others_flow():
     """Barrier alignment: block(1) holds channel 1's messages (in order, still counted against
     its capacity); unblock_all hands them out first."""
-    from flowsql.runtime.taskmanager.channels import InProcessInputGate
-
     gate = InProcessInputGate("g", 2, capacity=4)
     w0, w1 = gate.writer(0), gate.writer(1)
     gate.block(1)
-    for m in ("a1", "a2"):
-        w1.put(_batch(m))
-    w0.put(_batch("b1"))
-    got = gate.get(timeout=1)
-    assert got[0] == 0 and _tag(got[1]) == "b1"
+    w1.put(batch(11))
+    w1.put(batch(12))
+    w0.put(batch(1))
+    assert _got(gate.get(timeout=1)) == (0, 1)
     assert gate.get(timeout=0.05) is None  # only blocked messages are left
     assert gate.pending(1) == 2
-    w0.put(_batch("b2"))
+    w0.put(batch(2))
     gate.unblock_all()
-    order = [gate.get(timeout=1) for _ in range(3)]
-    assert [(c, _tag(m)) for c, m in order] == [(1, "a1"), (1, "a2"), (0, "b2")]
+    assert [_got(gate.get(timeout=1)) for _ in range(3)] == [(1, 11), (1, 12), (0, 2)]
 
 
-def _batch(tag: str):
-    import pyarrow as pa
-
-    return pa.record_batch({"tag": [tag]})
-
-
-def _tag(message) -> str:
-    return message.column(0)[0].as_py()
+def _got(item: tuple[int, pa.RecordBatch]) -> tuple[int, int]:
+    channel, message = item
+    return channel, message.column(0)[0].as_py()

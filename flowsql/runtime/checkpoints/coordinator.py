@@ -228,14 +228,10 @@ class CheckpointCoordinator:
             count = count and pending.target is None  # a failed savepoint fails no job
             if count:
                 self._failures += 1
-            pending.stats.status, pending.stats.end_time = "FAILED", time.time()
-            pending.stats.failure = reason
             self.counts.failed += 1
             failures = self._failures
         log.warning("job %s: %s", self.job_id, reason)
-        self._discard(pending)
-        pending.failure = reason
-        pending.done.set()
+        self._ended_failed(pending, reason)
         if count and failures > self.options.tolerable_failures:
             return (f"{reason}; {failures} checkpoint failure(s) in a row exceed "
                     f"execution.checkpointing.tolerable-failed-checkpoints = "
@@ -247,19 +243,20 @@ class CheckpointCoordinator:
         counted as a checkpoint failure)."""
         with self._lock:
             pending, self._pending = self._pending, None
-            if pending is not None:
-                pending.stats.status, pending.stats.end_time = "FAILED", time.time()
-                pending.stats.failure = reason
         if pending is not None:
-            self._discard(pending)
-            pending.failure = reason
-            pending.done.set()
+            self._ended_failed(pending, reason)
 
-    def _discard(self, pending: _Pending) -> None:
+    def _ended_failed(self, pending: _Pending, reason: str) -> None:
+        """Record why ``pending`` (no longer pending) failed, delete what it wrote, wake its
+        waiters."""
+        pending.stats.status, pending.stats.end_time = "FAILED", time.time()
+        pending.stats.failure = reason
         if pending.target is not None:
             discard_at(pending.target)
         elif self.storage is not None:
             self.storage.discard(pending.stats.checkpoint_id)
+        pending.failure = reason
+        pending.done.set()
 
     def job_ended(self, state: str) -> None:
         """Retention (``externalized-checkpoint-retention``): NO_EXTERNALIZED_CHECKPOINTS

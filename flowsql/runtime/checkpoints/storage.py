@@ -182,6 +182,12 @@ def state_uids(path: str) -> list[str]:
     return sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory)
 
 
+def checkpoint_id_of(path: str) -> int:
+    """The id in a ``.../chk-<n>`` path (0 for a savepoint's folder)."""
+    m = _CHK.match(posixpath.basename(path.rstrip("/")))
+    return int(m.group(1)) if m else 0
+
+
 def open_checkpoint(path: str) -> CompletedCheckpoint:
     """A complete checkpoint by its directory (or its ``_metadata`` file)."""
     path = path.rstrip("/")
@@ -193,6 +199,5 @@ def open_checkpoint(path: str) -> CompletedCheckpoint:
         raise ExecutionError(
             f"'{path}' is not a complete checkpoint or savepoint (no readable {METADATA})",
             hint="use a chk-<n> directory that holds a _metadata file")
-    m = _CHK.match(posixpath.basename(folder))
-    n = int(meta.get("checkpoint_id", m.group(1) if m else 0))
+    n = int(meta.get("checkpoint_id", checkpoint_id_of(folder)))
     return CompletedCheckpoint(n, path if "://" in path else folder, meta)

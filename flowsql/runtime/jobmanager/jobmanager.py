@@ -34,8 +34,14 @@ Contract:
   end their ``on_job_end(state, error)``. A remote client's SELECT (``result=True``) instead
   gets a result gate ``"<job>/result"`` in :attr:`gates`, which the collect sinks write to.
 - With a ``store`` every job's graph, config and status are kept on disk, so a restarted
-  JobManager still lists its jobs; jobs that were not finished when it stopped are listed
-  FAILED ("the JobManager stopped"); resuming them needs checkpoints, which do not exist yet.
+  JobManager still lists its jobs; a job that was running when it stopped resumes from its
+  latest complete checkpoint (checkpointing on), else it is listed FAILED ("the JobManager
+  stopped"). Registration numbers start from the store's epoch, so TaskManager reports made
+  under an earlier JobManager are ignored.
+- Fault tolerance (:mod:`flowsql.runtime.checkpoints`): a job with checkpointing on has a
+  coordinator the monitor ticks; a task failure or a lost TaskManager puts the job in
+  RESTARTING when its restart strategy allows, and the next attempt restores the latest
+  complete checkpoint; ``stop_with_savepoint`` / ``trigger_savepoint`` take savepoints.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ from flowsql.runtime.checkpoints.restarts import RestartPolicy
 from flowsql.runtime.checkpoints.storage import (
     CheckpointStorage,
     CompletedCheckpoint,
+    checkpoint_id_of,
     open_checkpoint,
     state_uids,
 )
@@ -147,11 +154,6 @@ class CheckpointView:
     restores: int
 
 
-def _checkpoint_number(path: str) -> int:
-    tail = path.rstrip("/").rsplit("/", 1)[-1]
-    return int(tail[4:]) if tail.startswith("chk-") and tail[4:].isdigit() else 0
-
-
 TM_RUNNING = "RUNNING"
 TM_LOST = "LOST"
 
@@ -227,10 +229,6 @@ class _Job:
     resumable: bool = False  # loaded from the store while it ran: resume from a checkpoint
     sources: list[str] = field(default_factory=list)  # the source tasks' ids
     stopped_with_savepoint: bool = False  # its tasks are cancelled after a savepoint: FINISHED
-
-    @property
-    def restarts(self) -> int:
-        return self.attempt
 
     def info(self) -> JobInfo:
         return JobInfo(
@@ -407,9 +405,8 @@ class JobManager:
                     f"{', '.join(unclaimed)} that this job does not have",
                     hint="SET 'execution.savepoint.ignore-unclaimed-state' = 'true'; to drop it")
         restartable = not job.resources and not job.result  # a client's live result cannot
-        job.policy = RestartPolicy(restart_options(job.config, options.enabled and restartable))
-        if not restartable:
-            job.policy = RestartPolicy(restart_options({}, False))
+        job.policy = RestartPolicy(restart_options(job.config if restartable else {},
+                                                   options.enabled and restartable))
         if options.enabled:
             job.coordinator = self._coordinator(job, options)
 
@@ -447,9 +444,8 @@ class JobManager:
             if len(job.pending) != len(job.placement):
                 raise ExecutionError(f"job {job_id} has finished tasks: a savepoint needs "
                                      "every task running")
-            if job.coordinator is None:
-                job.coordinator = self._coordinator(job, checkpoint_options(
-                    {k: v for k, v in job.config.items() if k != "execution.checkpointing.interval"}))
+            if job.coordinator is None:  # checkpointing is off: a coordinator for savepoints
+                job.coordinator = self._coordinator(job, checkpoint_options(job.config))
             tasks = sorted(job.placement)
         target = posixpath.join(directory.rstrip("/"),
                                 f"savepoint-{job_id[:6]}-{uuid.uuid4().hex[:12]}")
@@ -619,7 +615,7 @@ class JobManager:
                 job.restart_at = None
                 if job.restore:
                     job.restores += 1
-                    job.restored = (_checkpoint_number(job.restore), time.time(), job.restore)
+                    job.restored = (checkpoint_id_of(job.restore), time.time(), job.restore)
                 if job.start_time is None:
                     job.start_time = time.time()
                 if job.coordinator is not None:

@@ -24,11 +24,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flowsql.errors import ExecutionError
+from flowsql.errors import ExecutionError, ValidationError
 from flowsql.physical import serde
+from flowsql.runtime.checkpoints.options import checkpoint_options
 
 log = logging.getLogger("flowsql.runtime")
 VERSION = 1
+
+
+def _checkpointing(config: dict[str, str]) -> bool:
+    try:
+        return checkpoint_options(config).enabled
+    except ValidationError:
+        return False
 
 
 class JobStore:
@@ -85,8 +93,7 @@ class JobStore:
                     job.error = ExecutionError(data["error"], operator_id=data.get("operator_id"),
                                                hint=data.get("hint"))
                 job.attempt = int(data.get("attempt") or 0)
-                interval = str(job.config.get("execution.checkpointing.interval") or "").strip()
-                if not state.terminal and interval not in ("", "0"):
+                if not state.terminal and _checkpointing(job.config):
                     job.state = state
                     job.resumable = True
                     jobs.append(job)

@@ -59,12 +59,8 @@ class ControlClient:
         options = flight.FlightCallOptions(timeout=timeout if timeout is not None else self.timeout)
         try:
             results = list(_client(self.location).do_action(flight.Action(action, body), options))
-        except (flight.FlightUnavailableError, flight.FlightTimedOutError) as exc:
-            raise ExecutionError(f"cannot reach {self.location}: {describe_flight_error(exc)}") from None
         except (flight.FlightError, pa.ArrowException) as exc:
-            raise ExecutionError(
-                f"action {action!r} at {self.location} failed: {describe_flight_error(exc)}"
-            ) from None
+            raise self._error(exc, f"action {action!r} at {self.location}") from None
         if len(results) != 1:
             raise ExecutionError(f"action {action!r} at {self.location}: no single answer")
         try:
@@ -90,11 +86,13 @@ class ControlClient:
             for chunk in reader:
                 if chunk.data is not None:
                     yield chunk.data
-        except (flight.FlightUnavailableError, flight.FlightTimedOutError) as exc:
-            raise ExecutionError(f"cannot reach {self.location}: {describe_flight_error(exc)}") from None
         except (flight.FlightError, pa.ArrowException) as exc:
-            raise ExecutionError(
-                f"result stream {key!r} from {self.location} failed: {describe_flight_error(exc)}"
-            ) from None
+            raise self._error(exc, f"result stream {key!r} from {self.location}") from None
+
+    def _error(self, exc: Exception, what: str) -> ExecutionError:
+        """An unreachable peer or a timeout says so; any other failure names ``what``."""
+        if isinstance(exc, (flight.FlightUnavailableError, flight.FlightTimedOutError)):
+            return ExecutionError(f"cannot reach {self.location}: {describe_flight_error(exc)}")
+        return ExecutionError(f"{what} failed: {describe_flight_error(exc)}")
 
 

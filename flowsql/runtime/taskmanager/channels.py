@@ -8,7 +8,7 @@ Contract:
   messages: :meth:`ChannelWriter.put` blocks while its channel is full (backpressure), so a
   slow consumer slows its producers instead of growing memory.
 - A message is a ``pyarrow.RecordBatch`` or a control message (``Watermark``, ``EndOfInput``,
-  ``CheckpointBarrier`` (reserved), ``IdleMarker``).
+  ``CheckpointBarrier``, ``IdleMarker``).
 - :meth:`InputGate.cancel` wakes every blocked ``get`` and ``put`` on that gate with
   :class:`TaskCancelled`; the runtime uses it to stop a job promptly.
 - :class:`InProcessInputGate` is the only gate: a gate always lives in its consumer's process.

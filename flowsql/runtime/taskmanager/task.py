@@ -16,6 +16,10 @@ Contract:
   finished: each operator in order receives ``Watermark(MAX)`` (if it has not yet) and then
   ``close(out)``, so what an operator emits on close still reaches the next one before that
   one's final watermark. Then ``EndOfInput`` goes downstream.
+- Checkpoints (:mod:`.checkpointing`): a source task takes a triggered checkpoint between
+  reads; a task with inputs aligns barriers (blocking each channel that delivered one until
+  all have); either snapshots its chain, forwards the barrier and writes the state on its
+  uploader thread, then acknowledges. With ``desc.restore`` every operator restores first.
 - Within a chain, operator ``i`` emits straight into operator ``i + 1`` (no queue, no copy);
   the tail emits into the task's outputs. The task counts records in/out per operator itself
   (:attr:`Task.io`; operators need not count); operators count late records in

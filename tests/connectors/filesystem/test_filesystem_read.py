@@ -188,3 +188,24 @@ def test_json_fail_on_missing_field(tmp_path, make_table):
     with pytest.raises(MalformedRecordError, match="field 'name' is missing") as e:
         scan(make_table, {"path": str(f), "format": "json", "json.fail-on-missing-field": "true"})
     assert e.value.position.endswith("a.json:2")
+
+
+def test_files_reader_resumes_after_its_position(tmp_path, make_table):
+    """Checkpoint position of a file split: the records read so far; a restored reader skips
+    exactly those."""
+    from connectors.filesystem.streaming import FilesReader
+    from connectors.registry import validate_table
+
+    path = tmp_path / "data.csv"
+    path.write_text("".join(f"{i}\n" for i in range(10)))
+    table = make_table([("id", "INT")], {"connector": "filesystem", "path": str(path),
+                                         "format": "csv"})
+    _, opts = validate_table(table)
+    reader = FilesReader(table, opts)
+    split = reader.splits()[0]
+    first = next(iter(reader.read(split)))
+    assert reader.position(split) == {"rows": first.num_rows}
+    again = FilesReader(table, opts)
+    again.seek(split, {"rows": 4})
+    rest = [v for b in again.read(split) for v in b.column(0).to_pylist()]
+    assert rest == list(range(4, 10)) and again.position(split) == {"rows": 10}
