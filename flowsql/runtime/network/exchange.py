@@ -35,9 +35,18 @@ Contract:
   and sent as one concatenated batch (one message, one credit) once the buffer holds
   ``coalesce_rows`` rows or ``coalesce_bytes`` bytes, or its first batch is
   ``coalesce_latency`` seconds old (a daemon thread flushes an idle producer's buffer when a
-  credit is free; it never waits for credits). A control message, a large batch, a batch of
-  another schema and ``close`` flush the buffer first, so order is kept; ``abort`` drops it.
-  With ``coalesce_rows`` = 0 (the default) every ``put`` is one message.
+  credit is free; it never waits for credits). A ``Watermark`` put while the buffer holds
+  batches is held, not sent: a later watermark replaces it, and the flush sends the held one
+  after the concatenated batch, in the same Flight message (the batch with the watermark as
+  its ``app_metadata``; such a message costs two credits and counts as two messages at the
+  receiver, which puts the batch and then the watermark into the gate; a receiver of capacity
+  1 gets watermarks unheld). Delaying a watermark
+  behind later rows is allowed (a watermark only promises that older rows stop coming; the
+  receiver still sees every row before it), and it means one watermark step downstream per
+  flushed buffer instead of one per put. Any other control message, a large batch, a batch of
+  another schema and ``close`` flush the buffer (and the held watermark) first, so order is
+  kept; ``abort`` drops both. With ``coalesce_rows`` = 0 (the default) every ``put`` is one
+  message.
 - Failures reach the producer as :class:`~flowsql.errors.ExecutionError` naming the location,
   gate and channel; connecting retries for up to ``connect_timeout`` seconds while the peer
   refuses connections (it may still be starting). ``abort`` returns at once and ends the stream
@@ -60,7 +69,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from flowsql.errors import ExecutionError, FlowSQLError
-from flowsql.messages import EndOfInput
+from flowsql.messages import EndOfInput, Watermark
 from flowsql.runtime.network.codec import (
     decode_message,
     encode_message,
@@ -244,18 +253,18 @@ class ExchangeReceiver:
                     chunk = reader.read_chunk()
                 except StopIteration:
                     return
+                messages: list[Message] = []
                 if chunk.data is not None:
-                    message: Message = chunk.data
-                elif chunk.app_metadata is not None:
-                    message = decode_message(chunk.app_metadata.to_pybytes())
-                else:
-                    continue
-                book.received(channel)
-                try:
-                    gate.put_remote(channel, message)
-                except TaskCancelled:
-                    book.unreceived(channel)
-                    raise flight.FlightCancelledError(f"gate {key!r} is cancelled") from None
+                    messages.append(chunk.data)
+                if chunk.app_metadata is not None:  # a control message, or one riding a batch
+                    messages.append(decode_message(chunk.app_metadata.to_pybytes()))
+                for message in messages:
+                    book.received(channel)
+                    try:
+                        gate.put_remote(channel, message)
+                    except TaskCancelled:
+                        book.unreceived(channel)
+                        raise flight.FlightCancelledError(f"gate {key!r} is cancelled") from None
         finally:
             book.detach(stream)
 
@@ -340,6 +349,7 @@ class FlightChannelWriter(ChannelWriter):
         self._buf_rows = 0
         self._buf_bytes = 0
         self._buf_due = 0.0
+        self._held: Watermark | None = None  # a watermark waiting behind the buffered batches
         self._cond = threading.Condition()
         self._io_lock = threading.Lock()
         self._client: flight.FlightClient | None = None
@@ -398,6 +408,9 @@ class FlightChannelWriter(ChannelWriter):
                     ):
                         self._flush_locked()
                     return None
+            elif isinstance(message, Watermark) and self._buf and (self.capacity or 0) >= 2:
+                self._held = message  # rides the buffer's flush
+                return None
             if self._buf:
                 self._flush_locked()  # control messages and large batches keep their order
             return self._send(message)
@@ -407,10 +420,11 @@ class FlightChannelWriter(ChannelWriter):
         buf = self._buf
         if not buf:
             return
+        held, self._held = self._held, None
         self._buf = []
         self._buf_rows = self._buf_bytes = 0
         batch = buf[0] if len(buf) == 1 else pa.concat_batches(buf)
-        self._send(batch)
+        self._send(batch, held)
 
     def _flush_due(self) -> float | None:
         """Flusher thread: send a buffer past its latency bound if a credit is free now
@@ -423,7 +437,7 @@ class FlightChannelWriter(ChannelWriter):
             if time.monotonic() < self._buf_due:
                 return self._buf_due
             stream = self._stream
-            if stream is not None and stream.credits <= 0:
+            if stream is not None and stream.credits < (2 if self._held is not None else 1):
                 return time.monotonic() + self.coalesce_latency / 4
             try:
                 self._flush_locked()
@@ -433,7 +447,9 @@ class FlightChannelWriter(ChannelWriter):
         finally:
             self._put_lock.release()
 
-    def _send(self, message: Message) -> None:
+    def _send(self, message: Message, watermark: Watermark | None = None) -> None:
+        """Send one message; a ``watermark`` rides a batch as its app_metadata when the
+        receiver's capacity allows two credits per message, else it follows it."""
         if isinstance(message, pa.RecordBatch):
             stream = self._stream
             if (
@@ -447,26 +463,33 @@ class FlightChannelWriter(ChannelWriter):
         else:
             payload = encode_message(message)
             stream = self._stream if self._stream is not None else self._open(_EMPTY_SCHEMA)
-        self._take_credit(stream)
+        riding = watermark is not None and (stream.capacity or 0) >= 2  # always, if held
+        self._take_credit(stream, 2 if riding else 1)
         with self._io_lock:
             self._check(stream)
             if stream.half_closed:
                 self._check(stream, ended=True)
             try:
-                if isinstance(message, pa.RecordBatch):
+                if riding:
+                    stream.writer.write_with_metadata(
+                        message, pa.py_buffer(encode_message(watermark)))
+                elif isinstance(message, pa.RecordBatch):
                     stream.writer.write_batch(message)
                 else:
                     stream.writer.write_metadata(pa.py_buffer(payload))
             except (flight.FlightError, pa.ArrowException) as exc:
                 raise self._failure(stream, exc) from None
-        self.sent += 1
+        self.sent += 2 if riding else 1
+        if watermark is not None and not riding:
+            self._send(watermark)
 
-    def _take_credit(self, stream: _OutboundStream) -> None:
+    def _take_credit(self, stream: _OutboundStream, n: int = 1) -> None:
+        """Take ``n`` credits (``n`` <= the receiver's capacity), waiting for them."""
         with self._cond:
             while True:
                 self._check(stream)
-                if stream.credits > 0:
-                    stream.credits -= 1
+                if stream.credits >= n:
+                    stream.credits -= n
                     in_flight = (stream.capacity or 0) - stream.credits
                     if in_flight > self.max_in_flight_seen:
                         self.max_in_flight_seen = in_flight
@@ -660,6 +683,7 @@ class FlightChannelWriter(ChannelWriter):
         self._closed = True
         _flusher().cancel(self)
         self._buf = []
+        self._held = None
         threading.Thread(target=self._end_aborted, args=(self._stream,), daemon=True,
                          name=f"flowsql-abort-{self.gate_key}-{self.channel}").start()
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from flowsql import errors
-from flowsql.messages import EndOfInput, Watermark
+from flowsql.messages import EndOfInput, IdleMarker, Watermark
 from flowsql.runtime.network.client import ControlClient
 from flowsql.runtime.network.exchange import FlightChannelWriter
 from flowsql.runtime.network.gates import GateRegistry
@@ -258,14 +258,47 @@ def test_coalescing_keeps_order_rows_and_credits(server):
             break
         time.sleep(0.002)
     t.join()
-    # batches of one schema between two control messages / schema changes arrive merged, in order
+    # batches of one schema arrive merged, in order; the watermark put behind 1,500 rows waits
+    # in the buffer and rides the flush at 2,000 rows (one message, two credits)
     kinds = [type(m).__name__ if not isinstance(m, pa.RecordBatch) else m.schema.names[0]
              for m in got]
-    assert kinds == ["v", "v", "Watermark", "v", "v", "w", "v", "EndOfInput"]
+    assert kinds == ["v", "v", "Watermark", "v", "w", "v", "EndOfInput"]
+    assert [m.num_rows for m in got[:2]] == [1000, 1000]
     v = pa.Table.from_batches([m for m in got if isinstance(m, pa.RecordBatch)
                                and m.schema.names == ["v"]])
     assert v.column("v").to_pylist() == list(range(4000))
     assert writer.sent == len(got) and writer.max_in_flight_seen <= capacity
+
+
+@pytest.mark.parametrize("capacity", [1, 4])
+def test_a_watermark_behind_buffered_rows_rides_the_flush_and_a_later_one_replaces_it(
+        server, capacity):
+    key, gate = new_gate(server, capacity=capacity)
+    writer = FlightChannelWriter(server.location, key, 0, coalesce_rows=1000,
+                                 coalesce_latency=60.0)
+    batch = pa.record_batch({"v": pa.array(np.arange(300, dtype=np.int64))})
+    sent = [Watermark(1), batch, Watermark(2), batch, Watermark(3), batch, batch,
+            Watermark(4), IdleMarker(), EndOfInput()]
+
+    def produce() -> None:
+        for m in sent:
+            writer.put(m)
+        writer.close()
+
+    t = threading.Thread(target=produce)
+    t.start()
+    got = []
+    while not got or not isinstance(got[-1], EndOfInput):
+        got.append(gate.get(timeout=10)[1])
+    t.join()
+    shown = [m.num_rows if isinstance(m, pa.RecordBatch) else m for m in got]
+    if capacity == 1:  # no room for a pair: every watermark is sent, after a flush
+        assert shown == [Watermark(1), 300, Watermark(2), 300, Watermark(3), 600,
+                         Watermark(4), IdleMarker(), EndOfInput()]
+    else:  # held: W2 is replaced by W3, which rides the flush at 1,200 rows
+        assert shown == [Watermark(1), 1200, Watermark(3), Watermark(4), IdleMarker(),
+                         EndOfInput()]
+    assert writer.sent == len(got)
 
 
 def test_coalescing_flushes_an_idle_producer_within_its_latency_bound(server):
