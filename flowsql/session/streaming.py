@@ -158,7 +158,7 @@ def run_query(session: Any, stmt: st.Query) -> Result:
         out = Result("job", message="[INFO] Streaming query submitted; reading results live.",
                      job_id=job_id)
         out.extra["stream"] = StreamingQuery(job_id, result, schema, planned.updating, owner)
-        out.warnings = _warnings(session)
+        out.warnings = _warnings(session) + planned.warnings
         return out
     result = CollectResult()
     job_id = cluster(session).submit(planned.graph, resources={COLLECT_RESOURCE: result},
@@ -173,7 +173,7 @@ def run_query(session: Any, stmt: st.Query) -> Result:
     out = Result.rows(table, message=f"{table.num_rows} row(s) in set")
     out.job_id = job_id
     out.extra.update(out_extra)
-    out.warnings = _warnings(session)
+    out.warnings = _warnings(session) + planned.warnings
     return out
 
 
@@ -265,7 +265,7 @@ def run_inserts(session: Any, inserts: list[st.Insert], text: str = "") -> Resul
     c = cluster(session)
     job_id = c.submit(planned.graph, config=_job_config(session))
     out = Result("job", message=SUBMITTED, job_id=job_id)
-    out.warnings = _warnings(session)
+    out.warnings = _warnings(session) + planned.warnings
     out.extra["graph"] = planned.graph
     out.extra["bounded"] = planned.bounded  # every source ends: the job finishes by itself
     if session.config.get_bool("table.dml-sync"):
@@ -305,6 +305,7 @@ def explain(session: Any, stmt: st.Explain) -> Result:
         raise NotSupportedError(f"EXPLAIN of {type(inner).__name__}")
     text = explain_text(planned)
     out = Result.ok(text)
+    out.warnings = planned.warnings
     out.extra["plan"] = text
     out.extra["graph"] = planned.graph
     return out
