@@ -47,7 +47,6 @@ Contract:
 from __future__ import annotations
 
 import logging
-import posixpath
 import threading
 import time
 import uuid
@@ -73,6 +72,7 @@ from flowsql.runtime.checkpoints.storage import (
     CheckpointStorage,
     CompletedCheckpoint,
     checkpoint_id_of,
+    join,
     open_checkpoint,
     state_uids,
 )
@@ -451,8 +451,7 @@ class JobManager:
             if job.coordinator is None:  # checkpointing is off: a coordinator for savepoints
                 job.coordinator = self._coordinator(job, checkpoint_options(job.config))
             tasks = sorted(job.placement)
-        target = posixpath.join(directory.rstrip("/"),
-                                f"savepoint-{job_id[:6]}-{uuid.uuid4().hex[:12]}")
+        target = join(directory, f"savepoint-{job_id[:6]}-{uuid.uuid4().hex[:12]}")
         pending = job.coordinator.trigger_savepoint(tasks, target, stop=stop, drain=drain)
         if not pending.done.wait(timeout):
             job.coordinator.abort_pending(f"the savepoint took longer than {timeout:g} s")
