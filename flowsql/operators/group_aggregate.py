@@ -18,11 +18,12 @@ Contract:
   ``distinct.<i>`` (keys, ``$v``, multiplicity ``$m``) and ``meta``.
 - State TTL (``table.exec.state.ttl`` in the job config, e.g. ``'1 h'``; unset or 0: keep
   forever; the ``state_ttl_ms`` argument, which a ``/*+ STATE_TTL(...) */`` hint sets, wins
-  over the config for this operator, 0 again meaning forever), as Flink's OnCreateAndWrite / NeverReturnExpired in processing time: a group not
-  written for longer than the TTL is dropped silently (no retraction is emitted), with its
-  DISTINCT values; a later row of that key starts a new group (``+I``). Expired groups are
-  swept at most every ``ttl / 10`` (and at least every minute) and before every snapshot, so
-  they never reach a checkpoint.
+  over the config for this operator, 0 again meaning forever), as Flink's OnCreateAndWrite /
+  NeverReturnExpired in processing time: a group not written for longer than the TTL is
+  dropped silently (no retraction is emitted), with its DISTINCT values; a later row of that
+  key starts a new group (``+I``). Expired groups are swept at most every ``ttl / 10`` (and
+  at least every minute) and before every snapshot, so they never reach a checkpoint; the
+  two-phase global operator (:mod:`.local_group_aggregate`) sweeps the same way.
 
 State layout (so a batch costs O(batch), not O(groups)): a :class:`KeyIndex` gives every
 group a dense id; accumulators, row counts and visibility are columns indexed by that id
