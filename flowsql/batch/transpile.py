@@ -6,6 +6,8 @@ single DuckDB ``SELECT`` that reads only the connector scans listed in ``BatchPl
 The input AST is not modified. Steps, applied to the query and, recursively, to every
 catalog view it references (each step its own module):
 
+0. ``/*+ STATE_TTL(...) */`` hints are dropped: state TTL is a streaming notion, and Flink's
+   batch mode ignores the hint too (other hints are not dropped);
 1. ``guard.check_query`` — only read-only queries over catalog objects (no ATTACH, COPY,
    ``read_csv(...)`` ...): ``ValidationError`` otherwise;
 2. ``legacy_windows.rewrite_group_windows`` — ``GROUP BY TUMBLE(ts, ...)`` → window TVF;
@@ -80,7 +82,8 @@ class Transpiler:
         )
 
     def rewrite_query(self, tree: exp.Expression) -> exp.Expression:
-        """Steps 1-5 on a query tree (modified in place; returns the new root)."""
+        """Steps 0-5 on a query tree (modified in place; returns the new root)."""
+        drop_state_ttl_hints(tree)
         check_query(tree)
         for node in tree.walk():
             if isinstance(node, Descriptor):
@@ -128,6 +131,20 @@ class Transpiler:
                 return sub
             tvf.replace(sub)
         return tree
+
+
+def drop_state_ttl_hints(tree: exp.Expression) -> None:
+    """Remove STATE_TTL from every SELECT's hint block (step 0)."""
+    for select in tree.find_all(exp.Select):
+        hint = select.args.get("hint")
+        if hint is None:
+            continue
+        keep = [h for h in hint.expressions
+                if not (isinstance(h, exp.Anonymous | exp.Var) and str(h.name).upper() == "STATE_TTL")]
+        if keep:
+            hint.set("expressions", keep)
+        else:
+            select.set("hint", None)
 
 
 def name_outputs(tree: exp.Expression) -> None:

@@ -17,11 +17,13 @@ Contract:
   visibility ``$vis`` and last-write time ``$touched`` (epoch ms) of every group with rows),
   ``distinct.<i>`` (keys, ``$v``, multiplicity ``$m``) and ``meta``.
 - State TTL (``table.exec.state.ttl`` in the job config, e.g. ``'1 h'``; unset or 0: keep
-  forever), as Flink's OnCreateAndWrite / NeverReturnExpired in processing time: a group not
-  written for longer than the TTL is dropped silently (no retraction is emitted), with its
-  DISTINCT values; a later row of that key starts a new group (``+I``). Expired groups are
-  swept at most every ``ttl / 10`` (and at least every minute) and before every snapshot, so
-  they never reach a checkpoint.
+  forever; the ``state_ttl_ms`` argument, which a ``/*+ STATE_TTL(...) */`` hint sets, wins
+  over the config for this operator, 0 again meaning forever), as Flink's OnCreateAndWrite /
+  NeverReturnExpired in processing time: a group not written for longer than the TTL is
+  dropped silently (no retraction is emitted), with its DISTINCT values; a later row of that
+  key starts a new group (``+I``). Expired groups are swept at most every ``ttl / 10`` (and
+  at least every minute) and before every snapshot, so they never reach a checkpoint; the
+  two-phase global operator (:mod:`.local_group_aggregate`) sweeps the same way.
 
 State layout (so a batch costs O(batch), not O(groups)): a :class:`KeyIndex` gives every
 group a dense id; accumulators, row counts and visibility are columns indexed by that id
@@ -160,6 +162,16 @@ class DistinctCounts:
         self.live = int((self.mult > 0).sum())
 
 
+def _config_ttl(ctx: OperatorContext) -> int:
+    """``table.exec.state.ttl`` of the job in ms (0: unset, keep state forever)."""
+    text = str(ctx.config.get("table.exec.state.ttl") or "").strip()
+    ttl = parse_duration_ms(text) if text else 0
+    if ttl is None:
+        raise ValidationError(f"option 'table.exec.state.ttl': '{text}' is not a duration "
+                              "(examples: '1 h', '30 min', '1000 ms')")
+    return ttl
+
+
 class GroupAggregateOperator(Operator):
     def __init__(
         self,
@@ -167,8 +179,10 @@ class GroupAggregateOperator(Operator):
         *,
         having: Having | None = None,
         state: StateBackend | None = None,
+        state_ttl_ms: int | None = None,
     ) -> None:
         self.spec = spec
+        self.state_ttl_ms = state_ttl_ms  # a STATE_TTL hint's TTL: wins over the config
         self.keys = list(spec.keys)
         self.having = having
         self.accs = Accumulators(spec.aggs)
@@ -187,12 +201,7 @@ class GroupAggregateOperator(Operator):
 
     def open(self, ctx: OperatorContext) -> None:
         super().open(ctx)
-        text = str(ctx.config.get("table.exec.state.ttl") or "").strip()
-        ttl = parse_duration_ms(text) if text else 0
-        if ttl is None:
-            raise ValidationError(f"option 'table.exec.state.ttl': '{text}' is not a duration "
-                                  "(examples: '1 h', '30 min', '1000 ms')")
-        self.ttl_ms = ttl
+        self.ttl_ms = self.state_ttl_ms if self.state_ttl_ms is not None else _config_ttl(ctx)
         self._next_sweep = 0.0
 
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:

@@ -62,6 +62,8 @@ class GlobalGroupAggregateOperator(GroupAggregateOperator):
         self.ctx.metrics.records_in += batch.num_rows
         if batch.num_rows == 0:
             return
+        if self.ttl_ms:
+            self._expire(sweep_due=True)  # state TTL, as in the one-phase operator
         part = pa.Table.from_batches([batch])
         ids = self.index.lookup(part)
         if len(np.unique(ids)) < len(ids):  # several partials of one key: merge them first

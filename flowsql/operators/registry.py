@@ -38,10 +38,11 @@ Built-in kinds and their params (all plain JSON, produced by
   (:mod:`flowsql.operators.local_window_aggregate`).
 - ``local-window-aggregate``: ``{"spec": ..., "input": [[name, type], ...]}``.
 - ``group-aggregate``: ``GroupAggregateSpec.to_dict()`` or ``{"spec": <that>, "having": sql |
-  null, "output": [[name, type], ...], "merge"?: bool, "input"?: [[name, type]]}``; HAVING is
-  compiled over the output columns (keys + aggregates) and handed to the operator as its
-  visibility hook; ``merge`` makes the operator consume the partial states of
-  ``local-group-aggregate`` (:mod:`flowsql.operators.local_group_aggregate`).
+  null, "output": [[name, type], ...], "merge"?: bool, "input"?: [[name, type]],
+  "state_ttl_ms"?: int}``; HAVING is compiled over the output columns (keys + aggregates) and
+  handed to the operator as its visibility hook; ``merge`` makes the operator consume the
+  partial states of ``local-group-aggregate`` (:mod:`flowsql.operators.local_group_aggregate`);
+  ``state_ttl_ms`` (from a STATE_TTL hint) overrides ``table.exec.state.ttl`` for it.
 - ``local-group-aggregate``: ``{"spec": ...}``.
 - ``union``: ``{}`` → :class:`~flowsql.operators.union.UnionOperator` (UNION ALL).
 """
@@ -252,9 +253,11 @@ def _build_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
             return compiled.evaluate(batch)
 
     spec = GroupAggregateSpec.from_dict(_spec_dict(params))
+    ttl = params.get("state_ttl_ms")
     if params.get("merge"):
-        return GlobalGroupAggregateOperator(spec, _input_schema(params), having=having)
-    return GroupAggregateOperator(spec, having=having)
+        return GlobalGroupAggregateOperator(spec, _input_schema(params), having=having,
+                                            state_ttl_ms=ttl)
+    return GroupAggregateOperator(spec, having=having, state_ttl_ms=ttl)
 
 
 def _build_local_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:

@@ -52,7 +52,9 @@ Contract:
   :meth:`SourceOperator.restore_positions` (before ``run``) makes ``run`` read the
   checkpoint's splits (assigned anew over the current parallelism), seek each to its position
   and skip finished ones. Splits the reader lists now but the checkpoint did not are not read
-  (a generator's shards depend on the parallelism it started with).
+  (a generator's shards depend on the parallelism it started with). For a stop WITH DRAIN
+  the task calls :meth:`SourceOperator.drain` before the savepoint: buffered rows, then
+  ``Watermark(MAX)``.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ import pyarrow.compute as pc
 
 from connectors.base import SourceReader
 from flowsql.errors import ValidationError
-from flowsql.messages import MIN_WATERMARK
+from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK
 from flowsql.operators.base import OperatorContext
 
 TimestampFn = Callable[[pa.RecordBatch], "pa.Array | pa.ChunkedArray | np.ndarray"]
@@ -270,6 +272,16 @@ class SourceOperator:
                 position = None
             parts.append(f"{st.split} at {position}" if position else st.split)
         return "; ".join(parts)
+
+    def drain(self) -> None:
+        """Stop-with-savepoint WITH DRAIN, just before the savepoint's barrier: emit what is
+        buffered, then the final watermark (``MAX_WATERMARK``), so every event-time window
+        downstream fires and its rows go ahead of the barrier. The source emits nothing
+        afterwards (its task waits to be cancelled)."""
+        self._flush()
+        if self._emitted_wm < MAX_WATERMARK:
+            self._emitted_wm = MAX_WATERMARK
+            self._timed(self._out.watermark, MAX_WATERMARK)
 
     def restore_positions(self, positions: dict[str, Any]) -> None:
         self._restored = dict(positions)

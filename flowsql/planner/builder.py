@@ -17,6 +17,10 @@ Contract:
 - ``ORDER BY`` / ``LIMIT`` of the top-level query are returned in :attr:`PlanBuilder.client`
   (applied to a bounded result by the session); streaming ORDER BY on a non-time column is a
   ValidationError.
+- ``/*+ STATE_TTL(...) */`` hints (:mod:`flowsql.planner.hints`) are validated before
+  anything else; the group aggregation of a hinted block carries the TTL
+  (``GroupAggregate.state_ttl_ms``). A hinted block without one adds a line to
+  :attr:`PlanBuilder.warnings` (the hint has no effect there).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
+from flowsql.planner.hints import check_query_hints, input_names, state_ttl, ttl_for
 from flowsql.planner.logical import (
     Calc,
     Field,
@@ -55,6 +60,11 @@ from flowsql.sql.expressions import WindowTVF
 from flowsql.types import FlinkType, parse_type, to_arrow
 
 GLOBAL_KEY = "EXPR$global"
+_TTL_UNUSED = (
+    "the STATE_TTL hint has no effect on this query block: it sets the state TTL of a GROUP BY "
+    "aggregation or SELECT DISTINCT, and the block has neither (a window aggregation frees "
+    "its state when its windows fire)"
+)
 
 
 @dataclass
@@ -122,6 +132,7 @@ class PlanBuilder:
         self.catalog = catalog
         self.config = config
         self.client = ClientSide()
+        self.warnings: list[str] = []
         self._views: list[str] = []
 
     # -- statements --------------------------------------------------------------------------
@@ -173,6 +184,7 @@ class PlanBuilder:
     # -- queries -----------------------------------------------------------------------------
     def _query(self, query: exp.Expression, *, top: bool) -> Relation:
         query = rewrite_legacy_windows(query.copy())
+        check_query_hints(query)
         checks.check_query(query)
         if isinstance(query, exp.Subquery):
             return self._query(query.this, top=top)
@@ -290,6 +302,7 @@ class PlanBuilder:
         if from_ is None:
             raise NotSupportedError("SELECT without FROM in streaming mode", hint=checks.BATCH_HINT)
         rel = self._relation(from_.this)
+        ttl = ttl_for(state_ttl(select), input_names(select))
         # 1. WHERE
         where = select.args.get("where")
         if where is not None:
@@ -307,7 +320,7 @@ class PlanBuilder:
         having_e = self._strip(having.this.copy(), rel) if having is not None else None
         aggregating = bool(group) or any(contains_aggregate(e) for _, e in items) or having_e is not None
         if aggregating:
-            out = self._aggregate(rel, items, group, having_e)
+            out = self._aggregate(rel, items, group, having_e, ttl)
         else:
             if rel.window is not None:
                 raise NotSupportedError(
@@ -320,7 +333,9 @@ class PlanBuilder:
                 raise NotSupportedError("SELECT DISTINCT ON")
             keys = tuple(names(out.node.schema))
             out = Relation(GroupAggregate(schema=out.node.schema, input=out.node,
-                                          spec=GroupAggregateSpec(keys, ())))
+                                          spec=GroupAggregateSpec(keys, ()), state_ttl_ms=ttl))
+        elif ttl is not None and not (aggregating and rel.window is None):
+            self.warnings.append(_TTL_UNUSED)
         self._order_limit(select, out, top)
         return out
 
@@ -391,6 +406,7 @@ class PlanBuilder:
         items: list[tuple[str, exp.Expression]],
         group: list[exp.Expression],
         having: exp.Expression | None,
+        state_ttl_ms: int | None = None,
     ) -> Relation:
         window = rel.window
         plan = plan_aggregation(
@@ -437,7 +453,8 @@ class PlanBuilder:
             if plan.having is not None:
                 self._check_bool(plan.having, tuple(agg_fields), "HAVING")
                 having_sql = sql(plan.having)
-            node = GroupAggregate(schema=tuple(agg_fields), input=inp, spec=spec_g, having=having_sql)
+            node = GroupAggregate(schema=tuple(agg_fields), input=inp, spec=spec_g, having=having_sql,
+                                  state_ttl_ms=state_ttl_ms)
         if window is not None and plan.having is not None:
             self._check_bool(plan.having, node.schema, "HAVING")
             node = _filter(node, sql(plan.having))

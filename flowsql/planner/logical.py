@@ -206,12 +206,14 @@ class WindowAggregate(LogicalNode):
 class GroupAggregate(LogicalNode):
     """An unbounded GROUP BY producing a changelog; ``having`` is SQL over its output.
     ``two_phase`` marks the split into a per-batch local pre-aggregation before the keyed
-    exchange and a global merge."""
+    exchange and a global merge. ``state_ttl_ms`` is the TTL a ``/*+ STATE_TTL(...) */`` hint
+    gives this operator (None: ``table.exec.state.ttl`` applies)."""
 
     input: LogicalNode = field(default=None)  # type: ignore[assignment]
     spec: GroupAggregateSpec = field(default=None)  # type: ignore[assignment]
     having: str | None = None
     two_phase: bool = False
+    state_ttl_ms: int | None = None
 
     @property
     def inputs(self) -> tuple[LogicalNode, ...]:
@@ -225,6 +227,8 @@ class GroupAggregate(LogicalNode):
         parts.append(f"aggs=[{', '.join(agg_text(a) for a in s.aggs)}]")
         if self.having:
             parts.append(f"having=[{self.having}]")
+        if self.state_ttl_ms is not None:
+            parts.append(f"stateTtl=[{self.state_ttl_ms} ms]")
         name = "LocalGlobalGroupAggregate" if self.two_phase else "GroupAggregate"
         return f"{name}({', '.join(parts)})"
 

@@ -8,7 +8,8 @@ Contract:
   (:func:`flowsql.planner.translate.translate`) with the session's parallelism and
   mini-batch settings. Everything is plain data; nothing runs.
 - :class:`Planned` carries the raw and optimized plans, the graph, whether every source is
-  bounded, whether the result is a changelog, and client-side ORDER BY / LIMIT.
+  bounded, whether the result is a changelog, client-side ORDER BY / LIMIT, and the
+  planner's warnings (a STATE_TTL hint that has no effect) for the session to show.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ class Planned:
     bounded: bool
     updating: bool
     client: ClientSide = field(default_factory=ClientSide)
+    warnings: list[str] = field(default_factory=list)  # planner notes for the user
 
 
-def _finish(raw: list[Sink], session: Any, name: str, client: ClientSide) -> Planned:
+def _finish(raw: list[Sink], session: Any, name: str, client: ClientSide,
+            warnings: list[str] | None = None) -> Planned:
     from flowsql.planner import changelog
     from flowsql.planner.rules import RuleContext, optimize
     from flowsql.planner.translate import parallelism_from_config, settings_from_config, translate
@@ -51,7 +54,8 @@ def _finish(raw: list[Sink], session: Any, name: str, client: ClientSide) -> Pla
         check_sink(s.table, changelog.first_updating(s) if is_upd else None)
     graph = translate(optimized, name=name, parallelism=parallelism, settings=settings_from_config(config))  # type: ignore[arg-type]
     bounded = all(n.bounded for s in optimized for n in walk_nodes(s) if isinstance(n, Scan))
-    return Planned(raw, optimized, graph, bounded, updating, client)  # type: ignore[arg-type]
+    return Planned(raw, optimized, graph, bounded, updating, client,  # type: ignore[arg-type]
+                   list(dict.fromkeys(warnings or [])))
 
 
 def job_name(session: Any, default: str) -> str:
@@ -62,7 +66,8 @@ def job_name(session: Any, default: str) -> str:
 def plan_query(session: Any, query: exp.Expression, text: str = "") -> Planned:
     builder = PlanBuilder(session.catalog, session.config)
     sink = builder.query(query)
-    return _finish([sink], session, job_name(session, _short("collect", text)), builder.client)
+    return _finish([sink], session, job_name(session, _short("collect", text)), builder.client,
+                   builder.warnings)
 
 
 def plan_inserts(session: Any, inserts: list[Any], text: str = "") -> Planned:
@@ -74,7 +79,8 @@ def plan_inserts(session: Any, inserts: list[Any], text: str = "") -> Planned:
 
             raise NotSupportedError("INSERT OVERWRITE in streaming mode")
     targets = ", ".join(".".join(i.target) for i in inserts)
-    return _finish(sinks, session, job_name(session, _short(f"insert-into_{targets}", text)), ClientSide())
+    return _finish(sinks, session, job_name(session, _short(f"insert-into_{targets}", text)),
+                   ClientSide(), builder.warnings)
 
 
 def _short(prefix: str, text: str) -> str:

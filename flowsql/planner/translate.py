@@ -107,6 +107,8 @@ class _Builder:
             p = self.parallelism if n.spec.keys else 1
             params = {"spec": n.spec.to_dict(), "having": n.having,
                       "output": _schema_json(n.schema)}
+            if n.state_ttl_ms is not None:
+                params["state_ttl_ms"] = n.state_ttl_ms  # a STATE_TTL hint: wins over config
             display = "GroupAggregate"
             if n.two_phase:
                 local = self.add("local-group-aggregate", "LocalGroupAggregate",

@@ -29,8 +29,8 @@ class LocalTaskManagerGateway:
         self.tm.cancel(task_id)
 
     def trigger_checkpoint(self, task_id: str, checkpoint_id: int, target: str | None = None,
-                           stop: bool = False) -> bool:
-        return self.tm.trigger_checkpoint(task_id, checkpoint_id, target, stop)
+                           stop: bool = False, drain: bool = False) -> bool:
+        return self.tm.trigger_checkpoint(task_id, checkpoint_id, target, stop, drain)
 
     def notify_checkpoint_complete(self, task_ids: list[str], checkpoint_id: int) -> None:
         self.tm.notify_checkpoint_complete(task_ids, checkpoint_id)

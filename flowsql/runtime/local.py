@@ -89,8 +89,9 @@ class MiniCluster:
     def cancel(self, job_id: str, *, wait: bool = True, timeout: float | None = 10.0) -> JobInfo:
         return self.jobmanager.cancel(job_id, wait=wait, timeout=timeout)
 
-    def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 60.0) -> str:
-        return self.jobmanager.stop_with_savepoint(job_id, directory, timeout)
+    def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 60.0,
+                            drain: bool = False) -> str:
+        return self.jobmanager.stop_with_savepoint(job_id, directory, timeout, drain=drain)
 
     def list_jobs(self) -> list[JobInfo]:
         return self.jobmanager.list_jobs()

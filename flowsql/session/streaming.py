@@ -37,7 +37,11 @@ Contract:
   window operators found late: dropped, or written to the 'late-data.sink' table) — one row
   per job, oldest first, counts live while the job runs
   (:meth:`flowsql.runtime.jobmanager.jobmanager.JobManager.totals`); STOP JOB 'id': cancels
-  the job (``WITH SAVEPOINT`` / ``WITH DRAIN`` are not supported yet).
+  the job; ``WITH SAVEPOINT`` stops it with a savepoint into
+  'execution.checkpointing.savepoint-dir' (it ends FINISHED) and returns the savepoint's
+  path; ``WITH SAVEPOINT WITH DRAIN`` first fires every event-time window (the sources emit
+  the final watermark before the savepoint), as Flink's ``--drain``. ``WITH DRAIN`` alone is
+  a ValidationError: drain exists only with a savepoint, as in Flink.
 """
 
 from __future__ import annotations
@@ -158,7 +162,7 @@ def run_query(session: Any, stmt: st.Query) -> Result:
         out = Result("job", message="[INFO] Streaming query submitted; reading results live.",
                      job_id=job_id)
         out.extra["stream"] = StreamingQuery(job_id, result, schema, planned.updating, owner)
-        out.warnings = _warnings(session)
+        out.warnings = _warnings(session) + planned.warnings
         return out
     result = CollectResult()
     job_id = cluster(session).submit(planned.graph, resources={COLLECT_RESOURCE: result},
@@ -173,7 +177,7 @@ def run_query(session: Any, stmt: st.Query) -> Result:
     out = Result.rows(table, message=f"{table.num_rows} row(s) in set")
     out.job_id = job_id
     out.extra.update(out_extra)
-    out.warnings = _warnings(session)
+    out.warnings = _warnings(session) + planned.warnings
     return out
 
 
@@ -265,7 +269,7 @@ def run_inserts(session: Any, inserts: list[st.Insert], text: str = "") -> Resul
     c = cluster(session)
     job_id = c.submit(planned.graph, config=_job_config(session))
     out = Result("job", message=SUBMITTED, job_id=job_id)
-    out.warnings = _warnings(session)
+    out.warnings = _warnings(session) + planned.warnings
     out.extra["graph"] = planned.graph
     out.extra["bounded"] = planned.bounded  # every source ends: the job finishes by itself
     if session.config.get_bool("table.dml-sync"):
@@ -305,6 +309,7 @@ def explain(session: Any, stmt: st.Explain) -> Result:
         raise NotSupportedError(f"EXPLAIN of {type(inner).__name__}")
     text = explain_text(planned)
     out = Result.ok(text)
+    out.warnings = planned.warnings
     out.extra["plan"] = text
     out.extra["graph"] = planned.graph
     return out
@@ -331,8 +336,12 @@ def show_jobs(session: Any) -> Result:
 
 
 def stop_job(session: Any, stmt: st.StopJob) -> Result:
-    if stmt.with_drain:
-        raise NotSupportedError("STOP JOB ... WITH DRAIN")
+    if stmt.with_drain and not stmt.with_savepoint:
+        raise ValidationError(
+            "STOP JOB ... WITH DRAIN needs WITH SAVEPOINT: drain fires every event-time "
+            "window, then the job stops with a savepoint",
+            hint=f"STOP JOB '{stmt.job_id}' WITH SAVEPOINT WITH DRAIN;  (or STOP JOB "
+                 f"'{stmt.job_id}'; to cancel without firing windows)")
     if stmt.with_savepoint:
         directory = (session.config.get("execution.checkpointing.savepoint-dir")
                      or session.config.get("state.savepoints.dir") or "").strip()
@@ -340,7 +349,8 @@ def stop_job(session: Any, stmt: st.StopJob) -> Result:
             raise ValidationError(
                 "STOP JOB ... WITH SAVEPOINT needs a savepoint directory",
                 hint="SET 'execution.checkpointing.savepoint-dir' = '/path/to/savepoints';")
-        path = cluster(session).stop_with_savepoint(stmt.job_id, directory)
+        path = cluster(session).stop_with_savepoint(stmt.job_id, directory,
+                                                    drain=stmt.with_drain)
         return Result.rows(pa.table({"savepoint path": pa.array([path], pa.string())}))
     info = cluster(session).cancel(stmt.job_id, wait=True)
     if info.state not in ("CANCELED", "FINISHED", "FAILED"):

@@ -50,7 +50,7 @@ Statements (end each with ';'; a statement may span several lines):
                       SET 'sql-client.execution.result-mode' = 'table'|'changelog'|'tableau';
                       SET 'table.dml-sync' = 'true';  (INSERT waits for its job)
   RESET ['key']       restore one or all settings to their defaults
-  STOP JOB 'id' [WITH SAVEPOINT]
+  STOP JOB 'id' [WITH SAVEPOINT [WITH DRAIN]]
 
 Shell commands (any case, ';' optional):
   HELP                show this help

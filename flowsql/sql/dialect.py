@@ -16,6 +16,9 @@ Contract:
   :class:`flowsql.sql.expressions.WindowTVF` (positional or ``NAME => value`` arguments);
   ``DESCRIPTOR(c)`` elsewhere to :class:`flowsql.sql.expressions.Descriptor`.
 - ``t FOR SYSTEM_TIME AS OF expr [AS a]`` is an ``exp.Version`` on the table.
+- Query hints, ``SELECT /*+ NAME(...) [, NAME(...)] */ ...``, are sqlglot's ``exp.Hint`` in
+  ``select.args['hint']``; a second hint block after the first is a parse error (sqlglot would
+  drop it silently).
 
 Built on sqlglot's base dialect (the closest to Calcite's standard SQL; Hive/Spark would bring
 backslash escapes and Java-time-format rewriting we would have to undo) through its class
@@ -95,6 +98,17 @@ class FlinkParser(parser.Parser):
         for k, v in parser.Parser.NO_PAREN_FUNCTIONS.items()
         if k not in (TokenType.CURRENT_USER,)
     }
+
+    def _parse_hint(self):  # type: ignore[no-untyped-def]
+        # sqlglot keeps the first /*+ ... */ block after SELECT and drops any further one
+        # silently; Flink (Calcite) takes one hint block per query block, so a second is an error.
+        hint = super()._parse_hint()
+        if hint is not None and self._curr is not None and self._prev is not None and (
+            "/*+" in self.sql[self._prev.end + 1 : self._curr.start]
+        ):
+            self.raise_error("a SELECT takes one hint block /*+ ... */: put its hints in one "
+                             "block, separated by commas", self._prev)
+        return hint
 
     def _parse_descriptor_args(self) -> Descriptor:
         # Called after "DESCRIPTOR(" was consumed; the caller of FUNCTION_PARSERS eats ")".

@@ -52,6 +52,9 @@ QUERIES = [
     "SELECT ARRAY[1, 2, 3], MAP['a', 1], arr[1], ROW(1, 'x') FROM t",
     "SELECT CURRENT_TIMESTAMP, CURRENT_DATE, LOCALTIMESTAMP, PROCTIME() FROM t",
     "SELECT a, COUNT(*) FROM t GROUP BY a HAVING COUNT(*) > 1 ORDER BY a LIMIT 10",
+    # query hints
+    "SELECT /*+ STATE_TTL('t' = '1h') */ k, COUNT(*) FROM t GROUP BY k",
+    "SELECT /*+ STATE_TTL('o' = '3d', 'l' = '1d'), BROADCAST(o) */ * FROM orders AS o JOIN lineitem AS l ON o.k = l.k",
 ]
 
 
@@ -166,3 +169,23 @@ def test_temporal_join_is_a_version_on_the_table():
     table = tree.args["joins"][0].this
     assert isinstance(table.args["version"], exp.Version)
     assert table.alias == "x"
+
+
+def test_state_ttl_hint_is_a_hint_on_the_select():
+    tree = sqlglot.parse_one("SELECT /*+ STATE_TTL('t' = '1h', u = '2 d') */ k FROM t", read="flink")
+    (hint,) = tree.args["hint"].expressions
+    assert hint.name == "STATE_TTL"
+    pairs = [(p.this.name, p.expression.this) for p in hint.expressions]
+    assert pairs == [("t", "1h"), ("u", "2 d")]
+
+
+def test_a_second_hint_block_is_an_error_not_dropped():
+    from flowsql.errors import SqlParseError
+    from flowsql.sql.parser import parse_query
+
+    with pytest.raises(SqlParseError, match="one hint block") as e:
+        parse_query("SELECT /*+ STATE_TTL('t' = '1h') */ /*+ STATE_TTL('t' = '2h') */ k FROM t")
+    assert e.value.col == 8
+    # a plain comment after the hint block is still a comment
+    tree = parse_query("SELECT /*+ STATE_TTL('t' = '1h') */ /* note */ k FROM t")
+    assert tree.args["hint"] is not None

@@ -92,8 +92,9 @@ class CheckpointCoordinator:
     options: CheckpointOptions
     storage: CheckpointStorage | None  # None: no checkpoint directory (savepoints only)
     parallelism: Mapping[str, int]  # operator uid -> parallelism
-    # asks the sources for barrier n (savepoint dir, stop after it); returns those not asked
-    trigger: Callable[[int, str | None, bool], list[str]]
+    # asks the sources for barrier n (savepoint dir, stop after it, drain = final watermark
+    # before it); returns those not asked
+    trigger: Callable[[int, str | None, bool, bool], list[str]]
     on_complete: Callable[[CompletedCheckpoint], None] = lambda c: None
     history: list[CheckpointStats] = field(default_factory=list)
     counts: CheckpointCounts = field(default_factory=CheckpointCounts)
@@ -134,16 +135,18 @@ class CheckpointCoordinator:
             self._last_trigger = now
             self.counts.triggered += 1
             self._remember(stats)
-        missed = self.trigger(n, None, False)
+        missed = self.trigger(n, None, False, False)
         if missed:  # a task is gone: failover handles it; not a checkpoint failure (Flink)
             self.abort_pending(f"could not trigger checkpoint {n} at source task(s) "
                                f"{', '.join(missed)}")
         return None
 
-    def trigger_savepoint(self, tasks: list[str], target: str, stop: bool) -> _Pending:
+    def trigger_savepoint(self, tasks: list[str], target: str, stop: bool,
+                          drain: bool = False) -> _Pending:
         """Take a savepoint into ``target`` now (a pending checkpoint is aborted first);
         wait on the result's ``done``, then read ``result`` (its path) or ``failure``. With
-        ``stop`` the sources emit nothing after its barrier."""
+        ``stop`` the sources emit nothing after its barrier; with ``drain`` they emit the
+        final watermark just before it."""
         self.abort_pending("a savepoint was requested")
         with self._lock:
             n = self._next_id
@@ -154,7 +157,7 @@ class CheckpointCoordinator:
             self._pending = pending
             self.counts.triggered += 1
             self._remember(stats)
-        missed = self.trigger(n, target, stop)
+        missed = self.trigger(n, target, stop, drain)
         if missed:
             self._fail(pending, f"could not trigger savepoint {n} at source task(s) "
                                 f"{', '.join(missed)}", count=False)

@@ -2,20 +2,34 @@
 
 Contract:
 - A :class:`CheckpointStorage` lives at a directory: a local path or any URI
-  ``pyarrow.fs.FileSystem.from_uri`` accepts (``file://``, ``s3://``, ...). A job's
-  checkpoints live under ``<dir>/<job id>/chk-<n>/``.
+  ``pyarrow.fs.FileSystem.from_uri`` accepts (``file://``, ``s3://``, ...), options in its
+  query string included (``s3://bucket/chk?endpoint_override=host:port&scheme=http&region=
+  us-east-1`` for an S3-compatible store): paths below it are joined before the query
+  (:func:`join`), so every checkpoint and savepoint path stays a URI ``from_uri`` reads. A
+  job's checkpoints live under ``<dir>/<job id>/chk-<n>/``.
 - :meth:`write_state` writes one operator subtask's state (named Arrow tables) as
   ``chk-<n>/<operator uid>/<subtask>/<name>.arrow`` (Arrow IPC files) and returns the bytes
   written. :meth:`read_state` reads them back (an empty dict when that operator subtask wrote
   nothing).
-- :meth:`complete` writes ``chk-<n>/_metadata`` (JSON) last: to a temporary name, then
-  moved into place, so a checkpoint is complete exactly when its ``_metadata`` exists.
+- :meth:`complete` writes ``chk-<n>/_metadata`` (JSON) last and atomically, so a checkpoint
+  is complete exactly when its ``_metadata`` exists: on a local or HDFS filesystem to a
+  temporary name, then renamed into place; on an object store (S3, GCS), where a rename is a
+  copy and a delete and not atomic, in one upload of the whole object, which (a single PUT,
+  or a multipart upload that becomes visible only when completed) appears entirely or not at
+  all.
   :meth:`latest` finds the complete checkpoint with the highest id; directories without
   metadata (a crash while writing) are ignored, and removed by :meth:`discard`.
 - Savepoints are written the same way at a directory of their own (:func:`write_state_at`,
   :func:`complete_at`): ``<target>/<uid>/<subtask>/<name>.arrow`` and ``<target>/_metadata``.
 - :func:`open_checkpoint` opens a checkpoint or savepoint by its path (``.../chk-<n>``, or its
   ``_metadata`` file), as ``execution.savepoint.path`` names it.
+- S3: credentials come from the AWS SDK's usual sources (AWS_ACCESS_KEY_ID /
+  AWS_SECRET_ACCESS_KEY in the environment of every process that writes or reads state, or a
+  profile), or from the URI (``s3://KEY:SECRET@bucket/...``, which then shows in paths and
+  logs). pyarrow finalizes its S3 client at interpreter exit with an atexit hook registered
+  when ``pyarrow.fs`` is imported, so it runs after FlowSQL's own exit hooks (the embedded
+  cluster's shutdown); tests/runtime/checkpoints/test_s3_storage.py checks that shells and
+  cluster processes that used S3 exit 0.
 - Failpoint for tests (:mod:`flowsql.failpoints`): ``FLOWSQL_FAILPOINT`` =
   ``checkpoint-write:<n>`` ends the process when it writes state of checkpoint ``n``, as a
   crash in the middle of a snapshot would.
@@ -41,10 +55,47 @@ METADATA = "_metadata"
 _CHK = re.compile(r"^chk-(\d+)$")
 
 
+# filesystems whose rename is atomic (pyarrow type names); elsewhere _metadata is one upload
+_ATOMIC_RENAME = frozenset({"local", "hdfs"})
+
+
 def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     if "://" in uri:
         return pafs.FileSystem.from_uri(uri)
     return pafs.LocalFileSystem(), os.path.abspath(uri)
+
+
+def join(location: str, *parts: str) -> str:
+    """``location`` (a local path, or a URI that may end in a ``?query`` of filesystem
+    options) with ``parts`` appended to its path; the query stays at the end."""
+    if "://" not in location:
+        return posixpath.join(location, *parts)
+    head, sep, query = location.partition("?")
+    return "/".join([head.rstrip("/"), *parts]) + sep + query
+
+
+def _without_metadata(path: str) -> str:
+    """A checkpoint path named by its ``_metadata`` file → the checkpoint's directory."""
+    head, sep, query = path.partition("?") if "://" in path else (path, "", "")
+    head = head.rstrip("/")
+    if head.endswith("/" + METADATA):
+        head = head[: -len(METADATA) - 1]
+    return head + sep + query
+
+
+def _write_metadata(fs: pafs.FileSystem, folder: str, metadata: dict[str, Any]) -> None:
+    """``folder/_metadata``, atomically (see the module contract)."""
+    data = orjson.dumps(metadata, option=orjson.OPT_INDENT_2)
+    final = posixpath.join(folder, METADATA)
+    if fs.type_name not in _ATOMIC_RENAME:  # object store: one upload, all or nothing
+        with fs.open_output_stream(final) as out:
+            out.write(data)
+        return
+    fs.create_dir(folder, recursive=True)
+    tmp = final + ".inprogress"
+    with fs.open_output_stream(tmp) as out:
+        out.write(data)
+    fs.move(tmp, final)
 
 
 @dataclass(frozen=True)
@@ -60,10 +111,10 @@ class CheckpointStorage:
         self.fs, base = _filesystem(directory)
         self.root = posixpath.join(base, job_id)
         # how other processes name it: the URI as given, or the absolute local path
-        self.root_uri = (directory.rstrip("/") + "/" + job_id) if "://" in directory else self.root
+        self.root_uri = join(directory, job_id) if "://" in directory else self.root
 
     def uri(self, checkpoint_id: int) -> str:
-        return f"{self.root_uri}/chk-{checkpoint_id}"
+        return join(self.root_uri, f"chk-{checkpoint_id}")
 
     def checkpoint_dir(self, checkpoint_id: int) -> str:
         return posixpath.join(self.root, f"chk-{checkpoint_id}")
@@ -77,12 +128,7 @@ class CheckpointStorage:
 
     # -- JobManager side -----------------------------------------------------------------
     def complete(self, checkpoint_id: int, metadata: dict[str, Any]) -> CompletedCheckpoint:
-        folder = self.checkpoint_dir(checkpoint_id)
-        self.fs.create_dir(folder, recursive=True)
-        tmp = posixpath.join(folder, METADATA + ".inprogress")
-        with self.fs.open_output_stream(tmp) as out:
-            out.write(orjson.dumps(metadata, option=orjson.OPT_INDENT_2))
-        self.fs.move(tmp, posixpath.join(folder, METADATA))
+        _write_metadata(self.fs, self.checkpoint_dir(checkpoint_id), metadata)
         return CompletedCheckpoint(checkpoint_id, self.uri(checkpoint_id), metadata)
 
     def completed(self) -> list[CompletedCheckpoint]:
@@ -132,13 +178,9 @@ def write_state_at(target: str, uid: str, subtask: int, tables: dict[str, pa.Tab
 
 
 def complete_at(target: str, metadata: dict[str, Any]) -> CompletedCheckpoint:
-    """Write a savepoint's ``_metadata`` last (temporary name, then moved into place)."""
+    """Write a savepoint's ``_metadata`` last, atomically (see the module contract)."""
     fs, folder = _filesystem(target)
-    fs.create_dir(folder, recursive=True)
-    tmp = posixpath.join(folder, METADATA + ".inprogress")
-    with fs.open_output_stream(tmp) as out:
-        out.write(orjson.dumps(metadata, option=orjson.OPT_INDENT_2))
-    fs.move(tmp, posixpath.join(folder, METADATA))
+    _write_metadata(fs, folder, metadata)
     return CompletedCheckpoint(int(metadata.get("checkpoint_id", 0)),
                                target if "://" in target else folder, metadata)
 
@@ -177,22 +219,21 @@ def read_state(checkpoint_path: str, uid: str, subtask: int) -> dict[str, pa.Tab
 
 def state_uids(path: str) -> list[str]:
     """The operator uids that hold state in the checkpoint or savepoint at ``path``."""
-    fs, folder = _filesystem(path.rstrip("/"))
+    fs, folder = _filesystem(_without_metadata(path))
     infos = fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
     return sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory)
 
 
 def checkpoint_id_of(path: str) -> int:
     """The id in a ``.../chk-<n>`` path (0 for a savepoint's folder)."""
-    m = _CHK.match(posixpath.basename(path.rstrip("/")))
+    head = path.partition("?")[0] if "://" in path else path
+    m = _CHK.match(posixpath.basename(head.rstrip("/")))
     return int(m.group(1)) if m else 0
 
 
 def open_checkpoint(path: str) -> CompletedCheckpoint:
     """A complete checkpoint by its directory (or its ``_metadata`` file)."""
-    path = path.rstrip("/")
-    if path.endswith("/" + METADATA):
-        path = path[: -len(METADATA) - 1]
+    path = _without_metadata(path)
     fs, folder = _filesystem(path)
     meta = _read_metadata(fs, folder)
     if meta is None:

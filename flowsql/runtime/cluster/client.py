@@ -134,9 +134,11 @@ class RemoteCluster:
             info = self.wait(job_id, timeout)
         return info
 
-    def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 60.0) -> str:
+    def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 60.0,
+                            drain: bool = False) -> str:
         return str(self._call("stop_with_savepoint", {
-            "job_id": job_id, "directory": directory, "timeout": timeout})["path"])
+            "job_id": job_id, "directory": directory, "timeout": timeout,
+            "drain": drain})["path"])
 
     def list_jobs(self) -> list[JobInfo]:
         return [info_from_data(d) for d in self._call("jobs", {})["jobs"]]

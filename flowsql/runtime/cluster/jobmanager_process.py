@@ -11,7 +11,7 @@ Contract:
   -> {status, cancel}, ``task_state`` {tm_id, registration, task_id, state, error, details,
   metrics}, ``checkpoint_ack`` {tm_id, registration, task_id, checkpoint_id, attempt, size,
   error}; from clients ``submit`` {graph, config, result} -> {job_id}, ``cancel`` {job_id,
-  wait}, ``stop_with_savepoint`` {job_id, directory, timeout} -> {path}, ``jobs``, ``job``, ``wait`` {job_id, timeout <= 5 s}, ``metrics``, ``totals``,
+  wait}, ``stop_with_savepoint`` {job_id, directory, timeout, drain} -> {path}, ``jobs``, ``job``, ``wait`` {job_id, timeout <= 5 s}, ``metrics``, ``totals``,
   ``error``, ``overview``.
 - Jobs are kept under ``<home>/jobmanager/jobs`` (:mod:`flowsql.runtime.jobmanager.store`), so a
   restarted JobManager lists them.
@@ -109,7 +109,8 @@ class JobManagerProcess:
             "submit": self._submit,
             "cancel": self._cancel,
             "stop_with_savepoint": lambda p: {"path": self.jobmanager.stop_with_savepoint(
-                str(p["job_id"]), str(p["directory"]), min(float(p.get("timeout", 60)), 300))},
+                str(p["job_id"]), str(p["directory"]), min(float(p.get("timeout", 60)), 300),
+                drain=bool(p.get("drain")))},
             "jobs": lambda p: {"jobs": [info_to_data(i) for i in self.jobmanager.list_jobs()]},
             "job": lambda p: info_to_data(self.jobmanager.job(p["job_id"])),
             "wait": self._wait,

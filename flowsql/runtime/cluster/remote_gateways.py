@@ -42,9 +42,10 @@ class RemoteTaskManagerGateway:
         self.client.call("cancel", {"task_id": task_id})
 
     def trigger_checkpoint(self, task_id: str, checkpoint_id: int, target: str | None = None,
-                           stop: bool = False) -> bool:
+                           stop: bool = False, drain: bool = False) -> bool:
         answer = self.client.call("trigger_checkpoint", {
-            "task_id": task_id, "checkpoint_id": checkpoint_id, "target": target, "stop": stop})
+            "task_id": task_id, "checkpoint_id": checkpoint_id, "target": target, "stop": stop,
+            "drain": drain})
         return bool(answer.get("ok"))
 
     def commit_final(self, job_id: str, attempt: int) -> None:

@@ -97,7 +97,7 @@ class TaskManagerProcess:
             "cancel": self._cancel,
             "trigger_checkpoint": lambda p: {"ok": self.tm.trigger_checkpoint(
                 str(p["task_id"]), int(p["checkpoint_id"]), p.get("target"),
-                bool(p.get("stop")))},
+                bool(p.get("stop")), bool(p.get("drain")))},
             "commit_final": lambda p: {"committed": self.tm.commit_final(
                 str(p["job_id"]), int(p["attempt"]))},
             "discard_final": lambda p: self.tm.discard_final(str(p["job_id"])) or {},

@@ -47,7 +47,6 @@ Contract:
 from __future__ import annotations
 
 import logging
-import posixpath
 import threading
 import time
 import uuid
@@ -73,6 +72,7 @@ from flowsql.runtime.checkpoints.storage import (
     CheckpointStorage,
     CompletedCheckpoint,
     checkpoint_id_of,
+    join,
     open_checkpoint,
     state_uids,
 )
@@ -411,8 +411,8 @@ class JobManager:
             job.coordinator = self._coordinator(job, options)
 
     def _coordinator(self, job: _Job, options: CheckpointOptions) -> CheckpointCoordinator:
-        def trigger(n: int, target: str | None, stop: bool) -> list[str]:
-            return self._trigger_sources(job, job.sources, n, target, stop)
+        def trigger(n: int, target: str | None, stop: bool, drain: bool) -> list[str]:
+            return self._trigger_sources(job, job.sources, n, target, stop, drain)
 
         def complete(checkpoint: CompletedCheckpoint) -> None:
             self._notify_complete(job, checkpoint.checkpoint_id)
@@ -423,17 +423,21 @@ class JobManager:
             job.job_id, options, storage,
             {op.uid: op.parallelism for op in job.graph.operators}, trigger, complete)
 
-    def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 60.0) -> str:
+    def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 60.0,
+                            drain: bool = False) -> str:
         """Take a savepoint into a new folder under ``directory`` with the sources stopping at
         its barrier, then stop the tasks; the job ends FINISHED, as in Flink. Returns the
-        savepoint's path (Flink's stop-with-savepoint without drain: windows are not fired)."""
-        path = self.trigger_savepoint(job_id, directory, timeout, stop=True)
+        savepoint's path. Without ``drain`` open windows are not fired (they are in the
+        savepoint); with ``drain`` (Flink's ``--drain``) the sources emit the final watermark
+        before the barrier, so every event-time window fires and its rows reach the sinks,
+        which commit them with the savepoint."""
+        path = self.trigger_savepoint(job_id, directory, timeout, stop=True, drain=drain)
         self._job(job_id).stopped_with_savepoint = True
         self.cancel(job_id, wait=True, timeout=timeout)
         return path
 
     def trigger_savepoint(self, job_id: str, directory: str, timeout: float = 60.0,
-                          stop: bool = False) -> str:
+                          stop: bool = False, drain: bool = False) -> str:
         """Take a savepoint into a new folder under ``directory`` while the job runs on (with
         ``stop``, its sources emit nothing after the barrier); returns its path."""
         job = self._job(job_id)
@@ -447,9 +451,8 @@ class JobManager:
             if job.coordinator is None:  # checkpointing is off: a coordinator for savepoints
                 job.coordinator = self._coordinator(job, checkpoint_options(job.config))
             tasks = sorted(job.placement)
-        target = posixpath.join(directory.rstrip("/"),
-                                f"savepoint-{job_id[:6]}-{uuid.uuid4().hex[:12]}")
-        pending = job.coordinator.trigger_savepoint(tasks, target, stop=stop)
+        target = join(directory, f"savepoint-{job_id[:6]}-{uuid.uuid4().hex[:12]}")
+        pending = job.coordinator.trigger_savepoint(tasks, target, stop=stop, drain=drain)
         if not pending.done.wait(timeout):
             job.coordinator.abort_pending(f"the savepoint took longer than {timeout:g} s")
         if pending.result is None:
@@ -499,14 +502,14 @@ class JobManager:
         log.warning("job %s resumes from %s (attempt %d)", job.job_id, latest.path, job.attempt)
 
     def _trigger_sources(self, job: _Job, sources: list[str], n: int, target: str | None = None,
-                         stop: bool = False) -> list[str]:
+                         stop: bool = False, drain: bool = False) -> list[str]:
         """Ask every source task for barrier ``n``; returns those that could not be asked."""
         with self._lock:
             targets = [(tid, self._tms.get(job.placement.get(tid, ""))) for tid in sources]
         missed = []
         for tid, tm in targets:
             try:
-                ok = tm is not None and tm.gateway.trigger_checkpoint(tid, n, target, stop)
+                ok = tm is not None and tm.gateway.trigger_checkpoint(tid, n, target, stop, drain)
             except Exception as e:  # noqa: BLE001 - that checkpoint fails; heartbeats judge the TM
                 log.warning("triggering checkpoint %d at %s failed: %s", n, tid, e)
                 ok = False

@@ -6,7 +6,8 @@ Contract:
   (records per second need two samples) and its private Prometheus registry.
 - Routes (also under ``/v1``, like Flink): ``GET /overview``, ``/jobs``, ``/jobs/overview``,
   ``/jobs/{jobid}``, ``/jobs/{jobid}/exceptions``, ``/jobs/{jobid}/checkpoints``,
-  ``POST /jobs/{jobid}/stop`` (stop with a savepoint) and ``POST /jobs/{jobid}/savepoints``
+  ``POST /jobs/{jobid}/stop`` (stop with a savepoint; ``{"drain": true}`` fires every
+  event-time window first) and ``POST /jobs/{jobid}/savepoints``
   (a savepoint while it runs on), both 202 ``{"request-id"}``, then
   ``GET /jobs/{jobid}/savepoints/{request-id}``, ``PATCH /jobs/{jobid}?mode=cancel``
   (202 ``{}``; 409 when the job already ended), ``GET /taskmanagers``, ``/config``,
@@ -176,7 +177,8 @@ def create_app(
 
     triggers: dict[str, dict[str, Any]] = {}  # stop-with-savepoint requests by request id
 
-    def start_savepoint(jobid: str, directory: str | None, stop: bool) -> m.TriggerResponse:
+    def start_savepoint(jobid: str, directory: str | None, stop: bool,
+                        drain: bool = False) -> m.TriggerResponse:
         info = job_info(jobid)
         if info.state != "RUNNING":
             raise HTTPException(409, f"Job {jobid} is {info.state}, not RUNNING.")
@@ -192,7 +194,9 @@ def create_app(
 
         def run() -> None:
             try:
-                if stop:
+                if drain:
+                    entry["location"] = view.stop_with_savepoint(jobid, directory, drain=True)
+                elif stop:
                     entry["location"] = view.stop_with_savepoint(jobid, directory)
                 else:
                     entry["location"] = view.trigger_savepoint(jobid, directory)
@@ -208,10 +212,10 @@ def create_app(
     def stop_job(jobid: str, body: m.StopRequest) -> m.TriggerResponse:
         """Stop the job with a savepoint (asynchronous: poll
         ``/jobs/{jobid}/savepoints/{request-id}``). ``targetDirectory`` defaults to the job's
-        ``execution.checkpointing.savepoint-dir``; ``drain`` is not supported."""
-        if body.drain:
-            raise HTTPException(400, "stop with drain is not supported")
-        return start_savepoint(jobid, body.target_directory, stop=True)
+        ``execution.checkpointing.savepoint-dir``. With ``"drain": true`` the sources emit
+        the final watermark before the savepoint, so every event-time window fires and its
+        results reach the sinks before the job ends FINISHED (Flink's ``--drain``)."""
+        return start_savepoint(jobid, body.target_directory, stop=True, drain=body.drain)
 
     @router.post("/jobs/{jobid}/savepoints", status_code=202, response_model=m.TriggerResponse,
                  responses=ERRORS)

@@ -19,7 +19,8 @@ Contract:
   ``getattr(info, "reason", None)``.
 - Optional methods (the JobManager has them; a view without them shows no checkpoints and
   cannot stop jobs with a savepoint): ``checkpoint_stats(job_id)``, ``job_config(job_id)``,
-  ``stop_with_savepoint(job_id, directory)``, ``trigger_savepoint(job_id, directory)``.
+  ``stop_with_savepoint(job_id, directory, drain=False)``,
+  ``trigger_savepoint(job_id, directory)``.
 """
 
 from __future__ import annotations

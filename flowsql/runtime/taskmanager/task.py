@@ -20,6 +20,9 @@ Contract:
   reads; a task with inputs aligns barriers (blocking each channel that delivered one until
   all have); either snapshots its chain, forwards the barrier and writes the state on its
   uploader thread, then acknowledges. With ``desc.restore`` every operator restores first.
+  A stop-with-savepoint trigger makes the source emit nothing after the barrier (the task
+  waits to be cancelled); with drain the source first flushes and emits ``Watermark(MAX)``
+  through the chain, so downstream windows fire and their rows precede the barrier.
 - Within a chain, operator ``i`` emits straight into operator ``i + 1`` (no queue, no copy);
   the tail emits into the task's outputs. The task counts records in/out per operator itself
   (:attr:`Task.io`; operators need not count); operators count late records in
@@ -191,8 +194,9 @@ class Task:
         self.registry = registry
         self.on_end = on_end
         self.on_checkpoint = on_checkpoint
-        # checkpoints asked of this source task, not yet taken: (id, savepoint dir, stop after)
-        self._triggers: list[tuple[int, str | None, bool]] = []
+        # checkpoints asked of this source task, not yet taken:
+        # (id, savepoint dir, stop after, drain = final watermark before)
+        self._triggers: list[tuple[int, str | None, bool, bool]] = []
         self._snapshots = TaskSnapshots(desc)
         self._source: SourceOperator | None = None  # a source task's head, once it runs
         self.input_gate = input_gate
@@ -232,11 +236,12 @@ class Task:
         return self._cancelled
 
     def trigger_checkpoint(self, checkpoint_id: int, target: str | None = None,
-                           stop: bool = False) -> None:
+                           stop: bool = False, drain: bool = False) -> None:
         """Ask a source task to take checkpoint ``checkpoint_id`` at its next poll (a savepoint
         into ``target``; with ``stop`` the source emits nothing more afterwards and waits to
-        be cancelled: stop-with-savepoint)."""
-        self._triggers.append((checkpoint_id, target, stop))
+        be cancelled: stop-with-savepoint; with ``drain`` too it first emits what it buffered
+        and the final watermark, so every event-time window fires before the barrier)."""
+        self._triggers.append((checkpoint_id, target, stop, drain))
 
     def final_committers(self) -> list[Any]:
         """Operators of this finished chain that publish their output only when the whole
@@ -480,7 +485,9 @@ class Task:
 
             def poll(_self) -> None:
                 while triggers:
-                    n, target, stop = triggers.pop(0)
+                    n, target, stop, drain = triggers.pop(0)
+                    if drain:  # stop WITH DRAIN: MAX watermark first, windows fire
+                        _guard(source_id, source.drain)
                     self._checkpoint(n, chain, source, target=target)
                     if stop:  # stop-with-savepoint: nothing after the barrier
                         self._cancelled.wait()

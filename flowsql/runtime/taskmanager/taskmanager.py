@@ -194,14 +194,15 @@ class TaskManager:
 
     # -- control -----------------------------------------------------------------------------
     def trigger_checkpoint(self, task_id: str, checkpoint_id: int, target: str | None = None,
-                           stop: bool = False) -> bool:
+                           stop: bool = False, drain: bool = False) -> bool:
         """Ask a running source task for a checkpoint (a savepoint into ``target``, stopping
-        after it with ``stop``); False when it is not running here."""
+        after it with ``stop``, emitting the final watermark before it with ``drain``); False
+        when it is not running here."""
         with self._lock:
             task = self._tasks.get(task_id)
         if task is None:
             return False
-        task.trigger_checkpoint(checkpoint_id, target, stop)
+        task.trigger_checkpoint(checkpoint_id, target, stop, drain)
         return True
 
     def commit_final(self, job_id: str, attempt: int) -> int:
