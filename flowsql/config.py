@@ -57,7 +57,7 @@ KNOWN_OPTIONS: dict[str, ConfigOption] = {
         ),
         ConfigOption("table.exec.mini-batch.enabled", "false", "Buffer input for aggregation.", ("true", "false")),
         ConfigOption("table.exec.mini-batch.allow-latency", "0 ms", "Flush mini-batches at least this often."),
-        ConfigOption("table.exec.mini-batch.size", "8192", "Flush mini-batches at this many rows."),
+        ConfigOption("table.exec.mini-batch.size", "32768", "Flush mini-batches at this many rows."),
         ConfigOption("pipeline.name", "", "Name of the next submitted job."),
         ConfigOption(
             "execution.target",

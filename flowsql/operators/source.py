@@ -75,7 +75,7 @@ from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK
 from flowsql.operators.base import OperatorContext
 
 TimestampFn = Callable[[pa.RecordBatch], "pa.Array | pa.ChunkedArray | np.ndarray"]
-DEFAULT_BATCH_SIZE = 8192
+DEFAULT_BATCH_SIZE = 32768
 DEFAULT_ALLOW_LATENCY_MS = 20  # a slow source still flushes promptly (p99 latency)
 _POLL_INTERVAL_S = 0.002
 
