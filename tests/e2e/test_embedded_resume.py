@@ -8,45 +8,13 @@ INSERT. Pass: the committed output holds every input row exactly once.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from tests.e2e.resume_shell import ROWS, script, shell
 from tests.runtime.sink_output import committed_ids
 from tests.waiting import until
-
-ROOT = Path(__file__).resolve().parents[2]
-ROWS = 30_000  # 3,000 rows/s: about 10 s
-
-
-def _script(tmp: Path, resume_from: str | None, interval: str = "1 s") -> str:
-    lines = [
-        "CREATE TABLE IF NOT EXISTS src (id BIGINT, v BIGINT) WITH ('connector' = 'datagen', "
-        f"'number-of-rows' = '{ROWS}', 'rows-per-second' = '3000', 'fields.id.kind' = "
-        f"'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{ROWS}');",
-        f"CREATE TABLE IF NOT EXISTS out (id BIGINT, v BIGINT) WITH ('connector' = 'filesystem', "
-        f"'path' = '{tmp / 'out'}', 'format' = 'csv');",
-        f"SET 'execution.checkpointing.interval' = '{interval}';",
-        f"SET 'execution.checkpointing.dir' = '{tmp / 'chk'}';",
-        "SET 'execution.checkpointing.externalized-checkpoint-retention' = "
-        "'RETAIN_ON_CANCELLATION';",
-    ]
-    if resume_from:
-        lines.append(f"SET 'execution.savepoint.path' = '{resume_from}';")
-    lines.append("INSERT INTO out SELECT id, v FROM src;")
-    return "\n".join(lines) + "\n"
-
-
-def _shell(tmp: Path, name: str, script: str) -> subprocess.Popen:
-    path = tmp / f"{name}.sql"
-    path.write_text(script)
-    env = {**os.environ, "FLOWSQL_HOME": str(tmp / "home")}
-    return subprocess.Popen([sys.executable, "-m", "flowsql", "shell", "-f", str(path)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
 
 
 def _latest_checkpoint(chk: Path) -> Path | None:
@@ -57,7 +25,7 @@ def _latest_checkpoint(chk: Path) -> Path | None:
 def _killed_after_two_checkpoints(tmp_path: Path) -> Path:
     """Run the job in a shell, kill -9 the shell after its second checkpoint; returns the
     latest complete checkpoint."""
-    first = _shell(tmp_path, "first", _script(tmp_path, None))
+    first = shell(tmp_path, "first", script(tmp_path, None))
     try:
         until("the second checkpoint", lambda: (c := _latest_checkpoint(tmp_path / "chk"))
               and int(c.name.split("-")[1]) >= 2, timeout=60)
@@ -71,7 +39,7 @@ def _killed_after_two_checkpoints(tmp_path: Path) -> Path:
 
 def test_a_killed_shell_job_resumes_from_its_checkpoint_with_exact_output(tmp_path):
     checkpoint = _killed_after_two_checkpoints(tmp_path)
-    second = _shell(tmp_path, "second", _script(tmp_path, str(checkpoint)))
+    second = shell(tmp_path, "second", script(tmp_path, str(checkpoint)))
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, out[-2000:] + err[-2000:]
     assert "FINISHED" in out, out[-2000:]
@@ -86,13 +54,13 @@ def test_the_same_checkpoint_restored_twice_gives_no_duplicates(tmp_path):
     resume restores checkpoint n again. Pass: every row exactly once (n's files are committed
     once, whatever the first resume read after n was never committed)."""
     checkpoint = _killed_after_two_checkpoints(tmp_path)
-    again = _shell(tmp_path, "again", _script(tmp_path, str(checkpoint), interval="1 h"))
+    again = shell(tmp_path, "again", script(tmp_path, str(checkpoint), interval="1 h"))
     try:
         time.sleep(2.0)  # let it restore and read rows past the checkpoint (never committed)
     finally:
         again.send_signal(signal.SIGKILL)
         again.communicate(timeout=30)
-    second = _shell(tmp_path, "second", _script(tmp_path, str(checkpoint)))
+    second = shell(tmp_path, "second", script(tmp_path, str(checkpoint)))
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, out[-2000:] + err[-2000:]
     ids = committed_ids(tmp_path / "out")

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,6 +27,8 @@ from flowsql.runtime.checkpoints.storage import CheckpointStorage, open_checkpoi
 from flowsql.runtime.cluster import launcher
 from flowsql.runtime.local import local_cluster
 from flowsql.session import Session
+from tests.e2e.resume_shell import ROWS as SHELL_ROWS
+from tests.e2e.resume_shell import script, shell
 from tests.runtime.checkpoints import s3_server
 from tests.runtime.sink_output import committed_ids, expected_windows, window_rows
 from tests.waiting import until
@@ -123,36 +123,6 @@ def test_checkpoints_and_a_savepoint_in_s3_restore_exactly(tmp_path, s3, bucket)
 
 
 # -- shells: killed with a checkpoint in the bucket, resumed from it, exiting cleanly --------
-SHELL_ROWS = 30_000  # 3,000 rows/s: about 10 s
-
-
-def _script(tmp: Path, chk: str, resume_from: str | None) -> str:
-    lines = [
-        "CREATE TABLE IF NOT EXISTS src (id BIGINT, v BIGINT) WITH ('connector' = 'datagen', "
-        f"'number-of-rows' = '{SHELL_ROWS}', 'rows-per-second' = '3000', 'fields.id.kind' = "
-        f"'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{SHELL_ROWS}');",
-        f"CREATE TABLE IF NOT EXISTS out (id BIGINT, v BIGINT) WITH ('connector' = "
-        f"'filesystem', 'path' = '{tmp / 'out'}', 'format' = 'csv');",
-        "SET 'execution.checkpointing.interval' = '1 s';",
-        f"SET 'execution.checkpointing.dir' = '{chk}';",
-        "SET 'execution.checkpointing.externalized-checkpoint-retention' = "
-        "'RETAIN_ON_CANCELLATION';",
-    ]
-    if resume_from:
-        lines.append(f"SET 'execution.savepoint.path' = '{resume_from}';")
-    lines.append("INSERT INTO out SELECT id, v FROM src;")
-    return "\n".join(lines) + "\n"
-
-
-def _shell(tmp: Path, name: str, script: str) -> subprocess.Popen:
-    path = tmp / f"{name}.sql"
-    path.write_text(script)
-    env = {**os.environ, **s3_server.ENV, "FLOWSQL_HOME": str(tmp / "home")}
-    return subprocess.Popen([sys.executable, "-m", "flowsql", "shell", "-f", str(path)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-
-
 def _checkpoints(s3, bucket: str) -> list[tuple[int, str]]:
     """(id, '<job>/chk-<n>') of every complete checkpoint in the bucket's chk/ folder."""
     out = []
@@ -165,7 +135,7 @@ def _checkpoints(s3, bucket: str) -> list[tuple[int, str]]:
 
 def test_a_shell_resumes_from_a_checkpoint_in_s3_and_exits_cleanly(tmp_path, s3, bucket):
     chk = s3.uri(bucket, "chk")
-    first = _shell(tmp_path, "first", _script(tmp_path, chk, None))
+    first = shell(tmp_path, "first", script(tmp_path, None, chk=chk), env=s3_server.ENV)
     try:
         until("the second checkpoint", lambda: (c := _checkpoints(s3, bucket)) and c[-1][0] >= 2,
               timeout=60)
@@ -173,7 +143,7 @@ def test_a_shell_resumes_from_a_checkpoint_in_s3_and_exits_cleanly(tmp_path, s3,
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=30)
     latest = s3.uri(bucket, f"chk/{_checkpoints(s3, bucket)[-1][1]}")
-    second = _shell(tmp_path, "second", _script(tmp_path, chk, latest))
+    second = shell(tmp_path, "second", script(tmp_path, latest, chk=chk), env=s3_server.ENV)
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, out[-2000:] + err[-2000:]
     assert "FINISHED" in out, out[-2000:]

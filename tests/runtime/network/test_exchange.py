@@ -43,6 +43,19 @@ def new_gate(server, num_channels: int = 1, capacity: int = 4) -> tuple[str, InP
     return key, gate
 
 
+def send_in_thread(writer: FlightChannelWriter, messages: list) -> threading.Thread:
+    """Put ``messages`` then close the writer, in a producer thread (started)."""
+
+    def produce() -> None:
+        for m in messages:
+            writer.put(m)
+        writer.close()
+
+    t = threading.Thread(target=produce)
+    t.start()
+    return t
+
+
 def test_slow_consumer_never_has_more_than_capacity_in_flight(server):
     capacity = 4
     key, gate = new_gate(server, capacity=capacity)
@@ -241,13 +254,7 @@ def test_coalescing_keeps_order_rows_and_credits(server):
     other = pa.record_batch({"w": ["x"]})
     sent = [*small[:15], Watermark(1), *small[15:30], other, *small[30:], EndOfInput()]
 
-    def produce() -> None:
-        for m in sent:
-            writer.put(m)
-        writer.close()
-
-    t = threading.Thread(target=produce)
-    t.start()
+    t = send_in_thread(writer, sent)
     got = []
     while True:
         most = gate.pending(0)
@@ -280,13 +287,7 @@ def test_a_watermark_behind_buffered_rows_rides_the_flush_and_a_later_one_replac
     sent = [Watermark(1), batch, Watermark(2), batch, Watermark(3), batch, batch,
             Watermark(4), IdleMarker(), EndOfInput()]
 
-    def produce() -> None:
-        for m in sent:
-            writer.put(m)
-        writer.close()
-
-    t = threading.Thread(target=produce)
-    t.start()
+    t = send_in_thread(writer, sent)
     got = []
     while not got or not isinstance(got[-1], EndOfInput):
         got.append(gate.get(timeout=10)[1])
