@@ -13,7 +13,10 @@ Contract:
      SELECT prints its rows in tableau mode. Without ``-f``, a stdin that is not a terminal
      is run the same way;
   4. otherwise the interactive prompt (:class:`flowsql.shell.repl.Repl`) opens.
-  ``--gateway URL`` is reserved for the remote mode and exits 2 with "not supported yet".
+  ``--gateway URL [--token T]`` runs every statement on a SQL gateway over Flink's REST API
+  (:class:`flowsql.shell.remote_session.RemoteSession`): the same prompt, errors and live
+  results; queries are shown live; Ctrl-C cancels the remote operation. With
+  ``--jobmanager`` it is a usage error (exit 2).
   ``--jobmanager HOST:PORT`` sends streaming jobs to a cluster (the session starts with
   ``execution.target = remote`` and ``jobmanager.address``); jobs there outlive the shell.
 - ``flowsql jobmanager [--bind HOST] [--port 6123] [--rest-port 8081] [--advertise HOST]
@@ -40,7 +43,7 @@ from typing import Annotated
 import typer
 
 from flowsql import __version__
-from flowsql.errors import FlowSQLError, NotSupportedError
+from flowsql.errors import FlowSQLError, ValidationError
 from flowsql.shell.render import Renderer, make_console
 
 app = typer.Typer(
@@ -73,6 +76,8 @@ def run_shell(
     verbose: bool = False,
     home: Path | None = None,
     jobmanager: str | None = None,
+    gateway: str | None = None,
+    token: str | None = None,
 ) -> int:
     """Run the shell as ``flowsql shell`` does (see module contract); returns the exit code."""
     if home is not None:
@@ -85,7 +90,12 @@ def run_shell(
     from flowsql.shell.runner import Runner
 
     try:
-        session = Session(home=Path(os.environ["FLOWSQL_HOME"]) if home is not None else None)
+        if gateway is not None:
+            from flowsql.shell.remote_session import RemoteSession
+
+            session = RemoteSession(gateway, token)
+        else:
+            session = Session(home=Path(os.environ["FLOWSQL_HOME"]) if home is not None else None)
     except Exception as error:  # noqa: BLE001 - shown as an error, never a traceback
         renderer.error(error)
         return EXIT_ERROR
@@ -147,23 +157,28 @@ def shell(
     ] = None,
     gateway: Annotated[
         str | None,
-        typer.Option("--gateway", help="Connect to a FlowSQL gateway at this URL (reserved)."),
+        typer.Option("--gateway", help="Run statements on the SQL gateway at this URL."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="FLOWSQL_GATEWAY_TOKEN",
+                     help="Bearer token for the gateway (or $FLOWSQL_GATEWAY_TOKEN)."),
     ] = None,
     jobmanager: Annotated[
         str | None,
         typer.Option("--jobmanager", help="Run streaming jobs on the cluster at HOST:PORT."),
     ] = None,
 ) -> None:
-    """Open the SQL shell (embedded mode)."""
-    if gateway is not None:
-        error = NotSupportedError(
-            f"connecting the shell to a gateway (--gateway {gateway})",
-            hint="run `flowsql shell` without --gateway to use the embedded engine",
+    """Open the SQL shell (embedded, on a cluster with --jobmanager, or over a gateway)."""
+    if gateway is not None and jobmanager is not None:
+        error = ValidationError(
+            "--gateway and --jobmanager exclude each other",
+            hint="the gateway decides where jobs run (flowsql gateway --jobmanager HOST:PORT)",
         )
         Renderer(make_console(sys.stderr)).error(error)
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(run_shell(init=init, file=file, verbose=verbose, home=home,
-                               jobmanager=jobmanager))
+                               jobmanager=jobmanager, gateway=gateway, token=token))
 
 
 def _home(home: Path | None) -> Path:

@@ -17,6 +17,8 @@ Contract (the protocol faces — Flink's REST API, the Postgres wire — build o
   ``ValidationError``. A page is a :class:`ResultPage`: ``NOT_READY`` (nothing yet: the
   statement still runs, or a live query has no new rows; fetch the same token again),
   ``PAYLOAD`` (rows, and ``next_token``) or ``EOS`` (no more rows, ``next_token`` None).
+  The first page (token 0) of a finished statement is always ``PAYLOAD``, empty or not, so a
+  client learns the columns at once.
 - Bounded memory with a slow reader: a live query's rows are pulled from its job only when a
   client fetches (at most ``max_rows`` per page). Between fetches they wait in the job's
   bounded result queue (:data:`flowsql.session.streaming.STREAM_CAPACITY` batches), so a
@@ -236,7 +238,7 @@ class Operation:
             table = table.slice(0, max_rows)
         else:
             table = pa.Table.from_batches(batches, schema=full)
-        if table.num_rows:
+        if table.num_rows or token == 0:  # the first page gives the columns even when empty
             return ResultPage("PAYLOAD", full, table, token + 1, **common)
         if stream.done and self._carry is None:
             return ResultPage("EOS", full, table, None, **common)

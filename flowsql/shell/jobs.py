@@ -19,7 +19,9 @@ Contract:
   did not finish (its output is incomplete); true otherwise (an unbounded job stopped with
   Ctrl-C is the normal way to end it).
 - :func:`job_state` is a job's current state, for ``STOP JOB``'s outcome line.
-- The cluster is the session's (:func:`flowsql.session.streaming.cluster`).
+- The cluster is the session's (:func:`flowsql.session.streaming.cluster`); over a gateway
+  it is the gateway's jobs (:class:`flowsql.shell.remote_session.RemoteJobs`), which outlive
+  the shell as a cluster's do.
 """
 
 from __future__ import annotations
@@ -36,13 +38,20 @@ _FINAL = ("FINISHED", "FAILED", "CANCELED")
 
 
 def _cluster(session: Any = None) -> Any:
+    jobs = getattr(session, "jobs", None)  # a gateway session's view of the gateway's jobs
+    if jobs is not None:
+        return jobs
     from flowsql.session.streaming import cluster
 
     return cluster(session)
 
 
 def _remote(session: Any) -> bool:
-    return session is not None and session.config.get("execution.target") == "remote"
+    """Whether the session's jobs outlive the shell (a cluster, or a gateway's engine)."""
+    if session is None:
+        return False
+    return (getattr(session, "jobs", None) is not None
+            or session.config.get("execution.target") == "remote")
 
 
 def job_state(job_id: str, session: Any = None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -46,11 +47,20 @@ def test_console_script(tmp_path: Path) -> None:
     assert "FlowSQL> HELP;" in done.stdout
 
 
-def test_gateway_is_reserved(tmp_path: Path) -> None:
-    done = flowsql("shell", "--gateway", "http://localhost:8083", cwd=tmp_path)
-    assert done.returncode == 2
-    assert "not supported yet" in done.stderr.lower()
+def test_an_unreachable_gateway_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    done = flowsql("shell", "--gateway", url, "-f", "/dev/null", cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"cannot reach the gateway at {url}" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_gateway_and_jobmanager_exclude_each_other(tmp_path: Path) -> None:
+    done = flowsql("shell", "--gateway", "http://127.0.0.1:1", "--jobmanager", "127.0.0.1:2",
+                   cwd=tmp_path)
+    assert done.returncode == 2 and "exclude each other" in done.stderr
 
 
 def test_missing_script_is_an_error(tmp_path: Path) -> None:
