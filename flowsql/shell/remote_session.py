@@ -81,7 +81,8 @@ class RemoteSession:
         finally:
             self._current = None
         if page.is_query:
-            return Result("job", job_id=page.job_id, extra={"stream": RemoteStream(self, handle, page)})
+            return Result("job", job_id=_job_id(page.job_id),
+                          extra={"stream": RemoteStream(self, handle, page)})
         table = self._drain(handle, page)
         self._close_quietly(handle)
         return _plain_result(table, page)
@@ -124,12 +125,19 @@ class RemoteSession:
         self.client.close()
 
 
+def _job_id(flink_id: str | None) -> str | None:
+    """A FlowSQL job id from Flink's ``jobID`` (32 hex digits: ours left-padded with zeros)."""
+    if flink_id and len(flink_id) == 32 and flink_id.startswith("0" * 16):
+        return flink_id[16:]
+    return flink_id
+
+
 def _plain_result(table: pa.Table, page: Page) -> Result:
     if page.result_kind == "SUCCESS" and table.column_names == ["result"]:
         return Result.ok("[INFO] Execute statement succeeded.")
     if page.job_id and table.column_names == ["job id"]:
         # the job runs in the gateway's engine, not the shell's: a script does not wait for it
-        return Result("job", job_id=page.job_id, message=_SUBMITTED, extra={"bounded": False})
+        return Result("job", job_id=_job_id(page.job_id), message=_SUBMITTED, extra={"bounded": False})
     return Result.rows(table)
 
 
@@ -142,7 +150,7 @@ class RemoteStream:
         self._session = session
         self._client = session.client
         self.handle = handle
-        self.job_id = first.job_id or handle
+        self.job_id = _job_id(first.job_id) or handle
         self.schema = first.table.schema.remove(first.table.schema.get_field_index(ROW_KIND))
         self._token = first.next_token
         self._pending = [b for b in first.table.to_batches() if b.num_rows]
