@@ -8,6 +8,8 @@ Contract (the protocol faces — Flink's REST API, the Postgres wire — build o
   ``CANCELED``. :meth:`Operation.close` ends it for good (``CLOSED``): a running job of a
   live query is cancelled; a submitted INSERT job keeps running, as in Flink.
   The names are Flink's ``OperationStatus``.
+- ``config`` holds settings for this statement only (Flink's ``executionConfig``): applied
+  to the session's configuration while it runs, then the session's own are restored.
 - A streaming ``SELECT`` is ``FINISHED`` as soon as its job is submitted (as in Flink): its
   rows are fetched while the job runs, with a ``$row_kind`` column
   (:class:`flowsql.messages.RowKind`) when the result is a changelog.
@@ -28,10 +30,12 @@ Contract (the protocol faces — Flink's REST API, the Postgres wire — build o
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -80,11 +84,12 @@ class ResultPage:
 class Operation:
     session: Session
     statement: str
-    handle: str = field(default_factory=lambda: uuid.uuid4().hex)
+    handle: str = field(default_factory=lambda: str(uuid.uuid4()))
     status: OperationStatus = OperationStatus.PENDING
     error: FlowSQLError | None = None
     result: Result | None = None
     created: float = field(default_factory=time.time)
+    config: dict[str, str] = field(default_factory=dict)  # SET for this statement only
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -103,12 +108,17 @@ class Operation:
                 return
             self.status = OperationStatus.RUNNING
         try:
-            result = self.session.execute_one(self.statement)
+            with _overrides(self.session, self.config):
+                result = self.session.execute_one(self.statement)
         except QueryCancelled:
             self._end(OperationStatus.CANCELED)
             return
         except FlowSQLError as e:
             self.error = e
+            self._end(OperationStatus.ERROR)
+            return
+        except RecursionError:  # a statement nested deeper than a later stage can walk
+            self.error = ValidationError("the statement is nested too deeply to run")
             self._end(OperationStatus.ERROR)
             return
         except Exception as e:  # noqa: BLE001 - an engine bug must not kill the worker
@@ -241,6 +251,25 @@ class Operation:
         if stream.done and self._carry is None:
             return ResultPage("EOS", full, table, None, **common)
         return ResultPage("NOT_READY", full, table, token, **common)
+
+
+@contextlib.contextmanager
+def _overrides(session: Session, config: dict[str, str]) -> Iterator[None]:
+    """Apply ``config`` to the session while one statement runs, then restore it."""
+    if not config:
+        yield
+        return
+    saved = session.config.items()
+    try:
+        for key, value in config.items():
+            session.config.set(key, value)
+        yield
+    finally:
+        for key in config:
+            if key in saved:
+                session.config.set(key, saved[key])
+            else:
+                session.config.reset(key)
 
 
 def _bad_token(token: int, expected: int) -> ValidationError:
