@@ -256,6 +256,7 @@ def gateway(
     home: HomeOption = None,
 ) -> None:
     """Run the SQL gateway (Flink's SQL Gateway REST API, Postgres wire) in the foreground."""
+    from flowsql.gateway.rest.versions import parse_versions
     from flowsql.gateway.server import GatewayOptions, parse_duration, run_gateway
 
     try:
@@ -264,6 +265,7 @@ def gateway(
             tokens_file=tokens_file, users_file=users_file, insecure=insecure,
             ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, rest_versions=rest_versions,
             idle_timeout_s=parse_duration(idle_timeout))
+        parse_versions(rest_versions)
     except FlowSQLError as error:
         Renderer(make_console(sys.stderr)).error(error)
         raise typer.Exit(EXIT_USAGE) from None

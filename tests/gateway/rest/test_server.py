@@ -1,0 +1,80 @@
+"""The ``flowsql gateway`` process: refusing an open bind without auth, TLS, advertised
+versions, the Postgres port in a build without it, and a clean SIGTERM with live queries."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import sys
+import time
+
+import httpx2 as httpx
+
+from tests.gateway.rest import gateway_process
+
+
+def test_non_loopback_bind_without_auth_is_refused(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "flowsql", "gateway", "--bind", "0.0.0.0",
+                          "--port", "0", "--pg-port", "0", "--home", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin", "FLOWSQL_HOME": str(tmp_path)})
+    assert run.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without authentication" in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+
+
+def test_bad_options_exit_2(tmp_path):
+    for args in (["--rest-versions", "v1,v9"], ["--idle-timeout", "soon"]):
+        run = subprocess.run([sys.executable, "-m", "flowsql", "gateway", "--port", "0",
+                              "--pg-port", "0", "--home", str(tmp_path), *args],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr
+
+
+def test_tls_and_advertised_versions(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    with gateway_process.running(tmp_path, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key),
+                                 "--rest-versions", "v1,v2,v3", "--pg-port", "0") as gw:
+        assert gw.url.startswith("https://")
+        context = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(base_url=gw.url, verify=context, timeout=30) as c:
+            assert c.get("/api_versions").json() == {"versions": ["V1", "V2", "V3"]}
+            sh = c.post("/sessions", json={"properties": {"execution.runtime-mode": "batch"}}
+                        ).json()["sessionHandle"]
+            oh = c.post(f"/sessions/{sh}/statements", json={"statement": "SELECT 1"}).json()
+            assert "operationHandle" in oh
+            # unprefixed = v3, the latest advertised: nextResultUri names it
+            gw_body = None
+            for _ in range(200):
+                gw_body = c.get(f"/sessions/{sh}/operations/{oh['operationHandle']}/result/0").json()
+                assert "resultType" in gw_body, gw_body
+                if gw_body["resultType"] != "NOT_READY":
+                    break
+                time.sleep(0.05)
+            assert gw_body["nextResultUri"].startswith("/v3/")
+        with httpx.Client(base_url=gw.url.replace("https", "http"), timeout=5) as plain:
+            try:
+                plain.get("/health")
+                raise AssertionError("plain HTTP was served on the TLS port")
+            except httpx.HTTPError:
+                pass
+
+
+def test_postgres_port_without_pgwire_module_and_sigterm_closes_sessions(tmp_path):
+    gw = gateway_process.start(tmp_path, "--pg-port", "0")
+    try:
+        with httpx.Client(base_url=gw.url, timeout=30) as c:
+            sh = c.post("/sessions", json={}).json()["sessionHandle"]
+            c.post(f"/v2/sessions/{sh}/configure-session", json={"statement": (
+                "CREATE TABLE sig_live (k INT) WITH ('connector' = 'datagen', "
+                "'rows-per-second' = '50')")}).raise_for_status()
+            c.post(f"/sessions/{sh}/statements", json={"statement": "SELECT k FROM sig_live"})
+    finally:
+        code = gateway_process.stop_process(gw.proc, timeout=30)
+    assert code == 0
+    err = gw.proc.stderr.read() if gw.proc.stderr else ""
+    assert "Traceback" not in err
