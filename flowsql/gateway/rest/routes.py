@@ -53,6 +53,7 @@ from flowsql.sql.statements import split_script
 
 PRODUCT = "FlowSQL"
 MAX_PAGE_ROWS = 100_000
+MAX_QUERY_STATEMENT = 4096  # a statement in a query string (longer ones go in a JSON body)
 STREAM_IDLE_S = 0.02  # pause between fetches while a statement has no rows yet
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": m.ErrorResponse, "description": "A bad request or a failed statement"},
@@ -155,7 +156,7 @@ def build_router(manager: SessionManager, version: str, advertised: tuple[str, .
                     response_model=m.CompleteStatementResponse)
         def complete_statement(
             session_handle: str,
-            statement: str | None = Query(None, max_length=100_000),
+            statement: str | None = Query(None, max_length=MAX_QUERY_STATEMENT),
             position: int | None = Query(None, ge=0),
             body: m.CompleteStatementRequest | None = Body(None),
         ) -> m.CompleteStatementResponse:
