@@ -103,8 +103,17 @@ def arrow_ipc(table: pa.Table) -> bytes:
 
 
 # -- columns -------------------------------------------------------------------------------
+def _trim_fraction(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Flink writes a TIME with as few fraction digits as needed: 12:00:01, 12:00:01.5."""
+    text = pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1")
+    return pc.replace_substring_regex(text, r"\.$", "")
+
+
 def _plain_column(col: pa.ChunkedArray) -> list[Any]:
-    text = text_array(col).to_pylist()
+    text = text_array(col)
+    if pa.types.is_time(col.type):
+        text = _trim_fraction(text)
+    text = text.to_pylist()
     if col.null_count:
         valid = pc.is_valid(col).to_pylist()
         text = [t if ok else None for t, ok in zip(text, valid, strict=True)]
@@ -118,8 +127,10 @@ def _json_column(col: pa.ChunkedArray) -> list[Any]:
     if pa.types.is_timestamp(t):
         text = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S" + ("Z" if t.tz else ""))
         return text.to_pylist()
-    if pa.types.is_date(t) or pa.types.is_time(t):
+    if pa.types.is_date(t):
         return col.cast(pa.string()).to_pylist()
+    if pa.types.is_time(t):
+        return _trim_fraction(col.cast(pa.string())).to_pylist()
     if pa.types.is_decimal(t):
         return [None if v is None else orjson.Fragment(v)
                 for v in col.cast(pa.string()).to_pylist()]

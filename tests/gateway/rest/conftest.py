@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx2 as httpx
 import pytest
 
-from tests.gateway.rest import gateway_process
+from tests.gateway import gateway_process
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from flowsql.gateway.rest.app import create_app
 from flowsql.gateway.sessions import SessionManager
-from tests.gateway.rest import gateway_process
+from tests.gateway import gateway_process
 
 TOKEN = "s3cret-token-for-tests"
 FAKE = "00000000-0000-0000-0000-000000000000"

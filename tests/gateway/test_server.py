@@ -9,8 +9,12 @@ import sys
 import time
 
 import httpx2 as httpx
+import pytest
 
-from tests.gateway.rest import gateway_process
+from flowsql.errors import ValidationError
+from flowsql.gateway.rest.versions import parse_versions
+from flowsql.gateway.server import parse_duration, session_defaults
+from tests.gateway import gateway_process
 
 
 def test_non_loopback_bind_without_auth_is_refused(tmp_path):
@@ -78,3 +82,16 @@ def test_postgres_port_without_pgwire_module_and_sigterm_closes_sessions(tmp_pat
     assert code == 0
     err = gw.proc.stderr.read() if gw.proc.stderr else ""
     assert "Traceback" not in err
+
+
+def test_durations_and_versions_parse():
+    assert [parse_duration(t) for t in ("10min", "30s", "500ms", "1h", "0", "2.5")] == [
+        600, 30, 0.5, 3600, 0, 2.5]
+    assert parse_versions("V3, v1") == ("v1", "v3") and parse_versions(None)[-1] == "v4"
+    with pytest.raises(ValidationError):
+        parse_duration("soon")
+    with pytest.raises(ValidationError):
+        parse_versions(" , ")
+    assert session_defaults("jm:6123") == {"execution.target": "remote",
+                                           "jobmanager.address": "jm:6123"}
+    assert session_defaults(None) == {}
