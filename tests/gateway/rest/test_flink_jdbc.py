@@ -1,6 +1,7 @@
 """Flink's own JDBC driver (flink-sql-jdbc-driver-bundle 2.3.0, from Maven Central via
 ``make jars``) against a real gateway process: SHOW TABLES, a bounded SELECT and a SELECT
-streaming a changelog (a few rows read, then closed), from a small Java program compiled here
+streaming a changelog (a few rows read, then closed), every common type in
+batch mode, from a small Java program compiled here
 with the installed JDK."""
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ def test_flink_jdbc_driver(gateway, client, classpath):
         assert r.status_code == 200, r.text
     client.delete(f"/v2/sessions/{sh}")
     run = subprocess.run(
-        ["java", "-cp", classpath, "FlinkJdbcCheck", f"jdbc:flink://127.0.0.1:{gateway.port}",
+        ["java", "-Dfile.encoding=UTF-8", "-Dstdout.encoding=UTF-8", "-cp", classpath,
+         "FlinkJdbcCheck", f"jdbc:flink://127.0.0.1:{gateway.port}",
          "jdbc_bounded", "jdbc_live"],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, encoding="utf-8", timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
     assert {"TABLE jdbc_bounded", "TABLE jdbc_live"} <= set(lines)
@@ -54,4 +56,10 @@ def test_flink_jdbc_driver(gateway, client, classpath):
     assert [int(r[1]) for r in rows] == [1, 2, 3, 4, 5] and all(len(r[2]) == 4 for r in rows)
     live = [ln.split() for ln in lines if ln.startswith("LIVE ")]
     assert len(live) == 5 and all(1 <= int(k) <= 3 for _, k, _ in live)
+    (typed,) = [ln for ln in lines if ln.startswith("TYPED")]
+    assert typed.split(" | ")[1:] == [
+        "BOOLEAN=true", "TINYINT=7", "SMALLINT=300", "INT=42", "BIGINT=9000000000", "FLOAT=1.5",
+        "DOUBLE=2.25", "DECIMAL(9, 6)=123.456789", "STRING=h\u00e9llo", "BYTES=x'6162'",
+        "DATE=1990-10-14", "TIME(6)=12:12:43", "TIMESTAMP(3)=1990-10-14 12:12:43.123",
+        "STRING=null"]
     assert lines[-1] == "DONE"
