@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from flowsql.gateway.operation import ResultPage
 from flowsql.gateway.rest.logical_types import logical_type
 from flowsql.messages import ROW_KIND, RowKind
-from flowsql.shell.render import text_array
+from flowsql.session.cells import text_array
 
 KIND_NAMES = [k.name for k in RowKind]
 ROW_FORMATS = ("JSON", "PLAIN_TEXT", "ARROW")
