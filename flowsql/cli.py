@@ -256,23 +256,15 @@ def gateway(
     home: HomeOption = None,
 ) -> None:
     """Run the SQL gateway (Flink's SQL Gateway REST API, Postgres wire) in the foreground."""
-    from flowsql.gateway.rest.versions import parse_versions
-    from flowsql.gateway.server import GatewayOptions, parse_duration, run_gateway
+    from flowsql.gateway.server import GatewayOptions, check_options, parse_duration, run_gateway
 
-    try:
+    try:  # refusals of the configuration are usage errors (exit 2), before anything starts
         opts = GatewayOptions(
             home=_home(home), bind=bind, port=port, pg_port=pg_port, jobmanager=jobmanager,
             tokens_file=tokens_file, users_file=users_file, insecure=insecure,
             ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, rest_versions=rest_versions,
             idle_timeout_s=parse_duration(idle_timeout))
-        parse_versions(rest_versions)
-    except FlowSQLError as error:
-        Renderer(make_console(sys.stderr)).error(error)
-        raise typer.Exit(EXIT_USAGE) from None
-    from flowsql.gateway.auth import GatewayAuth, check_bind
-
-    try:  # refusals of the configuration are usage errors (exit 2), before anything starts
-        check_bind(bind, GatewayAuth.load(tokens_file, users_file), insecure)
+        check_options(opts)
     except FlowSQLError as error:
         Renderer(make_console(sys.stderr)).error(error)
         raise typer.Exit(EXIT_USAGE) from None

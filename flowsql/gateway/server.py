@@ -83,12 +83,17 @@ def session_defaults(jobmanager: str | None) -> dict[str, str]:
     return {"execution.target": "remote", "jobmanager.address": jobmanager}
 
 
-def run_gateway(opts: GatewayOptions) -> int:
+def check_options(opts: GatewayOptions) -> tuple[GatewayAuth, tuple[str, ...]]:
+    """Step 1: the auth and the advertised versions, or a ValidationError (a usage error)."""
     auth = GatewayAuth.load(opts.tokens_file, opts.users_file)
     check_bind(opts.bind, auth, opts.insecure)
     if bool(opts.ssl_certfile) != bool(opts.ssl_keyfile):
         raise ValidationError("TLS needs both --ssl-certfile and --ssl-keyfile")
-    versions = parse_versions(opts.rest_versions)
+    return auth, parse_versions(opts.rest_versions)
+
+
+def run_gateway(opts: GatewayOptions) -> int:
+    auth, versions = check_options(opts)
     manager = SessionManager(opts.home, session_defaults(opts.jobmanager),
                              idle_timeout_s=opts.idle_timeout_s,
                              check_interval_s=min(60.0, max(opts.idle_timeout_s / 4, 0.5)))
@@ -113,7 +118,12 @@ async def _serve(opts: GatewayOptions, manager: SessionManager, auth: GatewayAut
     sock = socket.socket(socket.AF_INET6 if ":" in opts.bind else socket.AF_INET,
                          socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((opts.bind, opts.port))
+    try:
+        sock.bind((opts.bind, opts.port))
+    except OSError as e:
+        sock.close()
+        raise ValidationError(f"cannot listen on {_host(opts.bind)}:{opts.port}: {e.strerror}",
+                              hint="choose another --port (0 = any free port)") from None
     app = create_app(manager, auth=auth, versions=versions, body_limit=opts.body_limit)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             ssl_certfile=opts.ssl_certfile, ssl_keyfile=opts.ssl_keyfile,

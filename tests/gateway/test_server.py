@@ -95,3 +95,13 @@ def test_durations_and_versions_parse():
     assert session_defaults("jm:6123") == {"execution.target": "remote",
                                            "jobmanager.address": "jm:6123"}
     assert session_defaults(None) == {}
+
+
+def test_a_busy_port_is_one_clear_error(tmp_path):
+    with gateway_process.running(tmp_path) as gw:
+        run = subprocess.run([sys.executable, "-m", "flowsql", "gateway", "--port", str(gw.port),
+                              "--pg-port", "0", "--home", str(tmp_path)],
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{gw.port}" in run.stderr
+    assert "Traceback" not in run.stderr
