@@ -155,10 +155,10 @@ async def _start_pg(opts: GatewayOptions, manager: SessionManager, auth: Gateway
         return None
     try:
         from flowsql.gateway.pgwire.server import PgServer
-    except ModuleNotFoundError:
-        log.warning("the Postgres wire port is not available in this build "
-                    "(flowsql.gateway.pgwire is missing); serving REST only")
-        _say("Postgres wire: not available in this build")
+    except ModuleNotFoundError as e:
+        log.warning("the Postgres wire port is not available in this build (module %s is "
+                    "missing); serving REST only", e.name)
+        _say(f"Postgres wire: not available in this build (no module {e.name})")
         return None
     context = None
     if opts.ssl_certfile:

@@ -3,17 +3,20 @@ versions, the Postgres port in a build without it, and a clean SIGTERM with live
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import subprocess
 import sys
 import time
+import types
 
 import httpx2 as httpx
 import pytest
 
 from flowsql.errors import ValidationError
+from flowsql.gateway.auth import GatewayAuth
 from flowsql.gateway.rest.versions import parse_versions
-from flowsql.gateway.server import parse_duration, session_defaults
+from flowsql.gateway.server import GatewayOptions, _start_pg, parse_duration, session_defaults
 from tests.gateway import gateway_process
 
 
@@ -105,3 +108,36 @@ def test_a_busy_port_is_one_clear_error(tmp_path):
     assert run.returncode == 1
     assert f"cannot listen on 127.0.0.1:{gw.port}" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_postgres_server_starts_and_stops_on_the_rest_loop(monkeypatch, tmp_path):
+    """The contract with ``flowsql.gateway.pgwire.server.PgServer`` (a stand-in here)."""
+    calls = []
+
+    class PgServer:
+        def __init__(self, manager, host, port, auth, ssl_context):
+            calls.append(("init", manager, host, port, auth, ssl_context))
+            self.port = None
+
+        async def start(self):
+            self.port = 54321
+            calls.append(("start", asyncio.get_running_loop()))
+
+        async def stop(self):
+            calls.append(("stop",))
+
+    fake = types.ModuleType("flowsql.gateway.pgwire.server")
+    fake.PgServer = PgServer
+    monkeypatch.setitem(sys.modules, "flowsql.gateway.pgwire", types.ModuleType("pgwire"))
+    monkeypatch.setitem(sys.modules, "flowsql.gateway.pgwire.server", fake)
+    auth = GatewayAuth()
+
+    async def main():
+        pg = await _start_pg(GatewayOptions(pg_port=5433), "manager", auth)
+        assert pg.port == 54321
+        await pg.stop()
+        assert await _start_pg(GatewayOptions(pg_port=0), "manager", auth) is None
+
+    asyncio.run(main())
+    assert calls[0] == ("init", "manager", "127.0.0.1", 5433, auth, None)
+    assert calls[1][0] == "start" and calls[2] == ("stop",)
