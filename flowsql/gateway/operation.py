@@ -5,7 +5,8 @@ Contract (the protocol faces — Flink's REST API, the Postgres wire — build o
   (:meth:`Operation.run`): ``RUNNING`` while the statement executes, then ``FINISHED`` (its
   result can be fetched), ``ERROR`` (``error`` holds the :class:`FlowSQLError`; anything
   else escaping the engine becomes an ``ExecutionError`` naming it as internal), or
-  ``CANCELED``. :meth:`Operation.close` ends it for good (``CLOSED``): a running job of a
+  ``CANCELED`` (``TIMEOUT`` when cancelled because its execution timeout ran out).
+  :meth:`Operation.close` ends it for good (``CLOSED``): a running job of a
   live query is cancelled; a submitted INSERT job keeps running, as in Flink.
   The names are Flink's ``OperationStatus``.
 - ``config`` holds settings for this statement only (Flink's ``executionConfig``): applied
@@ -145,12 +146,14 @@ class Operation:
         """Wait until the statement has executed (any state but PENDING / RUNNING)."""
         return self._done.wait(timeout)
 
-    def cancel(self) -> None:
+    def cancel(self, status_after: OperationStatus = OperationStatus.CANCELED) -> None:
+        """Stop the statement; ``status_after`` is CANCELED, or TIMEOUT when its execution
+        timeout ran out."""
         with self._lock:
             status = self.status
             if status.terminal and status is not OperationStatus.FINISHED:
                 return
-            self.status = OperationStatus.CANCELED
+            self.status = status_after
         if status is OperationStatus.RUNNING:
             self.session.cancel()
         elif status is OperationStatus.PENDING:
@@ -187,7 +190,8 @@ class Operation:
             if status is OperationStatus.ERROR:
                 assert self.error is not None
                 raise self.error
-            if status in (OperationStatus.CANCELED, OperationStatus.CLOSED):
+            if status in (OperationStatus.CANCELED, OperationStatus.CLOSED,
+                          OperationStatus.TIMEOUT):
                 raise ValidationError(f"operation {self.handle} is {status.value.lower()}; "
                                       "its results can no longer be fetched")
             if status is not OperationStatus.FINISHED:

@@ -14,7 +14,7 @@ Contract (``{sh}`` a session handle, ``{oh}`` an operation handle, both UUIDs):
 - ``POST /sessions/{sh}/statements`` ``{statement, executionConfig, executionTimeout}`` →
   ``{operationHandle}`` at once; the statement runs on the session's worker.
   ``executionConfig`` applies to this statement only; an operation still running after
-  ``executionTimeout`` ms is cancelled. One statement per request: a script of several is a
+  ``executionTimeout`` ms is cancelled with status ``TIMEOUT``. One statement per request: a script of several is a
   400 naming the second one's position.
 - ``GET …/operations/{oh}/status``, ``POST …/cancel``, ``DELETE …/close`` → ``{status}``
   (Flink's ``OperationStatus`` names).
@@ -302,4 +302,4 @@ def ndjson(op: Operation, token: int, max_rows: int) -> Iterator[bytes]:
 
 def _expire(op: Operation) -> None:
     if op.status in (OperationStatus.PENDING, OperationStatus.RUNNING):
-        op.cancel()
+        op.cancel(OperationStatus.TIMEOUT)

@@ -261,3 +261,18 @@ def test_execution_config_applies_to_one_statement(client):
             for r in b["results"]["data"]]
     assert rows == [{"kind": "INSERT", "fields": [2500]}]
     assert "execution.runtime-mode" not in client.get(f"/v4/sessions/{sh}").json()["properties"]
+
+
+def test_execution_timeout_cancels_a_long_statement(client):
+    sh = open_session(client, "/v4")
+    run(client, "/v4", sh, LIVE.format(n="t"))
+    run(client, "/v4", sh, "CREATE TABLE sink_t (k INT, v BIGINT) WITH ('connector' = 'blackhole')")
+    oh = submit(client, "/v4", sh, "INSERT INTO sink_t SELECT k, v FROM live_t",
+                executionConfig={"table.dml-sync": "true"}, executionTimeout=1500)
+    assert wait_finished(client, "/v4", sh, oh) == "TIMEOUT"
+    r = client.get(f"/v4/sessions/{sh}/operations/{oh}/result/0?rowFormat=JSON")
+    assert r.status_code == 400 and "timeout" in r.json()["errors"][0]
+    # the session goes on
+    assert run(client, "/v4", sh, "SET 'pipeline.name' = 'after'") == [
+        {"kind": "INSERT", "fields": ["OK"]}]
+    client.delete(f"/v4/sessions/{sh}")
