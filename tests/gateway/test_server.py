@@ -141,3 +141,17 @@ def test_the_postgres_server_starts_and_stops_on_the_rest_loop(monkeypatch, tmp_
     asyncio.run(main())
     assert calls[0] == ("init", "manager", "127.0.0.1", 5433, auth, None)
     assert calls[1][0] == "start" and calls[2] == ("stop",)
+
+
+def test_idle_sessions_are_closed_and_heartbeats_keep_them(tmp_path):
+    with gateway_process.running(tmp_path, "--idle-timeout", "1s") as gw, \
+            httpx.Client(base_url=gw.url, timeout=30) as c:
+        idle = c.post("/v1/sessions", json={}).json()["sessionHandle"]
+        kept = c.post("/v1/sessions", json={}).json()["sessionHandle"]
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert c.post(f"/v1/sessions/{kept}/heartbeat", json={}).status_code == 200
+            time.sleep(0.25)
+        assert c.get(f"/v1/sessions/{idle}").status_code == 404
+        assert c.get(f"/v1/sessions/{kept}").status_code == 200
+        assert c.get("/health").json()["sessions"] == 1

@@ -89,6 +89,9 @@ def test_session_routes(client, prefix):
         r = client.get(f"{prefix}/sessions/{sh}/complete-statement",
                        params={"statement": "sel", "position": 3})
         assert "SELECT" in r.json()["candidates"]
+        r = client.request("GET", f"{prefix}/sessions/{sh}/complete-statement",  # Flink's way
+                           json={"statement": "SET 'execution.runtime", "position": 22})
+        assert r.json() == {"candidates": ["'execution.runtime-mode'"]}
     else:  # configure-session and complete-statement exist from v2 on
         r = client.post(f"/v1/sessions/{sh}/configure-session", json={"statement": "SET 'a' = 'b'"})
         assert r.status_code == 404 and "errors" in r.json()
@@ -217,6 +220,8 @@ def test_errors_are_flink_shaped_and_user_errors_are_400(client):
     # one statement per request
     r = client.post(f"/v1/sessions/{sh}/statements", json={"statement": "SELECT 1; SELECT 2;"})
     assert r.status_code == 400 and "one statement per request" in r.json()["errors"][0]
+    r = client.post(f"/v1/sessions/{sh}/statements", json={"statement": " -- nothing\n ;"})
+    assert r.status_code == 400 and "no statement" in r.json()["errors"][0]
     # 10,000 nested parentheses
     deep = "SELECT " + "(" * 10_000 + "1" + ")" * 10_000
     oh = submit(client, "/v1", sh, deep)
