@@ -22,12 +22,15 @@ class BearerAuth:
         self.auth = auth
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not self.auth.enabled or (
+        if scope["type"] not in ("http", "websocket") or not self.auth.enabled or (
                 scope.get("method") == "GET" and scope.get("path") in OPEN_PATHS):
             await self.app(scope, receive, send)
             return
         if self.auth.check_token(_bearer(scope)):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":  # none is served; refuse before the router sees it
+            await send({"type": "websocket.close", "code": 1008})
             return
         await send_errors(send, 401, "authentication required: send 'Authorization: Bearer "
                           "<token>' with a configured token",
