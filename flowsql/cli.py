@@ -28,6 +28,11 @@ Contract:
   ``flowsql cluster stop``, ``flowsql cluster status``: a local cluster of background
   processes with pid files and logs under ``$FLOWSQL_HOME``
   (:mod:`flowsql.runtime.cluster.launcher`); errors exit 1 with one clear message.
+- ``flowsql gateway [--bind 127.0.0.1] [--port 8083] [--pg-port 5432] [--jobmanager HOST:PORT]
+  [--tokens-file F] [--users-file F] [--insecure] [--ssl-certfile F --ssl-keyfile F]
+  [--rest-versions v1,v2,v3,v4] [--idle-timeout 10min] [--home DIR]`` runs the SQL gateway in
+  the foreground until SIGTERM/SIGINT (:mod:`flowsql.gateway.server`). A non-loopback
+  ``--bind`` without tokens or users, or a bad option value, exits 2 with one message.
 - ``flowsql version`` prints the version of FlowSQL and of the engines it runs on.
 - Errors are printed as their ``render()`` text, never as a traceback unless ``--verbose``;
   the engine's log records go to ``$FLOWSQL_HOME/log/flowsql.log`` (:mod:`flowsql.shell.logs`).
@@ -236,6 +241,49 @@ def taskmanager(
 
     _guarded(lambda: run_taskmanager(_home(home), jobmanager=jobmanager, slots=slots, bind=bind,
                                      data_port=data_port, advertise=advertise, tm_id=tm_id))
+
+
+@app.command()
+def gateway(
+    bind: Annotated[str, typer.Option("--bind", help="Address to listen on (REST and Postgres).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="REST port, Flink's SQL Gateway API (0 = any free).")] = 8083,
+    pg_port: Annotated[int, typer.Option("--pg-port", help="Postgres wire port (0 = off).")] = 5432,
+    jobmanager: Annotated[
+        str | None, typer.Option("--jobmanager", help="Run jobs on the cluster at HOST:PORT (default: embedded).")
+    ] = None,
+    tokens_file: Annotated[
+        str | None, typer.Option("--tokens-file", help="Bearer tokens, one per line (also $FLOWSQL_GATEWAY_TOKENS).")
+    ] = None,
+    users_file: Annotated[
+        str | None, typer.Option("--users-file", help="Postgres users, 'user:password' per line.")
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow a non-loopback --bind without authentication.")
+    ] = False,
+    ssl_certfile: Annotated[str | None, typer.Option("--ssl-certfile", help="TLS certificate (PEM).")] = None,
+    ssl_keyfile: Annotated[str | None, typer.Option("--ssl-keyfile", help="TLS private key (PEM).")] = None,
+    rest_versions: Annotated[
+        str, typer.Option("--rest-versions", help="REST API versions to advertise, e.g. v1,v2,v3.")
+    ] = "v1,v2,v3,v4",
+    idle_timeout: Annotated[
+        str, typer.Option("--idle-timeout", help="Close sessions idle this long (10min, 30s; 0 = never).")
+    ] = "10min",
+    home: HomeOption = None,
+) -> None:
+    """Run the SQL gateway (Flink's SQL Gateway REST API, Postgres wire) in the foreground."""
+    from flowsql.gateway.server import GatewayOptions, check_options, parse_duration, run_gateway
+
+    try:  # refusals of the configuration are usage errors (exit 2), before anything starts
+        opts = GatewayOptions(
+            home=_home(home), bind=bind, port=port, pg_port=pg_port, jobmanager=jobmanager,
+            tokens_file=tokens_file, users_file=users_file, insecure=insecure,
+            ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, rest_versions=rest_versions,
+            idle_timeout_s=parse_duration(idle_timeout))
+        check_options(opts)
+    except FlowSQLError as error:
+        Renderer(make_console(sys.stderr)).error(error)
+        raise typer.Exit(EXIT_USAGE) from None
+    _guarded(lambda: run_gateway(opts))
 
 
 cluster_app = typer.Typer(help="A local cluster: one JobManager and TaskManagers in the background.",

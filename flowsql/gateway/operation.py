@@ -5,9 +5,12 @@ Contract (the protocol faces — Flink's REST API, the Postgres wire — build o
   (:meth:`Operation.run`): ``RUNNING`` while the statement executes, then ``FINISHED`` (its
   result can be fetched), ``ERROR`` (``error`` holds the :class:`FlowSQLError`; anything
   else escaping the engine becomes an ``ExecutionError`` naming it as internal), or
-  ``CANCELED``. :meth:`Operation.close` ends it for good (``CLOSED``): a running job of a
+  ``CANCELED`` (``TIMEOUT`` when cancelled because its execution timeout ran out).
+  :meth:`Operation.close` ends it for good (``CLOSED``): a running job of a
   live query is cancelled; a submitted INSERT job keeps running, as in Flink.
   The names are Flink's ``OperationStatus``.
+- ``config`` holds settings for this statement only (Flink's ``executionConfig``): applied
+  to the session's configuration while it runs, then the session's own are restored.
 - A streaming ``SELECT`` is ``FINISHED`` as soon as its job is submitted (as in Flink): its
   rows are fetched while the job runs, with a ``$row_kind`` column
   (:class:`flowsql.messages.RowKind`) when the result is a changelog.
@@ -30,10 +33,12 @@ Contract (the protocol faces — Flink's REST API, the Postgres wire — build o
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -82,11 +87,12 @@ class ResultPage:
 class Operation:
     session: Session
     statement: str
-    handle: str = field(default_factory=lambda: uuid.uuid4().hex)
+    handle: str = field(default_factory=lambda: str(uuid.uuid4()))
     status: OperationStatus = OperationStatus.PENDING
     error: FlowSQLError | None = None
     result: Result | None = None
     created: float = field(default_factory=time.time)
+    config: dict[str, str] = field(default_factory=dict)  # SET for this statement only
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -105,12 +111,17 @@ class Operation:
                 return
             self.status = OperationStatus.RUNNING
         try:
-            result = self.session.execute_one(self.statement)
+            with _overrides(self.session, self.config):
+                result = self.session.execute_one(self.statement)
         except QueryCancelled:
             self._end(OperationStatus.CANCELED)
             return
         except FlowSQLError as e:
             self.error = e
+            self._end(OperationStatus.ERROR)
+            return
+        except RecursionError:  # a statement nested deeper than a later stage can walk
+            self.error = ValidationError("the statement is nested too deeply to run")
             self._end(OperationStatus.ERROR)
             return
         except Exception as e:  # noqa: BLE001 - an engine bug must not kill the worker
@@ -137,12 +148,14 @@ class Operation:
         """Wait until the statement has executed (any state but PENDING / RUNNING)."""
         return self._done.wait(timeout)
 
-    def cancel(self) -> None:
+    def cancel(self, status_after: OperationStatus = OperationStatus.CANCELED) -> None:
+        """Stop the statement; ``status_after`` is CANCELED, or TIMEOUT when its execution
+        timeout ran out."""
         with self._lock:
             status = self.status
             if status.terminal and status is not OperationStatus.FINISHED:
                 return
-            self.status = OperationStatus.CANCELED
+            self.status = status_after
         if status is OperationStatus.RUNNING:
             self.session.cancel()
         elif status is OperationStatus.PENDING:
@@ -179,7 +192,8 @@ class Operation:
             if status is OperationStatus.ERROR:
                 assert self.error is not None
                 raise self.error
-            if status in (OperationStatus.CANCELED, OperationStatus.CLOSED):
+            if status in (OperationStatus.CANCELED, OperationStatus.CLOSED,
+                          OperationStatus.TIMEOUT):
                 raise ValidationError(f"operation {self.handle} is {status.value.lower()}; "
                                       "its results can no longer be fetched")
             if status is not OperationStatus.FINISHED:
@@ -243,6 +257,25 @@ class Operation:
         if stream.done and self._carry is None:
             return ResultPage("EOS", full, table, None, **common)
         return ResultPage("NOT_READY", full, table, token, **common)
+
+
+@contextlib.contextmanager
+def _overrides(session: Session, config: dict[str, str]) -> Iterator[None]:
+    """Apply ``config`` to the session while one statement runs, then restore it."""
+    if not config:
+        yield
+        return
+    saved = session.config.items()
+    try:
+        for key, value in config.items():
+            session.config.set(key, value)
+        yield
+    finally:
+        for key in config:
+            if key in saved:
+                session.config.set(key, saved[key])
+            else:
+                session.config.reset(key)
 
 
 def _bad_token(token: int, expected: int) -> ValidationError:

@@ -39,7 +39,7 @@ DEFAULT_MAX_SESSIONS = 1000
 
 class GatewaySession:
     def __init__(self, home: Path | None, config: dict[str, str], name: str | None = None) -> None:
-        self.handle = uuid.uuid4().hex
+        self.handle = str(uuid.uuid4())
         self.name = name
         self.session = Session(home, config)
         self.created = time.time()
@@ -55,8 +55,8 @@ class GatewaySession:
     def touch(self) -> None:
         self.last_access = time.monotonic()
 
-    def submit(self, statement: str) -> Operation:
-        op = Operation(self.session, statement)
+    def submit(self, statement: str, config: dict[str, str] | None = None) -> Operation:
+        op = Operation(self.session, statement, config=dict(config or {}))
         with self._lock:
             if self._closed:
                 raise ValidationError(f"session {self.handle} is closed")

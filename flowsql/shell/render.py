@@ -14,7 +14,8 @@ Contract:
   ``Query cancelled.``; any other exception is an internal error printed as
   ``Internal error: <type>: <msg> (run with --verbose for the traceback)``. Tracebacks appear
   only when verbose.
-- Cell text is computed a column at a time with ``pyarrow.compute``; only nested and binary
+- Cell text (:mod:`flowsql.session.cells`, shared with the gateway) is computed a column at a
+  time with ``pyarrow.compute``; only nested and binary
   values (display-only, at most ``max_rows``) are formatted value by value.
 - When output is not a terminal, tables are never squeezed to a width: lines are as long as
   the table needs, so scripts' output can be compared as text.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 import sys
 import traceback
-from typing import IO, Any
+from typing import IO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,10 +37,10 @@ from rich.text import Text
 
 from flowsql.errors import FlowSQLError, QueryCancelled
 from flowsql.messages import ROW_KIND
+from flowsql.session.cells import NULL, column_text, text_array  # noqa: F401 - re-exported
 from flowsql.session.result import Result
 
 MAX_DISPLAY_ROWS = 1000
-NULL = "NULL"
 _ROW_KIND_LABELS = pa.array(["+I", "-U", "+U", "-D"])
 _ROW_COUNT_MESSAGE = re.compile(r"^\s*\d+ rows?(\(s\))? in set\b.*$", re.IGNORECASE)
 _WIDE = 100_000  # console width when the output is not a terminal: never wrap a table
@@ -58,61 +59,7 @@ def make_console(file: IO[str] | None = None) -> Console:
     )
 
 
-# -- cells -----------------------------------------------------------------------------------
-def _nested_text(value: Any) -> str:
-    """Flink's text for nested values: ARRAY [1, 2], ROW (1, a), MAP {k=v}."""
-    if value is None:
-        return NULL
-    if isinstance(value, dict):
-        return "(" + ", ".join(_nested_text(v) for v in value.values()) + ")"
-    if isinstance(value, list):
-        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):  # a map
-            return "{" + ", ".join(f"{_nested_text(k)}={_nested_text(v)}" for k, v in value) + "}"
-        return "[" + ", ".join(_nested_text(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, bytes):
-        return "x'" + value.hex() + "'"
-    return str(value)
-
-
-def column_text(column: pa.Array | pa.ChunkedArray, time_zone: str = "UTC") -> list[str]:
-    """The display text of every value of one column."""
-    return text_array(column, time_zone).to_pylist()
-
-
-def text_array(column: pa.Array | pa.ChunkedArray, time_zone: str = "UTC") -> pa.Array:
-    """The display text of every value of one column, as a string array without nulls."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
-    typ = column.type
-    if pa.types.is_dictionary(typ):
-        column = column.dictionary_decode()
-        typ = column.type
-    if pa.types.is_timestamp(typ):
-        if typ.tz is not None:
-            column = pc.cast(column, pa.timestamp(typ.unit, tz=time_zone or "UTC"))
-        text = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
-    elif pa.types.is_boolean(typ):
-        text = pc.if_else(column, "TRUE", "FALSE")
-    elif pa.types.is_null(typ):
-        return pa.array([NULL] * len(column), pa.string())
-    elif (
-        pa.types.is_nested(typ)
-        or pa.types.is_binary(typ)
-        or pa.types.is_large_binary(typ)
-        or pa.types.is_fixed_size_binary(typ)
-        or pa.types.is_binary_view(typ)
-    ):
-        return pa.array([_nested_text(v) for v in column.to_pylist()], pa.string())
-    else:
-        try:
-            text = pc.cast(column, pa.string())
-        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-            return pa.array(
-                [NULL if v is None else str(v) for v in column.to_pylist()], pa.string()
-            )
-    return pc.fill_null(text, NULL)
+# -- cells: flowsql.session.cells (shared with the gateway) -------------------------------
 
 
 def _is_numeric(typ: pa.DataType) -> bool:

@@ -41,6 +41,8 @@ def _sqlglot(origin: Origin, text: str, base: int, into: type | None = None) -> 
         trees = sqlglot.parse(text, read="flink", into=into) if into else sqlglot.parse(text, read="flink")
     except ParseError as e:
         raise translate_sqlglot_error(origin, e, text, base) from None
+    except RecursionError:  # e.g. thousands of nested parentheses: refuse, don't crash
+        raise origin.error("the statement is nested too deeply to parse", base) from None
     except TokenError:
         from flowsql.sql.cursor import tokenize
 

@@ -1,0 +1,157 @@
+"""The ``flowsql gateway`` process: refusing an open bind without auth, TLS, advertised
+versions, the Postgres port in a build without it, and a clean SIGTERM with live queries."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import subprocess
+import sys
+import time
+import types
+
+import httpx2 as httpx
+import pytest
+
+from flowsql.errors import ValidationError
+from flowsql.gateway.auth import GatewayAuth
+from flowsql.gateway.rest.versions import parse_versions
+from flowsql.gateway.server import GatewayOptions, _start_pg, parse_duration, session_defaults
+from tests.gateway import gateway_process
+
+
+def test_non_loopback_bind_without_auth_is_refused(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "flowsql", "gateway", "--bind", "0.0.0.0",
+                          "--port", "0", "--pg-port", "0", "--home", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin", "FLOWSQL_HOME": str(tmp_path)})
+    assert run.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without authentication" in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+
+
+def test_bad_options_exit_2(tmp_path):
+    for args in (["--rest-versions", "v1,v9"], ["--idle-timeout", "soon"]):
+        run = subprocess.run([sys.executable, "-m", "flowsql", "gateway", "--port", "0",
+                              "--pg-port", "0", "--home", str(tmp_path), *args],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr
+
+
+def test_tls_and_advertised_versions(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    with gateway_process.running(tmp_path, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key),
+                                 "--rest-versions", "v1,v2,v3", "--pg-port", "0") as gw:
+        assert gw.url.startswith("https://")
+        context = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(base_url=gw.url, verify=context, timeout=30) as c:
+            assert c.get("/api_versions").json() == {"versions": ["V1", "V2", "V3"]}
+            sh = c.post("/sessions", json={"properties": {"execution.runtime-mode": "batch"}}
+                        ).json()["sessionHandle"]
+            oh = c.post(f"/sessions/{sh}/statements", json={"statement": "SELECT 1"}).json()
+            assert "operationHandle" in oh
+            # unprefixed = v3, the latest advertised: nextResultUri names it
+            gw_body = None
+            for _ in range(200):
+                gw_body = c.get(f"/sessions/{sh}/operations/{oh['operationHandle']}/result/0").json()
+                assert "resultType" in gw_body, gw_body
+                if gw_body["resultType"] != "NOT_READY":
+                    break
+                time.sleep(0.05)
+            assert gw_body["nextResultUri"].startswith("/v3/")
+        with httpx.Client(base_url=gw.url.replace("https", "http"), timeout=5) as plain:
+            try:
+                plain.get("/health")
+                raise AssertionError("plain HTTP was served on the TLS port")
+            except httpx.HTTPError:
+                pass
+
+
+def test_postgres_port_without_pgwire_module_and_sigterm_closes_sessions(tmp_path):
+    gw = gateway_process.start(tmp_path, "--pg-port", "0")
+    try:
+        with httpx.Client(base_url=gw.url, timeout=30) as c:
+            sh = c.post("/sessions", json={}).json()["sessionHandle"]
+            c.post(f"/v2/sessions/{sh}/configure-session", json={"statement": (
+                "CREATE TABLE sig_live (k INT) WITH ('connector' = 'datagen', "
+                "'rows-per-second' = '50')")}).raise_for_status()
+            c.post(f"/sessions/{sh}/statements", json={"statement": "SELECT k FROM sig_live"})
+    finally:
+        code = gateway_process.stop_process(gw.proc, timeout=30)
+    assert code == 0
+    err = gw.proc.stderr.read() if gw.proc.stderr else ""
+    assert "Traceback" not in err
+
+
+def test_durations_and_versions_parse():
+    assert [parse_duration(t) for t in ("10min", "30s", "500ms", "1h", "0", "2.5")] == [
+        600, 30, 0.5, 3600, 0, 2.5]
+    assert parse_versions("V3, v1") == ("v1", "v3") and parse_versions(None)[-1] == "v4"
+    with pytest.raises(ValidationError):
+        parse_duration("soon")
+    with pytest.raises(ValidationError):
+        parse_versions(" , ")
+    assert session_defaults("jm:6123") == {"execution.target": "remote",
+                                           "jobmanager.address": "jm:6123"}
+    assert session_defaults(None) == {}
+
+
+def test_a_busy_port_is_one_clear_error(tmp_path):
+    with gateway_process.running(tmp_path) as gw:
+        run = subprocess.run([sys.executable, "-m", "flowsql", "gateway", "--port", str(gw.port),
+                              "--pg-port", "0", "--home", str(tmp_path)],
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{gw.port}" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_the_postgres_server_starts_and_stops_on_the_rest_loop(monkeypatch, tmp_path):
+    """The contract with ``flowsql.gateway.pgwire.server.PgServer`` (a stand-in here)."""
+    calls = []
+
+    class PgServer:
+        def __init__(self, manager, host, port, auth, ssl_context):
+            calls.append(("init", manager, host, port, auth, ssl_context))
+            self.port = None
+
+        async def start(self):
+            self.port = 54321
+            calls.append(("start", asyncio.get_running_loop()))
+
+        async def stop(self):
+            calls.append(("stop",))
+
+    fake = types.ModuleType("flowsql.gateway.pgwire.server")
+    fake.PgServer = PgServer
+    monkeypatch.setitem(sys.modules, "flowsql.gateway.pgwire", types.ModuleType("pgwire"))
+    monkeypatch.setitem(sys.modules, "flowsql.gateway.pgwire.server", fake)
+    auth = GatewayAuth()
+
+    async def main():
+        pg = await _start_pg(GatewayOptions(pg_port=5433), "manager", auth)
+        assert pg.port == 54321
+        await pg.stop()
+        assert await _start_pg(GatewayOptions(pg_port=0), "manager", auth) is None
+
+    asyncio.run(main())
+    assert calls[0] == ("init", "manager", "127.0.0.1", 5433, auth, None)
+    assert calls[1][0] == "start" and calls[2] == ("stop",)
+
+
+def test_idle_sessions_are_closed_and_heartbeats_keep_them(tmp_path):
+    with gateway_process.running(tmp_path, "--idle-timeout", "1s") as gw, \
+            httpx.Client(base_url=gw.url, timeout=30) as c:
+        idle = c.post("/v1/sessions", json={}).json()["sessionHandle"]
+        kept = c.post("/v1/sessions", json={}).json()["sessionHandle"]
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert c.post(f"/v1/sessions/{kept}/heartbeat", json={}).status_code == 200
+            time.sleep(0.25)
+        assert c.get(f"/v1/sessions/{idle}").status_code == 404
+        assert c.get(f"/v1/sessions/{kept}").status_code == 200
+        assert c.get("/health").json()["sessions"] == 1
