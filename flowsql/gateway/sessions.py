@@ -129,6 +129,11 @@ class SessionManager:
     def __len__(self) -> int:
         return len(self._sessions)
 
+    def sessions(self) -> list[GatewaySession]:
+        """The open sessions (a snapshot)."""
+        with self._lock:
+            return list(self._sessions.values())
+
     def open(self, properties: dict[str, str] | None = None, name: str | None = None) -> GatewaySession:
         with self._lock:
             if len(self._sessions) >= self.max_sessions:

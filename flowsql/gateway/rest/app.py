@@ -5,6 +5,8 @@ Contract:
   keeps no state of its own. Every known version is served under its prefix; unprefixed
   paths are the default version (the latest of ``versions``, the advertised ones).
 - ``GET /health`` → ``{"status": "ok", "sessions": n}``, open without a token.
+- ``GET /metrics``: Prometheus text (:mod:`.metrics`: sessions, operations by status, the
+  process's RSS and CPU); behind the token like every route but ``/health``.
 - FastAPI's OpenAPI document is at ``/openapi.json``; no docs UI is served.
 - Middleware, outermost first: bearer-token auth (:mod:`.bearer`, when ``auth`` has tokens
   or users), then the body limit (:mod:`.body_limit`, 413).
@@ -13,11 +15,12 @@ Contract:
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import flowsql
 from flowsql.gateway.auth import GatewayAuth
-from flowsql.gateway.rest import errors
+from flowsql.gateway.rest import errors, metrics
 from flowsql.gateway.rest.bearer import BearerAuth
 from flowsql.gateway.rest.body_limit import DEFAULT_LIMIT, BodyLimit
 from flowsql.gateway.rest.routes import build_router
@@ -45,6 +48,12 @@ def create_app(
     @app.get("/health")
     def health() -> dict:
         return {"status": "ok", "sessions": len(manager)}
+
+    registry = metrics.registry(manager)
+
+    @app.get("/metrics", response_class=Response)
+    def prometheus() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(build_router(manager, default_version(versions), versions))
     for version in KNOWN:

@@ -281,3 +281,25 @@ def test_execution_timeout_cancels_a_long_statement(client):
     assert run(client, "/v4", sh, "SET 'pipeline.name' = 'after'") == [
         {"kind": "INSERT", "fields": ["OK"]}]
     client.delete(f"/v4/sessions/{sh}")
+
+
+def test_metrics_count_sessions_and_operations_and_parse(client):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def gauges() -> dict:
+        text = client.get("/metrics").text
+        return {(s.name, s.labels.get("status")): s.value
+                for f in text_string_to_metric_families(text) for s in f.samples}
+
+    before = gauges()[("flowsql_gateway_sessions", None)]
+    sh = open_session(client, "/v2")
+    op = client.post(f"/v2/sessions/{sh}/statements",
+                     json={"statement": "SET 'pipeline.name' = 'm'"}).json()["operationHandle"]
+    until("the statement to finish", lambda: client.get(
+        f"/v2/sessions/{sh}/operations/{op}/status").json()["status"] == "FINISHED")
+    now = gauges()
+    assert now[("flowsql_gateway_sessions", None)] == before + 1
+    assert now[("flowsql_gateway_operations", "FINISHED")] >= 1
+    assert ("process_resident_memory_bytes", None) in now
+    client.delete(f"/v2/sessions/{sh}")
+    assert gauges()[("flowsql_gateway_sessions", None)] == before
