@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv install clean bench-batch browser
+.PHONY: demo test lint venv install clean bench-batch browser pg-clients
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,19 @@ lint: $(STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium chromium-driver)
 
-test: lint browser
+# psql (Debian's postgresql-client) and pgjdbc (Maven Central, cached in .cache/) for the
+# Postgres wire protocol tests.
+PGJDBC_VERSION := 42.7.14
+PGJDBC_JAR := .cache/pgjdbc/postgresql-$(PGJDBC_VERSION).jar
+
+pg-clients: $(PGJDBC_JAR)
+	command -v psql >/dev/null || (apt-get update -q && apt-get install -y -q postgresql-client)
+
+$(PGJDBC_JAR):
+	mvn -q dependency:copy -Dartifact=org.postgresql:postgresql:$(PGJDBC_VERSION) \
+		-DoutputDirectory=$(CURDIR)/.cache/pgjdbc
+
+test: lint browser pg-clients
 	$(BIN)/python -m pytest -q -n 2 tests
 
 bench-batch: $(STAMP)
