@@ -84,6 +84,8 @@ CREATE MACRO array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END;
 CREATE MACRO current_setting(x, m := false) AS (SELECT setting FROM {P}.pg_settings m_s
   WHERE lower(m_s.name) = lower(x));
 CREATE MACRO set_config(a, b, c) AS b;
+CREATE MACRO _pg_expandarray(arr) AS unnest(list_transform(range(1, len(arr) + 1),
+  lambda i: {{'x': arr[i], 'n': i}}));
 CREATE MACRO pg_get_keywords() AS TABLE SELECT keyword_name AS word,
   CASE keyword_category WHEN 'reserved' THEN 'R' WHEN 'unreserved' THEN 'U'
     WHEN 'type_function' THEN 'T' ELSE 'C' END AS catcode,

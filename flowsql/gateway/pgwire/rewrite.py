@@ -70,7 +70,8 @@ def rewrite(sql: str, pg_names: set[str], ctx: dict[str, str]) -> str:
                 node.set("catalog", None)
             return node
         if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier) \
-                and node.this.name.lower() == "pg_catalog" and isinstance(node.expression,
+                and node.this.name.lower() in ("pg_catalog", "information_schema") \
+                and isinstance(node.expression,
                                                                            exp.Func):
             return node.expression
         if isinstance(node, exp.Collate):
