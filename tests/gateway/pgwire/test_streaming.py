@@ -1,0 +1,54 @@
+"""Unbounded sources over the Postgres wire: SQL cursors page a live changelog, a plain
+SELECT streams until the client cancels it, a disconnect cancels the job."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+LIVE = ("CREATE TABLE IF NOT EXISTS live (k INT, v BIGINT) WITH ('connector' = 'datagen', "
+        "'rows-per-second' = '200', 'fields.k.min' = '1', 'fields.k.max' = '3')")
+
+
+def test_cursor_fetches_a_live_changelog(pg):
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute(LIVE)
+        conn.execute("DECLARE c CURSOR FOR SELECT k, count(*) AS n FROM live GROUP BY k")
+        seen = []
+        deadline = time.monotonic() + 30
+        while len(seen) < 8 and time.monotonic() < deadline:
+            cur = conn.execute("FETCH 5 FROM c")
+            assert [d.name for d in cur.description] == ["k", "n", "row_kind"]
+            seen += cur.fetchall()
+        assert len(seen) >= 8
+        kinds = {row[2] for row in seen}
+        assert "+I" in kinds and kinds <= {"+I", "-U", "+U", "-D"}
+        conn.execute("CLOSE c")
+        with pytest.raises(psycopg.Error):
+            conn.execute("FETCH 1 FROM c")
+
+
+def test_plain_select_streams_until_cancelled(pg):
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute(LIVE)
+        timer = threading.Timer(1.5, conn.cancel_safe)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("SELECT k, v FROM live")
+        timer.join()
+        assert time.monotonic() - started < 20
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
+
+
+def test_extended_protocol_row_limit_on_a_live_query(pg):
+    with psycopg.connect(pg.dsn()) as conn:
+        conn.execute(LIVE)
+        with conn.cursor(name="live_rows") as cur:
+            cur.execute("SELECT k, v FROM live")
+            rows = cur.fetchmany(7)
+            assert len(rows) == 7 and all(1 <= r[0] <= 3 for r in rows)
+        conn.rollback()
