@@ -177,6 +177,9 @@ class PgConnection:
         for key in ("DateStyle", "TimeZone", "client_encoding", "extra_float_digits"):
             if key in startup:
                 self.settings[key] = startup[key]
+        schema = self.gs.session.catalog.current_database
+        self.settings["search_path"] = f'"$user", {schema}'
+        self.mirror.settings.update(self.settings)
         self.server.register(self)
         out = [codec.msg_auth(0)]
         out += [codec.msg_parameter_status(k, self.settings[k]) for k in REPORTED]

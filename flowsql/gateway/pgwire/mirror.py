@@ -84,6 +84,11 @@ CREATE MACRO array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END;
 CREATE MACRO current_setting(x, m := false) AS (SELECT setting FROM {P}.pg_settings m_s
   WHERE lower(m_s.name) = lower(x));
 CREATE MACRO set_config(a, b, c) AS b;
+CREATE MACRO quote_ident(x) AS CASE WHEN regexp_matches(x, '^[a-z_][a-z0-9_$]*$') THEN x
+  ELSE '"' || replace(x, '"', '""') || '"' END;
+CREATE MACRO parse_ident(x) AS string_split(replace(x, '"', ''), '.');
+CREATE MACRO array_length(a, d) AS len(a);
+CREATE MACRO pg_backend_pid() AS 0;
 CREATE MACRO _pg_expandarray(arr) AS unnest(list_transform(range(1, len(arr) + 1),
   lambda i: {{'x': arr[i], 'n': i}}));
 CREATE MACRO pg_get_keywords() AS TABLE SELECT keyword_name AS word,
@@ -204,7 +209,7 @@ class CatalogMirror:
 
     def context(self) -> dict[str, str]:
         return {"schema": self.schema, "database": self.database, "user": self.user,
-                "version": self.version}
+                "version": self.version, "settings": self.settings}
 
     def query(self, sql: str, catalog) -> pa.Table:
         self.refresh(catalog)

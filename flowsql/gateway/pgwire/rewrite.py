@@ -58,7 +58,7 @@ def rewrite(sql: str, pg_names: set[str], ctx: dict[str, str]) -> str:
         if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
             if node.db.lower() == "pg_catalog":  # a table function: pg_catalog.f()
                 node.set("db", None)
-            return node
+            return _function_in_from(node)
         if isinstance(node, exp.Table):
             db = node.db.lower()
             name = node.name.lower()
@@ -92,14 +92,30 @@ def rewrite(sql: str, pg_names: set[str], ctx: dict[str, str]) -> str:
             return _cast(node)
         if isinstance(node, exp.CurrentSchema):
             return exp.Literal.string(ctx["schema"])
+        if type(node).__name__ == "Format" and isinstance(node.this, exp.Literal):
+            fmt = node.this.name.replace("%I", "%s").replace("%L", "'%s'")
+            return exp.Anonymous(this="printf", expressions=[exp.Literal.string(fmt),
+                                                             *node.expressions])
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "current_setting" \
+                and node.expressions and isinstance(node.expressions[0], exp.Literal):
+            key = node.expressions[0].name.lower()
+            value = next((v for k, v in ctx.get("settings", {}).items() if k.lower() == key),
+                         None)
+            if value is not None:
+                return exp.Literal.string(value)
         if type(node).__name__ in ("CurrentVersion", "Version"):
             return exp.Literal.string(ctx["version"])
         if type(node).__name__ in ("CurrentDatabase", "CurrentCatalog"):
             return exp.Literal.string(ctx["database"])
-        if isinstance(node, exp.CurrentUser):
+        if type(node).__name__ in ("SessionUser", "CurrentRole", "CurrentUser"):
             return exp.Literal.string(ctx["user"])
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
+            if name == "format" and node.expressions and isinstance(
+                    node.expressions[0], exp.Literal):  # Postgres format() → printf
+                fmt = node.expressions[0].name.replace("%I", "%s").replace("%L", "'%s'")
+                return exp.Anonymous(this="printf", expressions=[exp.Literal.string(fmt),
+                                                                 *node.expressions[1:]])
             if name in RENAMES:
                 return exp.Anonymous(this=RENAMES[name], expressions=node.expressions)
             if name in ("version",):
@@ -110,7 +126,7 @@ def rewrite(sql: str, pg_names: set[str], ctx: dict[str, str]) -> str:
                     name, "user")
                 return exp.Literal.string(ctx[key])
         if isinstance(node, exp.Column) and not node.table and node.name.lower() in (
-                "session_user", "current_user", "current_catalog") and not node.this.quoted:
+                "session_user", "current_user", "current_catalog", "user") and not node.this.quoted:
             return exp.Literal.string(ctx["database" if "catalog" in node.name else "user"])
         return node
 
@@ -118,6 +134,28 @@ def rewrite(sql: str, pg_names: set[str], ctx: dict[str, str]) -> str:
     _name_outputs(tree)
     tree = _apply(tree, transform)
     return tree.sql("duckdb")
+
+
+TABLE_FUNCTIONS = {"generate_series", "unnest", "range", "pg_get_keywords", "generate_subscripts"}
+
+
+def _function_in_from(node: exp.Table) -> exp.Expression:
+    """Postgres lets a scalar function stand in FROM (one row, the alias names the value) and
+    names a set-returning function's column after the alias; DuckDB does neither."""
+    func = node.this
+    alias = node.args.get("alias")
+    if not isinstance(func, exp.Func) or alias is None or alias.columns:
+        return node
+    name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
+    column = alias.name
+    if name in ("generate_series", "unnest"):
+        inner = exp.Table(this=func.copy())
+        select = exp.select(exp.alias_(exp.column(name if name != "unnest" else "unnest"),
+                                       column)).from_(inner)
+        return select.subquery(column)
+    if name in TABLE_FUNCTIONS:
+        return node
+    return exp.select(exp.alias_(func.copy(), column)).subquery(column)
 
 
 def _apply(tree: exp.Expression, fn) -> exp.Expression:
