@@ -47,6 +47,7 @@ from flowsql.gateway.pgwire.pgcatalog import SETTINGS, pg_column_type
 from flowsql.gateway.pgwire.results import OperationCursor, TableCursor
 
 log = logging.getLogger(__name__)
+WAIT_SLICE_S = 0.5  # how often a waiting statement checks that its client is still there
 SERVER_VERSION = SETTINGS["server_version"]
 VERSION_TEXT = f"PostgreSQL {SERVER_VERSION} on x86_64-pc-linux-gnu, compiled by FlowSQL"
 REPORTED = ["server_version", "server_encoding", "client_encoding", "DateStyle",
@@ -120,6 +121,10 @@ class PgConnection:
             self.mirror.close()
         with contextlib.suppress(Exception):
             self.writer.close()
+
+    def gone(self) -> bool:
+        """True once the client's connection is closed (noticed without reading from it)."""
+        return self.writer.transport is None or self.writer.transport.is_closing()
 
     def cancel(self) -> None:
         """A CancelRequest for this connection: stop what runs now."""
@@ -313,13 +318,16 @@ class PgConnection:
         assert self.gs is not None
         op = self.gs.submit(sql)
         self.current = op
-        await asyncio.to_thread(op.wait)
+        while not await asyncio.to_thread(op.wait, WAIT_SLICE_S):
+            if self.gone():  # the client went away mid-statement: cancel it
+                op.cancel()
+                raise QueryCancelled("the client disconnected")
         if op.status is OperationStatus.ERROR:
             assert op.error is not None
             raise op.error
         if op.status is not OperationStatus.FINISHED:
             raise QueryCancelled("canceling statement due to user request")
-        cursor = OperationCursor(op, _tag(sql))
+        cursor = OperationCursor(op, _tag(sql), alive=lambda: not self.gone())
         try:
             await cursor.prime()
         except BaseException:

@@ -7,6 +7,8 @@ Contract:
 - :class:`OperationCursor` pages a :class:`~flowsql.gateway.operation.Operation` with
   ``fetch`` in a worker thread (never on the event loop). A live query's NOT_READY pages are
   polled until rows arrive, the stream ends or the operation is cancelled.
+- A client that disconnects while a live query waits for rows cancels the operation
+  (``alive`` is polled between fetches).
 - A changelog's ``$row_kind`` column becomes a text column ``row_kind`` (``+I``, ``-U``,
   ``+U``, ``-D``), last, like Materialize's SUBSCRIBE diff column; an append-only stream has
   none.
@@ -19,6 +21,7 @@ import asyncio
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flowsql.errors import QueryCancelled
 from flowsql.gateway.operation import Operation
 from flowsql.messages import ROW_KIND
 
@@ -62,8 +65,9 @@ class TableCursor:
 
 
 class OperationCursor:
-    def __init__(self, op: Operation, tag: str) -> None:
+    def __init__(self, op: Operation, tag: str, alive=lambda: True) -> None:
         self.op = op
+        self._alive = alive
         self._tag = tag
         self.schema: pa.Schema | None = None
         self.rows_sent = 0
@@ -78,6 +82,9 @@ class OperationCursor:
 
     async def _page(self):
         while True:
+            if not self._alive():  # the client disconnected: stop the live query
+                self.op.cancel()
+                raise QueryCancelled("the client disconnected")
             page = await asyncio.to_thread(self.op.fetch, self._token, PAGE_ROWS)
             if page.result_type != "NOT_READY" or page.schema.names:
                 return page

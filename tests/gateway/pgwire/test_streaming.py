@@ -52,3 +52,28 @@ def test_extended_protocol_row_limit_on_a_live_query(pg):
             rows = cur.fetchmany(7)
             assert len(rows) == 7 and all(1 <= r[0] <= 3 for r in rows)
         conn.rollback()
+
+
+def test_disconnect_mid_stream_cancels_and_server_goes_on(pg):
+    import socket
+    import struct
+
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute(LIVE)
+    # a raw client: startup, a simple query over the live source, then hang up mid-stream
+    sock = socket.create_connection(("127.0.0.1", pg.port), timeout=10)
+    params = b"user\0u\0database\0flowsql\0\0"
+    sock.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+    buf = b""
+    while b"Z\x00\x00\x00\x05I" not in buf:
+        buf += sock.recv(65536)
+    query = b"SELECT k, v FROM live\0"
+    sock.sendall(b"Q" + struct.pack("!i", 4 + len(query)) + query)
+    data = b""
+    while b"D\x00" not in data:  # a DataRow ('D', then a length < 2**24) arrived
+        chunk = sock.recv(65536)
+        assert chunk and b"E\x00" not in chunk[:2], chunk
+        data += chunk
+    sock.close()
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
