@@ -322,12 +322,20 @@ class PgConnection:
             if self.gone():  # the client went away mid-statement: cancel it
                 op.cancel()
                 raise QueryCancelled("the client disconnected")
-        if op.status is OperationStatus.ERROR:
-            assert op.error is not None
-            raise op.error
-        if op.status is not OperationStatus.FINISHED:
+        status = op.status
+        if status is not OperationStatus.FINISHED:
+            with contextlib.suppress(ValidationError):
+                self.gs.close_operation(op.handle)
+            if status is OperationStatus.ERROR and op.error is not None:
+                raise op.error
             raise QueryCancelled("canceling statement due to user request")
-        cursor = OperationCursor(op, _tag(sql), alive=lambda: not self.gone())
+        gs = self.gs
+
+        def closer() -> None:
+            with contextlib.suppress(ValidationError):
+                gs.close_operation(op.handle)
+
+        cursor = OperationCursor(op, _tag(sql), alive=lambda: not self.gone(), closer=closer)
         try:
             await cursor.prime()
         except BaseException:

@@ -65,9 +65,10 @@ class TableCursor:
 
 
 class OperationCursor:
-    def __init__(self, op: Operation, tag: str, alive=lambda: True) -> None:
+    def __init__(self, op: Operation, tag: str, alive=lambda: True, closer=None) -> None:
         self.op = op
         self._alive = alive
+        self._closer = closer or op.close
         self._tag = tag
         self.schema: pa.Schema | None = None
         self.rows_sent = 0
@@ -129,4 +130,6 @@ class OperationCursor:
         return out
 
     def close(self) -> None:
-        self.op.close()
+        """Close the operation (and forget it in its session: a long connection's finished
+        statements must not pile up)."""
+        self._closer()
