@@ -199,9 +199,10 @@ def static_tables(database: str) -> dict[str, pa.Table]:
     out["pg_catalog.pg_database"] = _table(
         [("oid", I), ("datname", S), ("datdba", I), ("encoding", I), ("datlocprovider", S),
          ("datistemplate", B), ("datallowconn", B), ("datconnlimit", I), ("dattablespace", I),
-         ("datcollate", S), ("datctype", S), ("datacl", LS)],
+         ("datcollate", S), ("datctype", S), ("daticulocale", S), ("daticurules", S),
+         ("datcollversion", S), ("datacl", LS)],
         [(16383, database, OWNER_OID, 6, "c", False, True, -1, 1663, "C.UTF-8", "C.UTF-8",
-          None)])
+          None, None, None, None)])
     out["pg_catalog.pg_tablespace"] = _table(
         [("oid", I), ("spcname", S), ("spcowner", I), ("spcacl", LS), ("spcoptions", LS)],
         [(1663, "pg_default", OWNER_OID, None, None)])
@@ -268,7 +269,8 @@ def catalog_tables(catalog, database: str) -> dict[str, pa.Table]:
                 toid, typmod = pg_column_type(ftype)
                 size = next((t[2] for t in TYPES if t[0] == toid), -1)
                 att.append((oid, cname, toid, size, num, 0, typmod, not nullable, False, "",
-                            "", False, 0, True, 100 if toid in (T.TEXT, T.VARCHAR) else 0))
+                            "", False, 0, True, 100 if toid in (T.TEXT, T.VARCHAR) else 0,
+                            "x" if size < 0 else "p", "", -1, None, None, None))
                 if ccomment:
                     desc.append((oid, 1259, num, ccomment))
                 col_rows.append(_info_column(database, schema, name, cname, num, nullable,
@@ -307,7 +309,9 @@ def catalog_tables(catalog, database: str) -> dict[str, pa.Table]:
         [("attrelid", I), ("attname", S), ("atttypid", I), ("attlen", I), ("attnum", I),
          ("attndims", I), ("atttypmod", I), ("attnotnull", B), ("atthasdef", B),
          ("attidentity", S), ("attgenerated", S), ("attisdropped", B), ("attinhcount", I),
-         ("attislocal", B), ("attcollation", I)], att)
+         ("attislocal", B), ("attcollation", I), ("attstorage", S), ("attcompression", S),
+         ("attstattarget", I), ("attacl", LS), ("attoptions", LS), ("attfdwoptions", LS)],
+        att)
     out["pg_catalog.pg_description"] = _table(
         [("objoid", I), ("classoid", I), ("objsubid", I), ("description", S)], desc)
     out["pg_catalog.pg_index"] = _table(

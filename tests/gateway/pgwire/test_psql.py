@@ -52,3 +52,10 @@ def test_error_has_position_and_hint(pg):
     assert "not found" in out.stderr and "HINT" in out.stderr and "Traceback" not in out.stderr
     out = psql(pg, "SELECT id,\n  FROM orders", check=False)
     assert "SQL parse error" in out.stderr and "LINE 1: SELECT id," in out.stderr
+
+
+@pytest.mark.parametrize("command", [r"\l", r"\dn", r"\dv", r"\d", r"\d+ orders", r"\dt+",
+                                     r"\di", r"\du", r"\df", r"\dT", r"\dx", r"\d big_orders"])
+def test_meta_commands_answer(pg, command):
+    out = psql(pg, command)
+    assert "ERROR" not in out.stderr
