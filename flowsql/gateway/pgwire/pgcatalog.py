@@ -15,7 +15,8 @@ databases of the current catalog (plus ``pg_catalog``, ``information_schema``); 
 FlowSQL database is ``current_schema()``. FlowSQL tables and views are ``relkind`` ``r`` and
 ``v``; a primary key (never enforced in FlowSQL) is shown as a ``p`` constraint with its
 index. OIDs are stable for a given catalog: namespaces from 2200, relations from 16384 in
-name order. Types come from the column's Flink type (:func:`pg_column_type`).
+name order. Types come from the column's Flink type (:func:`pg_column_type`); a view's
+columns are its declared or selected names (as FlowSQL's DESCRIBE gives them), typed text.
 """
 
 from __future__ import annotations
@@ -406,6 +407,8 @@ def _columns(obj) -> list[tuple[str, str | None, bool, str | None]]:
             out.append((c.name, ftype, nullable, getattr(c, "comment", None)))
         else:
             out.append((str(c), None, True, None))
-    for name in getattr(obj, "column_names", ()) or ():
-        out.append((name, None, True, None))
+    if getattr(obj, "kind", None) == "view":  # names only: types are derived at planning
+        from flowsql.session.ddl import _view_columns
+
+        out += [(name, None, True, None) for name, _ in _view_columns(obj) or []]
     return out
