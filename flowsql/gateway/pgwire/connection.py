@@ -518,6 +518,7 @@ class PgConnection:
     async def _describe_sql(self, sql: str, nparams: int) -> pa.Schema | None:
         """The columns a statement returns, found by running it once with NULL parameters."""
         probe = params.substitute(sql, [None] * nparams) if nparams else sql
+        probe = probe.rstrip().rstrip(";")
         kind = router.route(probe).kind
         head = router.strip_code(probe).split()[0].upper() if probe.strip() else ""
         if kind in ("local", "empty", "refuse"):

@@ -111,3 +111,15 @@ def test_sqlalchemy_inspector(pg):
         assert insp.get_table_comment("orders")["text"] == "orders table"
     finally:
         engine.dispose()
+
+
+def test_several_statements_in_one_simple_query(pg):
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        cur = conn.cursor()
+        cur.execute(b"SELECT 1 AS a; SELECT id FROM orders WHERE id <= 2; SET datestyle TO ISO;")
+        assert cur.fetchall() == [(1,)]
+        assert cur.nextset() and sorted(cur.fetchall()) == [(1,), (2,)]
+        assert cur.nextset() and cur.statusmessage == "SET"
+        cur.execute(b"")  # an empty query string is answered, not an error
+        with pytest.raises(psycopg.errors.UndefinedTable):  # the first error ends the string
+            cur.execute(b"SELECT 1 AS a; SELECT * FROM nowhere; SELECT 3 AS c")
