@@ -96,3 +96,25 @@ def test_file_access_refused(pg, statement, code):
             conn.execute(statement)
         assert info.value.sqlstate == code, (statement, info.value)
         assert "root:" not in str(info.value)
+
+
+def test_asyncpg_scram_over_tls(secured):
+    import asyncio
+    import ssl
+
+    import asyncpg
+
+    async def main():
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the test's self-signed certificate
+        conn = await asyncpg.connect(host="127.0.0.1", port=secured.port, user="alice",
+                                     password="s3cret pass", database="flowsql", ssl=ctx)
+        try:
+            assert await conn.fetchval("SELECT 1") == 1
+        finally:
+            await conn.close()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(host="127.0.0.1", port=secured.port, user="alice",
+                                  password="bad", database="flowsql", ssl=False)
+    asyncio.run(main())
