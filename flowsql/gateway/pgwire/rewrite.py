@@ -11,9 +11,15 @@ answers SELECT / WITH / VALUES / set operations). The transforms, in order:
    ``COLLATE pg_catalog.default`` and other collations are dropped;
 4. casts to ``regclass``/``regtype``/``regnamespace``/``regproc``/``regrole``: a string literal
    becomes the object's oid (a lookup; digits are the oid itself), any other expression the
-   object's name; casts to ``oid``, ``name``, ``"char"``, ``int2vector``, ``text[]``… become
+   object's name, unless cast on to ``oid`` (``format('%I.%I', s, t)::regclass::oid`` looks the
+   name up); casts to ``oid``, ``name``, ``"char"``, ``int2vector``, ``text[]``… become
    DuckDB types; ``version()``, ``current_schema()``, ``current_database()``, ``current_user``,
-   ``session_user`` become the session's literals.
+   ``session_user`` and ``current_setting('literal')`` become the session's literals;
+5. Postgres' ``format('%I.%s', …)`` → ``printf``; ``json_build_object``/``json_agg`` → DuckDB's
+   JSON functions; a scalar function in FROM (``string_to_array(…) s``) becomes a one-row
+   subquery and ``generate_series(…) AS i`` names its column ``i``, as in Postgres;
+6. an unaliased output column is named as Postgres names it (``version``, ``format_type``,
+   ``?column?``), since drivers read columns by name.
 """
 
 from __future__ import annotations
@@ -196,6 +202,12 @@ def _cast(node: exp.Cast) -> exp.Expression:
             return value
         return exp.Anonymous(this=f"fpg_{name}_name", expressions=[value])
     if name in TYPE_MAP:
+        if name in ("oid", "int4", "int8") and isinstance(value, exp.Anonymous) \
+                and value.name.startswith("fpg_reg") and value.name.endswith("_name"):
+            # ``expr::regclass::oid``: the name an expression gives, looked up as an oid
+            lookup = value.name[: -len("_name")] + "_oid"
+            arg = exp.Cast(this=value.expressions[0], to=exp.DataType.build("VARCHAR"))
+            return exp.Anonymous(this=lookup, expressions=[arg])
         return exp.Cast(this=value, to=exp.DataType.build(TYPE_MAP[name], dialect="duckdb"))
     return node
 

@@ -97,6 +97,8 @@ def test_rewrite():
     assert "NOT REGEXP_MATCHES" in sql.upper()
     assert rewrite("select version(), current_schema()", pg, CTX) == \
         "SELECT 'v16' AS \"version\", 'default_database' AS \"current_schema\""
+    sql = rewrite("SELECT col_description(format('%I.%I', s, t)::regclass::oid, 1)", pg, CTX)
+    assert "FPG_REGCLASS_OID(CAST(PRINTF('%s.%s', s, t) AS TEXT))" in sql
     with pytest.raises(Refused):
         rewrite("DROP TABLE pg_class", pg, CTX)
 
