@@ -237,6 +237,7 @@ class PgConnection:
         if not statements:
             self.writer.write(codec.EMPTY_QUERY)
         for stmt in statements:
+            cursor = None
             try:
                 cursor = await self._start(stmt)
                 if cursor.schema is not None:
@@ -245,6 +246,9 @@ class PgConnection:
                     await self._send_rows(cursor, None, encoders)
                 self._complete(cursor)
             except Exception as e:  # noqa: BLE001
+                if cursor is not None:
+                    with contextlib.suppress(Exception):
+                        cursor.close()
                 self._send_error(e, stmt)
                 break
             finally:
@@ -521,9 +525,14 @@ class PgConnection:
         probe = probe.rstrip().rstrip(";")
         kind = router.route(probe).kind
         head = router.strip_code(probe).split()[0].upper() if probe.strip() else ""
-        if kind in ("local", "empty", "refuse"):
-            cursor = self._local(probe, router.route(probe).tag) if kind == "local" else None
-            return cursor.schema if cursor is not None else None
+        if kind in ("local", "empty", "refuse", "cursor"):
+            tag = router.route(probe).tag
+            if kind == "local" and tag == "SHOW":  # only SHOW has rows; nothing runs twice
+                return self._local(probe, tag).schema
+            fetch = router.parse_fetch(probe) if tag == "FETCH" else None
+            if fetch is not None and fetch[0] in self.cursors:
+                return self.cursors[fetch[0]].schema  # the cursor's columns, no rows taken
+            return None
         if kind == "flowsql" and head not in ("SELECT", "WITH", "VALUES", "SHOW",
                                               "DESCRIBE", "DESC", "EXPLAIN", "("):
             return None

@@ -77,3 +77,13 @@ def test_disconnect_mid_stream_cancels_and_server_goes_on(pg):
     sock.close()
     with psycopg.connect(pg.dsn(), autocommit=True) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_prepared_fetch_takes_no_rows_when_described(pg):
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute("DECLARE c2 CURSOR FOR SELECT id FROM orders WHERE id <= 4")
+        got = []
+        for _ in range(6):
+            got += [r[0] for r in conn.execute("FETCH 1 FROM c2", prepare=True).fetchall()]
+        assert sorted(got) == [1, 2, 3, 4]
+        conn.execute("CLOSE c2")
