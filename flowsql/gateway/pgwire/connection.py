@@ -44,7 +44,7 @@ from flowsql.gateway.pgwire import pgtypes as T
 from flowsql.gateway.pgwire.errors import Refused, error_fields
 from flowsql.gateway.pgwire.mirror import CatalogMirror
 from flowsql.gateway.pgwire.pgcatalog import SETTINGS, pg_column_type
-from flowsql.gateway.pgwire.results import OperationCursor, TableCursor
+from flowsql.gateway.pgwire.results import OperationCursor, TableCursor, command_tag
 
 log = logging.getLogger(__name__)
 WAIT_SLICE_S = 0.5  # how often a waiting statement checks that its client is still there
@@ -339,7 +339,7 @@ class PgConnection:
             with contextlib.suppress(ValidationError):
                 gs.close_operation(op.handle)
 
-        cursor = OperationCursor(op, _tag(sql), alive=lambda: not self.gone(), closer=closer)
+        cursor = OperationCursor(op, command_tag(sql), alive=lambda: not self.gone(), closer=closer)
         try:
             await cursor.prime()
         except BaseException:
@@ -472,24 +472,7 @@ class PgConnection:
         """Types for text parameters compared with a column (see params.substitute)."""
         if router.route(sql).kind != "flowsql" or self.gs is None:
             return {}
-        catalog = self.gs.session.catalog
-        types: dict[str, str] = {}
-        try:
-            for name, kind in catalog.list_objects():
-                obj = catalog.find(name) if kind == "table" else None
-                for c in getattr(obj, "columns", ()) or ():
-                    if c.data_type:
-                        types.setdefault(c.name.lower(), c.data_type)
-        except FlowSQLError:
-            return {}
-        out = {}
-        for n, column in params.compared_columns(sql).items():
-            ftype = types.get(column.lower())
-            if n - 1 < len(oids) and oids[n - 1] not in (0, T.TEXT, T.VARCHAR, T.UNKNOWN):
-                continue
-            if ftype and not ftype.upper().startswith(("STRING", "VARCHAR", "CHAR")):
-                out[n] = ftype.upper().replace(" NOT NULL", "")
-        return out
+        return params.column_casts(sql, oids, self.gs.session.catalog)
 
     async def _describe(self, r: codec.Reader) -> None:
         what, name = r.take(1), r.cstring()
@@ -603,15 +586,3 @@ class PgConnection:
         if portal.cursor is not None:
             with contextlib.suppress(Exception):
                 portal.cursor.close()
-
-
-def _tag(sql: str) -> str:
-    words = router.strip_code(sql).upper().split()
-    if not words:
-        return ""
-    if words[0] in ("CREATE", "DROP", "ALTER") and len(words) > 1:
-        second = words[2] if words[1] == "TEMPORARY" and len(words) > 2 else words[1]
-        return f"{words[0]} {second}"
-    if words[0] == "INSERT":
-        return "INSERT 0 0"
-    return words[0]

@@ -20,7 +20,7 @@ import decimal
 import re
 from collections.abc import Callable
 
-from flowsql.errors import NotSupportedError, ValidationError
+from flowsql.errors import FlowSQLError, NotSupportedError, ValidationError
 
 _TOKEN = re.compile(
     r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|`[^`]*`?|--[^\n]*|/\*.*?(?:\*/|$)|\$(\d+)",
@@ -94,3 +94,28 @@ def compared_columns(sql: str) -> dict[int, str]:
     for m in re.finditer(rf"\$(\d+)\s*{_CMP}\s*(?:[A-Za-z_]\w*\.)?[`\"]?([A-Za-z_]\w*)", sql):
         found.setdefault(int(m.group(1)), m.group(2))
     return found
+
+
+_OPEN_TYPES = (0, 25, 1043, 705)  # unspecified, text, varchar, unknown
+
+
+def column_casts(sql: str, oids: list[int], catalog) -> dict[int, str]:
+    """``{n: Flink type}`` for parameters of an open type compared with a non-string column
+    of a table in the current database (for ``substitute``'s ``cast_for``)."""
+    types: dict[str, str] = {}
+    try:
+        for name, kind in catalog.list_objects():
+            obj = catalog.find(name) if kind == "table" else None
+            for c in getattr(obj, "columns", ()) or ():
+                if c.data_type:
+                    types.setdefault(c.name.lower(), c.data_type)
+    except FlowSQLError:
+        return {}
+    out = {}
+    for n, column in compared_columns(sql).items():
+        ftype = types.get(column.lower())
+        if n - 1 < len(oids) and oids[n - 1] not in _OPEN_TYPES:
+            continue
+        if ftype and not ftype.upper().startswith(("STRING", "VARCHAR", "CHAR")):
+            out[n] = ftype.upper().replace(" NOT NULL", "")
+    return out

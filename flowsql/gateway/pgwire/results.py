@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from flowsql.errors import QueryCancelled
 from flowsql.gateway.operation import Operation
+from flowsql.gateway.pgwire.router import strip_code
 from flowsql.messages import ROW_KIND
 
 PAGE_ROWS = 1000
@@ -133,3 +134,16 @@ class OperationCursor:
         """Close the operation (and forget it in its session: a long connection's finished
         statements must not pile up)."""
         self._closer()
+
+
+def command_tag(sql: str) -> str:
+    """The CommandComplete tag of a FlowSQL statement without rows (``CREATE TABLE`` …)."""
+    words = strip_code(sql).upper().split()
+    if not words:
+        return ""
+    if words[0] in ("CREATE", "DROP", "ALTER") and len(words) > 1:
+        second = words[2] if words[1] == "TEMPORARY" and len(words) > 2 else words[1]
+        return f"{words[0]} {second}"
+    if words[0] == "INSERT":
+        return "INSERT 0 0"
+    return words[0]
