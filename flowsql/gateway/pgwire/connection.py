@@ -82,7 +82,8 @@ class PgConnection:
         self.pid = server.next_pid()
         self.secret = secrets.randbits(31)
         self.gs = None
-        self.mirror: CatalogMirror | None = None
+        self.mirror: CatalogMirror | None = None  # built on first use (_mirror)
+        self.database = self.user = ""
         self.statements: dict[str, Prepared] = {}
         self.portals: dict[str, Portal] = {}
         self.cursors: dict[str, object] = {}
@@ -176,7 +177,7 @@ class PgConnection:
             self.writer.write(codec.msg_error({**error_fields(e), "S": "FATAL", "V": "FATAL",
                                                "C": "53300"}))
             return False
-        self.mirror = await asyncio.to_thread(CatalogMirror, database, user, VERSION_TEXT)
+        self.database, self.user = database, user
         self.settings = {**SETTINGS, "application_name": startup.get("application_name", ""),
                          "session_authorization": user}
         for key in ("DateStyle", "TimeZone", "client_encoding", "extra_float_digits"):
@@ -184,7 +185,6 @@ class PgConnection:
                 self.settings[key] = startup[key]
         schema = self.gs.session.catalog.current_database
         self.settings["search_path"] = f'"$user", {schema}'
-        self.mirror.settings.update(self.settings)
         self.server.register(self)
         out = [codec.msg_auth(0)]
         out += [codec.msg_parameter_status(k, self.settings[k]) for k in REPORTED]
@@ -313,10 +313,22 @@ class PgConnection:
             raise Refused(f"{r.tag} is not allowed through the Postgres protocol",
                           hint="FlowSQL reads files only through connector tables")
         if r.kind == "mirror":
-            assert self.mirror is not None and self.gs is not None
-            table = await asyncio.to_thread(self.mirror.query, sql, self.gs.session.catalog)
+            assert self.gs is not None
+            mirror = await self._mirror()
+            table = await asyncio.to_thread(mirror.query, sql, self.gs.session.catalog)
             return TableCursor(table)
         return await self._flowsql(sql)
+
+    async def _mirror(self) -> CatalogMirror:
+        """The catalog mirror, built on the first introspection query (most connections of
+        scripts never need it, and building it costs a DuckDB start-up)."""
+        if self.mirror is None:
+            mirror = await asyncio.to_thread(CatalogMirror, self.database, self.user,
+                                             VERSION_TEXT)
+            mirror.settings.update(self.settings)
+            mirror.cursors = sorted(self.cursors)
+            self.mirror = mirror
+        return self.mirror
 
     async def _flowsql(self, sql: str) -> OperationCursor:
         assert self.gs is not None
