@@ -290,13 +290,13 @@ class PgConnection:
         encs = []
         for i, f in enumerate(schema):
             fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
-            encs.append(T.encoder(T.pg_type(f.type)[0], fmt))
+            encs.append(T.encoder(T.field_type(f)[0], fmt))
         return encs
 
     def _row_description(self, schema: pa.Schema, encoders) -> bytes:
         fields = []
         for f, (_, fmt) in zip(schema, encoders, strict=True):
-            oid, size = T.pg_type(f.type)
+            oid, size = T.field_type(f)
             fields.append((f.name, oid, size, fmt))
         return codec.msg_row_description(fields)
 

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from flowsql.gateway.pgwire import pgcatalog
+from flowsql.gateway.pgwire.pgtypes import OID_ARRAY, PG_OID_KEY
 from flowsql.gateway.pgwire.rewrite import INFO_SCHEMA, PG_SCHEMA, rewrite
 
 P = PG_SCHEMA
@@ -215,10 +216,22 @@ class CatalogMirror:
         self.refresh(catalog)
         duck = rewrite(sql, self.pg_names, self.context())
         rel = self.con.sql(duck)
-        return rel.to_arrow_table() if rel is not None else pa.table({})
+        return _oid_lists(rel.to_arrow_table()) if rel is not None else pa.table({})
 
     def interrupt(self) -> None:
         self.con.interrupt()
 
     def close(self) -> None:
         self.con.close()
+
+
+def _oid_lists(table: pa.Table) -> pa.Table:
+    """Integer lists of the catalog are oid/int2 vectors: send them as ``oid[]``."""
+    fields, changed = [], False
+    for f in table.schema:
+        if (pa.types.is_list(f.type) or pa.types.is_large_list(f.type)) \
+                and pa.types.is_integer(f.type.value_type):
+            f = f.with_metadata({PG_OID_KEY: str(OID_ARRAY).encode()})
+            changed = True
+        fields.append(f)
+    return table.replace_schema_metadata(None).cast(pa.schema(fields)) if changed else table

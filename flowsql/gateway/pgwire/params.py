@@ -59,6 +59,8 @@ def literal(value: object, cast: str | None = None) -> str:
         return f"TIMESTAMP {quote(value.replace(tzinfo=None).isoformat(sep=' '))}"
     if isinstance(value, dt.date):
         return f"DATE {quote(value.isoformat())}"
+    if isinstance(value, list):  # an array parameter (catalog queries: ``= any($1)``)
+        return "[" + ", ".join(literal(v) for v in value) + "]"
     if isinstance(value, bytes):
         raise NotSupportedError("bytea parameters",
                                 hint="pass the value as text, or inline it in the statement")

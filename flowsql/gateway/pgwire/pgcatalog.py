@@ -139,7 +139,7 @@ EMPTY = {
                    "seqcache:i seqcycle:b",
     "pg_depend": "classid:i objid:i objsubid:i refclassid:i refobjid:i refobjsubid:i deptype",
     "pg_enum": "oid:i enumtypid:i enumsortorder:i enumlabel",
-    "pg_range": "rngtypid:i rngsubtype:i",
+    "pg_range": "rngtypid:i rngsubtype:i rngmultitypid:i rngcollation:i",
     "pg_event_trigger": "oid:i evtname evtevent evtowner:i evtfoid:i evtenabled evttags:ls",
     "pg_stat_activity": "datid:i datname pid:i usename application_name client_addr state "
                         "query backend_type",

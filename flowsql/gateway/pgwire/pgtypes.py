@@ -4,7 +4,8 @@ Contract:
 - :func:`pg_type` maps an Arrow type to ``(oid, typlen)``: bool, int2/int4/int8 (int8 also for
   unsigned 32/64-bit), float4/float8, numeric (decimals), text (strings), bytea, date,
   time, timestamp, timestamptz (a zoned Arrow timestamp); anything else (lists, structs,
-  maps, null) is text holding its JSON-ish Python form.
+  maps, null) is text holding its JSON-ish Python form; lists of integers or strings are
+  ``int8[]`` / ``text[]`` (``{1,2}``, binary as array_send).
 - :func:`encoder` returns a function value → bytes for a column in text (0) or binary (1)
   format. Binary follows Postgres' ``*send`` functions (big-endian; dates and timestamps
   counted from 2000-01-01; numeric as base-10000 digits). Types without a binary form here
@@ -27,7 +28,8 @@ import pyarrow as pa
 BOOL, BYTEA, INT8, INT2, INT4, TEXT, OID = 16, 17, 20, 21, 23, 25, 26
 FLOAT4, FLOAT8, UNKNOWN, VARCHAR, BPCHAR = 700, 701, 705, 1043, 1042
 DATE, TIME, TIMESTAMP, TIMESTAMPTZ, NUMERIC = 1082, 1083, 1114, 1184, 1700
-INT8_ARRAY, TEXT_ARRAY = 1016, 1009
+INT8_ARRAY, TEXT_ARRAY, OID_ARRAY = 1016, 1009, 1028
+PG_OID_KEY = b"pg_oid"  # Arrow field metadata naming the Postgres type a column is sent as
 
 PG_EPOCH = dt.datetime(2000, 1, 1)
 PG_EPOCH_DATE = dt.date(2000, 1, 1)
@@ -37,6 +39,14 @@ TYPE_NAMES = {BOOL: "bool", BYTEA: "bytea", INT8: "int8", INT2: "int2", INT4: "i
               TEXT: "text", OID: "oid", FLOAT4: "float4", FLOAT8: "float8", VARCHAR: "varchar",
               BPCHAR: "bpchar", DATE: "date", TIME: "time", TIMESTAMP: "timestamp",
               TIMESTAMPTZ: "timestamptz", NUMERIC: "numeric", UNKNOWN: "unknown"}
+
+
+def field_type(f: pa.Field) -> tuple[int, int]:
+    """``pg_type`` of a column, unless its metadata names the type (the catalog mirror sends
+    its integer lists as ``oid[]``, which drivers decode without asking the catalog)."""
+    if f.metadata and PG_OID_KEY in f.metadata:
+        return int(f.metadata[PG_OID_KEY]), -1
+    return pg_type(f.type)
 
 
 def pg_type(t: pa.DataType) -> tuple[int, int]:
@@ -102,7 +112,7 @@ def _array_item(v: object) -> str:
 
 
 def _text_encoder(oid: int) -> Callable[[object], bytes]:
-    if oid in (INT8_ARRAY, TEXT_ARRAY):
+    if oid in (INT8_ARRAY, TEXT_ARRAY, OID_ARRAY):
         return lambda v: ("{" + ",".join(_array_item(x) for x in v) + "}").encode("utf-8")
     if oid == BOOL:
         return lambda v: b"t" if v else b"f"
@@ -141,7 +151,8 @@ def _numeric_binary(v: decimal.Decimal) -> bytes:
 
 
 def _binary_encoder(oid: int) -> Callable[[object], bytes] | None:
-    simple = {BOOL: "!?", INT2: "!h", INT4: "!i", INT8: "!q", FLOAT4: "!f", FLOAT8: "!d"}
+    simple = {BOOL: "!?", INT2: "!h", INT4: "!i", INT8: "!q", FLOAT4: "!f", FLOAT8: "!d",
+              OID: "!I"}
     if oid in simple:
         fmt = simple[oid]
         return lambda v: struct.pack(fmt, v)
@@ -164,7 +175,30 @@ def _binary_encoder(oid: int) -> Callable[[object], bytes] | None:
                                      * 1_000_000 + v.microsecond)
     if oid in (TEXT, VARCHAR):
         return _text_encoder(oid)
+    if oid in (INT8_ARRAY, TEXT_ARRAY, OID_ARRAY):
+        return _array_binary({INT8_ARRAY: INT8, TEXT_ARRAY: TEXT, OID_ARRAY: OID}[oid])
     return None
+
+
+def _array_binary(elem: int) -> Callable[[object], bytes]:
+    """Postgres' array_send for a one-dimensional array of int8 or text."""
+    item = _binary_encoder(elem)
+    assert item is not None
+
+    def enc(values) -> bytes:
+        values = list(values)
+        if not values:
+            return struct.pack("!iii", 0, 0, elem)
+        out = [struct.pack("!iiiii", 1, int(any(v is None for v in values)), elem,
+                           len(values), 1)]
+        for v in values:
+            if v is None:
+                out.append(struct.pack("!i", -1))
+            else:
+                data = item(v)
+                out.append(struct.pack("!i", len(data)) + data)
+        return b"".join(out)
+    return enc
 
 
 def encoder(oid: int, fmt: int) -> tuple[Callable[[object], bytes], int]:
@@ -203,7 +237,32 @@ def decode_param(oid: int, fmt: int, data: bytes | None) -> object:
     return text
 
 
+ARRAY_ELEMENTS = {1016: INT8, 1007: INT4, 1005: INT2, 1028: OID, 1009: TEXT, 1015: VARCHAR,
+                  1000: BOOL, 1022: FLOAT8}
+
+
+def _decode_array(data: bytes) -> list:
+    ndim, _flags, elem = struct.unpack_from("!iii", data)
+    if ndim == 0:
+        return []
+    if ndim != 1:
+        raise ValueError("only one-dimensional array parameters are supported")
+    count, _lbound = struct.unpack_from("!ii", data, 12)
+    pos, out = 20, []
+    for _ in range(count):
+        (n,) = struct.unpack_from("!i", data, pos)
+        pos += 4
+        if n < 0:
+            out.append(None)
+            continue
+        out.append(_decode_binary(elem, data[pos:pos + n]))
+        pos += n
+    return out
+
+
 def _decode_binary(oid: int, data: bytes) -> object:
+    if oid in ARRAY_ELEMENTS:
+        return _decode_array(data)
     simple = {BOOL: "!?", INT2: "!h", INT4: "!i", INT8: "!q", OID: "!I", FLOAT4: "!f",
               FLOAT8: "!d"}
     if oid in simple:

@@ -24,6 +24,8 @@ answers SELECT / WITH / VALUES / set operations). The transforms, in order:
 
 from __future__ import annotations
 
+import re
+
 import sqlglot
 from sqlglot import exp
 
@@ -47,7 +49,17 @@ def _type_name(dtype: exp.DataType) -> str:
     return text.replace("pg_catalog.", "")
 
 
+_ARRAY_CASTS = re.compile(r"::\s*(?:pg_catalog\.)?(oid|int2|int4|int8|name|text|regtype|regclass)\[\]",
+                          re.I)
+
+
+def _array_cast(m: re.Match) -> str:
+    return "::TEXT[]" if m.group(1).lower() in ("name", "text", "regtype", "regclass") \
+        else "::BIGINT[]"
+
+
 def rewrite(sql: str, pg_names: set[str], ctx: dict[str, str]) -> str:
+    sql = _ARRAY_CASTS.sub(_array_cast, sql)  # sqlglot reads ``x::oid[]`` as a subscript
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
     except sqlglot.errors.ParseError as e:

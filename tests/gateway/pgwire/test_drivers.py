@@ -123,3 +123,19 @@ def test_several_statements_in_one_simple_query(pg):
         cur.execute(b"")  # an empty query string is answered, not an error
         with pytest.raises(psycopg.errors.UndefinedTable):  # the first error ends the string
             cur.execute(b"SELECT 1 AS a; SELECT * FROM nowhere; SELECT 3 AS c")
+
+
+def test_arrays_in_both_formats(pg):
+    async def main():
+        conn = await asyncpg.connect(host="127.0.0.1", port=pg.port, user="u",
+                                     database="flowsql", ssl=False)
+        try:  # asyncpg asks for binary results
+            keys = await conn.fetchval("SELECT indkey FROM pg_catalog.pg_index")
+            assert list(keys) == [1]
+            names = await conn.fetchval("SELECT reloptions FROM pg_class WHERE relkind = 'r'")
+            assert names is None
+        finally:
+            await conn.close()
+    asyncio.run(main())
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        assert conn.execute("SELECT indkey FROM pg_index").fetchone() == ([1],)
