@@ -5,8 +5,8 @@ Contract: :func:`route` classifies one statement (comments and literals ignored)
   ``START TRANSACTION`` / ``COMMIT`` / ``END`` / ``ROLLBACK`` / ``ABORT`` / ``SAVEPOINT`` /
   ``RELEASE`` / ``DISCARD`` / ``DEALLOCATE`` / ``LISTEN`` / ``UNLISTEN`` (no-ops: FlowSQL has
   no transactions), ``SET name = value`` / ``SET name TO value`` / ``SET TIME ZONE …`` /
-  ``SET SESSION CHARACTERISTICS …`` / ``RESET name`` with an *unquoted* name (Postgres
-  settings, kept per connection), ``SHOW name`` of a Postgres setting, ``SHOW ALL`` and
+  ``SET SESSION CHARACTERISTICS …`` / ``RESET name`` with an *unquoted*, dot-free name
+  (Postgres settings, kept per connection; ``SET a.b = …`` is FlowSQL's), ``SHOW name`` of a Postgres setting, ``SHOW ALL`` and
   ``SHOW TRANSACTION ISOLATION LEVEL``;
 - ``cursor``: ``DECLARE name … CURSOR … FOR query``, ``FETCH [n | ALL] [FROM] name``,
   ``CLOSE name`` — SQL cursors over any query (the way to page a live changelog);
@@ -80,7 +80,8 @@ def route(sql: str) -> Route:
         return Route("refuse", head)
     if head in ("SET", "RESET"):
         rest = sql.strip()[len(words[0]):].lstrip()
-        if not rest or rest.startswith("'"):
+        name = rest.split("=")[0].split()[0] if rest.split() else ""
+        if not rest or rest.startswith("'") or "." in name:  # FlowSQL keys have dots
             return Route("flowsql")
         return Route("local", head)
     if head == "SHOW":

@@ -66,6 +66,7 @@ def test_types_both_ways():
 @pytest.mark.parametrize("sql, kind", [
     ("BEGIN", "local"), ("set extra_float_digits = 3", "local"),
     ("SET 'execution.runtime-mode' = 'batch'", "flowsql"), ("SHOW TABLES", "flowsql"),
+    ("SET execution.runtime-mode = batch", "flowsql"), ("SET SESSION TIME ZONE 'UTC'", "local"),
     ("SHOW transaction isolation level", "local"), ("SHOW search_path", "local"),
     ("select version()", "mirror"), ("SELECT 1", "mirror"),
     ("SELECT * FROM pg_catalog.pg_class", "mirror"), ("SELECT * FROM orders", "flowsql"),
