@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv install clean bench-batch browser jars
+.PHONY: demo test lint venv install clean bench-batch browser jars pg-clients
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,12 @@ lint: $(STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium chromium-driver)
 
-# Flink's own JDBC driver (and the slf4j API it expects on the class path) for the REST
-# gateway's compatibility test, from Maven Central into a git-ignored cache.
+# JDBC drivers for the gateway's client tests, from Maven Central into a git-ignored cache:
+# Flink's own (and the slf4j API it expects on the class path) for the REST API, pgjdbc for
+# the Postgres wire protocol.
 JARS_DIR := .cache/jars
 JARS := org.apache.flink:flink-sql-jdbc-driver-bundle:2.3.0 org.slf4j:slf4j-api:1.7.36 \
-        org.slf4j:slf4j-nop:1.7.36
+        org.slf4j:slf4j-nop:1.7.36 org.postgresql:postgresql:42.7.14
 $(JARS_DIR)/.installed: Makefile
 	mkdir -p $(JARS_DIR)
 	for a in $(JARS); do mvn -q -B dependency:copy -Dartifact=$$a -DoutputDirectory=$(JARS_DIR) || exit 1; done
@@ -42,7 +43,11 @@ $(JARS_DIR)/.installed: Makefile
 
 jars: $(JARS_DIR)/.installed
 
-test: lint browser jars
+# psql (Debian's postgresql-client) for the Postgres wire protocol tests.
+pg-clients:
+	command -v psql >/dev/null || (apt-get update -q && apt-get install -y -q postgresql-client)
+
+test: lint browser jars pg-clients
 	$(BIN)/python -m pytest -q -n 2 tests
 
 bench-batch: $(STAMP)
