@@ -46,6 +46,7 @@ from flowsql.planner.logical import (
     Schema,
     Sink,
     Union,
+    Values,
     WatermarkInfo,
     WindowAggregate,
     names,
@@ -193,7 +194,7 @@ class PlanBuilder:
         if isinstance(query, exp.Select):
             return self._select(query, top)
         if isinstance(query, exp.Values):
-            raise NotSupportedError("VALUES in streaming mode", hint=checks.BATCH_HINT)
+            return self._values(query)
         raise NotSupportedError(f"{type(query).__name__.upper()} queries in streaming mode")
 
     def _order_limit(self, query: exp.Expression, rel: Relation, top: bool) -> None:
@@ -299,9 +300,9 @@ class PlanBuilder:
     # -- SELECT ------------------------------------------------------------------------------
     def _select(self, select: exp.Select, top: bool) -> Relation:
         from_ = select.args.get("from_") or select.args.get("from")
-        if from_ is None:
-            raise NotSupportedError("SELECT without FROM in streaming mode", hint=checks.BATCH_HINT)
-        rel = self._relation(from_.this)
+        # SELECT without FROM reads one row with no columns of its own (Flink: Values [[0]])
+        rel = self._relation(from_.this) if from_ is not None else Relation(
+            Values(schema=(Field("ZERO", "INT NOT NULL"),), rows=(("0",),)))
         ttl = ttl_for(state_ttl(select), input_names(select))
         # 1. WHERE
         where = select.args.get("where")
@@ -477,12 +478,54 @@ class PlanBuilder:
             rel = self._query(item.this, top=False)
             rel.aliases = {alias} if alias else set()
         elif isinstance(item, exp.Values):
-            raise NotSupportedError("VALUES in streaming mode", hint=checks.BATCH_HINT)
+            rel = self._values(item)
+            rel.aliases = {alias} if alias else set()
         else:
             raise NotSupportedError(f"FROM {sql(item)}")
         if alias_node is not None and alias_node.columns:
             rel = self._rename(rel, [c.name for c in alias_node.columns], f"alias {alias}")
         return rel
+
+    def _values(self, values: exp.Values) -> Relation:
+        """``VALUES (…), (…)`` → a :class:`Values` node: columns ``EXPR$0 …`` (as Flink names
+        them), each of the least common type of its rows; rows whose type differs are CAST."""
+        from flowsql.expr.typing import common_type
+
+        rows = [list(t.expressions) if isinstance(t, exp.Tuple) else [t] for t in values.expressions]
+        if not rows:
+            raise ValidationError("VALUES needs at least one row")
+        width = len(rows[0])
+        for i, r in enumerate(rows):
+            if len(r) != width:
+                raise ValidationError(
+                    f"VALUES rows must have the same number of columns: row 1 has {width}, "
+                    f"row {i + 1} has {len(r)}"
+                )
+        for r in rows:
+            for e in r:
+                if e.find(exp.Column) is not None:
+                    raise ValidationError(f"VALUES takes constant expressions, not columns: {sql(e)}")
+        types = [[expr_type(e, (), self.config) for e in r] for r in rows]
+        fields = []
+        for j in range(width):
+            common = common_type([t[j] for t in types])
+            if common is None:
+                raise ValidationError(
+                    f"VALUES column {j + 1} has incompatible types: "
+                    + ", ".join(sorted({str(t[j]) for t in types}))
+                )
+            if common.root == "NULL":
+                raise ValidationError(f"VALUES column {j + 1} is NULL in every row: CAST it to a type")
+            fields.append(Field(f"EXPR${j}", type_text(common)))
+        texts = tuple(
+            tuple(
+                sql(e) if _same_type(t, parse_type(f.type))
+                else f"CAST({sql(e)} AS {parse_type(f.type).with_nullable(True)})"
+                for e, t, f in zip(r, ts, fields, strict=True)
+            )
+            for r, ts in zip(rows, types, strict=True)
+        )
+        return Relation(Values(schema=tuple(fields), rows=texts))
 
     def _rename(self, rel: Relation, new: list[str], what: str) -> Relation:
         old = names(rel.node.schema)

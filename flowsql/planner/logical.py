@@ -1,8 +1,8 @@
 """The logical plan: frozen dataclass nodes with one deterministic text form.
 
 Contract:
-- A plan is a tree of frozen nodes (:class:`Scan`, :class:`Calc`, :class:`WindowAggregate`,
-  :class:`GroupAggregate`, :class:`Union`, :class:`Sink`); every node has an output
+- A plan is a tree of frozen nodes (:class:`Scan`, :class:`Values`, :class:`Calc`,
+  :class:`WindowAggregate`, :class:`GroupAggregate`, :class:`Union`, :class:`Sink`); every node has an output
   ``schema`` (a tuple of :class:`Field`: column name + Flink type text) and its ``inputs``.
 - Expressions are kept as Flink SQL text over the node's *input* columns (the expression
   compiler re-parses them), so nodes are plain data: they compare by value, print
@@ -111,6 +111,20 @@ class Scan(LogicalNode):
         if not self.bounded:
             parts.append("unbounded")
         return f"Scan({', '.join(parts)})"
+
+
+@dataclass(frozen=True, eq=False)
+class Values(LogicalNode):
+    """Literal rows (``VALUES``, and the one-row input of a SELECT without FROM): a bounded
+    source. ``rows`` hold one SQL expression per column (constant: it reads no column),
+    already cast to the column's type, so every row has the node's schema."""
+
+    rows: tuple[tuple[str, ...], ...] = ()
+    bounded = True
+
+    def label(self) -> str:
+        tuples = ", ".join("[" + ", ".join(r) + "]" for r in self.rows)
+        return f"Values(tuples=[{tuples}], fields=[{', '.join(names(self.schema))}])"
 
 
 @dataclass(frozen=True, eq=False)

@@ -40,6 +40,7 @@ from flowsql.planner.logical import (
     Schema,
     Sink,
     Union,
+    Values,
     WindowAggregate,
     names,
 )
@@ -47,6 +48,7 @@ from flowsql.planner.logical import (
 # Operator kinds whose state is one format (uids count them together; see Builder.add).
 STATE_FAMILY: dict[str, str] = {}
 COLLECT_RESOURCE = "collect"
+VALUES_ROW = "$values_row"  # the row-number column of a Values node's source
 
 
 @dataclass
@@ -90,6 +92,8 @@ class _Builder:
     def node(self, n: LogicalNode) -> OperatorSpec:
         if isinstance(n, Scan):
             return self.scan(n)
+        if isinstance(n, Values):
+            return self.values(n)
         if isinstance(n, Calc):
             up = self.node(n.input)
             params = _calc_params(n.input.schema, n.projections, n.condition, n.schema)
@@ -162,6 +166,30 @@ class _Builder:
             self.connect(calc1, calc2)
             return calc2
         calc = self.add("calc", "Calc", _calc_params(physical, projections, n.filter, n.schema), self.parallelism)
+        self.connect(src, calc)
+        return calc
+
+    def values(self, n: Values) -> OperatorSpec:
+        """A ``values-source`` of row numbers (one subtask) and a Calc picking each row's
+        expressions by number: the rows stay SQL text in the plan (no Python values to
+        serialize) and are evaluated vectorized, once."""
+        from flowsql.sql.generator import quote
+
+        src = self.add("values-source", "Values", {"schema": [[VALUES_ROW, "INT NOT NULL"]],
+                                                   "rows": [[i] for i in range(len(n.rows))]}, 1)
+        row = quote(VALUES_ROW)
+        projections = []
+        for j, f in enumerate(n.schema):
+            cells = [r[j] for r in n.rows]
+            if len(cells) == 1:
+                e = cells[0]
+            else:
+                e = "CASE " + " ".join(f"WHEN {row} = {i} THEN {c}" for i, c in enumerate(cells)) + " END"
+            projections.append((f.name, e))
+        from flowsql.planner.logical import Field
+
+        calc = self.add("calc", "Calc", _calc_params((Field(VALUES_ROW, "INT NOT NULL"),),
+                                                     tuple(projections), None, n.schema), 1)
         self.connect(src, calc)
         return calc
 

@@ -144,3 +144,26 @@ def test_stdin_that_is_not_a_terminal_runs_as_a_script(tmp_path: Path) -> None:
     done = flowsql("shell", cwd=tmp_path, stdin="SET 'k' = 'v';\nSET;\n")
     assert done.returncode == 0, done.stderr
     assert "FlowSQL> SET;" in done.stdout and "1 row in set" in done.stdout
+
+
+def test_catalog_memory_reruns_a_create_table_script(tmp_path: Path) -> None:
+    script = tmp_path / "job.sql"
+    script.write_text(
+        "CREATE TABLE t (a INT) WITH ('connector' = 'datagen', 'number-of-rows' = '2');\n"
+        "SELECT COUNT(*) AS c FROM t;\n"
+    )
+    for _ in range(2):
+        done = flowsql("shell", "--catalog", "memory", "-f", str(script), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    first = flowsql("shell", "-f", str(script), cwd=tmp_path)  # the persistent catalog
+    assert first.returncode == 0, first.stderr
+    again = flowsql("shell", "-f", str(script), cwd=tmp_path)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr and "--catalog memory" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def test_catalog_kind_is_validated(tmp_path: Path) -> None:
+    done = flowsql("shell", "--catalog", "hive", "-f", "/dev/null", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "table.catalog.default.kind" in done.stderr and "Traceback" not in done.stderr
