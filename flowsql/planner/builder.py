@@ -12,7 +12,9 @@ Contract:
 - Every expression is compiled against its input's schema while planning
   (:func:`flowsql.expr.compile.compile_expression`): unknown columns and type errors surface
   here as ValidationError, and output types are the compiler's.
-- Unsupported constructs fail here with NotSupportedError naming them (joins, OVER, Top-N,
+- Regular joins (INNER / LEFT / RIGHT / FULL, equi-conditions) are planned by
+  :mod:`flowsql.planner.joins`.
+- Unsupported constructs fail here with NotSupportedError naming them (OVER, Top-N,
   LIMIT on unbounded input, ...); see :mod:`flowsql.planner.validate`.
 - ``ORDER BY`` / ``LIMIT`` of the top-level query are returned in :attr:`PlanBuilder.client`
   (applied to a bounded result by the session); streaming ORDER BY on a non-time column is a
@@ -36,7 +38,8 @@ from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
-from flowsql.planner.hints import check_query_hints, input_names, state_ttl, ttl_for
+from flowsql.planner.hints import check_query_hints, input_names, item_names, state_ttl, ttl_for
+from flowsql.planner.joins import plan_join, resolve_columns, star_columns
 from flowsql.planner.logical import (
     Calc,
     Field,
@@ -79,6 +82,11 @@ class Relation:
     window: WindowSpec | None = None
     partition_keys: list[str] = field(default_factory=list)
     late_sink: TableDefinition | None = None
+    # a join's column names (flowsql.planner.joins): (qualifier, column) → output column,
+    # bare column → output column, bare names both inputs have
+    qualified: dict[tuple[str, str], str] | None = None
+    unqualified: dict[str, str] = field(default_factory=dict)
+    ambiguous: set[str] = field(default_factory=set)
 
     @property
     def columns(self) -> list[str]:
@@ -303,7 +311,14 @@ class PlanBuilder:
         # SELECT without FROM reads one row with no columns of its own (Flink: Values [[0]])
         rel = self._relation(from_.this) if from_ is not None else Relation(
             Values(schema=(Field("ZERO", "INT NOT NULL"),), rows=(("0",),)))
-        ttl = ttl_for(state_ttl(select), input_names(select))
+        hints = state_ttl(select)
+        joins = select.args.get("joins") or []
+        seen = item_names(from_.this) if from_ is not None else []
+        for join in joins:
+            right = item_names(join.this)
+            rel = plan_join(self, rel, join, (ttl_for(hints, seen), ttl_for(hints, right)))
+            seen = seen + right
+        ttl = ttl_for(hints, input_names(select))
         # 1. WHERE
         where = select.args.get("where")
         if where is not None:
@@ -335,7 +350,7 @@ class PlanBuilder:
             keys = tuple(names(out.node.schema))
             out = Relation(GroupAggregate(schema=out.node.schema, input=out.node,
                                           spec=GroupAggregateSpec(keys, ()), state_ttl_ms=ttl))
-        elif ttl is not None and not (aggregating and rel.window is None):
+        elif ttl is not None and not joins and not (aggregating and rel.window is None):
             self.warnings.append(_TTL_UNUSED)
         self._order_limit(select, out, top)
         return out
@@ -345,7 +360,10 @@ class PlanBuilder:
         visible = names(rel.node.schema)
         for i, e in enumerate(select.expressions):
             if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
-                items.extend((n, col(n)) for n in visible)
+                if isinstance(e, exp.Column) and e.table and rel.qualified is not None:
+                    items.extend((n, col(n)) for n in star_columns(rel, e.table))
+                else:
+                    items.extend((n, col(n)) for n in visible)
                 continue
             inner = e.this if isinstance(e, exp.Alias) else e
             name = e.alias if isinstance(e, exp.Alias) else (
@@ -367,7 +385,10 @@ class PlanBuilder:
 
     def _strip(self, e: exp.Expression, rel: Relation) -> exp.Expression:
         """Remove table qualifiers naming ``rel`` (``t.a`` → ``a``); ``r.f`` on a ROW column
-        ``r`` stays a field access. Window columns of a pending window stay as they are."""
+        ``r`` stays a field access. Window columns of a pending window stay as they are. Over a
+        join, names resolve through its name maps (:func:`flowsql.planner.joins.resolve_columns`)."""
+        if rel.qualified is not None:
+            return resolve_columns(e, rel)
         cols = set(rel.columns)
         for c in list(e.find_all(exp.Column)):
             qualifier = c.table

@@ -12,7 +12,8 @@ Contract:
   delay; batch size / latency bound from mini-batch settings; idle timeout) → ``calc``
   (projection of the needed columns, computed columns, pushed filter) → ``calc`` ... →
   (exchange) → ``window-aggregate`` | ``session-window`` | ``group-aggregate`` → ``calc`` →
-  ``collect-sink`` | ``sink``. A two-phase aggregation (``two_phase`` on the logical node)
+  ``collect-sink`` | ``sink``; a join reads its two inputs' operators (left first) into a
+  ``join`` hash-partitioned on each side's keys. A two-phase aggregation (``two_phase`` on the logical node)
   puts ``local-window-aggregate`` / ``local-group-aggregate`` before the exchange, at the
   upstream parallelism, and gives the keyed operator ``merge`` + the raw ``input`` schema.
 - Parallelism: every operator runs with ``parallelism`` ('parallelism.default'), except an
@@ -35,6 +36,7 @@ from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
 from flowsql.planner.logical import (
     Calc,
     GroupAggregate,
+    Join,
     LogicalNode,
     Scan,
     Schema,
@@ -125,6 +127,8 @@ class _Builder:
             op = self.add("group-aggregate", display, params, p)
             self.connect(up, op, n.spec.keys)
             return op
+        if isinstance(n, Join):
+            return self.join(n)
         if isinstance(n, Union):
             ups = [self.node(k) for k in n.children]
             op = self.add("union", "Union", {"inputs": len(ups)}, self.parallelism)
@@ -168,6 +172,29 @@ class _Builder:
         calc = self.add("calc", "Calc", _calc_params(physical, projections, n.filter, n.schema), self.parallelism)
         self.connect(src, calc)
         return calc
+
+    def join(self, n: Join) -> OperatorSpec:
+        """``join`` at the job parallelism; each input hash-partitioned on its key columns
+        (input 0 = left, 1 = right)."""
+        from flowsql.planner.changelog import APPEND
+
+        left, right = self.node(n.left), self.node(n.right)
+        params: dict[str, Any] = {
+            "join_type": n.join_type,
+            "left": _schema_json(n.left.schema),
+            "right": _schema_json(n.right.schema),
+            "left_keys": list(n.left_keys),
+            "right_keys": list(n.right_keys),
+            "output": _schema_json(n.schema),
+            "residual": n.residual,
+            "changelog": self.modes.get(id(n), APPEND) != APPEND,
+        }
+        if n.state_ttl_ms != (None, None):
+            params["state_ttl_ms"] = list(n.state_ttl_ms)
+        op = self.add("join", f"{n.join_type.capitalize()}Join", params, self.parallelism)
+        self.connect(left, op, n.left_keys)
+        self.connect(right, op, n.right_keys)
+        return op
 
     def values(self, n: Values) -> OperatorSpec:
         """A ``values-source`` of row numbers (one subtask) and a Calc picking each row's

@@ -1,7 +1,7 @@
 """Rule: keep only the columns that some parent reads.
 
 Walks the plan top-down with the set of columns each node's parent needs:
-- a Sink, a Union and an aggregate's output need all their columns;
+- a Sink, a Union, a Join and an aggregate's output need all their columns;
 - a Calc keeps only the projections its parent needs and asks its input for the columns
   those projections and its condition read;
 - an aggregate asks for its keys, aggregate inputs, FILTER columns and time column;
@@ -20,6 +20,7 @@ from __future__ import annotations
 from flowsql.planner.logical import (
     Calc,
     GroupAggregate,
+    Join,
     LogicalNode,
     Scan,
     Sink,
@@ -46,6 +47,8 @@ def prune(node: LogicalNode, need: set[str] | None) -> LogicalNode:
         return node.replace(input=prune(node.input, None))
     if isinstance(node, Union):
         return node.replace(children=tuple(prune(k, None) for k in node.children))
+    if isinstance(node, Join):  # the join's output keeps every input column
+        return node.replace(left=prune(node.left, None), right=prune(node.right, None))
     if isinstance(node, WindowAggregate | GroupAggregate):
         return node.replace(input=prune(node.input, _agg_needs(node)))
     if isinstance(node, Calc):
