@@ -361,7 +361,7 @@ class PlanBuilder:
         for i, e in enumerate(select.expressions):
             if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
                 if isinstance(e, exp.Column) and e.table and rel.qualified is not None:
-                    items.extend((n, col(n)) for n in star_columns(rel, e.table))
+                    items.extend((n, col(o)) for n, o in star_columns(rel, e.table))
                 else:
                     items.extend((n, col(n)) for n in visible)
                 continue

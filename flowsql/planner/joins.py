@@ -17,6 +17,8 @@ Contract (:func:`plan_join`, called by the builder for every JOIN of a SELECT, l
   (``$lk<i>`` / ``$rk<i>``) computed before the exchange and dropped after the join.
 - USING, NATURAL, SEMI/ANTI and LATERAL joins raise NotSupportedError.
 - ``/*+ STATE_TTL(...) */`` keys naming an input set that side's TTL (``Join.state_ttl_ms``).
+  A join with an unbounded input and a side whose state no TTL bounds adds a line to the
+  builder's ``warnings``.
 """
 
 from __future__ import annotations
@@ -38,10 +40,14 @@ _EQUI_HINT = ("join on an equality of the two inputs' columns, e.g. ON o.custome
 
 
 def _position(node: exp.Expression) -> str:
-    for ident in node.find_all(exp.Identifier):
-        if ident.meta.get("line"):
-            return f" (line {ident.meta['line']}, column {ident.meta['col']})"
-    return ""
+    """Where ``node`` starts: its first identifier's line and column (sqlglot records where
+    a token ends), or nothing when the tree carries no positions."""
+    spots = [(i.meta["line"], i.meta["col"] - len(i.name) + 1)
+             for i in node.find_all(exp.Identifier) if i.meta.get("line")]
+    if not spots:
+        return ""
+    line, column = min(spots)
+    return f" (line {line}, column {column})"
 
 
 def _visible(rel: Relation) -> tuple[dict[tuple[str, str], str], dict[str, str], set[str]]:
@@ -89,9 +95,10 @@ def _ambiguous(name: str, rel: Relation, at: exp.Expression) -> ValidationError:
     )
 
 
-def star_columns(rel: Relation, qualifier: str) -> list[str]:
-    """Output columns of ``qualifier.*``."""
-    cols = [out for (q, _), out in rel.qualified.items() if q == qualifier]
+def star_columns(rel: Relation, qualifier: str) -> list[tuple[str, str]]:
+    """(name, output column) of every column ``qualifier.*`` selects: the input's own names,
+    as Flink expands ``c.*`` to ``c.id, c.name``."""
+    cols = [(n, out) for (q, n), out in rel.qualified.items() if q == qualifier]
     if not cols:
         raise ValidationError(f"unknown table '{qualifier}' in {qualifier}.*",
                               hint="available: " + ", ".join(sorted({q for q, _ in rel.qualified})))
@@ -207,6 +214,7 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
         cond_e = residual[0] if len(residual) == 1 else exp.and_(*residual)
         b._check_bool(cond_e, schema, "ON")
         residual_sql = sql(cond_e)
+    _warn_unbounded_state(b, lnode, rnode, ttl)
     node: LogicalNode = Join(schema=schema, left=lnode2, right=rnode2, join_type=join_type,
                              left_keys=tuple(lkeys), right_keys=tuple(rkeys),
                              residual=residual_sql, state_ttl_ms=ttl)
@@ -215,6 +223,23 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
         node = Calc(schema=tuple(keep), input=node,
                     projections=tuple((f.name, sql(col(f.name))) for f in keep))
     return Relation(node, qualified=qualified, unqualified=unqualified, ambiguous=ambiguous)
+
+
+def _warn_unbounded_state(b: PlanBuilder, left: LogicalNode, right: LogicalNode,
+                          ttl: tuple[int | None, int | None]) -> None:
+    """A join of unbounded inputs keeps every row of both forever unless a TTL bounds it."""
+    from flowsql.planner.builder import _bounded
+
+    if _bounded(left) and _bounded(right):
+        return
+    configured = str(b.config.get("table.exec.state.ttl") or "").strip() not in ("", "0", "0 ms")
+    if all(t or (t is None and configured) for t in ttl):
+        return
+    b.warnings.append(
+        "this join of unbounded inputs keeps every input row in its state forever: SET "
+        "'table.exec.state.ttl' = '...' (or a /*+ STATE_TTL(...) */ hint) bounds it, at the "
+        "cost of missing matches older than the TTL"
+    )
 
 
 def _with_helpers(node: LogicalNode, helpers: list[tuple[str, str, str]]) -> LogicalNode:

@@ -22,6 +22,8 @@ APPEND = {
         "SELECT a.k, a.g, a.v, b.v AS bv, b.ts AS bts FROM t AS a {join} u AS b "
         "ON a.k = b.k AND a.g = b.v AND a.p < b.p"
     ),
+    # every column: the right's 'k' is named 'k0' in both engines (Flink's naming)
+    "select_star": "SELECT * FROM t AS a {join} u AS b ON a.k = b.k AND a.g = b.g",
     # projected inputs: many identical rows on both sides (state multiplicities > 1)
     "identical_rows": (
         "SELECT a.k, a.g, b.bk FROM (SELECT k, g FROM t) AS a {join} (SELECT k AS bk FROM u) AS b "
