@@ -249,7 +249,8 @@ class JoinOperator(Operator):
         """Drop dead row ids, then key ids no live row uses, once they dominate."""
         for s in self.sides:
             s.compact()
-        if self.keys.size > _SLACK:
+        # live keys ≤ live rows: a cheap test before counting them (that costs O(state))
+        if self.keys.size > 2 * sum(side.live for side in self.sides) + _SLACK:
             used = np.concatenate([s.key[s.live_ids()] for s in self.sides])
             used = np.unique(used)
             if self.keys.size > 2 * len(used) + _SLACK:
