@@ -56,26 +56,18 @@ UPDATING = {
 }
 
 
-@pytest.mark.parametrize("side", sorted(SIDES))
-@pytest.mark.parametrize("name", sorted(APPEND))
-@DIFF_SETTINGS
-@given(left=inputs(), right=inputs(small_only=True))
-def test_join_append_inputs(name, side, left, right):
-    with Differential() as d:
-        d.table("t", left)
-        d.table("u", right)
-        d.check(APPEND[name].format(join=SIDES[side]))
+CASES = {**APPEND, **UPDATING}
 
 
 @pytest.mark.parametrize("side", sorted(SIDES))
-@pytest.mark.parametrize("name", sorted(UPDATING))
+@pytest.mark.parametrize("name", sorted(CASES))
 @DIFF_SETTINGS
 @given(left=inputs(), right=inputs(small_only=True))
-def test_join_updating_inputs(name, side, left, right):
+def test_join(name, side, left, right):
     with Differential() as d:
         d.table("t", left)
         d.table("u", right)
-        d.check(UPDATING[name].format(join=SIDES[side]))
+        d.check(CASES[name].format(join=SIDES[side]))
 
 
 @DIFF_SETTINGS
