@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import Collector, Operator, OperatorContext
+from flowsql.operators.group_aggregate import config_ttl
 from flowsql.operators.join_state import JoinSide, expand
 from flowsql.state.keyindex import KeyIndex
 
@@ -99,9 +100,7 @@ class JoinOperator(Operator):
 
     def open(self, ctx: OperatorContext) -> None:
         super().open(ctx)
-        from flowsql.operators.group_aggregate import _config_ttl
-
-        config = _config_ttl(ctx)
+        config = config_ttl(ctx)
         self.ttl_ms = tuple(config if t is None else int(t) for t in self.hint_ttl)  # type: ignore[assignment]
 
     # -- data ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
-from hypothesis import given
+from hypothesis import given, settings
 
 SIDES = {"INNER": "JOIN", "LEFT": "LEFT JOIN", "RIGHT": "RIGHT JOIN", "FULL": "FULL OUTER JOIN"}
 
@@ -61,7 +61,7 @@ CASES = {**APPEND, **UPDATING}
 
 @pytest.mark.parametrize("side", sorted(SIDES))
 @pytest.mark.parametrize("name", sorted(CASES))
-@DIFF_SETTINGS
+@settings(DIFF_SETTINGS, max_examples=6)  # 28 combinations: keep the suite's time modest
 @given(left=inputs(), right=inputs(small_only=True))
 def test_join(name, side, left, right):
     with Differential() as d:
