@@ -15,6 +15,7 @@ import pytest
 
 from flowsql.runtime.local import local_cluster
 from flowsql.session import Session
+from tests.runtime.savepoint_session import savepoint_session
 from tests.runtime.sink_output import committed_ids
 from tests.waiting import until
 
@@ -33,17 +34,11 @@ INSERT = "INSERT INTO out SELECT a.id, b.id FROM a JOIN b ON a.id = b.id"
 
 
 def _session(tmp_path: Path, out: Path, parallelism: int) -> Session:
-    s = Session(home=tmp_path / "home")
-    for sql in [_source("a", 1), _source("b", 1 + SHIFT),
-                f"CREATE TABLE IF NOT EXISTS out (id BIGINT, id2 BIGINT) WITH ("
-                f"'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv')",
-                "SET 'execution.embedded.parallelism' = 'threads'",
-                f"SET 'parallelism.default' = '{parallelism}'",
-                "SET 'execution.checkpointing.interval' = '1 s'",
-                f"SET 'execution.checkpointing.dir' = '{tmp_path / 'chk'}'",
-                f"SET 'execution.checkpointing.savepoint-dir' = '{tmp_path / 'savepoints'}'"]:
-        s.execute_one(sql)
-    return s
+    return savepoint_session(tmp_path, parallelism, [
+        _source("a", 1), _source("b", 1 + SHIFT),
+        f"CREATE TABLE IF NOT EXISTS out (id BIGINT, id2 BIGINT) WITH ("
+        f"'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv')",
+    ])
 
 
 @pytest.mark.parametrize("parallelism", [3, 1])
