@@ -15,7 +15,9 @@ Contract (:func:`plan_join`, called by the builder for every JOIN of a SELECT, l
   rejects non-equi streaming joins. Key pairs of different types are compared in their
   common type; a key that is an expression or needs a CAST becomes a helper column
   (``$lk<i>`` / ``$rk<i>``) computed before the exchange and dropped after the join.
-- USING, NATURAL, SEMI/ANTI and LATERAL joins raise NotSupportedError.
+- USING, NATURAL, SEMI/ANTI and LATERAL joins raise NotSupportedError. So does a join whose
+  input still has an ARRAY / MAP / MULTISET column after projection pruning (the join state
+  identifies rows by hashing them): :func:`check_join_columns`, called by the translator.
 - ``/*+ STATE_TTL(...) */`` keys naming an input set that side's TTL (``Join.state_ttl_ms``).
   A join with an unbounded input and a side whose state no TTL bounds adds a line to the
   builder's ``warnings``.
@@ -223,6 +225,17 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
         node = Calc(schema=tuple(keep), input=node,
                     projections=tuple((f.name, sql(col(f.name))) for f in keep))
     return Relation(node, qualified=qualified, unqualified=unqualified, ambiguous=ambiguous)
+
+
+def check_join_columns(node: Join) -> None:
+    """Refuse input columns the join state cannot hash (see the module contract)."""
+    for side in (node.left, node.right):
+        for f in side.schema:
+            if any(w in f.type.upper() for w in ("ARRAY<", "MAP<", "MULTISET<")):
+                raise NotSupportedError(
+                    f"a streaming join input with a column of type {f.type} ('{f.name}')",
+                    hint="leave that column out of the query, or select it from the joined "
+                    "result's other input")
 
 
 def _warn_unbounded_state(b: PlanBuilder, left: LogicalNode, right: LogicalNode,

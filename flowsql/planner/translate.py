@@ -177,7 +177,9 @@ class _Builder:
         """``join`` at the job parallelism; each input hash-partitioned on its key columns
         (input 0 = left, 1 = right)."""
         from flowsql.planner.changelog import APPEND
+        from flowsql.planner.joins import check_join_columns
 
+        check_join_columns(n)
         left, right = self.node(n.left), self.node(n.right)
         params: dict[str, Any] = {
             "join_type": n.join_type,

@@ -226,7 +226,10 @@ def apply_changelog(table: pa.Table) -> pa.Table:
         return data
     sign = np.where(np.isin(kind.to_numpy(), [1, 3]), -1, 1).astype(np.int64)
     ident = identity_columns(data)  # whole rows as keys (ROW columns flattened)
-    ids = KeyIndex(list(ident)).lookup(pa.table(ident))
+    try:
+        ids = KeyIndex(list(ident)).lookup(pa.table(ident))
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as e:  # e.g. ARRAY / MAP columns
+        raise NotSupportedError(f"showing an updating result with column types {data.schema.types}: {e}") from None
     uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
     total = np.bincount(inverse, weights=sign, minlength=len(uniq)).astype(np.int64)
     keep = np.flatnonzero(total > 0)

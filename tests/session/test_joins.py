@@ -68,6 +68,17 @@ def test_bad_joins(s, sql, error, message):
         s.execute_one(sql)
 
 
+def test_an_array_column_in_a_join_input_is_refused_at_planning(s, tmp_path):
+    (tmp_path / "tags").mkdir()
+    s.execute_one(f"CREATE TEMPORARY TABLE tags (id INT, tags ARRAY<STRING>) WITH ("
+                  f"'connector' = 'filesystem', 'path' = '{tmp_path / 'tags'}', 'format' = 'json')")
+    with pytest.raises(NotSupportedError, match=r"ARRAY<STRING> \('tags'\)"):
+        s.execute_one("SELECT o.id, t.tags FROM orders AS o JOIN tags AS t ON o.customer = t.id")
+    # a column the query does not read is pruned before the join
+    assert s.execute_one("SELECT o.id FROM orders AS o JOIN tags AS t "
+                         "ON o.customer = t.id").table.num_rows == 0
+
+
 def test_ambiguous_hint_names_the_candidates(s):
     with pytest.raises(ValidationError) as info:
         s.execute_one("SELECT id FROM orders AS o JOIN customers AS c ON o.customer = c.id")
