@@ -2,7 +2,10 @@
 
 API contract (used by the session handlers, the batch runner and the planner):
 - ``Catalog(store_path)`` opens (creating if needed) the persistent store; a corrupt store
-  raises ``CatalogError`` at start-up, never silently resets.
+  raises ``CatalogError`` at start-up, never silently resets. ``Catalog(IN_MEMORY)`` keeps
+  the store in memory (Flink's in-memory default catalog): it starts empty and is gone when
+  closed. The "already exists" error's hint names the session option that selects it
+  (:data:`MEMORY_CATALOG_HINT`).
 - ``current_catalog`` / ``current_database``; ``use_catalog(name)``, ``use_database(name)``.
 - ``resolve(parts) -> ObjectName``: 1-3 identifier parts completed with the current names.
 - ``get(name_or_parts) -> TableDefinition | ViewDefinition``: TEMPORARY objects shadow
@@ -100,6 +103,14 @@ def _parts(name: NameLike) -> tuple[str, ...]:
     return parts
 
 
+# How a session gets an in-memory default catalog (flowsql.config's table.catalog.default.kind).
+MEMORY_CATALOG_HINT = (
+    "start the shell with `flowsql shell --catalog memory` or "
+    "SET 'table.catalog.default.kind' = 'memory'"
+)
+IN_MEMORY = ":memory:"
+
+
 class Catalog:
     """A session's view of the catalog (see the module contract)."""
 
@@ -108,6 +119,10 @@ class Catalog:
         self._catalog = DEFAULT_CATALOG
         self._database = DEFAULT_DATABASE
         self._temporary: dict[ObjectName, CatalogObject] = {}
+
+    def take_temporaries(self, other: Catalog) -> None:
+        """Share ``other``'s TEMPORARY objects (a session switching its default catalog)."""
+        self._temporary = other._temporary
 
     # -- current names -------------------------------------------------------------------
     @property
@@ -254,7 +269,8 @@ class Catalog:
             f"{_KIND_WORD[existing_kind]} '{n.name}' already exists in {where}",
             hint=(
                 f"use CREATE {defn.kind.upper()} IF NOT EXISTS, or DROP {existing_kind.upper()} "
-                f"`{n.name}` first"
+                f"`{n.name}` first; to rerun scripts as on Flink's in-memory catalog, "
+                f"{MEMORY_CATALOG_HINT}"
             ),
         )
 

@@ -1,8 +1,11 @@
 """The ``flowsql`` command line (typer).
 
 Contract:
-- ``flowsql shell [-i/--init FILE] [-f/--file FILE] [--verbose] [--home DIR]`` runs the SQL
-  shell embedded in this process (``flowsql`` alone does the same with the defaults):
+- ``flowsql shell [-i/--init FILE] [-f/--file FILE] [--verbose] [--home DIR]
+  [--catalog persistent|memory]`` runs the SQL shell embedded in this process (``flowsql``
+  alone does the same with the defaults); ``--catalog memory`` starts the session with
+  ``table.catalog.default.kind = memory`` (an in-memory default catalog, as Flink's, so a
+  script that begins with CREATE TABLE can be rerun); an invalid value is an error (exit 1):
   1. ``--home`` sets ``FLOWSQL_HOME`` for the process (catalog, history, state live there);
   2. ``-i`` runs a script first (results printed, statements not echoed); an error there
      stops with exit code 1;
@@ -83,6 +86,7 @@ def run_shell(
     jobmanager: str | None = None,
     gateway: str | None = None,
     token: str | None = None,
+    catalog: str | None = None,
 ) -> int:
     """Run the shell as ``flowsql shell`` does (see module contract); returns the exit code."""
     if home is not None:
@@ -100,7 +104,10 @@ def run_shell(
 
             session = RemoteSession(gateway, token)
         else:
-            session = Session(home=Path(os.environ["FLOWSQL_HOME"]) if home is not None else None)
+            from flowsql.config import CATALOG_KIND
+
+            session = Session(home=Path(os.environ["FLOWSQL_HOME"]) if home is not None else None,
+                              config={CATALOG_KIND: catalog} if catalog else None)
     except Exception as error:  # noqa: BLE001 - shown as an error, never a traceback
         renderer.error(error)
         return EXIT_ERROR
@@ -173,6 +180,13 @@ def shell(
         str | None,
         typer.Option("--jobmanager", help="Run streaming jobs on the cluster at HOST:PORT."),
     ] = None,
+    catalog: Annotated[
+        str | None,
+        typer.Option("--catalog", metavar="persistent|memory",
+                     help="Default catalog: 'persistent' ($FLOWSQL_HOME/catalog.db, the default) "
+                     "or 'memory' (Flink's in-memory catalog: scripts that CREATE TABLE can be "
+                     "rerun). Same as SET 'table.catalog.default.kind'."),
+    ] = None,
 ) -> None:
     """Open the SQL shell (embedded, on a cluster with --jobmanager, or over a gateway)."""
     if gateway is not None and jobmanager is not None:
@@ -182,8 +196,15 @@ def shell(
         )
         Renderer(make_console(sys.stderr)).error(error)
         raise typer.Exit(EXIT_USAGE)
+    if catalog is not None and gateway is not None:
+        error = ValidationError("--catalog and --gateway exclude each other",
+                                hint="the gateway's sessions keep their own catalog; use "
+                                "SET 'table.catalog.default.kind' = 'memory' there")
+        Renderer(make_console(sys.stderr)).error(error)
+        raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(run_shell(init=init, file=file, verbose=verbose, home=home,
-                               jobmanager=jobmanager, gateway=gateway, token=token))
+                               jobmanager=jobmanager, gateway=gateway, token=token,
+                               catalog=catalog))
 
 
 def _home(home: Path | None) -> Path:

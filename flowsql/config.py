@@ -24,6 +24,9 @@ def flowsql_home() -> Path:
     return home
 
 
+CATALOG_KIND = "table.catalog.default.kind"
+
+
 @dataclass(frozen=True)
 class ConfigOption:
     key: str
@@ -78,6 +81,15 @@ KNOWN_OPTIONS: dict[str, ConfigOption] = {
             "slot.request.timeout",
             "300 s",
             "How long a job on a cluster waits for free task slots before it fails.",
+        ),
+        ConfigOption(
+            "table.catalog.default.kind",
+            "persistent",
+            "Where the default catalog keeps its tables: 'persistent' (FLOWSQL_HOME/catalog.db, "
+            "kept across sessions) or 'memory' (Flink's GenericInMemoryCatalog: gone when the "
+            "session ends, so scripts that start with CREATE TABLE can be rerun). "
+            "`flowsql shell --catalog memory` sets it.",
+            ("persistent", "memory"),
         ),
         ConfigOption("sql-client.verbose", "false", "Show full tracebacks for errors.", ("true", "false")),
     ]

@@ -65,7 +65,7 @@ class BatchRunner:
         with self._sandbox(plan) as sandbox:
             rel = self._bind(sandbox, plan.sql, plan)
             table = self._guarded(plan, rel.to_arrow_table)
-        return normalize_timestamps(table)
+        return unique_names(normalize_timestamps(table))
 
     # -- INSERT ---------------------------------------------------------------------------
     def insert(self, stmt: st.Insert) -> int:
@@ -199,3 +199,17 @@ class BatchRunner:
 
                 raise QueryCancelled("query cancelled") from None
             raise ExecutionError(f"batch query failed: {str(e).splitlines()[0]}") from None
+
+
+def unique_names(table: pa.Table) -> pa.Table:
+    """Result columns with Flink's unique names: a repeated name gets a suffix (``k``, ``k0``,
+    ``k1`` ...), as ``SELECT *`` over a join names the columns both inputs have."""
+    seen: set[str] = set()
+    out = []
+    for name in table.column_names:
+        new, i = name, 0
+        while new in seen:
+            new, i = f"{name}{i}", i + 1
+        seen.add(new)
+        out.append(new)
+    return table if out == table.column_names else table.rename_columns(out)

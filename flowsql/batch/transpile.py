@@ -63,6 +63,8 @@ class Transpiler:
     # -- public ---------------------------------------------------------------------------
     def plan(self, query: exp.Expression) -> BatchPlan:
         """Transpile a top-level query (see module contract)."""
+        if isinstance(query, exp.Values) and not query.alias:
+            query = values_as_select(query)
         if not isinstance(query, exp.Query):
             raise NotSupportedError(f"{type(query).__name__} as a batch query")
         tree = self.rewrite_query(query.copy())
@@ -131,6 +133,19 @@ class Transpiler:
                 return sub
             tvf.replace(sub)
         return tree
+
+
+def values_as_select(values: exp.Values) -> exp.Select:
+    """A top-level ``VALUES (…), (…)`` as ``SELECT * FROM (VALUES …) AS __values(EXPR$0, …)``:
+    a query with Flink's column names (``EXPR$<i>``)."""
+    first = values.expressions[0] if values.expressions else None
+    width = len(first.expressions) if isinstance(first, exp.Tuple) else 1
+    aliased = values.copy()
+    aliased.set("alias", exp.TableAlias(
+        this=exp.to_identifier("__values"),
+        columns=[exp.to_identifier(f"EXPR${i}", quoted=True) for i in range(width)],
+    ))
+    return exp.select("*").from_(aliased)
 
 
 def drop_state_ttl_hints(tree: exp.Expression) -> None:

@@ -162,7 +162,7 @@ class DistinctCounts:
         self.live = int((self.mult > 0).sum())
 
 
-def _config_ttl(ctx: OperatorContext) -> int:
+def config_ttl(ctx: OperatorContext) -> int:
     """``table.exec.state.ttl`` of the job in ms (0: unset, keep state forever)."""
     text = str(ctx.config.get("table.exec.state.ttl") or "").strip()
     ttl = parse_duration_ms(text) if text else 0
@@ -201,7 +201,7 @@ class GroupAggregateOperator(Operator):
 
     def open(self, ctx: OperatorContext) -> None:
         super().open(ctx)
-        self.ttl_ms = self.state_ttl_ms if self.state_ttl_ms is not None else _config_ttl(ctx)
+        self.ttl_ms = self.state_ttl_ms if self.state_ttl_ms is not None else config_ttl(ctx)
         self._next_sweep = 0.0
 
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:

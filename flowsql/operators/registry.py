@@ -45,6 +45,12 @@ Built-in kinds and their params (all plain JSON, produced by
   ``state_ttl_ms`` (from a STATE_TTL hint) overrides ``table.exec.state.ttl`` for it.
 - ``local-group-aggregate``: ``{"spec": ...}``.
 - ``union``: ``{}`` → :class:`~flowsql.operators.union.UnionOperator` (UNION ALL).
+- ``join``: ``{"join_type": "INNER"|"LEFT"|"RIGHT"|"FULL", "left": [[name, type], ...],
+  "right": [[name, type], ...], "left_keys": [name, ...], "right_keys": [name, ...],
+  "output": [[name, type], ...], "residual": sql | null, "changelog": bool,
+  "state_ttl_ms"?: [int | null, int | null]}`` → :class:`~flowsql.operators.join.JoinOperator`
+  (input 0 = left, 1 = right); the residual is compiled over the output columns;
+  ``state_ttl_ms`` (STATE_TTL hints, per side) overrides ``table.exec.state.ttl``.
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ from flowsql.expr.compile import compile_expression
 from flowsql.operators.base import Operator
 from flowsql.operators.calc import CalcOperator, schema_from_columns
 from flowsql.operators.group_aggregate import GroupAggregateOperator
+from flowsql.operators.join import JoinOperator, JoinSpec
 from flowsql.operators.local_group_aggregate import (
     GlobalGroupAggregateOperator,
     LocalGroupAggregateOperator,
@@ -264,6 +271,21 @@ def _build_local_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Opera
     return LocalGroupAggregateOperator(GroupAggregateSpec.from_dict(_spec_dict(params)))
 
 
+def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+    left = schema_from_columns(_columns(params, "left"))[0]
+    right = schema_from_columns(_columns(params, "right"))[0]
+    output, types = schema_from_columns(_columns(params, "output"))
+    residual = None
+    if params.get("residual"):
+        residual = compile_expression(params["residual"], output, flink_types=types,
+                                      session_time_zone=_time_zone(env)).evaluate
+    spec = JoinSpec(params["join_type"], tuple(params["left_keys"]), tuple(params["right_keys"]),
+                    bool(params.get("changelog", True)))
+    ttl = params.get("state_ttl_ms") or [None, None]
+    return JoinOperator(spec, left, right, output, residual=residual,
+                        state_ttl_ms=(ttl[0], ttl[1]))
+
+
 OPERATORS: dict[str, Builder] = {
     "source": _build_connector_source,
     "values-source": _build_values_source,
@@ -272,6 +294,7 @@ OPERATORS: dict[str, Builder] = {
     "sink": _build_connector_sink,
     "calc": _build_calc,
     "union": _build_union,
+    "join": _build_join,
     "window-aggregate": _build_window_aggregate,
     "session-window": _build_window_aggregate,
     "local-window-aggregate": _build_local_window_aggregate,

@@ -12,7 +12,9 @@ Contract:
 - Every expression is compiled against its input's schema while planning
   (:func:`flowsql.expr.compile.compile_expression`): unknown columns and type errors surface
   here as ValidationError, and output types are the compiler's.
-- Unsupported constructs fail here with NotSupportedError naming them (joins, OVER, Top-N,
+- Regular joins (INNER / LEFT / RIGHT / FULL, equi-conditions) are planned by
+  :mod:`flowsql.planner.joins`.
+- Unsupported constructs fail here with NotSupportedError naming them (OVER, Top-N,
   LIMIT on unbounded input, ...); see :mod:`flowsql.planner.validate`.
 - ``ORDER BY`` / ``LIMIT`` of the top-level query are returned in :attr:`PlanBuilder.client`
   (applied to a bounded result by the session); streaming ORDER BY on a non-time column is a
@@ -36,7 +38,8 @@ from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
-from flowsql.planner.hints import check_query_hints, input_names, state_ttl, ttl_for
+from flowsql.planner.hints import check_query_hints, input_names, item_names, state_ttl, ttl_for
+from flowsql.planner.joins import plan_join, resolve_columns, star_columns
 from flowsql.planner.logical import (
     Calc,
     Field,
@@ -46,6 +49,7 @@ from flowsql.planner.logical import (
     Schema,
     Sink,
     Union,
+    Values,
     WatermarkInfo,
     WindowAggregate,
     names,
@@ -78,6 +82,11 @@ class Relation:
     window: WindowSpec | None = None
     partition_keys: list[str] = field(default_factory=list)
     late_sink: TableDefinition | None = None
+    # a join's column names (flowsql.planner.joins): (qualifier, column) → output column,
+    # bare column → output column, bare names both inputs have
+    qualified: dict[tuple[str, str], str] | None = None
+    unqualified: dict[str, str] = field(default_factory=dict)
+    ambiguous: set[str] = field(default_factory=set)
 
     @property
     def columns(self) -> list[str]:
@@ -193,7 +202,7 @@ class PlanBuilder:
         if isinstance(query, exp.Select):
             return self._select(query, top)
         if isinstance(query, exp.Values):
-            raise NotSupportedError("VALUES in streaming mode", hint=checks.BATCH_HINT)
+            return self._values(query)
         raise NotSupportedError(f"{type(query).__name__.upper()} queries in streaming mode")
 
     def _order_limit(self, query: exp.Expression, rel: Relation, top: bool) -> None:
@@ -299,10 +308,17 @@ class PlanBuilder:
     # -- SELECT ------------------------------------------------------------------------------
     def _select(self, select: exp.Select, top: bool) -> Relation:
         from_ = select.args.get("from_") or select.args.get("from")
-        if from_ is None:
-            raise NotSupportedError("SELECT without FROM in streaming mode", hint=checks.BATCH_HINT)
-        rel = self._relation(from_.this)
-        ttl = ttl_for(state_ttl(select), input_names(select))
+        # SELECT without FROM reads one row with no columns of its own (Flink: Values [[0]])
+        rel = self._relation(from_.this) if from_ is not None else Relation(
+            Values(schema=(Field("ZERO", "INT NOT NULL"),), rows=(("0",),)))
+        hints = state_ttl(select)
+        joins = select.args.get("joins") or []
+        seen = item_names(from_.this) if from_ is not None else []
+        for join in joins:
+            right = item_names(join.this)
+            rel = plan_join(self, rel, join, (ttl_for(hints, seen), ttl_for(hints, right)))
+            seen = seen + right
+        ttl = ttl_for(hints, input_names(select))
         # 1. WHERE
         where = select.args.get("where")
         if where is not None:
@@ -334,7 +350,7 @@ class PlanBuilder:
             keys = tuple(names(out.node.schema))
             out = Relation(GroupAggregate(schema=out.node.schema, input=out.node,
                                           spec=GroupAggregateSpec(keys, ()), state_ttl_ms=ttl))
-        elif ttl is not None and not (aggregating and rel.window is None):
+        elif ttl is not None and not joins and not (aggregating and rel.window is None):
             self.warnings.append(_TTL_UNUSED)
         self._order_limit(select, out, top)
         return out
@@ -344,7 +360,10 @@ class PlanBuilder:
         visible = names(rel.node.schema)
         for i, e in enumerate(select.expressions):
             if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
-                items.extend((n, col(n)) for n in visible)
+                if isinstance(e, exp.Column) and e.table and rel.qualified is not None:
+                    items.extend((n, col(o)) for n, o in star_columns(rel, e.table))
+                else:
+                    items.extend((n, col(n)) for n in visible)
                 continue
             inner = e.this if isinstance(e, exp.Alias) else e
             name = e.alias if isinstance(e, exp.Alias) else (
@@ -366,7 +385,10 @@ class PlanBuilder:
 
     def _strip(self, e: exp.Expression, rel: Relation) -> exp.Expression:
         """Remove table qualifiers naming ``rel`` (``t.a`` → ``a``); ``r.f`` on a ROW column
-        ``r`` stays a field access. Window columns of a pending window stay as they are."""
+        ``r`` stays a field access. Window columns of a pending window stay as they are. Over a
+        join, names resolve through its name maps (:func:`flowsql.planner.joins.resolve_columns`)."""
+        if rel.qualified is not None:
+            return resolve_columns(e, rel)
         cols = set(rel.columns)
         for c in list(e.find_all(exp.Column)):
             qualifier = c.table
@@ -477,12 +499,54 @@ class PlanBuilder:
             rel = self._query(item.this, top=False)
             rel.aliases = {alias} if alias else set()
         elif isinstance(item, exp.Values):
-            raise NotSupportedError("VALUES in streaming mode", hint=checks.BATCH_HINT)
+            rel = self._values(item)
+            rel.aliases = {alias} if alias else set()
         else:
             raise NotSupportedError(f"FROM {sql(item)}")
         if alias_node is not None and alias_node.columns:
             rel = self._rename(rel, [c.name for c in alias_node.columns], f"alias {alias}")
         return rel
+
+    def _values(self, values: exp.Values) -> Relation:
+        """``VALUES (…), (…)`` → a :class:`Values` node: columns ``EXPR$0 …`` (as Flink names
+        them), each of the least common type of its rows; rows whose type differs are CAST."""
+        from flowsql.expr.typing import common_type
+
+        rows = [list(t.expressions) if isinstance(t, exp.Tuple) else [t] for t in values.expressions]
+        if not rows:
+            raise ValidationError("VALUES needs at least one row")
+        width = len(rows[0])
+        for i, r in enumerate(rows):
+            if len(r) != width:
+                raise ValidationError(
+                    f"VALUES rows must have the same number of columns: row 1 has {width}, "
+                    f"row {i + 1} has {len(r)}"
+                )
+        for r in rows:
+            for e in r:
+                if e.find(exp.Column) is not None:
+                    raise ValidationError(f"VALUES takes constant expressions, not columns: {sql(e)}")
+        types = [[expr_type(e, (), self.config) for e in r] for r in rows]
+        fields = []
+        for j in range(width):
+            common = common_type([t[j] for t in types])
+            if common is None:
+                raise ValidationError(
+                    f"VALUES column {j + 1} has incompatible types: "
+                    + ", ".join(sorted({str(t[j]) for t in types}))
+                )
+            if common.root == "NULL":
+                raise ValidationError(f"VALUES column {j + 1} is NULL in every row: CAST it to a type")
+            fields.append(Field(f"EXPR${j}", type_text(common)))
+        texts = tuple(
+            tuple(
+                sql(e) if _same_type(t, parse_type(f.type))
+                else f"CAST({sql(e)} AS {parse_type(f.type).with_nullable(True)})"
+                for e, t, f in zip(r, ts, fields, strict=True)
+            )
+            for r, ts in zip(rows, types, strict=True)
+        )
+        return Relation(Values(schema=tuple(fields), rows=texts))
 
     def _rename(self, rel: Relation, new: list[str], what: str) -> Relation:
         old = names(rel.node.schema)

@@ -3,8 +3,9 @@
 Contract (Flink's ``ChangelogMode``):
 - ``append`` — insert-only rows (+I): scans, calcs over append input, window aggregates
   (a window's result is final when it fires).
-- ``retract`` — +I, -U, +U, -D: an unbounded GROUP BY (and SELECT DISTINCT / UNION), and
-  everything downstream of it (a Calc passes the ``$row_kind`` column through).
+- ``retract`` — +I, -U, +U, -D: an unbounded GROUP BY (and SELECT DISTINCT / UNION), an
+  outer join, a join over an updating input, and everything downstream of them (a Calc
+  passes the ``$row_kind`` column through).
 - ``upsert`` — +I, +U, -D keyed by a primary key: what an upsert sink (PRIMARY KEY) consumes
   from a retract stream.
 :func:`infer` maps every node (by identity) to its mode; :func:`first_updating` names the
@@ -18,6 +19,7 @@ from flowsql.errors import NotSupportedError
 from flowsql.planner.logical import (
     Calc,
     GroupAggregate,
+    Join,
     LogicalNode,
     Scan,
     Sink,
@@ -49,6 +51,9 @@ def infer(plan: LogicalNode) -> dict[int, str]:
                     "GROUP BY)"
                 )
             m = APPEND
+        elif isinstance(n, Join):
+            # an outer join retracts its NULL-padded rows even over append-only inputs
+            m = RETRACT if RETRACT in ins or n.join_type != "INNER" else APPEND
         elif isinstance(n, Calc | Union):
             m = RETRACT if RETRACT in ins else APPEND
         elif isinstance(n, Sink):
@@ -86,7 +91,9 @@ def first_updating(plan: LogicalNode) -> str | None:
     def walk(n: LogicalNode) -> None:
         for i in n.inputs:
             walk(i)
-        if isinstance(n, GroupAggregate) and not found:
+        if isinstance(n, GroupAggregate | Join) and not found and (
+            isinstance(n, GroupAggregate) or n.join_type != "INNER"
+        ):
             found.append(n.label())
 
     walk(plan)

@@ -26,6 +26,8 @@ def operator_modes(graph: JobGraph) -> dict[str, str]:
         ins = [modes[e.source] for e in graph.inputs(op.id)]
         if op.kind in _UPDATING_KINDS:
             modes[op.id] = changelog.RETRACT
+        elif op.kind == "join":
+            modes[op.id] = changelog.RETRACT if op.params.get("changelog") else changelog.APPEND
         elif op.kind in ("window-aggregate", "session-window", "local-window-aggregate",
                          "local-group-aggregate"):
             modes[op.id] = changelog.APPEND

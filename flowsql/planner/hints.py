@@ -22,8 +22,8 @@ What uses it today: the group aggregation (``GROUP BY``, ``SELECT DISTINCT``) pl
 hinted block takes the TTL as its ``state_ttl_ms`` param, which wins over
 ``table.exec.state.ttl`` for that operator only. A hinted block without a group aggregation
 (a window aggregation, whose state is freed when windows fire; a projection) ignores the
-hint, as Flink does. Joins do not exist yet; when they arrive, each side takes the TTL of the
-input it reads.
+hint, as Flink does. A regular join's side takes the TTL of a key naming an input on that
+side (``Join.state_ttl_ms``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _key(node: exp.Expression) -> str | None:
     return None
 
 
-def _item_names(item: exp.Expression) -> list[str]:
+def item_names(item: exp.Expression) -> list[str]:
     """Names a FROM / JOIN item answers to in a hint (see the module contract)."""
     out: list[str] = []
     alias = item.args.get("alias")
@@ -67,7 +67,7 @@ def _item_names(item: exp.Expression) -> list[str]:
     elif isinstance(item, WindowTVF):
         inner = item.args.get("table")
         if inner is not None:
-            out += _item_names(inner)
+            out += item_names(inner)
     return list(dict.fromkeys(out))
 
 
@@ -78,7 +78,7 @@ def input_names(select: exp.Select) -> list[str]:
     items += [j.this for j in select.args.get("joins") or []]
     names: list[str] = []
     for item in items:
-        names += _item_names(item)
+        names += item_names(item)
     return list(dict.fromkeys(names))
 
 

@@ -1,8 +1,9 @@
 """The logical plan: frozen dataclass nodes with one deterministic text form.
 
 Contract:
-- A plan is a tree of frozen nodes (:class:`Scan`, :class:`Calc`, :class:`WindowAggregate`,
-  :class:`GroupAggregate`, :class:`Union`, :class:`Sink`); every node has an output
+- A plan is a tree of frozen nodes (:class:`Scan`, :class:`Values`, :class:`Calc`,
+  :class:`WindowAggregate`, :class:`GroupAggregate`, :class:`Join`, :class:`Union`,
+  :class:`Sink`); every node has an output
   ``schema`` (a tuple of :class:`Field`: column name + Flink type text) and its ``inputs``.
 - Expressions are kept as Flink SQL text over the node's *input* columns (the expression
   compiler re-parses them), so nodes are plain data: they compare by value, print
@@ -111,6 +112,20 @@ class Scan(LogicalNode):
         if not self.bounded:
             parts.append("unbounded")
         return f"Scan({', '.join(parts)})"
+
+
+@dataclass(frozen=True, eq=False)
+class Values(LogicalNode):
+    """Literal rows (``VALUES``, and the one-row input of a SELECT without FROM): a bounded
+    source. ``rows`` hold one SQL expression per column (constant: it reads no column),
+    already cast to the column's type, so every row has the node's schema."""
+
+    rows: tuple[tuple[str, ...], ...] = ()
+    bounded = True
+
+    def label(self) -> str:
+        tuples = ", ".join("[" + ", ".join(r) + "]" for r in self.rows)
+        return f"Values(tuples=[{tuples}], fields=[{', '.join(names(self.schema))}])"
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,6 +246,51 @@ class GroupAggregate(LogicalNode):
             parts.append(f"stateTtl=[{self.state_ttl_ms} ms]")
         name = "LocalGlobalGroupAggregate" if self.two_phase else "GroupAggregate"
         return f"{name}({', '.join(parts)})"
+
+
+JOIN_NAMES = {"INNER": "InnerJoin", "LEFT": "LeftOuterJoin", "RIGHT": "RightOuterJoin",
+              "FULL": "FullOuterJoin"}
+
+
+@dataclass(frozen=True, eq=False)
+class Join(LogicalNode):
+    """A regular equi-join. The schema is the left input's columns, then the right input's
+    (renamed where a name is taken: ``k`` → ``k0``; the other side of an outer join
+    nullable); ``left_keys[i] = right_keys[i]`` (input column names, same types) and the
+    ``residual`` (SQL over the output columns) decide a match. ``state_ttl_ms`` is the
+    (left, right) TTL of STATE_TTL hints (None: ``table.exec.state.ttl``)."""
+
+    left: LogicalNode = field(default=None)  # type: ignore[assignment]
+    right: LogicalNode = field(default=None)  # type: ignore[assignment]
+    join_type: str = "INNER"
+    left_keys: tuple[str, ...] = ()
+    right_keys: tuple[str, ...] = ()
+    residual: str | None = None
+    state_ttl_ms: tuple[int | None, int | None] = (None, None)
+
+    @property
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.left, self.right)
+
+    @property
+    def right_names(self) -> list[str]:
+        """Output names of the right input's columns."""
+        return names(self.schema)[len(self.left.schema):]
+
+    def label(self) -> str:
+        out = names(self.schema)
+        right = dict(zip(names(self.right.schema), self.right_names, strict=True))
+        where = " AND ".join(f"{_q(lk)} = {_q(right[rk])}"
+                             for lk, rk in zip(self.left_keys, self.right_keys, strict=True))
+        if self.residual:
+            where = f"({where}) AND ({self.residual})"
+        parts = [f"joinType=[{JOIN_NAMES[self.join_type]}]", f"where=[{where}]",
+                 f"select=[{', '.join(out)}]"]
+        if self.state_ttl_ms != (None, None):
+            parts.append("stateTtl=[" + ", ".join(
+                f"{side}={'default' if t is None else f'{t} ms'}"
+                for side, t in zip(("left", "right"), self.state_ttl_ms, strict=True)) + "]")
+        return f"Join({', '.join(parts)})"
 
 
 @dataclass(frozen=True, eq=False)

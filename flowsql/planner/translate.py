@@ -12,7 +12,8 @@ Contract:
   delay; batch size / latency bound from mini-batch settings; idle timeout) → ``calc``
   (projection of the needed columns, computed columns, pushed filter) → ``calc`` ... →
   (exchange) → ``window-aggregate`` | ``session-window`` | ``group-aggregate`` → ``calc`` →
-  ``collect-sink`` | ``sink``. A two-phase aggregation (``two_phase`` on the logical node)
+  ``collect-sink`` | ``sink``; a join reads its two inputs' operators (left first) into a
+  ``join`` hash-partitioned on each side's keys. A two-phase aggregation (``two_phase`` on the logical node)
   puts ``local-window-aggregate`` / ``local-group-aggregate`` before the exchange, at the
   upstream parallelism, and gives the keyed operator ``merge`` + the raw ``input`` schema.
 - Parallelism: every operator runs with ``parallelism`` ('parallelism.default'), except an
@@ -35,11 +36,13 @@ from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
 from flowsql.planner.logical import (
     Calc,
     GroupAggregate,
+    Join,
     LogicalNode,
     Scan,
     Schema,
     Sink,
     Union,
+    Values,
     WindowAggregate,
     names,
 )
@@ -47,6 +50,7 @@ from flowsql.planner.logical import (
 # Operator kinds whose state is one format (uids count them together; see Builder.add).
 STATE_FAMILY: dict[str, str] = {}
 COLLECT_RESOURCE = "collect"
+VALUES_ROW = "$values_row"  # the row-number column of a Values node's source
 
 
 @dataclass
@@ -90,6 +94,8 @@ class _Builder:
     def node(self, n: LogicalNode) -> OperatorSpec:
         if isinstance(n, Scan):
             return self.scan(n)
+        if isinstance(n, Values):
+            return self.values(n)
         if isinstance(n, Calc):
             up = self.node(n.input)
             params = _calc_params(n.input.schema, n.projections, n.condition, n.schema)
@@ -121,6 +127,8 @@ class _Builder:
             op = self.add("group-aggregate", display, params, p)
             self.connect(up, op, n.spec.keys)
             return op
+        if isinstance(n, Join):
+            return self.join(n)
         if isinstance(n, Union):
             ups = [self.node(k) for k in n.children]
             op = self.add("union", "Union", {"inputs": len(ups)}, self.parallelism)
@@ -162,6 +170,55 @@ class _Builder:
             self.connect(calc1, calc2)
             return calc2
         calc = self.add("calc", "Calc", _calc_params(physical, projections, n.filter, n.schema), self.parallelism)
+        self.connect(src, calc)
+        return calc
+
+    def join(self, n: Join) -> OperatorSpec:
+        """``join`` at the job parallelism; each input hash-partitioned on its key columns
+        (input 0 = left, 1 = right)."""
+        from flowsql.planner.changelog import APPEND
+        from flowsql.planner.joins import check_join_columns
+
+        check_join_columns(n)
+        left, right = self.node(n.left), self.node(n.right)
+        params: dict[str, Any] = {
+            "join_type": n.join_type,
+            "left": _schema_json(n.left.schema),
+            "right": _schema_json(n.right.schema),
+            "left_keys": list(n.left_keys),
+            "right_keys": list(n.right_keys),
+            "output": _schema_json(n.schema),
+            "residual": n.residual,
+            "changelog": self.modes.get(id(n), APPEND) != APPEND,
+        }
+        if n.state_ttl_ms != (None, None):
+            params["state_ttl_ms"] = list(n.state_ttl_ms)
+        op = self.add("join", f"{n.join_type.capitalize()}Join", params, self.parallelism)
+        self.connect(left, op, n.left_keys)
+        self.connect(right, op, n.right_keys)
+        return op
+
+    def values(self, n: Values) -> OperatorSpec:
+        """A ``values-source`` of row numbers (one subtask) and a Calc picking each row's
+        expressions by number: the rows stay SQL text in the plan (no Python values to
+        serialize) and are evaluated vectorized, once."""
+        from flowsql.sql.generator import quote
+
+        src = self.add("values-source", "Values", {"schema": [[VALUES_ROW, "INT NOT NULL"]],
+                                                   "rows": [[i] for i in range(len(n.rows))]}, 1)
+        row = quote(VALUES_ROW)
+        projections = []
+        for j, f in enumerate(n.schema):
+            cells = [r[j] for r in n.rows]
+            if len(cells) == 1:
+                e = cells[0]
+            else:
+                e = "CASE " + " ".join(f"WHEN {row} = {i} THEN {c}" for i, c in enumerate(cells)) + " END"
+            projections.append((f.name, e))
+        from flowsql.planner.logical import Field
+
+        calc = self.add("calc", "Calc", _calc_params((Field(VALUES_ROW, "INT NOT NULL"),),
+                                                     tuple(projections), None, n.schema), 1)
         self.connect(src, calc)
         return calc
 

@@ -3,7 +3,7 @@
 Contract:
 - :func:`check_query` walks a query before planning and raises
   ``NotSupportedError("not supported yet: <construct>")`` for constructs the streaming engine
-  cannot run: joins (and comma joins), OVER windows, ROW_NUMBER()/RANK() (Top-N), LATERAL /
+  cannot run: OVER windows, ROW_NUMBER()/RANK() (Top-N), LATERAL /
   UNNEST, MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, correlated or
   scalar subqueries in expressions.
 - :func:`check_sink` raises ``PlanError`` when an updating (changelog) result goes to a sink
@@ -30,9 +30,6 @@ _TOPN_NAMES = ("ROW_NUMBER", "RANK", "DENSE_RANK")
 
 def check_query(query: exp.Expression) -> None:
     for node in query.walk():
-        if isinstance(node, exp.Join):
-            kind = " ".join(p for p in (node.side, node.kind) if p).upper()
-            raise NotSupportedError(f"{kind + ' ' if kind else ''}JOIN in streaming mode".replace("  ", " "))
         if isinstance(node, exp.Window):
             inner = node.this
             name = inner.sql_name().upper() if isinstance(inner, exp.Func) else sql_name(inner)

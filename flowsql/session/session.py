@@ -3,6 +3,10 @@
 Contract:
 - A Session owns a catalog view (persistent store + this session's TEMPORARY objects and
   current catalog/database), a :class:`SessionConfig`, and whatever runs its queries.
+- ``SET 'table.catalog.default.kind' = 'memory'`` (or that key in ``config``) swaps
+  :attr:`Session.catalog` for an in-memory one (empty at first, kept for the rest of the
+  session, TEMPORARY objects carried over); ``'persistent'`` or RESET swaps back to
+  ``$FLOWSQL_HOME/catalog.db``. The current catalog/database start at the defaults.
 - :meth:`Session.execute` parses a script and yields one :class:`Result` per statement,
   stopping at the first error (which propagates as a ``FlowSQLError``).
 - :meth:`Session.cancel` interrupts the statement running in another thread; that
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flowsql.config import SessionConfig, flowsql_home
+from flowsql.config import CATALOG_KIND, SessionConfig, flowsql_home
 from flowsql.errors import FlowSQLError, NotSupportedError
 from flowsql.session.result import Result
 from flowsql.sql import statements as st
@@ -33,8 +37,9 @@ class Session:
 
         self.home = Path(home) if home else flowsql_home()
         self.home.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.home / "catalog.db")
         self.config = SessionConfig(config)
+        self._catalogs: dict[str, Catalog] = {}
+        self.catalog = self._catalog_of_kind()
         self._cancel_hooks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
@@ -80,8 +85,25 @@ class Session:
             except Exception:  # noqa: BLE001 - cancelling must never raise
                 pass
 
+    def _catalog_of_kind(self):  # -> catalog.catalog.Catalog
+        """The catalog 'table.catalog.default.kind' selects, opened on first use."""
+        from catalog.catalog import IN_MEMORY, Catalog
+
+        kind = self.config.get(CATALOG_KIND) or "persistent"
+        if kind not in self._catalogs:
+            self._catalogs[kind] = Catalog(IN_MEMORY if kind == "memory" else self.home / "catalog.db")
+        return self._catalogs[kind]
+
+    def sync_catalog(self) -> None:
+        """Follow a change of 'table.catalog.default.kind' (SET / RESET)."""
+        new = self._catalog_of_kind()
+        if new is not self.catalog:
+            new.take_temporaries(self.catalog)  # session-scoped, whatever the store
+            self.catalog = new
+
     def close(self) -> None:
-        self.catalog.close()
+        for c in self._catalogs.values():
+            c.close()
 
 
 # -- settings handlers ---------------------------------------------------------------------
@@ -92,11 +114,13 @@ def _set(session: Session, stmt: st.Set) -> Result:
             pa.table({"key": list(items.keys()), "value": list(items.values())}),
         )
     session.config.set(stmt.key, stmt.value or "")
+    session.sync_catalog()
     return Result.ok("[INFO] Execute statement succeeded.")
 
 
 def _reset(session: Session, stmt: st.Reset) -> Result:
     session.config.reset(stmt.key)
+    session.sync_catalog()
     return Result.ok("[INFO] Execute statement succeeded.")
 
 

@@ -59,6 +59,7 @@ from flowsql.operators.sink import CollectResult
 from flowsql.planner.translate import COLLECT_RESOURCE
 from flowsql.session.result import Result
 from flowsql.sql import statements as st
+from flowsql.state.keyindex import KeyIndex, identity_columns
 
 STREAM_CAPACITY = 64
 SUBMITTED = (
@@ -216,26 +217,24 @@ def _conform(table: pa.Table, schema: pa.Schema, changelog: bool) -> pa.Table:
 
 def apply_changelog(table: pa.Table) -> pa.Table:
     """The final table of a changelog: per distinct row, (+I/+U count) - (-U/-D count) copies,
-    ordered by first appearance. Vectorized (one group-by)."""
+    ordered by first appearance. Vectorized (row ids from a KeyIndex over whole rows)."""
     if ROW_KIND not in table.column_names:
         return table
     kind = table.column(ROW_KIND)
     data = table.drop_columns([ROW_KIND])
     if table.num_rows == 0:
         return data
-    sign = pc.if_else(pc.is_in(kind, pa.array([1, 3], pa.int8())), -1, 1).cast(pa.int64())
-    idx = pa.array(np.arange(table.num_rows, dtype=np.int64))
-    keys = data.column_names
-    work = data.append_column("$sign", sign).append_column("$idx", idx)
+    sign = np.where(np.isin(kind.to_numpy(), [1, 3]), -1, 1).astype(np.int64)
+    ident = identity_columns(data)  # whole rows as keys (ROW columns flattened)
     try:
-        grouped = work.group_by(keys, use_threads=False).aggregate([("$sign", "sum"), ("$idx", "min")])
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as e:
+        ids = KeyIndex(list(ident)).lookup(pa.table(ident))
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as e:  # e.g. ARRAY / MAP columns
         raise NotSupportedError(f"showing an updating result with column types {data.schema.types}: {e}") from None
-    grouped = grouped.filter(pc.greater(grouped.column("$sign_sum"), 0))
-    grouped = grouped.sort_by([("$idx_min", "ascending")])
-    counts = grouped.column("$sign_sum").to_numpy()
-    rows = np.repeat(np.arange(grouped.num_rows), counts)
-    out = grouped.select(keys).take(pa.array(rows))
+    uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    total = np.bincount(inverse, weights=sign, minlength=len(uniq)).astype(np.int64)
+    keep = np.flatnonzero(total > 0)
+    keep = keep[np.argsort(first[keep], kind="stable")]  # by first appearance
+    out = data.take(pa.array(np.repeat(first[keep], total[keep])))
     return out.cast(data.schema) if out.schema != data.schema else out
 
 

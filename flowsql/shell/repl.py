@@ -100,7 +100,8 @@ class Repl:
             except KeyboardInterrupt:  # Ctrl-C between statements or while printing
                 self.renderer.error(QueryCancelled("cancelled"))
                 continue
-            if outcome.ddl:
+            if outcome.ddl or self.completer.catalog is not getattr(self.session, "catalog", None):
+                self.completer.catalog = getattr(self.session, "catalog", None)  # SET ... kind
                 self.completer.refresh()
             if outcome.quit:
                 return 0

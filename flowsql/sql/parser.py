@@ -112,10 +112,31 @@ def parse_one_statement(text: str, *, line: int = 1, col: int = 1) -> st.Stateme
 
 
 def _with_text(stmt: st.Statement, text: str, line: int, col: int) -> st.Statement:
+    _script_positions(stmt, line, col)
     object.__setattr__(stmt, "text", text)
     object.__setattr__(stmt, "line", line)
     object.__setattr__(stmt, "col", col)
     return stmt
+
+
+def _script_positions(stmt: object, line: int, col: int) -> None:
+    """Make the identifiers' positions (sqlglot's ``meta``, relative to the statement) count
+    from the top of the script, so planning errors name the line the user sees."""
+    for attr in ("query", "statement", "inserts"):
+        value = getattr(stmt, attr, None)
+        values = value if isinstance(value, list | tuple) else [value]
+        for v in values:
+            if isinstance(v, exp.Expression):
+                if v.meta.get("script_positions"):
+                    continue
+                v.meta["script_positions"] = True
+                for ident in v.find_all(exp.Identifier):
+                    if ident.meta.get("line"):
+                        if ident.meta["line"] == 1:
+                            ident.meta["col"] += col - 1
+                        ident.meta["line"] += line - 1
+            elif v is not None and not isinstance(v, str | int | float | bool):
+                _script_positions(v, line, col)
 
 
 def _dispatch(cur: Cursor) -> st.Statement:

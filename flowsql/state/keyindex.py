@@ -8,6 +8,7 @@ Contract:
 - Key equality is pyarrow ``group_by``'s: NULL equals NULL, floats compare by bit pattern
   with every NaN equal (so ``0.0`` and ``-0.0`` are two keys, as ``group_by`` keeps them
   apart). Hence the distinct rows of a ``group_by`` result always get distinct ids.
+- :func:`identity_columns` flattens ROW columns so whole rows can be keys.
 - :meth:`keys` returns the key columns of given ids; :meth:`retain` drops ids and renumbers
   the survivors keeping their order (so sorted id arrays stay sorted after remapping).
 - A lookup costs O(rows · log size) plus an O(size) memmove when new keys arrive — never a
@@ -273,3 +274,22 @@ class KeyIndex:
         self._overflow = {k: int(remap[v]) for k, v in self._overflow.items() if keep[v]}
         self.size = int(keep.sum())
         return remap
+
+
+def identity_columns(table: pa.Table) -> dict[str, pa.Array]:
+    """Columns that identify ``table``'s rows for a :class:`KeyIndex` over whole rows: a ROW
+    (struct) column becomes its validity plus its fields, recursively (KeyIndex hashes flat
+    columns only)."""
+    out: dict[str, pa.Array] = {}
+
+    def add(name: str, arr: pa.Array) -> None:
+        if pa.types.is_struct(arr.type):
+            out[f"{name}.$valid"] = arr.is_valid()
+            for i, f in enumerate(arr.type):
+                add(f"{name}.{f.name}", arr.field(i))
+        else:
+            out[name] = arr
+
+    for name in table.column_names:
+        add(name, _array(table.column(name)))
+    return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from flowsql.errors import NotSupportedError, ValidationError
+from flowsql.errors import ValidationError
 from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.registry import BuildEnv, default_registry
@@ -96,13 +96,17 @@ def test_an_unknown_name_is_an_error_listing_the_inputs(s):
                       "(SELECT k FROM t) AS sub GROUP BY k")
 
 
-def test_join_hints_are_validated_before_the_join_is_refused(s):
+def test_join_hints_are_validated_and_set_each_side_ttl(s):
     with pytest.raises(ValidationError, match="names 'orders'"):
         s.execute_one("SELECT /*+ STATE_TTL('x' = '1d', 'orders' = '2d') */ * "
                       "FROM t AS x JOIN u ON x.k = u.k")
-    with pytest.raises(NotSupportedError, match="JOIN"):
-        s.execute_one("SELECT /*+ STATE_TTL('x' = '1d', 'u' = '2d') */ * "
-                      "FROM t AS x JOIN u ON x.k = u.k")
+    graph = plan_query(s, parse_query("SELECT /*+ STATE_TTL('x' = '1d', 'u' = '2 s') */ x.k, u.v "
+                                      "FROM t AS x JOIN u ON x.k = u.k")).graph
+    joins = [op for op in graph.operators if op.kind == "join"]
+    assert [op.params["state_ttl_ms"] for op in joins] == [[86_400_000, 2000]]
+    graph = plan_query(s, parse_query("SELECT /*+ STATE_TTL('u' = '2 s') */ x.k, u.v "
+                                      "FROM t AS x LEFT JOIN u ON x.k = u.k")).graph
+    assert [op.params["state_ttl_ms"] for op in graph.operators if op.kind == "join"] == [[None, 2000]]
 
 
 @pytest.mark.parametrize("sql, message", [

@@ -23,7 +23,6 @@ def s(session):
 @pytest.mark.parametrize(
     "sql, construct",
     [
-        ("SELECT * FROM t JOIN u ON t.k = u.k", "JOIN"),
         ("SELECT k, SUM(v) OVER (PARTITION BY k ORDER BY ts) FROM t", "OVER aggregation"),
         ("SELECT * FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t) WHERE rn <= 3", "ROW_NUMBER"),
         ("SELECT k FROM u LIMIT 3", "LIMIT on an unbounded input"),

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-needs_parser = pytest.mark.skipif(
-    importlib.util.find_spec("flowsql.sql.parser") is None
-    or importlib.util.find_spec("flowsql.sql.splitter") is None,
-    reason="the SQL parser/splitter (flowsql/sql/parser.py, splitter.py) has not landed yet",
-)
 
 
 def flowsql(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -88,7 +81,6 @@ def test_quit_in_a_script_stops_it(tmp_path: Path) -> None:
     assert "Exiting FlowSQL." in done.stdout
 
 
-@needs_parser
 def test_script_runs_and_prints_each_result(tmp_path: Path, flowsql_home: Path) -> None:
     script = tmp_path / "ok.sql"
     script.write_text(
@@ -105,7 +97,6 @@ def test_script_runs_and_prints_each_result(tmp_path: Path, flowsql_home: Path) 
     assert (flowsql_home / "catalog.db").exists()
 
 
-@needs_parser
 def test_script_stops_at_the_first_error(tmp_path: Path) -> None:
     script = tmp_path / "bad.sql"
     script.write_text("SET 'a' = 'b';\n\nSELEC oops FROM t;\nSET 'never' = 'run';\n")
@@ -116,7 +107,6 @@ def test_script_stops_at_the_first_error(tmp_path: Path) -> None:
     assert "'never'" not in done.stdout
 
 
-@needs_parser
 def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
     script = tmp_path / "bad.sql"
     script.write_text("SELEC oops;\n")
@@ -125,7 +115,6 @@ def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
     assert "Traceback" in done.stderr
 
 
-@needs_parser
 def test_init_then_file_and_home(tmp_path: Path) -> None:
     home = tmp_path / "elsewhere"
     init = tmp_path / "init.sql"
@@ -139,8 +128,30 @@ def test_init_then_file_and_home(tmp_path: Path) -> None:
     assert (home / "catalog.db").exists()
 
 
-@needs_parser
 def test_stdin_that_is_not_a_terminal_runs_as_a_script(tmp_path: Path) -> None:
     done = flowsql("shell", cwd=tmp_path, stdin="SET 'k' = 'v';\nSET;\n")
     assert done.returncode == 0, done.stderr
     assert "FlowSQL> SET;" in done.stdout and "1 row in set" in done.stdout
+
+
+def test_catalog_memory_reruns_a_create_table_script(tmp_path: Path) -> None:
+    script = tmp_path / "job.sql"
+    script.write_text(
+        "CREATE TABLE t (a INT) WITH ('connector' = 'datagen', 'number-of-rows' = '2');\n"
+        "SELECT COUNT(*) AS c FROM t;\n"
+    )
+    for _ in range(2):
+        done = flowsql("shell", "--catalog", "memory", "-f", str(script), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    first = flowsql("shell", "-f", str(script), cwd=tmp_path)  # the persistent catalog
+    assert first.returncode == 0, first.stderr
+    again = flowsql("shell", "-f", str(script), cwd=tmp_path)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr and "--catalog memory" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def test_catalog_kind_is_validated(tmp_path: Path) -> None:
+    done = flowsql("shell", "--catalog", "hive", "-f", "/dev/null", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "table.catalog.default.kind" in done.stderr and "Traceback" not in done.stderr

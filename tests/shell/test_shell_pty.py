@@ -7,7 +7,6 @@ cells, the ``FlowSQL>`` prompt. Timeouts are generous; no test asserts on elapse
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import sys
@@ -26,13 +25,6 @@ UP = "\x1b[A"
 CTRL_C = "\x03"
 CTRL_D = "\x04"
 TIMEOUT = 60
-
-needs_parser = pytest.mark.skipif(
-    importlib.util.find_spec("flowsql.sql.parser") is None
-    or importlib.util.find_spec("flowsql.sql.splitter") is None,
-    reason="the SQL parser/splitter (flowsql/sql/parser.py, splitter.py) has not landed yet",
-)
-
 
 class Shell:
     """One ``python -m flowsql shell`` process on a pseudo-terminal."""
@@ -157,7 +149,6 @@ def test_script_file_with_a_terminal_creates_no_prompt(start, flowsql_home: Path
     assert "\x1b[?2004h" not in shell.child.before  # prompt_toolkit never took the terminal
 
 
-@needs_parser
 def test_multi_line_statement_then_set_lists_it(start) -> None:
     shell = start()
     shell.prompt()
@@ -170,7 +161,6 @@ def test_multi_line_statement_then_set_lists_it(start) -> None:
     assert "1 row in set" in out
 
 
-@needs_parser
 def test_history_recalls_a_multi_line_statement(start) -> None:
     shell = start()
     shell.prompt()
@@ -183,7 +173,6 @@ def test_history_recalls_a_multi_line_statement(start) -> None:
     assert "first" in shell.run("SET;")
 
 
-@needs_parser
 def test_an_error_shows_its_message_without_a_traceback(start) -> None:
     shell = start()
     shell.prompt()
@@ -195,35 +184,7 @@ def test_an_error_shows_its_message_without_a_traceback(start) -> None:
     assert "Execute statement succeeded" in shell.run("SET 'pipeline.name' = 'still alive';")
 
 
-def _batch_runner_ready() -> str | None:
-    """None when batch mode can run a datagen query in this checkout, else the reason."""
-    from flowsql.session import Session
-
-    probe_home = Path(os.environ["FLOWSQL_HOME"]) / "probe"
-    try:
-        session = Session(home=probe_home)
-    except Exception as error:  # noqa: BLE001
-        return f"the session cannot start yet: {error!r}"
-    try:
-        session.execute_one(
-            "CREATE TEMPORARY TABLE probe (a BIGINT) "
-            "WITH ('connector' = 'datagen', 'number-of-rows' = '3');"
-        )
-        session.execute_one("SET 'execution.runtime-mode' = 'batch';")
-        result = session.execute_one("SELECT COUNT(*) AS n FROM probe;")
-        if result.table is None or result.table.column(0).to_pylist() != [3]:
-            return f"batch mode returned {result!r} for a 3-row datagen count"
-    except Exception as error:  # noqa: BLE001
-        return f"batch mode with datagen does not run yet: {type(error).__name__}: {error}"
-    finally:
-        session.close()
-    return None
-
-
 def test_ctrl_c_cancels_a_long_query(start) -> None:
-    reason = _batch_runner_ready()
-    if reason:
-        pytest.skip(reason)
     shell = start()
     shell.prompt()
     shell.run("SET 'execution.runtime-mode' = 'batch';")
@@ -243,7 +204,6 @@ def test_ctrl_c_cancels_a_long_query(start) -> None:
     assert shell.exit_code() == 0
 
 
-@needs_parser
 def test_tab_completes_a_table_created_in_this_shell(start) -> None:
     shell = start()
     shell.prompt()

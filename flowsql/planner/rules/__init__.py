@@ -57,10 +57,12 @@ def optimize(plan: LogicalNode, ctx: RuleContext | None = None) -> LogicalNode:
 
 def rebuild(node: LogicalNode, children: list[LogicalNode]) -> LogicalNode:
     """``node`` with new inputs (same kind, same other fields)."""
-    from flowsql.planner.logical import Union
+    from flowsql.planner.logical import Join, Union
 
     if isinstance(node, Union):
         return node.replace(children=tuple(children))
+    if isinstance(node, Join):
+        return node.replace(left=children[0], right=children[1])
     if not children:
         return node
     return node.replace(input=children[0])

@@ -2,6 +2,7 @@
 
 Walks the plan top-down with the set of columns each node's parent needs:
 - a Sink, a Union and an aggregate's output need all their columns;
+- a Join asks each input for the columns its parent, its keys and its residual read;
 - a Calc keeps only the projections its parent needs and asks its input for the columns
   those projections and its condition read;
 - an aggregate asks for its keys, aggregate inputs, FILTER columns and time column;
@@ -20,6 +21,7 @@ from __future__ import annotations
 from flowsql.planner.logical import (
     Calc,
     GroupAggregate,
+    Join,
     LogicalNode,
     Scan,
     Sink,
@@ -46,6 +48,8 @@ def prune(node: LogicalNode, need: set[str] | None) -> LogicalNode:
         return node.replace(input=prune(node.input, None))
     if isinstance(node, Union):
         return node.replace(children=tuple(prune(k, None) for k in node.children))
+    if isinstance(node, Join):
+        return _prune_join(node, need)
     if isinstance(node, WindowAggregate | GroupAggregate):
         return node.replace(input=prune(node.input, _agg_needs(node)))
     if isinstance(node, Calc):
@@ -80,6 +84,19 @@ def prune(node: LogicalNode, need: set[str] | None) -> LogicalNode:
             computed=tuple((n, e) for n, e in node.computed if n in kept),
         )
     return node
+
+
+def _prune_join(node: Join, need: set[str] | None) -> LogicalNode:
+    """Each input keeps the columns the parent, the keys and the residual read; the join's
+    schema shrinks with them (right columns keep their output names)."""
+    out = names(node.schema)
+    right_out = dict(zip(names(node.right.schema), node.right_names, strict=True))
+    want = (set(out) if need is None else set(need)) | referenced(node.residual, out)
+    left = prune(node.left, {n for n in names(node.left.schema) if n in want} | set(node.left_keys))
+    right = prune(node.right, {n for n, o in right_out.items() if o in want} | set(node.right_keys))
+    types = {f.name: f for f in node.schema}
+    schema = tuple(types[f.name] for f in left.schema) + tuple(types[right_out[f.name]] for f in right.schema)
+    return node.replace(schema=schema, left=left, right=right)
 
 
 def apply(plan: LogicalNode, ctx: RuleContext) -> LogicalNode:

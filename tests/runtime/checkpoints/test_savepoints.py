@@ -16,6 +16,7 @@ import pytest
 from flowsql.errors import ExecutionError
 from flowsql.runtime.local import local_cluster
 from flowsql.session import Session
+from tests.runtime.savepoint_session import savepoint_session
 from tests.runtime.sink_output import expected_windows, window_rows
 from tests.waiting import until
 
@@ -32,17 +33,11 @@ INSERT = ("INSERT INTO out SELECT id % 7, window_start, COUNT(*), SUM(id) FROM T
 
 
 def _session(tmp_path: Path, out: Path, parallelism: int) -> Session:
-    s = Session(home=tmp_path / "home")
-    for sql in [*DDL,
-                f"CREATE TABLE IF NOT EXISTS out (k BIGINT, ws TIMESTAMP(3), n BIGINT, total BIGINT) WITH ("
-                f"'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv')",
-                "SET 'execution.embedded.parallelism' = 'threads'",
-                f"SET 'parallelism.default' = '{parallelism}'",
-                "SET 'execution.checkpointing.interval' = '1 s'",
-                f"SET 'execution.checkpointing.dir' = '{tmp_path / 'chk'}'",
-                f"SET 'execution.checkpointing.savepoint-dir' = '{tmp_path / 'savepoints'}'"]:
-        s.execute_one(sql)
-    return s
+    return savepoint_session(tmp_path, parallelism, [
+        *DDL,
+        f"CREATE TABLE IF NOT EXISTS out (k BIGINT, ws TIMESTAMP(3), n BIGINT, total BIGINT) WITH ("
+        f"'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv')",
+    ])
 
 
 def _stopped_with_savepoint(tmp_path: Path, out: Path) -> str:

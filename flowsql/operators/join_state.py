@@ -1,0 +1,169 @@
+"""One input's state of a regular join: its distinct rows with multiplicities, found by key.
+
+Contract (:class:`JoinSide`):
+- :meth:`JoinSide.row_ids` gives every row of a table a dense row id (identical rows share
+  one; ids grow in first-seen order) and remembers the values of new rows. Row identity is
+  value equality with NULL = NULL (``KeyIndex``); ROW columns are compared field by field.
+- Per row id, numpy columns: ``cnt`` (multiplicity; 0 = not in the state), ``key`` (the join
+  key's id in the operator's shared key index; rows with a NULL key are never stored),
+  ``assoc`` (how many rows of the other side it matches; kept for outer sides) and
+  ``touched`` (last write, epoch ms; TTL).
+- :meth:`JoinSide.probe` returns the live rows whose key id is in a given set. Rows are found
+  through a *run* sorted by key id (``np.searchsorted``) plus a *tail* of rows stored since
+  the run was built (``np.isin``); the run is rebuilt when the tail outgrows half of it, so
+  a probe costs O(keys · log state + tail + matches), not O(state).
+- :meth:`JoinSide.compact` drops dead row ids once they outnumber the live ones (ids are
+  renumbered; the caller must not hold ids across it).
+- :meth:`JoinSide.table` / :meth:`JoinSide.restore` convert the live rows to and from one
+  Arrow table (the side's columns, ``$cnt``, ``$assoc``, ``$touched``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from flowsql.state.keyindex import KeyIndex, identity_columns
+
+CNT, ASSOC, TOUCHED = "$cnt", "$assoc", "$touched"
+_SLACK = 4096
+
+
+def _grow(a: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
+    if n <= len(a):
+        return a
+    extra = np.full(max(n, 2 * len(a), 1024) - len(a), fill, dtype=a.dtype)
+    return np.concatenate([a, extra])
+
+
+def expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges ``[lo[i], hi[i])``: (range number, position) of every element, in order."""
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(lo)), counts)
+    starts = np.cumsum(counts) - counts
+    pos = np.arange(total) - np.repeat(starts, counts) + np.repeat(lo, counts)
+    return owner, pos
+
+
+class JoinSide:
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self.index: KeyIndex | None = None
+        self._values: list[pa.Table] = []
+        self.cnt = np.zeros(0, dtype=np.int64)
+        self.key = np.zeros(0, dtype=np.int64)
+        self.assoc = np.zeros(0, dtype=np.int64)
+        self.touched = np.zeros(0, dtype=np.float64)
+        self.live = 0
+        self._run_rows = np.zeros(0, dtype=np.int64)
+        self._run_keys = np.zeros(0, dtype=np.int64)
+        self._tail: list[np.ndarray] = []
+
+    @property
+    def size(self) -> int:
+        return self.index.size if self.index is not None else 0
+
+    # -- rows ----------------------------------------------------------------------------
+    def row_ids(self, table: pa.Table) -> np.ndarray:
+        """Row ids of ``table``'s rows (new rows get new ids; their values are kept)."""
+        ident = identity_columns(table)
+        if self.index is None:
+            self.index = KeyIndex(list(ident))
+        before = self.index.size
+        ids = self.index.lookup(pa.table(ident))
+        if self.index.size > before:
+            uniq, first = np.unique(ids, return_index=True)
+            new = uniq >= before
+            self._values.append(table.take(pa.array(first[new])))
+            n = self.index.size
+            self.cnt = _grow(self.cnt, n)
+            self.key = _grow(self.key, n, -1)
+            self.assoc = _grow(self.assoc, n)
+            self.touched = _grow(self.touched, n)
+        return ids
+
+    def values(self, ids: np.ndarray) -> pa.Table:
+        """The rows of ``ids`` (in that order), with the side's schema."""
+        if len(self._values) > 1:
+            self._values = [pa.concat_tables(self._values).combine_chunks()]
+        if not self._values:
+            return self.schema.empty_table()
+        return self._values[0].take(pa.array(ids, pa.int64()))
+
+    def add(self, ids: np.ndarray, delta: np.ndarray, keys: np.ndarray, now_ms: float) -> None:
+        """Apply multiplicity changes ``delta`` to the distinct rows ``ids`` (key ids
+        ``keys``); rows new to the state join the probe tail, emptied rows leave it."""
+        old = self.cnt[ids]
+        new = np.maximum(old + delta, 0)  # a retraction of a row the state lacks (TTL) is dropped
+        self.cnt[ids] = new
+        self.key[ids] = keys
+        self.touched[ids] = now_ms
+        arrived = ids[(old == 0) & (new > 0)]
+        if len(arrived):
+            self._tail.append(arrived)
+        self.live += int((new > 0).sum()) - int((old > 0).sum())
+        if sum(len(t) for t in self._tail) > max(1024, len(self._run_rows) // 2):
+            self.rebuild()
+
+    def drop(self, ids: np.ndarray) -> None:
+        """Forget rows (state TTL), without any output."""
+        alive = ids[self.cnt[ids] > 0]
+        self.cnt[alive] = 0
+        self.assoc[alive] = 0
+        self.live -= len(alive)
+
+    # -- probing -------------------------------------------------------------------------
+    def rebuild(self) -> None:
+        live = np.flatnonzero(self.cnt[: self.size] > 0)
+        order = np.argsort(self.key[live], kind="stable")
+        self._run_rows = live[order]
+        self._run_keys = self.key[self._run_rows]
+        self._tail = []
+
+    def probe(self, keys: np.ndarray) -> np.ndarray:
+        """Ids of the live rows whose key id is in ``keys`` (sorted, unique)."""
+        lo = np.searchsorted(self._run_keys, keys, "left")
+        hi = np.searchsorted(self._run_keys, keys, "right")
+        _, pos = expand(lo, hi)
+        found = [self._run_rows[pos]]
+        if self._tail:
+            tail = np.concatenate(self._tail) if len(self._tail) > 1 else self._tail[0]
+            self._tail = [tail]
+            found.append(tail[np.isin(self.key[tail], keys)])
+        rows = np.concatenate(found)
+        rows = rows[self.cnt[rows] > 0]
+        return np.unique(rows)  # a row may sit in both (emptied, then stored again)
+
+    # -- housekeeping --------------------------------------------------------------------
+    def compact(self) -> bool:
+        """Drop dead ids when they dominate; True when ids were renumbered."""
+        if self.index is None or self.size <= 2 * self.live + _SLACK:
+            return False
+        n = self.size
+        keep = self.cnt[:n] > 0
+        self.index.retain(keep)
+        self._values = [self.values(np.flatnonzero(keep))]
+        self.cnt, self.key = self.cnt[:n][keep], self.key[:n][keep]
+        self.assoc, self.touched = self.assoc[:n][keep], self.touched[:n][keep]
+        self.rebuild()
+        return True
+
+    def live_ids(self) -> np.ndarray:
+        return np.flatnonzero(self.cnt[: self.size] > 0)
+
+    def table(self) -> pa.Table:
+        live = self.live_ids()
+        t = self.values(live)
+        t = t.append_column(CNT, pa.array(self.cnt[live], pa.int64()))
+        t = t.append_column(ASSOC, pa.array(self.assoc[live], pa.int64()))
+        return t.append_column(TOUCHED, pa.array(self.touched[live], pa.float64()))
+
+    def restore(self, table: pa.Table, keys: np.ndarray) -> None:
+        """Load rows saved by :meth:`table` (key ids ``keys``, from the shared key index)."""
+        rows = table.select(self.schema.names)
+        ids = self.row_ids(rows)
+        self.add(ids, table.column(CNT).to_numpy(), keys, 0.0)
+        self.assoc[ids] = table.column(ASSOC).to_numpy()
+        self.touched[ids] = table.column(TOUCHED).to_numpy()
+        self.rebuild()
