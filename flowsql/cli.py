@@ -289,6 +289,10 @@ def gateway(
     idle_timeout: Annotated[
         str, typer.Option("--idle-timeout", help="Close sessions idle this long (10min, 30s; 0 = never).")
     ] = "10min",
+    pg_auth_method: Annotated[
+        str, typer.Option("--pg-auth-method",
+                          help="How Postgres users log in: scram-sha-256, md5 or password.")
+    ] = "scram-sha-256",
     home: HomeOption = None,
 ) -> None:
     """Run the SQL gateway (Flink's SQL Gateway REST API, Postgres wire) in the foreground."""
@@ -299,7 +303,7 @@ def gateway(
             home=_home(home), bind=bind, port=port, pg_port=pg_port, jobmanager=jobmanager,
             tokens_file=tokens_file, users_file=users_file, insecure=insecure,
             ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, rest_versions=rest_versions,
-            idle_timeout_s=parse_duration(idle_timeout))
+            idle_timeout_s=parse_duration(idle_timeout), pg_auth_method=pg_auth_method)
         check_options(opts)
     except FlowSQLError as error:
         Renderer(make_console(sys.stderr)).error(error)

@@ -1,5 +1,5 @@
-"""The ``flowsql gateway`` process: one SessionManager behind the REST API (uvicorn) and,
-when this build has it, the Postgres wire protocol, on one asyncio loop.
+"""The ``flowsql gateway`` process: one SessionManager behind the REST API (uvicorn) and the
+Postgres wire protocol, on one asyncio loop.
 
 Contract:
 - :func:`run_gateway` ``(GatewayOptions)``:
@@ -11,9 +11,10 @@ Contract:
      else their jobs run on the embedded MiniCluster;
   3. binds the REST socket itself (port 0 = a free port), serves the app of
      :func:`flowsql.gateway.rest.app.create_app` with uvicorn — TLS when ``ssl_certfile``
-     and ``ssl_keyfile`` are given — and, when ``pg_port`` is not 0 and
-     :mod:`flowsql.gateway.pgwire.server` is importable, its ``PgServer`` on the same loop
-     (a build without it logs that the Postgres port is not available);
+     and ``ssl_keyfile`` are given — and, when ``pg_port`` is not 0,
+     :class:`flowsql.gateway.pgwire.server.PgServer` on the same loop and the same sessions'
+     manager, with ``pg_auth_method`` (scram-sha-256, md5 or password) for users of the
+     users file and the same TLS certificate;
   4. prints one line per listener to stdout (``REST API on http://127.0.0.1:8083``,
      ``Postgres wire on 127.0.0.1:5432``) once it accepts connections;
   5. on SIGTERM or SIGINT stops accepting, lets in-flight requests finish (a few seconds at
@@ -40,6 +41,8 @@ import uvicorn
 
 from flowsql.errors import ValidationError
 from flowsql.gateway.auth import GatewayAuth, check_bind
+from flowsql.gateway.pgwire.authn import METHODS as PG_AUTH_METHODS
+from flowsql.gateway.pgwire.server import PgServer
 from flowsql.gateway.rest.app import create_app
 from flowsql.gateway.rest.body_limit import DEFAULT_LIMIT
 from flowsql.gateway.rest.versions import parse_versions
@@ -66,6 +69,7 @@ class GatewayOptions:
     rest_versions: str | None = None
     idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
     body_limit: int = DEFAULT_LIMIT
+    pg_auth_method: str = "scram-sha-256"
 
 
 def parse_duration(text: str) -> float:
@@ -89,6 +93,9 @@ def check_options(opts: GatewayOptions) -> tuple[GatewayAuth, tuple[str, ...]]:
     check_bind(opts.bind, auth, opts.insecure)
     if bool(opts.ssl_certfile) != bool(opts.ssl_keyfile):
         raise ValidationError("TLS needs both --ssl-certfile and --ssl-keyfile")
+    if opts.pg_auth_method not in PG_AUTH_METHODS:
+        raise ValidationError(f"unknown --pg-auth-method '{opts.pg_auth_method}'",
+                              hint=f"one of: {', '.join(PG_AUTH_METHODS)}")
     return auth, parse_versions(opts.rest_versions)
 
 
@@ -153,18 +160,12 @@ async def _serve(opts: GatewayOptions, manager: SessionManager, auth: GatewayAut
 async def _start_pg(opts: GatewayOptions, manager: SessionManager, auth: GatewayAuth):
     if not opts.pg_port:
         return None
-    try:
-        from flowsql.gateway.pgwire.server import PgServer
-    except ModuleNotFoundError as e:
-        log.warning("the Postgres wire port is not available in this build (module %s is "
-                    "missing); serving REST only", e.name)
-        _say(f"Postgres wire: not available in this build (no module {e.name})")
-        return None
     context = None
     if opts.ssl_certfile:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(opts.ssl_certfile, opts.ssl_keyfile)
-    pg = PgServer(manager, opts.bind, opts.pg_port, auth, context)
+    pg = PgServer(manager, opts.bind, opts.pg_port, auth, context,
+                  auth_method=opts.pg_auth_method)
     await pg.start()
     _say(f"Postgres wire on {_host(opts.bind)}:{pg.port}")
     return pg

@@ -1,22 +1,20 @@
 """The ``flowsql gateway`` process: refusing an open bind without auth, TLS, advertised
-versions, the Postgres port in a build without it, and a clean SIGTERM with live queries."""
+versions, REST and Postgres over one catalog, and a clean SIGTERM with live queries."""
 
 from __future__ import annotations
 
-import asyncio
+import socket
 import ssl
 import subprocess
 import sys
 import time
-import types
 
 import httpx2 as httpx
 import pytest
 
 from flowsql.errors import ValidationError
-from flowsql.gateway.auth import GatewayAuth
 from flowsql.gateway.rest.versions import parse_versions
-from flowsql.gateway.server import GatewayOptions, _start_pg, parse_duration, session_defaults
+from flowsql.gateway.server import parse_duration, session_defaults
 from tests.gateway import gateway_process
 
 
@@ -110,37 +108,27 @@ def test_a_busy_port_is_one_clear_error(tmp_path):
     assert "Traceback" not in run.stderr
 
 
-def test_the_postgres_server_starts_and_stops_on_the_rest_loop(monkeypatch, tmp_path):
-    """The contract with ``flowsql.gateway.pgwire.server.PgServer`` (a stand-in here)."""
-    calls = []
+def test_one_gateway_serves_rest_and_postgres_over_the_same_catalog(tmp_path):
+    import psycopg
 
-    class PgServer:
-        def __init__(self, manager, host, port, auth, ssl_context):
-            calls.append(("init", manager, host, port, auth, ssl_context))
-            self.port = None
-
-        async def start(self):
-            self.port = 54321
-            calls.append(("start", asyncio.get_running_loop()))
-
-        async def stop(self):
-            calls.append(("stop",))
-
-    fake = types.ModuleType("flowsql.gateway.pgwire.server")
-    fake.PgServer = PgServer
-    monkeypatch.setitem(sys.modules, "flowsql.gateway.pgwire", types.ModuleType("pgwire"))
-    monkeypatch.setitem(sys.modules, "flowsql.gateway.pgwire.server", fake)
-    auth = GatewayAuth()
-
-    async def main():
-        pg = await _start_pg(GatewayOptions(pg_port=5433), "manager", auth)
-        assert pg.port == 54321
-        await pg.stop()
-        assert await _start_pg(GatewayOptions(pg_port=0), "manager", auth) is None
-
-    asyncio.run(main())
-    assert calls[0] == ("init", "manager", "127.0.0.1", 5433, auth, None)
-    assert calls[1][0] == "start" and calls[2] == ("stop",)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        pg_port = probe.getsockname()[1]
+    with gateway_process.running(tmp_path / "home", "--pg-port", str(pg_port)) as gw:
+        with psycopg.connect(host="127.0.0.1", port=pg_port, user="me", dbname="flowsql",
+                             autocommit=True) as conn:
+            conn.execute("CREATE TABLE from_pg (k INT) WITH ('connector' = 'datagen', "
+                         "'number-of-rows' = '3')")
+            assert len(conn.execute("SELECT k FROM from_pg").fetchall()) == 3
+        with httpx.Client(base_url=gw.url, timeout=30) as client:
+            sh = client.post("/v2/sessions", json={}).json()["sessionHandle"]
+            oh = client.post(f"/v2/sessions/{sh}/statements",
+                             json={"statement": "SHOW TABLES"}).json()["operationHandle"]
+            body = {"resultType": "NOT_READY"}
+            deadline = time.monotonic() + 60
+            while body["resultType"] == "NOT_READY" and time.monotonic() < deadline:
+                body = client.get(f"/v2/sessions/{sh}/operations/{oh}/result/0").json()
+            assert ["from_pg"] in [r["fields"] for r in body["results"]["data"]]
 
 
 def test_idle_sessions_are_closed_and_heartbeats_keep_them(tmp_path):
