@@ -2,7 +2,8 @@
 
 Usage::
 
-    .venv/bin/python bench/gateway_load.py [--rest 50] [--pg 50] [--seconds 20] [--json-out F]
+    .venv/bin/python bench/gateway_load.py [--rest 50] [--pg 50] [--seconds 20] [--rounds 1]
+        [--json-out F]
 
 What it does:
 1. starts ``flowsql gateway`` as a subprocess on 127.0.0.1 (free REST and Postgres ports, a
@@ -19,7 +20,9 @@ What it does:
    sessions closed, and its session gauge (``flowsql_gateway_sessions`` on ``/metrics``).
 
 Prints, per protocol: statements/s (point queries over the whole run, all sessions), p50 and
-p99 latency (ms), errors; then the memory figures and the session gauge before and after.
+p99 latency (ms), errors; then the CPU seconds of the gateway and of this client process
+(its 100 threads share one GIL, so on 2 cores the clients themselves take a large share),
+the memory figures and the session gauge before and after.
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cpu_s(pid: int) -> float:
+    """user + system CPU seconds of a process (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid: int, field: str = "VmRSS") -> int:
@@ -116,7 +125,8 @@ class Pg:
 
     def run(self, sql: str, pages: int | None = None) -> int:
         if pages is None:
-            return len(self.conn.execute(sql).fetchall())
+            cur = self.conn.execute(sql)
+            return len(cur.fetchall()) if cur.description is not None else 0
         with self.conn.cursor(name="live") as cur:  # a server-side cursor: read, then close
             cur.execute(sql)
             return sum(len(cur.fetchmany(20)) for _ in range(pages))
@@ -185,6 +195,9 @@ def main() -> int:
     ap.add_argument("--rest", type=int, default=50)
     ap.add_argument("--pg", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat the whole load (new sessions each time): RSS per round shows "
+                         "whether memory grows or plateaus")
     ap.add_argument("--json-out")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="flowsql-gw-load-"))
@@ -216,33 +229,42 @@ def main() -> int:
         rss0 = rss_kb(proc.pid)
         g0 = gauge(url)
         out: dict[str, Any] = {}
-        barrier = threading.Barrier(max(args.rest + args.pg, 1))
-        threads = [threading.Thread(target=worker, args=("rest", lambda: Rest(url), args.seconds,
-                                                          out, barrier)) for _ in range(args.rest)]
-        threads += [threading.Thread(target=worker, args=("pg", lambda: Pg(pg_port), args.seconds,
-                                                           out, barrier)) for _ in range(args.pg)]
         load0 = os.getloadavg()
+        cpu0, own0 = cpu_s(proc.pid), time.process_time()
         started = time.monotonic()
-        for t in threads:
-            t.start()
-        g_mid = None
-        time.sleep(min(5.0, args.seconds / 2))
-        g_mid = gauge(url)
-        for t in threads:
-            t.join()
+        after_close: list[int] = []
+        g_mid = g1 = None
+        for _ in range(args.rounds):
+            barrier = threading.Barrier(max(args.rest + args.pg, 1))
+            threads = [threading.Thread(target=worker, args=("rest", lambda: Rest(url),
+                                                              args.seconds, out, barrier))
+                       for _ in range(args.rest)]
+            threads += [threading.Thread(target=worker, args=("pg", lambda: Pg(pg_port),
+                                                               args.seconds, out, barrier))
+                        for _ in range(args.pg)]
+            for t in threads:
+                t.start()
+            time.sleep(min(5.0, args.seconds / 2))
+            g_mid = gauge(url)
+            for t in threads:
+                t.join()
+            time.sleep(5)
+            after_close.append(rss_kb(proc.pid) // 1024)
+            g1 = gauge(url)
         wall = time.monotonic() - started
-        time.sleep(5)
-        rss1, peak = rss_kb(proc.pid), rss_kb(proc.pid, "VmHWM")
-        g1 = gauge(url)
+        gateway_cpu, client_cpu = cpu_s(proc.pid) - cpu0, time.process_time() - own0
+        peak = rss_kb(proc.pid, "VmHWM")
         report = {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                   "sessions": {"rest": args.rest, "pg": args.pg}, "seconds": args.seconds,
                   "wall_s": round(wall, 1), "load": [load0, os.getloadavg()],
+                  "cpu_s": {"gateway": round(gateway_cpu, 1), "clients": round(client_cpu, 1)},
                   "rss_mb": {"start": rss0 // 1024, "peak": peak // 1024,
-                             "after_close": rss1 // 1024},
+                             "after_close_per_round": after_close},
                   "session_gauge": {"before": g0, "during": g_mid, "after": g1}}
         for kind in ("rest", "pg"):
             r = out.get(kind, {"lat": [], "errors": []})
-            report[kind] = {"statements_per_s": round(len(r["lat"]) / args.seconds, 1),
+            report[kind] = {"statements_per_s": round(len(r["lat"]) / (args.seconds * args.rounds),
+                                                      1),
                             "p50_ms": round(pct(r["lat"], 0.5), 1),
                             "p99_ms": round(pct(r["lat"], 0.99), 1),
                             "statements": len(r["lat"]), "errors": len(r["errors"]),

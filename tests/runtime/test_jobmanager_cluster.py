@@ -110,3 +110,23 @@ def test_cancel_of_a_waiting_job(jm):
     jm.register_task_manager("tm-a", 1, FakeGateway())
     job = jm.submit(graph(2))
     assert jm.cancel(job).state == "CANCELED"
+
+
+def test_only_the_latest_ended_jobs_stay_listed(tmp_path):
+    from flowsql.runtime.jobmanager.store import JobStore
+
+    store = JobStore(tmp_path / "jobs")
+    m = JobManager(monitor_interval=3600, store=store, max_finished_jobs=2)
+    try:
+        m.register_task_manager("tm-a", 4, FakeGateway())
+        ended = []
+        for _ in range(4):  # waiting jobs (no slots for p=8), cancelled one after the other
+            job = m.submit(graph(8), config={"slot.request.timeout": "1 h"})
+            m.cancel(job, wait=True)
+            ended.append(job)
+        running = m.submit(graph(1))
+        listed = [j.job_id for j in m.list_jobs()]
+        assert listed == [*ended[2:], running]  # the two oldest ended jobs are forgotten
+        assert sorted(p.stem for p in (tmp_path / "jobs").glob("*.json")) == sorted(listed)
+    finally:
+        m.shutdown(timeout=1)

@@ -33,6 +33,10 @@ Contract:
   handed to the tasks; on FAILING/CANCELLING the JobManager calls their ``abort()`` and at the
   end their ``on_job_end(state, error)``. A remote client's SELECT (``result=True``) instead
   gets a result gate ``"<job>/result"`` in :attr:`gates`, which the collect sinks write to.
+- Ended jobs (FINISHED, FAILED, CANCELED) stay listed, the latest ``max_finished_jobs``
+  (1,000) of them; older ones are forgotten, from the store too (Flink bounds its job history
+  with ``jobstore.max-capacity`` / ``jobstore.expiration-time``), so a long-running gateway
+  or cluster does not grow with every query it ever ran.
 - With a ``store`` every job's graph, config and status are kept on disk, so a restarted
   JobManager still lists its jobs; a job that was running when it stopped resumes from its
   latest complete checkpoint (checkpointing on), else it is listed FAILED ("the JobManager
@@ -103,6 +107,7 @@ SUMMED_EXTRAS = ("busy_ms", "backpressured_ms", "credits")
 # flow control maxima of tasks (Task.metrics): the worst over subtasks
 _FLOW_KEYS = {"max_in_flight": max, "capacity": min, "max_queued": max, "queue_capacity": min}
 DEFAULT_HEARTBEAT_TIMEOUT_S = 10.0
+MAX_FINISHED_JOBS = 1000  # ended jobs kept listed (the oldest are forgotten first)
 
 
 class TaskManagerGateway(Protocol):
@@ -263,8 +268,10 @@ class JobManager:
         gates: GateRegistry | None = None,
         store: JobStore | None = None,
         monitor_interval: float = 0.25,
+        max_finished_jobs: int = MAX_FINISHED_JOBS,
     ) -> None:
         self.channel_capacity = channel_capacity
+        self.max_finished_jobs = max_finished_jobs
         self.heartbeat_timeout = heartbeat_timeout
         self.fixed_slots = fixed_slots
         self.location = location
@@ -816,6 +823,22 @@ class JobManager:
             job.coordinator.job_ended(str(final))
         self._save(job)
         job.done.set()
+        self._forget_old_jobs()
+
+    def _forget_old_jobs(self) -> None:
+        """Keep at most ``max_finished_jobs`` ended jobs: the oldest ended ones go first."""
+        with self._lock:
+            ended = [j for j in self._jobs.values() if j.state.terminal]
+            over = len(ended) - self.max_finished_jobs
+            if over <= 0:
+                return
+            ended.sort(key=lambda j: j.end_time or 0.0)
+            gone = [j.job_id for j in ended[:over]]
+            for job_id in gone:
+                del self._jobs[job_id]
+        if self.store is not None:
+            for job_id in gone:
+                self.store.delete(job_id)
 
     @staticmethod
     def _abort(job: _Job) -> None:

@@ -65,6 +65,10 @@ class JobStore:
         tmp.write_text(json.dumps(data, sort_keys=True))
         os.replace(tmp, path)
 
+    def delete(self, job_id: str) -> None:
+        """Forget a job (its file); a missing file is fine."""
+        (self.directory / f"{job_id}.json").unlink(missing_ok=True)
+
     def next_epoch(self) -> int:
         path = self.directory.parent / "epoch"
         try:
