@@ -25,8 +25,8 @@ Contract:
   ``flowsql cluster stop``, ``flowsql cluster status``: a local cluster of background
   processes with pid files and logs under ``$FLOWSQL_HOME``
   (:mod:`flowsql.runtime.cluster.launcher`); errors exit 1 with one clear message.
-- ``flowsql dev kafka [--port 9092] [--dir D]`` runs a single-node Kafka broker on 127.0.0.1
-  in the foreground (:mod:`connectors.kafka.broker`), prints its bootstrap address and stops it
+- ``flowsql dev kafka [--port 9092] [--dir D] [--topic NAME[:PARTITIONS]]...`` runs a
+  single-node Kafka broker on 127.0.0.1 in the foreground, creating the given topics, (:mod:`connectors.kafka.broker`), prints its bootstrap address and stops it
   (by pid) on Ctrl-C or SIGTERM.
 - ``flowsql version`` prints the version of FlowSQL and of the engines it runs on.
 - Errors are printed as their ``render()`` text, never as a traceback unless ``--verbose``;
@@ -303,6 +303,8 @@ def dev_kafka(
     port: Annotated[int, typer.Option("--port", help="Broker port on 127.0.0.1 (0 = any free).")] = 9092,
     dir: Annotated[Path | None, typer.Option("--dir", help="Working folder (data and broker.log); "
                                              "default: a temporary one, removed at exit.")] = None,
+    topic: Annotated[list[str] | None, typer.Option("--topic", help="Create a topic once the broker "
+                                                    "is up: NAME or NAME:PARTITIONS (repeatable).")] = None,
 ) -> None:
     """Run a single-node Kafka broker on 127.0.0.1 in the foreground (Ctrl-C stops it)."""
     import signal
@@ -312,7 +314,15 @@ def dev_kafka(
 
     typer.echo("Starting Kafka (KRaft, single node)...")
     running = _guarded(lambda: kafka_broker.start(port=port, dir=dir), exit_on_ok=False)
+    try:
+        created = kafka_broker.create_topics(running.bootstrap, list(topic or []))
+    except FlowSQLError as error:
+        running.stop()
+        Renderer(make_console(sys.stderr)).error(error)
+        raise typer.Exit(EXIT_ERROR) from None
     typer.echo(f"Kafka is ready: 'properties.bootstrap.servers' = '{running.bootstrap}'")
+    if created:
+        typer.echo("Topics: " + ", ".join(created))
     typer.echo(f"Broker pid {running.pid}, log {running.log}. Press Ctrl-C to stop.")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:

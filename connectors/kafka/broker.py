@@ -19,6 +19,7 @@ Contract:
      broker is killed and ``ConnectorError`` with the log's tail is raised if it does not).
 - :meth:`Broker.stop` stops it by pid: SIGTERM, then SIGKILL after ``grace`` seconds; it is
   idempotent. A temporary working folder is removed after the stop.
+- :func:`create_topics` creates topics (``name`` or ``name:partitions``) on a running broker.
 - Nothing listens beyond 127.0.0.1.
 """
 
@@ -193,8 +194,8 @@ def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0
     java = _java()
     jvm = [java, HEAP, f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath]
     fmt = subprocess.run(
-        [*jvm, "kafka.tools.StorageTool", "format", "-t", _cluster_id(),
-         "-c", str(props), "--ignore-formatted"],
+        [*jvm, "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}",
+         f"--config={props}", "--ignore-formatted"],
         capture_output=True, text=True, timeout=120,
     )
     if fmt.returncode != 0:
@@ -215,9 +216,13 @@ def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0
 
 
 def _cluster_id() -> str:
+    """A random KRaft cluster id (base64 of 16 bytes; like Kafka's own, never starting with '-')."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 def wait_ready(broker: Broker, timeout: float) -> None:
@@ -236,3 +241,27 @@ def wait_ready(broker: Broker, timeout: float) -> None:
             pass
         time.sleep(0.2)
     raise ConnectorError(f"the Kafka broker did not start within {timeout:.0f} s:\n" + broker.log_tail())
+
+
+def create_topics(bootstrap: str, specs: list[str], timeout: float = 20.0) -> list[str]:
+    """Create topics given as ``name`` or ``name:partitions`` (replication factor 1); returns
+    their names. An existing topic is an error naming it."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topics = []
+    for spec in specs:
+        name, _, count = spec.partition(":")
+        if not name or (count and not count.isdigit()):
+            raise ConnectorError(f"bad topic '{spec}': expected NAME or NAME:PARTITIONS")
+        topics.append(NewTopic(name, int(count or 1), 1))
+    if not topics:
+        return []
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics(topics, operation_timeout=timeout)
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:
+            raise ConnectorError(f"cannot create topic '{name}': {exc.args[0].str()}") from None
+    return [t.topic for t in topics]

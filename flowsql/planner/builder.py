@@ -525,12 +525,17 @@ class PlanBuilder:
         fields: list[Field] = []
         physical_schema: list[Field] = []
         computed: list[tuple[str, str]] = []
+        from connectors.base import source_columns
+
+        delivered = source_columns(table, factory)  # physical, then metadata the source reads
+        for c in delivered:
+            f = Field(c.name, str(parse_type(c.data_type or "STRING")))
+            fields.append(f)
+            physical_schema.append(f)
+        delivered_names = {c.name for c in delivered}
         for c in table.columns:
-            if c.kind == "physical":
-                f = Field(c.name, str(parse_type(c.data_type or "STRING")))
-                fields.append(f)
-                physical_schema.append(f)
-        for c in table.columns:
+            if c.name in delivered_names:
+                continue
             if c.kind == "computed":
                 e = parse_stored(c.expression or "", "computed column")
                 t = expr_type(e, tuple(physical_schema), self.config)
