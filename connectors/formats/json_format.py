@@ -14,6 +14,8 @@ offsets, so line numbers are exact), then one DuckDB query over that Arrow table
 every line (``json_valid``), extracts and ``TRY_CAST``s every field, and flags bad rows. Only
 the error message for the first bad row is built in Python. DuckDB's ``read_json`` is not used
 because it reports neither the line of a bad record nor lets us skip only the bad ones.
+:func:`decode_json_lines` is that decoder over any table of text records (the Kafka source
+feeds it one record per message and names topic, partition and offset itself).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ with one encoded record per row of ``table`` (whose columns include ``columns`` 
 - ``json``: one JSON object per row (``to_json`` of a struct in one DuckDB query; the same
   column casts and ``json.timestamp-format.standard`` handling as the filesystem json writer);
 - ``csv``: one CSV line per row, no header, with the ``csv.*`` dialect (pyarrow's CSV
-  writer, then the text split at line ends). A value holding a line break cannot be framed
-  as one line per row and raises ``ConnectorError``;
+  writer quotes each column's values, then the fields are joined per row); NULL is written
+  as ``csv.null-literal`` (an empty field without it). A value holding a line break cannot be
+  framed as one line per row and raises ``ConnectorError``;
 - ``raw``: the single column's bytes (STRING as UTF-8; BYTES as is).
 """
 
@@ -61,25 +62,34 @@ def _json(table: pa.Table, columns: Sequence[Column], options: dict[str, Any]) -
 
 
 def _csv(table: pa.Table, columns: Sequence[Column], options: dict[str, Any]) -> pa.Array:
+    """Each column is written alone by pyarrow's CSV writer (its quoting), split into one field
+    per row; NULL becomes the null literal (or an empty field); the fields are then joined
+    with the delimiter, row by row, by one Arrow kernel."""
     from connectors.formats.csv_format import dialect
 
     d = dialect(options)
-    data = table.select([c.name for c in columns])
-    if d["nullstr"]:  # Flink writes NULL as the null literal; pyarrow as an empty field
-        data = pa.table({n: pc.fill_null(data.column(n).cast(pa.string()), d["nullstr"])
-                         for n in data.column_names})
+    fields = [_csv_field(table.column(c.name).combine_chunks(), d) for c in columns]
+    big = pa.large_binary()
+    joined = pc.binary_join_element_wise(*fields, pa.scalar(d["delim"].encode(), big))
+    return joined.cast(pa.binary())
+
+
+def _csv_field(column: pa.Array, d: dict[str, str]) -> pa.Array:
+    """One column's CSV field text per row (large_binary, never NULL)."""
     buf = io.BytesIO()
-    pacsv.write_csv(data, buf, pacsv.WriteOptions(
+    pacsv.write_csv(pa.table({"c": column}), buf, pacsv.WriteOptions(
         include_header=False, delimiter=d["delim"],
         quoting_style="needed" if d["quote"] else "none",
     ))
     text = buf.getvalue()
     ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)
-    if len(ends) != data.num_rows:
+    if len(ends) != len(column):
         raise ConnectorError("a CSV value holds a line break; the kafka csv format writes one "
                              "line per message and cannot frame it")
-    offsets = np.concatenate([[0], ends + 1]).astype(np.int32)
-    lines = pa.BinaryArray.from_buffers(
-        pa.binary(), len(ends), [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(text)]
+    offsets = np.concatenate([[0], ends + 1]).astype(np.int64)
+    lines = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(ends), [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(text)]
     )
-    return pc.utf8_rtrim(lines.cast(pa.string()), characters="\r\n").cast(pa.binary())
+    field = pc.utf8_rtrim(lines.cast(pa.large_string()), characters="\r\n").cast(pa.large_binary())
+    null = pa.scalar(d["nullstr"].encode(), pa.large_binary())
+    return pc.if_else(pc.is_null(column), null, field)

@@ -184,6 +184,10 @@ def kafka_config(options: dict[str, Any], physical: list[str]) -> KafkaConfig:
     if value_format == "raw" and len(value_fields) != 1:
         raise ConnectorError("The 'raw' format needs exactly one value column, "
                              f"the table has {len(value_fields)}: {', '.join(value_fields)}")
+    charset = str(options.get("raw.charset") or "UTF-8").upper().replace("_", "-")
+    if "raw" in (value_format, key_format) and charset not in ("UTF-8", "UTF8"):
+        raise ConnectorError(f"Invalid value '{options['raw.charset']}' for option 'raw.charset' "
+                             "of connector 'kafka': only UTF-8 is supported")
     # 4. startup and bounded modes
     startup = options["scan.startup.mode"]
     bounded = options["scan.bounded.mode"]

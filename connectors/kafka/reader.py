@@ -209,8 +209,10 @@ class KafkaReader(SourceReader):
         return taken
 
     def _poll(self) -> None:
-        """One bounded consume(); messages go to their partition's buffer."""
-        for m in self.consumer.consume(MAX_MESSAGES, timeout=POLL_TIMEOUT_S):
+        """One bounded consume(); messages go to their partition's buffer. It does not wait
+        when another split already has buffered messages to return."""
+        waiting = any(p.buffer for p in self._parts.values())
+        for m in self.consumer.consume(MAX_MESSAGES, timeout=0 if waiting else POLL_TIMEOUT_S):
             part = self._parts.get((m.topic(), m.partition()))
             err = m.error()
             if err is not None:
