@@ -10,7 +10,8 @@ Contract:
   1. a working folder (``dir``, or a new temporary one) gets ``server.properties``, a log4j2
      config and the KRaft storage, formatted with ``kafka.tools.StorageTool format``;
   2. the JVM is started DIRECTLY (``java -Xmx512m -cp <jars> kafka.Kafka server.properties``),
-     so the recorded pid is the broker's own; stdout/stderr and log4j go to ``broker.log``;
+     so the recorded pid is the broker's own; stdout/stderr and log4j go to ``broker.log``; on
+     Linux the JVM gets SIGTERM if the starting process dies first (``PR_SET_PDEATHSIG``);
   3. ``process.roles=broker,controller`` with a controller quorum of itself, PLAINTEXT
      listeners on free 127.0.0.1 ports (or the given broker port), replication factor 1 for
      the offsets and transaction-state topics (a single node needs it: without it group joins
@@ -204,7 +205,7 @@ def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0
     with open(log, "ab") as out:
         process = subprocess.Popen([*jvm, "kafka.Kafka", str(props)], stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=_die_with_parent)
     broker = Broker(f"127.0.0.1:{port}", process.pid, workdir, log, process, temporary)
     # 4. ready when the admin client lists the cluster's metadata
     try:
@@ -213,6 +214,17 @@ def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0
         broker.stop(grace=5)
         raise
     return broker
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the process that started it dies (Linux
+    prctl PR_SET_PDEATHSIG), so a killed test run or CLI never leaves a broker behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _cluster_id() -> str:
