@@ -33,7 +33,8 @@ Streaming contract:
 - A :class:`SinkWriter` has ``write(batch)`` (called for every non-empty input batch, in
   order) and ``finish()`` (called once at end of input, after the final watermark).
   A writer may add ``bind_subtask(index, parallelism)`` (called when its subtask opens) and
-  ``flush()`` (called at every checkpoint barrier of a non-transactional writer). It may add
+  ``flush()`` (called at every checkpoint barrier of a non-transactional writer). A writer's
+  batches hold :func:`sink_columns` (physical, then writable metadata columns). It may add
   transactional hooks (``begin_transactions``, ``prepare_commit``,
   ``commit``, ``recover``, ``commit_all``; see the filesystem connector), which the sink
   operator calls at checkpoints.
@@ -149,6 +150,11 @@ class ConnectorFactory(abc.ABC):
         Empty (the default): metadata columns read as NULL."""
         return {}
 
+    def writable_metadata(self) -> dict[str, str]:
+        """Metadata keys the sink writes from non-VIRTUAL metadata columns → Flink type. Empty
+        (the default): metadata columns are not written."""
+        return {}
+
     def batch_scan(self, table: TableDefinition, options: dict[str, Any]) -> BatchScan:
         raise ConnectorError(f"connector '{self.identifier}' cannot be read as a source")
 
@@ -168,13 +174,18 @@ class ConnectorFactory(abc.ABC):
         raise ConnectorError(f"connector '{self.identifier}' cannot be written as a streaming sink")
 
 
-def physical_schema(table: TableDefinition) -> pa.Schema:
-    """Arrow schema of the table's physical columns, in order."""
+def columns_schema(columns: Iterable[Column]) -> pa.Schema:
+    """Arrow schema of ``columns`` (their declared Flink types), in order."""
     fields = []
-    for c in table.physical_columns:
+    for c in columns:
         t = parse_type(c.data_type or "STRING")
         fields.append(pa.field(c.name, to_arrow(t), t.nullable))
     return pa.schema(fields)
+
+
+def physical_schema(table: TableDefinition) -> pa.Schema:
+    """Arrow schema of the table's physical columns, in order."""
+    return columns_schema(table.physical_columns)
 
 
 def source_columns(table: TableDefinition, factory: ConnectorFactory) -> tuple[Column, ...]:
@@ -182,18 +193,44 @@ def source_columns(table: TableDefinition, factory: ConnectorFactory) -> tuple[C
     columns, then the metadata columns when the connector declares readable metadata
     (:meth:`ConnectorFactory.readable_metadata`); otherwise the physical columns only."""
     physical = table.physical_columns
-    if not factory.readable_metadata():
+    if not _declared(factory, "readable_metadata"):
         return physical
     return physical + tuple(c for c in table.columns if c.kind == "metadata")
 
 
+def _declared(factory: Any, method: str) -> dict[str, str]:
+    """A factory's declared metadata; a factory that is no :class:`ConnectorFactory` (a plugin
+    written against the duck-typed contract) declares none."""
+    declare = getattr(factory, method, None)
+    return declare() if callable(declare) else {}
+
+
+def sink_columns(table: TableDefinition, factory: ConnectorFactory) -> tuple[Column, ...]:
+    """The columns a sink writer receives, in this order: the physical columns, then the
+    non-VIRTUAL metadata columns when the connector declares writable metadata
+    (:meth:`ConnectorFactory.writable_metadata`; as in Flink, such a column whose key is not
+    writable is an error: declare it VIRTUAL); otherwise the physical columns only."""
+    writable = _declared(factory, "writable_metadata")
+    if not writable:
+        return table.physical_columns
+    metadata = []
+    for c in table.columns:
+        if c.kind != "metadata" or c.virtual:
+            continue
+        key = c.metadata_key or c.name
+        if key not in writable:
+            raise ConnectorError(
+                f"Metadata column '{c.name}' ('{key}') of {table.name} cannot be written by "
+                f"connector '{factory.identifier}'",
+                hint=f"Declare it VIRTUAL to only read it. Writable metadata: {', '.join(writable)}",
+            )
+        metadata.append(c)
+    return table.physical_columns + tuple(metadata)
+
+
 def source_schema(table: TableDefinition, factory: ConnectorFactory) -> pa.Schema:
     """Arrow schema of :func:`source_columns`."""
-    fields = []
-    for c in source_columns(table, factory):
-        t = parse_type(c.data_type or "STRING")
-        fields.append(pa.field(c.name, to_arrow(t), t.nullable))
-    return pa.schema(fields)
+    return columns_schema(source_columns(table, factory))
 
 
 def iter_batches(data: pa.Table | pa.RecordBatchReader) -> Iterable[pa.RecordBatch]:

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog.table import Column, TableDefinition
+from connectors.base import columns_schema
 from connectors.formats.json_format import decode_json_lines, text_lines
 from connectors.kafka.options import KafkaConfig
 from flowsql.errors import ConnectorError, MalformedRecordError
@@ -44,6 +45,11 @@ METADATA: dict[str, str] = {
     "offset": "BIGINT NOT NULL",
     "timestamp": "TIMESTAMP_LTZ(3) NOT NULL",
     "timestamp-type": "STRING NOT NULL",
+}
+# Flink's writable metadata of the kafka sink.
+WRITABLE_METADATA: dict[str, str] = {
+    "headers": "MAP<STRING, BYTES>",
+    "timestamp": "TIMESTAMP_LTZ(3)",
 }
 _TIMESTAMP_TYPES = {0: "NoTimestampType", 1: "CreateTime", 2: "LogAppendTime"}
 
@@ -67,14 +73,6 @@ class Decoded:
     skipped: int
 
 
-def _schema(columns: Sequence[Column]) -> pa.Schema:
-    fields = []
-    for c in columns:
-        t = parse_type(c.data_type or "STRING")
-        fields.append(pa.field(c.name, to_arrow(t), t.nullable))
-    return pa.schema(fields)
-
-
 class MessageDecoder:
     """Decodes message batches of one table (module contract)."""
 
@@ -89,9 +87,9 @@ class MessageDecoder:
         self.metadata = metadata_columns(table)
         self.keys_needed = bool(self.key_columns)
         self.output_columns = [*physical, *self.metadata]
-        self.schema = _schema(self.output_columns)
-        self.value_schema = _schema(self.value_columns)
-        self.key_schema = _schema(self.key_columns)
+        self.schema = columns_schema(self.output_columns)
+        self.value_schema = columns_schema(self.value_columns)
+        self.key_schema = columns_schema(self.key_columns)
         opts = config.format_options
         self.lenient = {
             "json": bool(opts.get("json.ignore-parse-errors")),

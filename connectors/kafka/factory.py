@@ -13,7 +13,9 @@ Contract:
   it is bounded when ``scan.bounded.mode`` is not ``unbounded``.
 - Batch mode: a bounded table is read through :class:`BatchScan` ``arrow`` (every split read
   to its stop offset, into one Arrow table); an unbounded one is a ``ConnectorError``.
-- Sink: :class:`connectors.kafka.writer.KafkaWriter` (streaming) and
+- Sink: non-VIRTUAL metadata columns ``headers`` and ``timestamp`` are written
+  (:meth:`KafkaFactory.writable_metadata`); other non-VIRTUAL metadata columns make an INSERT
+  fail, as in Flink. :class:`connectors.kafka.writer.KafkaWriter` (streaming) and
   :class:`connectors.kafka.writer.KafkaBatchSink` (batch mode), append-only;
   ``sink.delivery-guarantee`` = ``none`` | ``at-least-once`` (``exactly-once`` is not supported
   yet and is refused at planning).
@@ -27,7 +29,7 @@ import pyarrow as pa
 
 from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec
-from connectors.kafka.decode import METADATA, metadata_columns
+from connectors.kafka.decode import METADATA, WRITABLE_METADATA, metadata_columns
 from connectors.kafka.options import FORMATS, KAFKA_OPTIONS, KafkaConfig, check_source, kafka_config
 from connectors.options import validate_options
 from flowsql.errors import ConnectorError, NotSupportedError
@@ -41,6 +43,9 @@ class KafkaFactory(ConnectorFactory):
 
     def readable_metadata(self) -> dict[str, str]:
         return dict(METADATA)
+
+    def writable_metadata(self) -> dict[str, str]:
+        return dict(WRITABLE_METADATA)
 
     def validate(self, table: TableDefinition) -> dict[str, Any]:
         options = validate_options(self.identifier, self.option_specs(), table.options, table)

@@ -17,6 +17,9 @@ Contract (:class:`KafkaWriter`, one per sink subtask; append-only input):
    (``acks=all``), so a completed checkpoint never loses output; a replay after a failure may
    duplicate. ``none``: ``flush()`` does not wait; ``finish()`` still drains the queue.
    Flushes are bounded by :data:`FLUSH_TIMEOUT_S`; what is not delivered by then is an error.
+- Non-VIRTUAL metadata columns ``timestamp`` (the message's timestamp; NULL: the producer's
+  time) and ``headers`` (MAP<STRING, BYTES>) follow the physical columns in each batch and
+  are set per message.
 - :class:`KafkaBatchSink` writes a bounded result in batch mode the same way.
 - ``exactly-once`` (transactions) is not implemented yet: the factory refuses it.
 """
@@ -28,10 +31,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from confluent_kafka import KafkaException, Producer
 
 from catalog.table import TableDefinition
 from connectors.base import BatchSink, iter_batches
+from connectors.kafka.decode import WRITABLE_METADATA
 from connectors.kafka.encode import encode
 from connectors.kafka.options import KafkaConfig
 from flowsql.errors import ConnectorError
@@ -48,7 +53,9 @@ class KafkaWriter:
         self.config = config
         self.topic = config.topics[0]
         physical = list(table.physical_columns)
-        self.names = [c.name for c in physical]
+        self.metadata = [c for c in table.columns if c.kind == "metadata" and not c.virtual
+                         and (c.metadata_key or c.name) in WRITABLE_METADATA]
+        self.names = [c.name for c in physical] + [c.name for c in self.metadata]
         self.value_columns = [c for c in physical if c.name in config.value_fields]
         self.key_columns = [c for c in physical if c.name in config.key_fields]
         self.subtask, self.parallelism = 0, 1
@@ -110,15 +117,33 @@ class KafkaWriter:
         keys: list[Any] = [None] * len(values)
         if self.key_columns:
             keys = encode(table, self.key_columns, self.config.key_format or "raw", opts).to_pylist()
-        self._send(producer, values, keys)
+        extra = self._metadata(table)
+        self._send(producer, values, keys, extra)
         self._check()
 
-    def _send(self, producer: Producer, values: list[bytes], keys: Iterable[Any]) -> None:
+    def _metadata(self, table: pa.Table) -> list[dict[str, Any]] | None:
+        """Per message ``timestamp`` (epoch ms) / ``headers`` from the metadata columns."""
+        if not self.metadata:
+            return None
+        columns: dict[str, list[Any]] = {}
+        for c in self.metadata:
+            col = table.column(c.name)
+            if (c.metadata_key or c.name) == "timestamp":
+                ms = pc.cast(col, pa.timestamp("ms", "UTC") if col.type.tz else pa.timestamp("ms"))
+                columns["timestamp"] = ms.cast(pa.int64()).to_pylist()
+            else:
+                columns["headers"] = col.to_pylist()
+        n = table.num_rows
+        return [{k: v[i] for k, v in columns.items() if v[i] is not None} for i in range(n)]
+
+    def _send(self, producer: Producer, values: list[bytes], keys: Iterable[Any],
+              extra: list[dict[str, Any]] | None) -> None:
         mode, parts = self.config.partitioner, self._partitions or 1
         fixed = self.subtask % parts
+        extras = extra if extra is not None else [{}] * len(values)
         # the librdkafka boundary: one produce() per message
-        for value, key in zip(values, keys, strict=True):
-            kwargs: dict[str, Any] = {}
+        for value, key, more in zip(values, keys, extras, strict=True):
+            kwargs: dict[str, Any] = dict(more)
             if mode == "fixed":
                 kwargs["partition"] = fixed
             elif mode == "round-robin":

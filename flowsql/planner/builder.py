@@ -147,7 +147,10 @@ class PlanBuilder:
             raise ValidationError(f"cannot INSERT INTO view {obj.name}; the target must be a table")
         rel = self._query(query, top=False)
         node = self._materialize(rel)
-        physical = [c for c in obj.columns if c.kind == "physical"]
+        from connectors.base import sink_columns
+        from connectors.registry import factory_for
+
+        physical = list(sink_columns(obj, factory_for(obj)))  # physical, then writable metadata
         targets = list(columns) or [c.name for c in physical]
         known = {c.name.lower(): c for c in physical}
         for name in targets:

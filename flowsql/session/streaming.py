@@ -329,7 +329,6 @@ def show_jobs(session: Any) -> Result:
         "records in": pa.array([t.records_in for t in totals], pa.int64()),
         "records out": pa.array([t.records_out for t in totals], pa.int64()),
         "late records": pa.array([t.late_records for t in totals], pa.int64()),
-        "malformed records": pa.array([t.malformed_records for t in totals], pa.int64()),
         "restarts": pa.array([j.restarts or 0 for j in jobs], pa.int64()),
         "last checkpoint": pa.array([j.last_checkpoint for j in jobs], pa.int64()),
     })

@@ -131,3 +131,29 @@ def test_stop_with_savepoint_and_resume_reads_on_from_the_positions(session, boo
         assert wait_for(16) == list(range(16))
     finally:
         session.execute_one(f"STOP JOB '{job}'")
+
+
+@pytest.mark.parametrize("mode", ["streaming", "batch"])
+def test_timestamp_and_headers_metadata_are_written(session, bootstrap, new_topic, mode):
+    src, out = new_topic(), new_topic()
+    produce(bootstrap, src, [{"value": json.dumps({"v": i}), "timestamp": 1_704_067_200_000 + i,
+                              "headers": [("n", str(i).encode())]} for i in range(3)])
+    meta = ("ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', h MAP<STRING, BYTES> METADATA FROM "
+            "'headers', o BIGINT METADATA FROM 'offset' VIRTUAL")
+    _table(session, "s", f"v INT, {meta}", bootstrap, topic=src)
+    _table(session, "o", f"v INT, {meta}", bootstrap, topic=out)
+    session.execute_one("SET 'table.dml-sync' = 'true'")
+    session.execute_one(f"SET 'execution.runtime-mode' = '{mode}'")
+    session.execute_one("INSERT INTO o SELECT v + 10, ts, h FROM s")
+    got = sorted((json.loads(m.value())["v"], m.timestamp()[1], m.headers()) for m in read_topic(bootstrap, out))
+    assert got == [(10 + i, 1_704_067_200_000 + i, [("n", str(i).encode())]) for i in range(3)]
+
+
+def test_unwritable_metadata_column_must_be_virtual(session, bootstrap, new_topic, source):
+    out = new_topic()
+    _table(session, "o", "v INT, p INT METADATA FROM 'partition'", bootstrap, topic=out)
+    from flowsql.errors import ConnectorError
+
+    with pytest.raises(ConnectorError, match="cannot be written") as err:
+        session.execute_one("INSERT INTO o SELECT v FROM src")
+    assert "VIRTUAL" in err.value.hint
