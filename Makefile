@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv install clean bench-batch browser jars pg-clients
+.PHONY: demo test lint venv install clean bench-batch browser jars pg-clients kafka
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,21 @@ jars: $(JARS_DIR)/.installed
 pg-clients:
 	command -v psql >/dev/null || (apt-get update -q && apt-get install -y -q postgresql-client)
 
-test: lint browser jars pg-clients
+
+# The jars of a local Kafka broker (Maven Central) for the Kafka tests and `flowsql dev kafka`,
+# cached in an ignored folder; refetched when the pom changes.
+KAFKA_LIB   := .cache/kafka/lib
+KAFKA_STAMP := $(KAFKA_LIB)/.fetched
+
+$(KAFKA_STAMP): connectors/kafka/broker-pom.xml
+	rm -rf $(KAFKA_LIB)
+	mvn -q -B -f connectors/kafka/broker-pom.xml dependency:copy-dependencies \
+	    -DoutputDirectory=$(CURDIR)/$(KAFKA_LIB) -DincludeScope=runtime
+	touch $@
+
+kafka: $(KAFKA_STAMP)
+
+test: lint browser jars pg-clients kafka
 	$(BIN)/python -m pytest -q -n 2 tests
 
 bench-batch: $(STAMP)

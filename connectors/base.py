@@ -27,10 +27,15 @@ Streaming contract:
   never block for long inside ``next()``). A bounded split's iterator ends; an unbounded one
   never does. ``position(split)`` (for checkpoints) is a JSON-able dict meaning "resume
   *after* the last record read"; ``seek(split, position)`` before ``read(split)`` resumes
-  there. A reader without positions returns None and cannot be restored.
+  there. A reader without positions returns None and cannot be restored. A reader's batches
+  hold :func:`source_columns`: the physical columns, then the metadata columns when its
+  factory declares :meth:`ConnectorFactory.readable_metadata`.
 - A :class:`SinkWriter` has ``write(batch)`` (called for every non-empty input batch, in
   order) and ``finish()`` (called once at end of input, after the final watermark).
-  A writer may add transactional hooks (``begin_transactions``, ``prepare_commit``,
+  A writer may add ``bind_subtask(index, parallelism)`` (called when its subtask opens) and
+  ``flush()`` (called at every checkpoint barrier of a non-transactional writer). A writer's
+  batches hold :func:`sink_columns` (physical, then writable metadata columns). It may add
+  transactional hooks (``begin_transactions``, ``prepare_commit``,
   ``commit``, ``recover``, ``commit_all``; see the filesystem connector), which the sink
   operator calls at checkpoints.
 """
@@ -44,7 +49,7 @@ from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
-from catalog.table import TableDefinition
+from catalog.table import Column, TableDefinition
 from flowsql.errors import ConnectorError, NotSupportedError
 from flowsql.types import parse_type, to_arrow
 
@@ -69,7 +74,8 @@ class BatchScan:
     ``read_parquet(['/data/a.parquet'])`` that yields the physical columns with their names and
     types) or ``arrow`` (a callable returning a ``pa.Table`` / ``pa.RecordBatchReader``) is set.
     ``allowed_paths`` are the files/directories the scan may read: the DuckDB sandbox
-    permits exactly these.
+    permits exactly these. ``metadata_columns`` names the table's metadata columns that the
+    data carries after the physical ones (the others read as NULL).
     Calling ``arrow`` does the reading; it may raise ``MalformedRecordError`` (a record that
     cannot be decoded, with its file and line) or ``ConnectorError`` (I/O problems).
     """
@@ -77,6 +83,7 @@ class BatchScan:
     duckdb_sql: str | None = None
     arrow: Callable[[], pa.Table | pa.RecordBatchReader] | None = None
     allowed_paths: list[str] = field(default_factory=list)
+    metadata_columns: tuple[str, ...] = ()  # metadata columns the data carries (else NULL)
 
 
 class BatchSink(abc.ABC):
@@ -138,6 +145,16 @@ class ConnectorFactory(abc.ABC):
 
         return validate_options(self.identifier, self.option_specs(), table.options, table)
 
+    def readable_metadata(self) -> dict[str, str]:
+        """Metadata keys the source delivers (``METADATA [FROM 'key']`` columns) → Flink type.
+        Empty (the default): metadata columns read as NULL."""
+        return {}
+
+    def writable_metadata(self) -> dict[str, str]:
+        """Metadata keys the sink writes from non-VIRTUAL metadata columns → Flink type. Empty
+        (the default): metadata columns are not written."""
+        return {}
+
     def batch_scan(self, table: TableDefinition, options: dict[str, Any]) -> BatchScan:
         raise ConnectorError(f"connector '{self.identifier}' cannot be read as a source")
 
@@ -157,13 +174,63 @@ class ConnectorFactory(abc.ABC):
         raise ConnectorError(f"connector '{self.identifier}' cannot be written as a streaming sink")
 
 
-def physical_schema(table: TableDefinition) -> pa.Schema:
-    """Arrow schema of the table's physical columns, in order."""
+def columns_schema(columns: Iterable[Column]) -> pa.Schema:
+    """Arrow schema of ``columns`` (their declared Flink types), in order."""
     fields = []
-    for c in table.physical_columns:
+    for c in columns:
         t = parse_type(c.data_type or "STRING")
         fields.append(pa.field(c.name, to_arrow(t), t.nullable))
     return pa.schema(fields)
+
+
+def physical_schema(table: TableDefinition) -> pa.Schema:
+    """Arrow schema of the table's physical columns, in order."""
+    return columns_schema(table.physical_columns)
+
+
+def source_columns(table: TableDefinition, factory: ConnectorFactory) -> tuple[Column, ...]:
+    """The columns a source reader (and a ``BatchScan``) delivers, in this order: the physical
+    columns, then the metadata columns when the connector declares readable metadata
+    (:meth:`ConnectorFactory.readable_metadata`); otherwise the physical columns only."""
+    physical = table.physical_columns
+    if not _declared(factory, "readable_metadata"):
+        return physical
+    return physical + tuple(c for c in table.columns if c.kind == "metadata")
+
+
+def _declared(factory: Any, method: str) -> dict[str, str]:
+    """A factory's declared metadata; a factory that is no :class:`ConnectorFactory` (a plugin
+    written against the duck-typed contract) declares none."""
+    declare = getattr(factory, method, None)
+    return declare() if callable(declare) else {}
+
+
+def sink_columns(table: TableDefinition, factory: ConnectorFactory) -> tuple[Column, ...]:
+    """The columns a sink writer receives, in this order: the physical columns, then the
+    non-VIRTUAL metadata columns when the connector declares writable metadata
+    (:meth:`ConnectorFactory.writable_metadata`; as in Flink, such a column whose key is not
+    writable is an error: declare it VIRTUAL); otherwise the physical columns only."""
+    writable = _declared(factory, "writable_metadata")
+    if not writable:
+        return table.physical_columns
+    metadata = []
+    for c in table.columns:
+        if c.kind != "metadata" or c.virtual:
+            continue
+        key = c.metadata_key or c.name
+        if key not in writable:
+            raise ConnectorError(
+                f"Metadata column '{c.name}' ('{key}') of {table.name} cannot be written by "
+                f"connector '{factory.identifier}'",
+                hint=f"Declare it VIRTUAL to only read it. Writable metadata: {', '.join(writable)}",
+            )
+        metadata.append(c)
+    return table.physical_columns + tuple(metadata)
+
+
+def source_schema(table: TableDefinition, factory: ConnectorFactory) -> pa.Schema:
+    """Arrow schema of :func:`source_columns`."""
+    return columns_schema(source_columns(table, factory))
 
 
 def iter_batches(data: pa.Table | pa.RecordBatchReader) -> Iterable[pa.RecordBatch]:

@@ -31,10 +31,11 @@ BUILTIN: dict[str, str] = {
     "print": "connectors.print.factory:PrintFactory",
     "blackhole": "connectors.blackhole.factory:BlackholeFactory",
     "nexmark": "connectors.nexmark.factory:NexmarkFactory",
+    "kafka": "connectors.kafka.factory:KafkaFactory",
 }
 
-# Known Flink connectors that will be added later (kafka, upsert-kafka).
-PLANNED: frozenset[str] = frozenset({"kafka", "upsert-kafka"})
+# Known Flink connectors that will be added later.
+PLANNED: frozenset[str] = frozenset({"upsert-kafka"})
 
 
 def _load(target: str) -> ConnectorFactory:

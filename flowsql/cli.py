@@ -33,9 +33,14 @@ Contract:
   (:mod:`flowsql.runtime.cluster.launcher`); errors exit 1 with one clear message.
 - ``flowsql gateway [--bind 127.0.0.1] [--port 8083] [--pg-port 5432] [--jobmanager HOST:PORT]
   [--tokens-file F] [--users-file F] [--insecure] [--ssl-certfile F --ssl-keyfile F]
-  [--rest-versions v1,v2,v3,v4] [--idle-timeout 10min] [--home DIR]`` runs the SQL gateway in
+  [--rest-versions v1,v2,v3,v4] [--idle-timeout 10min] [--pg-auth-method scram-sha-256]
+  [--home DIR]`` runs the SQL gateway in
   the foreground until SIGTERM/SIGINT (:mod:`flowsql.gateway.server`). A non-loopback
   ``--bind`` without tokens or users, or a bad option value, exits 2 with one message.
+- ``flowsql dev kafka [--port 9092] [--dir D] [--topic NAME[:PARTITIONS]]...`` runs a
+  single-node Kafka broker on 127.0.0.1 in the foreground (:mod:`connectors.kafka.broker`),
+  creating the given topics, prints its bootstrap address and stops it (by pid) on Ctrl-C or
+  SIGTERM.
 - ``flowsql version`` prints the version of FlowSQL and of the engines it runs on.
 - Errors are printed as their ``render()`` text, never as a traceback unless ``--verbose``;
   the engine's log records go to ``$FLOWSQL_HOME/log/flowsql.log`` (:mod:`flowsql.shell.logs`).
@@ -377,6 +382,49 @@ def _guarded(fn, *, exit_on_ok: bool = True):  # type: ignore[no-untyped-def]
     if exit_on_ok:
         raise typer.Exit(result if isinstance(result, int) else EXIT_OK)
     return result
+
+
+dev_app = typer.Typer(help="Local services for trying FlowSQL.", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
+
+
+@dev_app.command("kafka")
+def dev_kafka(
+    port: Annotated[int, typer.Option("--port", help="Broker port on 127.0.0.1 (0 = any free).")] = 9092,
+    dir: Annotated[Path | None, typer.Option("--dir", help="Working folder (data and broker.log); "
+                                             "default: a temporary one, removed at exit.")] = None,
+    topic: Annotated[list[str] | None, typer.Option("--topic", help="Create a topic once the broker "
+                                                    "is up: NAME or NAME:PARTITIONS (repeatable).")] = None,
+) -> None:
+    """Run a single-node Kafka broker on 127.0.0.1 in the foreground (Ctrl-C stops it)."""
+    import signal
+    import time
+
+    from connectors.kafka import broker as kafka_broker
+
+    typer.echo("Starting Kafka (KRaft, single node)...")
+    running = _guarded(lambda: kafka_broker.start(port=port, dir=dir), exit_on_ok=False)
+    try:
+        created = kafka_broker.create_topics(running.bootstrap, list(topic or []))
+    except FlowSQLError as error:
+        running.stop()
+        Renderer(make_console(sys.stderr)).error(error)
+        raise typer.Exit(EXIT_ERROR) from None
+    typer.echo(f"Kafka is ready: 'properties.bootstrap.servers' = '{running.bootstrap}'")
+    if created:
+        typer.echo("Topics: " + ", ".join(created))
+    typer.echo(f"Broker pid {running.pid}, log {running.log}. Press Ctrl-C to stop.")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while running.alive():
+            time.sleep(0.5)
+        typer.echo("The broker exited; see " + str(running.log), err=True)
+        code = EXIT_ERROR
+    except KeyboardInterrupt:
+        code = EXIT_OK
+    finally:
+        typer.echo(f"Kafka {running.stop()}.")
+    raise typer.Exit(code)
 
 
 @app.command()

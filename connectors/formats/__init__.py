@@ -1,4 +1,6 @@
-"""Formats shared by file-like connectors (filesystem now; kafka later).
+"""Formats shared by the connectors (filesystem; kafka decodes message values with the json
+decoder here, :func:`connectors.formats.json_format.decode_json_lines`, and has its own
+per-message csv and raw codecs in ``connectors/kafka/``).
 
 - :mod:`connectors.formats.csv_format`, :mod:`connectors.formats.json_format`: each declares its
   Flink options (``csv.*`` / ``json.*`` :class:`~connectors.base.OptionSpec` lists) and reads

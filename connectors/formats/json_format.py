@@ -14,11 +14,14 @@ offsets, so line numbers are exact), then one DuckDB query over that Arrow table
 every line (``json_valid``), extracts and ``TRY_CAST``s every field, and flags bad rows. Only
 the error message for the first bad row is built in Python. DuckDB's ``read_json`` is not used
 because it reports neither the line of a bad record nor lets us skip only the bad ones.
+:func:`decode_json_lines` is that decoder over any table of text records (the Kafka source
+feeds it one record per message and names topic, partition and offset itself).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -66,22 +69,33 @@ def _file_lines(path: str) -> pa.Table:
         pa.large_binary(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)]
     )
     line_no = pa.array(np.arange(1, n + 1, dtype=np.int64))
+    text = text_lines(raw)
+    text = text.set_column(0, "line", pc.utf8_rtrim(text.column("line"), characters="\r\n"))
+    line, utf8_ok = text.column("line"), text.column("utf8_ok")
+    keep = pc.or_(pc.invert(utf8_ok), pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(line)), 0))
+    return pa.table({"line_no": line_no, "line": line, "utf8_ok": utf8_ok}).filter(keep)
+
+
+def text_lines(raw: pa.Array) -> pa.Table:
+    """Binary records → ``(line: large_string, utf8_ok: bool)``; a record that is not UTF-8
+    becomes the empty string with ``utf8_ok`` false (found in Python on that path only)."""
+    raw = raw.cast(pa.large_binary())
+    n = len(raw)
     try:
         text = raw.cast(pa.large_string())
         utf8_ok = pa.array(np.ones(n, dtype=bool))
-    except pa.ArrowInvalid:  # slow path: find the lines that are not UTF-8
+    except pa.ArrowInvalid:  # slow path: find the records that are not UTF-8
         ok = []
         for value in raw.to_pylist():
             try:
-                value.decode("utf-8")
+                if value is not None:
+                    value.decode("utf-8")
                 ok.append(True)
             except UnicodeDecodeError:
                 ok.append(False)
         utf8_ok = pa.array(ok)
         text = pc.if_else(utf8_ok, raw, pa.scalar(b"", pa.large_binary())).cast(pa.large_string())
-    text = pc.utf8_rtrim(text, characters="\r\n")
-    keep = pc.or_(pc.invert(utf8_ok), pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0))
-    return pa.table({"line_no": line_no, "line": text, "utf8_ok": utf8_ok}).filter(keep)
+    return pa.table({"line": text, "utf8_ok": utf8_ok})
 
 
 def _key(name: str) -> str:
@@ -117,8 +131,49 @@ def read_json(
             raise ConnectorError(f"cannot read file '{path}': {exc.strerror or exc}") from exc
         parts.append(lines.append_column("file_idx", pa.array(np.full(len(lines), i, np.int32))))
     lines = pa.concat_tables(parts)
+    decoded = decode_json_lines(lines, columns, schema, options, what=f"JSON files {list(files)}")
+    if decoded.first_bad is not None and not options.get("json.ignore-parse-errors"):
+        index, message = decoded.first_bad
+        row = lines.slice(index, 1).to_pylist()[0]
+        raise MalformedRecordError(
+            message, position=f"{files[row['file_idx']]}:{row['line_no']}", hint=IGNORE_HINT
+        )
+    return decoded.good()
 
+
+IGNORE_HINT = "Set 'json.ignore-parse-errors' = 'true' to skip malformed records."
+
+
+@dataclass
+class DecodedLines:
+    """What :func:`decode_json_lines` found: one row per input row (in input order, conformed
+    to the schema; a bad row's values are NULL), the ``bad`` mask, how many rows were bad, and
+    the first bad row's index and message (or None)."""
+
+    values: pa.Table
+    bad: pa.ChunkedArray
+    bad_count: int
+    first_bad: tuple[int, str] | None
+
+    def good(self) -> pa.Table:
+        """The rows that decoded."""
+        return self.values.filter(pc.invert(self.bad)) if self.bad_count else self.values
+
+
+def decode_json_lines(
+    lines: pa.Table,
+    columns: Sequence[Column],
+    schema: pa.Schema,
+    options: dict[str, Any],
+    *,
+    what: str = "JSON records",
+) -> DecodedLines:
+    """Decode one JSON object per row of ``lines`` (columns ``line``: large_string, NULL when
+    not UTF-8, and ``utf8_ok``: bool) into ``schema``'s columns, in one DuckDB query (module
+    docstring); bad rows are flagged and counted, and the first is described."""
     n = len(columns)
+    lines = pa.table({"line": lines.column("line"), "utf8_ok": lines.column("utf8_ok"),
+                      "seq": pa.array(np.arange(len(lines), dtype=np.int64))})
     raw = ", ".join(f"(j->{_key(c.name)}) AS r{i}" for i, c in enumerate(columns))
     vals = ", ".join(f"{_value_sql(c)} AS v{i}" for i, c in enumerate(columns))
     bad_cast = [f"(r{i} IS NOT NULL AND json_type(r{i}) <> 'NULL' AND v{i} IS NULL)" for i in range(n)]
@@ -127,35 +182,35 @@ def read_json(
         bad += [f"r{i} IS NULL" for i in range(n)]
     sql = f"""
         WITH src AS (
-            SELECT file_idx, line_no, line,
+            SELECT seq, line,
                    CASE WHEN utf8_ok AND json_valid(line) THEN
                        CASE WHEN json_type(line) = 'OBJECT' THEN line::JSON END END AS j
             FROM lines),
-        ext AS (SELECT file_idx, line_no, line, j{', ' + raw if n else ''}{', ' + vals if n else ''}
+        ext AS (SELECT seq, line, j{', ' + raw if n else ''}{', ' + vals if n else ''}
                 FROM src)
-        SELECT *, ({' OR '.join(bad)}) AS bad FROM ext ORDER BY file_idx, line_no
+        SELECT *, ({' OR '.join(bad)}) AS bad FROM ext ORDER BY seq
     """
     con = connect()
     try:
         con.register("lines", lines)
         result = con.sql(sql).to_arrow_table()
     except duckdb.Error as exc:
-        raise ConnectorError(f"cannot read JSON files {list(files)}: {exc}") from exc
+        raise ConnectorError(f"cannot read {what}: {exc}") from exc
     finally:
         con.close()
 
     bad_mask = result.column("bad")
-    if pc.any(bad_mask).as_py():
-        if not options.get("json.ignore-parse-errors"):
-            _raise_first_bad(result, files, columns, bool(options.get("json.fail-on-missing-field")))
-        result = result.filter(pc.invert(bad_mask))
+    bad_count = pc.sum(bad_mask.cast(pa.int64())).as_py() or 0
+    first_bad = None
+    if bad_count:
+        first_bad = _first_bad(result, columns, bool(options.get("json.fail-on-missing-field")))
     values = pa.table({c.name: result.column(f"v{i}") for i, c in enumerate(columns)})
-    return conform(values, schema)
+    return DecodedLines(conform(values, schema), bad_mask, bad_count, first_bad)
 
 
-def _raise_first_bad(
-    result: pa.Table, files: Sequence[str], columns: Sequence[Column], fail_on_missing: bool
-) -> None:
+def _first_bad(
+    result: pa.Table, columns: Sequence[Column], fail_on_missing: bool
+) -> tuple[int, str]:
     """Error path: describe the first bad row in Python."""
     index = pc.index(result.column("bad"), True).as_py()
     row = result.slice(index, 1).to_pylist()[0]
@@ -175,8 +230,4 @@ def _raise_first_bad(
                 reason = f"field '{c.name}' value {r} does not convert to {c.data_type}"
                 break
     shown = line if line is None or len(line) <= 200 else line[:200] + "..."
-    raise MalformedRecordError(
-        f"cannot parse JSON record {shown!r}: {reason}",
-        position=f"{files[row['file_idx']]}:{row['line_no']}",
-        hint="Set 'json.ignore-parse-errors' = 'true' to skip malformed records.",
-    )
+    return int(row["seq"]), f"cannot parse JSON record {shown!r}: {reason}"

@@ -51,7 +51,7 @@ def _renamed(data: pa.Table | pa.RecordBatchReader, names: list[str]) -> pa.Reco
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def _select(columns: Sequence[Column], fmt: str, options: dict[str, Any]) -> str:
+def select_sql(columns: Sequence[Column], fmt: str, options: dict[str, Any]) -> str:
     iso = fmt == "json" and options.get("json.timestamp-format.standard") == "ISO-8601"
     out = []
     for c in columns:
@@ -101,7 +101,7 @@ def write_part_file(
     con = connect()
     try:
         con.register("sink_input", source)
-        sql = f"COPY (SELECT {_select(columns, fmt, options)} FROM sink_input) TO {literal(path)} ({copy_opts})"
+        sql = f"COPY (SELECT {select_sql(columns, fmt, options)} FROM sink_input) TO {literal(path)} ({copy_opts})"
         rows = con.execute(sql).fetchall()
     except duckdb.Error as exc:
         raise ConnectorError(f"cannot write {fmt} file '{path}': {exc}") from exc

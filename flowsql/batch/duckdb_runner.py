@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from catalog.table import TableDefinition, ViewDefinition
-from connectors.base import physical_schema
+from connectors.base import columns_schema, sink_columns
 from flowsql.batch.errors import translate
 from flowsql.batch.relations import SessionResolver, connector_factory
 from flowsql.batch.sandbox import Sandbox
@@ -74,7 +74,7 @@ class BatchRunner:
         with self._sandbox(plan) as sandbox:
             sql = self._insert_sql(sandbox, stmt, target, plan)
             rel = self._bind(sandbox, sql, plan)
-            schema = physical_schema(target)
+            schema = columns_schema(_sink_columns(target))
 
             def run() -> int:
                 reader = rel.to_arrow_reader(64 * 1024)
@@ -91,7 +91,8 @@ class BatchRunner:
         return target, factory.batch_sink(target, factory.validate(target))
 
     def _insert_sql(self, sandbox: Sandbox, stmt: st.Insert, target: TableDefinition, plan: BatchPlan) -> str:
-        physical = [c.name for c in target.physical_columns]
+        columns = _sink_columns(target)
+        physical = [c.name for c in columns]
         if stmt.columns:
             lowered = {p.lower(): p for p in physical}
             listed = []
@@ -112,7 +113,7 @@ class BatchRunner:
             )
         position = {name: i for i, name in enumerate(listed)}
         items = []
-        for col in target.physical_columns:
+        for col in columns:
             duck = to_duckdb(parse_type(col.data_type or "STRING").with_nullable(True))
             source = f"__q.__c{position[col.name]}" if col.name in position else "NULL"
             items.append(f"CAST({source} AS {duck}) AS {_quote(col.name)}")
@@ -213,3 +214,8 @@ def unique_names(table: pa.Table) -> pa.Table:
         seen.add(new)
         out.append(new)
     return table if out == table.column_names else table.rename_columns(out)
+
+
+def _sink_columns(target: TableDefinition) -> tuple:
+    """The columns the target's sink receives (physical, then writable metadata)."""
+    return sink_columns(target, connector_factory(target))

@@ -8,8 +8,9 @@ Contract:
   * a table → ``SELECT <physical columns>, <computed expr> AS c, <metadata> AS m FROM __scan_<n>``
     where ``__scan_<n>`` is the connector scan registered in the sandbox (a DuckDB view over
     ``BatchScan.duckdb_sql`` or an Arrow object); computed expressions are re-parsed from the
-    catalog text and go through the same Flink → DuckDB mapping; metadata columns are
-    ``CAST(NULL AS <type>)`` (``BatchScan`` has no way to carry metadata yet);
+    catalog text and go through the same Flink → DuckDB mapping; metadata columns are read
+    from the scan when it carries them (``BatchScan.metadata_columns``), else
+    ``CAST(NULL AS <type>)``;
   * a view → its query, transpiled recursively (view cycles raise ``ValidationError``).
   CTEs are kept in dependency order (a view's tables before the view).
 - ``columns[cte]`` lists each relation's column names, for error messages.
@@ -140,6 +141,8 @@ class Relations:
                 projections.append(quoted)
             elif col.kind == "computed":
                 projections.append(f"{self._computed(table, col.expression or '', transpiler)} AS {quoted}")
+            elif col.name in scan.metadata_columns:
+                projections.append(quoted)
             else:
                 duck = to_duckdb(parse_type(col.data_type or "STRING"))
                 projections.append(f"CAST(NULL AS {duck}) AS {quoted}")

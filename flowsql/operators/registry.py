@@ -62,7 +62,7 @@ from typing import Any
 import pyarrow as pa
 
 from catalog.table import TableDefinition
-from connectors.base import physical_schema
+from connectors.base import physical_schema, source_schema
 from connectors.registry import factory_for, get_factory
 from flowsql.errors import PlanError
 from flowsql.expr.compile import compile_expression
@@ -149,7 +149,8 @@ def _timestamps(wm: dict[str, Any], params: dict[str, Any], env: BuildEnv, schem
     types = None
     if params.get("table"):
         table = TableDefinition.from_json(params["table"])
-        types = {c.name: parse_type(c.data_type or "STRING") for c in table.physical_columns}
+        types = {c.name: parse_type(c.data_type or "STRING") for c in table.columns
+                 if c.kind in ("physical", "metadata")}
     compiled = compile_expression(
         wm["expression"],
         schema,
@@ -189,7 +190,7 @@ def _late_writer(params: dict[str, Any]) -> LateRowsWriter | None:
 def _build_connector_source(params: dict[str, Any], env: BuildEnv) -> SourceOperator:
     table, factory, options = _table_and_factory(params)
     reader = factory.source_reader(table, options, parallelism=env.parallelism)
-    return _source_operator(reader, params, env, physical_schema(table))
+    return _source_operator(reader, params, env, source_schema(table, factory))
 
 
 def _build_values_source(params: dict[str, Any], env: BuildEnv) -> SourceOperator:

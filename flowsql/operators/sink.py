@@ -46,6 +46,9 @@ class SinkOperator(Operator):
 
     def open(self, ctx) -> None:
         super().open(ctx)
+        bind = getattr(self.writer, "bind_subtask", None)
+        if bind is not None:  # writers that place output by subtask (kafka's fixed partitioner)
+            bind(ctx.subtask_index, ctx.parallelism)
         interval = str(ctx.config.get("execution.checkpointing.interval") or "").strip()
         begin = getattr(self.writer, "begin_transactions", None)
         if interval and (parse_duration_ms(interval) or 0) > 0 and begin is not None:

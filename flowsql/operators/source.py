@@ -43,6 +43,9 @@ Contract:
     rows late. Rows older than the watermark already emitted are late either way;
   - an unbounded subtask with no split at all is idle from the start, and a bounded split
     that ends leaves the minimum at once (it is finished, not idle), as in Flink.
+- Malformed records: a reader that drops records it cannot decode (a lenient format) counts
+  them in its ``skipped`` attribute; the operator copies it into
+  ``ctx.metrics.extra["malformed_records"]`` once per pass over the splits.
 - End: when every split has ended, :meth:`SourceOperator.run` flushes and returns; the task
   then sends ``Watermark(MAX)`` and ``EndOfInput``. On cancel it returns promptly.
 - Checkpoints: ``out.poll()`` is called at the start of every pass over the splits; from
@@ -290,6 +293,9 @@ class SourceOperator:
         poll = getattr(self._out, "poll", None) or (lambda: None)
         while not cancelled.is_set():
             poll()
+            skipped = getattr(self.reader, "skipped", None)
+            if skipped:  # records a lenient format dropped as malformed
+                self.ctx.metrics.extra["malformed_records"] = int(skipped)
             open_states = [s for s in self._states if not s.finished]
             if not open_states:
                 return

@@ -156,7 +156,10 @@ class PlanBuilder:
             raise ValidationError(f"cannot INSERT INTO view {obj.name}; the target must be a table")
         rel = self._query(query, top=False)
         node = self._materialize(rel)
-        physical = [c for c in obj.columns if c.kind == "physical"]
+        from connectors.base import sink_columns
+        from connectors.registry import factory_for
+
+        physical = list(sink_columns(obj, factory_for(obj)))  # physical, then writable metadata
         targets = list(columns) or [c.name for c in physical]
         known = {c.name.lower(): c for c in physical}
         for name in targets:
@@ -589,12 +592,17 @@ class PlanBuilder:
         fields: list[Field] = []
         physical_schema: list[Field] = []
         computed: list[tuple[str, str]] = []
+        from connectors.base import source_columns
+
+        delivered = source_columns(table, factory)  # physical, then metadata the source reads
+        for c in delivered:
+            f = Field(c.name, str(parse_type(c.data_type or "STRING")))
+            fields.append(f)
+            physical_schema.append(f)
+        delivered_names = {c.name for c in delivered}
         for c in table.columns:
-            if c.kind == "physical":
-                f = Field(c.name, str(parse_type(c.data_type or "STRING")))
-                fields.append(f)
-                physical_schema.append(f)
-        for c in table.columns:
+            if c.name in delivered_names:
+                continue
             if c.kind == "computed":
                 e = parse_stored(c.expression or "", "computed column")
                 t = expr_type(e, tuple(physical_schema), self.config)

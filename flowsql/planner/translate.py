@@ -258,11 +258,14 @@ class _Builder:
 
 
 def _physical_schema(table: Any) -> Schema:
+    """The columns the table's source delivers (physical, then metadata it reads)."""
+    from connectors.base import source_columns
+    from connectors.registry import factory_for
     from flowsql.planner.logical import Field
     from flowsql.types import parse_type
 
-    return tuple(Field(c.name, str(parse_type(c.data_type or "STRING"))) for c in table.columns
-                 if c.kind == "physical")
+    return tuple(Field(c.name, str(parse_type(c.data_type or "STRING")))
+                 for c in source_columns(table, factory_for(table)))
 
 
 def _calc_params(

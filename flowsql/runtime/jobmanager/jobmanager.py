@@ -103,7 +103,7 @@ from flowsql.runtime.taskmanager.channels import DEFAULT_CAPACITY, InProcessInpu
 log = logging.getLogger("flowsql.runtime")
 
 DEFAULT_SLOT_REQUEST_TIMEOUT_S = 300.0
-SUMMED_EXTRAS = ("busy_ms", "backpressured_ms", "credits")
+SUMMED_EXTRAS = ("busy_ms", "backpressured_ms", "credits", "malformed_records")
 # flow control maxima of tasks (Task.metrics): the worst over subtasks
 _FLOW_KEYS = {"max_in_flight": max, "capacity": min, "max_queued": max, "queue_capacity": min}
 DEFAULT_HEARTBEAT_TIMEOUT_S = 10.0
@@ -141,11 +141,13 @@ class JobTotals:
     """``records_in``: rows the sources emitted; ``records_out``: rows the sinks received (a
     late-data side output is not a sink: its rows are in ``late_records``);
     ``late_records``: rows window operators found late (dropped, or sent to the late-data
-    sink), summed over operators and subtasks."""
+    sink), summed over operators and subtasks; ``malformed_records``: records the sources
+    skipped as malformed (lenient formats)."""
 
     records_in: int = 0
     records_out: int = 0
     late_records: int = 0
+    malformed_records: int = 0
 
 
 @dataclass(frozen=True)
@@ -1013,6 +1015,7 @@ class JobManager:
             records_in=sum(m.records_out for op_id, m in metrics.items() if op_id in sources),
             records_out=sum(m.records_in for op_id, m in metrics.items() if op_id in sinks),
             late_records=sum(m.late_records_dropped for m in metrics.values()),
+            malformed_records=sum(int(m.extra.get("malformed_records", 0)) for m in metrics.values()),
         )
 
     def _save(self, job: _Job) -> None:

@@ -302,6 +302,9 @@ class Task:
             io = self.io[spec.id]
             m = {"in": io.records_in, "out": io.records_out,
                  "late": self.contexts[spec.id].metrics.late_records_dropped}
+            malformed = self.contexts[spec.id].metrics.extra.get("malformed_records")
+            if malformed:
+                m["malformed_records"] = int(malformed)
             if chain is not None and spec.id in chain.ids:
                 wm = chain.last_watermark[chain.ids.index(spec.id)]
                 if wm != MIN_WATERMARK:

@@ -1,0 +1,223 @@
+"""Kafka messages of one partition → one Arrow batch of the table's source columns.
+
+Contract of :class:`MessageDecoder`:
+- ``decode(messages)`` takes librdkafka messages of ONE partition, in offset order, and
+  returns a :class:`Decoded`: a ``pa.RecordBatch`` with the physical columns (in table order)
+  then the metadata columns (:data:`METADATA`, in table order), and how many records were
+  skipped as malformed.
+- Per-message Python is only the librdkafka boundary: reading ``value()``, ``key()``,
+  ``offset()``, ``timestamp()`` (and ``headers()`` / ``leader_epoch()`` when a metadata column
+  asks for them) into lists. Decoding is vectorized over the whole batch:
+  - ``json``: the values become one string array and are decoded by
+    :func:`connectors.formats.json_format.decode_json_lines` (one DuckDB query; the same
+    semantics and options as the filesystem's json format);
+  - ``csv``: :func:`connectors.kafka.csv_records.decode_csv_records` (pyarrow's CSV reader,
+    then a vectorized cast);
+  - ``raw``: the value bytes are the single value column (STRING: UTF-8 text, BYTES as is).
+- A message whose value is NULL (a tombstone) yields no row and is not counted as malformed.
+- A malformed key or value: with the format's ``ignore-parse-errors`` the record is dropped
+  and counted; otherwise :class:`MalformedRecordError` names topic, partition and offset (and
+  the field, when the format knows it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from catalog.table import Column, TableDefinition
+from connectors.base import columns_schema
+from connectors.formats.json_format import decode_json_lines, text_lines
+from connectors.kafka.options import KafkaConfig
+from flowsql.errors import ConnectorError, MalformedRecordError
+from flowsql.types import parse_type, to_arrow
+
+# Flink's readable metadata of the kafka connector: key → Flink type.
+METADATA: dict[str, str] = {
+    "topic": "STRING NOT NULL",
+    "partition": "INT NOT NULL",
+    "headers": "MAP<STRING, BYTES> NOT NULL",
+    "leader-epoch": "INT",
+    "offset": "BIGINT NOT NULL",
+    "timestamp": "TIMESTAMP_LTZ(3) NOT NULL",
+    "timestamp-type": "STRING NOT NULL",
+}
+# Flink's writable metadata of the kafka sink.
+WRITABLE_METADATA: dict[str, str] = {
+    "headers": "MAP<STRING, BYTES>",
+    "timestamp": "TIMESTAMP_LTZ(3)",
+}
+_TIMESTAMP_TYPES = {0: "NoTimestampType", 1: "CreateTime", 2: "LogAppendTime"}
+
+
+def metadata_columns(table: TableDefinition) -> list[Column]:
+    """The table's metadata columns, each checked against :data:`METADATA`."""
+    cols = [c for c in table.columns if c.kind == "metadata"]
+    for c in cols:
+        key = c.metadata_key or c.name
+        if key not in METADATA:
+            raise ConnectorError(
+                f"Unknown metadata key '{key}' of column '{c.name}' for connector 'kafka'",
+                hint="Readable metadata: " + ", ".join(METADATA),
+            )
+    return cols
+
+
+@dataclass
+class Decoded:
+    batch: pa.RecordBatch
+    skipped: int
+
+
+class MessageDecoder:
+    """Decodes message batches of one table (module contract)."""
+
+    def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
+        self.table = table
+        self.config = config
+        physical = list(table.physical_columns)
+        self.physical = physical
+        self.value_columns = [c for c in physical if c.name in config.value_fields]
+        key_set = set(config.key_fields) - set(config.value_fields)
+        self.key_columns = [c for c in physical if c.name in key_set]
+        self.metadata = metadata_columns(table)
+        self.keys_needed = bool(self.key_columns)
+        self.output_columns = [*physical, *self.metadata]
+        self.schema = columns_schema(self.output_columns)
+        self.value_schema = columns_schema(self.value_columns)
+        self.key_schema = columns_schema(self.key_columns)
+        opts = config.format_options
+        self.lenient = {
+            "json": bool(opts.get("json.ignore-parse-errors")),
+            "csv": bool(opts.get("csv.ignore-parse-errors")),
+            "raw": False,
+        }
+        wanted = {c.metadata_key or c.name for c in self.metadata}
+        self.want_headers = "headers" in wanted
+        self.want_epoch = "leader-epoch" in wanted
+
+    # -- the librdkafka boundary ----------------------------------------------------------
+    def decode(self, messages: Sequence[Any]) -> Decoded:
+        values = [m.value() for m in messages]
+        present = [v is not None for v in values]
+        if not all(present):  # tombstones yield no row
+            messages = [m for m, p in zip(messages, present, strict=True) if p]
+            values = [v for v in values if v is not None]
+        if not messages:
+            return Decoded(pa.RecordBatch.from_pylist([], schema=self.schema), 0)
+        offsets = [m.offset() for m in messages]
+        topic, partition = messages[0].topic(), messages[0].partition()
+        where = _Where(topic, partition, offsets)
+        # -- vectorized from here on ------------------------------------------------------
+        value_table, bad = self._decode(pa.array(values, pa.binary()), self.config.value_format,
+                                        self.value_columns, self.value_schema, where, "value")
+        key_table = None
+        if self.keys_needed:
+            keys = pa.array([m.key() for m in messages], pa.binary())
+            key_table, key_bad = self._decode(keys, self.config.key_format or "raw",
+                                              self.key_columns, self.key_schema, where, "key")
+            bad = key_bad if bad is None else (bad if key_bad is None else pc.or_(bad, key_bad))
+        arrays = []
+        for c in self.physical:
+            source = value_table if c.name in self.value_schema.names else key_table
+            arrays.append(source.column(c.name))
+        for c in self.metadata:
+            arrays.append(self._metadata(c, messages, offsets, topic, partition))
+        table = pa.Table.from_arrays(
+            [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays],
+            schema=_relaxed(self.schema, arrays),
+        )
+        skipped = 0
+        if bad is not None:
+            skipped = int(pc.sum(bad.cast(pa.int64())).as_py() or 0)
+            if skipped:
+                table = table.filter(pc.invert(bad))
+        batches = table.combine_chunks().to_batches()
+        batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
+        return Decoded(batch, skipped)
+
+    def _metadata(self, c: Column, messages: Sequence[Any], offsets: list[int],
+                  topic: str, partition: int) -> pa.Array:
+        key = c.metadata_key or c.name
+        n = len(messages)
+        t = to_arrow(parse_type(c.data_type or METADATA[key]))
+        if key == "topic":
+            arr = pa.array([topic] * n, pa.string())
+        elif key == "partition":
+            arr = pa.array([partition] * n, pa.int32())
+        elif key == "offset":
+            arr = pa.array(offsets, pa.int64())
+        elif key in ("timestamp", "timestamp-type"):
+            stamps = [m.timestamp() for m in messages]
+            if key == "timestamp":
+                arr = pa.array([s[1] for s in stamps], pa.int64()).cast(pa.timestamp("ms", "UTC"))
+            else:
+                arr = pa.array([_TIMESTAMP_TYPES.get(s[0], "NoTimestampType") for s in stamps])
+        elif key == "leader-epoch":
+            arr = pa.array([m.leader_epoch() for m in messages], pa.int32())
+        else:  # headers
+            arr = pa.array([[(k, v) for k, v in (m.headers() or [])] for m in messages],
+                           pa.map_(pa.string(), pa.binary()))
+        return arr if arr.type == t else arr.cast(t)
+
+    # -- formats ----------------------------------------------------------------------------
+    def _decode(self, raw: pa.Array, fmt: str, columns: list[Column], schema: pa.Schema,
+                where: _Where, part: str) -> tuple[pa.Table, pa.Array | None]:
+        """Decode ``raw`` (binary) into ``columns``; returns the table and the bad-row mask."""
+        lenient = self.lenient[fmt]
+        if fmt == "raw":
+            col = columns[0]
+            target = schema.field(0).type
+            if pa.types.is_binary(target) or pa.types.is_large_binary(target):
+                return pa.table({col.name: raw.cast(target)}), None
+            lines = text_lines(raw)
+            if not pc.all(lines.column("utf8_ok")).as_py():
+                index = pc.index(lines.column("utf8_ok"), False).as_py()
+                raise MalformedRecordError(f"the raw {part} is not valid UTF-8 text",
+                                           position=where(index))
+            try:
+                return pa.table({col.name: lines.column("line").cast(target)}), None
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise ConnectorError(f"the raw format cannot read column '{col.name}' "
+                                     f"of type {col.data_type}: {exc}") from None
+        if fmt == "json":
+            decoded = decode_json_lines(text_lines(raw), columns, schema, self.config.format_options,
+                                        what=f"JSON {part}s of {where.topic}")
+            if decoded.first_bad is not None and not lenient:
+                index, message = decoded.first_bad
+                raise MalformedRecordError(message.replace("JSON record", f"JSON {part}", 1),
+                                           position=where(index),
+                                           hint="Set 'json.ignore-parse-errors' = 'true' to skip "
+                                                "malformed records.")
+            return decoded.values, decoded.bad.combine_chunks() if decoded.bad_count else None
+        from connectors.kafka.csv_records import decode_csv_records
+
+        table, bad, first = decode_csv_records(raw, columns, schema, self.config.format_options)
+        if first is not None and not lenient:
+            index, message = first
+            raise MalformedRecordError(message, position=where(index),
+                                       hint="Set 'csv.ignore-parse-errors' = 'true' to skip "
+                                            "malformed records.")
+        return table, bad
+
+
+@dataclass
+class _Where:
+    topic: str
+    partition: int
+    offsets: list[int]
+
+    def __call__(self, index: int) -> str:
+        return f"topic '{self.topic}', partition {self.partition}, offset {self.offsets[index]}"
+
+
+def _relaxed(schema: pa.Schema, arrays: list[Any]) -> pa.Schema:
+    fields = []
+    for f, a in zip(schema, arrays, strict=True):
+        f = f.with_type(a.type)
+        fields.append(f if a.null_count == 0 else f.with_nullable(True))
+    return pa.schema(fields)

@@ -1,0 +1,208 @@
+"""The ``kafka`` connector's options (Flink's names) and their parsing into a :class:`KafkaConfig`.
+
+Contract of :func:`kafka_config` (called after the generic validation of
+:mod:`connectors.options`, which already rejected unknown keys and converted types):
+1. exactly one of ``topic`` (one name or a ``;``-separated list) or ``topic-pattern`` (a
+   Python regular expression matched against whole topic names) is required; neither, or both,
+   is a ``ConnectorError``;
+2. ``properties.bootstrap.servers`` is required; every ``properties.<key>`` is passed to
+   librdkafka as ``<key>`` unchanged (the client itself rejects a key it does not know);
+3. ``format`` and ``value.format`` are synonyms (one is required); ``key.format`` needs
+   ``key.fields`` (``;``-separated physical columns) and the reverse; ``value.fields-include``
+   = ``EXCEPT_KEY`` leaves the key fields out of the value;
+4. ``scan.startup.mode`` = ``timestamp`` needs ``scan.startup.timestamp-millis``, and
+   ``specific-offsets`` needs ``scan.startup.specific-offsets``
+   (``partition:0,offset:42;partition:1,offset:300``); ``scan.bounded.mode`` likewise with
+   ``scan.bounded.*``; a source (:func:`check_source`) in mode ``group-offsets`` needs
+   ``properties.group.id``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base import OptionSpec
+from connectors.formats.csv_format import CSV_OPTIONS
+from connectors.formats.json_format import JSON_OPTIONS
+from flowsql.errors import ConnectorError
+
+FORMATS = ("json", "csv", "raw")
+STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
+BOUNDED_MODES = ("unbounded", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
+
+RAW_OPTIONS: list[OptionSpec] = [
+    OptionSpec("raw.charset", "string", default="UTF-8", description="Charset of a raw string value."),
+    OptionSpec("raw.endianness", "enum", default="big-endian", choices=("big-endian", "little-endian"),
+               description="Accepted for Flink compatibility (raw numeric values are not supported)."),
+]
+
+KAFKA_OPTIONS: list[OptionSpec] = [
+    OptionSpec("topic", description="Topic name, or several separated by ';'."),
+    OptionSpec("topic-pattern", description="Regular expression of the topic names to read."),
+    OptionSpec("properties.bootstrap.servers", required=True, description="Kafka brokers, host:port,..."),
+    OptionSpec("properties.group.id", description="Consumer group (offsets are committed for monitoring)."),
+    OptionSpec("properties.<key>", description="Any librdkafka client property."),
+    OptionSpec("format", "enum", choices=FORMATS, description="Value format (same as value.format)."),
+    OptionSpec("value.format", "enum", choices=FORMATS, description="Value format."),
+    OptionSpec("key.format", "enum", choices=FORMATS, description="Key format (needs key.fields)."),
+    OptionSpec("key.fields", description="Physical columns read from / written to the key, ';'-separated."),
+    OptionSpec("key.fields-prefix", description="Accepted for Flink compatibility (no prefix is stripped)."),
+    OptionSpec("value.fields-include", "enum", default="ALL", choices=("ALL", "EXCEPT_KEY"),
+               description="Whether the value holds the key fields too."),
+    OptionSpec("scan.startup.mode", "enum", default="group-offsets", choices=STARTUP_MODES,
+               description="Where reading starts."),
+    OptionSpec("scan.startup.timestamp-millis", "int", description="Start at this timestamp (ms)."),
+    OptionSpec("scan.startup.specific-offsets", description="partition:0,offset:42;partition:1,offset:300"),
+    OptionSpec("scan.bounded.mode", "enum", default="unbounded", choices=BOUNDED_MODES,
+               description="Where reading ends (unbounded: never)."),
+    OptionSpec("scan.bounded.timestamp-millis", "int", description="End before this timestamp (ms)."),
+    OptionSpec("scan.bounded.specific-offsets", description="partition:0,offset:42;partition:1,offset:300"),
+    OptionSpec("scan.topic-partition-discovery.interval", "duration",
+               description="Accepted; partitions are listed once, when the job starts."),
+    OptionSpec("scan.parallelism", "int", description="Accepted for Flink compatibility."),
+    OptionSpec("sink.delivery-guarantee", "enum", default="at-least-once",
+               choices=("none", "at-least-once", "exactly-once"), description="Sink delivery guarantee."),
+    OptionSpec("sink.partitioner", default="default",
+               description="default | fixed | round-robin."),
+    OptionSpec("sink.transactional-id-prefix", description="Exactly-once sinks (not supported yet)."),
+    OptionSpec("sink.parallelism", "int", description="Accepted for Flink compatibility."),
+    *JSON_OPTIONS,
+    *CSV_OPTIONS,
+    *RAW_OPTIONS,
+]
+
+_SPECIFIC = re.compile(r"^\s*partition\s*:\s*(\d+)\s*,\s*offset\s*:\s*(\d+)\s*$")
+
+
+def parse_specific_offsets(key: str, text: str) -> dict[int, int]:
+    """Flink's ``partition:0,offset:42;partition:1,offset:300`` → ``{0: 42, 1: 300}``."""
+    result: dict[int, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        m = _SPECIFIC.match(part)
+        if not m:
+            raise ConnectorError(
+                f"Invalid value '{text}' for option '{key}' of connector 'kafka'",
+                hint="expected 'partition:0,offset:42;partition:1,offset:300'",
+            )
+        result[int(m.group(1))] = int(m.group(2))
+    return result
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    """The validated options in the shape the reader and writer use."""
+
+    topics: tuple[str, ...]
+    pattern: str | None
+    client: dict[str, str]
+    value_format: str
+    key_format: str | None
+    key_fields: tuple[str, ...]
+    value_fields: tuple[str, ...]
+    startup: str
+    startup_timestamp: int | None
+    startup_offsets: dict[int, int] = field(default_factory=dict)
+    bounded: str = "unbounded"
+    bounded_timestamp: int | None = None
+    bounded_offsets: dict[int, int] = field(default_factory=dict)
+    delivery: str = "at-least-once"
+    partitioner: str = "default"
+    format_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def group_id(self) -> str | None:
+        return self.client.get("group.id")
+
+
+def check_source(config: KafkaConfig) -> None:
+    """Rules that apply only when the table is read."""
+    if "group-offsets" in (config.startup, config.bounded) and not config.group_id:
+        mode = "scan.startup.mode" if config.startup == "group-offsets" else "scan.bounded.mode"
+        raise ConnectorError(
+            f"Missing required option 'properties.group.id' for connector 'kafka' "
+            f"('{mode}' is 'group-offsets')",
+            hint="Set 'properties.group.id', or 'scan.startup.mode' = 'earliest-offset'.",
+        )
+
+
+def _mode_options(options: dict[str, Any], prefix: str) -> tuple[int | None, dict[int, int]]:
+    """``<prefix>.timestamp-millis`` / ``<prefix>.specific-offsets`` as the mode needs them."""
+    mode = options[f"{prefix}.mode"]
+    if mode == "timestamp":
+        return _need(options, f"{prefix}.timestamp-millis", f"{prefix}.mode 'timestamp'"), {}
+    if mode == "specific-offsets":
+        key = f"{prefix}.specific-offsets"
+        return None, parse_specific_offsets(key, _need(options, key, f"{prefix}.mode 'specific-offsets'"))
+    return None, {}
+
+
+def _need(options: dict[str, Any], key: str, because: str) -> Any:
+    if options.get(key) is None:
+        raise ConnectorError(f"Missing required option '{key}' for connector 'kafka' ({because})")
+    return options[key]
+
+
+def kafka_config(options: dict[str, Any], physical: list[str]) -> KafkaConfig:
+    """Check the cross-option rules (module contract) and build the :class:`KafkaConfig`."""
+    # 1. topics
+    topic, pattern = options.get("topic"), options.get("topic-pattern")
+    if bool(topic) == bool(pattern):
+        raise ConnectorError(
+            "Missing required option 'topic' for connector 'kafka'" if not topic else
+            "Options 'topic' and 'topic-pattern' of connector 'kafka' exclude each other",
+            hint="Set 'topic' (one name or several separated by ';') or 'topic-pattern'.",
+        )
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConnectorError(f"Invalid value '{pattern}' for option 'topic-pattern': {exc}") from None
+    topics = tuple(t.strip() for t in (topic or "").split(";") if t.strip())
+    # 2. client properties
+    client = {k[len("properties."):]: str(v) for k, v in options.items()
+              if k.startswith("properties.") and v is not None}
+    # 3. formats and key fields
+    value_format = options.get("value.format") or options.get("format")
+    if value_format is None:
+        raise ConnectorError("Missing required option 'format' (or 'value.format') for connector 'kafka'",
+                             hint="Formats: " + ", ".join(FORMATS))
+    key_format = options.get("key.format")
+    key_fields = tuple(f.strip() for f in (options.get("key.fields") or "").split(";") if f.strip())
+    if key_format and not key_fields:
+        _need(options, "key.fields", "'key.format' is set")
+    if key_fields and not key_format:
+        _need(options, "key.format", "'key.fields' is set")
+    for f in key_fields:
+        if f not in physical:
+            raise ConnectorError(f"'key.fields' names '{f}', which is not a physical column",
+                                 hint="Physical columns: " + ", ".join(physical))
+    value_fields = tuple(physical)
+    if options.get("value.fields-include") == "EXCEPT_KEY":
+        value_fields = tuple(c for c in physical if c not in key_fields)
+    if value_format == "raw" and len(value_fields) != 1:
+        raise ConnectorError("The 'raw' format needs exactly one value column, "
+                             f"the table has {len(value_fields)}: {', '.join(value_fields)}")
+    charset = str(options.get("raw.charset") or "UTF-8").upper().replace("_", "-")
+    if "raw" in (value_format, key_format) and charset not in ("UTF-8", "UTF8"):
+        raise ConnectorError(f"Invalid value '{options['raw.charset']}' for option 'raw.charset' "
+                             "of connector 'kafka': only UTF-8 is supported")
+    # 4. startup and bounded modes
+    startup = options["scan.startup.mode"]
+    bounded = options["scan.bounded.mode"]
+    start_ts, start_offsets = _mode_options(options, "scan.startup")
+    end_ts, end_offsets = _mode_options(options, "scan.bounded")
+    partitioner = options.get("sink.partitioner") or "default"
+    if partitioner not in ("default", "fixed", "round-robin"):
+        raise ConnectorError(f"Invalid value '{partitioner}' for option 'sink.partitioner'",
+                             hint="expected 'default', 'fixed' or 'round-robin'")
+    format_options = {k: v for k, v in options.items() if k.split(".", 1)[0] in FORMATS}
+    return KafkaConfig(
+        topics=topics, pattern=pattern, client=client, value_format=value_format,
+        key_format=key_format, key_fields=key_fields, value_fields=value_fields,
+        startup=startup, startup_timestamp=start_ts, startup_offsets=start_offsets,
+        bounded=bounded, bounded_timestamp=end_ts, bounded_offsets=end_offsets,
+        delivery=options["sink.delivery-guarantee"], partitioner=partitioner,
+        format_options=format_options,
+    )

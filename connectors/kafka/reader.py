@@ -1,0 +1,251 @@
+"""The ``kafka`` source's streaming reader: one split per topic partition.
+
+Contract (:class:`KafkaReader`, one per source subtask; see :class:`connectors.base.SourceReader`):
+- ``splits()`` lists ``"<topic>:<partition>"`` for every partition of the configured topics
+  (or of every topic matching ``topic-pattern``), sorted by topic then partition, from the
+  broker's metadata when the job starts (partitions added later are not picked up yet). A
+  missing topic, no topic matching the pattern, or a broker that does not answer within
+  :data:`METADATA_TIMEOUT_S` is a ``ConnectorError``.
+- One librdkafka consumer per reader serves all of its splits: ``read(split)`` assigns the
+  partition at its start offset (:mod:`connectors.kafka.offsets`, or the checkpointed
+  position after ``seek``), and each step returns that partition's buffered messages decoded
+  as one batch, or ``None`` when there are none yet. A step polls the consumer for at most
+  :data:`POLL_TIMEOUT_S`, so ``next()`` never blocks long; messages of other partitions are
+  buffered for their own splits, and a partition whose buffer is full is paused until its
+  split drains it.
+- A bounded split ends once it has read below its stop offset (or the partition's end, seen
+  through an end-of-partition event, is at or past it); messages at or past the stop offset
+  are dropped.
+- ``position(split)`` = ``{"offset": next offset to read}``: resume *after* the last record
+  returned. It also commits that offset to the consumer group asynchronously when
+  ``properties.group.id`` is set (for monitoring only; restores use the checkpoint).
+- ``skipped`` counts records dropped as malformed (lenient formats).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from catalog.table import TableDefinition
+from connectors.base import SourceReader
+from connectors.kafka.decode import MessageDecoder
+from connectors.kafka.offsets import start_offset, stop_offset
+from connectors.kafka.options import KafkaConfig
+from flowsql.errors import ConnectorError
+
+log = logging.getLogger(__name__)
+
+METADATA_TIMEOUT_S = 10.0
+POLL_TIMEOUT_S = 0.05
+MAX_MESSAGES = 10_000  # per consume() call and per decoded batch
+PAUSE_AT = 4 * MAX_MESSAGES  # buffered messages of one partition before it is paused
+
+
+def split_name(topic: str, partition: int) -> str:
+    return f"{topic}:{partition}"
+
+
+def parse_split(split: str) -> tuple[str, int]:
+    topic, _, partition = split.rpartition(":")
+    return topic, int(partition)
+
+
+def consumer_config(config: KafkaConfig, table: TableDefinition) -> dict[str, Any]:
+    conf: dict[str, Any] = {"group.id": f"flowsql-{table.name.name}-{uuid.uuid4().hex[:8]}"}
+    conf.update(config.client)
+    conf.update({
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "enable.partition.eof": True,
+        "logger": log,
+    })
+    return conf
+
+
+def list_partitions(client: Any, config: KafkaConfig) -> list[tuple[str, int]]:
+    """Partitions of the configured topics or pattern (module contract)."""
+    bootstrap = config.client.get("bootstrap.servers")
+    try:
+        metadata = client.list_topics(timeout=METADATA_TIMEOUT_S)
+    except KafkaException as exc:
+        raise ConnectorError(
+            f"Kafka: no answer from the brokers at '{bootstrap}' within {METADATA_TIMEOUT_S:.0f} s "
+            f"({exc.args[0]})",
+            hint="Check 'properties.bootstrap.servers' and that the brokers are running.",
+        ) from None
+    topics = metadata.topics
+    if config.pattern:
+        regex = re.compile(config.pattern)
+        names = sorted(t for t in topics if regex.fullmatch(t) and not t.startswith("__"))
+        if not names:
+            raise ConnectorError(f"Kafka: no topic at '{bootstrap}' matches the pattern "
+                                 f"'{config.pattern}'")
+    else:
+        names = list(config.topics)
+        for name in names:
+            if name not in topics or topics[name].error is not None:
+                raise ConnectorError(f"Kafka: topic '{name}' does not exist at '{bootstrap}'",
+                                     hint="Create the topic first (auto-creation is not used).")
+    return [(t, p) for t in sorted(names) for p in sorted(topics[t].partitions)]
+
+
+class _Partition:
+    __slots__ = ("topic", "partition", "next", "stop", "end_seen", "buffer", "paused")
+
+    def __init__(self, topic: str, partition: int, next_offset: int, stop: int | None) -> None:
+        self.topic, self.partition = topic, partition
+        self.next, self.stop = next_offset, stop
+        self.end_seen = -1
+        self.buffer: deque[Any] = deque()
+        self.paused = False
+
+    def finished(self) -> bool:
+        if self.stop is None:
+            return False
+        return self.next >= self.stop or (self.end_seen >= self.stop and not self.buffer)
+
+
+class KafkaReader(SourceReader):
+    def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
+        self.table = table
+        self.config = config
+        self.bounded = config.bounded != "unbounded"
+        self.decoder = MessageDecoder(table, config)
+        self.skipped = 0
+        self._consumer: Consumer | None = None
+        self._splits: list[str] | None = None
+        self._seeks: dict[str, int] = {}
+        self._parts: dict[tuple[str, int], _Partition] = {}
+
+    @property
+    def consumer(self) -> Consumer:
+        if self._consumer is None:
+            try:
+                self._consumer = Consumer(consumer_config(self.config, self.table))
+            except KafkaException as exc:
+                raise ConnectorError(f"Kafka: invalid client properties: {exc.args[0]}") from None
+        return self._consumer
+
+    def splits(self) -> list[str]:
+        if self._splits is None:
+            self._splits = [split_name(t, p) for t, p in list_partitions(self.consumer, self.config)]
+        return list(self._splits)
+
+    def position(self, split: str) -> dict[str, Any] | None:
+        part = self._parts.get(parse_split(split))
+        offset = part.next if part is not None else self._seeks.get(split)
+        if offset is None:
+            return None
+        if part is not None and self.config.group_id:
+            try:
+                self.consumer.commit(offsets=[TopicPartition(part.topic, part.partition, offset)],
+                                     asynchronous=True)
+            except KafkaException as exc:  # monitoring only
+                log.warning("Kafka: committing the offset of %s failed: %s", split, exc)
+        return {"offset": offset}
+
+    def seek(self, split: str, position: dict[str, Any]) -> None:
+        self._seeks[split] = int(position["offset"])
+
+    def read(self, split: str) -> Iterator[pa.RecordBatch | None]:
+        topic, partition = parse_split(split)
+        consumer = self.consumer
+        start = self._seeks.get(split)
+        if start is None:
+            start = start_offset(consumer, self.config, topic, partition)
+        part = _Partition(topic, partition, start, stop_offset(consumer, self.config, topic, partition))
+        self._parts[(topic, partition)] = part
+        if part.finished():
+            return
+        consumer.incremental_assign([TopicPartition(topic, partition, start)])
+        try:
+            while True:
+                messages = self._take(part)
+                if messages:
+                    batch = self._decode(part, messages)
+                    if batch is not None and batch.num_rows:
+                        yield batch
+                    elif not part.finished():
+                        yield None
+                else:
+                    yield None
+                if part.finished():
+                    return
+        finally:
+            self._unassign(part)
+
+    def _decode(self, part: _Partition, messages: list[Any]) -> pa.RecordBatch | None:
+        if part.stop is not None and messages[-1].offset() >= part.stop:
+            messages = [m for m in messages if m.offset() < part.stop]
+            if not messages:
+                part.next = part.stop
+                return None
+        part.next = messages[-1].offset() + 1
+        decoded = self.decoder.decode(messages)
+        if decoded.skipped:
+            self.skipped += decoded.skipped
+            log.warning("Kafka %s:%s: skipped %d malformed record(s)", part.topic, part.partition,
+                        decoded.skipped)
+        return decoded.batch
+
+    def _take(self, part: _Partition) -> list[Any]:
+        if not part.buffer:
+            self._poll()
+        if not part.buffer:
+            return []
+        n = min(len(part.buffer), MAX_MESSAGES)
+        taken = [part.buffer.popleft() for _ in range(n)]
+        if part.paused and not part.buffer:
+            self.consumer.resume([TopicPartition(part.topic, part.partition)])
+            part.paused = False
+        return taken
+
+    def _poll(self) -> None:
+        """One bounded consume(); messages go to their partition's buffer. It does not wait
+        when another split already has buffered messages to return."""
+        waiting = any(p.buffer for p in self._parts.values())
+        for m in self.consumer.consume(MAX_MESSAGES, timeout=0 if waiting else POLL_TIMEOUT_S):
+            part = self._parts.get((m.topic(), m.partition()))
+            err = m.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    if part is not None:
+                        part.end_seen = m.offset()
+                    continue
+                if err.fatal() or err.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART,
+                                                 KafkaError._UNKNOWN_PARTITION):
+                    raise ConnectorError(f"Kafka: reading {m.topic()}:{m.partition()} failed: "
+                                         f"{err.str()}")
+                log.warning("Kafka: %s", err.str())
+                continue
+            if part is None:
+                continue
+            part.buffer.append(m)
+        for part in self._parts.values():
+            if not part.paused and len(part.buffer) >= PAUSE_AT:
+                self.consumer.pause([TopicPartition(part.topic, part.partition)])
+                part.paused = True
+
+    def _unassign(self, part: _Partition) -> None:
+        if self._consumer is None:
+            return
+        try:
+            self._consumer.incremental_unassign([TopicPartition(part.topic, part.partition)])
+        except KafkaException:
+            pass
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            try:
+                consumer.close()
+            except (KafkaException, RuntimeError):
+                pass

@@ -1,0 +1,197 @@
+"""The ``kafka`` sink: Arrow batches → messages of one topic, with ``none`` or ``at-least-once``.
+
+Contract (:class:`KafkaWriter`, one per sink subtask; append-only input):
+1. ``write(batch)`` encodes the batch's value (``value.fields-include`` decides whether the
+   key fields are in it) and, with ``key.format``, its key, vectorized
+   (:mod:`connectors.kafka.encode`), then hands every message to librdkafka's producer queue
+   (the per-message loop is the librdkafka boundary). A full queue waits for deliveries
+   (``poll``), so a slow broker backpressures the job.
+2. Partitioning (``sink.partitioner``): ``default`` leaves it to librdkafka (the key's hash,
+   or sticky spreading without a key); ``fixed`` sends everything of sink subtask *i* to
+   partition *i* mod the topic's partitions (Flink's FlinkFixedPartitioner); ``round-robin``
+   cycles through the partitions message by message.
+3. Delivery: a failed delivery is remembered by the delivery callback and raised as
+   ``ConnectorError`` (naming the topic and the broker's reason) at the next ``write``,
+   ``flush`` or ``finish``. ``at-least-once``: ``flush()`` (called at every checkpoint
+   barrier) and ``finish()`` wait until the broker acknowledged every message sent so far
+   (``acks=all``), so a completed checkpoint never loses output; a replay after a failure may
+   duplicate. ``none``: ``flush()`` does not wait; ``finish()`` still drains the queue.
+   Flushes are bounded by :data:`FLUSH_TIMEOUT_S`; what is not delivered by then is an error.
+- Non-VIRTUAL metadata columns ``timestamp`` (the message's timestamp; NULL: the producer's
+  time) and ``headers`` (MAP<STRING, BYTES>) follow the physical columns in each batch and
+  are set per message.
+- :class:`KafkaBatchSink` writes a bounded result in batch mode the same way.
+- ``exactly-once`` (transactions) is not implemented yet: the factory refuses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from confluent_kafka import KafkaException, Producer
+
+from catalog.table import TableDefinition
+from connectors.base import BatchSink, iter_batches
+from connectors.kafka.decode import WRITABLE_METADATA
+from connectors.kafka.encode import encode
+from connectors.kafka.options import KafkaConfig
+from flowsql.errors import ConnectorError
+
+log = logging.getLogger(__name__)
+
+FLUSH_TIMEOUT_S = 60.0
+METADATA_TIMEOUT_S = 10.0
+
+
+class KafkaWriter:
+    def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
+        self.table = table
+        self.config = config
+        self.topic = config.topics[0]
+        physical = list(table.physical_columns)
+        self.metadata = [c for c in table.columns if c.kind == "metadata" and not c.virtual
+                         and (c.metadata_key or c.name) in WRITABLE_METADATA]
+        self.names = [c.name for c in physical] + [c.name for c in self.metadata]
+        self.value_columns = [c for c in physical if c.name in config.value_fields]
+        self.key_columns = [c for c in physical if c.name in config.key_fields]
+        self.subtask, self.parallelism = 0, 1
+        self._producer: Producer | None = None
+        self._partitions: int | None = None
+        self._next = 0
+        self._errors: list[str] = []
+        self.sent = 0
+
+    def bind_subtask(self, index: int, parallelism: int) -> None:
+        self.subtask, self.parallelism = index, parallelism
+
+    @property
+    def producer(self) -> Producer:
+        if self._producer is None:
+            conf: dict[str, Any] = {"linger.ms": 5, "logger": log}
+            if self.config.delivery == "at-least-once":
+                conf["acks"] = "all"
+            conf.update(self.config.client)
+            conf.pop("group.id", None)
+            try:
+                self._producer = Producer(conf)
+            except KafkaException as exc:
+                raise ConnectorError(f"Kafka: invalid client properties: {exc.args[0]}") from None
+            self._partitions = self._partition_count()
+        return self._producer
+
+    def _partition_count(self) -> int:
+        bootstrap = self.config.client.get("bootstrap.servers")
+        try:
+            md = self._producer.list_topics(self.topic, timeout=METADATA_TIMEOUT_S)  # type: ignore[union-attr]
+        except KafkaException as exc:
+            raise ConnectorError(
+                f"Kafka: no answer from the brokers at '{bootstrap}' within "
+                f"{METADATA_TIMEOUT_S:.0f} s ({exc.args[0]})",
+                hint="Check 'properties.bootstrap.servers' and that the brokers are running.",
+            ) from None
+        topic = md.topics.get(self.topic)
+        if topic is None or topic.error is not None or not topic.partitions:
+            raise ConnectorError(f"Kafka: topic '{self.topic}' does not exist at '{bootstrap}'",
+                                 hint="Create the topic first (auto-creation is not used).")
+        return len(topic.partitions)
+
+    def _on_delivery(self, err: Any, msg: Any) -> None:
+        if err is not None and len(self._errors) < 5:
+            self._errors.append(err.str())
+
+    def _check(self) -> None:
+        if self._errors:
+            raise ConnectorError(f"Kafka: delivery to topic '{self.topic}' failed: "
+                                 + "; ".join(self._errors))
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._check()
+        producer = self.producer
+        table = pa.Table.from_batches([batch.rename_columns(self.names[: batch.num_columns])])
+        opts = self.config.format_options
+        values = encode(table, self.value_columns, self.config.value_format, opts).to_pylist()
+        keys: list[Any] = [None] * len(values)
+        if self.key_columns:
+            keys = encode(table, self.key_columns, self.config.key_format or "raw", opts).to_pylist()
+        extra = self._metadata(table)
+        self._send(producer, values, keys, extra)
+        self._check()
+
+    def _metadata(self, table: pa.Table) -> list[dict[str, Any]] | None:
+        """Per message ``timestamp`` (epoch ms) / ``headers`` from the metadata columns."""
+        if not self.metadata:
+            return None
+        columns: dict[str, list[Any]] = {}
+        for c in self.metadata:
+            col = table.column(c.name)
+            if (c.metadata_key or c.name) == "timestamp":
+                ms = pc.cast(col, pa.timestamp("ms", "UTC") if col.type.tz else pa.timestamp("ms"))
+                columns["timestamp"] = ms.cast(pa.int64()).to_pylist()
+            else:
+                columns["headers"] = col.to_pylist()
+        n = table.num_rows
+        return [{k: v[i] for k, v in columns.items() if v[i] is not None} for i in range(n)]
+
+    def _send(self, producer: Producer, values: list[bytes], keys: Iterable[Any],
+              extra: list[dict[str, Any]] | None) -> None:
+        mode, parts = self.config.partitioner, self._partitions or 1
+        fixed = self.subtask % parts
+        extras = extra if extra is not None else [{}] * len(values)
+        # the librdkafka boundary: one produce() per message
+        for value, key, more in zip(values, keys, extras, strict=True):
+            kwargs: dict[str, Any] = dict(more)
+            if mode == "fixed":
+                kwargs["partition"] = fixed
+            elif mode == "round-robin":
+                kwargs["partition"] = self._next % parts
+                self._next += 1
+            while True:
+                try:
+                    producer.produce(self.topic, value, key, on_delivery=self._on_delivery, **kwargs)
+                    break
+                except BufferError:  # the local queue is full: wait for deliveries
+                    producer.poll(0.1)
+        producer.poll(0)
+        self.sent += len(values)
+
+    def flush(self) -> None:
+        """At a checkpoint barrier: at-least-once waits for every acknowledgement."""
+        if self._producer is None:
+            return
+        if self.config.delivery == "at-least-once":
+            self._drain()
+        else:
+            self._producer.poll(0)
+        self._check()
+
+    def _drain(self) -> None:
+        assert self._producer is not None
+        left = self._producer.flush(FLUSH_TIMEOUT_S)
+        self._check()
+        if left:
+            raise ConnectorError(f"Kafka: {left} message(s) to topic '{self.topic}' were not "
+                                 f"delivered within {FLUSH_TIMEOUT_S:.0f} s")
+
+    def finish(self) -> None:
+        if self._producer is not None:
+            self._drain()
+
+
+class KafkaBatchSink(BatchSink):
+    """Batch mode: every batch of the bounded result through one :class:`KafkaWriter`."""
+
+    def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
+        self.writer = KafkaWriter(table, config)
+
+    def write(self, data: pa.RecordBatchReader | pa.Table) -> int:
+        rows = 0
+        for batch in iter_batches(data):
+            if batch.num_rows:
+                self.writer.write(batch)
+                rows += batch.num_rows
+        self.writer.finish()
+        return rows

@@ -1,0 +1,44 @@
+"""A real Kafka broker for the Kafka tests: one per pytest process (each xdist worker starts
+its own on free 127.0.0.1 ports, so workers never share state), started on first use and
+stopped by pid at the end of the session. Tests create their own uniquely named topics
+(:func:`new_topic`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from connectors.kafka import broker as kafka_broker
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[kafka_broker.Broker]:
+    running = kafka_broker.start(timeout=90)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def bootstrap(kafka: kafka_broker.Broker) -> str:
+    return kafka.bootstrap
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def new_topic(bootstrap: str):
+    """``new_topic(partitions=1) -> name``: create a uniquely named topic."""
+    from tests.connectors.kafka.kafka_util import create_topic
+
+    def make(partitions: int = 1, prefix: str = "t") -> str:
+        name = unique(prefix)
+        create_topic(bootstrap, name, partitions)
+        return name
+
+    return make
