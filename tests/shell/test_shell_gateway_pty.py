@@ -9,86 +9,25 @@ job the gateway runs. No test asserts on elapsed time.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2 as httpx
-import pexpect
 import pytest
 
+from tests.gateway import gateway_process
+from tests.shell.test_shell_live_pty import CTRL_C, Shell
 from tests.waiting import until
 
-REPO = Path(__file__).resolve().parents[2]
-FRESH_PROMPT = re.compile(r"\x1b\[\?2004h[^\n]*?FlowSQL>")
 CONTINUATION = "       >"
-CTRL_C = "\x03"
-TIMEOUT = 90
 UNBOUNDED = ("CREATE TABLE u (id BIGINT, k INT) WITH ('connector' = 'datagen', "
              "'rows-per-second' = '2000', 'fields.k.min' = '1', 'fields.k.max' = '3');")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "FLOWSQL_HOME": str(tmp_path / "gateway-home")}
-    log = open(tmp_path / "gateway.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "flowsql", "gateway", "--bind", "127.0.0.1",
-                             "--port", str(port), "--pg-port", "0"],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert proc.poll() is None, (tmp_path / "gateway.log").read_text()[-3000:]
-        try:
-            return httpx.get(f"{url}/v1/info", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        until("the gateway to answer", up, timeout=60, every=0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-class Shell:
-    def __init__(self, home: Path, url: str) -> None:
-        env = {**os.environ, "FLOWSQL_HOME": str(home), "TERM": "xterm",
-               "PROMPT_TOOLKIT_NO_CPR": "1"}
-        for inherited in ("NO_COLOR", "COLUMNS", "LINES"):  # the pty's size decides the width
-            env.pop(inherited, None)
-        self.child = pexpect.spawn(sys.executable, ["-m", "flowsql", "shell", "--gateway", url],
-                                   env=env, cwd=str(home.parent), encoding="utf-8",
-                                   timeout=TIMEOUT, dimensions=(50, 200))
-
-    def prompt(self) -> str:
-        self.child.expect(FRESH_PROMPT)
-        return self.child.before
-
-    def run(self, statement: str) -> str:
-        self.child.send(statement + "\r")
-        return self.prompt()
-
-    def close(self) -> None:
-        if self.child.isalive():
-            self.child.terminate(force=True)
+    with gateway_process.running(tmp_path / "gateway-home") as gw:
+        yield gw.url
 
 
 def shows_until(shell: Shell, state: str, timeout: float = 90.0) -> None:
@@ -99,7 +38,7 @@ def shows_until(shell: Shell, state: str, timeout: float = 90.0) -> None:
 
 @pytest.fixture
 def shell(gateway: str, flowsql_home: Path) -> Iterator[Shell]:
-    s = Shell(flowsql_home, gateway)
+    s = Shell(flowsql_home, "--gateway", gateway)
     s.prompt()
     yield s
     s.close()

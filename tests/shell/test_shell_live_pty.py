@@ -42,7 +42,8 @@ class Shell:
     def __init__(self, home: Path, *args: str) -> None:
         env = dict(os.environ)
         env.update(FLOWSQL_HOME=str(home), TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
-        env.pop("NO_COLOR", None)
+        for inherited in ("NO_COLOR", "COLUMNS", "LINES"):  # the pty's size decides the width
+            env.pop(inherited, None)
         self.child = pexpect.spawn(
             sys.executable,
             ["-m", "flowsql", "shell", *args],
