@@ -200,6 +200,8 @@ def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0
         capture_output=True, text=True, timeout=120,
     )
     if fmt.returncode != 0:
+        if temporary:
+            shutil.rmtree(workdir, ignore_errors=True)
         raise ConnectorError("formatting the Kafka storage failed: " + (fmt.stdout + fmt.stderr)[-2000:])
     # 2. the broker's own JVM
     with open(log, "ab") as out:
