@@ -16,6 +16,7 @@ from flowsql.errors import ValidationError
 from flowsql.gateway.rest.versions import parse_versions
 from flowsql.gateway.server import parse_duration, session_defaults
 from tests.gateway import gateway_process
+from tests.waiting import until
 
 
 def test_non_loopback_bind_without_auth_is_refused(tmp_path):
@@ -115,6 +116,11 @@ def test_one_gateway_serves_rest_and_postgres_over_the_same_catalog(tmp_path):
         probe.bind(("127.0.0.1", 0))
         pg_port = probe.getsockname()[1]
     with gateway_process.running(tmp_path / "home", "--pg-port", str(pg_port)) as gw:
+        def pg_listens() -> bool:  # the REST line comes first; the Postgres port right after
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", pg_port)) == 0
+
+        until("the Postgres port to listen", pg_listens, timeout=60)
         with psycopg.connect(host="127.0.0.1", port=pg_port, user="me", dbname="flowsql",
                              autocommit=True) as conn:
             conn.execute("CREATE TABLE from_pg (k INT) WITH ('connector' = 'datagen', "
