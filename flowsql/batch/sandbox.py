@@ -66,19 +66,19 @@ class Sandbox:
     """One DuckDB connection with the given scans registered and file access locked down."""
 
     def __init__(self, scans: list[ScanBinding], *, threads: int | None = None) -> None:
-        reads_files = any(b.scan.duckdb_sql is not None or b.scan.allowed_paths for b in scans)
-        if threads or reads_files:
+        own = bool(threads) or any(b.scan.duckdb_sql is not None or b.scan.allowed_paths
+                                   for b in scans)  # a database of its own, else a cursor
+        if own:
             config = dict(_CONFIG, **({"threads": threads} if threads else {}))
             self.con = duckdb.connect(":memory:", config=config)
         else:
             self.con = _shared_database().cursor()
         try:
-            if threads or reads_files:
+            if own:
                 self.con.execute("SET TimeZone = 'UTC'")
-                self._register(scans)
+            self._register(scans)
+            if own:
                 self._lock(path for s in scans for path in s.scan.allowed_paths)
-            else:
-                self._register(scans)
         except BaseException:
             self.con.close()
             raise
