@@ -97,9 +97,15 @@ class CatalogStore:
 
     # -- opening -------------------------------------------------------------------------
     def _initialize(self) -> None:
-        """Create the schema and the default catalog/database if the file is new."""
+        """Create the schema and the default catalog/database if the file is new.
+
+        An existing store is only read here: every session of a gateway opens the store, and
+        a write lock per open would queue them behind each other for nothing."""
+        with self._read() as conn:
+            if self._table_names(conn):
+                return
         with self._tx() as conn:
-            tables = self._table_names(conn)
+            tables = self._table_names(conn)  # re-checked: another opener may have won
             if not tables:
                 for ddl in _SCHEMA:
                     conn.execute(ddl)
@@ -214,8 +220,8 @@ class CatalogStore:
     def _error(self, e: sqlite3.Error) -> CatalogError:
         if "locked" in str(e) or "busy" in str(e):
             return CatalogError(
-                f"the catalog store {self.path} is locked by another process",
-                hint="retry when the other FlowSQL process has finished its DDL",
+                f"the catalog store {self.path} is locked by another session or process",
+                hint="retry when the other FlowSQL session or process has finished its DDL",
             )
         return CatalogError(f"catalog store {self.path}: {e}", hint=_MOVE_ASIDE)
 
