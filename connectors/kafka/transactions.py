@@ -25,7 +25,8 @@ durable" and "transaction committed". Here the checkpoint itself holds the epoch
 5. Checkpoint *n* complete (:meth:`ExactlyOnceWriter.commit`, the JobManager's notification):
    a committer thread of the writer publishes every pending epoch <= *n*, oldest first, ONE
    TRANSACTION PER EPOCH: ``begin_transaction``, the epoch's messages, a commit marker
-   (key: the transactional id, value: JSON with the checkpoint id and record count) to the
+   (key: the transactional id; value: JSON with the checkpoint id, the record count, and
+   ``recovered``: whether recovery re-sent the epoch) to the
    marker topic, ``commit_transaction``. The marker commits atomically with the records.
    An epoch without records opens no transaction and writes no marker (an empty Kafka
    transaction is a known trap, FLINK-31363); it has nothing to re-send either.
@@ -312,14 +313,16 @@ class ExactlyOnceWriter(KafkaWriter):
             with self._lock:
                 self._pending = [e for e in self._pending if e[0] != writer or e[1] != n]
 
-    def _transaction(self, writer: str, checkpoint_id: int, messages: pa.Table) -> None:
+    def _transaction(self, writer: str, checkpoint_id: int, messages: pa.Table,
+                     recovered: bool = False) -> None:
         """Publish one epoch with its marker in one transaction (step 5); retriable errors
         are retried until ``transaction.timeout.ms`` ran out, then it fails loudly (step 8)."""
         if not messages.num_rows:
             return
         producer = self.producer
         marker = orjson.dumps({"writer": writer, "checkpoint": checkpoint_id,
-                               "records": messages.num_rows, "topic": self.topic})
+                               "records": messages.num_rows, "topic": self.topic,
+                               "recovered": recovered})
         deadline = time.monotonic() + self.timeout_ms / 1000
         sent = False
         while True:
@@ -384,7 +387,7 @@ class ExactlyOnceWriter(KafkaWriter):
             if n <= markers.get(writer, -1):
                 self.recovered["skipped"] += 1
                 continue
-            self._transaction(writer, n, messages)
+            self._transaction(writer, n, messages, recovered=True)
             self.recovered["resent"] += 1
         log.info("kafka sink %s: recovery re-sent %d epoch(s), %d were committed already",
                  self.writer_id, self.recovered["resent"], self.recovered["skipped"])
