@@ -66,6 +66,7 @@ import queue
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -253,7 +254,8 @@ class ExactlyOnceWriter(KafkaWriter):
         """Checkpointing is on: fence zombies now, commit on checkpoint completion."""
         self.transactional = True
         _ = self.producer
-        self._committer = threading.Thread(target=self._commit_loop, daemon=True,
+        self._committer = threading.Thread(target=_commit_loop, daemon=True,
+                                           args=(weakref.ref(self), self._commits),
                                            name=f"flowsql-kafka-commit {self.writer_id}")
         self._committer.start()
 
@@ -286,24 +288,16 @@ class ExactlyOnceWriter(KafkaWriter):
         """Checkpoint ``checkpoint_id`` completed: the committer thread publishes it."""
         self._commits.put(checkpoint_id)
 
-    def _commit_loop(self) -> None:
-        while True:
-            n = self._commits.get()
-            if n is None:
-                return
-            while not self._commits.empty():  # catch up: the newest notification covers all
-                later = self._commits.get()
-                if later is None:
-                    self._commits.put(None)
-                    break
-                n = max(n, later)
-            if self._failure is not None:
-                continue
-            try:
-                self._publish_due(n)
-            except ConnectorError as exc:
-                self._failure = exc
-                log.error("kafka sink %s: %s", self.writer_id, exc)
+    def _commit_due(self, n: int) -> None:
+        """On the committer thread: publish up to checkpoint ``n``; a failure is kept and
+        raised on the task thread (module contract, step 8)."""
+        if self._failure is not None:
+            return
+        try:
+            self._publish_due(n)
+        except ConnectorError as exc:
+            self._failure = exc
+            log.error("kafka sink %s: %s", self.writer_id, exc)
 
     def _publish_due(self, checkpoint_id: int) -> None:
         with self._lock:
@@ -425,6 +419,27 @@ class ExactlyOnceWriter(KafkaWriter):
     def _close(self) -> None:
         if self._producer is not None:
             self._producer.flush(1.0)
+
+
+def _commit_loop(ref: weakref.ref, commits: queue.Queue) -> None:
+    """The committer thread: the newest notification covers every older one. It holds the
+    writer only weakly, so a writer its task dropped (a failed or cancelled attempt, which
+    gets no ``commit_all``) is collected with its producer, and the thread ends."""
+    while True:
+        try:
+            n = commits.get(timeout=1.0)
+        except queue.Empty:
+            if ref() is None:
+                return
+            continue
+        while n is not None and not commits.empty():
+            later = commits.get()
+            n = None if later is None else max(n, later)
+        writer = ref()
+        if n is None or writer is None:
+            return
+        writer._commit_due(n)
+        del writer
 
 
 def state_table(epochs: list[tuple[str, int, pa.Table]]) -> pa.Table:

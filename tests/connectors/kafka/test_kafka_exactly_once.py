@@ -147,3 +147,35 @@ def test_recovery_resends_only_uncommitted_epochs_and_fences_the_zombie(session,
     for w in (new, again):
         w.finish()
         w.commit_all()
+
+
+def test_stop_with_savepoint_and_resume_is_exact(session, bootstrap, new_topic, tmp_path):
+    """Kafka → Kafka, exactly-once: STOP JOB WITH SAVEPOINT publishes everything up to the
+    savepoint; a new job restored from it (new transactional ids) finds the restored epochs
+    committed by their markers, sends none of them again, and goes on after them."""
+    from tests.connectors.kafka.kafka_util import produce
+
+    src, out = new_topic(partitions=2), new_topic(partitions=2)
+    produce(bootstrap, src, [{"value": json.dumps({"id": i, "v": 0}), "partition": i % 2}
+                             for i in range(10)])
+    session.execute_one(
+        f"CREATE TABLE s (id BIGINT, v BIGINT) WITH ('connector' = 'kafka', 'topic' = '{src}', "
+        f"'properties.bootstrap.servers' = '{bootstrap}', 'format' = 'json', "
+        "'scan.startup.mode' = 'earliest-offset')")
+    _sink(session, "o", out, bootstrap)
+    for key, value in [("execution.checkpointing.interval", "300 ms"),
+                       ("execution.checkpointing.dir", tmp_path / "chk"),
+                       ("execution.checkpointing.savepoint-dir", tmp_path / "sp")]:
+        session.execute_one(f"SET '{key}' = '{value}'")
+    job = session.execute_one("INSERT INTO o SELECT id, v FROM s").job_id
+    until("the first 10 records", lambda: len(_ids(bootstrap, out)) >= 10, timeout=60)
+    savepoint = session.execute_one(f"STOP JOB '{job}' WITH SAVEPOINT").table.column(0)[0].as_py()
+    produce(bootstrap, src, [{"value": json.dumps({"id": i, "v": 0}), "partition": i % 2}
+                             for i in range(10, 16)])
+    session.execute_one(f"SET 'execution.savepoint.path' = '{savepoint}'")
+    job = session.execute_one("INSERT INTO o SELECT id, v FROM s").job_id
+    try:
+        until("all 16 records", lambda: len(_ids(bootstrap, out)) >= 16, timeout=60)
+    finally:
+        session.execute_one(f"STOP JOB '{job}'")
+    assert sorted(_ids(bootstrap, out)) == list(range(16))
