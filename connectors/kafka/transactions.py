@@ -38,8 +38,9 @@ durable" and "transaction committed". Here the checkpoint itself holds the epoch
    in step 5. Older epochs were committed already and are dropped. A crash anywhere between
    "checkpoint durable" and "transaction committed" therefore gives each epoch exactly once.
 7. End of input (:meth:`finish`): the records after the last barrier are held until the
-   JobManager says the whole job finished (:meth:`commit_final`), then published as one
-   last epoch; if the job restarts instead, they are replayed from the last checkpoint.
+   JobManager says the whole job finished (:meth:`commit_all`, from the sink operator's
+   ``commit_final``), then published as one last epoch; if the job restarts instead, they
+   are replayed from the last checkpoint.
 8. Timeouts. A transaction that cannot be committed within ``transaction.timeout.ms``
    (``properties.transaction.timeout.ms``; librdkafka's default is 60 s) -- the broker is
    down longer than that -- fails the job LOUDLY with a ``ConnectorError`` naming the
@@ -52,6 +53,15 @@ durable" and "transaction committed". Here the checkpoint itself holds the epoch
 9. Without checkpointing the planner refuses ``exactly-once`` (:func:`check_job`); batch
    mode (:class:`~.writer.KafkaBatchSink`) publishes the whole result in one transaction at
    the end (:meth:`finish`).
+
+Rescaling: a restore at another parallelism gives every old subtask's pending epochs to
+the new subtask 0 (the sink's ``state_keys`` is ``to-first``); each epoch keeps the
+transactional id of the writer that produced it in the ``writer`` column, so its marker is
+looked up and written under that id, while it is sent through subtask 0's own producer. A
+producer of a removed subtask is therefore not fenced (it belongs to a stopped job). The
+producer epoch bumps of ``init_transactions`` are harmless here (the trap of FLINK-8086):
+no producer ever resumes another's transaction. The committer thread holds its writer
+weakly, so the producer of a failed attempt's writer is collected with it.
 
 Consumers see the output with ``isolation.level = read_committed`` only once the checkpoint
 that covers it completed (as in Flink); ``read_uncommitted`` consumers may also see records
@@ -227,28 +237,21 @@ class ExactlyOnceWriter(KafkaWriter):
         self.writer_id = transactional_id(self.prefix, job_id or "job", sink_uid or "sink",
                                           self.subtask)
 
-    @property
-    def producer(self) -> Producer:
-        if self._producer is None:
-            conf: dict[str, Any] = {"linger.ms": 5, "logger": log, "acks": "all",
-                                    **self.config.client, "transactional.id": self.writer_id}
-            conf.pop("group.id", None)
-            try:
-                self._producer = Producer(conf)
-            except KafkaException as exc:
-                raise ConnectorError(f"Kafka: invalid client properties: {exc.args[0]}") from None
-            self._partitions = self._partition_count()
-            ensure_marker_topic(self.config.client, self.config.marker_topic)
-            try:  # fences every earlier producer of this transactional id (zombies)
-                self._producer.init_transactions(self.timeout_ms / 1000)
-            except KafkaException as exc:
-                self._producer = None
-                raise ConnectorError(
-                    f"Kafka: init_transactions for transactional id '{self.writer_id}' failed: "
-                    f"{exc.args[0].str()}",
-                    hint="'transaction.timeout.ms' must not exceed the broker's "
-                         "transaction.max.timeout.ms (15 min by default).") from None
-        return self._producer
+    def _producer_conf(self) -> dict[str, Any]:
+        return {**super()._producer_conf(), "transactional.id": self.writer_id}
+
+    def _opened(self) -> None:
+        assert self._producer is not None
+        ensure_marker_topic(self.config.client, self.config.marker_topic)
+        try:  # fences every earlier producer of this transactional id (zombies)
+            self._producer.init_transactions(self.timeout_ms / 1000)
+        except KafkaException as exc:
+            self._producer = None
+            raise ConnectorError(
+                f"Kafka: init_transactions for transactional id '{self.writer_id}' failed: "
+                f"{exc.args[0].str()}",
+                hint="'transaction.timeout.ms' must not exceed the broker's "
+                     "transaction.max.timeout.ms (15 min by default).") from None
 
     def begin_transactions(self) -> None:
         """Checkpointing is on: fence zombies now, commit on checkpoint completion."""

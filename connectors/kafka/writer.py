@@ -79,17 +79,24 @@ class KafkaWriter:
     @property
     def producer(self) -> Producer:
         if self._producer is None:
-            conf: dict[str, Any] = {"linger.ms": 5, "logger": log}
-            if self.config.delivery == "at-least-once":
-                conf["acks"] = "all"
-            conf.update(self.config.client)
-            conf.pop("group.id", None)
             try:
-                self._producer = Producer(conf)
+                self._producer = Producer(self._producer_conf())
             except KafkaException as exc:
                 raise ConnectorError(f"Kafka: invalid client properties: {exc.args[0]}") from None
             self._partitions = self._partition_count()
+            self._opened()
         return self._producer
+
+    def _producer_conf(self) -> dict[str, Any]:
+        conf: dict[str, Any] = {"linger.ms": 5, "logger": log}
+        if self.config.delivery != "none":
+            conf["acks"] = "all"
+        conf.update(self.config.client)
+        conf.pop("group.id", None)
+        return conf
+
+    def _opened(self) -> None:
+        """A hook: the producer was just created (the exactly-once writer fences zombies)."""
 
     def _partition_count(self) -> int:
         bootstrap = self.config.client.get("bootstrap.servers")

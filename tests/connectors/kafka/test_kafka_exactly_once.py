@@ -179,3 +179,28 @@ def test_stop_with_savepoint_and_resume_is_exact(session, bootstrap, new_topic, 
     finally:
         session.execute_one(f"STOP JOB '{job}'")
     assert sorted(_ids(bootstrap, out)) == list(range(16))
+
+
+def test_a_rescaled_restore_resends_other_writers_epochs_under_their_ids(session, bootstrap,
+                                                                         new_topic):
+    """Restored at parallelism 1, subtask 0 gets the pending epochs of old subtasks 0 and 1
+    (``to-first``): it checks and writes each epoch's marker under the id of the writer that
+    produced it, so old subtask 0's committed epoch is skipped and old subtask 1's is sent."""
+    out = new_topic()
+    _sink(session, "out", out, bootstrap)
+    old0, old1 = _writer(session, "out", subtask=0), _writer(session, "out", subtask=1)
+    old0.write(_batch(range(0, 5)))
+    old1.write(_batch(range(5, 12)))
+    state = pa.concat_tables([old0.prepare_commit(1), old1.prepare_commit(1)])
+    old0.commit(1)  # old subtask 1 crashed before its commit
+    until("old subtask 0 committed", lambda: old0.committed == [1], timeout=30)
+
+    new = _writer(session, "out", job="job-2")  # a new job from a savepoint, parallelism 1
+    new.recover(state)
+    assert new.recovered == {"resent": 1, "skipped": 1}
+    assert sorted(_ids(bootstrap, out)) == list(range(12))
+    assert last_markers(new.config.client, new.config.marker_topic,
+                        [old0.writer_id, old1.writer_id]) == {old0.writer_id: 1, old1.writer_id: 1}
+    for w in (old0, new):
+        w.finish()
+        w.commit_all()

@@ -102,6 +102,20 @@ def _start_job(c, bootstrap: str, new_topic, tmp_path, n: int, extra: tuple[str,
     return job_id, src, out, s
 
 
+def _feed_through_faults(c, job_id: str, feeder: Feeder, faults, restarts: int) -> None:
+    """Feed the input while ``faults()`` runs, then the held-back rest; the job must finish
+    after exactly ``restarts`` restarts."""
+    feeder.start()
+    try:
+        faults()
+    finally:
+        feeder.release()
+    feeder.join()
+    info = c.client.wait(job_id, 120)
+    assert info.state == "FINISHED", info
+    assert info.restarts == restarts, info
+
+
 def _assert_exact(bootstrap: str, s, out: str, n: int) -> list[dict]:
     ids = [json.loads(m.value())["id"] for m in read_topic(bootstrap, out)]
     assert len(ids) == n and len(set(ids)) == n and sorted(ids) == list(range(1, n + 1)), (
@@ -119,8 +133,8 @@ def test_kill_9_of_a_taskmanager_three_times(make_cluster, bootstrap, new_topic,
     n = 24_000
     c = make_cluster(tmp_path / "home", taskmanagers=3, slots=1)
     job_id, src, out, s = _start_job(c, bootstrap, new_topic, tmp_path, n)
-    feeder = Feeder(bootstrap, src, n, rate=2000).start()
-    try:
+
+    def kill_three_times() -> None:
         seen = 2  # the first kill comes after the third checkpoint
         for k in range(3):
             seen = until(f"a checkpoint after {seen}", partial(_checkpoint_after, c, job_id, seen),
@@ -129,12 +143,8 @@ def test_kill_9_of_a_taskmanager_three_times(make_cluster, bootstrap, new_topic,
             os.kill(c.pids[f"taskmanager-{victim.split('-')[1]}"], signal.SIGKILL)
             c.pids[f"taskmanager-{3 + k}"] = launcher.start_taskmanager(c.home, c.address, 3 + k)
             until("the job to restart", partial(_restarted, c, job_id, k + 1), timeout=60)
-    finally:
-        feeder.release()
-    feeder.join()
-    info = c.client.wait(job_id, 120)
-    assert info.state == "FINISHED", info
-    assert info.restarts == 3, info
+
+    _feed_through_faults(c, job_id, Feeder(bootstrap, src, n, rate=2000), kill_three_times, 3)
     _assert_exact(bootstrap, s, out, n)
 
 
@@ -151,15 +161,8 @@ def test_a_crash_in_the_commit_window_gives_the_epoch_once(make_cluster, bootstr
         "'RETAIN_ON_CANCELLATION'",
         "SET 'state.checkpoints.num-retained' = '100'",
     ))
-    feeder = Feeder(bootstrap, src, n, rate=2000).start()
-    try:
-        until("the crash and the restart", partial(_restarted, c, job_id, 1), timeout=90)
-    finally:
-        feeder.release()
-    feeder.join()
-    info = c.client.wait(job_id, 120)
-    assert info.state == "FINISHED", info
-    assert info.restarts == 1, info
+    _feed_through_faults(c, job_id, Feeder(bootstrap, src, n, rate=2000), partial(
+        until, "the crash and the restart", partial(_restarted, c, job_id, 1), timeout=90), 1)
     assert (tmp_path / "crashed").exists()
     done = {int(m.parent.name.split("-")[1])
             for m in (tmp_path / "chk" / job_id).glob("chk-*/_metadata")}
