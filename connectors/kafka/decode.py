@@ -15,6 +15,9 @@ Contract of :class:`MessageDecoder`:
     then a vectorized cast);
   - ``raw``: the value bytes are the single value column (STRING: UTF-8 text, BYTES as is).
 - A message whose value is NULL (a tombstone) yields no row and is not counted as malformed.
+- ``Decoded.offsets`` holds the offset of every returned row (in row order).
+- With ``KafkaConfig.key_prefix`` (upsert-kafka's ``key.fields-prefix``) the key format sees
+  the key columns without the prefix (:func:`unprefixed`).
 - A malformed key or value: with the format's ``ignore-parse-errors`` the record is dropped
   and counted; otherwise :class:`MalformedRecordError` names topic, partition and offset (and
   the field, when the format knows it).
@@ -22,6 +25,7 @@ Contract of :class:`MessageDecoder`:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,10 +71,19 @@ def metadata_columns(table: TableDefinition) -> list[Column]:
     return cols
 
 
+def unprefixed(columns: Sequence[Column], prefix: str) -> list[Column]:
+    """The key columns as the key format names them: ``key.fields-prefix`` removed."""
+    if not prefix:
+        return list(columns)
+    return [dataclasses.replace(c, name=c.name[len(prefix):] if c.name.startswith(prefix) else c.name)
+            for c in columns]
+
+
 @dataclass
 class Decoded:
     batch: pa.RecordBatch
     skipped: int
+    offsets: pa.Array | None = None  # offset of every row of ``batch``
 
 
 class MessageDecoder:
@@ -89,7 +102,8 @@ class MessageDecoder:
         self.output_columns = [*physical, *self.metadata]
         self.schema = columns_schema(self.output_columns)
         self.value_schema = columns_schema(self.value_columns)
-        self.key_schema = columns_schema(self.key_columns)
+        self.key_format_columns = unprefixed(self.key_columns, config.key_prefix)
+        self.key_schema = columns_schema(self.key_format_columns)
         opts = config.format_options
         self.lenient = {
             "json": bool(opts.get("json.ignore-parse-errors")),
@@ -119,7 +133,8 @@ class MessageDecoder:
         if self.keys_needed:
             keys = pa.array([m.key() for m in messages], pa.binary())
             key_table, key_bad = self._decode(keys, self.config.key_format or "raw",
-                                              self.key_columns, self.key_schema, where, "key")
+                                              self.key_format_columns, self.key_schema, where, "key")
+            key_table = key_table.rename_columns([c.name for c in self.key_columns])
             bad = key_bad if bad is None else (bad if key_bad is None else pc.or_(bad, key_bad))
         arrays = []
         for c in self.physical:
@@ -132,13 +147,15 @@ class MessageDecoder:
             schema=_relaxed(self.schema, arrays),
         )
         skipped = 0
+        kept = pa.array(offsets, pa.int64())
         if bad is not None:
             skipped = int(pc.sum(bad.cast(pa.int64())).as_py() or 0)
             if skipped:
                 table = table.filter(pc.invert(bad))
+                kept = kept.filter(pc.invert(bad))
         batches = table.combine_chunks().to_batches()
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
-        return Decoded(batch, skipped)
+        return Decoded(batch, skipped, kept)
 
     def _metadata(self, c: Column, messages: Sequence[Any], offsets: list[int],
                   topic: str, partition: int) -> pa.Array:

@@ -110,6 +110,7 @@ class KafkaConfig:
     delivery: str = "at-least-once"
     partitioner: str = "default"
     format_options: dict[str, Any] = field(default_factory=dict)
+    key_prefix: str = ""  # key.fields-prefix, stripped from key field names (upsert-kafka)
 
     @property
     def group_id(self) -> str | None:
