@@ -13,7 +13,11 @@ Contract of :class:`MessageDecoder`:
     semantics and options as the filesystem's json format);
   - ``csv``: :func:`connectors.kafka.csv_records.decode_csv_records` (pyarrow's CSV reader,
     then a vectorized cast);
-  - ``raw``: the value bytes are the single value column (STRING: UTF-8 text, BYTES as is).
+  - ``raw``: the value bytes are the single value column (STRING: UTF-8 text, BYTES as is);
+  - ``debezium-json`` / ``canal-json`` / ``maxwell-json`` (values only): a message gives 0..n
+    rows and the batch ends with the :data:`~flowsql.messages.ROW_KIND` column
+    (:func:`connectors.formats.cdc_json.decode_changelog`); key and metadata columns repeat
+    for every row of their message.
 - A message whose value is NULL (a tombstone) yields no row and is not counted as malformed.
 - ``Decoded.offsets`` holds the offset of every returned row (in row order).
 - With ``KafkaConfig.key_prefix`` (upsert-kafka's ``key.fields-prefix``) the key format sees
@@ -35,9 +39,11 @@ import pyarrow.compute as pc
 
 from catalog.table import Column, TableDefinition
 from connectors.base import columns_schema
+from connectors.formats.cdc_json import CDC_FORMATS, decode_changelog
 from connectors.formats.json_format import decode_json_lines, text_lines
 from connectors.kafka.options import KafkaConfig
 from flowsql.errors import ConnectorError, MalformedRecordError
+from flowsql.messages import ROW_KIND
 from flowsql.types import parse_type, to_arrow
 
 # Flink's readable metadata of the kafka connector: key → Flink type.
@@ -109,6 +115,7 @@ class MessageDecoder:
             "json": bool(opts.get("json.ignore-parse-errors")),
             "csv": bool(opts.get("csv.ignore-parse-errors")),
             "raw": False,
+            **{f: bool(opts.get(f"{f}.ignore-parse-errors")) for f in CDC_FORMATS},
         }
         wanted = {c.metadata_key or c.name for c in self.metadata}
         self.want_headers = "headers" in wanted
@@ -127,6 +134,8 @@ class MessageDecoder:
         topic, partition = messages[0].topic(), messages[0].partition()
         where = _Where(topic, partition, offsets)
         # -- vectorized from here on ------------------------------------------------------
+        if self.config.value_format in CDC_FORMATS:
+            return self._decode_changelog(messages, values, offsets, where)
         value_table, bad = self._decode(pa.array(values, pa.binary()), self.config.value_format,
                                         self.value_columns, self.value_schema, where, "value")
         key_table = None
@@ -156,6 +165,45 @@ class MessageDecoder:
         batches = table.combine_chunks().to_batches()
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
         return Decoded(batch, skipped, kept)
+
+    def _decode_changelog(self, messages: Sequence[Any], values: list[bytes], offsets: list[int],
+                          where: _Where) -> Decoded:
+        """A changelog value format: each message gives 0..n rows with a row kind
+        (:mod:`connectors.formats.cdc_json`); keys and metadata repeat per row."""
+        fmt = self.config.value_format
+        rows = decode_changelog(fmt, pa.array(values, pa.binary()), self.value_columns,
+                                self.value_schema, self.config.format_options)
+        if rows.first_bad is not None and not self.lenient[fmt]:
+            index, message = rows.first_bad
+            raise MalformedRecordError(message, position=where(index),
+                                       hint=f"Set '{fmt}.ignore-parse-errors' = 'true' to skip "
+                                            "malformed records.")
+        bad, seq, kind, value_table = rows.bad, rows.seq, rows.kind, rows.values
+        take = pa.array(seq, pa.int64())
+        key_table = None
+        if self.keys_needed:
+            keys = pa.array([m.key() for m in messages], pa.binary())
+            key_table, key_bad = self._decode(keys, self.config.key_format or "raw",
+                                              self.key_format_columns, self.key_schema, where, "key")
+            key_table = key_table.rename_columns([c.name for c in self.key_columns])
+            if key_bad is not None:
+                bad = bad | key_bad.to_numpy(zero_copy_only=False).astype(bool)
+                keep = ~bad[seq]
+                seq, kind, value_table = seq[keep], kind[keep], value_table.filter(pa.array(keep))
+                take = pa.array(seq, pa.int64())
+            key_table = key_table.take(take)
+        arrays: list[Any] = []
+        for c in self.physical:
+            source = value_table if c.name in self.value_schema.names else key_table
+            arrays.append(source.column(c.name).combine_chunks())  # type: ignore[union-attr]
+        for c in self.metadata:
+            arrays.append(self._metadata(c, messages, offsets, where.topic, where.partition).take(take))
+        arrays.append(pa.array(kind, pa.int8()))
+        schema = _relaxed(pa.schema([*self.schema, pa.field(ROW_KIND, pa.int8(), False)]), arrays)
+        table = pa.Table.from_arrays(arrays, schema=schema)
+        batches = table.combine_chunks().to_batches()
+        batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=schema)
+        return Decoded(batch, int(bad.sum()), pa.array(offsets, pa.int64()).take(take))
 
     def _metadata(self, c: Column, messages: Sequence[Any], offsets: list[int],
                   topic: str, partition: int) -> pa.Array:

@@ -13,6 +13,9 @@ Contract:
   it is bounded when ``scan.bounded.mode`` is not ``unbounded``.
 - Batch mode: a bounded table is read through :class:`BatchScan` ``arrow`` (every split read
   to its stop offset, into one Arrow table); an unbounded one is a ``ConnectorError``.
+- Changelog value formats (``debezium-json``, ``canal-json``, ``maxwell-json``): the source
+  is a changelog (:meth:`KafkaFactory.source_changelog_mode` = ``retract``, +I/-U/+U/-D);
+  batch mode refuses it (as Flink does) and the sink does not write these formats yet.
 - Sink: non-VIRTUAL metadata columns ``headers`` and ``timestamp`` are written
   (:meth:`KafkaFactory.writable_metadata`); other non-VIRTUAL metadata columns make an INSERT
   fail, as in Flink. :class:`connectors.kafka.writer.KafkaWriter` (streaming) and
@@ -29,6 +32,7 @@ import pyarrow as pa
 
 from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec
+from connectors.formats.cdc_json import CDC_FORMATS, batch_read_error
 from connectors.kafka.decode import METADATA, WRITABLE_METADATA, metadata_columns
 from connectors.kafka.options import FORMATS, KAFKA_OPTIONS, KafkaConfig, check_source, kafka_config
 from connectors.options import validate_options
@@ -46,6 +50,11 @@ class KafkaFactory(ConnectorFactory):
 
     def writable_metadata(self) -> dict[str, str]:
         return dict(WRITABLE_METADATA)
+
+    def source_changelog_mode(self, table: TableDefinition) -> str:
+        """``retract`` when the value format is a changelog format (debezium-json, ...)."""
+        fmt = table.options.get("value.format") or table.options.get("format")
+        return "retract" if fmt in CDC_FORMATS else "append"
 
     def validate(self, table: TableDefinition) -> dict[str, Any]:
         options = validate_options(self.identifier, self.option_specs(), table.options, table)
@@ -79,6 +88,8 @@ class KafkaFactory(ConnectorFactory):
     def batch_scan(self, table: TableDefinition, options: dict[str, Any]) -> BatchScan:
         config = self.config(table, options)
         check_source(config)
+        if config.value_format in CDC_FORMATS:
+            raise batch_read_error(table, f"format '{config.value_format}'")
         if config.bounded == "unbounded":
             raise ConnectorError(
                 f"Kafka table {table.name} is unbounded and cannot be read in batch mode",
@@ -103,6 +114,9 @@ class KafkaFactory(ConnectorFactory):
         if config.delivery == "exactly-once":
             raise NotSupportedError("'sink.delivery-guarantee' = 'exactly-once' for kafka",
                                     hint="Use 'at-least-once' or 'none' for now.")
+        if config.value_format in CDC_FORMATS:
+            raise NotSupportedError(f"writing the '{config.value_format}' format to kafka",
+                                    hint="It is a source format here; write json, csv or raw.")
         if config.pattern:
             raise ConnectorError("A kafka sink needs 'topic' (one topic), not 'topic-pattern'")
         if len(config.topics) != 1:

@@ -7,7 +7,8 @@ Contract of :func:`kafka_config` (called after the generic validation of
    is a ``ConnectorError``;
 2. ``properties.bootstrap.servers`` is required; every ``properties.<key>`` is passed to
    librdkafka as ``<key>`` unchanged (the client itself rejects a key it does not know);
-3. ``format`` and ``value.format`` are synonyms (one is required); ``key.format`` needs
+3. ``format`` and ``value.format`` are synonyms (one is required; the changelog formats
+   ``debezium-json``, ``canal-json``, ``maxwell-json`` only as a value); ``key.format`` needs
    ``key.fields`` (``;``-separated physical columns) and the reverse; ``value.fields-include``
    = ``EXCEPT_KEY`` leaves the key fields out of the value;
 4. ``scan.startup.mode`` = ``timestamp`` needs ``scan.startup.timestamp-millis``, and
@@ -24,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import OptionSpec
+from connectors.formats.cdc_json import CDC_FORMATS, CDC_OPTIONS
 from connectors.formats.csv_format import CSV_OPTIONS
 from connectors.formats.json_format import JSON_OPTIONS
 from flowsql.errors import ConnectorError
 
-FORMATS = ("json", "csv", "raw")
+FORMATS = ("json", "csv", "raw", *CDC_FORMATS)
 STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 BOUNDED_MODES = ("unbounded", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 
@@ -71,6 +73,7 @@ KAFKA_OPTIONS: list[OptionSpec] = [
     *JSON_OPTIONS,
     *CSV_OPTIONS,
     *RAW_OPTIONS,
+    *CDC_OPTIONS,
 ]
 
 _SPECIFIC = re.compile(r"^\s*partition\s*:\s*(\d+)\s*,\s*offset\s*:\s*(\d+)\s*$")
@@ -182,6 +185,9 @@ def kafka_config(options: dict[str, Any], physical: list[str]) -> KafkaConfig:
     value_fields = tuple(physical)
     if options.get("value.fields-include") == "EXCEPT_KEY":
         value_fields = tuple(c for c in physical if c not in key_fields)
+    if key_format in CDC_FORMATS:
+        raise ConnectorError(f"'key.format' = '{key_format}' is a changelog format; a message key "
+                             "needs an insert-only format", hint="Key formats: json, csv, raw")
     if value_format == "raw" and len(value_fields) != 1:
         raise ConnectorError("The 'raw' format needs exactly one value column, "
                              f"the table has {len(value_fields)}: {', '.join(value_fields)}")

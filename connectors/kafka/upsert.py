@@ -32,6 +32,7 @@ from typing import Any
 
 from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec
+from connectors.formats.cdc_json import CDC_FORMATS, batch_read_error
 from connectors.kafka.decode import METADATA, WRITABLE_METADATA, metadata_columns
 from connectors.kafka.options import FORMATS, KAFKA_OPTIONS, KafkaConfig, kafka_config
 from connectors.options import validate_options
@@ -100,6 +101,11 @@ class UpsertKafkaFactory(ConnectorFactory):
             if not options.get(key):
                 raise ConnectorError(f"Missing required option '{key}' for connector "
                                      f"'{IDENTIFIER}'", hint="Formats: " + ", ".join(FORMATS))
+        if options["value.format"] in CDC_FORMATS:
+            raise ConnectorError(
+                f"'{IDENTIFIER}' connector doesn't support '{options['value.format']}' as value "
+                f"format, because '{options['value.format']}' is not in insert-only mode",
+                hint="Value formats of upsert-kafka: json, csv, raw")
         prefix = options.get("key.fields-prefix") or ""
         if prefix and options.get("value.fields-include") != "EXCEPT_KEY":
             raise ConnectorError(
@@ -137,10 +143,7 @@ class UpsertKafkaFactory(ConnectorFactory):
         return UpsertReader(table, self.config(table, options))
 
     def batch_scan(self, table: TableDefinition, options: dict[str, Any]) -> BatchScan:
-        raise ConnectorError(
-            f"Querying a table in batch mode is currently only possible for INSERT-only table "
-            f"sources, but the source of {table.name} ('upsert-kafka') produces updates and "
-            "deletes", hint="Read it in streaming mode ('scan.bounded.mode' makes it end).")
+        raise batch_read_error(table, f"'{IDENTIFIER}'")
 
     def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
         from connectors.kafka.upsert_io import UpsertWriter
