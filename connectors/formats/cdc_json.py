@@ -28,7 +28,8 @@ flags bad envelopes, and expands each record into its row JSON texts with their 
 (``UNION ALL`` of the before / after images; ``unnest(range(...))`` over canal's arrays;
 ``json_merge_patch`` for the before images built from ``old``); then the row texts are decoded
 in one more query by the json format's decoder. Python builds only the first error's message.
-Writing these formats is not supported yet.
+:func:`read_changelog_file` reads a newline-delimited file of change events (the filesystem
+connector), naming file and line on a bad record. Writing these formats is not supported yet.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ import pyarrow as pa
 from catalog.table import Column
 from connectors.base import OptionSpec
 from connectors.formats.duck import connect, literal
-from connectors.formats.json_format import decode_json_lines, text_lines
-from flowsql.errors import ConnectorError
+from connectors.formats.json_format import decode_json_lines, file_lines, text_lines
+from flowsql.errors import ConnectorError, MalformedRecordError
+from flowsql.messages import ROW_KIND
 
 CDC_FORMATS = ("debezium-json", "canal-json", "maxwell-json")
 
@@ -165,8 +167,13 @@ class ChangelogRows:
 def decode_changelog(fmt: str, raw: pa.Array, columns: Sequence[Column], schema: pa.Schema,
                      options: dict[str, Any]) -> ChangelogRows:
     """Decode ``raw`` (binary, one change event per element) in format ``fmt`` (module contract)."""
-    n = len(raw)
-    lines = text_lines(raw)
+    return decode_changelog_lines(fmt, text_lines(raw), columns, schema, options)
+
+
+def decode_changelog_lines(fmt: str, lines: pa.Table, columns: Sequence[Column],
+                           schema: pa.Schema, options: dict[str, Any]) -> ChangelogRows:
+    """:func:`decode_changelog` over text records (``line``: large_string, ``utf8_ok``: bool)."""
+    n = len(lines)
     lines = pa.table({"line": lines.column("line"), "utf8_ok": lines.column("utf8_ok"),
                       "seq": pa.array(np.arange(n, dtype=np.int64))})
     payload = "j->'payload'" if options.get("debezium-json.schema-include") else "j"
@@ -214,6 +221,25 @@ def decode_changelog(fmt: str, raw: pa.Array, columns: Sequence[Column], schema:
     if not keep.all():
         values, seq, kind = values.filter(pa.array(keep)), seq[keep], kind[keep]
     return ChangelogRows(values, seq, kind, bad, first_bad)
+
+
+def read_changelog_file(path: str, fmt: str, columns: Sequence[Column], schema: pa.Schema,
+                        options: dict[str, Any]) -> pa.Table:
+    """One newline-delimited file of change events → rows with the ROW_KIND column (the
+    filesystem connector). A bad record fails naming the file and line, unless
+    ``<format>.ignore-parse-errors``."""
+    try:
+        lines = file_lines(path)
+    except OSError as exc:
+        raise ConnectorError(f"cannot read file '{path}': {exc.strerror or exc}") from exc
+    rows = decode_changelog_lines(fmt, lines, columns, schema, options)
+    if rows.first_bad is not None and not options.get(f"{fmt}.ignore-parse-errors"):
+        index, message = rows.first_bad
+        raise MalformedRecordError(message, position=f"{path}:{lines.column('line_no')[index].as_py()}",
+                                   hint=f"Set '{fmt}.ignore-parse-errors' = 'true' to skip "
+                                        "malformed records.")
+    return rows.values.append_column(pa.field(ROW_KIND, pa.int8(), nullable=False),
+                                     pa.array(rows.kind, pa.int8()))
 
 
 def _describe_envelope(fmt: str, line: str | None, options: dict[str, Any]) -> str:
