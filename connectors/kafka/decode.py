@@ -14,6 +14,8 @@ Contract of :class:`MessageDecoder`:
   - ``csv``: :func:`connectors.kafka.csv_records.decode_csv_records` (pyarrow's CSV reader,
     then a vectorized cast);
   - ``raw``: the value bytes are the single value column (STRING: UTF-8 text, BYTES as is);
+  - ``avro``: one schemaless Avro record per message (:mod:`connectors.formats.avro_format`;
+    always strict, as Flink's avro format has no ignore-parse-errors);
   - ``debezium-json`` / ``canal-json`` / ``maxwell-json`` (values only): a message gives 0..n
     rows and the batch ends with the :data:`~flowsql.messages.ROW_KIND` column
     (:func:`connectors.formats.cdc_json.decode_changelog`); key and metadata columns repeat
@@ -39,6 +41,7 @@ import pyarrow.compute as pc
 
 from catalog.table import Column, TableDefinition
 from connectors.base import columns_schema
+from connectors.formats.avro_format import decode_avro
 from connectors.formats.cdc_json import CDC_FORMATS, decode_changelog
 from connectors.formats.json_format import decode_json_lines, text_lines
 from connectors.kafka.options import KafkaConfig
@@ -115,6 +118,7 @@ class MessageDecoder:
             "json": bool(opts.get("json.ignore-parse-errors")),
             "csv": bool(opts.get("csv.ignore-parse-errors")),
             "raw": False,
+            "avro": False,
             **{f: bool(opts.get(f"{f}.ignore-parse-errors")) for f in CDC_FORMATS},
         }
         wanted = {c.metadata_key or c.name for c in self.metadata}
@@ -249,6 +253,11 @@ class MessageDecoder:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise ConnectorError(f"the raw format cannot read column '{col.name}' "
                                      f"of type {col.data_type}: {exc}") from None
+        if fmt == "avro":  # no ignore-parse-errors in Flink's avro format: always strict
+            table, bad, first = decode_avro(raw, columns, schema)
+            if first is not None:
+                raise MalformedRecordError(f"{first[1]} (Avro {part})", position=where(first[0]))
+            return table, None
         if fmt == "json":
             decoded = decode_json_lines(text_lines(raw), columns, schema, self.config.format_options,
                                         what=f"JSON {part}s of {where.topic}")

@@ -34,7 +34,14 @@ from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec
 from connectors.formats.cdc_json import CDC_FORMATS, batch_read_error
 from connectors.kafka.decode import METADATA, WRITABLE_METADATA, metadata_columns
-from connectors.kafka.options import FORMATS, KAFKA_OPTIONS, KafkaConfig, check_source, kafka_config
+from connectors.kafka.options import (
+    FORMATS,
+    KAFKA_OPTIONS,
+    KafkaConfig,
+    check_formats,
+    check_source,
+    kafka_config,
+)
 from connectors.options import validate_options
 from flowsql.errors import ConnectorError, NotSupportedError
 
@@ -69,6 +76,7 @@ class KafkaFactory(ConnectorFactory):
                     hint=f"Options of format '{config.value_format}' start with "
                          f"'{config.value_format}.'",
                 )
+        check_formats(config, table.physical_columns)
         metadata_columns(table)
         return options
 

@@ -21,16 +21,19 @@ Contract of :func:`kafka_config` (called after the generic validation of
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.table import Column
 from connectors.base import OptionSpec
+from connectors.formats.avro_format import AVRO_OPTIONS
 from connectors.formats.cdc_json import CDC_FORMATS, CDC_OPTIONS
 from connectors.formats.csv_format import CSV_OPTIONS
 from connectors.formats.json_format import JSON_OPTIONS
 from flowsql.errors import ConnectorError
 
-FORMATS = ("json", "csv", "raw", *CDC_FORMATS)
+FORMATS = ("json", "csv", "raw", "avro", *CDC_FORMATS)
 STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 BOUNDED_MODES = ("unbounded", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 
@@ -73,6 +76,7 @@ KAFKA_OPTIONS: list[OptionSpec] = [
     *JSON_OPTIONS,
     *CSV_OPTIONS,
     *RAW_OPTIONS,
+    *AVRO_OPTIONS,
     *CDC_OPTIONS,
 ]
 
@@ -118,6 +122,20 @@ class KafkaConfig:
     @property
     def group_id(self) -> str | None:
         return self.client.get("group.id")
+
+
+def check_formats(config: KafkaConfig, columns: Sequence[Column]) -> None:
+    """Planning-time checks of the avro format: its options, and that every column it carries
+    has an Avro type."""
+    if "avro" not in (config.value_format, config.key_format):
+        return
+    from connectors.formats.avro_format import avro_schema, check_options
+
+    check_options(config.format_options)
+    by_name = {c.name: c for c in columns}
+    for fmt, fields in ((config.value_format, config.value_fields), (config.key_format, config.key_fields)):
+        if fmt == "avro":
+            avro_schema([by_name[f] for f in fields])
 
 
 def check_source(config: KafkaConfig) -> None:

@@ -3,7 +3,7 @@
 Contract (Flink's upsert-kafka connector):
 - Options (:data:`UPSERT_OPTIONS`): ``topic`` (one topic, or a ``;`` list to read),
   ``properties.bootstrap.servers`` and any ``properties.*``, ``key.format`` and
-  ``value.format`` (both required; ``json``, ``csv`` or ``raw``), ``key.fields-prefix``
+  ``value.format`` (both required; ``json``, ``csv``, ``raw`` or ``avro``), ``key.fields-prefix``
   (needs ``value.fields-include`` = ``EXCEPT_KEY``), ``value.fields-include`` (``ALL``
   default), ``sink.parallelism``, ``sink.buffer-flush.max-rows`` +
   ``sink.buffer-flush.interval`` (both > 0 enable the sink buffer),
@@ -20,8 +20,8 @@ Contract (Flink's upsert-kafka connector):
 - Sink: accepts updating input (:meth:`sink_accepts_changelog`); +I/+U rows are written as
   messages, -D rows as tombstones (the key with a NULL value), -U rows are dropped
   (:class:`connectors.kafka.upsert_io.UpsertWriter`). Batch mode writes every row as an upsert.
-- Not supported yet: ``exactly-once`` (refused at planning, as for ``kafka``), formats other
-  than json/csv/raw, a sink that materializes a changelog whose key differs from the PRIMARY
+- Not supported yet: ``exactly-once`` (refused when the sink is built, as for ``kafka``),
+  ``avro-confluent``, a sink that materializes a changelog whose key differs from the PRIMARY
   KEY (Flink's SinkUpsertMaterializer).
 """
 
@@ -34,7 +34,13 @@ from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec
 from connectors.formats.cdc_json import CDC_FORMATS, batch_read_error
 from connectors.kafka.decode import METADATA, WRITABLE_METADATA, metadata_columns
-from connectors.kafka.options import FORMATS, KAFKA_OPTIONS, KafkaConfig, kafka_config
+from connectors.kafka.options import (
+    FORMATS,
+    KAFKA_OPTIONS,
+    KafkaConfig,
+    check_formats,
+    kafka_config,
+)
 from connectors.options import validate_options
 from flowsql.errors import ConnectorError, NotSupportedError
 
@@ -84,7 +90,7 @@ class UpsertKafkaFactory(ConnectorFactory):
 
     def validate(self, table: TableDefinition) -> dict[str, Any]:
         options = validate_options(self.identifier, self.option_specs(), table.options, table)
-        self.config(table, options)
+        check_formats(self.config(table, options), table.physical_columns)
         metadata_columns(table)
         return options
 
@@ -105,7 +111,7 @@ class UpsertKafkaFactory(ConnectorFactory):
             raise ConnectorError(
                 f"'{IDENTIFIER}' connector doesn't support '{options['value.format']}' as value "
                 f"format, because '{options['value.format']}' is not in insert-only mode",
-                hint="Value formats of upsert-kafka: json, csv, raw")
+                hint="Value formats of upsert-kafka: json, csv, raw, avro")
         prefix = options.get("key.fields-prefix") or ""
         if prefix and options.get("value.fields-include") != "EXCEPT_KEY":
             raise ConnectorError(
