@@ -20,7 +20,8 @@ Built-in kinds and their params (all plain JSON, produced by
 :mod:`flowsql.planner.translate`):
 - ``source``: ``{"table": <TableDefinition JSON>, "connector"?: str, "watermark"?: {"expression":
   <event-time SQL over the physical columns> | "column": path | "columns": [path, ...],
-  "delay_ms": int}, "batch_size"?: int, "allow_latency_ms"?: int, "idle_timeout_ms"?: int}``
+  "delay_ms": int}, "batch_size"?: int, "allow_latency_ms"?: int, "idle_timeout_ms"?: int,
+  "changelog"?: "retract" | "upsert"}`` (the rows carry ROW_KIND)
   - a connector's streaming reader (``ConnectorFactory.source_reader``). A given
   ``batch_size`` (a configured mini-batch size) is also the source's ``max_batch_rows``.
 - ``values-source``: ``{"schema": [[name, flink type], ...], "rows": [[...], ...],

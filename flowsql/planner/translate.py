@@ -152,6 +152,11 @@ class _Builder:
             params["batch_size"] = self.settings.batch_size
         if self.settings.allow_latency_ms is not None:
             params["allow_latency_ms"] = self.settings.allow_latency_ms
+        from flowsql.planner.validate import source_changelog_mode
+
+        mode = source_changelog_mode(t)
+        if mode != "append":
+            params["changelog"] = mode  # the source's rows carry ROW_KIND (EXPLAIN shows it)
         key = json.dumps(params, sort_keys=True)
         shared = self.sources.get(key)
         if shared is not None and shared[1] != self.sink_index:
@@ -160,7 +165,7 @@ class _Builder:
             src = self.add("source", f"Source({t.name.name})", params, self.parallelism)
             self.sources.setdefault(key, (src, self.sink_index))
         physical = tuple(f for f in _physical_schema(t))
-        src, physical = self._changelog_source(t, src, physical)
+        src, physical = self._changelog_source(t, src, physical, mode)
         from flowsql.planner.aggregates import col, sql
 
         computed = dict(n.computed)
@@ -188,15 +193,13 @@ class _Builder:
         self.connect(src, calc)
         return calc
 
-    def _changelog_source(self, t: Any, src: OperatorSpec,
-                          physical: Schema) -> tuple[OperatorSpec, Schema]:
+    def _changelog_source(self, t: Any, src: OperatorSpec, physical: Schema,
+                          mode: str) -> tuple[OperatorSpec, Schema]:
         """A changelog source's batches carry the row kind: the calcs after it pass it
         through, and an upsert source is normalized first (``changelog-normalize``, hash-
         partitioned on the primary key), before any filter sees its rows."""
         from flowsql.planner.logical import Field
-        from flowsql.planner.validate import source_changelog_mode
 
-        mode = source_changelog_mode(t)
         if mode == "append":
             return src, physical
         with_kind = physical + (Field(ROW_KIND, "TINYINT NOT NULL"),)

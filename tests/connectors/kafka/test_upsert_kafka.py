@@ -83,8 +83,11 @@ def test_sink_writes_tombstones_and_drops_update_before(session, bootstrap, new_
     assert json.loads(per_key[1][-1].value()) == {"k": 1, "v": "a2"}
 
 
-def test_group_by_changelog_round_trip_equals_batch(session, bootstrap, new_topic):
-    rnd = random.Random(7)
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_group_by_changelog_round_trip_equals_batch(session, bootstrap, new_topic, parallelism):
+    session.execute_one(f"SET 'parallelism.default' = '{parallelism}'")
+    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
+    rnd = random.Random(7 + parallelism)
     topic = new_topic(partitions=3)
     events = [{"k": rnd.choice([None, *range(12)]), "v": rnd.randint(-5, 20)} for _ in range(400)]
     produce(bootstrap, topic, [{"value": json.dumps(e), "partition": i % 3}
