@@ -106,13 +106,26 @@ def decode_avro(raw: pa.Array, columns: Sequence[Column], schema: pa.Schema
                 ) -> tuple[pa.Table, pa.Array | None, tuple[int, str] | None]:
     """Binary records → (table, bad mask or None, first bad (index, reason) or None)."""
     parsed = parsed_schema(columns)
-    names = [c.name for c in columns]
-    empty = dict.fromkeys(names)
+    return decode_records(raw.to_pylist(), lambda i: parsed, schema)
+
+
+def decode_records(values: list[bytes | None], writer: Any, schema: pa.Schema,
+                   first_bad: tuple[int, str] | None = None, bad: list[bool] | None = None
+                   ) -> tuple[pa.Table, pa.Array | None, tuple[int, str] | None]:
+    """Schemaless records, each read with ``writer(i)`` (a parsed Avro schema, or None when the
+    record is already known bad: ``bad`` / ``first_bad`` from the caller), into ``schema``'s
+    columns by field name (fields the schema does not name are ignored, missing ones NULL)."""
+    empty = dict.fromkeys(schema.names)
     records: list[dict[str, Any]] = []
-    bad: list[bool] = []
-    first: tuple[int, str] | None = None
+    flags = list(bad) if bad is not None else [False] * len(values)
+    first = first_bad
     reader = fastavro.schemaless_reader
-    for i, value in enumerate(raw.to_pylist()):
+    for i, value in enumerate(values):
+        parsed = None if flags[i] else writer(i)
+        if parsed is None:
+            records.append(empty)
+            flags[i] = True
+            continue
         buf = io.BytesIO(value or b"")
         try:
             rec = reader(buf, parsed, parsed)
@@ -120,28 +133,30 @@ def decode_avro(raw: pa.Array, columns: Sequence[Column], schema: pa.Schema
             if left:
                 raise ValueError(f"{left} byte(s) left after the record")
         except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError...
-            if first is None:
+            if first is None or i < first[0]:
                 first = (i, f"cannot decode Avro record: {type(exc).__name__}: {exc}")
             records.append(empty)
-            bad.append(True)
+            flags[i] = True
             continue
         records.append(rec)
-        bad.append(False)
     try:
         table = pa.Table.from_pylist(records, schema=pa.schema([f.with_nullable(True) for f in schema]))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise ConnectorError(f"cannot convert Avro records to the table's columns: {exc}") from None
-    return table, pa.array(bad) if first is not None else None, first
+    return table, pa.array(flags) if first is not None else None, first
 
 
-def encode_avro(table: pa.Table, columns: Sequence[Column]) -> pa.Array:
-    """One schemaless Avro binary record per row."""
-    parsed = parsed_schema(columns)
+def encode_avro(table: pa.Table, columns: Sequence[Column], parsed: Any = None,
+                header: bytes = b"") -> pa.Array:
+    """One schemaless Avro binary record per row (``parsed``: the schema to write with,
+    default the columns' own; ``header``: bytes written before each record)."""
+    parsed = parsed_schema(columns) if parsed is None else parsed
     writer = fastavro.schemaless_writer
     out: list[bytes] = []
     rows = table.select([c.name for c in columns]).to_pylist(maps_as_pydicts="strict")
     for row in rows:
         buf = io.BytesIO()
+        buf.write(header)
         try:
             writer(buf, parsed, row)
         except (ValueError, TypeError, OverflowError) as exc:

@@ -15,7 +15,9 @@ Contract of :class:`MessageDecoder`:
     then a vectorized cast);
   - ``raw``: the value bytes are the single value column (STRING: UTF-8 text, BYTES as is);
   - ``avro``: one schemaless Avro record per message (:mod:`connectors.formats.avro_format`;
-    always strict, as Flink's avro format has no ignore-parse-errors);
+    always strict, as Flink's avro format has no ignore-parse-errors); ``avro-confluent``
+    likewise, with the writer schema of each message from the Schema Registry
+    (:mod:`connectors.formats.avro_confluent`);
   - ``debezium-json`` / ``canal-json`` / ``maxwell-json`` (values only): a message gives 0..n
     rows and the batch ends with the :data:`~flowsql.messages.ROW_KIND` column
     (:func:`connectors.formats.cdc_json.decode_changelog`); key and metadata columns repeat
@@ -41,6 +43,7 @@ import pyarrow.compute as pc
 
 from catalog.table import Column, TableDefinition
 from connectors.base import columns_schema
+from connectors.formats.avro_confluent import decode_confluent
 from connectors.formats.avro_format import decode_avro
 from connectors.formats.cdc_json import CDC_FORMATS, decode_changelog
 from connectors.formats.json_format import decode_json_lines, text_lines
@@ -119,6 +122,7 @@ class MessageDecoder:
             "csv": bool(opts.get("csv.ignore-parse-errors")),
             "raw": False,
             "avro": False,
+            "avro-confluent": False,
             **{f: bool(opts.get(f"{f}.ignore-parse-errors")) for f in CDC_FORMATS},
         }
         wanted = {c.metadata_key or c.name for c in self.metadata}
@@ -253,8 +257,9 @@ class MessageDecoder:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise ConnectorError(f"the raw format cannot read column '{col.name}' "
                                      f"of type {col.data_type}: {exc}") from None
-        if fmt == "avro":  # no ignore-parse-errors in Flink's avro format: always strict
-            table, bad, first = decode_avro(raw, columns, schema)
+        if fmt in ("avro", "avro-confluent"):  # no ignore-parse-errors in Flink: always strict
+            table, bad, first = (decode_avro(raw, columns, schema) if fmt == "avro" else
+                                 decode_confluent(raw, columns, schema, self.config.format_options))
             if first is not None:
                 raise MalformedRecordError(f"{first[1]} (Avro {part})", position=where(first[0]))
             return table, None

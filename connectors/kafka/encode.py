@@ -9,7 +9,9 @@ with one encoded record per row of ``table`` (whose columns include ``columns`` 
   as ``csv.null-literal`` (an empty field without it). A value holding a line break cannot be
   framed as one line per row and raises ``ConnectorError``;
 - ``raw``: the single column's bytes (STRING as UTF-8; BYTES as is);
-- ``avro``: one schemaless Avro binary record per row (:mod:`connectors.formats.avro_format`).
+- ``avro``: one schemaless Avro binary record per row (:mod:`connectors.formats.avro_format`);
+- ``avro-confluent``: the same in Confluent's wire format, the schema registered in the Schema
+  Registry (:mod:`connectors.formats.avro_confluent`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ def encode(table: pa.Table, columns: Sequence[Column], fmt: str, options: dict[s
         from connectors.formats.avro_format import encode_avro
 
         return encode_avro(table, columns)
+    if fmt == "avro-confluent":
+        from connectors.formats.avro_confluent import encode_confluent
+
+        return encode_confluent(table, columns, options)
     return _csv(table, columns, options)
 
 

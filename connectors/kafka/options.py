@@ -8,7 +8,8 @@ Contract of :func:`kafka_config` (called after the generic validation of
 2. ``properties.bootstrap.servers`` is required; every ``properties.<key>`` is passed to
    librdkafka as ``<key>`` unchanged (the client itself rejects a key it does not know);
 3. ``format`` and ``value.format`` are synonyms (one is required; the changelog formats
-   ``debezium-json``, ``canal-json``, ``maxwell-json`` only as a value); ``key.format`` needs
+   ``debezium-json``, ``canal-json``, ``maxwell-json`` and ``avro-confluent`` only as a
+   value; an avro-confluent value's subject defaults to ``<topic>-value``); ``key.format`` needs
    ``key.fields`` (``;``-separated physical columns) and the reverse; ``value.fields-include``
    = ``EXCEPT_KEY`` leaves the key fields out of the value;
 4. ``scan.startup.mode`` = ``timestamp`` needs ``scan.startup.timestamp-millis``, and
@@ -27,13 +28,14 @@ from typing import Any
 
 from catalog.table import Column
 from connectors.base import OptionSpec
+from connectors.formats.avro_confluent import CONFLUENT_OPTIONS
 from connectors.formats.avro_format import AVRO_OPTIONS
 from connectors.formats.cdc_json import CDC_FORMATS, CDC_OPTIONS
 from connectors.formats.csv_format import CSV_OPTIONS
 from connectors.formats.json_format import JSON_OPTIONS
 from flowsql.errors import ConnectorError
 
-FORMATS = ("json", "csv", "raw", "avro", *CDC_FORMATS)
+FORMATS = ("json", "csv", "raw", "avro", "avro-confluent", *CDC_FORMATS)
 STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 BOUNDED_MODES = ("unbounded", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 
@@ -77,6 +79,7 @@ KAFKA_OPTIONS: list[OptionSpec] = [
     *CSV_OPTIONS,
     *RAW_OPTIONS,
     *AVRO_OPTIONS,
+    *CONFLUENT_OPTIONS,
     *CDC_OPTIONS,
 ]
 
@@ -125,17 +128,18 @@ class KafkaConfig:
 
 
 def check_formats(config: KafkaConfig, columns: Sequence[Column]) -> None:
-    """Planning-time checks of the avro format: its options, and that every column it carries
-    has an Avro type."""
-    if "avro" not in (config.value_format, config.key_format):
-        return
-    from connectors.formats.avro_format import avro_schema, check_options
+    """Planning-time checks of the avro formats: their options, and that every column they
+    carry has an Avro type."""
+    from connectors.formats import avro_confluent, avro_format
 
-    check_options(config.format_options)
+    if "avro" in (config.value_format, config.key_format):
+        avro_format.check_options(config.format_options)
+    if config.value_format == "avro-confluent":
+        avro_confluent.check_options(config.format_options)
     by_name = {c.name: c for c in columns}
     for fmt, fields in ((config.value_format, config.value_fields), (config.key_format, config.key_fields)):
-        if fmt == "avro":
-            avro_schema([by_name[f] for f in fields])
+        if fmt in ("avro", "avro-confluent"):
+            avro_format.avro_schema([by_name[f] for f in fields])
 
 
 def check_source(config: KafkaConfig) -> None:
@@ -223,6 +227,12 @@ def kafka_config(options: dict[str, Any], physical: list[str]) -> KafkaConfig:
         raise ConnectorError(f"Invalid value '{partitioner}' for option 'sink.partitioner'",
                              hint="expected 'default', 'fixed' or 'round-robin'")
     format_options = {k: v for k, v in options.items() if k.split(".", 1)[0] in FORMATS}
+    if key_format == "avro-confluent":
+        raise ConnectorError("'key.format' = 'avro-confluent' is not supported yet",
+                             hint="Use it as the value format; keys: json, csv, raw or avro.")
+    if value_format == "avro-confluent" and len(topics) == 1 and not format_options.get(
+            "avro-confluent.subject"):  # Flink's default subject
+        format_options["avro-confluent.subject"] = f"{topics[0]}-value"
     return KafkaConfig(
         topics=topics, pattern=pattern, client=client, value_format=value_format,
         key_format=key_format, key_fields=key_fields, value_fields=value_fields,

@@ -3,7 +3,8 @@
 Contract (Flink's upsert-kafka connector):
 - Options (:data:`UPSERT_OPTIONS`): ``topic`` (one topic, or a ``;`` list to read),
   ``properties.bootstrap.servers`` and any ``properties.*``, ``key.format`` and
-  ``value.format`` (both required; ``json``, ``csv``, ``raw`` or ``avro``), ``key.fields-prefix``
+  ``value.format`` (both required; ``json``, ``csv``, ``raw``, ``avro``, and
+  ``avro-confluent`` as the value format), ``key.fields-prefix``
   (needs ``value.fields-include`` = ``EXCEPT_KEY``), ``value.fields-include`` (``ALL``
   default), ``sink.parallelism``, ``sink.buffer-flush.max-rows`` +
   ``sink.buffer-flush.interval`` (both > 0 enable the sink buffer),
@@ -21,7 +22,7 @@ Contract (Flink's upsert-kafka connector):
   messages, -D rows as tombstones (the key with a NULL value), -U rows are dropped
   (:class:`connectors.kafka.upsert_io.UpsertWriter`). Batch mode writes every row as an upsert.
 - Not supported yet: ``exactly-once`` (refused when the sink is built, as for ``kafka``),
-  ``avro-confluent``, a sink that materializes a changelog whose key differs from the PRIMARY
+  ``avro-confluent`` as the key format, a sink that materializes a changelog whose key differs from the PRIMARY
   KEY (Flink's SinkUpsertMaterializer).
 """
 
@@ -111,7 +112,7 @@ class UpsertKafkaFactory(ConnectorFactory):
             raise ConnectorError(
                 f"'{IDENTIFIER}' connector doesn't support '{options['value.format']}' as value "
                 f"format, because '{options['value.format']}' is not in insert-only mode",
-                hint="Value formats of upsert-kafka: json, csv, raw, avro")
+                hint="Value formats of upsert-kafka: json, csv, raw, avro, avro-confluent")
         prefix = options.get("key.fields-prefix") or ""
         if prefix and options.get("value.fields-include") != "EXCEPT_KEY":
             raise ConnectorError(

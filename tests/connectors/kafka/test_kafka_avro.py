@@ -102,3 +102,28 @@ def test_unsupported_encoding_and_type_fail_at_planning(session, bootstrap):
             **{"properties.bootstrap.servers": bootstrap})
     with pytest.raises(FlowSQLError, match="STRING map keys"):
         session.execute_one("SELECT * FROM m")
+
+
+def test_avro_confluent_value_through_the_broker(session, bootstrap, new_topic):
+    """upsert-kafka with avro-confluent values against the registry stand-in: the sink registers
+    '<topic>-value', tombstones stay NULL, the source reads it back; a message that is not in
+    the wire format fails naming its offset."""
+    from tests.connectors.formats.schema_registry_double import SchemaRegistryDouble
+
+    with SchemaRegistryDouble() as registry:
+        out = new_topic()
+        opts = {"properties.bootstrap.servers": bootstrap, "key.format": "json",
+                "value.format": "avro-confluent", "avro-confluent.url": registry.url}
+        _create(session, "cu", "k INT NOT NULL, v STRING, PRIMARY KEY (k) NOT ENFORCED", "upsert-kafka",
+                topic=out, **opts)
+        session.execute_one("SET 'table.dml-sync' = 'true'")
+        session.execute_one("INSERT INTO cu VALUES (1, 'a'), (2, 'b')")
+        assert list(registry.subjects) == [f"{out}-value"]
+        assert all(m.value()[0] == 0 for m in read_topic(bootstrap, out))
+        assert sorted(session.execute_one("SELECT * FROM cu").table.to_pylist(), key=lambda r: r["k"]) == [
+            {"k": 1, "v": "a"}, {"k": 2, "v": "b"}]
+        produce(bootstrap, out, [{"key": b'{"k": 3}', "value": b"plain text"}])
+        with pytest.raises(FlowSQLError) as e:
+            session.execute_one("SELECT * FROM cu")
+        assert f"topic '{out}', partition 0, offset 2" in str(e.value)
+        assert "wire format" in str(e.value)
