@@ -148,10 +148,7 @@ class MessageDecoder:
                                         self.value_columns, self.value_schema, where, "value")
         key_table = None
         if self.keys_needed:
-            keys = pa.array([m.key() for m in messages], pa.binary())
-            key_table, key_bad = self._decode(keys, self.config.key_format or "raw",
-                                              self.key_format_columns, self.key_schema, where, "key")
-            key_table = key_table.rename_columns([c.name for c in self.key_columns])
+            key_table, key_bad = self._decode_keys(messages, where)
             bad = key_bad if bad is None else (bad if key_bad is None else pc.or_(bad, key_bad))
         arrays = []
         for c in self.physical:
@@ -174,6 +171,13 @@ class MessageDecoder:
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
         return Decoded(batch, skipped, kept)
 
+    def _decode_keys(self, messages: Sequence[Any], where: _Where) -> tuple[pa.Table, pa.Array | None]:
+        """The key columns of every message (``key.format``, ``key.fields-prefix`` stripped)."""
+        keys = pa.array([m.key() for m in messages], pa.binary())  # the librdkafka boundary
+        table, bad = self._decode(keys, self.config.key_format or "raw", self.key_format_columns,
+                                  self.key_schema, where, "key")
+        return table.rename_columns([c.name for c in self.key_columns]), bad
+
     def _decode_changelog(self, messages: Sequence[Any], values: list[bytes], offsets: list[int],
                           where: _Where) -> Decoded:
         """A changelog value format: each message gives 0..n rows with a row kind
@@ -190,10 +194,7 @@ class MessageDecoder:
         take = pa.array(seq, pa.int64())
         key_table = None
         if self.keys_needed:
-            keys = pa.array([m.key() for m in messages], pa.binary())
-            key_table, key_bad = self._decode(keys, self.config.key_format or "raw",
-                                              self.key_format_columns, self.key_schema, where, "key")
-            key_table = key_table.rename_columns([c.name for c in self.key_columns])
+            key_table, key_bad = self._decode_keys(messages, where)
             if key_bad is not None:
                 bad = bad | key_bad.to_numpy(zero_copy_only=False).astype(bool)
                 keep = ~bad[seq]

@@ -39,13 +39,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog.table import TableDefinition
-from connectors.base import BatchSink, columns_schema, iter_batches
+from connectors.base import columns_schema
 from connectors.kafka.decode import Decoded, MessageDecoder, _Where, unprefixed
 from connectors.kafka.encode import encode
 from connectors.kafka.options import KafkaConfig
 from connectors.kafka.reader import KafkaReader
 from connectors.kafka.upsert import UpsertSettings
-from connectors.kafka.writer import KafkaWriter
+from connectors.kafka.writer import KafkaBatchSink, KafkaWriter
 from flowsql.messages import ROW_KIND, RowKind
 
 _KIND_FIELD = pa.field(ROW_KIND, pa.int8(), nullable=False)
@@ -209,18 +209,9 @@ class UpsertWriter(KafkaWriter):
         super().finish()
 
 
-class UpsertBatchSink(BatchSink):
+class UpsertBatchSink(KafkaBatchSink):
     """Batch mode: every row of the bounded result as an upsert, through an :class:`UpsertWriter`."""
 
     def __init__(self, table: TableDefinition, config: KafkaConfig,
                  settings: UpsertSettings | None = None) -> None:
         self.writer = UpsertWriter(table, config, settings)
-
-    def write(self, data: pa.RecordBatchReader | pa.Table) -> int:
-        rows = 0
-        for batch in iter_batches(data):
-            if batch.num_rows:
-                self.writer.write(batch)
-                rows += batch.num_rows
-        self.writer.finish()
-        return rows
