@@ -84,9 +84,11 @@ def test_sink_writes_tombstones_and_drops_update_before(session, bootstrap, new_
 
 
 @pytest.mark.parametrize("parallelism", [1, 2])
-def test_group_by_changelog_round_trip_equals_batch(session, bootstrap, new_topic, parallelism):
+def test_group_by_changelog_round_trip_equals_batch(session, bootstrap, new_topic, parallelism, tmp_path):
     session.execute_one(f"SET 'parallelism.default' = '{parallelism}'")
     session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
+    session.execute_one("SET 'execution.checkpointing.interval' = '100 ms'")  # snapshots mid-run
+    session.execute_one(f"SET 'execution.checkpointing.dir' = '{tmp_path / 'chk'}'")
     rnd = random.Random(7 + parallelism)
     topic = new_topic(partitions=3)
     events = [{"k": rnd.choice([None, *range(12)]), "v": rnd.randint(-5, 20)} for _ in range(400)]
