@@ -13,6 +13,8 @@ Contract:
   it is bounded when ``scan.bounded.mode`` is not ``unbounded``.
 - Batch mode: a bounded table is read through :class:`BatchScan` ``arrow`` (every split read
   to its stop offset, into one Arrow table); an unbounded one is a ``ConnectorError``.
+- A PRIMARY KEY is refused unless the value format is a changelog format (Flink's rule: an
+  append-only topic cannot keep the key's semantics; ``upsert-kafka`` can).
 - Changelog value formats (``debezium-json``, ``canal-json``, ``maxwell-json``): the source
   is a changelog (:meth:`KafkaFactory.source_changelog_mode` = ``retract``, +I/-U/+U/-D);
   batch mode refuses it (as Flink does) and the sink does not write these formats yet.
@@ -77,6 +79,12 @@ class KafkaFactory(ConnectorFactory):
                          f"'{config.value_format}.'",
                 )
         check_formats(config, table.physical_columns)
+        if table.primary_key is not None and config.value_format not in CDC_FORMATS:
+            raise ConnectorError(
+                f"The Kafka table {table.name} with '{config.value_format}' format doesn't "
+                "support defining PRIMARY KEY constraint on the table, because it can't "
+                "guarantee the semantic of primary key",
+                hint="Use the 'upsert-kafka' connector for a table keyed by its PRIMARY KEY.")
         metadata_columns(table)
         return options
 

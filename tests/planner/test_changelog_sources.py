@@ -61,3 +61,11 @@ def test_window_aggregate_over_changelog_source_is_not_supported(tables):
     with pytest.raises(NotSupportedError, match="window aggregation over an updating input"):
         _plan(tables, "SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE d, DESCRIPTOR(ts), "
                       "INTERVAL '1' MINUTE)) GROUP BY window_start, window_end")
+
+
+def test_kafka_table_with_primary_key_needs_a_changelog_format(session):
+    session.execute_one("CREATE TABLE pk (id BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = "
+                        "'kafka', 'topic' = 'x', 'properties.bootstrap.servers' = '127.0.0.1:9', "
+                        "'format' = 'json', 'scan.startup.mode' = 'earliest-offset')")
+    with pytest.raises(FlowSQLError, match="doesn't support defining PRIMARY KEY"):
+        _plan(session, "SELECT * FROM pk")
