@@ -32,10 +32,11 @@ BUILTIN: dict[str, str] = {
     "blackhole": "connectors.blackhole.factory:BlackholeFactory",
     "nexmark": "connectors.nexmark.factory:NexmarkFactory",
     "kafka": "connectors.kafka.factory:KafkaFactory",
+    "upsert-kafka": "connectors.kafka.upsert:UpsertKafkaFactory",
 }
 
 # Known Flink connectors that will be added later.
-PLANNED: frozenset[str] = frozenset({"upsert-kafka"})
+PLANNED: frozenset[str] = frozenset()
 
 
 def _load(target: str) -> ConnectorFactory:

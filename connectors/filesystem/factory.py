@@ -11,6 +11,9 @@ Contract:
   :mod:`connectors.formats.csv_format`). ``allowed_paths`` are the paths the table names.
 - :meth:`FilesystemFactory.batch_sink`: each ``write`` adds one ``part-<uuid>-0.<ext>`` file to
   the directory named by ``path`` (created if missing) and returns the rows written.
+- ``debezium-json`` / ``canal-json`` / ``maxwell-json``: the streaming source is a changelog
+  (+I/-U/+U/-D, :mod:`connectors.formats.cdc_json`; :meth:`source_changelog_mode`); batch
+  mode refuses to read them (as Flink does) and neither mode writes them yet.
 - PARTITIONED BY tables are not supported yet.
 """
 
@@ -24,6 +27,7 @@ from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec, physical_schema
 from connectors.filesystem.paths import resolve_source, sink_directory
 from connectors.filesystem.streaming import FilesReader, FilesystemWriter
+from connectors.formats.cdc_json import CDC_FORMATS, CDC_OPTIONS, batch_read_error
 from connectors.formats.csv_format import CSV_OPTIONS, read_csv
 from connectors.formats.json_format import JSON_OPTIONS, read_json
 from connectors.formats.parquet_format import parquet_scan_sql
@@ -31,7 +35,7 @@ from connectors.formats.writer import write_part_file
 from connectors.options import validate_options
 from flowsql.errors import ConnectorError, NotSupportedError
 
-FORMATS = ("csv", "json", "parquet")
+FORMATS = ("csv", "json", "parquet", *CDC_FORMATS)
 
 FILESYSTEM_OPTIONS: list[OptionSpec] = [
     OptionSpec("path", "string", required=True,
@@ -79,7 +83,11 @@ class FilesystemFactory(ConnectorFactory):
     identifier = "filesystem"
 
     def option_specs(self) -> list[OptionSpec]:
-        return [*FILESYSTEM_OPTIONS, *CSV_OPTIONS, *JSON_OPTIONS]
+        return [*FILESYSTEM_OPTIONS, *CSV_OPTIONS, *JSON_OPTIONS, *CDC_OPTIONS]
+
+    def source_changelog_mode(self, table: TableDefinition) -> str:
+        """``retract`` for the changelog formats (debezium-json, canal-json, maxwell-json)."""
+        return "retract" if table.options.get("format") in CDC_FORMATS else "append"
 
     def validate(self, table: TableDefinition) -> dict[str, Any]:
         options = validate_options(self.identifier, self.option_specs(), table.options, table)
@@ -99,6 +107,8 @@ class FilesystemFactory(ConnectorFactory):
         schema = physical_schema(table)
         columns = table.physical_columns
         fmt = options["format"]
+        if fmt in CDC_FORMATS:
+            raise batch_read_error(table, f"format '{fmt}'")
         if not files:
             return BatchScan(arrow=schema.empty_table, allowed_paths=allowed)
         if fmt == "parquet":
@@ -110,6 +120,7 @@ class FilesystemFactory(ConnectorFactory):
 
     def batch_sink(self, table: TableDefinition, options: dict[str, Any]) -> BatchSink:
         self._check_partitions(table)
+        self._check_writable(options)
         directory = sink_directory(options["path"])
         return FilesystemSink(table, directory, options["format"], options)
 
@@ -123,10 +134,17 @@ class FilesystemFactory(ConnectorFactory):
     def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
         """Streaming: part files; a changelog input adds a ``row_kind`` column."""
         self._check_partitions(table)
+        self._check_writable(options)
         return FilesystemWriter(table, options)
 
     def sink_accepts_changelog(self, table: TableDefinition) -> bool:
         return True  # written as rows with a row_kind column (append-only files)
+
+    @staticmethod
+    def _check_writable(options: dict[str, Any]) -> None:
+        if options["format"] in CDC_FORMATS:
+            raise NotSupportedError(f"writing the '{options['format']}' format to files",
+                                    hint="It is a source format here; write csv, json or parquet.")
 
     @staticmethod
     def _check_partitions(table: TableDefinition) -> None:

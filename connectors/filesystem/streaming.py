@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 from catalog.table import Column, TableDefinition
 from connectors.base import SourceReader, physical_schema
 from connectors.filesystem.paths import resolve_source, sink_directory
+from connectors.formats.cdc_json import CDC_FORMATS, read_changelog_file
 from connectors.formats.csv_format import read_csv
 from connectors.formats.json_format import read_json
 from connectors.formats.writer import visible_name, write_part_file
@@ -90,6 +91,8 @@ class FilesReader(SourceReader):
         fmt = self.options["format"]
         if fmt == "parquet":
             data = _read_parquet(split, schema)
+        elif fmt in CDC_FORMATS:  # a changelog: the rows carry ROW_KIND
+            data = read_changelog_file(split, fmt, columns, schema, self.options)
         else:
             reader = read_csv if fmt == "csv" else read_json
             data = reader([split], columns, schema, self.options)

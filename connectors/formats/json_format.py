@@ -56,7 +56,7 @@ JSON_OPTIONS: list[OptionSpec] = [
 ]
 
 
-def _file_lines(path: str) -> pa.Table:
+def file_lines(path: str) -> pa.Table:
     """``(line_no, line)`` of every non-blank line of ``path``; invalid UTF-8 lines become NULL
     with ``utf8_ok`` false."""
     with open(path, "rb") as f:
@@ -129,7 +129,7 @@ def read_json(
     parts = []
     for i, path in enumerate(files):
         try:
-            lines = _file_lines(path)
+            lines = file_lines(path)
         except OSError as exc:
             raise ConnectorError(f"cannot read file '{path}': {exc.strerror or exc}") from exc
         parts.append(lines.append_column("file_idx", pa.array(np.full(len(lines), i, np.int32))))

@@ -13,8 +13,19 @@ Contract of :class:`MessageDecoder`:
     semantics and options as the filesystem's json format);
   - ``csv``: :func:`connectors.kafka.csv_records.decode_csv_records` (pyarrow's CSV reader,
     then a vectorized cast);
-  - ``raw``: the value bytes are the single value column (STRING: UTF-8 text, BYTES as is).
+  - ``raw``: the value bytes are the single value column (STRING: UTF-8 text, BYTES as is);
+  - ``avro``: one schemaless Avro record per message (:mod:`connectors.formats.avro_format`;
+    always strict, as Flink's avro format has no ignore-parse-errors); ``avro-confluent``
+    likewise, with the writer schema of each message from the Schema Registry
+    (:mod:`connectors.formats.avro_confluent`);
+  - ``debezium-json`` / ``canal-json`` / ``maxwell-json`` (values only): a message gives 0..n
+    rows and the batch ends with the :data:`~flowsql.messages.ROW_KIND` column
+    (:func:`connectors.formats.cdc_json.decode_changelog`); key and metadata columns repeat
+    for every row of their message.
 - A message whose value is NULL (a tombstone) yields no row and is not counted as malformed.
+- ``Decoded.offsets`` holds the offset of every returned row (in row order).
+- With ``KafkaConfig.key_prefix`` (upsert-kafka's ``key.fields-prefix``) the key format sees
+  the key columns without the prefix (:func:`unprefixed`).
 - A malformed key or value: with the format's ``ignore-parse-errors`` the record is dropped
   and counted; otherwise :class:`MalformedRecordError` names topic, partition and offset (and
   the field, when the format knows it).
@@ -22,6 +33,7 @@ Contract of :class:`MessageDecoder`:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,9 +43,13 @@ import pyarrow.compute as pc
 
 from catalog.table import Column, TableDefinition
 from connectors.base import columns_schema
+from connectors.formats.avro_confluent import decode_confluent
+from connectors.formats.avro_format import decode_avro
+from connectors.formats.cdc_json import CDC_FORMATS, decode_changelog
 from connectors.formats.json_format import decode_json_lines, text_lines
 from connectors.kafka.options import KafkaConfig
 from flowsql.errors import ConnectorError, MalformedRecordError
+from flowsql.messages import ROW_KIND
 from flowsql.types import parse_type, to_arrow
 
 # Flink's readable metadata of the kafka connector: key → Flink type.
@@ -67,10 +83,19 @@ def metadata_columns(table: TableDefinition) -> list[Column]:
     return cols
 
 
+def unprefixed(columns: Sequence[Column], prefix: str) -> list[Column]:
+    """The key columns as the key format names them: ``key.fields-prefix`` removed."""
+    if not prefix:
+        return list(columns)
+    return [dataclasses.replace(c, name=c.name[len(prefix):] if c.name.startswith(prefix) else c.name)
+            for c in columns]
+
+
 @dataclass
 class Decoded:
     batch: pa.RecordBatch
     skipped: int
+    offsets: pa.Array | None = None  # offset of every row of ``batch``
 
 
 class MessageDecoder:
@@ -89,12 +114,16 @@ class MessageDecoder:
         self.output_columns = [*physical, *self.metadata]
         self.schema = columns_schema(self.output_columns)
         self.value_schema = columns_schema(self.value_columns)
-        self.key_schema = columns_schema(self.key_columns)
+        self.key_format_columns = unprefixed(self.key_columns, config.key_prefix)
+        self.key_schema = columns_schema(self.key_format_columns)
         opts = config.format_options
         self.lenient = {
             "json": bool(opts.get("json.ignore-parse-errors")),
             "csv": bool(opts.get("csv.ignore-parse-errors")),
             "raw": False,
+            "avro": False,
+            "avro-confluent": False,
+            **{f: bool(opts.get(f"{f}.ignore-parse-errors")) for f in CDC_FORMATS},
         }
         wanted = {c.metadata_key or c.name for c in self.metadata}
         self.want_headers = "headers" in wanted
@@ -113,13 +142,13 @@ class MessageDecoder:
         topic, partition = messages[0].topic(), messages[0].partition()
         where = _Where(topic, partition, offsets)
         # -- vectorized from here on ------------------------------------------------------
+        if self.config.value_format in CDC_FORMATS:
+            return self._decode_changelog(messages, values, offsets, where)
         value_table, bad = self._decode(pa.array(values, pa.binary()), self.config.value_format,
                                         self.value_columns, self.value_schema, where, "value")
         key_table = None
         if self.keys_needed:
-            keys = pa.array([m.key() for m in messages], pa.binary())
-            key_table, key_bad = self._decode(keys, self.config.key_format or "raw",
-                                              self.key_columns, self.key_schema, where, "key")
+            key_table, key_bad = self._decode_keys(messages, where)
             bad = key_bad if bad is None else (bad if key_bad is None else pc.or_(bad, key_bad))
         arrays = []
         for c in self.physical:
@@ -132,13 +161,58 @@ class MessageDecoder:
             schema=_relaxed(self.schema, arrays),
         )
         skipped = 0
+        kept = pa.array(offsets, pa.int64())
         if bad is not None:
             skipped = int(pc.sum(bad.cast(pa.int64())).as_py() or 0)
             if skipped:
                 table = table.filter(pc.invert(bad))
+                kept = kept.filter(pc.invert(bad))
         batches = table.combine_chunks().to_batches()
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
-        return Decoded(batch, skipped)
+        return Decoded(batch, skipped, kept)
+
+    def _decode_keys(self, messages: Sequence[Any], where: _Where) -> tuple[pa.Table, pa.Array | None]:
+        """The key columns of every message (``key.format``, ``key.fields-prefix`` stripped)."""
+        keys = pa.array([m.key() for m in messages], pa.binary())  # the librdkafka boundary
+        table, bad = self._decode(keys, self.config.key_format or "raw", self.key_format_columns,
+                                  self.key_schema, where, "key")
+        return table.rename_columns([c.name for c in self.key_columns]), bad
+
+    def _decode_changelog(self, messages: Sequence[Any], values: list[bytes], offsets: list[int],
+                          where: _Where) -> Decoded:
+        """A changelog value format: each message gives 0..n rows with a row kind
+        (:mod:`connectors.formats.cdc_json`); keys and metadata repeat per row."""
+        fmt = self.config.value_format
+        rows = decode_changelog(fmt, pa.array(values, pa.binary()), self.value_columns,
+                                self.value_schema, self.config.format_options)
+        if rows.first_bad is not None and not self.lenient[fmt]:
+            index, message = rows.first_bad
+            raise MalformedRecordError(message, position=where(index),
+                                       hint=f"Set '{fmt}.ignore-parse-errors' = 'true' to skip "
+                                            "malformed records.")
+        bad, seq, kind, value_table = rows.bad, rows.seq, rows.kind, rows.values
+        take = pa.array(seq, pa.int64())
+        key_table = None
+        if self.keys_needed:
+            key_table, key_bad = self._decode_keys(messages, where)
+            if key_bad is not None:
+                bad = bad | key_bad.to_numpy(zero_copy_only=False).astype(bool)
+                keep = ~bad[seq]
+                seq, kind, value_table = seq[keep], kind[keep], value_table.filter(pa.array(keep))
+                take = pa.array(seq, pa.int64())
+            key_table = key_table.take(take)
+        arrays: list[Any] = []
+        for c in self.physical:
+            source = value_table if c.name in self.value_schema.names else key_table
+            arrays.append(source.column(c.name).combine_chunks())  # type: ignore[union-attr]
+        for c in self.metadata:
+            arrays.append(self._metadata(c, messages, offsets, where.topic, where.partition).take(take))
+        arrays.append(pa.array(kind, pa.int8()))
+        schema = _relaxed(pa.schema([*self.schema, pa.field(ROW_KIND, pa.int8(), False)]), arrays)
+        table = pa.Table.from_arrays(arrays, schema=schema)
+        batches = table.combine_chunks().to_batches()
+        batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=schema)
+        return Decoded(batch, int(bad.sum()), pa.array(offsets, pa.int64()).take(take))
 
     def _metadata(self, c: Column, messages: Sequence[Any], offsets: list[int],
                   topic: str, partition: int) -> pa.Array:
@@ -184,6 +258,12 @@ class MessageDecoder:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise ConnectorError(f"the raw format cannot read column '{col.name}' "
                                      f"of type {col.data_type}: {exc}") from None
+        if fmt in ("avro", "avro-confluent"):  # no ignore-parse-errors in Flink: always strict
+            table, bad, first = (decode_avro(raw, columns, schema) if fmt == "avro" else
+                                 decode_confluent(raw, columns, schema, self.config.format_options))
+            if first is not None:
+                raise MalformedRecordError(f"{first[1]} (Avro {part})", position=where(first[0]))
+            return table, None
         if fmt == "json":
             decoded = decode_json_lines(text_lines(raw), columns, schema, self.config.format_options,
                                         what=f"JSON {part}s of {where.topic}")

@@ -8,7 +8,10 @@ with one encoded record per row of ``table`` (whose columns include ``columns`` 
   writer quotes each column's values, then the fields are joined per row); NULL is written
   as ``csv.null-literal`` (an empty field without it). A value holding a line break cannot be
   framed as one line per row and raises ``ConnectorError``;
-- ``raw``: the single column's bytes (STRING as UTF-8; BYTES as is).
+- ``raw``: the single column's bytes (STRING as UTF-8; BYTES as is);
+- ``avro``: one schemaless Avro binary record per row (:mod:`connectors.formats.avro_format`);
+- ``avro-confluent``: the same in Confluent's wire format, the schema registered in the Schema
+  Registry (:mod:`connectors.formats.avro_confluent`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ def encode(table: pa.Table, columns: Sequence[Column], fmt: str, options: dict[s
         return _raw(table, columns)
     if fmt == "json":
         return _json(table, columns, options)
+    if fmt == "avro":
+        from connectors.formats.avro_format import encode_avro
+
+        return encode_avro(table, columns)
+    if fmt == "avro-confluent":
+        from connectors.formats.avro_confluent import encode_confluent
+
+        return encode_confluent(table, columns, options)
     return _csv(table, columns, options)
 
 

@@ -13,6 +13,11 @@ Contract:
   it is bounded when ``scan.bounded.mode`` is not ``unbounded``.
 - Batch mode: a bounded table is read through :class:`BatchScan` ``arrow`` (every split read
   to its stop offset, into one Arrow table); an unbounded one is a ``ConnectorError``.
+- A PRIMARY KEY is refused unless the value format is a changelog format (Flink's rule: an
+  append-only topic cannot keep the key's semantics; ``upsert-kafka`` can).
+- Changelog value formats (``debezium-json``, ``canal-json``, ``maxwell-json``): the source
+  is a changelog (:meth:`KafkaFactory.source_changelog_mode` = ``retract``, +I/-U/+U/-D);
+  batch mode refuses it (as Flink does) and the sink does not write these formats yet.
 - Sink: non-VIRTUAL metadata columns ``headers`` and ``timestamp`` are written
   (:meth:`KafkaFactory.writable_metadata`); other non-VIRTUAL metadata columns make an INSERT
   fail, as in Flink. :class:`connectors.kafka.writer.KafkaWriter` (streaming) and
@@ -33,10 +38,18 @@ import pyarrow as pa
 
 from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec
+from connectors.formats.cdc_json import CDC_FORMATS, batch_read_error
 from connectors.kafka.decode import METADATA, WRITABLE_METADATA, metadata_columns
-from connectors.kafka.options import FORMATS, KAFKA_OPTIONS, KafkaConfig, check_source, kafka_config
+from connectors.kafka.options import (
+    FORMATS,
+    KAFKA_OPTIONS,
+    KafkaConfig,
+    check_formats,
+    check_source,
+    kafka_config,
+)
 from connectors.options import parse_duration_ms, validate_options
-from flowsql.errors import ConnectorError
+from flowsql.errors import ConnectorError, NotSupportedError
 
 
 class KafkaFactory(ConnectorFactory):
@@ -51,6 +64,11 @@ class KafkaFactory(ConnectorFactory):
     def writable_metadata(self) -> dict[str, str]:
         return dict(WRITABLE_METADATA)
 
+    def source_changelog_mode(self, table: TableDefinition) -> str:
+        """``retract`` when the value format is a changelog format (debezium-json, ...)."""
+        fmt = table.options.get("value.format") or table.options.get("format")
+        return "retract" if fmt in CDC_FORMATS else "append"
+
     def validate(self, table: TableDefinition) -> dict[str, Any]:
         options = validate_options(self.identifier, self.option_specs(), table.options, table)
         config = kafka_config(options, [c.name for c in table.physical_columns])
@@ -64,6 +82,13 @@ class KafkaFactory(ConnectorFactory):
                     hint=f"Options of format '{config.value_format}' start with "
                          f"'{config.value_format}.'",
                 )
+        check_formats(config, table.physical_columns)
+        if table.primary_key is not None and config.value_format not in CDC_FORMATS:
+            raise ConnectorError(
+                f"The Kafka table {table.name} with '{config.value_format}' format doesn't "
+                "support defining PRIMARY KEY constraint on the table, because it can't "
+                "guarantee the semantic of primary key",
+                hint="Use the 'upsert-kafka' connector for a table keyed by its PRIMARY KEY.")
         metadata_columns(table)
         return options
 
@@ -83,6 +108,8 @@ class KafkaFactory(ConnectorFactory):
     def batch_scan(self, table: TableDefinition, options: dict[str, Any]) -> BatchScan:
         config = self.config(table, options)
         check_source(config)
+        if config.value_format in CDC_FORMATS:
+            raise batch_read_error(table, f"format '{config.value_format}'")
         if config.bounded == "unbounded":
             raise ConnectorError(
                 f"Kafka table {table.name} is unbounded and cannot be read in batch mode",
@@ -117,6 +144,9 @@ class KafkaFactory(ConnectorFactory):
 
     def _sink_config(self, table: TableDefinition, options: dict[str, Any]) -> KafkaConfig:
         config = self.config(table, options)
+        if config.value_format in CDC_FORMATS:
+            raise NotSupportedError(f"writing the '{config.value_format}' format to kafka",
+                                    hint="It is a source format here; write json, csv or raw.")
         if config.pattern:
             raise ConnectorError("A kafka sink needs 'topic' (one topic), not 'topic-pattern'")
         if len(config.topics) != 1:

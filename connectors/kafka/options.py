@@ -7,7 +7,9 @@ Contract of :func:`kafka_config` (called after the generic validation of
    is a ``ConnectorError``;
 2. ``properties.bootstrap.servers`` is required; every ``properties.<key>`` is passed to
    librdkafka as ``<key>`` unchanged (the client itself rejects a key it does not know);
-3. ``format`` and ``value.format`` are synonyms (one is required); ``key.format`` needs
+3. ``format`` and ``value.format`` are synonyms (one is required; the changelog formats
+   ``debezium-json``, ``canal-json``, ``maxwell-json`` and ``avro-confluent`` only as a
+   value; an avro-confluent value's subject defaults to ``<topic>-value``); ``key.format`` needs
    ``key.fields`` (``;``-separated physical columns) and the reverse; ``value.fields-include``
    = ``EXCEPT_KEY`` leaves the key fields out of the value;
 4. ``scan.startup.mode`` = ``timestamp`` needs ``scan.startup.timestamp-millis``, and
@@ -23,15 +25,20 @@ Contract of :func:`kafka_config` (called after the generic validation of
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.table import Column
 from connectors.base import OptionSpec
+from connectors.formats.avro_confluent import CONFLUENT_OPTIONS
+from connectors.formats.avro_format import AVRO_OPTIONS
+from connectors.formats.cdc_json import CDC_FORMATS, CDC_OPTIONS
 from connectors.formats.csv_format import CSV_OPTIONS
 from connectors.formats.json_format import JSON_OPTIONS
 from flowsql.errors import ConnectorError
 
-FORMATS = ("json", "csv", "raw")
+FORMATS = ("json", "csv", "raw", "avro", "avro-confluent", *CDC_FORMATS)
 STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 MARKER_TOPIC = "_flowsql_kafka_commits"
 BOUNDED_MODES = ("unbounded", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
@@ -78,6 +85,9 @@ KAFKA_OPTIONS: list[OptionSpec] = [
     *JSON_OPTIONS,
     *CSV_OPTIONS,
     *RAW_OPTIONS,
+    *AVRO_OPTIONS,
+    *CONFLUENT_OPTIONS,
+    *CDC_OPTIONS,
 ]
 
 _SPECIFIC = re.compile(r"^\s*partition\s*:\s*(\d+)\s*,\s*offset\s*:\s*(\d+)\s*$")
@@ -119,10 +129,26 @@ class KafkaConfig:
     transactional_id_prefix: str | None = None
     marker_topic: str = MARKER_TOPIC
     format_options: dict[str, Any] = field(default_factory=dict)
+    key_prefix: str = ""  # key.fields-prefix, stripped from key field names (upsert-kafka)
 
     @property
     def group_id(self) -> str | None:
         return self.client.get("group.id")
+
+
+def check_formats(config: KafkaConfig, columns: Sequence[Column]) -> None:
+    """Planning-time checks of the avro formats: their options, and that every column they
+    carry has an Avro type."""
+    from connectors.formats import avro_confluent, avro_format
+
+    if "avro" in (config.value_format, config.key_format):
+        avro_format.check_options(config.format_options)
+    if config.value_format == "avro-confluent":
+        avro_confluent.check_options(config.format_options)
+    by_name = {c.name: c for c in columns}
+    for fmt, fields in ((config.value_format, config.value_fields), (config.key_format, config.key_fields)):
+        if fmt in ("avro", "avro-confluent"):
+            avro_format.avro_schema([by_name[f] for f in fields])
 
 
 def check_source(config: KafkaConfig) -> None:
@@ -190,6 +216,9 @@ def kafka_config(options: dict[str, Any], physical: list[str]) -> KafkaConfig:
     value_fields = tuple(physical)
     if options.get("value.fields-include") == "EXCEPT_KEY":
         value_fields = tuple(c for c in physical if c not in key_fields)
+    if key_format in CDC_FORMATS:
+        raise ConnectorError(f"'key.format' = '{key_format}' is a changelog format; a message key "
+                             "needs an insert-only format", hint="Key formats: json, csv, raw")
     if value_format == "raw" and len(value_fields) != 1:
         raise ConnectorError("The 'raw' format needs exactly one value column, "
                              f"the table has {len(value_fields)}: {', '.join(value_fields)}")
@@ -207,6 +236,12 @@ def kafka_config(options: dict[str, Any], physical: list[str]) -> KafkaConfig:
         raise ConnectorError(f"Invalid value '{partitioner}' for option 'sink.partitioner'",
                              hint="expected 'default', 'fixed' or 'round-robin'")
     format_options = {k: v for k, v in options.items() if k.split(".", 1)[0] in FORMATS}
+    if key_format == "avro-confluent":
+        raise ConnectorError("'key.format' = 'avro-confluent' is not supported yet",
+                             hint="Use it as the value format; keys: json, csv, raw or avro.")
+    if value_format == "avro-confluent" and len(topics) == 1 and not format_options.get(
+            "avro-confluent.subject"):  # Flink's default subject
+        format_options["avro-confluent.subject"] = f"{topics[0]}-value"
     return KafkaConfig(
         topics=topics, pattern=pattern, client=client, value_format=value_format,
         key_format=key_format, key_fields=key_fields, value_fields=value_fields,

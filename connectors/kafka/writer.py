@@ -135,11 +135,16 @@ class KafkaWriter:
         the metadata columns (NULL: none)."""
         table = pa.Table.from_batches([batch.rename_columns(self.names[: batch.num_columns])])
         opts = self.config.format_options
-        n = table.num_rows
         values = encode(table, self.value_columns, self.config.value_format, opts)
-        keys = pa.nulls(n, pa.binary())
+        keys = pa.nulls(table.num_rows, pa.binary())
         if self.key_columns:
             keys = encode(table, self.key_columns, self.config.key_format or "raw", opts)
+        return self.message_table(table, values, keys)
+
+    def message_table(self, table: pa.Table, values: Any, keys: Any) -> pa.Table:
+        """:data:`MESSAGES` from encoded values and keys (a NULL value is a tombstone) and
+        the ``timestamp`` / ``headers`` metadata columns of ``table``'s rows."""
+        n = table.num_rows
         stamps, headers = pa.nulls(n, pa.int64()), pa.nulls(n, MESSAGES.field("headers").type)
         for c in self.metadata:
             col = table.column(c.name)

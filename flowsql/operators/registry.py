@@ -20,7 +20,8 @@ Built-in kinds and their params (all plain JSON, produced by
 :mod:`flowsql.planner.translate`):
 - ``source``: ``{"table": <TableDefinition JSON>, "connector"?: str, "watermark"?: {"expression":
   <event-time SQL over the physical columns> | "column": path | "columns": [path, ...],
-  "delay_ms": int}, "batch_size"?: int, "allow_latency_ms"?: int, "idle_timeout_ms"?: int}``
+  "delay_ms": int}, "batch_size"?: int, "allow_latency_ms"?: int, "idle_timeout_ms"?: int,
+  "changelog"?: "retract" | "upsert"}`` (the rows carry ROW_KIND)
   - a connector's streaming reader (``ConnectorFactory.source_reader``). A given
   ``batch_size`` (a configured mini-batch size) is also the source's ``max_batch_rows``.
 - ``values-source``: ``{"schema": [[name, flink type], ...], "rows": [[...], ...],
@@ -51,6 +52,9 @@ Built-in kinds and their params (all plain JSON, produced by
   "state_ttl_ms"?: [int | null, int | null]}`` → :class:`~flowsql.operators.join.JoinOperator`
   (input 0 = left, 1 = right); the residual is compiled over the output columns;
   ``state_ttl_ms`` (STATE_TTL hints, per side) overrides ``table.exec.state.ttl``.
+- ``changelog-normalize``: ``{"keys": [name, ...], "input": [[name, type], ...]}`` →
+  :class:`~flowsql.operators.changelog_normalize.ChangelogNormalizeOperator` (an upsert
+  source's stream → +I/-U/+U/-D, keyed by the primary key).
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ from flowsql.errors import PlanError
 from flowsql.expr.compile import compile_expression
 from flowsql.operators.base import Operator
 from flowsql.operators.calc import CalcOperator, schema_from_columns
+from flowsql.operators.changelog_normalize import ChangelogNormalizeOperator
 from flowsql.operators.group_aggregate import GroupAggregateOperator
 from flowsql.operators.join import JoinOperator, JoinSpec
 from flowsql.operators.local_group_aggregate import (
@@ -287,6 +292,10 @@ def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
                         state_ttl_ms=(ttl[0], ttl[1]))
 
 
+def _build_changelog_normalize(params: dict[str, Any], env: BuildEnv) -> Operator:
+    return ChangelogNormalizeOperator(list(params["keys"]), _input_schema(params))
+
+
 OPERATORS: dict[str, Builder] = {
     "source": _build_connector_source,
     "values-source": _build_values_source,
@@ -301,6 +310,7 @@ OPERATORS: dict[str, Builder] = {
     "local-window-aggregate": _build_local_window_aggregate,
     "group-aggregate": _build_group_aggregate,
     "local-group-aggregate": _build_local_group_aggregate,
+    "changelog-normalize": _build_changelog_normalize,
 }
 
 

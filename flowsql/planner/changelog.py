@@ -1,11 +1,13 @@
 """Changelog mode inference: what kind of stream each operator of a plan produces.
 
 Contract (Flink's ``ChangelogMode``):
-- ``append`` — insert-only rows (+I): scans, calcs over append input, window aggregates
+- ``append`` — insert-only rows (+I): scans of append-only sources, calcs over append input, window aggregates
   (a window's result is final when it fires).
 - ``retract`` — +I, -U, +U, -D: an unbounded GROUP BY (and SELECT DISTINCT / UNION), an
   outer join, a join over an updating input, and everything downstream of them (a Calc
-  passes the ``$row_kind`` column through).
+  passes the ``$row_kind`` column through); a scan of a changelog source (a connector whose
+  ``source_changelog_mode`` is ``retract``, or ``upsert`` normalized by a ChangelogNormalize
+  right after the source, see :func:`flowsql.planner.validate.source_changelog_mode`).
 - ``upsert`` — +I, +U, -D keyed by a primary key: what an upsert sink (PRIMARY KEY) consumes
   from a retract stream.
 :func:`infer` maps every node (by identity) to its mode; :func:`first_updating` names the
@@ -26,6 +28,7 @@ from flowsql.planner.logical import (
     Union,
     WindowAggregate,
 )
+from flowsql.planner.validate import source_changelog_mode
 
 APPEND, RETRACT, UPSERT = "append", "retract", "upsert"
 MODE_TEXT = {APPEND: "[I]", RETRACT: "[I,UB,UA,D]", UPSERT: "[I,UA,D]"}
@@ -39,7 +42,7 @@ def infer(plan: LogicalNode) -> dict[int, str]:
             return modes[id(n)]
         ins = [mode(i) for i in n.inputs]
         if isinstance(n, Scan):
-            m = APPEND
+            m = APPEND if source_changelog_mode(n.table) == APPEND else RETRACT
         elif isinstance(n, GroupAggregate):
             if ins[0] != APPEND:
                 _check_retractable(n)
@@ -91,6 +94,8 @@ def first_updating(plan: LogicalNode) -> str | None:
     def walk(n: LogicalNode) -> None:
         for i in n.inputs:
             walk(i)
+        if isinstance(n, Scan) and not found and source_changelog_mode(n.table) != APPEND:
+            found.append(n.label())
         if isinstance(n, GroupAggregate | Join) and not found and (
             isinstance(n, GroupAggregate) or n.join_type != "INNER"
         ):

@@ -16,7 +16,7 @@ from flowsql.planner import changelog
 from flowsql.planner.logical import explain_plan
 from flowsql.planner.plan import Planned
 
-_UPDATING_KINDS = ("group-aggregate",)
+_UPDATING_KINDS = ("group-aggregate", "changelog-normalize")
 
 
 def operator_modes(graph: JobGraph) -> dict[str, str]:
@@ -26,6 +26,8 @@ def operator_modes(graph: JobGraph) -> dict[str, str]:
         ins = [modes[e.source] for e in graph.inputs(op.id)]
         if op.kind in _UPDATING_KINDS:
             modes[op.id] = changelog.RETRACT
+        elif op.kind == "source" and op.params.get("changelog"):
+            modes[op.id] = changelog.UPSERT if op.params["changelog"] == "upsert" else changelog.RETRACT
         elif op.kind == "join":
             modes[op.id] = changelog.RETRACT if op.params.get("changelog") else changelog.APPEND
         elif op.kind in ("window-aggregate", "session-window", "local-window-aggregate",

@@ -36,6 +36,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowsql.messages import ROW_KIND
 from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
 from flowsql.planner.logical import (
     Calc,
@@ -107,8 +108,6 @@ class _Builder:
             up = self.node(n.input)
             params = _calc_params(n.input.schema, n.projections, n.condition, n.schema)
             if self.modes.get(id(n.input), "append") != "append":
-                from flowsql.messages import ROW_KIND
-
                 params["input"].append([ROW_KIND, "TINYINT NOT NULL"])  # passed through
             op = self.add("calc", "Calc", params, up.parallelism)
             self.connect(up, op)
@@ -153,6 +152,11 @@ class _Builder:
             params["batch_size"] = self.settings.batch_size
         if self.settings.allow_latency_ms is not None:
             params["allow_latency_ms"] = self.settings.allow_latency_ms
+        from flowsql.planner.validate import source_changelog_mode
+
+        mode = source_changelog_mode(t)
+        if mode != "append":
+            params["changelog"] = mode  # the source's rows carry ROW_KIND (EXPLAIN shows it)
         key = json.dumps(params, sort_keys=True)
         shared = self.sources.get(key)
         if shared is not None and shared[1] != self.sink_index:
@@ -161,6 +165,7 @@ class _Builder:
             src = self.add("source", f"Source({t.name.name})", params, self.parallelism)
             self.sources.setdefault(key, (src, self.sink_index))
         physical = tuple(f for f in _physical_schema(t))
+        src, physical = self._changelog_source(t, src, physical, mode)
         from flowsql.planner.aggregates import col, sql
 
         computed = dict(n.computed)
@@ -172,19 +177,39 @@ class _Builder:
         from flowsql.planner.rules.refs import referenced
 
         if n.filter is not None and referenced(n.filter, set(computed)):
-            full = physical + tuple(
+            kind = tuple(f for f in physical if f.name == ROW_KIND)  # passed through
+            full = tuple(f for f in physical if f.name != ROW_KIND) + tuple(
                 f for f in n.schema if f.name in computed
             )
             first = tuple((f.name, computed.get(f.name, sql(col(f.name)))) for f in full)
             calc1 = self.add("calc", "Calc", _calc_params(physical, first, None, full), self.parallelism)
             self.connect(src, calc1)
             projections2 = tuple((f.name, sql(col(f.name))) for f in n.schema)
-            calc2 = self.add("calc", "Calc", _calc_params(full, projections2, n.filter, n.schema), self.parallelism)
+            calc2 = self.add("calc", "Calc", _calc_params(full + kind, projections2, n.filter, n.schema),
+                             self.parallelism)
             self.connect(calc1, calc2)
             return calc2
         calc = self.add("calc", "Calc", _calc_params(physical, projections, n.filter, n.schema), self.parallelism)
         self.connect(src, calc)
         return calc
+
+    def _changelog_source(self, t: Any, src: OperatorSpec, physical: Schema,
+                          mode: str) -> tuple[OperatorSpec, Schema]:
+        """A changelog source's batches carry the row kind: the calcs after it pass it
+        through, and an upsert source is normalized first (``changelog-normalize``, hash-
+        partitioned on the primary key), before any filter sees its rows."""
+        from flowsql.planner.logical import Field
+
+        if mode == "append":
+            return src, physical
+        with_kind = physical + (Field(ROW_KIND, "TINYINT NOT NULL"),)
+        if mode == "upsert":
+            keys = tuple(t.primary_key.columns)
+            op = self.add("changelog-normalize", "ChangelogNormalize",
+                          {"keys": list(keys), "input": _schema_json(with_kind)}, self.parallelism)
+            self.connect(src, op, keys)
+            src = op
+        return src, with_kind
 
     def join(self, n: Join) -> OperatorSpec:
         """``join`` at the job parallelism; each input hash-partitioned on its key columns

@@ -105,6 +105,18 @@ def sink_accepts_changelog(table: Any) -> bool:
     return factory.identifier in ("print", "blackhole", "filesystem")
 
 
+def source_changelog_mode(table: Any) -> str:
+    """What the table's streaming source produces: ``append`` (insert-only, the default),
+    ``retract`` (+I/-U/+U/-D, e.g. a debezium-json topic) or ``upsert`` (+U/-D by primary key,
+    e.g. upsert-kafka; the planner adds a ChangelogNormalize). Connectors declare it with a
+    ``source_changelog_mode(table)`` method."""
+    from connectors.registry import factory_for
+
+    factory = factory_for(table)
+    declare = getattr(factory, "source_changelog_mode", None)
+    return str(declare(table)) if callable(declare) else "append"
+
+
 def check_sink(table: Any, updating_operator: str | None) -> None:
     if table is None or updating_operator is None:
         return

@@ -64,6 +64,10 @@ DATA_FILES: dict[str, str] = {
         {"id": 2, "name": "bob", "amount": "lots"},
         {"id": 3, "name": "carol", "amount": 30},
     ),
+    "changes_bad.json": _json_lines(
+        {"op": "c", "after": {"id": 1, "name": "alice", "amount": 10}},
+        {"op": "x", "after": {"id": 2}},
+    ),
     "orders_missing_field.json": _json_lines(
         {"id": 1, "name": "alice", "amount": 10},
         {"id": 2, "amount": 20},

@@ -1,0 +1,217 @@
+"""upsert-kafka's reader and writer: messages ⇄ an upsert changelog keyed by the PRIMARY KEY.
+
+Contract of :class:`UpsertDecoder` / :class:`UpsertReader` (source):
+- Every message of a partition becomes one row with the :data:`~flowsql.messages.ROW_KIND`
+  column, in offset order: a message with a value is decoded as the ``kafka`` connector does
+  (:class:`~connectors.kafka.decode.MessageDecoder`) and is an upsert (+U); a tombstone (NULL
+  value) is a delete (-D) whose key columns are decoded from the message key (``key.format``,
+  ``key.fields-prefix`` stripped) and whose other physical columns are NULL; metadata columns
+  are filled for both. A tombstone without a key is ignored (it names no row), as in Flink.
+- A malformed key or value fails with topic, partition and offset named, or, with the
+  format's ``ignore-parse-errors``, is skipped and counted.
+- The planner normalizes this stream into +I/-U/+U/-D (ChangelogNormalize); the reader keeps
+  no state of its own, and its positions are the ``kafka`` reader's offsets.
+
+Contract of :class:`UpsertWriter` (sink; a :class:`~connectors.kafka.writer.KafkaWriter`
+whose ``write`` turns the changelog into messages, so flushing, delivery errors and the
+partitioner are the ``kafka`` sink's):
+1. input rows may carry ROW_KIND; -U rows are dropped; +I/+U rows are messages whose key is
+   the primary key (``key.format``) and whose value is the row (``value.format``,
+   ``value.fields-include``); -D rows are tombstones (the key, a NULL value). An append-only
+   input is all upserts.
+2. With ``sink.buffer-flush.max-rows`` and ``sink.buffer-flush.interval`` both > 0, rows are
+   buffered and only the last row per key is sent, when the buffer holds ``max-rows`` rows,
+   when a batch arrives ``interval`` after the oldest buffered row, at every checkpoint
+   (``flush``) and at the end (``finish``). There is no timer: a quiet input holds its
+   buffered rows until the next batch or checkpoint.
+Vectorized: encoding is :mod:`connectors.kafka.encode`; the last row per key is one pyarrow
+``group_by``; the per-message loop is the producer call (the librdkafka boundary).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from catalog.table import TableDefinition
+from connectors.base import columns_schema
+from connectors.kafka.decode import Decoded, MessageDecoder, _Where, unprefixed
+from connectors.kafka.encode import encode
+from connectors.kafka.options import KafkaConfig
+from connectors.kafka.reader import KafkaReader
+from connectors.kafka.upsert import UpsertSettings
+from connectors.kafka.writer import KafkaBatchSink, KafkaWriter
+from flowsql.messages import ROW_KIND, RowKind
+
+_KIND_FIELD = pa.field(ROW_KIND, pa.int8(), nullable=False)
+_DELETED = "$deleted"
+
+
+def _with_kind(table: pa.Table, kind: RowKind) -> pa.Table:
+    return table.append_column(_KIND_FIELD, pa.array(np.full(table.num_rows, int(kind), np.int8)))
+
+
+class UpsertDecoder(MessageDecoder):
+    """Messages of one partition → upsert changelog rows (module contract)."""
+
+    def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
+        super().__init__(table, config)
+        self.pk_columns = [c for c in self.physical if c.name in config.key_fields]
+        self.pk_format_columns = unprefixed(self.pk_columns, config.key_prefix)
+        self.pk_schema = columns_schema(self.pk_format_columns)
+        self.changelog_schema = pa.schema([*(f.with_nullable(True) for f in self.schema),
+                                           _KIND_FIELD])
+
+    def decode(self, messages: Sequence[Any]) -> Decoded:
+        # the librdkafka boundary: which messages are tombstones
+        live = [m for m in messages if m.value() is not None]
+        dead = [m for m in messages if m.value() is None and m.key() is not None]
+        parts: list[pa.Table] = []
+        offsets: list[pa.Array] = []
+        skipped = 0
+        if live:
+            d = super().decode(live)
+            parts.append(_with_kind(pa.Table.from_batches([d.batch]), RowKind.UPDATE_AFTER))
+            offsets.append(d.offsets)
+            skipped += d.skipped
+        if dead:
+            table, kept, bad = self._tombstones(dead)
+            parts.append(table)
+            offsets.append(kept)
+            skipped += bad
+        # -- vectorized from here on ------------------------------------------------------
+        if not parts:
+            return Decoded(pa.RecordBatch.from_pylist([], schema=self.changelog_schema),
+                           skipped, pa.array([], pa.int64()))
+        table = pa.concat_tables([p.cast(self.changelog_schema) for p in parts])
+        order = pa.chunked_array(offsets, pa.int64()).combine_chunks()
+        if len(parts) > 1:
+            by_offset = pc.sort_indices(order)
+            table, order = table.take(by_offset), order.take(by_offset)
+        batches = table.combine_chunks().to_batches()
+        batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
+        return Decoded(batch, skipped, order)
+
+    def _tombstones(self, dead: list[Any]) -> tuple[pa.Table, pa.Array, int]:
+        """-D rows from the keys of tombstones: (rows, their offsets, malformed skipped)."""
+        offsets = [m.offset() for m in dead]
+        topic, partition = dead[0].topic(), dead[0].partition()
+        where = _Where(topic, partition, offsets)
+        keys = pa.array([m.key() for m in dead], pa.binary())
+        key_table, bad = self._decode(keys, self.config.key_format or "raw",
+                                      self.pk_format_columns, self.pk_schema, where, "key")
+        n = len(dead)
+        arrays = []
+        pk = [c.name for c in self.pk_columns]
+        for f in self.schema:
+            if f.name in pk:
+                arrays.append(key_table.column(pk.index(f.name)).combine_chunks())
+            elif any(c.name == f.name for c in self.physical):
+                arrays.append(pa.nulls(n, f.type))
+        for c in self.metadata:
+            arrays.append(self._metadata(c, dead, offsets, topic, partition))
+        table = pa.Table.from_arrays(arrays, schema=pa.schema(
+            [f.with_type(a.type).with_nullable(True) for f, a in zip(self.schema, arrays, strict=True)]))
+        table = _with_kind(table, RowKind.DELETE)
+        kept = pa.array(offsets, pa.int64())
+        skipped = 0
+        if bad is not None:
+            skipped = int(pc.sum(bad.cast(pa.int64())).as_py() or 0)
+            if skipped:
+                table, kept = table.filter(pc.invert(bad)), kept.filter(pc.invert(bad))
+        return table, kept, skipped
+
+
+class UpsertReader(KafkaReader):
+    """The ``kafka`` reader (splits, offsets, bounded modes) with an :class:`UpsertDecoder`."""
+
+    def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
+        super().__init__(table, config)
+        self.decoder = UpsertDecoder(table, config)
+
+
+class UpsertWriter(KafkaWriter):
+    """A changelog → messages and tombstones (module contract)."""
+
+    def __init__(self, table: TableDefinition, config: KafkaConfig,
+                 settings: UpsertSettings | None = None) -> None:
+        super().__init__(table, config)
+        self.settings = settings or UpsertSettings()
+        self.key_format_columns = unprefixed(self.key_columns, config.key_prefix)
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
+        self._since = 0.0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._check()
+        table = pa.Table.from_batches([batch])
+        n = table.num_rows
+        deleted = pa.array(np.zeros(n, dtype=bool))
+        if ROW_KIND in table.column_names:
+            kind = table.column(ROW_KIND).combine_chunks()
+            table = table.drop_columns([ROW_KIND])
+            deleted = pc.equal(kind, pa.scalar(int(RowKind.DELETE), kind.type))
+            keep = pc.not_equal(kind, pa.scalar(int(RowKind.UPDATE_BEFORE), kind.type))
+            table = table.append_column(_DELETED, deleted).filter(keep)
+        else:
+            table = table.append_column(_DELETED, deleted)
+        table = table.rename_columns([*self.names[: table.num_columns - 1], _DELETED])
+        if not table.num_rows:
+            return
+        if not self.settings.buffered:
+            self._produce(table)
+            return
+        if not self._buffer:
+            self._since = time.monotonic()
+        self._buffer.append(table)
+        self._buffered += table.num_rows
+        waited_ms = (time.monotonic() - self._since) * 1000.0
+        if self._buffered >= self.settings.buffer_rows or waited_ms >= self.settings.buffer_interval_ms:
+            self._flush_buffer()
+
+    def _flush_buffer(self) -> None:
+        """Send the last buffered row of every key, in the order those rows arrived."""
+        if not self._buffer:
+            return
+        table = pa.concat_tables(self._buffer)
+        self._buffer, self._buffered = [], 0
+        pk = [c.name for c in self.key_columns]
+        pos = pa.array(np.arange(table.num_rows, dtype=np.int64))
+        last = table.select(pk).append_column("$pos", pos).group_by(pk, use_threads=False).aggregate(
+            [("$pos", "max")])
+        self._produce(table.take(pa.array(np.sort(last.column("$pos_max").to_numpy()))))
+
+    def _produce(self, table: pa.Table) -> None:
+        opts = self.config.format_options
+        deleted = table.column(_DELETED).to_numpy(zero_copy_only=False).astype(bool)
+        upserts = table.filter(pa.array(~deleted)) if deleted.any() else table
+        encoded = encode(upserts, self.value_columns, self.config.value_format, opts)
+        if deleted.any():  # tombstones: NULL values at the deleted rows
+            index = np.cumsum(~deleted) - 1
+            encoded = encoded.take(pa.array(index, mask=deleted))
+        key_table = table.select([c.name for c in self.key_columns]).rename_columns(
+            [c.name for c in self.key_format_columns])
+        keys = encode(key_table, self.key_format_columns, self.config.key_format or "raw", opts)
+        self._send(self.producer, self.message_table(table, encoded, keys))
+        self._check()
+
+    def flush(self) -> None:
+        self._flush_buffer()
+        super().flush()
+
+    def finish(self) -> None:
+        self._flush_buffer()
+        super().finish()
+
+
+class UpsertBatchSink(KafkaBatchSink):
+    """Batch mode: every row of the bounded result as an upsert, through an :class:`UpsertWriter`."""
+
+    def __init__(self, table: TableDefinition, config: KafkaConfig,
+                 settings: UpsertSettings | None = None) -> None:
+        self.writer = UpsertWriter(table, config, settings)
