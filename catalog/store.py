@@ -97,12 +97,19 @@ class CatalogStore:
 
     # -- opening -------------------------------------------------------------------------
     def _initialize(self) -> None:
-        """Create the schema and the default catalog/database if the file is new."""
+        """Create the schema and the default catalog/database if the file is new; add the
+        ``functions`` table (user-defined functions, :mod:`catalog.functions`) to a store
+        written before it existed."""
+        from catalog.functions import FUNCTIONS_DDL
+
         with self._tx() as conn:
             tables = self._table_names(conn)
+            if tables and "functions" not in tables and "objects" in tables:
+                conn.execute(FUNCTIONS_DDL)
             if not tables:
                 for ddl in _SCHEMA:
                     conn.execute(ddl)
+                conn.execute(FUNCTIONS_DDL)
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),

@@ -62,6 +62,7 @@ from flowsql.planner.windows import (
 )
 from flowsql.sql.expressions import WindowTVF
 from flowsql.types import FlinkType, parse_type, to_arrow
+from flowsql.udf.resolve import resolve_calls
 
 GLOBAL_KEY = "EXPR$global"
 _TTL_UNUSED = (
@@ -195,7 +196,8 @@ class PlanBuilder:
 
     # -- queries -----------------------------------------------------------------------------
     def _query(self, query: exp.Expression, *, top: bool) -> Relation:
-        query = rewrite_legacy_windows(query.copy())
+        query = resolve_calls(rewrite_legacy_windows(query.copy()),
+                              getattr(self.catalog, "functions", None))  # Python UDFs
         check_query_hints(query)
         checks.check_query(query)
         if isinstance(query, exp.Subquery):

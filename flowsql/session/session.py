@@ -125,10 +125,11 @@ def _reset(session: Session, stmt: st.Reset) -> Result:
 
 
 def _handlers() -> dict[type, Callable[[Session, st.Statement], Result]]:
-    from flowsql.session import ddl, queries
+    from flowsql.session import ddl, functions, queries
 
     table: dict[type, Callable] = {st.Set: _set, st.Reset: _reset}
     table.update(ddl.HANDLERS)
+    table.update(functions.HANDLERS)
     table.update(queries.HANDLERS)
     return table
 

@@ -1,0 +1,96 @@
+"""Python UDFs in batch mode: resolved calls become DuckDB Arrow functions.
+
+Contract (:class:`BatchUdfs`, one per transpiled statement):
+- :meth:`BatchUdfs.bind` replaces every ``PYTHON_UDF('f', 'pkg.mod.f', args…)`` of a query
+  tree (see :mod:`flowsql.udf.resolve`) by a call of a DuckDB function with a name unique to
+  this statement (``__udf_<token>_<k>``), imports the function, and remembers it. A Python
+  aggregate or table function is a ``NotSupportedError`` in batch mode (not supported yet).
+- :meth:`BatchUdfs.register` registers them on a sandbox connection as vectorized Arrow
+  functions (``create_function(..., type='arrow', null_handling='special')``: NULLs reach
+  the function, as in streaming mode) and :meth:`BatchUdfs.unregister` removes them; the
+  shared batch database sees every cursor's functions, hence the unique names.
+- Each call goes through :func:`flowsql.udf.invoke.call_scalar`, the streaming engine's call
+  path. DuckDB wraps a Python exception into its own error text, so the first failure is
+  kept in :attr:`BatchUdfs.error` (an ``ExecutionError`` naming the function and the first
+  offending row) for the runner to raise instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from flowsql.errors import ExecutionError, FlowSQLError, NotSupportedError
+from flowsql.types import to_duckdb
+from flowsql.udf.api import ScalarFunction
+from flowsql.udf.invoke import call_scalar
+from flowsql.udf.loader import load_function
+from flowsql.udf.resolve import is_udf_call, udf_parts
+
+
+@dataclass
+class BatchUdfs:
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    functions: dict[str, tuple[str, ScalarFunction]] = field(default_factory=dict)
+    error: ExecutionError | None = None
+
+    def bind(self, tree: exp.Expression) -> exp.Expression:
+        """Replace resolved UDF calls by this statement's DuckDB function names."""
+        by_path: dict[tuple[str, str], str] = {}
+
+        def rewrite(node: exp.Expression) -> exp.Expression:
+            if not is_udf_call(node):
+                return node
+            name, path, args = udf_parts(node)
+            marker = str(node.name).upper()
+            if marker != "PYTHON_UDF":
+                what = "aggregate" if marker == "PYTHON_UDAF" else "table"
+                raise NotSupportedError(
+                    f"Python {what} function {name} in batch mode",
+                    hint="run the query in streaming mode "
+                         "(SET 'execution.runtime-mode' = 'streaming')",
+                )
+            key = (name.lower(), path)
+            duck = by_path.get(key)
+            if duck is None:
+                fn = load_function(path, name)
+                if not isinstance(fn, ScalarFunction):
+                    raise NotSupportedError(f"Python {fn.kind} function {name} in batch mode")
+                duck = f"__udf_{self.token}_{len(self.functions)}"
+                self.functions[duck] = (name, fn)
+                by_path[key] = duck
+            return exp.Anonymous(this=duck, expressions=[a.copy() for a in args])
+
+        return tree.transform(rewrite)
+
+    def _wrapper(self, name: str, fn: ScalarFunction):
+        def call(*columns: Any) -> pa.Array:
+            arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+            rows = len(arrays[0]) if arrays else 1
+            try:
+                return call_scalar(fn, name, arrays, rows)
+            except FlowSQLError as e:
+                if self.error is None:
+                    self.error = e if isinstance(e, ExecutionError) else ExecutionError(e.message)
+                raise RuntimeError(e.message) from None
+
+        return call
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        for duck, (name, fn) in self.functions.items():
+            con.create_function(duck, self._wrapper(name, fn), None,
+                                duckdb.sqltype(to_duckdb(fn.result_type.with_nullable(True))),
+                                type="arrow", null_handling="special",
+                                side_effects=not fn.deterministic)
+
+    def unregister(self, con: duckdb.DuckDBPyConnection) -> None:
+        for duck in self.functions:
+            try:
+                con.remove_function(duck)
+            except duckdb.Error:
+                pass
