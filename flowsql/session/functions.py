@@ -25,7 +25,7 @@ from catalog.table import ObjectName
 from flowsql.errors import ValidationError
 from flowsql.session.result import Result
 from flowsql.sql import statements as st
-from flowsql.udf.loader import JVM_LANGUAGES, jvm_error, load_function
+from flowsql.udf.loader import JVM_LANGUAGES, add_python_files, jvm_error, load_function
 
 if TYPE_CHECKING:
     from flowsql.session.session import Session
@@ -60,6 +60,7 @@ def _create_function(session: Session, stmt: st.CreateFunction) -> Result:
     display = stmt.name[-1]
     if stmt.language in JVM_LANGUAGES:
         raise jvm_error(display, stmt.path)
+    add_python_files(session.config.get("python.files") or "")
     fn = load_function(stmt.path, display, stmt.language)
     functions = session.catalog.functions
     if stmt.system:

@@ -115,6 +115,10 @@ def _set(session: Session, stmt: st.Set) -> Result:
         )
     session.config.set(stmt.key, stmt.value or "")
     session.sync_catalog()
+    if stmt.key == "python.files":  # where Python UDF modules are imported from
+        from flowsql.udf.loader import add_python_files
+
+        add_python_files(stmt.value or "")
     return Result.ok("[INFO] Execute statement succeeded.")
 
 

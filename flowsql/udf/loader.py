@@ -12,7 +12,8 @@ failure is a ``ValidationError`` naming the SQL function and the path:
   about ``PYTHONPATH``;
 - the module has no such attribute, or the attribute is not a decorated function.
 
-Modules are imported from ``sys.path`` (``PYTHONPATH``) and, last, the current directory.
+Modules are imported from ``sys.path`` (``PYTHONPATH``), the folders of
+``SET 'python.files'`` (:func:`add_python_files`) and, last, the current directory.
 The session calls this at ``CREATE FUNCTION`` (so a bad path fails there) and again when a
 query uses the function (a module removed since fails then, with the same message).
 """
@@ -48,6 +49,17 @@ def looks_like_jvm_class(path: str) -> bool:
                                 and all(p[:1].islower() for p in parts[:-1]))
 
 
+def add_python_files(spec: str) -> None:
+    """``'python.files'``: put the folder of each listed file (or each listed directory)
+    on ``sys.path``, after what is there (process-wide, idempotent)."""
+    for item in (p.strip() for p in spec.split(",")):
+        if not item:
+            continue
+        folder = item if os.path.isdir(item) else os.path.dirname(os.path.abspath(item))
+        if folder not in sys.path:
+            sys.path.append(folder)
+
+
 def _import(module: str):
     cwd = os.getcwd()
     if cwd not in sys.path:
@@ -74,11 +86,13 @@ def load_function(path: str, sql_name: str, language: str = "PYTHON") -> UserFun
         if isinstance(exc, ModuleNotFoundError) and looks_like_jvm_class(path):
             raise jvm_error(sql_name, path) from None
         first = (str(exc).splitlines() or [""])[0]
+        missing = isinstance(exc, ModuleNotFoundError) and module_name.startswith(exc.name or "")
         raise ValidationError(
             f"function '{sql_name}': cannot import module '{module_name}': "
             f"{type(exc).__name__}: {first}",
-            hint="put the module on PYTHONPATH (or in the directory flowsql runs in) and "
-                 "check that it imports: python -c 'import " + module_name + "'",
+            hint="put the module on PYTHONPATH or list its file in SET 'python.files'" if missing
+            else f"the module was found but importing it failed; python -c 'import {module_name}' "
+                 "shows the traceback",
         ) from None
     if not hasattr(module, attr):
         raise ValidationError(
