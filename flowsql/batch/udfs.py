@@ -3,8 +3,12 @@
 Contract (:class:`BatchUdfs`, one per transpiled statement):
 - :meth:`BatchUdfs.bind` replaces every ``PYTHON_UDF('f', 'pkg.mod.f', args…)`` of a query
   tree (see :mod:`flowsql.udf.resolve`) by a call of a DuckDB function with a name unique to
-  this statement (``__udf_<token>_<k>``), imports the function, and remembers it. A Python
-  aggregate or table function is a ``NotSupportedError`` in batch mode (not supported yet).
+  this statement (``__udf_<token>_<k>``), imports the function, and remembers it. A call of
+  a Python aggregate function ``g(x, y)`` becomes ``__udf_…(ARRAY_AGG(x), ARRAY_AGG(y))``:
+  DuckDB collects each group's arguments (NULLs included, the lists in the same row order)
+  and the function folds them with :class:`flowsql.udf.aggregate.UdafRunner` (one
+  ``accumulate`` per group). A Python table function is a ``NotSupportedError`` in batch
+  mode (not supported yet).
 - :meth:`BatchUdfs.register` registers them on a sandbox connection as vectorized Arrow
   functions (``create_function(..., type='arrow', null_handling='special')``: NULLs reach
   the function, as in streaming mode) and :meth:`BatchUdfs.unregister` removes them; the
@@ -27,16 +31,38 @@ from sqlglot import exp
 
 from flowsql.errors import ExecutionError, FlowSQLError, NotSupportedError
 from flowsql.types import to_duckdb
-from flowsql.udf.api import ScalarFunction
+from flowsql.udf.aggregate import UdafRunner
+from flowsql.udf.api import AggregateFunction, ScalarFunction, TableFunction
 from flowsql.udf.invoke import call_scalar
 from flowsql.udf.loader import load_function
 from flowsql.udf.resolve import is_udf_call, udf_parts
+
+_HUGEINT = pa.decimal128(38, 0)
+
+
+def flink_argument(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """An argument as the streaming engine would pass it: DuckDB's HUGEINT (its SUM of
+    integers, Arrow ``decimal128(38, 0)``) becomes BIGINT as in Flink, when the values fit;
+    a list column (a Python aggregate's arguments) likewise in its values."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type == _HUGEINT:
+        try:
+            return arr.cast(pa.int64())
+        except pa.ArrowInvalid:
+            return arr
+    if pa.types.is_list(arr.type) and arr.type.value_type == _HUGEINT:
+        try:
+            return arr.cast(pa.list_(pa.int64()))
+        except pa.ArrowInvalid:
+            return arr
+    return arr
 
 
 @dataclass
 class BatchUdfs:
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    functions: dict[str, tuple[str, ScalarFunction]] = field(default_factory=dict)
+    functions: dict[str, tuple[str, ScalarFunction | AggregateFunction]] = field(default_factory=dict)
     error: ExecutionError | None = None
 
     def bind(self, tree: exp.Expression) -> exp.Expression:
@@ -47,30 +73,32 @@ class BatchUdfs:
             if not is_udf_call(node):
                 return node
             name, path, args = udf_parts(node)
-            marker = str(node.name).upper()
-            if marker != "PYTHON_UDF":
-                what = "aggregate" if marker == "PYTHON_UDAF" else "table"
-                raise NotSupportedError(
-                    f"Python {what} function {name} in batch mode",
-                    hint="run the query in streaming mode "
-                         "(SET 'execution.runtime-mode' = 'streaming')",
-                )
             key = (name.lower(), path)
             duck = by_path.get(key)
             if duck is None:
                 fn = load_function(path, name)
-                if not isinstance(fn, ScalarFunction):
-                    raise NotSupportedError(f"Python {fn.kind} function {name} in batch mode")
+                if isinstance(fn, TableFunction):
+                    raise NotSupportedError(
+                        f"Python table function {name} in batch mode",
+                        hint="run the query in streaming mode "
+                             "(SET 'execution.runtime-mode' = 'streaming')",
+                    )
                 duck = f"__udf_{self.token}_{len(self.functions)}"
                 self.functions[duck] = (name, fn)
                 by_path[key] = duck
+            if isinstance(self.functions[duck][1], AggregateFunction):
+                # one list per argument, collected by DuckDB per group (same row order)
+                if isinstance(node.parent, exp.Filter):
+                    raise NotSupportedError(f"FILTER (WHERE ...) on Python aggregate function {name}")
+                lists = [exp.ArrayAgg(this=a.copy()) for a in args]
+                return exp.Anonymous(this=duck, expressions=lists)
             return exp.Anonymous(this=duck, expressions=[a.copy() for a in args])
 
         return tree.transform(rewrite)
 
     def _wrapper(self, name: str, fn: ScalarFunction):
         def call(*columns: Any) -> pa.Array:
-            arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+            arrays = [flink_argument(c) for c in columns]
             rows = len(arrays[0]) if arrays else 1
             try:
                 return call_scalar(fn, name, arrays, rows)
@@ -81,9 +109,32 @@ class BatchUdfs:
 
         return call
 
+    def _aggregate(self, name: str, fn: AggregateFunction):
+        """The group's argument lists (one ListArray per argument) → one result per group."""
+        runner = UdafRunner(fn, name)
+
+        def call(*columns: Any) -> pa.Array:
+            lists = [flink_argument(c) for c in columns]
+            try:
+                values = []
+                for i in range(len(lists[0]) if lists else 0):
+                    acc = runner.create()
+                    if lists[0][i].is_valid:
+                        acc = runner.accumulate(acc, [la[i].values for la in lists])
+                    values.append(runner.value(acc))
+                return runner.results(values)
+            except FlowSQLError as e:
+                if self.error is None:
+                    self.error = e if isinstance(e, ExecutionError) else ExecutionError(e.message)
+                raise RuntimeError(e.message) from None
+
+        return call
+
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         for duck, (name, fn) in self.functions.items():
-            con.create_function(duck, self._wrapper(name, fn), None,
+            wrapper = self._aggregate(name, fn) if isinstance(fn, AggregateFunction) \
+                else self._wrapper(name, fn)
+            con.create_function(duck, wrapper, None,
                                 duckdb.sqltype(to_duckdb(fn.result_type.with_nullable(True))),
                                 type="arrow", null_handling="special",
                                 side_effects=not fn.deterministic)

@@ -44,6 +44,9 @@ Built-in kinds and their params (all plain JSON, produced by
   partial states of ``local-group-aggregate`` (:mod:`flowsql.operators.local_group_aggregate`);
   ``state_ttl_ms`` (from a STATE_TTL hint) overrides ``table.exec.state.ttl`` for it.
 - ``local-group-aggregate``: ``{"spec": ...}``.
+- ``python-group-aggregate``: the params of ``group-aggregate`` (no ``merge``) →
+  :class:`~flowsql.operators.python_group_aggregate.PythonGroupAggregateOperator` (a GROUP
+  BY calling Python aggregate functions).
 - ``union``: ``{}`` → :class:`~flowsql.operators.union.UnionOperator` (UNION ALL).
 - ``join``: ``{"join_type": "INNER"|"LEFT"|"RIGHT"|"FULL", "left": [[name, type], ...],
   "right": [[name, type], ...], "left_keys": [name, ...], "right_keys": [name, ...],
@@ -262,6 +265,10 @@ def _build_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
 
     spec = GroupAggregateSpec.from_dict(_spec_dict(params))
     ttl = params.get("state_ttl_ms")
+    if any(a.function == "PYTHON_UDAF" for a in spec.aggs):
+        from flowsql.operators.python_group_aggregate import PythonGroupAggregateOperator
+
+        return PythonGroupAggregateOperator(spec, having=having)
     if params.get("merge"):
         return GlobalGroupAggregateOperator(spec, _input_schema(params), having=having,
                                             state_ttl_ms=ttl)
@@ -301,6 +308,7 @@ OPERATORS: dict[str, Builder] = {
     "local-window-aggregate": _build_local_window_aggregate,
     "group-aggregate": _build_group_aggregate,
     "local-group-aggregate": _build_local_group_aggregate,
+    "python-group-aggregate": _build_group_aggregate,
 }
 
 

@@ -35,6 +35,7 @@ from sqlglot import exp
 
 from catalog.table import TableDefinition, ViewDefinition
 from flowsql.errors import NotSupportedError, ValidationError
+from flowsql.operators.python_group_aggregate import check_planned as check_python_aggregates
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
@@ -444,6 +445,7 @@ class PlanBuilder:
         )
         if window is None and not plan.keys and not plan.aggs:
             raise ValidationError("GROUP BY needs at least one key or aggregate")
+        check_python_aggregates(plan.aggs, window=window is not None)
         if window is None and not plan.keys:
             # a global aggregation runs as a group aggregation over one constant key
             plan.keys.append(GLOBAL_KEY)

@@ -124,7 +124,10 @@ class _Builder:
                 params["merge"] = True
                 params["input"] = _schema_json(n.input.schema)
                 display = "GlobalGroupAggregate"
-            op = self.add("group-aggregate", display, params, p)
+            kind = "group-aggregate"
+            if any(a.function == "PYTHON_UDAF" for a in n.spec.aggs):  # Python aggregates
+                kind, display = "python-group-aggregate", "PythonGroupAggregate"
+            op = self.add(kind, display, params, p)
             self.connect(up, op, n.spec.keys)
             return op
         if isinstance(n, Join):

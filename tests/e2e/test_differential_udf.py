@@ -9,7 +9,9 @@ from hypothesis import given
 
 FUNCTIONS = ("CREATE TEMPORARY FUNCTION count_char AS 'nexmark_udfs.count_char';"
              "CREATE TEMPORARY FUNCTION tag AS 'nexmark_udfs.tag';"
-             "CREATE TEMPORARY FUNCTION scaled AS 'nexmark_udfs.scaled'")
+             "CREATE TEMPORARY FUNCTION scaled AS 'nexmark_udfs.scaled';"
+             "CREATE TEMPORARY FUNCTION wavg AS 'nexmark_udfs.WeightedAvg';"
+             "CREATE TEMPORARY FUNCTION count_long AS 'nexmark_udfs.CountLong'")
 
 
 def _functions(d: Differential) -> None:
@@ -37,6 +39,27 @@ def test_scalar_udf_as_group_key_and_aggregate_input(data):
         _functions(d)
         d.check("SELECT count_char(s, 'a') AS na, COUNT(*) AS n, SUM(scaled(v, p)) AS total "
                 "FROM t GROUP BY count_char(s, 'a')")
+
+
+@DIFF_SETTINGS
+@given(data=inputs())
+def test_python_aggregate_in_group_by(data):
+    with Differential() as d:
+        d.table("t", data)
+        _functions(d)
+        d.check("SELECT k, wavg(v, g) AS wa, count_long(s) AS nl, COUNT(*) AS n, SUM(v) AS sv "
+                "FROM t GROUP BY k HAVING COUNT(*) > 1")
+
+
+@DIFF_SETTINGS
+@given(data=inputs())
+def test_python_aggregate_over_an_updating_input(data):
+    """The inner GROUP BY emits -U/+U: the outer Python aggregate retracts."""
+    with Differential() as d:
+        d.table("t", data)
+        _functions(d)
+        d.check("SELECT n, wavg(sv, n) AS wa, count_long(k) AS nl, COUNT(*) AS groups "
+                "FROM (SELECT k, COUNT(*) AS n, SUM(v) AS sv FROM t GROUP BY k) GROUP BY n")
 
 
 NEXMARK = """

@@ -66,3 +66,17 @@ class SumSquares:
 
 def plain_function(x):
     return x
+
+
+@udaf(result_type="BIGINT")
+class FailsOnSeven:
+    def create_accumulator(self):
+        return 0
+
+    def accumulate(self, acc, x):
+        if pc.any(pc.equal(x, 7)).as_py():
+            raise ValueError("seven")
+        return acc + len(x)
+
+    def get_value(self, acc):
+        return acc
