@@ -7,8 +7,10 @@ Contract (:class:`BatchUdfs`, one per transpiled statement):
   a Python aggregate function ``g(x, y)`` becomes ``__udf_…(ARRAY_AGG(x), ARRAY_AGG(y))``:
   DuckDB collects each group's arguments (NULLs included, the lists in the same row order)
   and the function folds them with :class:`flowsql.udf.aggregate.UdafRunner` (one
-  ``accumulate`` per group). A Python table function is a ``NotSupportedError`` in batch
-  mode (not supported yet).
+  ``accumulate`` per group). ``LATERAL TABLE(f(x)) AS T(a, b)`` becomes ``LATERAL (SELECT
+  UNNEST(__udf_…(x), recursive := true)) AS T(a, b)``: per input row the function's rows as
+  a list of structs (:func:`flowsql.udf.invoke.call_table`), unnested by DuckDB; with
+  ``LEFT JOIN ... ON TRUE`` an input row without rows keeps NULLs, as in streaming mode.
 - :meth:`BatchUdfs.register` registers them on a sandbox connection as vectorized Arrow
   functions (``create_function(..., type='arrow', null_handling='special')``: NULLs reach
   the function, as in streaming mode) and :meth:`BatchUdfs.unregister` removes them; the
@@ -26,14 +28,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
-from flowsql.errors import ExecutionError, FlowSQLError, NotSupportedError
-from flowsql.types import to_duckdb
+from flowsql.errors import ExecutionError, FlowSQLError, NotSupportedError, ValidationError
+from flowsql.types import to_arrow, to_duckdb
 from flowsql.udf.aggregate import UdafRunner
 from flowsql.udf.api import AggregateFunction, ScalarFunction, TableFunction
-from flowsql.udf.invoke import call_scalar
+from flowsql.udf.invoke import ROW, call_scalar, call_table
 from flowsql.udf.loader import load_function
 from flowsql.udf.resolve import is_udf_call, udf_parts
 
@@ -70,6 +74,8 @@ class BatchUdfs:
         by_path: dict[tuple[str, str], str] = {}
 
         def rewrite(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Lateral):
+                return self._lateral(node)
             if not is_udf_call(node):
                 return node
             name, path, args = udf_parts(node)
@@ -78,10 +84,9 @@ class BatchUdfs:
             if duck is None:
                 fn = load_function(path, name)
                 if isinstance(fn, TableFunction):
-                    raise NotSupportedError(
-                        f"Python table function {name} in batch mode",
-                        hint="run the query in streaming mode "
-                             "(SET 'execution.runtime-mode' = 'streaming')",
+                    raise ValidationError(
+                        f"table function {name} is not allowed here",
+                        hint=f"call it in FROM: ... CROSS JOIN LATERAL TABLE({name}(...))",
                     )
                 duck = f"__udf_{self.token}_{len(self.functions)}"
                 self.functions[duck] = (name, fn)
@@ -95,6 +100,55 @@ class BatchUdfs:
             return exp.Anonymous(this=duck, expressions=[a.copy() for a in args])
 
         return tree.transform(rewrite)
+
+    def _lateral(self, node: exp.Lateral) -> exp.Expression:
+        """``LATERAL TABLE(f(x)) [AS T(a, b)]`` → ``LATERAL (SELECT UNNEST(__udf_…(x),
+        recursive := true)) AS T(a, b)``: the function returns, per input row, the list of
+        its output rows as structs, which DuckDB unnests into columns."""
+        inner = node.this
+        if isinstance(inner, exp.Anonymous) and str(inner.name).upper() == "TABLE" \
+                and len(inner.expressions) == 1:
+            inner = inner.expressions[0]
+        if not is_udf_call(inner, "table"):
+            return node
+        name, path, args = udf_parts(inner)
+        fn = load_function(path, name)
+        if not isinstance(fn, TableFunction):
+            raise ValidationError(f"{name} is a {fn.kind} function, not a table function")
+        duck = f"__udf_{self.token}_{len(self.functions)}"
+        self.functions[duck] = (name, fn)
+        call = exp.Anonymous(this=duck, expressions=[a.copy() for a in args])
+        select = sqlglot.parse_one("SELECT UNNEST(__f, recursive := true)", read="duckdb")
+        select.find(exp.Column).replace(call)
+        alias = node.args.get("alias")
+        if alias is None or not alias.columns:
+            alias = exp.TableAlias(
+                this=exp.to_identifier(alias.name if alias is not None and alias.name else name),
+                columns=[exp.to_identifier(c, quoted=True) for c in fn.names])
+        return exp.Lateral(this=exp.Subquery(this=select), alias=alias.copy())
+
+    def _table(self, name: str, fn: TableFunction):
+        """Arguments → per input row, a list of structs (the rows the function returns)."""
+        struct = pa.struct([pa.field(n, to_arrow(t)) for n, t in zip(fn.names, fn.result_types,
+                                                                     strict=True)])
+
+        def call(*columns: Any) -> pa.Array:
+            arrays = [flink_argument(c) for c in columns]
+            rows = len(arrays[0]) if arrays else 1
+            try:
+                result = call_table(fn, name, arrays, rows)
+            except FlowSQLError as e:
+                if self.error is None:
+                    self.error = e if isinstance(e, ExecutionError) else ExecutionError(e.message)
+                raise RuntimeError(e.message) from None
+            index = result.column(ROW).to_numpy()
+            counts = np.bincount(index, minlength=rows) if len(index) else np.zeros(rows, int)
+            offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+            values = pa.StructArray.from_arrays(
+                [result.column(n).combine_chunks() for n in fn.names], fields=list(struct))
+            return pa.ListArray.from_arrays(offsets, values)
+
+        return call, pa.list_(struct)
 
     def _wrapper(self, name: str, fn: ScalarFunction):
         def call(*columns: Any) -> pa.Array:
@@ -132,12 +186,17 @@ class BatchUdfs:
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         for duck, (name, fn) in self.functions.items():
-            wrapper = self._aggregate(name, fn) if isinstance(fn, AggregateFunction) \
-                else self._wrapper(name, fn)
-            con.create_function(duck, wrapper, None,
-                                duckdb.sqltype(to_duckdb(fn.result_type.with_nullable(True))),
-                                type="arrow", null_handling="special",
-                                side_effects=not fn.deterministic)
+            if isinstance(fn, TableFunction):
+                wrapper, arrow_type = self._table(name, fn)
+                fields = ", ".join(f'"{n}" {to_duckdb(t.with_nullable(True))}'
+                                   for n, t in zip(fn.names, fn.result_types, strict=True))
+                returns = duckdb.sqltype(f"STRUCT({fields})[]")
+            else:
+                wrapper = self._aggregate(name, fn) if isinstance(fn, AggregateFunction) \
+                    else self._wrapper(name, fn)
+                returns = duckdb.sqltype(to_duckdb(fn.result_type.with_nullable(True)))
+            con.create_function(duck, wrapper, None, returns, type="arrow",
+                                null_handling="special", side_effects=not fn.deterministic)
 
     def unregister(self, con: duckdb.DuckDBPyConnection) -> None:
         for duck in self.functions:

@@ -44,6 +44,8 @@ Built-in kinds and their params (all plain JSON, produced by
   partial states of ``local-group-aggregate`` (:mod:`flowsql.operators.local_group_aggregate`);
   ``state_ttl_ms`` (from a STATE_TTL hint) overrides ``table.exec.state.ttl`` for it.
 - ``local-group-aggregate``: ``{"spec": ...}``.
+- ``correlate``: see :mod:`flowsql.operators.correlate` (``LATERAL TABLE`` of a Python table
+  function).
 - ``python-group-aggregate``: the params of ``group-aggregate`` (no ``merge``) →
   :class:`~flowsql.operators.python_group_aggregate.PythonGroupAggregateOperator` (a GROUP
   BY calling Python aggregate functions).
@@ -71,6 +73,7 @@ from flowsql.errors import PlanError
 from flowsql.expr.compile import compile_expression
 from flowsql.operators.base import Operator
 from flowsql.operators.calc import CalcOperator, schema_from_columns
+from flowsql.operators.correlate import CorrelateOperator
 from flowsql.operators.group_aggregate import GroupAggregateOperator
 from flowsql.operators.join import JoinOperator, JoinSpec
 from flowsql.operators.local_group_aggregate import (
@@ -309,6 +312,7 @@ OPERATORS: dict[str, Builder] = {
     "group-aggregate": _build_group_aggregate,
     "local-group-aggregate": _build_local_group_aggregate,
     "python-group-aggregate": _build_group_aggregate,
+    "correlate": lambda params, env: CorrelateOperator(params),
 }
 
 

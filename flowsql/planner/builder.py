@@ -41,6 +41,7 @@ from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
 from flowsql.planner.hints import check_query_hints, input_names, item_names, state_ttl, ttl_for
 from flowsql.planner.joins import plan_join, resolve_columns, star_columns
+from flowsql.planner.lateral import plan_lateral
 from flowsql.planner.logical import (
     Calc,
     Field,
@@ -321,6 +322,9 @@ class PlanBuilder:
         joins = select.args.get("joins") or []
         seen = item_names(from_.this) if from_ is not None else []
         for join in joins:
+            if isinstance(join.this, exp.Lateral):  # LATERAL TABLE(f(x)): a Python table function
+                rel = plan_lateral(self, rel, join)
+                continue
             right = item_names(join.this)
             rel = plan_join(self, rel, join, (ttl_for(hints, seen), ttl_for(hints, right)))
             seen = seen + right

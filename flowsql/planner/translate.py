@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
+from flowsql.planner.lateral import Correlate
 from flowsql.planner.logical import (
     Calc,
     GroupAggregate,
@@ -132,6 +133,11 @@ class _Builder:
             return op
         if isinstance(n, Join):
             return self.join(n)
+        if isinstance(n, Correlate):  # LATERAL TABLE(f(x)) (flowsql.planner.lateral)
+            up = self.node(n.input)
+            op = self.add("correlate", "Correlate", n.params(), up.parallelism)
+            self.connect(up, op)
+            return op
         if isinstance(n, Union):
             ups = [self.node(k) for k in n.children]
             op = self.add("union", "Union", {"inputs": len(ups)}, self.parallelism)

@@ -1,4 +1,4 @@
-"""Call a vectorized scalar UDF on Arrow arrays — the one code path both engines use.
+"""Call a vectorized scalar or table UDF on Arrow arrays — the one code path both engines use.
 
 Contract of :func:`call_scalar(fn, sql_name, args, num_rows)`:
 1. call ``fn.func(*args)`` once with the whole arrays (no per-row Python);
@@ -9,6 +9,8 @@ Contract of :func:`call_scalar(fn, sql_name, args, num_rows)`:
    function again on one-row slices (on this error path only, at most
    :data:`MAX_PROBE_ROWS` rows), and the exception's type and first line — no traceback.
    A wrong result length or a result that does not cast to the declared type is named too.
+
+:func:`call_table` does the same for a table function (its result shape is documented there).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from flowsql.errors import ExecutionError, FlowSQLError
 from flowsql.types import to_arrow
-from flowsql.udf.api import ScalarFunction
+from flowsql.udf.api import ScalarFunction, TableFunction
 
 MAX_PROBE_ROWS = 10_000
 
@@ -93,4 +96,49 @@ def call_scalar(fn: ScalarFunction, sql_name: str, args: list[pa.Array], num_row
             f"Python function '{sql_name}' returned values that are not {fn.result_type}: "
             f"{_first_line(exc)}",
             hint="return a pyarrow array of the declared result type",
+        ) from None
+
+
+ROW = "$row"
+
+
+def call_table(fn: TableFunction, sql_name: str, args: list[pa.Array], num_rows: int) -> pa.Table:
+    """One batch through a table function: a table of ``$row`` (int64, the input row each
+    output row belongs to, ascending) and the declared columns, cast to their types.
+
+    The function returns a ``pa.Table`` / ``pa.RecordBatch`` / dict of columns holding
+    ``$row`` and the declared columns by name (errors as in :func:`call_scalar`)."""
+    try:
+        out = fn.func(*args)
+    except FlowSQLError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - user code
+        raise failure(sql_name, args, num_rows, exc, fn.func) from None
+    try:
+        if isinstance(out, dict):
+            out = pa.table(out)
+        elif isinstance(out, pa.RecordBatch):
+            out = pa.Table.from_batches([out])
+        if not isinstance(out, pa.Table):
+            raise TypeError(f"it returned {type(out).__name__}")
+        missing = [n for n in (ROW, *fn.names) if n not in out.column_names]
+        if missing:
+            raise TypeError("the result lacks column(s) " + ", ".join(missing))
+        rows = out.column(ROW).cast(pa.int64())
+        if len(rows) and (pc.min(rows).as_py() < 0 or pc.max(rows).as_py() >= num_rows
+                          or rows.null_count):
+            raise ValueError(f"'{ROW}' must index the {num_rows} input rows")
+        cols = {ROW: rows}
+        for name, ftype in zip(fn.names, fn.result_types, strict=True):
+            cols[name] = out.column(name).cast(to_arrow(ftype))
+        table = pa.table(cols)
+        order = pc.sort_indices(table.column(ROW))  # stable: keeps each row's output order
+        return table.take(order)
+    except FlowSQLError:
+        raise
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+        raise ExecutionError(
+            f"Python table function '{sql_name}' returned an unusable result: {_first_line(exc)}",
+            hint=f"return a pyarrow table (or dict of columns) with '{ROW}' (input row index) "
+                 f"and {', '.join(fn.names)}",
         ) from None

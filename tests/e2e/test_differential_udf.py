@@ -4,6 +4,7 @@ standing in for its Java UDF."""
 
 from __future__ import annotations
 
+import pytest
 from harness import DIFF_SETTINGS, Differential, assert_same_rows, inputs
 from hypothesis import given
 
@@ -11,7 +12,8 @@ FUNCTIONS = ("CREATE TEMPORARY FUNCTION count_char AS 'nexmark_udfs.count_char';
              "CREATE TEMPORARY FUNCTION tag AS 'nexmark_udfs.tag';"
              "CREATE TEMPORARY FUNCTION scaled AS 'nexmark_udfs.scaled';"
              "CREATE TEMPORARY FUNCTION wavg AS 'nexmark_udfs.WeightedAvg';"
-             "CREATE TEMPORARY FUNCTION count_long AS 'nexmark_udfs.CountLong'")
+             "CREATE TEMPORARY FUNCTION count_long AS 'nexmark_udfs.CountLong';"
+             "CREATE TEMPORARY FUNCTION words AS 'nexmark_udfs.words'")
 
 
 def _functions(d: Differential) -> None:
@@ -60,6 +62,27 @@ def test_python_aggregate_over_an_updating_input(data):
         _functions(d)
         d.check("SELECT n, wavg(sv, n) AS wa, count_long(k) AS nl, COUNT(*) AS groups "
                 "FROM (SELECT k, COUNT(*) AS n, SUM(v) AS sv FROM t GROUP BY k) GROUP BY n")
+
+
+LATERAL = {
+    "comma": "SELECT k, v, word, len FROM t, LATERAL TABLE(words(s)) WHERE len <> 1",
+    "cross_join": "SELECT t.k, T.w, T.n * g AS ng FROM t CROSS JOIN LATERAL TABLE(words(s)) AS T(w, n)",
+    "left_join": "SELECT k, s, w, n FROM t LEFT JOIN LATERAL TABLE(words(s)) AS T(w, n) ON TRUE",
+    "then_group": "SELECT w, COUNT(*) AS c, SUM(v) AS sv FROM t, LATERAL TABLE(words(s)) AS T(w, n) "
+                  "GROUP BY w",
+    "updating_input": "SELECT k, w FROM (SELECT k, MAX(s) AS s FROM t GROUP BY k) AS m, "
+                      "LATERAL TABLE(words(s)) AS T(w, n)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LATERAL))
+@DIFF_SETTINGS
+@given(data=inputs())
+def test_lateral_table_function(name, data):
+    with Differential() as d:
+        d.table("t", data)
+        _functions(d)
+        d.check(LATERAL[name])
 
 
 NEXMARK = """

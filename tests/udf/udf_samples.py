@@ -80,3 +80,11 @@ class FailsOnSeven:
 
     def get_value(self, acc):
         return acc
+
+
+@udtf(result_types=["STRING", "INT"], names=["word", "len"])
+def words(s):
+    """The words of ``s`` split on spaces (none for NULL), with their lengths."""
+    lists = pc.split_pattern(s, " ")
+    flat = pc.list_flatten(lists)
+    return {"$row": pc.list_parent_indices(lists), "word": flat, "len": pc.utf8_length(flat)}
