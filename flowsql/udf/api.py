@@ -11,8 +11,10 @@ Contract:
   STRING, ``bool`` → BOOLEAN, ``bytes`` → BYTES, ``datetime.date`` → DATE,
   ``datetime.datetime`` → TIMESTAMP(3), ``decimal.Decimal`` → DECIMAL(38, 18)). Neither →
   ``ValidationError`` at decoration time.
-- ``@udtf(result_types=[...], names=[...])`` makes a :class:`TableFunction` (declared here;
-  which engines run it is stated in docs/udf.md).
+- ``@udtf(result_types=[...], names=[...])`` makes a :class:`TableFunction`: called once per
+  batch with one array per argument, it returns a table (``pa.Table`` / ``RecordBatch`` /
+  dict of columns) with ``$row`` (the input row each output row belongs to) and the declared
+  columns (:func:`flowsql.udf.invoke.call_table`).
 - ``@udaf(result_type=..., accumulator_type=...)`` on a class with ``create_accumulator()``,
   ``accumulate(acc, *arrays)``, ``get_value(acc)`` and optionally ``retract(acc, *arrays)``
   and ``merge(acc, others)`` makes an :class:`AggregateFunction`. ``accumulate`` and
