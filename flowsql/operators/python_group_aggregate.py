@@ -17,7 +17,8 @@ Per batch (steps):
 Built-in aggregates next to a Python one (COUNT, COUNT(*), SUM, AVG, MIN, MAX, with
 FILTER) are folded the same way by small accumulators here; MIN/MAX cannot retract;
 DISTINCT, FIRST_VALUE and LAST_VALUE beside a Python aggregate are not supported yet (the
-planner says so). State is a dict key → (row count, accumulators); ``snapshot()`` gives a
+planner says so). Window aggregations with Python aggregates:
+:mod:`.python_window_aggregate`. State is a dict key → (row count, accumulators); ``snapshot()`` gives a
 ``groups`` table (keys, ``$rows``, ``$acc`` = the pickled accumulators), so accumulators must
 be picklable. State TTL does not apply to this operator yet.
 """
@@ -55,20 +56,28 @@ def unsupported_beside_udaf(aggs: tuple[AggCall, ...]) -> str | None:
     return None
 
 
-def check_planned(aggs: tuple[AggCall, ...] | list[AggCall], *, window: bool) -> None:
+def check_planned(aggs: tuple[AggCall, ...] | list[AggCall], *, window: str | None) -> None:
     """Planning-time check of a GROUP BY that calls Python aggregate functions."""
     udafs = [a for a in aggs if a.function == PYTHON_UDAF]
     if not udafs:
         return
-    if window:
+    if window == "SESSION":
         raise NotSupportedError(
-            f"Python aggregate function {udafs[0].udf[0]} in a window aggregation",  # type: ignore[index]
-            hint="Python aggregate functions run in unbounded GROUP BY (streaming) and in "
-                 "batch mode",
+            f"Python aggregate function {udafs[0].udf[0]} in a SESSION window",  # type: ignore[index]
+            hint="Python aggregate functions run in TUMBLE, HOP and CUMULATE windows and in "
+                 "unbounded GROUP BY",
         )
     problem = unsupported_beside_udaf(tuple(aggs))
     if problem:
         raise NotSupportedError(problem)
+    if window in ("HOP", "CUMULATE"):  # a window merges the accumulators of its slices
+        for a in udafs:
+            name, path = a.udf  # type: ignore[misc]
+            if not load_function(path, name).can_merge:  # type: ignore[union-attr]
+                raise NotSupportedError(
+                    f"Python aggregate function {name} without merge() in a {window} window",
+                    hint="define merge(acc, others) in its class: a window is merged from slices",
+                )
 
 
 class _Builtin:
@@ -103,6 +112,15 @@ class _Builtin:
     def retract(self, acc: Any, arrays: list[pa.Array]) -> Any:
         return self._fold(acc, arrays, -1)
 
+    def merge(self, acc: Any, others: list[Any]) -> Any:
+        for o in others:
+            if self.fn in ("MIN", "MAX"):
+                pick = min if self.fn == "MIN" else max
+                acc = o if acc is None else acc if o is None else pick(acc, o)
+            else:
+                acc = [acc[0] + o[0], acc[1] + o[1]]
+        return acc
+
     def value(self, acc: Any) -> Any:
         if self.fn in ("COUNT", "COUNT_STAR"):
             return acc[0]
@@ -111,6 +129,39 @@ class _Builtin:
         if acc[1] <= 0:
             return None
         return acc[0] / acc[1] if self.fn == "AVG" else acc[0]
+
+
+def group_rows(table: pa.Table, keys: list[str]) -> list[tuple[tuple, np.ndarray]]:
+    """(key tuple, row indices) of every group of ``table`` (one vectorized group_by)."""
+    work = table.select(keys).append_column(
+        INDEX, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    grouped = work.group_by(keys, use_threads=False).aggregate([(INDEX, "list")])
+    lists = grouped.column(f"{INDEX}_list").combine_chunks()
+    return [(tuple(row[k] for k in keys), lists[g].values.to_numpy(zero_copy_only=False))
+            for g, row in enumerate(grouped.select(keys).to_pylist())]
+
+
+def fold(aggs: tuple[AggCall, ...], runners: list[Any], accs: list[Any], table: pa.Table,
+         idx: np.ndarray, retract: np.ndarray | None = None) -> list[Any]:
+    """One group's rows ``idx`` of ``table`` folded into its accumulators: accumulate for
+    added rows, retract for retracted ones; FILTER masks applied per aggregate."""
+    accs = list(accs)
+    for i, (a, runner) in enumerate(zip(aggs, runners, strict=True)):
+        rows = idx
+        if a.filter is not None:
+            keep = pc.fill_null(table.column(a.filter).take(pa.array(idx)), False)
+            rows = idx[keep.to_numpy(zero_copy_only=False)]
+        neg = retract[rows] if retract is not None else np.zeros(len(rows), dtype=bool)
+        names = [c for c in (a.input, *a.extra_inputs) if c is not None]
+        for part, sign in ((rows[~neg], 1), (rows[neg], -1)):
+            if not len(part):
+                continue
+            take = pa.array(part)
+            arrays = [table.column(n).take(take).combine_chunks() for n in names] if names \
+                else [take]
+            accs[i] = runner.accumulate(accs[i], arrays) if sign > 0 \
+                else runner.retract(accs[i], arrays)
+    return accs
 
 
 def _runner(a: AggCall) -> UdafRunner | _Builtin:
@@ -134,9 +185,6 @@ class PythonGroupAggregateOperator(Operator):
         self.key_types: list[pa.DataType] | None = None
 
     # -- per batch -------------------------------------------------------------------------
-    def _inputs(self, a: AggCall) -> list[str]:
-        return [c for c in (a.input, *a.extra_inputs) if c is not None]
-
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
         self.ctx.metrics.records_in += batch.num_rows
         if batch.num_rows == 0:
@@ -151,21 +199,10 @@ class PythonGroupAggregateOperator(Operator):
             kinds = pc.is_in(table.column(ROW_KIND),
                              pa.array([RowKind.UPDATE_BEFORE, RowKind.DELETE], pa.int8()))
             retract = kinds.to_numpy(zero_copy_only=False)
-        # 2. row indices per group
-        work = table.select(self.keys).append_column(
-            INDEX, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
-        grouped = work.group_by(self.keys, use_threads=False).aggregate([(INDEX, "list")])
-        key_rows = grouped.select(self.keys).to_pylist()
-        lists = grouped.column(f"{INDEX}_list").combine_chunks()
-        columns = {name: table.column(name).combine_chunks() for name in table.column_names}
-        masks = {a.filter: pc.fill_null(columns[a.filter], False).to_numpy(zero_copy_only=False)
-                 for a in self.aggs if a.filter is not None}
+        # 2. row indices per group; 3. fold each touched group
         touched: list[tuple] = []
         old: list[list[Any] | None] = []
-        # 3. fold each touched group
-        for g, key_row in enumerate(key_rows):
-            key = tuple(key_row[k] for k in self.keys)
-            idx = lists[g].values.to_numpy(zero_copy_only=False)
+        for key, idx in group_rows(table, self.keys):
             state = self.groups.get(key)
             if state is None:
                 state = [0, [r.create() for r in self.runners]]
@@ -173,20 +210,8 @@ class PythonGroupAggregateOperator(Operator):
                 old.append(None)
             else:
                 old.append(state[2] if len(state) > 2 else self._results(state))
-            neg = retract[idx]
-            for i, (a, runner) in enumerate(zip(self.aggs, self.runners, strict=True)):
-                rows = idx if a.filter is None else idx[masks[a.filter][idx]]
-                sub_neg = retract[rows]
-                names = self._inputs(a)
-                for part, sign in ((rows[~sub_neg], 1), (rows[sub_neg], -1)):
-                    if not len(part):
-                        continue
-                    take = pa.array(part)
-                    arrays = [columns[n].take(take) for n in names] if names else [take]
-                    acc = state[1][i]
-                    state[1][i] = runner.accumulate(acc, arrays) if sign > 0 \
-                        else runner.retract(acc, arrays)
-            state[0] += int(len(idx) - 2 * int(neg.sum()))
+            state[1] = fold(self.aggs, self.runners, state[1], table, idx, retract)
+            state[0] += int(len(idx) - 2 * int(retract[idx].sum()))
             touched.append(key)
         # 4. results, visibility, changelog
         new = [self._results(self.groups[k]) if self.groups[k][0] > 0 else None for k in touched]

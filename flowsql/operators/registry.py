@@ -48,7 +48,9 @@ Built-in kinds and their params (all plain JSON, produced by
   function).
 - ``python-group-aggregate``: the params of ``group-aggregate`` (no ``merge``) →
   :class:`~flowsql.operators.python_group_aggregate.PythonGroupAggregateOperator` (a GROUP
-  BY calling Python aggregate functions).
+  BY calling Python aggregate functions); ``python-window-aggregate``: the params of
+  ``window-aggregate`` (no ``merge``) →
+  :class:`~flowsql.operators.python_window_aggregate.PythonWindowAggregateOperator`.
 - ``union``: ``{}`` → :class:`~flowsql.operators.union.UnionOperator` (UNION ALL).
 - ``join``: ``{"join_type": "INNER"|"LEFT"|"RIGHT"|"FULL", "left": [[name, type], ...],
   "right": [[name, type], ...], "left_keys": [name, ...], "right_keys": [name, ...],
@@ -237,7 +239,11 @@ def _build_window_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
     spec = WindowAggregateSpec.from_dict(_spec_dict(params))
     late = _late_writer(params)
     op: Operator
-    if spec.window.kind == "SESSION":
+    if any(a.function == "PYTHON_UDAF" for a in spec.aggs):
+        from flowsql.operators.python_window_aggregate import PythonWindowAggregateOperator
+
+        op = PythonWindowAggregateOperator(spec, late_out=late)
+    elif spec.window.kind == "SESSION":
         op = SessionWindowOperator(spec, late_out=late)
     elif params.get("merge"):
         op = GlobalWindowAggregateOperator(spec, _input_schema(params), late_out=late)
@@ -312,6 +318,7 @@ OPERATORS: dict[str, Builder] = {
     "group-aggregate": _build_group_aggregate,
     "local-group-aggregate": _build_local_group_aggregate,
     "python-group-aggregate": _build_group_aggregate,
+    "python-window-aggregate": _build_window_aggregate,
     "correlate": lambda params, env: CorrelateOperator(params),
 }
 

@@ -449,7 +449,7 @@ class PlanBuilder:
         )
         if window is None and not plan.keys and not plan.aggs:
             raise ValidationError("GROUP BY needs at least one key or aggregate")
-        check_python_aggregates(plan.aggs, window=window is not None)
+        check_python_aggregates(plan.aggs, window=window.kind if window is not None else None)
         if window is None and not plan.keys:
             # a global aggregation runs as a group aggregation over one constant key
             plan.keys.append(GLOBAL_KEY)

@@ -237,6 +237,8 @@ class _Builder:
         p = self.parallelism if spec.keys else 1
         session = spec.window.kind == "SESSION"
         kind = "session-window" if session else "window-aggregate"
+        if any(a.function == "PYTHON_UDAF" for a in spec.aggs):  # Python aggregates
+            kind = "python-window-aggregate"
         params: dict[str, Any] = {"spec": spec.to_dict()}
         if n.late_sink is not None:
             params["late_sink"] = {"table": n.late_sink.to_json()}

@@ -64,6 +64,24 @@ def test_python_aggregate_over_an_updating_input(data):
                 "FROM (SELECT k, COUNT(*) AS n, SUM(v) AS sv FROM t GROUP BY k) GROUP BY n")
 
 
+WINDOWS = {
+    "tumble": "TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)",
+    "hop": "HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '15' SECOND)",
+    "cumulate": "CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '20' SECOND)",
+}
+
+
+@pytest.mark.parametrize("window", sorted(WINDOWS))
+@DIFF_SETTINGS
+@given(data=inputs())
+def test_python_aggregate_in_window_aggregation(window, data):
+    with Differential() as d:
+        d.table("t", data)
+        _functions(d)
+        d.check(f"SELECT k, window_start, window_end, wavg(v, g) AS wa, COUNT(*) AS n, "
+                f"MAX(v) AS mv FROM TABLE({WINDOWS[window]}) GROUP BY k, window_start, window_end")
+
+
 LATERAL = {
     "comma": "SELECT k, v, word, len FROM t, LATERAL TABLE(words(s)) WHERE len <> 1",
     "cross_join": "SELECT t.k, T.w, T.n * g AS ng FROM t CROSS JOIN LATERAL TABLE(words(s)) AS T(w, n)",

@@ -92,8 +92,9 @@ def test_a_raising_aggregate_names_itself_and_the_row():
 
 
 def test_planning_checks():
-    check_planned([AggCall("COUNT", "v", "c")], window=True)  # no Python aggregate: fine
-    with pytest.raises(NotSupportedError, match="in a window aggregation"):
-        check_planned([SSQ], window=True)
+    check_planned([AggCall("COUNT", "v", "c")], window="SESSION")  # no Python aggregate: fine
+    check_planned([SSQ], window="HOP")
+    with pytest.raises(NotSupportedError, match="in a SESSION window"):
+        check_planned([SSQ], window="SESSION")
     with pytest.raises(NotSupportedError, match="FIRST_VALUE in a GROUP BY that calls a Python"):
-        check_planned([SSQ, AggCall("FIRST_VALUE", "v", "f")], window=False)
+        check_planned([SSQ, AggCall("FIRST_VALUE", "v", "f")], window=None)
