@@ -21,7 +21,7 @@ import pyarrow as pa
 from flowsql.errors import ExecutionError, FlowSQLError, NotSupportedError
 from flowsql.types import to_arrow
 from flowsql.udf.api import AggregateFunction
-from flowsql.udf.invoke import MAX_PROBE_ROWS, _first_line, row_text
+from flowsql.udf.invoke import _RESULT_ERRORS, MAX_PROBE_ROWS, _first_line, row_text
 
 
 class UdafRunner:
@@ -82,7 +82,7 @@ class UdafRunner:
     def results(self, values: list[Any]) -> pa.Array:
         try:
             return pa.array(values, type=self.type)
-        except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+        except _RESULT_ERRORS as exc:
             raise ExecutionError(
                 f"Python aggregate function '{self.name}' returned values that are not "
                 f"{self.fn.result_type}: {_first_line(exc)}",

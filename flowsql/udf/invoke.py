@@ -69,15 +69,23 @@ def failure(sql_name: str, args: list[pa.Array], num_rows: int, exc: BaseExcepti
                           hint="fix the function; it is called with whole pyarrow arrays")
 
 
-def call_scalar(fn: ScalarFunction, sql_name: str, args: list[pa.Array], num_rows: int) -> pa.Array:
-    """One batch through a scalar UDF (see the module contract)."""
-    target = to_arrow(fn.result_type)
+def _run(func: Any, sql_name: str, args: list[pa.Array], num_rows: int) -> Any:
+    """``func(*args)``; an exception of the user's code becomes :func:`failure`'s error."""
     try:
-        out = fn.func(*args)
+        return func(*args)
     except FlowSQLError:
         raise
     except Exception as exc:  # noqa: BLE001 - user code
-        raise failure(sql_name, args, num_rows, exc, fn.func) from None
+        raise failure(sql_name, args, num_rows, exc, func) from None
+
+
+_RESULT_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+
+def call_scalar(fn: ScalarFunction, sql_name: str, args: list[pa.Array], num_rows: int) -> pa.Array:
+    """One batch through a scalar UDF (see the module contract)."""
+    target = to_arrow(fn.result_type)
+    out = _run(fn.func, sql_name, args, num_rows)
     try:
         if isinstance(out, pa.ChunkedArray):
             out = out.combine_chunks()
@@ -91,7 +99,7 @@ def call_scalar(fn: ScalarFunction, sql_name: str, args: list[pa.Array], num_row
         return out if out.type == target else out.cast(target)
     except FlowSQLError:
         raise
-    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+    except _RESULT_ERRORS as exc:
         raise ExecutionError(
             f"Python function '{sql_name}' returned values that are not {fn.result_type}: "
             f"{_first_line(exc)}",
@@ -108,12 +116,7 @@ def call_table(fn: TableFunction, sql_name: str, args: list[pa.Array], num_rows:
 
     The function returns a ``pa.Table`` / ``pa.RecordBatch`` / dict of columns holding
     ``$row`` and the declared columns by name (errors as in :func:`call_scalar`)."""
-    try:
-        out = fn.func(*args)
-    except FlowSQLError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - user code
-        raise failure(sql_name, args, num_rows, exc, fn.func) from None
+    out = _run(fn.func, sql_name, args, num_rows)
     try:
         if isinstance(out, dict):
             out = pa.table(out)
@@ -136,7 +139,7 @@ def call_table(fn: TableFunction, sql_name: str, args: list[pa.Array], num_rows:
         return table.take(order)
     except FlowSQLError:
         raise
-    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+    except _RESULT_ERRORS as exc:
         raise ExecutionError(
             f"Python table function '{sql_name}' returned an unusable result: {_first_line(exc)}",
             hint=f"return a pyarrow table (or dict of columns) with '{ROW}' (input row index) "

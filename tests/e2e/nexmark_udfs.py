@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowsql.udf import udaf, udf, udtf
+from flowsql.udf import udaf, udf
 
 
 @udf(result_type="BIGINT")
@@ -69,10 +69,3 @@ class CountLong:
     def get_value(self, acc):
         return acc
 
-
-@udtf(result_types=["STRING", "INT"], names=["word", "len"])
-def words(s):
-    """The words of ``s`` split on spaces (none for NULL), with their lengths."""
-    lists = pc.split_pattern(s, " ")
-    flat = pc.list_flatten(lists)
-    return {"$row": pc.list_parent_indices(lists), "word": flat, "len": pc.utf8_length(flat)}
