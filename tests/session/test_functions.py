@@ -122,3 +122,28 @@ def test_in_memory_catalog_keeps_temporary_functions(session):
     session.execute_one("CREATE TEMPORARY FUNCTION plus_one AS 'udf_samples.plus_one'")
     session.execute_one("SET 'table.catalog.default.kind' = 'memory'")
     assert _names(session) == ["plus_one"]
+
+
+def test_a_kept_function_whose_module_is_gone_fails_at_first_use(flowsql_home, tmp_path):
+    import sys
+
+    module = tmp_path / "vanishing_udfs.py"
+    module.write_text("from flowsql.udf import udf\n"
+                      "@udf(result_type='BIGINT')\n"
+                      "def one(x):\n    return [1] * len(x)\n")
+    first = Session(home=flowsql_home)
+    first.execute_one(f"SET 'python.files' = '{module}'")
+    first.execute_one("CREATE FUNCTION one AS 'vanishing_udfs.one'")
+    first.close()
+    module.unlink()
+    sys.modules.pop("vanishing_udfs", None)
+    second = Session(home=flowsql_home)
+    try:
+        for mode in ("streaming", "batch"):
+            second.execute_one(f"SET 'execution.runtime-mode' = '{mode}'")
+            with pytest.raises(ValidationError) as info:
+                second.execute_one("SELECT one(1) AS x")
+            assert ("function 'one': cannot import module 'vanishing_udfs': ModuleNotFoundError"
+                    in info.value.render())
+    finally:
+        second.close()
