@@ -39,7 +39,7 @@ from flowsql.udf.aggregate import UdafRunner
 from flowsql.udf.api import AggregateFunction, ScalarFunction, TableFunction
 from flowsql.udf.invoke import ROW, call_scalar, call_table
 from flowsql.udf.loader import load_function
-from flowsql.udf.resolve import is_udf_call, udf_parts
+from flowsql.udf.resolve import is_udf_call, lateral_call, udf_parts
 
 _HUGEINT = pa.decimal128(38, 0)
 
@@ -105,10 +105,7 @@ class BatchUdfs:
         """``LATERAL TABLE(f(x)) [AS T(a, b)]`` → ``LATERAL (SELECT UNNEST(__udf_…(x),
         recursive := true)) AS T(a, b)``: the function returns, per input row, the list of
         its output rows as structs, which DuckDB unnests into columns."""
-        inner = node.this
-        if isinstance(inner, exp.Anonymous) and str(inner.name).upper() == "TABLE" \
-                and len(inner.expressions) == 1:
-            inner = inner.expressions[0]
+        inner = lateral_call(node)
         if not is_udf_call(inner, "table"):
             return node
         name, path, args = udf_parts(inner)

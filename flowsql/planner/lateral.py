@@ -27,7 +27,7 @@ from flowsql.planner.aggregates import col, sql
 from flowsql.planner.logical import Calc, Field, LogicalNode, names
 from flowsql.udf.api import TableFunction
 from flowsql.udf.loader import load_function
-from flowsql.udf.resolve import is_udf_call, udf_parts
+from flowsql.udf.resolve import is_udf_call, lateral_call, udf_parts
 
 if TYPE_CHECKING:
     from flowsql.planner.builder import PlanBuilder, Relation
@@ -60,10 +60,7 @@ class Correlate(LogicalNode):
 
 def _call(join: exp.Join) -> exp.Anonymous:
     lateral = join.this
-    inner = lateral.this
-    if isinstance(inner, exp.Anonymous) and str(inner.name).upper() == "TABLE" \
-            and len(inner.expressions) == 1:
-        inner = inner.expressions[0]
+    inner = lateral_call(lateral)
     if is_udf_call(inner, "table"):
         return inner
     if isinstance(inner, exp.Anonymous | exp.Func) and not isinstance(inner, exp.Query):

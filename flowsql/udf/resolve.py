@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from flowsql.errors import ValidationError
 from flowsql.udf.loader import load_function
 
 MARKERS = {"scalar": "PYTHON_UDF", "aggregate": "PYTHON_UDAF", "table": "PYTHON_UDTF"}
@@ -68,3 +69,19 @@ def resolve_calls(tree: exp.Expression, functions: Any) -> exp.Expression:
         return node
 
     return tree.transform(rewrite)
+
+
+def lateral_call(lateral: exp.Expression) -> exp.Expression:
+    """The call inside ``LATERAL TABLE(call)`` (the ``TABLE(...)`` wrapper removed). A
+    resolved Python function of another kind raises ``ValidationError`` naming its kind."""
+    inner = lateral.this
+    if isinstance(inner, exp.Anonymous) and str(inner.name).upper() == "TABLE" \
+            and len(inner.expressions) == 1:
+        inner = inner.expressions[0]
+    if is_udf_call(inner) and not is_udf_call(inner, "table"):
+        kind = "aggregate" if is_udf_call(inner, "aggregate") else "scalar"
+        raise ValidationError(
+            f"{udf_parts(inner)[0]} is a {kind} function, not a table function",
+            hint="LATERAL TABLE(...) calls a table function (declared with @udtf)",
+        )
+    return inner

@@ -147,3 +147,16 @@ def test_a_kept_function_whose_module_is_gone_fails_at_first_use(flowsql_home, t
                     in info.value.render())
     finally:
         second.close()
+
+
+@pytest.mark.parametrize("mode", ["streaming", "batch"])
+def test_a_function_of_the_wrong_kind_says_where_it_belongs(session, mode):
+    session.execute_one(FILES)
+    session.execute_one("CREATE TEMPORARY FUNCTION count_char AS 'udf_samples.count_char'")
+    session.execute_one("CREATE TEMPORARY FUNCTION words AS 'udf_samples.words'")
+    session.execute_one(WORDS)
+    session.execute_one(f"SET 'execution.runtime-mode' = '{mode}'")
+    with pytest.raises(ValidationError, match="count_char is a scalar function, not a table"):
+        session.execute_one("SELECT * FROM words, LATERAL TABLE(count_char(s, 'a'))")
+    with pytest.raises(ValidationError, match="table function words is not allowed here"):
+        session.execute_one("SELECT words(s) FROM words")
