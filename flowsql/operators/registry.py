@@ -100,6 +100,7 @@ from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec
 from flowsql.operators.union import UnionOperator
 from flowsql.operators.window_aggregate import WindowAggregateOperator
 from flowsql.types import parse_type
+from flowsql.udf.loader import add_python_files
 
 
 @dataclass
@@ -340,6 +341,8 @@ class OperatorRegistry:
                 f"unknown operator kind '{kind}' (operator {env.operator_id})",
                 hint="known kinds: " + ", ".join(self.kinds()),
             )
+        if env.config.get("python.files"):  # Python UDF modules, in any process (flowsql.udf)
+            add_python_files(str(env.config["python.files"]))
         return builder(params, env)
 
 

@@ -6,7 +6,8 @@ returns its ``attr``, which must be a :class:`~flowsql.udf.api.ScalarFunction`,
 failure is a ``ValidationError`` naming the SQL function and the path:
 
 - ``LANGUAGE JAVA`` / ``SCALA``, or a path that cannot be imported and reads as a JVM class
-  name (``com.example.MyUdf``): FlowSQL runs Python functions, with a one-line example;
+  name (reverse-domain: ``com.example.udf.MyUdf``): FlowSQL runs Python functions, with a
+  one-line example;
 - the module cannot be imported: names the module and the import error (type and first line
   of its message; an exception raised by the module's own code counts too), with a hint
   about ``PYTHONPATH``;
@@ -44,9 +45,10 @@ def jvm_error(sql_name: str, path: str) -> ValidationError:
 
 
 def looks_like_jvm_class(path: str) -> bool:
+    """A reverse-domain class name (``com.example.udf.MyUdf``). A Python class path such as
+    ``my_udfs.WeightedAvg`` is not one: only consulted when the module does not import."""
     parts = path.split(".")
-    return len(parts) >= 2 and (parts[0] in _JVM_ROOTS or bool(_CLASS_NAME.match(parts[-1]))
-                                and all(p[:1].islower() for p in parts[:-1]))
+    return len(parts) >= 3 and parts[0] in _JVM_ROOTS and bool(_CLASS_NAME.match(parts[-1]))
 
 
 def add_python_files(spec: str) -> None:

@@ -83,8 +83,11 @@ def test_loader_errors():
     with pytest.raises(ValidationError, match="not a Python path"):
         load_function("count_char", "f")
     with pytest.raises(ValidationError, match="names a Java class"):
-        load_function("com.example.MyUdf", "f")
+        load_function("com.example.udf.MyUdf", "f")
     with pytest.raises(ValidationError, match="names a Java class"):
         load_function("udf_samples.count_char", "f", "JAVA")
     assert looks_like_jvm_class("org.acme.udf.CountChar")
     assert not looks_like_jvm_class("my_udfs.count_char")
+    assert not looks_like_jvm_class("my_udfs.WeightedAvg")  # a Python aggregate class
+    with pytest.raises(ValidationError, match="cannot import module 'gone_udfs'"):
+        load_function("gone_udfs.WeightedAvg", "wavg")
