@@ -1,21 +1,32 @@
-"""Run FlowSQL's datagen benchmark queries on Apache Flink (PyFlink's local MiniCluster).
+"""FlowSQL against Apache Flink (and against itself in batch mode), measured the same way.
 
 Usage::
 
-    .venv/bin/python bench/flink_compare.py [--rows 3000000] [--queries q0_passthrough,...]
-        [--flink-python /tmp/flinkvenv/bin/python]
-        [--runner /work/shared/bench/flink/run_flink_sql.py] [--pin] [--json-out FILE]
+    .venv/bin/python bench/flink_compare.py [--rows 2000000,6000000] [--yardsticks a,b,c]
+        [--queries q0_passthrough,q1_projection,...] [--cpu 1 | --no-pin]
+        [--flink-python /tmp/flinkvenv/bin/python] [--json-out FILE]
 
-1. For each query of ``bench/nexmark.py``'s datagen list, runs the Flink baseline's runner
-   (``run_flink_sql.py``, see ``/work/shared/bench/flink/README.md``) on the very files FlowSQL
-   runs — ``bench/nexmark/bid_source.sql`` and ``bench/nexmark/<query>.sql`` — at
-   parallelism 1, streaming mode, in a fresh process (optionally under ``taskset -c 1``).
-2. Collects the runner's ``RESULT {json}`` line (``net_s``: Flink's net job run time;
-   ``events_per_s_net`` = rows / ``net_s``) and the process wall time, and prints one JSON
-   line per query, then a Markdown table. (Flink's CPU time is not measured here: the JVM is
-   not a waited-for child; ``run_suite.py`` of the baseline samples /proc for that.)
-3. Reads the baseline figures of ``results/summary.md`` next to the runner (streaming, p = 1)
-   so each line also shows the baseline's events/s for the same query when it has one.
+Method (``/work/shared/bench/README.md``): every run is a fresh process tree pinned to one
+core (``taskset -c <cpu>``, both engines the same core); its CPU-seconds are those of the
+whole tree, read from ``/proc`` every 50 ms while it runs (user + system of every process
+seen in the tree; at least the root's own rusage with every descendant it reaped), so
+Flink's JVM counts too; its peak memory is the
+largest sum of the tree's RSS. Each (engine, query) runs at two sizes, and the figure is the
+marginal rate ``(rows₂ − rows₁) / (cpu₂ − cpu₁)`` events per CPU-second, so start-up (the
+JVM, PyFlink's MiniCluster, Python imports, planning) cancels. One run each.
+
+Yardsticks (one table each, then the smallest ratio):
+- ``a``: each engine's own ``datagen`` source, on the SQL of ``/work/shared/bench/flink/sql``
+  (``bid_source.sql`` + one query file, ``${ROWS}`` filled in) unchanged;
+- ``b``: both engines read the same generated CSV file (the ``bid`` columns, no header) in
+  streaming mode through the ``filesystem`` connector (Flink ships it, with ``csv``);
+- ``c``: FlowSQL streaming against FlowSQL batch (DuckDB) on the same Parquet file.
+
+The ratio is FlowSQL's rate over the other engine's (for ``c``: streaming over batch).
+Flink runs through ``run_flink_sql.py`` of the shared baseline (PyFlink's local
+MiniCluster, parallelism 1, streaming); FlowSQL through ``flowsql shell -f`` with
+``table.dml-sync`` on, in a temporary ``FLOWSQL_HOME``. Input files are generated at run
+time under a temporary directory and deleted afterwards.
 """
 
 from __future__ import annotations
@@ -23,95 +34,273 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
 ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = ROOT / "bench" / "nexmark"
-sys.path.insert(0, str(ROOT / "bench"))
-
-from nexmark import DATAGEN  # noqa: E402
-
-DEFAULT_RUNNER = Path("/work/shared/bench/flink/run_flink_sql.py")
+SHARED = Path("/work/shared/bench/flink")
 DEFAULT_PYTHON = Path("/tmp/flinkvenv/bin/python")
+QUERIES = ["q0_passthrough", "q1_projection", "q2_filter", "q5_tumble_count",
+           "q7_tumble_max", "hop_count", "groupby_agg"]
+CLK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def baseline(runner: Path) -> dict[str, int]:
-    """events/s (net, median) of the baseline's streaming p=1 lines, by query."""
-    summary = runner.parent / "results" / "summary.md"
-    out: dict[str, int] = {}
-    if not summary.exists():
-        return out
-    for line in summary.read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) > 7 and cells[0] == "streaming" and cells[2] == "1":
-            try:
-                out[cells[1]] = int(cells[7].replace(",", ""))
-            except ValueError:
-                continue
+# -- measuring a process tree ---------------------------------------------------------------
+@dataclass
+class Run:
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    ok: bool
+    tail: str = ""
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text()
+            out += [int(c) for c in text.split()]
+    except OSError:
+        pass
     return out
 
 
-def run_flink(python: Path, runner: Path, query: str, rows: int, pin: bool) -> dict:
-    cmd = [str(python), str(runner), str(SQL_DIR / "bid_source.sql"), str(SQL_DIR / f"{query}.sql"),
-           "--rows", str(rows), "-p", "1", "--label", query]
-    if pin and shutil.which("taskset"):
-        cmd = ["taskset", "-c", "1", *cmd]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def _stat(pid: int) -> tuple[float, int] | None:
+    """(own CPU seconds, RSS bytes) of one process. Its reaped children's CPU (cutime,
+    cstime) is left out: those children are sampled themselves while they live."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = int(fields[11]) + int(fields[12])  # utime stime
+    return ticks / CLK, int(fields[21]) * PAGE
+
+
+def measure(cmd: list[str], env: dict[str, str], cwd: Path, timeout_s: float = 1800) -> Run:
+    """Run ``cmd``; sample its process tree every 50 ms (see the module docstring)."""
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    cpu_seen: dict[int, float] = {}
+    peak = 0
+    output: list[str] = []
+
+    def sample() -> None:
+        nonlocal peak
+        todo, rss = [proc.pid], 0
+        seen: set[int] = set()
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            st = _stat(pid)
+            if st is None:
+                continue
+            cpu_seen[pid] = max(cpu_seen.get(pid, 0.0), st[0])
+            rss += st[1]
+            todo += _children(pid)
+        peak = max(peak, rss)
+
+    reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    deadline = started + timeout_s
+    usage_s = 0.0
+    status = None
+    while status is None:
+        sample()
+        # os.wait4 rather than Popen.poll: it also gives the root's rusage, which counts
+        # the CPU of every descendant it reaped (a JVM ending between two samples)
+        pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            status = os.waitstatus_to_exitcode(code)
+            usage_s = usage.ru_utime + usage.ru_stime
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+        time.sleep(0.05)
+    proc.returncode = status
+    reader.join(timeout=5)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            record = json.loads(line[len("RESULT "):])
-            # rusage of children covers the Python driver, not the JVM it starts (py4j's
-            # gateway is not waited for), so these are not Flink's CPU figures
-            record.update(query=query, process_s=round(wall, 1), driver_cpu_s=round(cpu, 1))
-            return record
-    return {"query": query, "error": f"exit {proc.returncode}", "stderr": proc.stderr[-3000:]}
+    cpu = max(sum(cpu_seen.values()), usage_s)
+    return Run(wall, cpu, peak / 2**20, status == 0, "".join(output[-20:]))
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rows", type=int, default=3_000_000)
-    ap.add_argument("--queries", default="", help="comma-separated (default: all datagen ones)")
+# -- inputs ---------------------------------------------------------------------------------
+def bid_table(rows: int, seed: int = 1) -> pa.Table:
+    """The ``bid`` columns of ``bid_source.sql``, with the same ranges."""
+    rng = np.random.default_rng(seed)
+    hexchars = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+    def strings(length: int) -> pa.Array:
+        data = hexchars[rng.integers(0, 16, rows * length, dtype=np.uint8)]
+        offsets = np.arange(0, (rows + 1) * length, length, dtype=np.int32)
+        return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets),
+                                                         pa.py_buffer(data.tobytes())])
+
+    return pa.table({
+        "seq": pa.array(np.arange(1, rows + 1, dtype=np.int64)),
+        "auction": pa.array(rng.integers(1000, 1110, rows, endpoint=True)),
+        "bidder": pa.array(rng.integers(1000, 100000, rows, endpoint=True)),
+        "price": pa.array(rng.integers(1, 10_000_000, rows, endpoint=True)),
+        "channel": strings(8),
+        "url": strings(32),
+    })
+
+
+def file_source(path: Path, fmt: str) -> str:
+    """``bid_source.sql`` with the datagen connector replaced by a file."""
+    text = (SHARED / "sql" / "bid_source.sql").read_text()
+    head = text[: text.index(") WITH (")]
+    head = "\n".join(line for line in head.splitlines() if not line.lstrip().startswith("--"))
+    return f"{head}\n) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = '{fmt}');\n"
+
+
+# -- engines --------------------------------------------------------------------------------
+def flowsql_cmd(script: str, work: Path, mode: str) -> tuple[list[str], Path]:
+    path = work / f"flowsql-{mode}.sql"
+    path.write_text(f"SET 'execution.runtime-mode' = '{mode}';\nSET 'parallelism.default' = '1';\n"
+                    "SET 'table.dml-sync' = 'true';\nSET 'table.local-time-zone' = 'UTC';\n"
+                    + script)
+    return [str(ROOT / ".venv" / "bin" / "flowsql"), "shell", "-f", str(path)], path
+
+
+def flink_cmd(args: argparse.Namespace, source: Path, query: str, rows: int) -> list[str]:
+    return [str(args.flink_python), str(SHARED / "run_flink_sql.py"), str(source),
+            str(SHARED / "sql" / f"{query}.sql"), "--rows", str(rows), "-p", "1"]
+
+
+def run_one(args: argparse.Namespace, engine: str, yardstick: str, query: str, rows: int,
+            work: Path) -> Run:
+    query_sql = (SHARED / "sql" / f"{query}.sql").read_text()
+    env = dict(os.environ, FLOWSQL_HOME=str(work / "home"), COLUMNS="200")
+    env.pop("PYTHONPATH", None)
+    if yardstick == "a":
+        source_sql = (SHARED / "sql" / "bid_source.sql").read_text()
+        source_file = SHARED / "sql" / "bid_source.sql"
+    else:
+        fmt = "csv" if yardstick == "b" else "parquet"
+        data = work / f"bid-{rows}.{fmt}"
+        source_sql = file_source(data, fmt)
+        source_file = work / f"bid_source_{fmt}.sql"
+        source_file.write_text(source_sql)
+    if engine == "flink":
+        cmd = flink_cmd(args, source_file, query, rows)
+    else:
+        mode = "batch" if engine == "flowsql-batch" else "streaming"
+        script = (source_sql + "\n" + query_sql).replace("${ROWS}", str(rows))
+        cmd, _ = flowsql_cmd(script, work, mode)
+    if args.cpu is not None:
+        cmd = ["taskset", "-c", str(args.cpu)] + cmd
+    shutil.rmtree(work / "home", ignore_errors=True)
+    return measure(cmd, env, work)
+
+
+def prepare(yardstick: str, rows: int, work: Path) -> None:
+    if yardstick == "a":
+        return
+    table = bid_table(rows)
+    if yardstick == "b":
+        pacsv.write_csv(table, work / f"bid-{rows}.csv",
+                        pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    else:
+        pq.write_table(table, work / f"bid-{rows}.parquet", row_group_size=1 << 20)
+
+
+ENGINES = {"a": ("flowsql", "flink"), "b": ("flowsql", "flink"),
+           "c": ("flowsql", "flowsql-batch")}
+TITLES = {"a": "(a) each engine's datagen", "b": "(b) the same CSV file, streaming",
+          "c": "(c) FlowSQL streaming vs FlowSQL batch (DuckDB), same Parquet file"}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", default="2000000,6000000", help="two sizes: SMALL,LARGE")
+    ap.add_argument("--yardsticks", default="a,b,c")
+    ap.add_argument("--queries", default=",".join(QUERIES))
+    ap.add_argument("--cpu", type=int, default=1, help="core both engines are pinned to")
+    ap.add_argument("--no-pin", dest="cpu", action="store_const", const=None)
     ap.add_argument("--flink-python", type=Path, default=DEFAULT_PYTHON)
-    ap.add_argument("--runner", type=Path, default=DEFAULT_RUNNER)
-    ap.add_argument("--pin", action="store_true", help="run Flink under taskset -c 1")
-    ap.add_argument("--json-out", default=None)
-    args = ap.parse_args(argv)
-    if not args.flink_python.exists() or not args.runner.exists():
-        ap.error(f"need PyFlink at {args.flink_python} and the runner at {args.runner}")
-    queries = [q for q in args.queries.split(",") if q] or list(DATAGEN)
-    base = baseline(args.runner)
-    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}  load average {os.getloadavg()}  "
-          f"rows {args.rows:,}", flush=True)
-    records = []
-    for query in queries:
-        record = run_flink(args.flink_python, args.runner, query, args.rows, args.pin)
-        record["baseline_events_per_s"] = base.get(query)
-        records.append(record)
-        print(json.dumps({k: v for k, v in record.items() if k != "stderr"}), flush=True)
-        if "error" in record:
-            print(record["stderr"], file=sys.stderr)
-        if args.json_out:
-            with open(args.json_out, "a") as f:
-                f.write(json.dumps(record) + "\n")
-    print("| query | Flink events/s (net) | net s | process s | baseline events/s |")
-    print("|---|---|---|---|---|")
-    for r in records:
-        eps = r.get("events_per_s_net")
-        b = r.get("baseline_events_per_s")
-        print(f"| {r['query']} | {f'{eps:,}' if eps else r.get('error', '')} | "
-              f"{r.get('net_s', '')} | {r.get('process_s', '')} | {f'{b:,}' if b else ''} |")
+    ap.add_argument("--json-out", type=Path)
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.rows.split(",")]
+    if len(sizes) != 2 or sizes[0] >= sizes[1]:
+        ap.error("--rows takes two sizes, SMALL,LARGE (the marginal rate is taken between them)")
+    small, large = sizes
+    yardsticks = args.yardsticks.split(",")
+    queries = args.queries.split(",")
+    if any(ENGINES[y][1] == "flink" for y in yardsticks) and not args.flink_python.exists():
+        print(f"Flink is not installed at {args.flink_python}: see /work/shared/bench/README.md",
+              file=sys.stderr)
+        return 2
+    results: list[dict] = []
+    load0 = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="flink-compare-") as tmp:
+        work = Path(tmp)
+        for y in yardsticks:
+            for rows in (small, large):
+                prepare(y, rows, work)
+            for query in queries:
+                line: dict = {"yardstick": y, "query": query}
+                for engine in ENGINES[y]:
+                    runs = [run_one(args, engine, y, query, rows, work) for rows in (small, large)]
+                    if not all(r.ok for r in runs):
+                        bad = next(r for r in runs if not r.ok)
+                        line[engine] = {"error": bad.tail[-600:]}
+                        continue
+                    d_cpu = runs[1].cpu_s - runs[0].cpu_s
+                    d_wall = runs[1].wall_s - runs[0].wall_s
+                    line[engine] = {
+                        "runs": [asdict(r) | {"tail": ""} for r in runs],
+                        "events_per_cpu_s": round((large - small) / d_cpu) if d_cpu > 0 else None,
+                        "events_per_wall_s": round((large - small) / d_wall) if d_wall > 0 else None,
+                        "peak_rss_mb": round(max(r.peak_rss_mb for r in runs)),
+                    }
+                a, b = (line[e].get("events_per_cpu_s") for e in ENGINES[y])
+                line["ratio"] = round(a / b, 2) if a and b else None
+                print(json.dumps(line), flush=True)
+                results.append(line)
+    load1 = os.getloadavg()
+    print(f"\nrows {small:,} and {large:,}; pinned to cpu {args.cpu}; load {load0[0]:.2f} → "
+          f"{load1[0]:.2f}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    for y in yardsticks:
+        left, right = ENGINES[y]
+        print(f"\n{TITLES[y]}\n\n| query | {left} events/CPU-s | {right} events/CPU-s | ratio "
+              f"| peak RSS MB ({left} / {right}) |\n|---|---|---|---|---|")
+        ratios = []
+        for line in (r for r in results if r["yardstick"] == y):
+            cells = []
+            for e in (left, right):
+                v = line[e].get("events_per_cpu_s")
+                cells.append(f"{v:,}" if v else "error" if "error" in line[e] else "—")
+            mem = " / ".join(str(line[e].get("peak_rss_mb", "—")) for e in (left, right))
+            ratio = line["ratio"]
+            if ratio:
+                ratios.append(ratio)
+            print(f"| {line['query']} | {cells[0]} | {cells[1]} | "
+                  f"{f'{ratio}x' if ratio else '—'} | {mem} |")
+        if ratios:
+            print(f"\nminimum ratio: {min(ratios)}x")
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"rows": [small, large], "cpu": args.cpu,
+                                             "load": [load0, load1], "results": results},
+                                            indent=2))
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

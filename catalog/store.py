@@ -99,11 +99,18 @@ class CatalogStore:
     def _initialize(self) -> None:
         """Create the schema and the default catalog/database if the file is new; add the
         ``functions`` table (user-defined functions, :mod:`catalog.functions`) to a store
-        written before it existed."""
+        written before it existed.
+
+        An existing, complete store is only read here: every session of a gateway opens the
+        store, and a write lock per open would queue them behind each other for nothing."""
         from catalog.functions import FUNCTIONS_DDL
 
-        with self._tx() as conn:
+        with self._read() as conn:
             tables = self._table_names(conn)
+            if tables and ("functions" in tables or "objects" not in tables):
+                return  # complete, or not a FlowSQL store (_verify says so)
+        with self._tx() as conn:
+            tables = self._table_names(conn)  # re-checked: another opener may have won
             if tables and "functions" not in tables and "objects" in tables:
                 conn.execute(FUNCTIONS_DDL)
             if not tables:
@@ -221,8 +228,8 @@ class CatalogStore:
     def _error(self, e: sqlite3.Error) -> CatalogError:
         if "locked" in str(e) or "busy" in str(e):
             return CatalogError(
-                f"the catalog store {self.path} is locked by another process",
-                hint="retry when the other FlowSQL process has finished its DDL",
+                f"the catalog store {self.path} is locked by another session or process",
+                hint="retry when the other FlowSQL session or process has finished its DDL",
             )
         return CatalogError(f"catalog store {self.path}: {e}", hint=_MOVE_ASIDE)
 

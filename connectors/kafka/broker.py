@@ -20,6 +20,8 @@ Contract:
      broker is killed and ``ConnectorError`` with the log's tail is raised if it does not).
 - :meth:`Broker.stop` stops it by pid: SIGTERM, then SIGKILL after ``grace`` seconds; it is
   idempotent. A temporary working folder is removed after the stop.
+- :func:`restart` starts a stopped broker again on the same ports and folder (its topics,
+  offsets and transaction state kept); the folder must not be temporary (pass ``dir``).
 - :func:`create_topics` creates topics (``name`` or ``name:partitions``) on a running broker.
 - Nothing listens beyond 127.0.0.1.
 """
@@ -108,6 +110,7 @@ class Broker:
     log: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
     temporary: bool = False
+    controller_port: int = 0
 
     def alive(self) -> bool:
         if self.process is not None:
@@ -177,7 +180,19 @@ def _java() -> str:
     return java
 
 
-def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0) -> Broker:
+def restart(broker: Broker, timeout: float = 60.0) -> Broker:
+    """Start a stopped broker again: same ports, same folder (module contract)."""
+    if broker.temporary:
+        raise ConnectorError("a broker in a temporary folder cannot be restarted (its data is gone)")
+    if broker.alive():
+        raise ConnectorError(f"the Kafka broker (pid {broker.pid}) is still running")
+    port = int(broker.bootstrap.rsplit(":", 1)[1])
+    return start(port=port, controller_port=broker.controller_port, dir=broker.workdir,
+                 timeout=timeout)
+
+
+def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0,
+          controller_port: int = 0) -> Broker:
     """Start a broker and wait until it serves metadata (module contract, steps 1-4)."""
     jars = ensure_jars()
     classpath = str(jars / "*")
@@ -185,7 +200,7 @@ def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0
     workdir = Path(tempfile.mkdtemp(prefix="flowsql-kafka-")) if dir is None else Path(dir)
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    controller_port = free_port()
+    controller_port = controller_port or free_port()
     log = workdir / "broker.log"
     props = workdir / "server.properties"
     # 1. configuration and KRaft storage (reformatting an existing folder is skipped)
@@ -194,7 +209,8 @@ def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0
     log4j.write_text(_LOG4J.format(log=log))
     java = _java()
     jvm = [java, HEAP, f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath]
-    fmt = subprocess.run(
+    formatted = (workdir / "data" / "meta.properties").exists()  # a restart: keep its data
+    fmt = subprocess.CompletedProcess([], 0, "", "") if formatted else subprocess.run(
         [*jvm, "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}",
          f"--config={props}", "--ignore-formatted"],
         capture_output=True, text=True, timeout=120,
@@ -208,7 +224,8 @@ def start(*, port: int = 0, dir: Path | str | None = None, timeout: float = 60.0
         process = subprocess.Popen([*jvm, "kafka.Kafka", str(props)], stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True, preexec_fn=_die_with_parent)
-    broker = Broker(f"127.0.0.1:{port}", process.pid, workdir, log, process, temporary)
+    broker = Broker(f"127.0.0.1:{port}", process.pid, workdir, log, process, temporary,
+                    controller_port)
     # 4. ready when the admin client lists the cluster's metadata
     try:
         wait_ready(broker, timeout)

@@ -17,8 +17,12 @@ Contract:
   (:meth:`KafkaFactory.writable_metadata`); other non-VIRTUAL metadata columns make an INSERT
   fail, as in Flink. :class:`connectors.kafka.writer.KafkaWriter` (streaming) and
   :class:`connectors.kafka.writer.KafkaBatchSink` (batch mode), append-only;
-  ``sink.delivery-guarantee`` = ``none`` | ``at-least-once`` (``exactly-once`` is not supported
-  yet and is refused at planning).
+  ``sink.delivery-guarantee`` = ``none`` | ``at-least-once`` | ``exactly-once``
+  (:class:`connectors.kafka.transactions.ExactlyOnceWriter`: Kafka transactions committed
+  with checkpoints; its design is in that module's docstring).
+- :meth:`KafkaFactory.check_sink_job` (called by the planner with the session's settings):
+  ``exactly-once`` needs ``sink.transactional-id-prefix`` and checkpointing, and a
+  ``transaction.timeout.ms`` of at least the checkpoint interval.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec
 from connectors.kafka.decode import METADATA, WRITABLE_METADATA, metadata_columns
 from connectors.kafka.options import FORMATS, KAFKA_OPTIONS, KafkaConfig, check_source, kafka_config
-from connectors.options import validate_options
-from flowsql.errors import ConnectorError, NotSupportedError
+from connectors.options import parse_duration_ms, validate_options
+from flowsql.errors import ConnectorError
 
 
 class KafkaFactory(ConnectorFactory):
@@ -89,20 +93,30 @@ class KafkaFactory(ConnectorFactory):
                          metadata_columns=tuple(c.name for c in metadata_columns(table)))
 
     def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
+        from connectors.kafka.transactions import ExactlyOnceWriter
         from connectors.kafka.writer import KafkaWriter
 
-        return KafkaWriter(table, self._sink_config(table, options))
+        config = self._sink_config(table, options)
+        if config.delivery == "exactly-once":
+            return ExactlyOnceWriter(table, config)
+        return KafkaWriter(table, config)
 
     def batch_sink(self, table: TableDefinition, options: dict[str, Any]) -> BatchSink:
         from connectors.kafka.writer import KafkaBatchSink
 
         return KafkaBatchSink(table, self._sink_config(table, options))
 
+    def check_sink_job(self, table: TableDefinition, settings: Any) -> None:
+        """Planning: an exactly-once sink against the job's checkpoint interval."""
+        from connectors.kafka.transactions import check_job
+
+        config = self._sink_config(table, self.validate(table))
+        if config.delivery == "exactly-once":
+            interval = str(settings.get("execution.checkpointing.interval") or "").strip()
+            check_job(config, (parse_duration_ms(interval) or 0) if interval else 0)
+
     def _sink_config(self, table: TableDefinition, options: dict[str, Any]) -> KafkaConfig:
         config = self.config(table, options)
-        if config.delivery == "exactly-once":
-            raise NotSupportedError("'sink.delivery-guarantee' = 'exactly-once' for kafka",
-                                    hint="Use 'at-least-once' or 'none' for now.")
         if config.pattern:
             raise ConnectorError("A kafka sink needs 'topic' (one topic), not 'topic-pattern'")
         if len(config.topics) != 1:

@@ -15,6 +15,9 @@ Contract of :func:`kafka_config` (called after the generic validation of
    (``partition:0,offset:42;partition:1,offset:300``); ``scan.bounded.mode`` likewise with
    ``scan.bounded.*``; a source (:func:`check_source`) in mode ``group-offsets`` needs
    ``properties.group.id``.
+5. the sink's delivery options (``sink.delivery-guarantee``, ``sink.partitioner``,
+   ``sink.transactional-id-prefix``, ``sink.exactly-once.marker-topic``) are carried as
+   given; the factory checks what a sink needs (:meth:`KafkaFactory.check_sink_job`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from flowsql.errors import ConnectorError
 
 FORMATS = ("json", "csv", "raw")
 STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
+MARKER_TOPIC = "_flowsql_kafka_commits"
 BOUNDED_MODES = ("unbounded", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 
 RAW_OPTIONS: list[OptionSpec] = [
@@ -66,7 +70,10 @@ KAFKA_OPTIONS: list[OptionSpec] = [
                choices=("none", "at-least-once", "exactly-once"), description="Sink delivery guarantee."),
     OptionSpec("sink.partitioner", default="default",
                description="default | fixed | round-robin."),
-    OptionSpec("sink.transactional-id-prefix", description="Exactly-once sinks (not supported yet)."),
+    OptionSpec("sink.transactional-id-prefix",
+               description="Exactly-once: prefix of the sink's transactional ids (required)."),
+    OptionSpec("sink.exactly-once.marker-topic", default=MARKER_TOPIC,
+               description="Exactly-once: the control topic of commit markers (created if missing)."),
     OptionSpec("sink.parallelism", "int", description="Accepted for Flink compatibility."),
     *JSON_OPTIONS,
     *CSV_OPTIONS,
@@ -109,6 +116,8 @@ class KafkaConfig:
     bounded_offsets: dict[int, int] = field(default_factory=dict)
     delivery: str = "at-least-once"
     partitioner: str = "default"
+    transactional_id_prefix: str | None = None
+    marker_topic: str = MARKER_TOPIC
     format_options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -204,5 +213,7 @@ def kafka_config(options: dict[str, Any], physical: list[str]) -> KafkaConfig:
         startup=startup, startup_timestamp=start_ts, startup_offsets=start_offsets,
         bounded=bounded, bounded_timestamp=end_ts, bounded_offsets=end_offsets,
         delivery=options["sink.delivery-guarantee"], partitioner=partitioner,
+        transactional_id_prefix=options.get("sink.transactional-id-prefix") or None,
+        marker_topic=options.get("sink.exactly-once.marker-topic") or MARKER_TOPIC,
         format_options=format_options,
     )

@@ -1,4 +1,5 @@
-"""The ``kafka`` sink: Arrow batches → messages of one topic, with ``none`` or ``at-least-once``.
+"""The ``kafka`` sink: Arrow batches → messages of one topic, with ``none`` or ``at-least-once``
+(``exactly-once`` lives in :mod:`connectors.kafka.transactions`).
 
 Contract (:class:`KafkaWriter`, one per sink subtask; append-only input):
 1. ``write(batch)`` encodes the batch's value (``value.fields-include`` decides whether the
@@ -21,13 +22,15 @@ Contract (:class:`KafkaWriter`, one per sink subtask; append-only input):
   time) and ``headers`` (MAP<STRING, BYTES>) follow the physical columns in each batch and
   are set per message.
 - :class:`KafkaBatchSink` writes a bounded result in batch mode the same way.
-- ``exactly-once`` (transactions) is not implemented yet: the factory refuses it.
+- ``exactly-once``: :class:`connectors.kafka.transactions.ExactlyOnceWriter`, a subclass that
+  keeps each epoch's :meth:`KafkaWriter.messages` and publishes them in transactions.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from itertools import repeat
 from typing import Any
 
 import pyarrow as pa
@@ -44,6 +47,11 @@ from flowsql.errors import ConnectorError
 log = logging.getLogger(__name__)
 
 FLUSH_TIMEOUT_S = 60.0
+# the messages of a batch (KafkaWriter.messages), also the rows of an exactly-once sink's state
+MESSAGES = pa.schema([
+    pa.field("value", pa.binary()), pa.field("key", pa.binary()),
+    pa.field("timestamp", pa.int64()), pa.field("headers", pa.map_(pa.string(), pa.binary())),
+])
 METADATA_TIMEOUT_S = 10.0
 
 
@@ -71,17 +79,24 @@ class KafkaWriter:
     @property
     def producer(self) -> Producer:
         if self._producer is None:
-            conf: dict[str, Any] = {"linger.ms": 5, "logger": log}
-            if self.config.delivery == "at-least-once":
-                conf["acks"] = "all"
-            conf.update(self.config.client)
-            conf.pop("group.id", None)
             try:
-                self._producer = Producer(conf)
+                self._producer = Producer(self._producer_conf())
             except KafkaException as exc:
                 raise ConnectorError(f"Kafka: invalid client properties: {exc.args[0]}") from None
             self._partitions = self._partition_count()
+            self._opened()
         return self._producer
+
+    def _producer_conf(self) -> dict[str, Any]:
+        conf: dict[str, Any] = {"linger.ms": 5, "logger": log}
+        if self.config.delivery != "none":
+            conf["acks"] = "all"
+        conf.update(self.config.client)
+        conf.pop("group.id", None)
+        return conf
+
+    def _opened(self) -> None:
+        """A hook: the producer was just created (the exactly-once writer fences zombies)."""
 
     def _partition_count(self) -> int:
         bootstrap = self.config.client.get("bootstrap.servers")
@@ -111,38 +126,44 @@ class KafkaWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         self._check()
         producer = self.producer
-        table = pa.Table.from_batches([batch.rename_columns(self.names[: batch.num_columns])])
-        opts = self.config.format_options
-        values = encode(table, self.value_columns, self.config.value_format, opts).to_pylist()
-        keys: list[Any] = [None] * len(values)
-        if self.key_columns:
-            keys = encode(table, self.key_columns, self.config.key_format or "raw", opts).to_pylist()
-        extra = self._metadata(table)
-        self._send(producer, values, keys, extra)
+        self._send(producer, self.messages(batch))
         self._check()
 
-    def _metadata(self, table: pa.Table) -> list[dict[str, Any]] | None:
-        """Per message ``timestamp`` (epoch ms) / ``headers`` from the metadata columns."""
-        if not self.metadata:
-            return None
-        columns: dict[str, list[Any]] = {}
+    def messages(self, batch: pa.RecordBatch) -> pa.Table:
+        """A batch's messages, vectorized (:data:`MESSAGES` columns): the encoded value, the
+        key (NULL without ``key.format``), and ``timestamp`` (epoch ms) / ``headers`` from
+        the metadata columns (NULL: none)."""
+        table = pa.Table.from_batches([batch.rename_columns(self.names[: batch.num_columns])])
+        opts = self.config.format_options
+        n = table.num_rows
+        values = encode(table, self.value_columns, self.config.value_format, opts)
+        keys = pa.nulls(n, pa.binary())
+        if self.key_columns:
+            keys = encode(table, self.key_columns, self.config.key_format or "raw", opts)
+        stamps, headers = pa.nulls(n, pa.int64()), pa.nulls(n, MESSAGES.field("headers").type)
         for c in self.metadata:
             col = table.column(c.name)
             if (c.metadata_key or c.name) == "timestamp":
                 ms = pc.cast(col, pa.timestamp("ms", "UTC") if col.type.tz else pa.timestamp("ms"))
-                columns["timestamp"] = ms.cast(pa.int64()).to_pylist()
+                stamps = ms.cast(pa.int64())
             else:
-                columns["headers"] = col.to_pylist()
-        n = table.num_rows
-        return [{k: v[i] for k, v in columns.items() if v[i] is not None} for i in range(n)]
+                headers = col.cast(MESSAGES.field("headers").type)
+        return pa.Table.from_arrays([values.cast(pa.binary()), keys.cast(pa.binary()), stamps, headers],
+                                    schema=MESSAGES)
 
-    def _send(self, producer: Producer, values: list[bytes], keys: Iterable[Any],
-              extra: list[dict[str, Any]] | None) -> None:
+    def _send(self, producer: Producer, messages: pa.Table) -> None:
         mode, parts = self.config.partitioner, self._partitions or 1
         fixed = self.subtask % parts
-        extras = extra if extra is not None else [{}] * len(values)
+        stamps = messages.column("timestamp")
+        headers = messages.column("headers")
+        extras: Iterable[dict[str, Any]] = repeat({})
+        if stamps.null_count < len(stamps) or headers.null_count < len(headers):
+            extras = ({k: v for k, v in (("timestamp", t), ("headers", h)) if v is not None}
+                      for t, h in zip(stamps.to_pylist(), headers.to_pylist(), strict=True))
+        values = messages.column("value").to_pylist()
+        keys = messages.column("key").to_pylist()
         # the librdkafka boundary: one produce() per message
-        for value, key, more in zip(values, keys, extras, strict=True):
+        for value, key, more in zip(values, keys, extras, strict=False):  # extras may repeat
             kwargs: dict[str, Any] = dict(more)
             if mode == "fixed":
                 kwargs["partition"] = fixed
@@ -185,7 +206,12 @@ class KafkaBatchSink(BatchSink):
     """Batch mode: every batch of the bounded result through one :class:`KafkaWriter`."""
 
     def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
-        self.writer = KafkaWriter(table, config)
+        if config.delivery == "exactly-once":  # the whole result in one transaction
+            from connectors.kafka.transactions import ExactlyOnceWriter
+
+            self.writer: KafkaWriter = ExactlyOnceWriter(table, config)
+        else:
+            self.writer = KafkaWriter(table, config)
 
     def write(self, data: pa.RecordBatchReader | pa.Table) -> int:
         rows = 0

@@ -4,7 +4,8 @@ Contract: :func:`map_functions` rewrites a Flink-dialect expression tree in plac
 generating it with sqlglot's ``duckdb`` dialect gives DuckDB SQL with Flink semantics:
 
 - ``DATE_FORMAT(ts, 'yyyy-MM-dd HH:mm:ss')`` → ``strftime(CAST(ts AS TIMESTAMP), '%Y-%m-%d %H:%M:%S')``
-  (Java ``SimpleDateFormat`` patterns converted by :func:`java_to_strftime`);
+  (Java date patterns read by :mod:`flowsql.sql.date_patterns`, the reading the streaming
+  engine uses too);
 - ``TO_TIMESTAMP_LTZ(n, 0|3)``, ``TO_TIMESTAMP(s[, fmt])`` (NULL when unparsable),
   ``UNIX_TIMESTAMP([s[, fmt]])``, ``FROM_UNIXTIME(n[, fmt])``;
 - ``SPLIT_INDEX(s, sep, i)`` (0-based, NULL when out of range), ``REGEXP_EXTRACT(s, re[, g])``
@@ -19,18 +20,18 @@ Any other *unknown* function (``exp.Anonymous`` not listed in :data:`PASSTHROUGH
 ``NotSupportedError`` before DuckDB sees it: the batch engine only runs functions it knows,
 which also keeps DuckDB-only table/file functions away from user SQL.
 
-The Java date pattern converter is hand-written (~30 lines): sqlglot's Hive time mapping
-works only at parse time and only when the dialect declares it; this one is applied to
-whatever format string the Flink dialect leaves in the tree.
+Java date patterns are converted by :mod:`flowsql.sql.date_patterns` (shared with the
+streaming engine): sqlglot's Hive time mapping works only at parse time and only when the
+dialect declares it; this one is applied to whatever format string the Flink dialect leaves
+in the tree.
 """
 
 from __future__ import annotations
 
-import re
-
 from sqlglot import exp
 
 from flowsql.errors import NotSupportedError, ValidationError
+from flowsql.sql.date_patterns import Strftime, parse_pattern
 
 # Anonymous functions whose DuckDB namesake has the same semantics as Flink's.
 PASSTHROUGH = frozenset(
@@ -48,42 +49,41 @@ PASSTHROUGH = frozenset(
     }
 )
 
-_JAVA_PATTERNS = {
-    "yyyy": "%Y", "yyy": "%Y", "yy": "%y", "y": "%Y", "MMMM": "%B", "MMM": "%b", "MM": "%m",
-    "M": "%-m", "dd": "%d", "d": "%-d", "HH": "%H", "H": "%-H", "hh": "%I", "h": "%-I",
-    "mm": "%M", "m": "%-M", "ss": "%S", "s": "%-S", "SSS": "%g", "SS": "%g", "S": "%g",
-    "SSSSSS": "%f", "a": "%p", "EEEE": "%A", "EEE": "%a", "E": "%a", "DDD": "%j", "D": "%-j",
-    "Z": "%z", "z": "%Z", "XXX": "%z",
-}
-_JAVA_TOKEN = re.compile(r"'[^']*'|([A-Za-z])\1*|%|[^A-Za-z'%]+")
-
-
-def java_to_strftime(pattern: str) -> str:
-    """Convert a Java ``SimpleDateFormat`` pattern to a DuckDB strftime/strptime format."""
-    out: list[str] = []
-    for m in _JAVA_TOKEN.finditer(pattern):
-        tok = m.group(0)
-        if tok.startswith("'"):
-            out.append("'" if tok == "''" else tok[1:-1].replace("%", "%%"))
-        elif tok == "%":
-            out.append("%%")
-        elif tok[0].isalpha():
-            if tok not in _JAVA_PATTERNS:
-                raise NotSupportedError(f"date format pattern letter '{tok}' in '{pattern}'")
-            out.append(_JAVA_PATTERNS[tok])
-        else:
-            out.append(tok)
-    return "".join(out)
-
-
-def _fmt_literal(node: exp.Expression | None, default: str) -> exp.Literal:
-    """A format argument as a DuckDB strftime literal (Java patterns converted)."""
+def _java_pattern(node: exp.Expression | None, default: str) -> str:
+    """The text of a date format argument (a string literal; ``default`` when absent)."""
     if node is None:
-        return exp.Literal.string(java_to_strftime(default))
+        return default
     if not (isinstance(node, exp.Literal) and node.is_string):
         raise NotSupportedError("a date format that is not a string literal")
-    text = node.this
-    return exp.Literal.string(text if "%" in text else java_to_strftime(text))
+    return node.this
+
+
+def _strptime_literal(node: exp.Expression | None, default: str) -> exp.Literal:
+    """A format argument as a DuckDB strptime literal (a Java pattern converted by
+    :mod:`flowsql.sql.date_patterns`; a strftime format passes through)."""
+    text = _java_pattern(node, default)
+    return exp.Literal.string(text if "%" in text else parse_pattern(text).strptime())
+
+
+def _strftime(ts: exp.Expression, node: exp.Expression | None, default: str) -> exp.Expression:
+    """Format ``ts`` with a Java pattern: one STRFTIME, or pieces joined with ``||`` where
+    DuckDB's strftime has no code for a field (fractions of 1, 2, 4, 5, 7 or 8 digits)."""
+    text = _java_pattern(node, default)
+    if "%" in text:
+        return _fn("STRFTIME", ts, exp.Literal.string(text))
+    pieces: list[exp.Expression] = []
+    for seg in parse_pattern(text).segments("duckdb"):
+        if isinstance(seg, Strftime):
+            pieces.append(_fn("STRFTIME", ts, exp.Literal.string(seg.format)))
+        else:  # a fraction: the first digits of the nanoseconds
+            nanos = _fn("STRFTIME", ts, exp.Literal.string("%n"))
+            pieces.append(_fn("SUBSTR", nanos, exp.Literal.number(1), exp.Literal.number(seg.digits)))
+    if not pieces:
+        return exp.Literal.string("")
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out = exp.DPipe(this=out, expression=piece)
+    return out
 
 
 def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
@@ -150,7 +150,7 @@ def _regexp_extract(s: exp.Expression, pattern: exp.Expression, group: exp.Expre
 def _to_timestamp(args: list[exp.Expression]) -> exp.Expression:
     if len(args) == 1:
         return exp.TryCast(this=args[0], to=exp.DataType.build("TIMESTAMP_MS", dialect="duckdb"))
-    return _cast(_fn("TRY_STRPTIME", args[0], _fmt_literal(args[1], "")), "TIMESTAMP_MS")
+    return _cast(_fn("TRY_STRPTIME", args[0], _strptime_literal(args[1], "")), "TIMESTAMP_MS")
 
 
 def _to_timestamp_ltz(args: list[exp.Expression]) -> exp.Expression:
@@ -167,18 +167,19 @@ def _unix_timestamp(args: list[exp.Expression]) -> exp.Expression:
     if not args:
         ts: exp.Expression = exp.CurrentTimestamp()
     else:
-        ts = _fn("STRPTIME", args[0], _fmt_literal(args[1] if len(args) > 1 else None, "yyyy-MM-dd HH:mm:ss"))
+        ts = _fn("STRPTIME", args[0],
+                 _strptime_literal(args[1] if len(args) > 1 else None, "yyyy-MM-dd HH:mm:ss"))
     return _cast(_fn("EPOCH", ts), "BIGINT")
 
 
 def _from_unixtime(args: list[exp.Expression]) -> exp.Expression:
     millis = exp.Mul(this=_cast(args[0], "BIGINT"), expression=exp.Literal.number(1000))
-    fmt = _fmt_literal(args[1] if len(args) > 1 else None, "yyyy-MM-dd HH:mm:ss")
-    return _fn("STRFTIME", _fn("EPOCH_MS", millis), fmt)
+    return _strftime(_fn("EPOCH_MS", millis), args[1] if len(args) > 1 else None,
+                     "yyyy-MM-dd HH:mm:ss")
 
 
 def _date_format(ts: exp.Expression, fmt: exp.Expression | None) -> exp.Expression:
-    return _fn("STRFTIME", _cast(ts, "TIMESTAMP"), _fmt_literal(fmt, "yyyy-MM-dd HH:mm:ss"))
+    return _strftime(_cast(ts, "TIMESTAMP"), fmt, "yyyy-MM-dd HH:mm:ss")
 
 
 def _concat(args: list[exp.Expression]) -> exp.Expression:
@@ -217,7 +218,7 @@ _ANONYMOUS = {
     "REGEXP_REPLACE": lambda a: _fn("REGEXP_REPLACE", *a, exp.Literal.string("g")),
     "LISTAGG": lambda a: _fn("STRING_AGG", a[0], a[1] if len(a) > 1 else exp.Literal.string(",")),
     "TO_DATE": lambda a: _cast(
-        _fn("TRY_STRPTIME", a[0], _fmt_literal(a[1], "")) if len(a) > 1 else exp.TryCast(
+        _fn("TRY_STRPTIME", a[0], _strptime_literal(a[1], "")) if len(a) > 1 else exp.TryCast(
             this=a[0], to=exp.DataType.build("DATE")
         ),
         "DATE",

@@ -1,12 +1,12 @@
 """Date/time helpers for the expression compiler: Java patterns and vectorized time kernels.
 
 Contract:
-- :func:`java_to_strftime` converts a Java ``DateTimeFormatter``/``SimpleDateFormat`` pattern
-  (what Flink's DATE_FORMAT, TO_TIMESTAMP, UNIX_TIMESTAMP and FROM_UNIXTIME take, e.g.
-  ``yyyy-MM-dd HH:mm:ss``) into a C ``strftime``/``strptime`` format for Arrow's kernels.
-  ``ss.SSS`` (seconds with milliseconds) maps to Arrow's ``%S`` on millisecond timestamps;
-  pattern letters with no strftime equivalent raise ``NotSupportedError``. Written by hand
-  because the mapping is a small table and no library converts Java patterns for Arrow.
+- Java date patterns (what Flink's DATE_FORMAT, TO_TIMESTAMP, UNIX_TIMESTAMP and
+  FROM_UNIXTIME take, e.g. ``yyyy-MM-dd HH:mm:ss``) are read by
+  :mod:`flowsql.sql.date_patterns`, the reading batch mode uses too:
+  :func:`format_timestamps` prints what Arrow's ``strftime`` cannot (unpadded numbers,
+  fractions of a second) with component kernels; :func:`parse_timestamps` parses with
+  ``strptime`` and refuses a fraction (Arrow's ``strptime`` has no code for it).
 - Engine timestamps are ``timestamp[ms]`` (TIMESTAMP(3)) or ``timestamp[ms, tz=UTC]``
   (TIMESTAMP_LTZ(3), an instant). Anything shown to a user for an LTZ value (DATE_FORMAT,
   FROM_UNIXTIME, HOUR(...)) is first converted to wall-clock time in the session time zone
@@ -26,75 +26,17 @@ import pyarrow.compute as pc
 
 from flowsql.errors import NotSupportedError
 from flowsql.expr.kernels import Value, cast_or_bisect
-
-_JAVA_LETTERS = {
-    "yyyy": "%Y", "yyy": "%Y", "y": "%Y", "yy": "%y", "uuuu": "%Y",
-    "MM": "%m", "MMM": "%b", "MMMM": "%B", "LL": "%m",
-    "dd": "%d", "HH": "%H", "hh": "%I", "mm": "%M", "ss": "%S",
-    "a": "%p", "E": "%a", "EE": "%a", "EEE": "%a", "EEEE": "%A",
-    "D": "%j", "DD": "%j", "DDD": "%j", "Z": "%z", "ZZ": "%z", "X": "%z", "XX": "%z", "z": "%Z",
-    "u": "%u", "ww": "%V",
-}
+from flowsql.sql.date_patterns import Component, Strftime, parse_pattern
 
 DEFAULT_FORMAT = "yyyy-MM-dd HH:mm:ss"
-_FRACTION = re.compile(r"ss\.S{1,3}(?!S)")
 
 
-def java_to_strftime(pattern: str) -> tuple[str, bool]:
-    """Convert a Java date pattern; returns (strftime format, uses_milliseconds).
-
-    ``uses_milliseconds`` is true when the pattern has ``ss.SSS``: the caller then formats a
-    millisecond timestamp, whose ``%S`` Arrow prints as ``SS.fff``."""
-    millis = False
-    out: list[str] = []
-    i = 0
-    n = len(pattern)
-    while i < n:
-        ch = pattern[i]
-        if ch == "'":
-            end = pattern.find("'", i + 1)
-            if end == i + 1:  # '' is a literal quote
-                out.append("'")
-                i += 2
-                continue
-            if end < 0:
-                end = n
-            out.append(pattern[i + 1 : end].replace("%", "%%"))
-            i = end + 1
-            continue
-        if ch.isalpha():
-            j = i
-            while j < n and pattern[j] == ch:
-                j += 1
-            run = pattern[i:j]
-            if ch == "s" and _FRACTION.match(pattern, i) and len(run) == 2:
-                m = _FRACTION.match(pattern, i)
-                assert m is not None
-                if len(m.group(0)) != len("ss.SSS"):
-                    raise NotSupportedError(f"date pattern '{pattern}' (fractions other than .SSS)")
-                out.append("%S")
-                millis = True
-                i = m.end()
-                continue
-            if run not in _JAVA_LETTERS:
-                raise NotSupportedError(
-                    f"date pattern letter(s) '{run}' in '{pattern}'",
-                    hint="supported: yyyy yy MM MMM MMMM dd HH hh mm ss ss.SSS a E EEEE D Z z",
-                )
-            out.append(_JAVA_LETTERS[run])
-            i = j
-            continue
-        out.append("%%" if ch == "%" else ch)
-        i += 1
-    return "".join(out), millis
-
-
-def strftime_of(fmt: str) -> tuple[str, bool]:
-    """Accept either a Java pattern or an already-converted strftime format (dialects such as
-    sqlglot's Hive convert DATE_FORMAT patterns at parse time, marking them ``%mstrict``)."""
+def strftime_of(fmt: str) -> str | None:
+    """An already-converted ``strftime`` format (dialects such as sqlglot's Hive convert
+    DATE_FORMAT patterns at parse time, marking them ``%mstrict``), else None: a Java pattern."""
     if "%" in fmt and not fmt.count("'"):
-        return fmt.replace("strict", ""), "%S.%f" in fmt or "%f" in fmt
-    return java_to_strftime(fmt)
+        return fmt.replace("strict", "")
+    return None
 
 
 def to_local(ts: Value, session_tz: str) -> Value:
@@ -109,35 +51,64 @@ def to_local(ts: Value, session_tz: str) -> Value:
 
 
 def format_timestamps(ts: Value, pattern: str, session_tz: str) -> Value:
-    """DATE_FORMAT: format timestamps/dates with a Java pattern (vectorized ``strftime``).
+    """DATE_FORMAT: format timestamps/dates with a Java pattern (vectorized).
 
-    ``strftime`` costs ~0.6 µs per value, while a batch usually holds few distinct values at
-    the pattern's finest unit (one or two days for ``yyyy-MM-dd``): arrays are floored to
-    that unit, dictionary-encoded, and only the distinct values are formatted (then
-    ``take``n back), which gives the same strings."""
-    fmt, millis = strftime_of(pattern)
+    The pattern is read by :mod:`flowsql.sql.date_patterns` (as in batch mode) and printed
+    in pieces: runs that Arrow's ``strftime`` prints exactly, and the fields it cannot
+    (unpadded numbers, fractions of a second) from component kernels, joined per row."""
     if pa.types.is_date(ts.type):
         ts = pc.cast(ts, pa.timestamp("ms"))
     ts = to_local(ts, session_tz)
-    if millis:
-        ts = pc.cast(ts, pa.timestamp("ms"), safe=False) if ts.type.unit != "ms" else ts
-        return pc.strftime(ts, format=fmt)
+    direct = strftime_of(pattern)
+    segments = ([Strftime(direct)] if direct is not None
+                else parse_pattern(pattern).segments("arrow"))
+    pieces = [_strftime(ts, seg.format) if isinstance(seg, Strftime) else _component(ts, seg)
+              for seg in segments]
+    if not pieces:
+        return pc.if_else(pc.is_null(ts), pa.scalar(None, pa.string()), "")
+    if len(pieces) == 1:
+        return pieces[0]
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def _strftime(ts: Value, fmt: str) -> Value:
+    """``strftime`` at whole seconds. It costs ~0.6 µs per value, while a batch usually holds
+    few distinct values at the format's finest unit (one or two days for ``%Y-%m-%d``):
+    arrays are floored to that unit, dictionary-encoded, and only the distinct values are
+    formatted (then ``take``n back), which gives the same strings."""
     unit = finest_unit(fmt)
-    if isinstance(ts, pa.Scalar) or len(ts) < 64:
-        unit = "second"
-    else:
-        ts = pc.floor_temporal(ts, unit=unit)
-        encoded = pc.dictionary_encode(ts)
+    if not isinstance(ts, pa.Scalar) and len(ts) >= 64:
+        floored = pc.floor_temporal(ts, unit=unit)
+        encoded = pc.dictionary_encode(floored)
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()
         if len(encoded.dictionary) * 4 <= len(ts):
             uniques = pc.cast(encoded.dictionary, pa.timestamp("s"), safe=False)
             return pc.take(pc.strftime(uniques, format=fmt), encoded.indices)
-        if unit != "second":
-            ts = pc.floor_temporal(ts, unit="second")
-    if unit == "second":
-        ts = pc.floor_temporal(ts, unit="second")
-    return pc.strftime(pc.cast(ts, pa.timestamp("s"), safe=False), format=fmt)
+    seconds = pc.floor_temporal(ts, unit="second")
+    return pc.strftime(pc.cast(seconds, pa.timestamp("s"), safe=False), format=fmt)
+
+
+_EXTRACT = {"month": pc.month, "day": pc.day, "day_of_year": pc.day_of_year, "hour": pc.hour,
+            "minute": pc.minute, "second": pc.second}
+
+
+def _component(ts: Value, comp: Component) -> Value:
+    """A field Arrow's ``strftime`` does not print: an unpadded number, or the first
+    ``digits`` digits of the second's fraction."""
+    if comp.kind == "fraction":
+        nanos = pc.add(pc.add(pc.multiply(pc.cast(pc.millisecond(ts), pa.int64()), 1_000_000),
+                              pc.multiply(pc.cast(pc.microsecond(ts), pa.int64()), 1_000)),
+                       pc.cast(pc.nanosecond(ts), pa.int64()))
+        padded = pc.utf8_lpad(pc.cast(nanos, pa.string()), width=9, padding="0")
+        return pc.utf8_slice_codeunits(padded, 0, comp.digits)
+    if comp.kind == "hour12":
+        hour = pc.cast(pc.hour(ts), pa.int64())  # 0 → 12, 13..23 → 1..11
+        value = pc.if_else(pc.equal(hour, 0), 12,
+                           pc.if_else(pc.greater(hour, 12), pc.subtract(hour, 12), hour))
+    else:
+        value = _EXTRACT[comp.kind](ts)
+    return pc.cast(value, pa.string())
 
 
 # strftime conversions (after '%') by the finest time unit they show; any other one
@@ -169,9 +140,15 @@ def parse_timestamps(strings: Value, pattern: str | None, tz: str | None = None)
     if pattern is None:
         result = _parse_iso(strings)
     else:
-        fmt, millis = strftime_of(pattern)
-        if millis:
-            raise NotSupportedError(f"parsing fractional seconds with pattern '{pattern}'")
+        fmt = strftime_of(pattern)
+        if fmt is None:
+            read = parse_pattern(pattern)
+            if read.fraction_digits:
+                raise NotSupportedError(
+                    f"parsing fractional seconds with pattern '{pattern}' in streaming mode",
+                    hint="parse without the fraction (e.g. 'yyyy-MM-dd HH:mm:ss'), or use "
+                         "CAST(s AS TIMESTAMP(3)) for 'yyyy-MM-dd HH:mm:ss.SSS' text")
+            fmt = read.strptime()
         result = pc.strptime(strings, format=fmt, unit="ms", error_is_null=True)
     if tz is not None:
         if tz.upper() not in ("UTC", "Z", "GMT"):

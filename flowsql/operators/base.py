@@ -62,6 +62,8 @@ class OperatorContext:
     max_parallelism: int = MAX_PARALLELISM
     config: dict[str, str] = field(default_factory=dict)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    job_id: str = ""  # the job's id (stable across restarts of the job)
+    uid: str = ""  # the operator's stable uid (names its state in checkpoints)
 
     @property
     def key_group_range(self) -> tuple[int, int]:

@@ -33,7 +33,9 @@ class SinkOperator(Operator):
     """Feeds a writer. With checkpointing on (``execution.checkpointing.interval`` in the
     job config) and a writer that has transactional hooks (``begin_transactions``,
     ``prepare_commit``, ``commit``, ``recover``), a snapshot holds the writer's uncommitted
-    files (table ``pending``: ``checkpoint``, ``file``), :meth:`notify_checkpoint_complete`
+    files (table ``pending``: ``checkpoint``, ``file``; a writer whose ``prepare_commit``
+    returns a table of its own, with ``pending_as_table`` set, gets that table back in
+    ``recover``), :meth:`notify_checkpoint_complete`
     commits, a restore recovers (commits) the files the checkpoint lists, and
     :meth:`commit_final` publishes the rest when the whole job finished."""
 
@@ -49,6 +51,9 @@ class SinkOperator(Operator):
         bind = getattr(self.writer, "bind_subtask", None)
         if bind is not None:  # writers that place output by subtask (kafka's fixed partitioner)
             bind(ctx.subtask_index, ctx.parallelism)
+        bind_job = getattr(self.writer, "bind_job", None)
+        if bind_job is not None:  # writers that name things by job and sink (kafka's
+            bind_job(ctx.job_id, ctx.uid)  # transactional ids)
         interval = str(ctx.config.get("execution.checkpointing.interval") or "").strip()
         begin = getattr(self.writer, "begin_transactions", None)
         if interval and (parse_duration_ms(interval) or 0) > 0 and begin is not None:
@@ -62,6 +67,8 @@ class SinkOperator(Operator):
                 flush()  # is written out now, visible (nothing after it will come)
             return {}
         pending = prepare(checkpoint_id)
+        if isinstance(pending, pa.Table):  # a writer that keeps its own state table (kafka)
+            return {"pending": pending}
         return {"pending": pa.table({
             "checkpoint": pa.array([n for n, _ in pending], pa.int64()),
             "file": pa.array([f for _, f in pending], pa.string()),
@@ -70,7 +77,11 @@ class SinkOperator(Operator):
     def restore(self, state: dict[str, pa.Table]) -> None:
         table = state.get("pending")
         recover = getattr(self.writer, "recover", None)
-        if table is not None and recover is not None:
+        if table is None or recover is None:
+            return
+        if getattr(self.writer, "pending_as_table", False):
+            recover(table)
+        else:
             recover(list(zip(table.column("checkpoint").to_pylist(),
                              table.column("file").to_pylist(), strict=True)))
 

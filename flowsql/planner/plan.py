@@ -40,7 +40,7 @@ def _finish(raw: list[Sink], session: Any, name: str, client: ClientSide,
     from flowsql.planner import changelog
     from flowsql.planner.rules import RuleContext, optimize
     from flowsql.planner.translate import parallelism_from_config, settings_from_config, translate
-    from flowsql.planner.validate import check_sink
+    from flowsql.planner.validate import check_sink, check_sink_job
 
     config = session.config
     parallelism = parallelism_from_config(config)
@@ -52,6 +52,7 @@ def _finish(raw: list[Sink], session: Any, name: str, client: ClientSide,
         is_upd = modes[id(s.input)] != changelog.APPEND
         updating = updating or is_upd
         check_sink(s.table, changelog.first_updating(s) if is_upd else None)
+        check_sink_job(s.table, config)
     graph = translate(optimized, name=name, parallelism=parallelism, settings=settings_from_config(config))  # type: ignore[arg-type]
     bounded = all(n.bounded for s in optimized for n in walk_nodes(s) if isinstance(n, Scan))
     return Planned(raw, optimized, graph, bounded, updating, client,  # type: ignore[arg-type]

@@ -16,6 +16,9 @@ Contract:
   ``join`` hash-partitioned on each side's keys. A two-phase aggregation (``two_phase`` on the logical node)
   puts ``local-window-aggregate`` / ``local-group-aggregate`` before the exchange, at the
   upstream parallelism, and gives the keyed operator ``merge`` + the raw ``input`` schema.
+- The INSERTs of a statement set share a scan: a source with the same params (table,
+  watermark, batch settings) that an earlier sink already reads is read once and fans out
+  (Flink's source reuse). Within one sink (a self-join) each reference keeps its own source.
 - Parallelism: every operator runs with ``parallelism`` ('parallelism.default'), except an
   aggregation without GROUP BY keys (parallelism 1). Edges are ``forward`` between equal
   parallelisms (so they chain into one task), ``hash[keys]`` into a keyed aggregation and
@@ -29,6 +32,7 @@ Contract:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +76,9 @@ class _Builder:
     edges: list[Edge] = field(default_factory=list)
     collect_sinks: int = 0
     modes: dict[int, str] = field(default_factory=dict)  # changelog mode per logical node
+    sink_index: int = 0  # which sink (INSERT of a statement set) is being translated
+    # source operators by their params: the INSERTs of a statement set share a scan
+    sources: dict[str, tuple[OperatorSpec, int]] = field(default_factory=dict)
 
     def add(self, kind: str, name: str, params: dict[str, Any], parallelism: int) -> OperatorSpec:
         # uid: stable across parallelism (a two-phase plan adds only stateless local
@@ -155,7 +162,13 @@ class _Builder:
             params["batch_size"] = self.settings.batch_size
         if self.settings.allow_latency_ms is not None:
             params["allow_latency_ms"] = self.settings.allow_latency_ms
-        src = self.add("source", f"Source({t.name.name})", params, self.parallelism)
+        key = json.dumps(params, sort_keys=True)
+        shared = self.sources.get(key)
+        if shared is not None and shared[1] != self.sink_index:
+            src = shared[0]  # another INSERT of the statement set reads the same: one scan
+        else:
+            src = self.add("source", f"Source({t.name.name})", params, self.parallelism)
+            self.sources.setdefault(key, (src, self.sink_index))
         physical = tuple(f for f in _physical_schema(t))
         from flowsql.planner.aggregates import col, sql
 
@@ -304,7 +317,8 @@ def translate(
     b = _Builder(max(int(parallelism), 1), settings or SourceSettings())
     from flowsql.planner.changelog import infer
 
-    for s in sinks:
+    for i, s in enumerate(sinks):
+        b.sink_index = i
         b.modes.update(infer(s))
         b.sink(s)
     return JobGraph(name, tuple(b.operators), tuple(b.edges)).validate()

@@ -6,6 +6,8 @@ Contract:
   cannot run: OVER windows, ROW_NUMBER()/RANK() (Top-N), LATERAL /
   UNNEST, MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, correlated or
   scalar subqueries in expressions.
+- :func:`check_sink_job` runs a connector's own checks of its sink against the job's
+  settings (the factory's ``check_sink_job``).
 - :func:`check_sink` raises ``PlanError`` when an updating (changelog) result goes to a sink
   that only accepts appends, naming the operator that produces updates and suggesting an
   upsert sink with a PRIMARY KEY. Built-in sinks: print, blackhole and the client accept
@@ -121,3 +123,16 @@ def check_sink(table: Any, updating_operator: str | None) -> None:
         hint="declare a PRIMARY KEY (...) NOT ENFORCED on an upsert sink, or use a window "
         "aggregation (TUMBLE/HOP/...) whose results are final",
     )
+
+
+def check_sink_job(table: Any, config: Any) -> None:
+    """A connector's own checks of its sink against the job's settings, at planning: the
+    factory's ``check_sink_job(table, config)`` when it declares one (``config.get(key)``
+    gives a session setting; kafka's exactly-once needs checkpointing, for example)."""
+    if table is None:
+        return
+    from connectors.registry import factory_for
+
+    check = getattr(factory_for(table), "check_sink_job", None)
+    if callable(check):
+        check(table, config)

@@ -7,7 +7,8 @@ succeeded.``; SHOW and DESCRIBE answer a table with Flink's column names (``tabl
 
 - CREATE TABLE resolves the name, merges ``LIKE`` (see :func:`catalog.ddl.merge_like`),
   validates (:func:`catalog.ddl.validate_table`) and records the definition; connector
-  options are recorded exactly as given and validated only at planning.
+  options are recorded as given (Flink 1.x keys such as ``'connector.type'`` under today's
+  names, with a deprecation warning: :mod:`connectors.legacy`) and validated only at planning.
 - CREATE VIEW records the query as Flink SQL text and checks that the tables it reads exist.
 - SHOW TABLES lists tables and views, as Flink does; SHOW VIEWS lists views only.
 - SHOW FUNCTIONS lists built-in and user functions; SHOW USER FUNCTIONS the user ones
@@ -35,6 +36,7 @@ from catalog.ddl import (
     validate_table,
 )
 from catalog.table import TableDefinition, ViewDefinition
+from connectors.legacy import modernize
 from flowsql.errors import CatalogError, NotSupportedError, ValidationError
 from flowsql.session.result import Result
 from flowsql.sql import statements as st
@@ -103,10 +105,11 @@ def _referenced_tables(query: exp.Expression) -> list[tuple[str, ...]]:
 # -- CREATE / DROP ---------------------------------------------------------------------------
 def _create_table(session: Session, stmt: st.CreateTable) -> Result:
     catalog = session.catalog
+    options, warnings = modernize(stmt.options)
     defn = TableDefinition(
         name=catalog.resolve(stmt.name),
         columns=tuple(stmt.columns),
-        options=dict(stmt.options),
+        options=options,
         watermark=stmt.watermark,
         primary_key=stmt.primary_key,
         partition_keys=tuple(stmt.partition_keys),
@@ -121,7 +124,9 @@ def _create_table(session: Session, stmt: st.CreateTable) -> Result:
             )
         defn = merge_like(source, defn, stmt.like.options)
     catalog.create_table(validate_table(defn), if_not_exists=stmt.if_not_exists)
-    return Result.ok(SUCCESS)
+    result = Result.ok(SUCCESS)
+    result.warnings = warnings
+    return result
 
 
 def _create_view(session: Session, stmt: st.CreateView) -> Result:

@@ -268,7 +268,8 @@ def _explain(cur: Cursor) -> st.Statement:
     start = cur.offset()
     inner = Origin(cur.origin.text[start:], *cur.origin.position(start)[:2])
     inner_cur = Cursor(inner)
-    stmt = _dispatch(inner_cur)
+    # Flink writes EXPLAIN STATEMENT SET BEGIN ... END (no EXECUTE) as well
+    stmt = _statement_set(inner_cur) if inner_cur.at("STATEMENT", "SET") else _dispatch(inner_cur)
     if not isinstance(stmt, st.Query | st.Insert | st.StatementSet):
         raise cur.origin.error("EXPLAIN takes a query, an INSERT or a statement set", start)
     return st.Explain(statement=_with_text(stmt, inner.text, inner.line, inner.col))
@@ -326,7 +327,7 @@ def _insert(cur: Cursor) -> st.Insert:
 
 
 def _statement_set(cur: Cursor) -> st.StatementSet:
-    if cur.accept("EXECUTE"):
+    if cur.accept("EXECUTE") or cur.at("STATEMENT", "SET"):  # the latter only after EXPLAIN
         cur.expect("STATEMENT", "SET")
         cur.expect("BEGIN")
     else:

@@ -4,8 +4,9 @@ Contract: :func:`split` returns one :class:`ScriptStatement` per statement, in o
 
 - statements end at ``;`` outside ``'...'`` strings (``''`` escapes), ``\\`...\\``` and ``"..."``
   identifiers, ``--`` line comments and ``/* */`` block comments;
-- ``EXECUTE STATEMENT SET BEGIN ... END;`` (and ``BEGIN STATEMENT SET; ... END;``) is one
-  statement: the ``;`` inside the block do not split it;
+- ``EXECUTE STATEMENT SET BEGIN ... END;`` (and ``BEGIN STATEMENT SET; ... END;``, and
+  ``EXPLAIN [EXECUTE] STATEMENT SET BEGIN ... END;``) is one statement: the ``;`` inside the
+  block do not split it;
 - each piece is stripped of surrounding whitespace and of leading comments; pieces that are
   empty or only comments are dropped; ``line``/``col`` are the 1-based script position of the piece's first character;
 - an unterminated string, identifier or block comment simply runs to the end of the script
@@ -23,7 +24,9 @@ import re
 from flowsql.sql.statements import ScriptStatement
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-_BEGIN_SET = (("EXECUTE", "STATEMENT", "SET", "BEGIN"), ("BEGIN", "STATEMENT", "SET"))
+_BEGIN_SET = (("EXECUTE", "STATEMENT", "SET", "BEGIN"), ("BEGIN", "STATEMENT", "SET"),
+              ("EXPLAIN", "STATEMENT", "SET", "BEGIN"),
+              ("EXPLAIN", "EXECUTE", "STATEMENT", "SET", "BEGIN"))
 
 
 def _skip_quoted(text: str, i: int, quote: str) -> int:
@@ -106,7 +109,7 @@ def split(text: str) -> list[ScriptStatement]:
                     case_depth -= 1
                 elif word == "END" and _ends_block(text, m.end()):
                     in_block = False
-            elif len(words) < 4:
+            elif len(words) < 5:
                 words.append(word)
                 if tuple(words) in _BEGIN_SET:
                     in_block = True

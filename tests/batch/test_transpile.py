@@ -8,7 +8,6 @@ import sqlglot
 import flowsql.sql.dialect  # noqa: F401  (registers "flink")
 from catalog.table import Column, ObjectName, TableDefinition, ViewDefinition
 from connectors.base import BatchScan
-from flowsql.batch.functions import java_to_strftime
 from flowsql.batch.transpile import Transpiler
 from flowsql.batch.windows import interval_ms
 from flowsql.errors import CatalogError, NotSupportedError, ValidationError
@@ -106,20 +105,6 @@ def test_proctime_window_not_supported():
 def test_temporal_join_not_supported():
     with pytest.raises(NotSupportedError):
         plan("SELECT * FROM t AS x JOIN t FOR SYSTEM_TIME AS OF x.ts AS y ON x.a = y.a")
-
-
-@pytest.mark.parametrize(
-    ("java", "duck"),
-    [
-        ("yyyy-MM-dd HH:mm:ss", "%Y-%m-%d %H:%M:%S"),
-        ("yyyyMMdd", "%Y%m%d"),
-        ("HH:mm:ss.SSS", "%H:%M:%S.%g"),
-        ("yyyy-MM-dd'T'HH:mm", "%Y-%m-%dT%H:%M"),
-        ("100%", "100%%"),
-    ],
-)
-def test_java_date_patterns(java, duck):
-    assert java_to_strftime(java) == duck
 
 
 @pytest.mark.parametrize(

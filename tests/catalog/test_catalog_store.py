@@ -151,7 +151,7 @@ def test_locked_store_raises_catalog_error(path):
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(CatalogError, match="locked by another process"):
+        with pytest.raises(CatalogError, match="locked by another session or process"):
             store.put_object(_table())
     finally:
         other.execute("ROLLBACK")

@@ -510,3 +510,25 @@ def test_contract_matches_installed_cli(name):
     options = real_cli_options(name)
     assert options is not None, f"flowsql {name} is missing"
     assert set(CLI[name]) <= options, f"flowsql {name}: {set(CLI[name]) - options} unknown"
+
+
+def test_compose_kafka_is_a_single_kraft_node_on_loopback():
+    """The optional broker (`--profile kafka`): KRaft combined mode, replication factor 1 for
+    the internal topics (transactions and groups hang otherwise), the same Kafka version as
+    the broker the tests run, the host listener published on loopback only."""
+    compose = load_compose()
+    kafka = compose["services"]["kafka"]
+    assert kafka["profiles"] == ["kafka"]
+    pom = (ROOT / "connectors" / "kafka" / "broker-pom.xml").read_text()
+    version = kafka["image"].split(":")[1]
+    assert f"<version>{version}</version>" in pom
+    env = kafka["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    for key in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+                "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"):
+        assert env[key] == "1"
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert "HOST://127.0.0.1:9094" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert kafka["ports"] == ["127.0.0.1:9094:9094"]
+    assert "kafka-data" in compose["volumes"]

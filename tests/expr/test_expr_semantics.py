@@ -11,7 +11,6 @@ import pytest
 from flowsql.errors import ExecutionError, NotSupportedError, SqlParseError, ValidationError
 from flowsql.expr.compile import compile_expression
 from flowsql.expr.strings import java_regex_to_re2
-from flowsql.expr.temporal import java_to_strftime
 from flowsql.expr.typing import aggregate_type
 from flowsql.types import parse_type
 
@@ -206,13 +205,6 @@ def test_java_regex_group_renaming() -> None:
     converted, groups = java_regex_to_re2(r"(a)(?:b)[(]\((c)")
     assert groups == 2
     assert converted == r"(?P<g1>a)(?:b)[(]\((?P<g2>c)"
-
-
-def test_java_date_patterns() -> None:
-    assert java_to_strftime("yyyy-MM-dd HH:mm:ss") == ("%Y-%m-%d %H:%M:%S", False)
-    assert java_to_strftime("yyyy-MM-dd'T'HH:mm:ss.SSS") == ("%Y-%m-%dT%H:%M:%S", True)
-    with pytest.raises(NotSupportedError):
-        java_to_strftime("yyyy-M-d")
 
 
 def test_date_format_and_ltz_in_session_time_zone() -> None:

@@ -130,3 +130,26 @@ def test_only_the_latest_ended_jobs_stay_listed(tmp_path):
         assert sorted(p.stem for p in (tmp_path / "jobs").glob("*.json")) == sorted(listed)
     finally:
         m.shutdown(timeout=1)
+
+
+def test_an_ended_job_lets_go_of_its_clients_resources(jm):
+    """A live query's result buffer (and the rows it holds) is not kept by the job history."""
+    import gc
+    import weakref
+
+    class Buffer:
+        ended: str | None = None
+
+        def on_job_end(self, state, error) -> None:
+            self.ended = state
+
+    jm.register_task_manager("tm-a", 1, FakeGateway())
+    buffer = Buffer()
+    ref = weakref.ref(buffer)
+    job = jm.submit(graph(2), resources={"collect": buffer}, config={"slot.request.timeout": "1 h"})
+    jm.cancel(job, wait=True)
+    assert buffer.ended == "CANCELED"
+    assert jm.job(job).state == "CANCELED"  # still listed
+    del buffer
+    gc.collect()
+    assert ref() is None

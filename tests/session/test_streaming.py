@@ -268,3 +268,32 @@ def test_remote_target_without_an_address_is_a_clear_error(session):
         session.execute_one("SELECT name, COUNT(*) AS c FROM events GROUP BY name")
     with pytest.raises(ValidationError, match="invalid value 'cloud' for 'execution.target'"):
         session.execute_one("SET 'execution.target' = 'cloud'")
+
+
+def test_statement_set_reads_its_source_once_and_feeds_every_insert(session, tmp_path):
+    """EXECUTE STATEMENT SET: one job, one shared scan, each sink gets its INSERT's rows."""
+    session.execute_one(
+        "CREATE TABLE src (k INT, v BIGINT) WITH ('connector' = 'datagen', "
+        "'number-of-rows' = '5000', 'fields.k.min' = '1', 'fields.k.max' = '5', 'seed' = '3')")
+    for name in ("all_rows", "big_k"):
+        session.execute_one(
+            f"CREATE TABLE {name} (k INT, v BIGINT) WITH ('connector' = 'filesystem', "
+            f"'path' = '{tmp_path / name}', 'format' = 'csv')")
+    session.execute_one("SET 'table.dml-sync' = 'true'")
+    r = session.execute_one(
+        "EXECUTE STATEMENT SET BEGIN INSERT INTO all_rows SELECT k, v FROM src; "
+        "INSERT INTO big_k SELECT k, v FROM src WHERE k > 2; END")
+    from flowsql.session import streaming
+
+    metrics = streaming.cluster(session).metrics(r.job_id)
+    sources = [m for op, m in metrics.items() if "source" in op]
+    assert sum(m.records_out for m in sources) == 5000  # read once, not twice
+    session.execute_one("SET 'execution.runtime-mode' = 'batch'")
+    expected = session.execute_one("SELECT k, v FROM src").table.to_pylist()
+
+    def rows(name):
+        return sorted(tuple(map(int, ln.split(","))) for f in (tmp_path / name).iterdir()
+                      if not f.name.startswith(".") for ln in f.read_text().splitlines())
+
+    assert rows("all_rows") == sorted((e["k"], e["v"]) for e in expected)
+    assert rows("big_k") == sorted((e["k"], e["v"]) for e in expected if e["k"] > 2)

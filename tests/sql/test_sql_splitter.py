@@ -54,3 +54,11 @@ def test_positions_point_at_the_first_character():
     for piece in split(script):
         line = script.splitlines()[piece.line - 1]
         assert line[piece.col - 1 :].startswith(piece.text.splitlines()[0])
+
+
+def test_explain_statement_set_is_one_statement():
+    from flowsql.sql.splitter import split
+
+    for head in ("EXPLAIN STATEMENT SET BEGIN", "EXPLAIN EXECUTE STATEMENT SET BEGIN"):
+        pieces = split(f"{head} INSERT INTO a SELECT 1; INSERT INTO b SELECT 2; END; SELECT 3;")
+        assert [p.text.split()[0] for p in pieces] == ["EXPLAIN", "SELECT"]

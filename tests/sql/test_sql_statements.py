@@ -163,3 +163,8 @@ def test_unsupported_but_valid_constructs_parse():
             st.parse_statement(sql)
         except Exception as e:  # noqa: BLE001
             pytest.fail(f"{sql!r} should parse: {e}")
+
+
+def test_explain_of_a_statement_set_without_execute():
+    stmt = st.parse_statement("EXPLAIN STATEMENT SET BEGIN INSERT INTO a SELECT 1; END")
+    assert isinstance(stmt, st.Explain) and isinstance(stmt.statement, st.StatementSet)

@@ -31,7 +31,8 @@ Contract:
   :meth:`totals` gives job-level counts (SHOW JOBS).
 - Job resources (in-process objects such as a ``CollectResult``; embedded clients only) are
   handed to the tasks; on FAILING/CANCELLING the JobManager calls their ``abort()`` and at the
-  end their ``on_job_end(state, error)``. A remote client's SELECT (``result=True``) instead
+  end their ``on_job_end(state, error)``, after which the job lets go of them (an ended job
+  stays listed, but its client's result buffer is the client's alone). A remote client's SELECT (``result=True``) instead
   gets a result gate ``"<job>/result"`` in :attr:`gates`, which the collect sinks write to.
 - Ended jobs (FINISHED, FAILED, CANCELED) stay listed, the latest ``max_finished_jobs``
   (1,000) of them; older ones are forgotten, from the store too (Flink bounds its job history
@@ -821,6 +822,9 @@ class JobManager:
             hook = getattr(resource, "on_job_end", None)
             if callable(hook):
                 hook(str(final), job.error)
+        # An ended job is kept listed, but not its client's objects: a live query's result
+        # buffer (and the rows it still holds) belongs to the client from here on.
+        job.resources = {}
         if job.coordinator is not None:
             job.coordinator.job_ended(str(final))
         self._save(job)

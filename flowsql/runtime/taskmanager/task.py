@@ -210,6 +210,8 @@ class Task:
                 parallelism=desc.parallelism,
                 max_parallelism=desc.max_parallelism,
                 config=dict(desc.config),
+                job_id=desc.job_id,
+                uid=spec.uid,
             )
             for spec in desc.operators
         }

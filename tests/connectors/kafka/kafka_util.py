@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -30,10 +31,14 @@ def produce(
         raise KafkaException("messages not delivered within 20 s")
 
 
-def read_topic(bootstrap: str, topic: str, *, isolation: str = "read_committed") -> list:
-    """Every message of ``topic`` (all partitions, earliest to the high watermark)."""
+def read_topic(bootstrap: str, topic: str, *, isolation: str = "read_committed",
+               timeout: float = 60.0) -> list:
+    """Every message of ``topic`` (all partitions, earliest to the end: the high watermark,
+    or with ``read_committed`` the last stable offset; transaction markers take offsets of
+    their own, so the end is known by the partition-EOF event, not by the last message)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader",
-                         "enable.auto.commit": False, "isolation.level": isolation})
+                         "enable.auto.commit": False, "isolation.level": isolation,
+                         "enable.partition.eof": True})
     try:
         md = consumer.list_topics(topic, timeout=10).topics[topic]
         ends = {}
@@ -42,9 +47,15 @@ def read_topic(bootstrap: str, topic: str, *, isolation: str = "read_committed")
             ends[p] = hi
         consumer.assign([TopicPartition(topic, p, 0) for p in ends])
         out, done = [], {p for p, hi in ends.items() if hi == 0}
+        deadline = time.monotonic() + timeout
         while len(done) < len(ends):
-            for m in consumer.consume(500, timeout=2.0):
-                if m.error():
+            if time.monotonic() > deadline:
+                raise KafkaException(f"{topic}: not read to its end within {timeout} s")
+            for m in consumer.consume(500, timeout=1.0):
+                err = m.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF and m.offset() >= ends[m.partition()]:
+                        done.add(m.partition())
                     continue
                 out.append(m)
                 if m.offset() + 1 >= ends[m.partition()]:

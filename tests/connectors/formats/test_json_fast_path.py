@@ -1,0 +1,52 @@
+"""The JSON decoder's Arrow fast path gives exactly what the DuckDB path gives, and hands
+every batch it cannot convert the same way to the DuckDB path (connectors/formats)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from catalog.table import Column
+from connectors.formats import json_format
+from connectors.formats.json_format import decode_json_lines
+
+COLUMNS = [Column("a", "BIGINT"), Column("i", "INT"), Column("d", "DOUBLE"),
+           Column("b", "BOOLEAN"), Column("s", "STRING")]
+SCHEMA = pa.schema([("a", pa.int64()), ("i", pa.int32()), ("d", pa.float64()),
+                    ("b", pa.bool_()), ("s", pa.string())])
+
+
+def _lines(texts: list[str]) -> pa.Table:
+    return pa.table({"line": pa.array(texts, pa.large_string()),
+                     "utf8_ok": pa.array([True] * len(texts))})
+
+
+def _both(texts, monkeypatch, options=None):
+    options = options or {}
+    fast = decode_json_lines(_lines(texts), COLUMNS, SCHEMA, options)
+    with monkeypatch.context() as m:
+        m.setattr(json_format, "_fast_decode", lambda *a: None)
+        slow = decode_json_lines(_lines(texts), COLUMNS, SCHEMA, options)
+    return fast, slow
+
+
+@pytest.mark.parametrize("texts", [
+    ['{"a": 1, "i": 2, "d": 3.5, "b": true, "s": "x"}', '{"a": null, "z": [1, {"q": 2}]}',
+     '{"d": 4, "s": "ü\\n\\"q\\""}', '{"s": ""}', '{}'],
+    ['{"a": 9223372036854775807, "i": -2147483648, "d": -1e300, "b": false}'],
+])
+def test_the_fast_path_agrees_with_the_query(texts, monkeypatch):
+    assert json_format._fast_decode(_lines(texts), COLUMNS, SCHEMA, {}) is not None
+    fast, slow = _both(texts, monkeypatch)
+    assert fast.values.equals(slow.values) and fast.bad_count == slow.bad_count == 0
+
+
+@pytest.mark.parametrize("odd", [
+    '{"s": 5}', '{"a": "7"}', '{"a": 1.5}', '{"i": 3000000000}', '{"s": {"x": 1}}', '[1]',
+    '', 'not json', '{"a": 1, "a": 2}', '{"b": "true"}',
+])
+def test_what_the_fast_path_refuses_the_query_decides(odd, monkeypatch):
+    texts = ['{"a": 1, "s": "ok"}', odd]
+    fast, slow = _both(texts, monkeypatch)
+    assert fast.values.equals(slow.values)
+    assert fast.bad_count == slow.bad_count and fast.first_bad == slow.first_bad
