@@ -17,6 +17,7 @@ API contract (used by the session handlers, the batch runner and the planner):
   ``drop_database(parts, if_exists=False, cascade=False)``.
 - ``list_catalogs()``, ``list_databases()``, ``list_tables()``, ``list_views()``
   (the current catalog/database; tables excludes views, both include temporaries).
+- ``functions``: the user-defined functions (:class:`catalog.functions.Functions`).
 - Every change to the persistent store is atomic: a process killed mid-DDL leaves the
   object wholly present or wholly absent.
 
@@ -39,6 +40,7 @@ import difflib
 from collections.abc import Sequence
 from pathlib import Path
 
+from catalog.functions import Functions
 from catalog.store import DEFAULT_CATALOG, DEFAULT_DATABASE, CatalogStore
 from catalog.table import CatalogObject, ObjectName, TableDefinition, ViewDefinition
 from flowsql.errors import CatalogError
@@ -119,10 +121,12 @@ class Catalog:
         self._catalog = DEFAULT_CATALOG
         self._database = DEFAULT_DATABASE
         self._temporary: dict[ObjectName, CatalogObject] = {}
+        self.functions = Functions(self)  # user-defined functions (catalog.functions)
 
     def take_temporaries(self, other: Catalog) -> None:
         """Share ``other``'s TEMPORARY objects (a session switching its default catalog)."""
         self._temporary = other._temporary
+        self.functions.take_temporaries(other.functions)
 
     # -- current names -------------------------------------------------------------------
     @property
@@ -371,6 +375,7 @@ class Catalog:
             raise CatalogError(f"Database '{database}' not found in catalog '{catalog}'")
         for n in temps:
             del self._temporary[n]
+        self.functions.drop_database(catalog, database)
         return True
 
     # -- listing -------------------------------------------------------------------------

@@ -97,18 +97,26 @@ class CatalogStore:
 
     # -- opening -------------------------------------------------------------------------
     def _initialize(self) -> None:
-        """Create the schema and the default catalog/database if the file is new.
+        """Create the schema and the default catalog/database if the file is new; add the
+        ``functions`` table (user-defined functions, :mod:`catalog.functions`) to a store
+        written before it existed.
 
-        An existing store is only read here: every session of a gateway opens the store, and
-        a write lock per open would queue them behind each other for nothing."""
+        An existing, complete store is only read here: every session of a gateway opens the
+        store, and a write lock per open would queue them behind each other for nothing."""
+        from catalog.functions import FUNCTIONS_DDL
+
         with self._read() as conn:
-            if self._table_names(conn):
-                return
+            tables = self._table_names(conn)
+            if tables and ("functions" in tables or "objects" not in tables):
+                return  # complete, or not a FlowSQL store (_verify says so)
         with self._tx() as conn:
             tables = self._table_names(conn)  # re-checked: another opener may have won
+            if tables and "functions" not in tables and "objects" in tables:
+                conn.execute(FUNCTIONS_DDL)
             if not tables:
                 for ddl in _SCHEMA:
                     conn.execute(ddl)
+                conn.execute(FUNCTIONS_DDL)
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),

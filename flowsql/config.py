@@ -91,6 +91,12 @@ KNOWN_OPTIONS: dict[str, ConfigOption] = {
             "`flowsql shell --catalog memory` sets it.",
             ("persistent", "memory"),
         ),
+        ConfigOption(
+            "python.files",
+            "",
+            "Comma-separated Python files or directories whose folders are added to the module "
+            "search path of Python UDFs (CREATE FUNCTION ... AS 'module.attr'), as in Flink.",
+        ),
         ConfigOption("sql-client.verbose", "false", "Show full tracebacks for errors.", ("true", "false")),
     ]
 }

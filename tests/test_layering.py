@@ -15,6 +15,7 @@ The order, low to high, and why:
 - ``sql`` (parse / generate; it builds catalog records) and ``connectors`` (they see catalog
   records, Arrow and the streaming contract of ``connectors/base.py``; no planner, runtime or
   operators; ``catalog`` in turn knows no connector).
+- ``udf`` (the Python UDF API, loading and the one call path) beside ``sql``.
 - ``expr`` (compiles SQL expressions) and ``batch`` (DuckDB).
 - ``operators`` (consume the connector contract, build on state and expr).
 - ``runtime`` (runs operators) beside ``planner`` (plans down to a JobGraph): neither imports
@@ -38,7 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("flowsql", "flowsql.errors", "flowsql.failpoints"),
     ("flowsql.types", "flowsql.config", "flowsql.messages"),
     ("flowsql.state", "catalog", "flowsql.physical"),
-    ("flowsql.sql", "connectors"),
+    ("flowsql.sql", "connectors", "flowsql.udf"),
     ("flowsql.expr", "flowsql.batch"),
     ("flowsql.operators",),
     ("flowsql.runtime", "flowsql.planner"),

@@ -161,11 +161,15 @@ class BatchRunner:
             raise translate(e, self._available(plan)) from None
         except Exception as e:  # a connector's Arrow callable failed
             raise ConnectorError(f"cannot open the table scans: {e}") from e
+        if plan.udfs is not None:
+            plan.udfs.register(sandbox.con)
         self.session.add_cancel_hook(sandbox.interrupt)
         try:
             yield sandbox
         finally:
             self.session.remove_cancel_hook(sandbox.interrupt)
+            if plan.udfs is not None:
+                plan.udfs.unregister(sandbox.con)
             sandbox.close()
 
     def _available(self, plan: BatchPlan) -> list[str]:
@@ -193,6 +197,8 @@ class BatchRunner:
         except FlowSQLError:
             raise
         except duckdb.Error as e:
+            if plan.udfs is not None and plan.udfs.error is not None:  # a Python UDF raised
+                raise plan.udfs.error from None
             raise translate(e, self._available(plan)) from None
         except pa.ArrowException as e:
             if "interrupt" in str(e).lower():

@@ -245,9 +245,10 @@ def _map_node(node: exp.Expression) -> exp.Expression:
                 raise ValidationError(
                     f"wrong number of arguments for {name}(): got {len(args)}"
                 ) from None
-        if name in PASSTHROUGH:
+        if name in PASSTHROUGH or name.startswith("__UDF_"):  # Python UDFs: flowsql.batch.udfs
             return node
-        raise NotSupportedError(f"function {name}()", hint="FlowSQL batch mode runs Flink built-in functions only")
+        raise NotSupportedError(f"function {name}()", hint="FlowSQL runs Flink's built-in functions; register a Python "
+                                  "function with CREATE FUNCTION (docs/udf.md)")
     if isinstance(node, exp.TimeToStr):
         inner = node.this
         if isinstance(inner, exp.TimeStrToTime):

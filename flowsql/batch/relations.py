@@ -49,6 +49,10 @@ class SessionResolver:
     def lookup(self, parts: tuple[str, ...]) -> TableDefinition | ViewDefinition:
         return self.session.catalog.get(parts)
 
+    @property
+    def functions(self):  # -> catalog.functions.Functions: the session's user functions
+        return getattr(self.session.catalog, "functions", None)
+
     def scan(self, table: TableDefinition) -> BatchScan:
         factory = connector_factory(table)
         return factory.batch_scan(table, factory.validate(table))

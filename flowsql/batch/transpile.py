@@ -11,7 +11,8 @@ catalog view it references (each step its own module):
 1. ``guard.check_query`` — only read-only queries over catalog objects (no ATTACH, COPY,
    ``read_csv(...)`` ...): ``ValidationError`` otherwise;
 2. ``legacy_windows.rewrite_group_windows`` — ``GROUP BY TUMBLE(ts, ...)`` → window TVF;
-3. ``functions.map_functions`` — Flink functions/casts → DuckDB with Flink semantics;
+3. ``udfs.BatchUdfs.bind`` — calls of the catalog's Python functions → DuckDB Arrow
+   functions registered for the statement; then ``functions.map_functions`` — Flink functions/casts → DuckDB with Flink semantics;
    unknown functions → ``NotSupportedError``;
 4. table references → CTEs over connector scans / inlined views (``relations.Relations``),
    user CTE names shadowing catalog names; unknown names → the catalog's ``CatalogError``;
@@ -38,9 +39,11 @@ from flowsql.batch.functions import map_functions
 from flowsql.batch.guard import check_query
 from flowsql.batch.legacy_windows import rewrite_group_windows
 from flowsql.batch.relations import Relations, Resolver, ScanBinding
+from flowsql.batch.udfs import BatchUdfs
 from flowsql.batch.windows import derive_window_properties, window_subquery
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.sql.expressions import Descriptor, WindowTVF
+from flowsql.udf.resolve import resolve_calls
 
 
 @dataclass
@@ -51,6 +54,7 @@ class BatchPlan:
     scans: list[ScanBinding] = field(default_factory=list)
     columns: dict[str, list[str]] = field(default_factory=dict)
     tree: exp.Expression | None = None
+    udfs: BatchUdfs | None = None  # Python UDFs to register on the sandbox (flowsql.batch.udfs)
 
 
 class Transpiler:
@@ -59,6 +63,8 @@ class Transpiler:
     def __init__(self, resolver: Resolver) -> None:
         self.relations = Relations(resolver)
         self._windows = 0
+        self._functions = getattr(resolver, "functions", None)  # the catalog's user functions
+        self.udfs = BatchUdfs()
 
     # -- public ---------------------------------------------------------------------------
     def plan(self, query: exp.Expression) -> BatchPlan:
@@ -81,6 +87,7 @@ class Transpiler:
             scans=list(self.relations.scans),
             columns=dict(self.relations.columns),
             tree=tree,
+            udfs=self.udfs if self.udfs.functions else None,
         )
 
     def rewrite_query(self, tree: exp.Expression) -> exp.Expression:
@@ -91,6 +98,7 @@ class Transpiler:
             if isinstance(node, Descriptor):
                 raise ValidationError("DESCRIPTOR(...) is only valid inside a window TVF")
         tree = rewrite_group_windows(tree)
+        tree = self.udfs.bind(resolve_calls(tree, self._functions))
         tree = map_functions(tree)
         self._resolve_tables(tree)
         return self._translate_windows(tree)

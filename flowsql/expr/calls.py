@@ -137,6 +137,10 @@ def compile_call(e: exp.Func, scope: Scope) -> CompiledExpr:
     if isinstance(e, exp.TsOrDsToDate | exp.TimeStrToTime) and e.args.get("format") is None:
         return _to_temporal(e, scope)
     name, nodes = _normalize(e)
+    if name in ("PYTHON_UDF", "PYTHON_UDAF", "PYTHON_UDTF"):  # flowsql.udf.resolve
+        from flowsql.expr.udf_call import compile_udf_call
+
+        return compile_udf_call(e, scope)
     while nodes and nodes[-1] is None:  # trailing optional arguments
         nodes.pop()
     if any(n is None for n in nodes):

@@ -110,6 +110,11 @@ class Accumulators:
             return pa.int64()
         if a.function == "AVG":
             return pa.float64()
+        if a.function == "PYTHON_UDAF":  # the declared result type of the Python function
+            from flowsql.types import to_arrow
+            from flowsql.udf.loader import load_function
+
+            return to_arrow(load_function(a.udf[1], a.udf[0]).result_type)  # type: ignore[index]
         t = self.input_schema.field(a.input).type if self.input_schema is not None else pa.null()
         if a.function == "SUM":
             if pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_null(t):

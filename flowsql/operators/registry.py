@@ -45,6 +45,13 @@ Built-in kinds and their params (all plain JSON, produced by
   partial states of ``local-group-aggregate`` (:mod:`flowsql.operators.local_group_aggregate`);
   ``state_ttl_ms`` (from a STATE_TTL hint) overrides ``table.exec.state.ttl`` for it.
 - ``local-group-aggregate``: ``{"spec": ...}``.
+- ``correlate``: see :mod:`flowsql.operators.correlate` (``LATERAL TABLE`` of a Python table
+  function).
+- ``python-group-aggregate``: the params of ``group-aggregate`` (no ``merge``) →
+  :class:`~flowsql.operators.python_group_aggregate.PythonGroupAggregateOperator` (a GROUP
+  BY calling Python aggregate functions); ``python-window-aggregate``: the params of
+  ``window-aggregate`` (no ``merge``) →
+  :class:`~flowsql.operators.python_window_aggregate.PythonWindowAggregateOperator`.
 - ``union``: ``{}`` → :class:`~flowsql.operators.union.UnionOperator` (UNION ALL).
 - ``join``: ``{"join_type": "INNER"|"LEFT"|"RIGHT"|"FULL", "left": [[name, type], ...],
   "right": [[name, type], ...], "left_keys": [name, ...], "right_keys": [name, ...],
@@ -73,6 +80,7 @@ from flowsql.expr.compile import compile_expression
 from flowsql.operators.base import Operator
 from flowsql.operators.calc import CalcOperator, schema_from_columns
 from flowsql.operators.changelog_normalize import ChangelogNormalizeOperator
+from flowsql.operators.correlate import CorrelateOperator
 from flowsql.operators.group_aggregate import GroupAggregateOperator
 from flowsql.operators.join import JoinOperator, JoinSpec
 from flowsql.operators.local_group_aggregate import (
@@ -97,6 +105,7 @@ from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec
 from flowsql.operators.union import UnionOperator
 from flowsql.operators.window_aggregate import WindowAggregateOperator
 from flowsql.types import parse_type
+from flowsql.udf.loader import add_python_files
 
 
 @dataclass
@@ -236,7 +245,11 @@ def _build_window_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
     spec = WindowAggregateSpec.from_dict(_spec_dict(params))
     late = _late_writer(params)
     op: Operator
-    if spec.window.kind == "SESSION":
+    if any(a.function == "PYTHON_UDAF" for a in spec.aggs):
+        from flowsql.operators.python_window_aggregate import PythonWindowAggregateOperator
+
+        op = PythonWindowAggregateOperator(spec, late_out=late)
+    elif spec.window.kind == "SESSION":
         op = SessionWindowOperator(spec, late_out=late)
     elif params.get("merge"):
         op = GlobalWindowAggregateOperator(spec, _input_schema(params), late_out=late)
@@ -267,6 +280,10 @@ def _build_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
 
     spec = GroupAggregateSpec.from_dict(_spec_dict(params))
     ttl = params.get("state_ttl_ms")
+    if any(a.function == "PYTHON_UDAF" for a in spec.aggs):
+        from flowsql.operators.python_group_aggregate import PythonGroupAggregateOperator
+
+        return PythonGroupAggregateOperator(spec, having=having)
     if params.get("merge"):
         return GlobalGroupAggregateOperator(spec, _input_schema(params), having=having,
                                             state_ttl_ms=ttl)
@@ -311,6 +328,9 @@ OPERATORS: dict[str, Builder] = {
     "group-aggregate": _build_group_aggregate,
     "local-group-aggregate": _build_local_group_aggregate,
     "changelog-normalize": _build_changelog_normalize,
+    "python-group-aggregate": _build_group_aggregate,
+    "python-window-aggregate": _build_window_aggregate,
+    "correlate": lambda params, env: CorrelateOperator(params),
 }
 
 
@@ -331,6 +351,8 @@ class OperatorRegistry:
                 f"unknown operator kind '{kind}' (operator {env.operator_id})",
                 hint="known kinds: " + ", ".join(self.kinds()),
             )
+        if env.config.get("python.files"):  # Python UDF modules, in any process (flowsql.udf)
+            add_python_files(str(env.config["python.files"]))
         return builder(params, env)
 
 

@@ -31,6 +31,7 @@ AGG_FUNCTIONS = (
     "AVG",
     "FIRST_VALUE",
     "LAST_VALUE",
+    "PYTHON_UDAF",  # a Python aggregate function: ``udf`` = (SQL name, 'module.attr')
 )
 WINDOW_KINDS = ("TUMBLE", "HOP", "CUMULATE", "SESSION")
 WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
@@ -45,6 +46,8 @@ class AggCall:
     output: str
     distinct: bool = False
     filter: str | None = None
+    udf: tuple[str, str] | None = None  # PYTHON_UDAF: (SQL name, 'package.module.attr')
+    extra_inputs: tuple[str, ...] = ()  # PYTHON_UDAF: the arguments after ``input``
 
     def __post_init__(self) -> None:
         fn = self.function.upper()
@@ -58,20 +61,29 @@ class AggCall:
                 raise PlanError("COUNT(DISTINCT *) is not valid")
         elif self.input is None:
             raise PlanError(f"{fn} needs an input column")
+        if (fn == "PYTHON_UDAF") != (self.udf is not None):
+            raise PlanError("PYTHON_UDAF and only it names a Python function (udf)")
+        object.__setattr__(self, "extra_inputs", tuple(self.extra_inputs))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "function": self.function,
             "input": self.input,
             "output": self.output,
             "distinct": self.distinct,
             "filter": self.filter,
         }
+        if self.udf is not None:
+            d["udf"] = list(self.udf)
+            d["extra_inputs"] = list(self.extra_inputs)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AggCall:
+        udf = d.get("udf")
         return cls(d["function"], d.get("input"), d["output"], bool(d.get("distinct", False)),
-                   d.get("filter"))
+                   d.get("filter"), tuple(udf) if udf else None,  # type: ignore[arg-type]
+                   tuple(d.get("extra_inputs") or ()))
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.specs import AggCall
 from flowsql.planner.windows import WINDOW_COLUMNS
 
-SUPPORTED = {"COUNT", "SUM", "MIN", "MAX", "AVG", "FIRST_VALUE", "LAST_VALUE"}
+SUPPORTED = {"COUNT", "SUM", "MIN", "MAX", "AVG", "FIRST_VALUE", "LAST_VALUE", "PYTHON_UDAF"}
 _ANON_AGGREGATES = {
+    "PYTHON_UDAF",  # a Python aggregate function (flowsql.udf.resolve)
     "FIRST_VALUE", "LAST_VALUE", "STDDEV", "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP",
     "VARIANCE", "LISTAGG", "COLLECT", "SUM0", "ARRAY_AGG", "JSON_ARRAYAGG", "JSON_OBJECTAGG",
 }
@@ -150,11 +151,16 @@ def plan_aggregation(
         args = list(inner.expressions) if isinstance(inner, exp.Anonymous) else (
             [inner.this] if inner.this is not None else []
         )
+        udf = None
+        if fn == "PYTHON_UDAF":  # PYTHON_UDAF('name', 'module.attr', args...)
+            udf, args = (args[0].name, args[1].name), args[2:]
+            if not args:
+                raise NotSupportedError(f"Python aggregate function {udf[0]} without arguments")
         distinct = False
         if len(args) == 1 and isinstance(args[0], exp.Distinct):
             distinct = True
             args = list(args[0].expressions)
-        if len(args) > 1:
+        if len(args) > 1 and udf is None:
             raise NotSupportedError(f"{fn} with {len(args)} arguments")
         arg = args[0] if args else None
         for a in [arg, filt]:
@@ -163,7 +169,8 @@ def plan_aggregation(
         star = arg is None or isinstance(arg, exp.Star)
         if star and fn != "COUNT":
             raise ValidationError(f"{fn}(*) is not valid; only COUNT takes '*'")
-        key = (fn, None if star else sql(arg), distinct, None if filt is None else sql(filt))
+        key = (fn, None if star else sql(arg), distinct, None if filt is None else sql(filt),
+               udf, tuple(sql(a) for a in args[1:]))
         if key in calls:
             return calls[key]
         n = len(calls)
@@ -176,6 +183,13 @@ def plan_aggregation(
                 pre.setdefault(input_name, sql(col(input_name)))
             else:
                 input_name = add_pre(f"$f{n}", arg)
+        extra: list[str] = []
+        for j, a in enumerate(args[1:], 1):  # a Python aggregate's further arguments
+            if isinstance(a, exp.Column) and not a.table and a.name in input_columns:
+                extra.append(a.name)
+                pre.setdefault(a.name, sql(col(a.name)))
+            else:
+                extra.append(add_pre(f"$f{n}_{j}", a))
         filter_name = add_pre(f"$g{n}", filt) if filt is not None else None
         alias = whole_item.get(id(node))
         output = alias if alias and alias not in used_outputs and not alias.startswith("$") else None
@@ -185,7 +199,7 @@ def plan_aggregation(
                 i += 1
             output = f"EXPR${i}"
         used_outputs.add(output)
-        call = AggCall(function, input_name, output, distinct, filter_name)
+        call = AggCall(function, input_name, output, distinct, filter_name, udf, tuple(extra))
         calls[key] = call
         plan.aggs.append(call)
         return call

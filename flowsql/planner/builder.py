@@ -35,11 +35,13 @@ from sqlglot import exp
 
 from catalog.table import TableDefinition, ViewDefinition
 from flowsql.errors import NotSupportedError, ValidationError
+from flowsql.operators.python_group_aggregate import check_planned as check_python_aggregates
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
 from flowsql.planner.hints import check_query_hints, input_names, item_names, state_ttl, ttl_for
 from flowsql.planner.joins import plan_join, resolve_columns, star_columns
+from flowsql.planner.lateral import plan_lateral
 from flowsql.planner.logical import (
     Calc,
     Field,
@@ -62,6 +64,7 @@ from flowsql.planner.windows import (
 )
 from flowsql.sql.expressions import WindowTVF
 from flowsql.types import FlinkType, parse_type, to_arrow
+from flowsql.udf.resolve import resolve_calls
 
 GLOBAL_KEY = "EXPR$global"
 _TTL_UNUSED = (
@@ -195,7 +198,8 @@ class PlanBuilder:
 
     # -- queries -----------------------------------------------------------------------------
     def _query(self, query: exp.Expression, *, top: bool) -> Relation:
-        query = rewrite_legacy_windows(query.copy())
+        query = resolve_calls(rewrite_legacy_windows(query.copy()),
+                              getattr(self.catalog, "functions", None))  # Python UDFs
         check_query_hints(query)
         checks.check_query(query)
         if isinstance(query, exp.Subquery):
@@ -318,6 +322,9 @@ class PlanBuilder:
         joins = select.args.get("joins") or []
         seen = item_names(from_.this) if from_ is not None else []
         for join in joins:
+            if isinstance(join.this, exp.Lateral):  # LATERAL TABLE(f(x)): a Python table function
+                rel = plan_lateral(self, rel, join)
+                continue
             right = item_names(join.this)
             rel = plan_join(self, rel, join, (ttl_for(hints, seen), ttl_for(hints, right)))
             seen = seen + right
@@ -442,6 +449,7 @@ class PlanBuilder:
         )
         if window is None and not plan.keys and not plan.aggs:
             raise ValidationError("GROUP BY needs at least one key or aggregate")
+        check_python_aggregates(plan.aggs, window=window.kind if window is not None else None)
         if window is None and not plan.keys:
             # a global aggregation runs as a group aggregation over one constant key
             plan.keys.append(GLOBAL_KEY)

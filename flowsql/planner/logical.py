@@ -182,6 +182,9 @@ def _window_text(w: WindowSpec) -> str:
 def agg_text(a: AggCall) -> str:
     if a.function == "COUNT_STAR":
         text = "COUNT(*)"
+    elif a.udf is not None:  # a Python aggregate function: its SQL name and module path
+        args = ", ".join(_q(c) for c in (a.input, *a.extra_inputs) if c)
+        text = f"{a.udf[0]}[{a.udf[1]}]({args})"
     else:
         text = f"{a.function}({'DISTINCT ' if a.distinct else ''}{_q(a.input or '')})"
     if a.filter:

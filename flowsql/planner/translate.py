@@ -38,6 +38,7 @@ from typing import Any
 
 from flowsql.messages import ROW_KIND
 from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
+from flowsql.planner.lateral import Correlate
 from flowsql.planner.logical import (
     Calc,
     GroupAggregate,
@@ -130,11 +131,19 @@ class _Builder:
                 params["merge"] = True
                 params["input"] = _schema_json(n.input.schema)
                 display = "GlobalGroupAggregate"
-            op = self.add("group-aggregate", display, params, p)
+            kind = "group-aggregate"
+            if any(a.function == "PYTHON_UDAF" for a in n.spec.aggs):  # Python aggregates
+                kind, display = "python-group-aggregate", "PythonGroupAggregate"
+            op = self.add(kind, display, params, p)
             self.connect(up, op, n.spec.keys)
             return op
         if isinstance(n, Join):
             return self.join(n)
+        if isinstance(n, Correlate):  # LATERAL TABLE(f(x)) (flowsql.planner.lateral)
+            up = self.node(n.input)
+            op = self.add("correlate", "Correlate", n.params(), up.parallelism)
+            self.connect(up, op)
+            return op
         if isinstance(n, Union):
             ups = [self.node(k) for k in n.children]
             op = self.add("union", "Union", {"inputs": len(ups)}, self.parallelism)
@@ -266,6 +275,8 @@ class _Builder:
         p = self.parallelism if spec.keys else 1
         session = spec.window.kind == "SESSION"
         kind = "session-window" if session else "window-aggregate"
+        if any(a.function == "PYTHON_UDAF" for a in spec.aggs):  # Python aggregates
+            kind = "python-window-aggregate"
         params: dict[str, Any] = {"spec": spec.to_dict()}
         if n.late_sink is not None:
             params["late_sink"] = {"table": n.late_sink.to_json()}

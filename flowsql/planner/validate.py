@@ -30,6 +30,13 @@ _TOPN = (exp.RowNumber,)
 _TOPN_NAMES = ("ROW_NUMBER", "RANK", "DENSE_RANK")
 
 
+def is_lateral_table(node: exp.Expression) -> bool:
+    """``LATERAL TABLE(f(...))`` in a join (planned by :mod:`flowsql.planner.lateral`)."""
+    inner = node.this if isinstance(node, exp.Lateral) else None
+    return isinstance(node.parent, exp.Join) and isinstance(inner, exp.Anonymous) \
+        and str(inner.name).upper() == "TABLE"
+
+
 def check_query(query: exp.Expression) -> None:
     for node in query.walk():
         if isinstance(node, exp.Window):
@@ -38,7 +45,7 @@ def check_query(query: exp.Expression) -> None:
             if isinstance(inner, _TOPN) or name in _TOPN_NAMES:
                 raise NotSupportedError(f"{name}() OVER (Top-N / deduplication)")
             raise NotSupportedError("OVER aggregation (window functions)")
-        if isinstance(node, exp.Lateral | exp.Unnest):
+        if isinstance(node, exp.Lateral | exp.Unnest) and not is_lateral_table(node):
             raise NotSupportedError("LATERAL / UNNEST")
         if type(node).__name__ == "MatchRecognize":
             raise NotSupportedError("MATCH_RECOGNIZE")

@@ -11,6 +11,8 @@ succeeded.``; SHOW and DESCRIBE answer a table with Flink's column names (``tabl
   names, with a deprecation warning: :mod:`connectors.legacy`) and validated only at planning.
 - CREATE VIEW records the query as Flink SQL text and checks that the tables it reads exist.
 - SHOW TABLES lists tables and views, as Flink does; SHOW VIEWS lists views only.
+- SHOW FUNCTIONS lists built-in and user functions; SHOW USER FUNCTIONS the user ones
+  (:mod:`catalog.functions`), as Flink does.
 - SHOW JOBS belongs to the runtime and is not handled here.
 - SHOW CREATE TABLE/VIEW answers one ``result`` column holding the DDL (also in
   ``Result.extra['ddl']``, for faces that print it as text).
@@ -196,8 +198,11 @@ def _show(session: Session, stmt: st.Show) -> Result:
         return _names_table("table name", [n for n, _ in catalog.list_objects()])
     if what == "VIEWS":
         return _names_table("view name", catalog.list_views())
-    if what == "FUNCTIONS":
-        return _names_table("function name", sorted(BUILTIN_FUNCTIONS))
+    if what == "FUNCTIONS":  # built-in and user functions, as Flink lists them
+        user = catalog.functions.list_user()
+        return _names_table("function name", sorted({*BUILTIN_FUNCTIONS, *user}))
+    if what == "USER FUNCTIONS":
+        return _names_table("function name", catalog.functions.list_user())
     if what == "CURRENT CATALOG":
         return _names_table("current catalog name", [catalog.current_catalog])
     if what == "CURRENT DATABASE":

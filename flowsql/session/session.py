@@ -115,6 +115,10 @@ def _set(session: Session, stmt: st.Set) -> Result:
         )
     session.config.set(stmt.key, stmt.value or "")
     session.sync_catalog()
+    if stmt.key == "python.files":  # where Python UDF modules are imported from
+        from flowsql.udf.loader import add_python_files
+
+        add_python_files(stmt.value or "")
     return Result.ok("[INFO] Execute statement succeeded.")
 
 
@@ -125,10 +129,11 @@ def _reset(session: Session, stmt: st.Reset) -> Result:
 
 
 def _handlers() -> dict[type, Callable[[Session, st.Statement], Result]]:
-    from flowsql.session import ddl, queries
+    from flowsql.session import ddl, functions, queries
 
     table: dict[type, Callable] = {st.Set: _set, st.Reset: _reset}
     table.update(ddl.HANDLERS)
+    table.update(functions.HANDLERS)
     table.update(queries.HANDLERS)
     return table
 

@@ -107,6 +107,18 @@ def _drop(s: st.DropTable | st.DropView) -> str:
     )
 
 
+def _create_function(s: st.CreateFunction) -> str:
+    scope = ("TEMPORARY " if s.temporary else "") + ("SYSTEM " if s.system else "")
+    out = (f"CREATE {scope}FUNCTION " + ("IF NOT EXISTS " if s.if_not_exists else "")
+           + f"{name_sql(s.name)} AS {string_sql(s.path)}")
+    return out + (f" LANGUAGE {s.language}" if s.language_given else "")
+
+
+def _drop_function(s: st.DropFunction) -> str:
+    scope = ("TEMPORARY " if s.temporary else "") + ("SYSTEM " if s.system else "")
+    return f"DROP {scope}FUNCTION " + ("IF EXISTS " if s.if_exists else "") + name_sql(s.name)
+
+
 def _create_database(s: st.CreateDatabase) -> str:
     out = "CREATE DATABASE " + ("IF NOT EXISTS " if s.if_not_exists else "") + name_sql(s.name)
     return out + (f" COMMENT {string_sql(s.comment)}" if s.comment is not None else "")
@@ -146,6 +158,8 @@ _GENERATORS: dict[type, Callable] = {
     st.DropTable: _drop,
     st.DropView: _drop,
     st.CreateDatabase: _create_database,
+    st.CreateFunction: _create_function,
+    st.DropFunction: _drop_function,
     st.DropDatabase: _drop_database,
     st.UseCatalog: lambda s: f"USE CATALOG {quote(s.name)}",
     st.UseDatabase: lambda s: f"USE {name_sql(s.name)}",

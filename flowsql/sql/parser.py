@@ -27,7 +27,8 @@ from flowsql.sql.splitter import split
 
 SUPPORTED = (
     "SELECT / WITH / VALUES, INSERT INTO|OVERWRITE, EXECUTE STATEMENT SET, "
-    "CREATE [TEMPORARY] TABLE|VIEW, CREATE DATABASE, DROP TABLE|VIEW|DATABASE, "
+    "CREATE [TEMPORARY] TABLE|VIEW, CREATE DATABASE, CREATE [TEMPORARY [SYSTEM]] FUNCTION, "
+    "DROP TABLE|VIEW|DATABASE|FUNCTION, "
     "USE [CATALOG], SHOW ..., SHOW CREATE TABLE|VIEW, DESCRIBE, EXPLAIN, SET, RESET, STOP JOB"
 )
 _QUERY_START = ("SELECT", "WITH", "VALUES", "(")
@@ -160,6 +161,10 @@ def _create(cur: Cursor) -> st.Statement:
 
     cur.expect("CREATE")
     temporary = cur.accept("TEMPORARY")
+    if cur.at("FUNCTION") or cur.at("SYSTEM", "FUNCTION"):
+        from flowsql.sql.function_ddl import parse_create_function
+
+        return parse_create_function(cur, temporary=temporary)
     if cur.at("TABLE"):
         return parse_create_table(cur, temporary=temporary)
     if cur.accept("VIEW"):
@@ -172,7 +177,7 @@ def _create(cur: Cursor) -> st.Statement:
         comment = cur.string() if cur.accept("COMMENT") else None
         _done(cur)
         return st.CreateDatabase(name=name, if_not_exists=if_not_exists, comment=comment)
-    cur.fail("expected TABLE, VIEW or DATABASE after CREATE")
+    cur.fail("expected TABLE, VIEW, DATABASE or FUNCTION after CREATE")
     raise AssertionError
 
 
@@ -192,6 +197,10 @@ def _create_view(cur: Cursor, temporary: bool) -> st.CreateView:
 def _drop(cur: Cursor) -> st.Statement:
     cur.expect("DROP")
     temporary = cur.accept("TEMPORARY")
+    if cur.at("FUNCTION") or cur.at("SYSTEM", "FUNCTION"):
+        from flowsql.sql.function_ddl import parse_drop_function
+
+        return parse_drop_function(cur, temporary=temporary)
     if cur.at("TABLE") or cur.at("VIEW"):
         kind = cur.word()
         cur.i += 1
@@ -208,7 +217,7 @@ def _drop(cur: Cursor) -> st.Statement:
             cur.accept("RESTRICT")
         _done(cur)
         return st.DropDatabase(name=name, if_exists=if_exists, cascade=cascade)
-    cur.fail("expected TABLE, VIEW or DATABASE after DROP")
+    cur.fail("expected TABLE, VIEW, DATABASE or FUNCTION after DROP")
     raise AssertionError
 
 

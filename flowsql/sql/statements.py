@@ -68,6 +68,27 @@ class DropView(Statement):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CreateFunction(Statement):
+    """``CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT EXISTS] name AS 'path' [LANGUAGE l]``."""
+
+    name: Name
+    path: str  # 'package.module.attr' (or a Java class name, refused at execution)
+    language: str = "PYTHON"  # as written (upper-cased): PYTHON, JAVA, SCALA, ...
+    language_given: bool = False
+    if_not_exists: bool = False
+    temporary: bool = False
+    system: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class DropFunction(Statement):
+    name: Name
+    if_exists: bool = False
+    temporary: bool = False
+    system: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class CreateDatabase(Statement):
     name: Name  # (db,) or (catalog, db)
     if_not_exists: bool = False
@@ -92,7 +113,7 @@ class UseDatabase(Statement):
 
 
 SHOW_KINDS = (
-    "CATALOGS", "DATABASES", "TABLES", "VIEWS", "FUNCTIONS", "JOBS",
+    "CATALOGS", "DATABASES", "TABLES", "VIEWS", "FUNCTIONS", "USER FUNCTIONS", "JOBS",
     "CURRENT CATALOG", "CURRENT DATABASE",
 )
 

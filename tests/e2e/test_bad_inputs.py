@@ -68,6 +68,16 @@ DATA_FILES: dict[str, str] = {
         {"op": "c", "after": {"id": 1, "name": "alice", "amount": 10}},
         {"op": "x", "after": {"id": 2}},
     ),
+    "broken_udfs.py": "import a_library_that_is_not_installed\n",
+    "raising_udfs.py": (
+        "import pyarrow.compute as pc\n"
+        "from flowsql.udf import udf\n"
+        "@udf(result_type='DOUBLE')\n"
+        "def unit_price(amount, name):\n"
+        "    if pc.any(pc.equal(name, 'bob')).as_py():\n"
+        "        raise ZeroDivisionError('no units in order 2')\n"
+        "    return pc.divide(pc.cast(amount, 'double'), 2.0)\n"
+    ),
     "orders_missing_field.json": _json_lines(
         {"id": 1, "name": "alice", "amount": 10},
         {"id": 2, "amount": 20},

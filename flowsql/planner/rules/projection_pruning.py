@@ -37,7 +37,7 @@ def _agg_needs(node: WindowAggregate | GroupAggregate) -> set[str]:
     spec = node.spec
     need = set(spec.keys)
     for a in spec.aggs:
-        need |= {c for c in (a.input, a.filter) if c}
+        need |= {c for c in (a.input, a.filter, *a.extra_inputs) if c}
     if isinstance(node, WindowAggregate):
         need.add(spec.window.time_column)
     return need
