@@ -66,6 +66,40 @@ class JoinSpec:
         return self.join_type in ("LEFT", "FULL"), self.join_type in ("RIGHT", "FULL")
 
 
+def key_ids(index: KeyIndex, key_names: list[str], cols: list[pa.ChunkedArray | pa.Array],
+            valid: np.ndarray | None = None) -> np.ndarray:
+    """Key id (in ``index``) of every row of the key columns ``cols``; -1 where a key column
+    is NULL or ``valid`` is False (such rows never match)."""
+    n = len(cols[0]) if cols else (len(valid) if valid is not None else 0)
+    valid = np.ones(n, dtype=bool) if valid is None else valid.copy()
+    for c in cols:
+        if c.null_count:
+            valid &= c.is_valid().to_numpy(zero_copy_only=False)
+    ids = np.full(n, -1, dtype=np.int64)
+    if not cols:  # no key columns: every valid row has the one key 0
+        ids[valid] = 0
+    elif valid.any():
+        keyed = pa.table(dict(zip(key_names, cols, strict=True)))
+        if not valid.all():
+            keyed = keyed.filter(pa.array(valid))
+        ids[valid] = index.lookup(keyed)
+    return ids
+
+
+def assemble(schemas: tuple[pa.Schema, pa.Schema], output: pa.Schema, left: pa.Table | None,
+             right: pa.Table | None, n: int) -> pa.RecordBatch:
+    """Output rows from the left and the right rows (``None``: that side NULL-padded)."""
+    cols: list[pa.Array] = []
+    for part, schema in ((left, schemas[0]), (right, schemas[1])):
+        for f in schema:
+            if part is None:
+                cols.append(pa.nulls(n, f.type))
+            else:
+                c = part.column(f.name)
+                cols.append(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c)
+    return pa.RecordBatch.from_arrays(cols, names=output.names[: len(cols)])
+
+
 def _signs(batch: pa.RecordBatch) -> tuple[pa.Table, np.ndarray]:
     table = pa.Table.from_batches([batch])
     if ROW_KIND not in table.column_names:
@@ -171,18 +205,7 @@ class JoinOperator(Operator):
     def _key_ids(self, rows: pa.Table, index: int) -> np.ndarray:
         """Key id of every row; -1 where a key column is NULL (such rows never match)."""
         names = self.spec.left_keys if index == 0 else self.spec.right_keys
-        cols = [rows.column(n) for n in names]
-        valid = np.ones(rows.num_rows, dtype=bool)
-        for c in cols:
-            if c.null_count:
-                valid &= c.is_valid().to_numpy(zero_copy_only=False)
-        ids = np.full(rows.num_rows, -1, dtype=np.int64)
-        if valid.any():
-            keyed = pa.table(dict(zip(self.key_names, cols, strict=True)))
-            if not valid.all():
-                keyed = keyed.filter(pa.array(valid))
-            ids[valid] = self.keys.lookup(keyed)
-        return ids
+        return key_ids(self.keys, self.key_names, [rows.column(n) for n in names])
 
     @staticmethod
     def _pairs(keys: np.ndarray, opp: JoinSide) -> tuple[np.ndarray, np.ndarray]:
@@ -205,16 +228,7 @@ class JoinOperator(Operator):
         return pc.fill_null(result, False).to_numpy(zero_copy_only=False).astype(bool)
 
     def _assemble(self, left: pa.Table | None, right: pa.Table | None, n: int) -> pa.RecordBatch:
-        cols: list[pa.Array] = []
-        for part, schema in ((left, self.schemas[0]), (right, self.schemas[1])):
-            for f in schema:
-                if part is None:
-                    cols.append(pa.nulls(n, f.type))
-                else:
-                    c = part.column(f.name)
-                    cols.append(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c)
-        names = self.output.names[: len(cols)]
-        return pa.RecordBatch.from_arrays(cols, names=names)
+        return assemble(self.schemas, self.output, left, right, n)
 
     def _emit(self, parts: list[tuple[pa.Table | None, pa.Table | None, np.ndarray]],
               out: Collector) -> None:
