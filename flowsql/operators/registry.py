@@ -51,6 +51,9 @@ Built-in kinds and their params (all plain JSON, produced by
   "state_ttl_ms"?: [int | null, int | null]}`` → :class:`~flowsql.operators.join.JoinOperator`
   (input 0 = left, 1 = right); the residual is compiled over the output columns;
   ``state_ttl_ms`` (STATE_TTL hints, per side) overrides ``table.exec.state.ttl``.
+- ``interval-join``: the ``join`` params (``changelog`` false, no ``state_ttl_ms``) plus
+  ``"left_time"``, ``"right_time"`` (input columns), ``"lower_ms"``, ``"upper_ms"`` →
+  :class:`~flowsql.operators.interval_join.IntervalJoinOperator`.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ from flowsql.expr.compile import compile_expression
 from flowsql.operators.base import Operator
 from flowsql.operators.calc import CalcOperator, schema_from_columns
 from flowsql.operators.group_aggregate import GroupAggregateOperator
+from flowsql.operators.interval_join import IntervalJoinOperator, IntervalJoinSpec
 from flowsql.operators.join import JoinOperator, JoinSpec
 from flowsql.operators.local_group_aggregate import (
     GlobalGroupAggregateOperator,
@@ -272,7 +276,8 @@ def _build_local_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Opera
     return LocalGroupAggregateOperator(GroupAggregateSpec.from_dict(_spec_dict(params)))
 
 
-def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+def _join_schemas(params: dict[str, Any], env: BuildEnv) -> tuple[pa.Schema, pa.Schema, pa.Schema, Any]:
+    """(left, right, output schema, compiled residual or None) of a join's params."""
     left = schema_from_columns(_columns(params, "left"))[0]
     right = schema_from_columns(_columns(params, "right"))[0]
     output, types = schema_from_columns(_columns(params, "output"))
@@ -280,6 +285,19 @@ def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
     if params.get("residual"):
         residual = compile_expression(params["residual"], output, flink_types=types,
                                       session_time_zone=_time_zone(env)).evaluate
+    return left, right, output, residual
+
+
+def _build_interval_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+    left, right, output, residual = _join_schemas(params, env)
+    spec = IntervalJoinSpec(params["join_type"], tuple(params["left_keys"]),
+                            tuple(params["right_keys"]), params["left_time"], params["right_time"],
+                            int(params["lower_ms"]), int(params["upper_ms"]))
+    return IntervalJoinOperator(spec, left, right, output, residual=residual)
+
+
+def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+    left, right, output, residual = _join_schemas(params, env)
     spec = JoinSpec(params["join_type"], tuple(params["left_keys"]), tuple(params["right_keys"]),
                     bool(params.get("changelog", True)))
     ttl = params.get("state_ttl_ms") or [None, None]
@@ -296,6 +314,7 @@ OPERATORS: dict[str, Builder] = {
     "calc": _build_calc,
     "union": _build_union,
     "join": _build_join,
+    "interval-join": _build_interval_join,
     "window-aggregate": _build_window_aggregate,
     "session-window": _build_window_aggregate,
     "local-window-aggregate": _build_local_window_aggregate,

@@ -206,7 +206,12 @@ class _Builder:
         }
         if n.state_ttl_ms != (None, None):
             params["state_ttl_ms"] = list(n.state_ttl_ms)
-        op = self.add("join", f"{n.join_type.capitalize()}Join", params, self.parallelism)
+        kind, display, extra = ("join", f"{n.join_type.capitalize()}Join", {})
+        if hasattr(n, "physical"):  # a time-bounded join (flowsql.planner.interval_joins)
+            kind, display, extra = n.physical()
+        params.update(extra)
+        # a join without keys runs on one subtask (every row has the same key)
+        op = self.add(kind, display, params, self.parallelism if n.left_keys else 1)
         self.connect(left, op, n.left_keys)
         self.connect(right, op, n.right_keys)
         return op
