@@ -36,12 +36,11 @@ import pyarrow.compute as pc
 
 from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.operators.base import Collector, Operator
-from flowsql.operators.interval_state import TimedRows
+from flowsql.operators.interval_state import TimedRows, forget_unused_keys
 from flowsql.operators.join import assemble, key_ids
 from flowsql.state.keyindex import KeyIndex
 
 Residual = Callable[[pa.RecordBatch], pa.Array]
-_SLACK = 4096
 
 
 @dataclass(frozen=True)
@@ -160,25 +159,10 @@ class IntervalJoinOperator(Operator):
                 if spec.outer[index] and len(flags) and not flags.all():
                     parts.append(self._sides(index, gone.filter(pa.array(~flags)), None))
             self._emit(parts, out)
-            self._compact_keys()
+            forget_unused_keys(self.keys, self.sides)
         if wm.timestamp >= MAX_WATERMARK:  # end of input
             return wm
         return Watermark(max(wm.timestamp - self.spec.delay_ms, MIN_WATERMARK))
-
-    def _compact_keys(self) -> None:
-        """Forget key ids no stored row uses, once they dominate the key index."""
-        if self.keys is None:
-            return
-        live = sum(len(s) for s in self.sides)
-        if self.keys.size <= 2 * live + _SLACK:
-            return
-        used = np.unique(np.concatenate([s.key for s in self.sides]))
-        keep = np.zeros(self.keys.size, dtype=bool)
-        keep[used] = True
-        remap = self.keys.retain(keep)
-        for s in self.sides:
-            s.key = remap[s.key]
-            s._index = None
 
     # -- checkpoints ---------------------------------------------------------------------
     @property

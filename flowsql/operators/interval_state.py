@@ -17,6 +17,11 @@ Contract (:class:`TimedRows`):
 - :meth:`TimedRows.table` / :meth:`TimedRows.restore` convert the rows to and from one
   Arrow table: the side's columns, then ``$time`` and ``$matched`` (the operator adds the
   key columns).
+- :func:`forget_unused_keys` drops the key ids no stored row of either side uses from the
+  operators' shared key index, once they dominate it (keys of evicted rows).
+
+The window join (:mod:`.window_join`) keeps its sides in the same structure, with the
+window end as the time.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import numpy as np
 import pyarrow as pa
 
 from flowsql.operators.join_state import expand
+from flowsql.state.keyindex import KeyIndex
 
 TIME, MATCHED = "$time", "$matched"
+_SLACK = 4096
 
 
 class TimedRows:
@@ -107,3 +114,17 @@ class TimedRows:
         self.append(table.select(self.schema.names), key,
                     table.column(TIME).to_numpy().astype(np.int64),
                     table.column(MATCHED).to_numpy(zero_copy_only=False).astype(bool))
+
+
+def forget_unused_keys(index: KeyIndex | None, sides: tuple[TimedRows, ...]) -> None:
+    """Renumber the key ids of ``sides`` keeping only the used ones (see the contract)."""
+    if index is None or index.size <= 2 * sum(len(s) for s in sides) + _SLACK:
+        return
+    used = np.unique(np.concatenate([s.key for s in sides]))
+    used = used[used >= 0]
+    keep = np.zeros(index.size, dtype=bool)
+    keep[used] = True
+    remap = index.retain(keep)
+    for s in sides:
+        s.key = np.where(s.key >= 0, remap[np.maximum(s.key, 0)], -1)
+        s._index = None
