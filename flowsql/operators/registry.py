@@ -54,6 +54,10 @@ Built-in kinds and their params (all plain JSON, produced by
 - ``interval-join``: the ``join`` params (``changelog`` false, no ``state_ttl_ms``) plus
   ``"left_time"``, ``"right_time"`` (input columns), ``"lower_ms"``, ``"upper_ms"`` →
   :class:`~flowsql.operators.interval_join.IntervalJoinOperator`.
+- ``window-join``: the ``join`` params plus ``"left_window"``, ``"right_window"`` ([start,
+  end] input columns) → :class:`~flowsql.operators.window_join.WindowJoinOperator`.
+- ``window-table``: ``{"window": WindowSpec.to_dict()}`` →
+  :class:`~flowsql.operators.window_table.WindowTableOperator`.
 """
 
 from __future__ import annotations
@@ -92,9 +96,11 @@ from flowsql.operators.source import (
     ValuesReader,
     column_timestamps,
 )
-from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec
+from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.operators.union import UnionOperator
 from flowsql.operators.window_aggregate import WindowAggregateOperator
+from flowsql.operators.window_join import WindowJoinOperator, WindowJoinSpec
+from flowsql.operators.window_table import WindowTableOperator
 from flowsql.types import parse_type
 
 
@@ -296,6 +302,18 @@ def _build_interval_join(params: dict[str, Any], env: BuildEnv) -> Operator:
     return IntervalJoinOperator(spec, left, right, output, residual=residual)
 
 
+def _build_window_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+    left, right, output, residual = _join_schemas(params, env)
+    spec = WindowJoinSpec(params["join_type"], tuple(params["left_keys"]),
+                          tuple(params["right_keys"]), tuple(params["left_window"]),  # type: ignore[arg-type]
+                          tuple(params["right_window"]))  # type: ignore[arg-type]
+    return WindowJoinOperator(spec, left, right, output, residual=residual)
+
+
+def _build_window_table(params: dict[str, Any], env: BuildEnv) -> Operator:
+    return WindowTableOperator(WindowSpec.from_dict(params["window"]))
+
+
 def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
     left, right, output, residual = _join_schemas(params, env)
     spec = JoinSpec(params["join_type"], tuple(params["left_keys"]), tuple(params["right_keys"]),
@@ -315,6 +333,8 @@ OPERATORS: dict[str, Builder] = {
     "union": _build_union,
     "join": _build_join,
     "interval-join": _build_interval_join,
+    "window-join": _build_window_join,
+    "window-table": _build_window_table,
     "window-aggregate": _build_window_aggregate,
     "session-window": _build_window_aggregate,
     "local-window-aggregate": _build_local_window_aggregate,

@@ -8,11 +8,12 @@ Contract:
   types; unlisted target columns are NULL).
 - Relations: catalog tables (→ :class:`Scan` carrying computed columns and the watermark),
   views (inlined, recursively; cycles → ValidationError), subqueries in FROM, window TVFs
-  (``TABLE(TUMBLE(...))`` — the window is applied by the GROUP BY that follows), UNION ALL.
+  (``TABLE(TUMBLE(...))`` — the window is applied by the GROUP BY that follows; without
+  one, by a window table function: :mod:`flowsql.planner.window_joins`), UNION ALL.
 - Every expression is compiled against its input's schema while planning
   (:func:`flowsql.expr.compile.compile_expression`): unknown columns and type errors surface
   here as ValidationError, and output types are the compiler's.
-- Regular joins (INNER / LEFT / RIGHT / FULL, equi-conditions) are planned by
+- Joins (INNER / LEFT / RIGHT / FULL: regular, interval and window joins) are planned by
   :mod:`flowsql.planner.joins`.
 - Unsupported constructs fail here with NotSupportedError naming them (OVER, Top-N,
   LIMIT on unbounded input, ...); see :mod:`flowsql.planner.validate`.
@@ -54,6 +55,7 @@ from flowsql.planner.logical import (
     WindowAggregate,
     names,
 )
+from flowsql.planner.window_joins import window_table
 from flowsql.planner.windows import (
     WINDOW_COLUMNS,
     rewrite_legacy_windows,
@@ -87,6 +89,9 @@ class Relation:
     qualified: dict[tuple[str, str], str] | None = None
     unqualified: dict[str, str] = field(default_factory=dict)
     ambiguous: set[str] = field(default_factory=set)
+    # window columns of a window TVF without aggregation (flowsql.planner.window_joins):
+    # column → (window, "window_start" | "window_end")
+    window_of: dict[str, tuple[WindowSpec, str]] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -322,6 +327,8 @@ class PlanBuilder:
             rel = plan_join(self, rel, join, (ttl_for(hints, seen), ttl_for(hints, right)))
             seen = seen + right
         ttl = ttl_for(hints, input_names(select))
+        if rel.window is not None and not _aggregates(select):
+            self._materialize(rel)  # a window TVF without aggregation: window columns
         # 1. WHERE
         where = select.args.get("where")
         if where is not None:
@@ -414,16 +421,18 @@ class PlanBuilder:
             raise ValidationError(f"the {what} condition must be BOOLEAN, got {t}: {sql(cond)}")
 
     def _project(self, rel: Relation, items: list[tuple[str, exp.Expression]]) -> Relation:
-        fields, projections, time_attrs = [], [], set()
+        fields, projections, time_attrs, window_of = [], [], set(), {}
         for name, e in items:
             t = expr_type(e, rel.node.schema, self.config)
             fields.append(Field(name, type_text(t)))
             projections.append((name, sql(e)))
             if isinstance(e, exp.Column) and not e.table and e.name in rel.time_attrs:
                 time_attrs.add(name)
+            if isinstance(e, exp.Column) and not e.table and e.name in rel.window_of:
+                window_of[name] = rel.window_of[e.name]
         calc = Calc(schema=tuple(fields), input=rel.node, projections=tuple(projections))
         node = rel.node if calc.is_identity else _merge_calc(calc)
-        return Relation(node, time_attrs=time_attrs, late_sink=rel.late_sink)
+        return Relation(node, time_attrs=time_attrs, late_sink=rel.late_sink, window_of=window_of)
 
     def _aggregate(
         self,
@@ -558,8 +567,10 @@ class PlanBuilder:
         fields = tuple(Field(n, f.type) for n, f in zip(new, rel.node.schema, strict=True))
         projections = tuple((n, sql(col(o))) for n, o in zip(new, old, strict=True))
         time_attrs = {n for n, o in zip(new, old, strict=True) if o in rel.time_attrs}
+        window_of = {n: rel.window_of[o] for n, o in zip(new, old, strict=True) if o in rel.window_of}
         node = Calc(schema=fields, input=rel.node, projections=projections)
-        return Relation(_merge_calc(node), rel.aliases, time_attrs, late_sink=rel.late_sink)
+        return Relation(_merge_calc(node), rel.aliases, time_attrs, late_sink=rel.late_sink,
+                        window_of=window_of)
 
     def _named(self, parts: tuple[str, ...]) -> Relation:
         obj = self.catalog.get(parts)
@@ -682,9 +693,17 @@ class PlanBuilder:
         return Relation(node, aliases, set(inner.time_attrs), spec, partition, inner.late_sink)
 
     def _materialize(self, rel: Relation) -> LogicalNode:
+        """The relation's node; a pending window TVF becomes its window table function
+        (:func:`flowsql.planner.window_joins.window_table`, in place)."""
         if rel.window is not None:
-            raise NotSupportedError("a window TVF without GROUP BY window_start, window_end")
+            window_table(rel)
         return rel.node
+
+
+def _aggregates(select: exp.Select) -> bool:
+    """Whether a SELECT aggregates (GROUP BY, HAVING or an aggregate in its list)."""
+    return bool(select.args.get("group") or select.args.get("having")
+                or any(contains_aggregate(e) for e in select.expressions))
 
 
 def _same_type(a: FlinkType, b: FlinkType) -> bool:

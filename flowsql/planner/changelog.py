@@ -2,8 +2,8 @@
 
 Contract (Flink's ``ChangelogMode``):
 - ``append`` — insert-only rows (+I): scans, calcs over append input, window aggregates
-  (a window's result is final when it fires), interval joins of every type (they read
-  append-only inputs only).
+  (a window's result is final when it fires), interval and window joins of every type and
+  window table functions (they read append-only inputs only).
 - ``retract`` — +I, -U, +U, -D: an unbounded GROUP BY (and SELECT DISTINCT / UNION), an
   outer join, a join over an updating input, and everything downstream of them (a Calc
   passes the ``$row_kind`` column through).
@@ -17,7 +17,6 @@ input, and MIN/MAX/FIRST_VALUE/LAST_VALUE over one, are rejected with NotSupport
 from __future__ import annotations
 
 from flowsql.errors import NotSupportedError
-from flowsql.planner.interval_joins import IntervalJoin
 from flowsql.planner.logical import (
     Calc,
     GroupAggregate,
@@ -28,6 +27,7 @@ from flowsql.planner.logical import (
     Union,
     WindowAggregate,
 )
+from flowsql.planner.window_joins import WindowTable
 
 APPEND, RETRACT, UPSERT = "append", "retract", "upsert"
 MODE_TEXT = {APPEND: "[I]", RETRACT: "[I,UB,UA,D]", UPSERT: "[I,UA,D]"}
@@ -53,13 +53,19 @@ def infer(plan: LogicalNode) -> dict[int, str]:
                     "GROUP BY)"
                 )
             m = APPEND
-        elif isinstance(n, IntervalJoin):
+        elif isinstance(n, Join) and n.append_only:  # interval and window joins
             if RETRACT in ins:
                 raise NotSupportedError(
-                    "an interval join over an updating input (e.g. over an unbounded GROUP BY)",
-                    hint="interval joins read append-only inputs; a regular join (without the "
-                    "time bounds) reads updating ones")
-            m = APPEND  # outer rows are emitted once, when their bound has passed
+                    f"an {'interval' if 'Interval' in type(n).__name__ else 'window'} join over "
+                    "an updating input (e.g. over an unbounded GROUP BY)",
+                    hint="these joins read append-only inputs; a regular join (without the "
+                    "time bounds or windows) reads updating ones")
+            m = APPEND  # outer rows are emitted once, when their bound or window has passed
+        elif isinstance(n, WindowTable):
+            if RETRACT in ins:
+                raise NotSupportedError("a window TVF over an updating input (e.g. over an "
+                                        "unbounded GROUP BY)")
+            m = APPEND
         elif isinstance(n, Join):
             # an outer join retracts its NULL-padded rows even over append-only inputs
             m = RETRACT if RETRACT in ins or n.join_type != "INNER" else APPEND
@@ -101,7 +107,7 @@ def first_updating(plan: LogicalNode) -> str | None:
         for i in n.inputs:
             walk(i)
         if isinstance(n, GroupAggregate | Join) and not found and (
-            isinstance(n, GroupAggregate) or (n.join_type != "INNER" and not isinstance(n, IntervalJoin))
+            isinstance(n, GroupAggregate) or (n.join_type != "INNER" and not n.append_only)
         ):
             found.append(n.label())
 

@@ -31,7 +31,7 @@ Plan text (EXPLAIN)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlglot import exp
 
@@ -47,6 +47,7 @@ class IntervalJoin(Join):
     """A :class:`Join` with time bounds: ``right_time + lower_ms <= left_time <= right_time +
     upper_ms`` (input column names); the residual holds the whole non-equi condition."""
 
+    append_only: ClassVar[bool] = True
     left_time: str = ""
     right_time: str = ""
     lower_ms: int = 0

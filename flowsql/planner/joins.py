@@ -14,7 +14,9 @@ Contract (:func:`plan_join`, called by the builder for every JOIN of a SELECT, l
   ``ON a.x > b.y``) is a ValidationError naming the condition's line and column, as Flink
   rejects non-equi streaming joins — unless the condition bounds the inputs' event times
   from both sides: that is an interval join (:mod:`flowsql.planner.interval_joins`), with or
-  without equalities; its output keeps the two time columns as time attributes. Key pairs of different types are compared in their
+  without equalities; its output keeps the two time columns as time attributes. Two
+  windowed inputs joined on window_start and window_end make a window join
+  (:mod:`flowsql.planner.window_joins`). Key pairs of different types are compared in their
   common type; a key that is an expression or needs a CAST becomes a helper column
   (``$lk<i>`` / ``$rk<i>``) computed before the exchange and dropped after the join.
 - USING, NATURAL, SEMI/ANTI and LATERAL joins raise NotSupportedError. So does a join whose
@@ -35,6 +37,7 @@ from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.planner.aggregates import col, sql
 from flowsql.planner.interval_joins import IntervalJoin, interval_bounds
 from flowsql.planner.logical import Calc, Field, Join, LogicalNode, names
+from flowsql.planner.window_joins import WindowJoin, window_join_keys
 from flowsql.types import parse_type
 
 if TYPE_CHECKING:
@@ -178,10 +181,19 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
                 pairs.append((c.expression, c.this))
                 continue
         residual.append(c)
-    bounds = interval_bounds(
-        residual, {n for n in left.time_attrs if n in lnames},
-        {rename[n] for n in right.time_attrs if n in rename}, bool(pairs), cond, _position(cond))
-    if not pairs and bounds is None:
+    windowed = window_join_keys(
+        pairs, {n: w for n, w in left.window_of.items() if n in lnames},
+        {rename[n]: w for n, w in right.window_of.items() if n in rename}, _position(cond))
+    bounds = None
+    if windowed is not None:  # a window join (flowsql.planner.window_joins)
+        on_window = set(windowed[0].values())
+        pairs = [(a, z) for a, z in pairs if not (
+            isinstance(a, exp.Column) and isinstance(z, exp.Column) and (a.name, z.name) in on_window)]
+    else:
+        bounds = interval_bounds(
+            residual, {n for n in left.time_attrs if n in lnames},
+            {rename[n] for n in right.time_attrs if n in rename}, bool(pairs), cond, _position(cond))
+    if not pairs and bounds is None and windowed is None:
         raise ValidationError(
             f"a streaming join needs at least one equality condition between its inputs; "
             f"'{sql(cond)}' has none{_position(cond)}", hint=_EQUI_HINT)
@@ -230,6 +242,11 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
                             left_time=bounds.left_time, right_time=back[bounds.right_time],
                             lower_ms=bounds.lower_ms or 0, upper_ms=bounds.upper_ms or 0)
         time_attrs = {bounds.left_time, bounds.right_time}
+    elif windowed is not None:
+        (ls, rs), (le, re_) = windowed[0]["window_start"], windowed[0]["window_end"]
+        node = WindowJoin(schema=schema, left=lnode2, right=rnode2, join_type=join_type,
+                          left_keys=tuple(lkeys), right_keys=tuple(rkeys), residual=residual_sql,
+                          window=windowed[1], left_window=(ls, le), right_window=(back[rs], back[re_]))
     else:
         _warn_unbounded_state(b, lnode, rnode, ttl)
         node = Join(schema=schema, left=lnode2, right=rnode2, join_type=join_type,

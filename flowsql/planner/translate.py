@@ -136,6 +136,12 @@ class _Builder:
             return op
         if isinstance(n, Join):
             return self.join(n)
+        if hasattr(n, "operator_params"):  # a window table function (planner.window_joins)
+            up = self.node(n.input)
+            kind, display, params = n.operator_params()
+            op = self.add(kind, display, params, up.parallelism)
+            self.connect(up, op)
+            return op
         if isinstance(n, Union):
             ups = [self.node(k) for k in n.children]
             op = self.add("union", "Union", {"inputs": len(ups)}, self.parallelism)

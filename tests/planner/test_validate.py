@@ -65,9 +65,11 @@ def test_window_needs_event_time_attribute(s):
         )
 
 
-def test_window_tvf_needs_group_by(s):
-    with pytest.raises(NotSupportedError, match="window TVF without GROUP BY"):
-        s.execute_one("SELECT * FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND))")
+def test_session_window_tvf_needs_group_by(s):
+    """TUMBLE / HOP / CUMULATE without GROUP BY are window table functions
+    (tests/e2e/test_differential_window_joins.py); SESSION needs its aggregation."""
+    with pytest.raises(NotSupportedError, match="SESSION window TVF without GROUP BY"):
+        s.execute_one("SELECT * FROM TABLE(SESSION(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND))")
 
 
 def test_unsupported_watermark_strategy(session):

@@ -1,12 +1,13 @@
-"""An interval join's state through a real savepoint: STOP JOB ... WITH SAVEPOINT at
-parallelism 2, resumed at 3 and at 1 (key groups of both sides' state redistributed).
+"""Interval and window joins' state through a real savepoint: STOP JOB ... WITH SAVEPOINT
+at parallelism 2, resumed at 3 and at 1 (key groups of both sides' state redistributed).
 
 Two paced, bounded sequences (ids 1..N, the second shifted by half of N; event time = id *
-10 ms) are LEFT-joined on the id within two seconds of event time into an exactly-once
-filesystem sink. The right side runs a minute of event time ahead, so its rows wait in state
-for their match; left rows without a match leave the state NULL-padded as the watermark
-passes, some before the savepoint and some after the restore. Pass: every left id is written
-exactly once across the two runs, with its match where there is one.
+10 ms) are LEFT-joined on the id — within two seconds of event time, or in the same 1 s
+tumbling window — into an exactly-once filesystem sink. The right side runs a minute of
+event time ahead, so its rows wait in state for their match; left rows without a match leave
+the state NULL-padded as the watermark passes, some before the savepoint and some after the
+restore. Pass: every left id is written exactly once across the two runs, with its match
+where there is one.
 """
 
 from __future__ import annotations
@@ -34,8 +35,14 @@ def _source(name: str, start: int) -> str:
             f"'fields.id.end' = '{start + ROWS - 1}')")
 
 
-INSERT = ("INSERT INTO out SELECT a.id, b.id FROM a LEFT JOIN b ON a.id = b.id "
-          "AND a.ts BETWEEN b.ts - INTERVAL '2' SECOND AND b.ts + INTERVAL '2' SECOND")
+INSERTS = {
+    "interval": ("INSERT INTO out SELECT a.id, b.id FROM a LEFT JOIN b ON a.id = b.id "
+                 "AND a.ts BETWEEN b.ts - INTERVAL '2' SECOND AND b.ts + INTERVAL '2' SECOND"),
+    "window": ("INSERT INTO out SELECT L.id, R.id FROM "
+               "(SELECT * FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(ts), INTERVAL '1' SECOND))) L "
+               "LEFT JOIN (SELECT * FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(ts), INTERVAL '1' SECOND))) R "
+               "ON L.id = R.id AND L.window_start = R.window_start AND L.window_end = R.window_end"),
+}
 
 
 def _session(tmp_path: Path, out: Path, parallelism: int) -> Session:
@@ -54,11 +61,13 @@ def _pairs(directory: Path) -> list[tuple[int, int | None]]:
     return rows
 
 
+@pytest.mark.parametrize("join", sorted(INSERTS))
 @pytest.mark.parametrize("parallelism", [3, 1])
-def test_interval_join_state_survives_a_savepoint_at_another_parallelism(tmp_path, parallelism):
+def test_join_state_survives_a_savepoint_at_another_parallelism(tmp_path, join, parallelism):
+    insert = INSERTS[join]
     out = tmp_path / "out"
     first = _session(tmp_path, out, 2)
-    job_id = first.execute_one(INSERT).job_id
+    job_id = first.execute_one(insert).job_id
     c = local_cluster()
     until("rows in both sides' state", lambda: c.totals(job_id).records_in > 6000)
     path = first.execute_one(f"STOP JOB '{job_id}' WITH SAVEPOINT").table.column(
@@ -68,7 +77,7 @@ def test_interval_join_state_survives_a_savepoint_at_another_parallelism(tmp_pat
     second = _session(tmp_path, out, parallelism)
     second.execute_one(f"SET 'execution.savepoint.path' = '{path}'")
     second.execute_one("SET 'table.dml-sync' = 'true'")
-    second.execute_one(INSERT)
+    second.execute_one(insert)
     rows = sorted(_pairs(out))
     assert rows == [(i, i if i > SHIFT else None) for i in range(1, ROWS + 1)], (
         f"{len(rows)} rows, {len({r[0] for r in rows})} distinct")
