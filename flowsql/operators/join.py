@@ -20,6 +20,10 @@ Contract:
     4. the batch's rows enter (or leave) this side's state.
   Applied in order, the output is the join of the inputs' current contents (Flink's
   semantics; the tests compare it with DuckDB).
+- SEMI and ANTI (``IN`` / ``EXISTS`` subqueries): no pairs; the output is the left rows
+  (right columns NULL, dropped by the planner's projection above). ANTI emits exactly a
+  LEFT join's NULL-padded rows (steps 2-3); SEMI the opposite: a left row once per copy
+  while it has at least one match (+I when its first match arrives, -D when its last goes).
 - State (:mod:`.join_state`): per side the distinct rows with multiplicity, key id, number
   of matches and last write time; key ids come from one index shared by both sides.
 - State TTL (``table.exec.state.ttl``, or ``state_ttl_ms`` per side from a STATE_TTL hint;
@@ -47,7 +51,7 @@ from flowsql.operators.group_aggregate import config_ttl
 from flowsql.operators.join_state import JoinSide, expand
 from flowsql.state.keyindex import KeyIndex
 
-JOIN_TYPES = ("INNER", "LEFT", "RIGHT", "FULL")
+JOIN_TYPES = ("INNER", "LEFT", "RIGHT", "FULL", "SEMI", "ANTI")
 _SLACK = 4096
 
 Residual = Callable[[pa.RecordBatch], pa.Array]
@@ -62,8 +66,15 @@ class JoinSpec:
 
     @property
     def outer(self) -> tuple[bool, bool]:
-        """Whether the left / right side keeps rows without a match (NULL-padded)."""
-        return self.join_type in ("LEFT", "FULL"), self.join_type in ("RIGHT", "FULL")
+        """Whether the left / right side keeps rows without a match (NULL-padded); a semi
+        or anti join counts the left rows' matches as a LEFT join does."""
+        return (self.join_type in ("LEFT", "FULL", "SEMI", "ANTI"),
+                self.join_type in ("RIGHT", "FULL"))
+
+    @property
+    def filtering(self) -> bool:
+        """A semi / anti join: left rows only, no pairs."""
+        return self.join_type in ("SEMI", "ANTI")
 
 
 def key_ids(index: KeyIndex, key_names: list[str], cols: list[pa.ChunkedArray | pa.Array],
@@ -167,12 +178,14 @@ class JoinOperator(Operator):
         pair_left, pair_right = self._sides(this, mine_rows, their_rows)
         parts: list[tuple[pa.Table | None, pa.Table | None, np.ndarray]] = []
         weight = delta[mine] * opp.cnt[theirs]
-        parts.append((pair_left, pair_right, weight))
+        if not self.spec.filtering:
+            parts.append((pair_left, pair_right, weight))
         outer = self.spec.outer
-        # 2. this side's rows without a match
+        semi = self.spec.join_type == "SEMI"
+        # 2. this side's rows without a match (a semi join: with a match)
         matches = np.bincount(mine, weights=opp.cnt[theirs], minlength=len(uniq)).astype(np.int64)
         if outer[this]:
-            lonely = np.flatnonzero(matches == 0)
+            lonely = np.flatnonzero(matches > 0 if semi else matches == 0)
             if len(lonely):
                 picked = rows.take(pa.array(lonely))
                 parts.append((picked, None, delta[lonely]) if this == 0 else (None, picked, delta[lonely]))
@@ -186,7 +199,7 @@ class JoinOperator(Operator):
             gone, back = (old <= 0) & (new > 0), (old > 0) & (new <= 0)
             flips = np.flatnonzero(gone | back)
             if len(flips):
-                w = np.where(gone[flips], -1, 1) * opp.cnt[hit[flips]]
+                w = np.where(gone[flips], -1, 1) * opp.cnt[hit[flips]] * (-1 if semi else 1)
                 padded = opp.values(hit[flips])
                 parts.append((None, padded, w) if this == 0 else (padded, None, w))
         # 4. this side's state (rows with a NULL key never match: they are not kept)

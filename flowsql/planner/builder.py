@@ -9,7 +9,8 @@ Contract:
 - Relations: catalog tables (→ :class:`Scan` carrying computed columns and the watermark),
   views (inlined, recursively; cycles → ValidationError), subqueries in FROM, window TVFs
   (``TABLE(TUMBLE(...))`` — the window is applied by the GROUP BY that follows; without
-  one, by a window table function: :mod:`flowsql.planner.window_joins`), UNION ALL.
+  one, by a window table function: :mod:`flowsql.planner.window_joins`), UNION ALL, ``WITH``
+  (:mod:`flowsql.planner.ctes`).
 - Every expression is compiled against its input's schema while planning
   (:func:`flowsql.expr.compile.compile_expression`): unknown columns and type errors surface
   here as ValidationError, and output types are the compiler's.
@@ -39,6 +40,7 @@ from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
+from flowsql.planner.ctes import cte_relation, isolated, plan_with
 from flowsql.planner.hints import check_query_hints, input_names, item_names, state_ttl, ttl_for
 from flowsql.planner.joins import plan_join, resolve_columns, star_columns
 from flowsql.planner.logical import (
@@ -55,6 +57,7 @@ from flowsql.planner.logical import (
     WindowAggregate,
     names,
 )
+from flowsql.planner.subqueries import plan_subqueries, split_subqueries
 from flowsql.planner.window_joins import window_table
 from flowsql.planner.windows import (
     WINDOW_COLUMNS,
@@ -203,6 +206,8 @@ class PlanBuilder:
         query = rewrite_legacy_windows(query.copy())
         check_query_hints(query)
         checks.check_query(query)
+        if query.args.get("with_") is not None:
+            return plan_with(self, query, top)
         if isinstance(query, exp.Subquery):
             return self._query(query.this, top=top)
         if isinstance(query, exp.Union):
@@ -329,16 +334,19 @@ class PlanBuilder:
         ttl = ttl_for(hints, input_names(select))
         if rel.window is not None and not _aggregates(select):
             self._materialize(rel)  # a window TVF without aggregation: window columns
-        # 1. WHERE
+        # 1. WHERE (IN / EXISTS subqueries: semi and anti joins after the plain conjuncts)
         where = select.args.get("where")
-        if where is not None:
-            cond = self._strip(where.this.copy(), rel)
+        plain, subqueries = split_subqueries(where.this) if where is not None else (None, [])
+        if plain is not None:
+            cond = self._strip(plain.copy(), rel)
             if contains_aggregate(cond):
                 raise ValidationError("aggregate functions are not allowed in WHERE; use HAVING")
             if rel.window is not None and any(c.name in WINDOW_COLUMNS for c in cond.find_all(exp.Column)):
                 raise NotSupportedError("filtering on window columns before the window aggregation")
             self._check_bool(cond, rel.node.schema, "WHERE")
             rel.node = _filter(rel.node, sql(cond))
+        if subqueries:
+            rel = plan_subqueries(self, rel, subqueries)
         # 2. select list
         items = self._items(select, rel)
         group = [self._strip(g.copy(), rel) for g in (select.args.get("group").expressions if select.args.get("group") else [])]
@@ -505,7 +513,7 @@ class PlanBuilder:
             if item.args.get("joins") or isinstance(item.this, exp.Anonymous | exp.Func):
                 raise NotSupportedError(f"table function {sql(item)}")
             parts = tuple(p for p in (item.catalog, item.db, item.name) if p)
-            rel = self._named(parts)
+            rel = cte_relation(self, item) or self._named(parts)
             rel.aliases.add(alias or item.name)
         elif isinstance(item, exp.Subquery):
             rel = self._query(item.this, top=False)
@@ -583,7 +591,8 @@ class PlanBuilder:
                 query = parse_stored(obj.query, "query")
                 saved = self.client
                 self.client = ClientSide()
-                rel = self._query(query, top=False)
+                with isolated(self):  # the reader's CTEs are not the view's
+                    rel = self._query(query, top=False)
                 self.client = saved
             finally:
                 self._views.pop()

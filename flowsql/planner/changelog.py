@@ -68,7 +68,8 @@ def infer(plan: LogicalNode) -> dict[int, str]:
             m = APPEND
         elif isinstance(n, Join):
             # an outer join retracts its NULL-padded rows even over append-only inputs
-            m = RETRACT if RETRACT in ins or n.join_type != "INNER" else APPEND
+            # (a semi join of append-only inputs only ever adds rows)
+            m = RETRACT if RETRACT in ins or n.join_type not in ("INNER", "SEMI") else APPEND
         elif isinstance(n, Calc | Union):
             m = RETRACT if RETRACT in ins else APPEND
         elif isinstance(n, Sink):
@@ -107,7 +108,7 @@ def first_updating(plan: LogicalNode) -> str | None:
         for i in n.inputs:
             walk(i)
         if isinstance(n, GroupAggregate | Join) and not found and (
-            isinstance(n, GroupAggregate) or (n.join_type != "INNER" and not n.append_only)
+            isinstance(n, GroupAggregate) or (n.join_type not in ("INNER", "SEMI") and not n.append_only)
         ):
             found.append(n.label())
 

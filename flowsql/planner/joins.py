@@ -140,11 +140,14 @@ def _join_type(join: exp.Join) -> str:
 
 
 def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
-              ttl: tuple[int | None, int | None]) -> Relation:
+              ttl: tuple[int | None, int | None], join_type: str | None = None) -> Relation:
+    """Plan ``left JOIN join.this ON ...``; ``join_type`` SEMI / ANTI is given by
+    :mod:`flowsql.planner.subqueries` (the right columns come out NULL)."""
     from flowsql.expr.typing import common_type
     from flowsql.planner.builder import Relation, expr_type, type_text
 
-    join_type = _join_type(join)
+    join_type = join_type or _join_type(join)
+    timed = join_type in ("INNER", "LEFT", "RIGHT", "FULL")  # may be an interval / window join
     right = b._relation(join.this)
     lnode, rnode = b._materialize(left), b._materialize(right)
     lq, lu, lamb = _visible(left)
@@ -183,13 +186,14 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
         residual.append(c)
     windowed = window_join_keys(
         pairs, {n: w for n, w in left.window_of.items() if n in lnames},
-        {rename[n]: w for n, w in right.window_of.items() if n in rename}, _position(cond))
+        {rename[n]: w for n, w in right.window_of.items() if n in rename},
+        _position(cond)) if timed else None
     bounds = None
     if windowed is not None:  # a window join (flowsql.planner.window_joins)
         on_window = set(windowed[0].values())
         pairs = [(a, z) for a, z in pairs if not (
             isinstance(a, exp.Column) and isinstance(z, exp.Column) and (a.name, z.name) in on_window)]
-    else:
+    elif timed:
         bounds = interval_bounds(
             residual, {n for n in left.time_attrs if n in lnames},
             {rename[n] for n in right.time_attrs if n in rename}, bool(pairs), cond, _position(cond))
@@ -220,7 +224,8 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
                 keys.append(f"{prefix}{i}")
                 helpers.append((f"{prefix}{i}", text, type_text(want)))
     lnode2, rnode2 = _with_helpers(lnode, lhelp), _with_helpers(rnode, rhelp)
-    nullable_left, nullable_right = join_type in ("RIGHT", "FULL"), join_type in ("LEFT", "FULL")
+    nullable_left = join_type in ("RIGHT", "FULL")
+    nullable_right = join_type in ("LEFT", "FULL", "SEMI", "ANTI")
 
     def fields(node: LogicalNode, nullable: bool, renamed: dict[str, str]) -> list[Field]:
         return [Field(renamed.get(f.name, f.name),

@@ -249,7 +249,7 @@ class GroupAggregate(LogicalNode):
 
 
 JOIN_NAMES = {"INNER": "InnerJoin", "LEFT": "LeftOuterJoin", "RIGHT": "RightOuterJoin",
-              "FULL": "FullOuterJoin"}
+              "FULL": "FullOuterJoin", "SEMI": "LeftSemiJoin", "ANTI": "LeftAntiJoin"}
 
 
 @dataclass(frozen=True, eq=False)

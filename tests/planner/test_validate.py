@@ -26,7 +26,7 @@ def s(session):
         ("SELECT k, SUM(v) OVER (PARTITION BY k ORDER BY ts) FROM t", "OVER aggregation"),
         ("SELECT * FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t) WHERE rn <= 3", "ROW_NUMBER"),
         ("SELECT k FROM u LIMIT 3", "LIMIT on an unbounded input"),
-        ("SELECT k FROM t WHERE k IN (SELECT k FROM u)", "subquer"),
+        ("SELECT k FROM t WHERE k > (SELECT MAX(k) FROM u)", "subquer"),  # scalar subquery
         ("SELECT STDDEV_POP(v) FROM t", "aggregate function STDDEV_POP"),
         ("SELECT k FROM t EXCEPT SELECT k FROM u", "EXCEPT"),
     ],
