@@ -27,20 +27,27 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK, ROW_KIND, Watermark
+from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK, Watermark
 from flowsql.operators.base import Collector, Operator
 from flowsql.operators.interval_state import TimedRows, forget_unused_keys
 from flowsql.operators.join import assemble, key_ids
+from flowsql.operators.join_parts import (
+    Part,
+    Residual,
+    append_rows,
+    emit_parts,
+    outer_sides,
+    residual_mask,
+    restored_watermark,
+    watermark_meta,
+)
 from flowsql.state.keyindex import KeyIndex
-
-Residual = Callable[[pa.RecordBatch], pa.Array]
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ class IntervalJoinSpec:
 
     @property
     def outer(self) -> tuple[bool, bool]:
-        return self.join_type in ("LEFT", "FULL"), self.join_type in ("RIGHT", "FULL")
+        return outer_sides(self.join_type)
 
     @property
     def delay_ms(self) -> int:
@@ -91,10 +98,7 @@ class IntervalJoinOperator(Operator):
             return
         this, other = input_index, 1 - input_index
         spec = self.spec
-        table = pa.Table.from_batches([batch])
-        if ROW_KIND in table.column_names:  # append-only input: every row is +I
-            table = table.drop_columns([ROW_KIND])
-        table = table.select(self.schemas[this].names)
+        table = append_rows(batch, self.schemas[this])
         names = (spec.left_keys, spec.right_keys)[this]
         time, valid = epoch_ms(table.column((spec.left_time, spec.right_time)[this]))
         keys = key_ids(self.keys, self.key_names, [table.column(n) for n in names], valid)
@@ -108,7 +112,7 @@ class IntervalJoinOperator(Operator):
         left, right = self._sides(this, table.take(pa.array(mine, pa.int64())), opp.rows(theirs))
         if self.residual is not None and len(mine):
             batch_out = assemble(self.schemas, self.output, left, right, len(mine))
-            ok = pc.fill_null(self.residual(batch_out), False).to_numpy(zero_copy_only=False).astype(bool)
+            ok = residual_mask(self.residual, batch_out)
             mine, theirs = mine[ok], theirs[ok]
             keep = pa.array(ok)
             left, right = left.filter(keep), right.filter(keep)
@@ -132,17 +136,8 @@ class IntervalJoinOperator(Operator):
     def _sides(this: int, mine: pa.Table | None, theirs: pa.Table | None) -> tuple:
         return (mine, theirs) if this == 0 else (theirs, mine)
 
-    def _emit(self, parts: list[tuple[pa.Table | None, pa.Table | None]], out: Collector) -> None:
-        batches = []
-        for left, right in parts:
-            n = (left if left is not None else right).num_rows  # type: ignore[union-attr]
-            if n:
-                batches.append(assemble(self.schemas, self.output, left, right, n))
-        if not batches:
-            return
-        merged = batches[0] if len(batches) == 1 else pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
-        self.ctx.metrics.records_out += merged.num_rows
-        out.emit(merged)
+    def _emit(self, parts: list[Part], out: Collector) -> None:
+        emit_parts(self.schemas, self.output, parts, out, self.ctx)
 
     def on_watermark(self, wm: Watermark, out: Collector) -> Watermark | None:
         """Evict the rows no later row can match (NULL-padding an outer side's unmatched
@@ -150,7 +145,7 @@ class IntervalJoinOperator(Operator):
         if wm.timestamp > self.watermark:
             self.watermark = wm.timestamp
             spec = self.spec
-            parts: list[tuple[pa.Table | None, pa.Table | None]] = []
+            parts: list[Part] = []
             for index, side in enumerate(self.sides):
                 if not len(side):
                     continue
@@ -178,13 +173,11 @@ class IntervalJoinOperator(Operator):
                 for k in self.key_names:
                     table = table.append_column(k, keys.column(k))
             snap[name] = table
-        snap["meta"] = pa.table({"watermark": pa.array([self.watermark], pa.int64())})
+        snap["meta"] = watermark_meta(self.watermark)
         return snap
 
     def restore(self, state: dict[str, pa.Table]) -> None:
-        meta = state.get("meta")
-        if meta is not None and meta.num_rows:
-            self.watermark = meta.column("watermark")[0].as_py()
+        self.watermark = restored_watermark(state, self.watermark)
         for name, side in zip(("left", "right"), self.sides, strict=True):
             table = state.get(name)
             if table is None or not table.num_rows:

@@ -43,7 +43,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import Collector, Operator, OperatorContext
@@ -237,8 +236,9 @@ class JoinOperator(Operator):
 
     def _residual(self, left: pa.Table, right: pa.Table) -> np.ndarray:
         batch = self._assemble(left, right, left.num_rows)
-        result = self.residual(batch)  # type: ignore[misc]
-        return pc.fill_null(result, False).to_numpy(zero_copy_only=False).astype(bool)
+        from flowsql.operators.join_parts import residual_mask
+
+        return residual_mask(self.residual, batch)  # type: ignore[arg-type]
 
     def _assemble(self, left: pa.Table | None, right: pa.Table | None, n: int) -> pa.RecordBatch:
         return assemble(self.schemas, self.output, left, right, n)

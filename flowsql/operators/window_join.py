@@ -21,22 +21,28 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from flowsql.messages import MIN_WATERMARK, ROW_KIND, Watermark
+from flowsql.messages import MIN_WATERMARK, Watermark
 from flowsql.operators.base import Collector, Operator
 from flowsql.operators.interval_join import epoch_ms
 from flowsql.operators.interval_state import TimedRows, forget_unused_keys
 from flowsql.operators.join import assemble, key_ids
+from flowsql.operators.join_parts import (
+    Part,
+    Residual,
+    append_rows,
+    emit_parts,
+    outer_sides,
+    residual_mask,
+    restored_watermark,
+    watermark_meta,
+)
 from flowsql.operators.join_state import expand
 from flowsql.state.keyindex import KeyIndex
-
-Residual = Callable[[pa.RecordBatch], pa.Array]
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class WindowJoinSpec:
 
     @property
     def outer(self) -> tuple[bool, bool]:
-        return self.join_type in ("LEFT", "FULL"), self.join_type in ("RIGHT", "FULL")
+        return outer_sides(self.join_type)
 
 
 def _pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,10 +92,7 @@ class WindowJoinOperator(Operator):
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
         if batch.num_rows == 0:
             return
-        table = pa.Table.from_batches([batch])
-        if ROW_KIND in table.column_names:  # append-only input: every row is +I
-            table = table.drop_columns([ROW_KIND])
-        table = table.select(self.schemas[input_index].names)
+        table = append_rows(batch, self.schemas[input_index])
         keys, ends = self._key_ids(table, input_index)
         late = ends - 1 <= self.watermark
         if late.any():
@@ -115,10 +118,10 @@ class WindowJoinOperator(Operator):
         left, right = lrows.take(pa.array(li, pa.int64())), rrows.take(pa.array(ri, pa.int64()))
         if self.residual is not None and len(li):
             pairs = assemble(self.schemas, self.output, left, right, len(li))
-            ok = pc.fill_null(self.residual(pairs), False).to_numpy(zero_copy_only=False).astype(bool)
+            ok = residual_mask(self.residual, pairs)
             li, ri = li[ok], ri[ok]
             left, right = left.filter(pa.array(ok)), right.filter(pa.array(ok))
-        parts = [(left, right)]
+        parts: list[Part] = [(left, right)]
         for index, (rows, _), hit in ((0, closed[0], li), (1, closed[1], ri)):
             if self.spec.outer[index] and rows.num_rows:
                 alone = np.ones(rows.num_rows, dtype=bool)
@@ -126,14 +129,7 @@ class WindowJoinOperator(Operator):
                 if alone.any():
                     lonely = rows.filter(pa.array(alone))
                     parts.append((lonely, None) if index == 0 else (None, lonely))
-        batches = [assemble(self.schemas, self.output, lt, rt,
-                            (lt if lt is not None else rt).num_rows)  # type: ignore[union-attr]
-                   for lt, rt in parts if (lt if lt is not None else rt).num_rows]  # type: ignore[union-attr]
-        if batches:
-            merged = pa.Table.from_batches(batches).combine_chunks()
-            for b in merged.to_batches():
-                self.ctx.metrics.records_out += b.num_rows
-                out.emit(b)
+        emit_parts(self.schemas, self.output, parts, out, self.ctx)
         forget_unused_keys(self.keys, self.sides)
         return wm
 
@@ -150,13 +146,11 @@ class WindowJoinOperator(Operator):
             for k, column in zip(self.key_names, keys, strict=True):
                 table = table.append_column(k, table.column(column))
             snap[name] = table
-        snap["meta"] = pa.table({"watermark": pa.array([self.watermark], pa.int64())})
+        snap["meta"] = watermark_meta(self.watermark)
         return snap
 
     def restore(self, state: dict[str, pa.Table]) -> None:
-        meta = state.get("meta")
-        if meta is not None and meta.num_rows:
-            self.watermark = meta.column("watermark")[0].as_py()
+        self.watermark = restored_watermark(state, self.watermark)
         for index, name in enumerate(("left", "right")):
             table = state.get(name)
             if table is None or not table.num_rows:

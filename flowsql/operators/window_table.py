@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from flowsql.messages import ROW_KIND
 from flowsql.operators.assigners import assigner_for, event_time_ms
 from flowsql.operators.base import Collector, Operator
+from flowsql.operators.join_parts import append_rows
 from flowsql.operators.specs import WindowSpec
 
 _ALL = 2**62  # expand every window: (−2^62, 2^62] holds every window end
@@ -46,10 +46,7 @@ class WindowTableOperator(Operator):
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
         if not batch.num_rows:
             return
-        table = pa.Table.from_batches([batch])
-        if ROW_KIND in table.column_names:  # append-only input (checked by the planner)
-            table = table.drop_columns([ROW_KIND])
-        result = assign_windows(table, self.window).combine_chunks()
+        result = assign_windows(append_rows(batch), self.window).combine_chunks()
         for b in result.to_batches():
             self.ctx.metrics.records_out += b.num_rows
             out.emit(b)

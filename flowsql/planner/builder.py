@@ -40,6 +40,7 @@ from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
+from flowsql.planner.comma_joins import comma_conditions
 from flowsql.planner.ctes import cte_relation, isolated, plan_with
 from flowsql.planner.hints import check_query_hints, input_names, item_names, state_ttl, ttl_for
 from flowsql.planner.joins import plan_join, resolve_columns, star_columns
@@ -320,6 +321,7 @@ class PlanBuilder:
 
     # -- SELECT ------------------------------------------------------------------------------
     def _select(self, select: exp.Select, top: bool) -> Relation:
+        select = comma_conditions(select)  # FROM a, b WHERE a.x = b.y: the ON of that join
         from_ = select.args.get("from_") or select.args.get("from")
         # SELECT without FROM reads one row with no columns of its own (Flink: Values [[0]])
         rel = self._relation(from_.this) if from_ is not None else Relation(

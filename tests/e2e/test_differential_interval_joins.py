@@ -76,3 +76,14 @@ def test_window_aggregation_over_an_interval_join(left, right):
                 "FROM TABLE(TUMBLE(TABLE j, DESCRIPTOR(bts), INTERVAL '2' SECOND)) "
                 "GROUP BY k, window_start, window_end")
         assert d.late_rows_dropped() == 0
+
+
+@DIFF_SETTINGS
+@given(left=inputs(), right=inputs(small_only=True))
+def test_interval_join_written_as_a_comma_join(left, right):
+    """Flink's own example form: FROM a, b WHERE <equality> AND <time bounds>."""
+    with Differential() as d:
+        d.table("t", left)
+        d.table("u", right)
+        d.check("SELECT a.k, a.v, b.v AS bv FROM t AS a, u AS b WHERE a.k = b.k AND a.v > 0 "
+                "AND a.ts BETWEEN b.ts - INTERVAL '1' SECOND AND b.ts")

@@ -74,3 +74,12 @@ def test_an_updating_input_has_no_time_attribute_so_the_join_is_regular(s):
     plan = s.execute_one("EXPLAIN SELECT * FROM u JOIN ev AS b ON u.k = b.k "
                          "AND u.ts BETWEEN b.ts AND b.ts").message
     assert "IntervalJoin" not in plan and "Join(joinType=[InnerJoin]" in plan
+
+
+def test_comma_join_with_where_conditions_is_an_interval_join(s):
+    sql = ("SELECT a.k, b.v FROM ev AS a, ev AS b WHERE a.k = b.k AND a.v > 3 "
+           "AND a.ts BETWEEN b.ts - INTERVAL '1' SECOND AND b.ts")
+    assert "IntervalJoin(joinType=[InnerJoin]" in s.execute_one("EXPLAIN " + sql).message
+    streamed = rows(s, sql)
+    s.execute_one("SET 'execution.runtime-mode' = 'batch'")
+    assert streamed == rows(s, sql)
