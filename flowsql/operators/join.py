@@ -20,6 +20,10 @@ Contract:
     4. the batch's rows enter (or leave) this side's state.
   Applied in order, the output is the join of the inputs' current contents (Flink's
   semantics; the tests compare it with DuckDB).
+- SEMI and ANTI (``IN`` / ``EXISTS`` subqueries): no pairs; the output is the left rows
+  (right columns NULL, dropped by the planner's projection above). ANTI emits exactly a
+  LEFT join's NULL-padded rows (steps 2-3); SEMI the opposite: a left row once per copy
+  while it has at least one match (+I when its first match arrives, -D when its last goes).
 - State (:mod:`.join_state`): per side the distinct rows with multiplicity, key id, number
   of matches and last write time; key ids come from one index shared by both sides.
 - State TTL (``table.exec.state.ttl``, or ``state_ttl_ms`` per side from a STATE_TTL hint;
@@ -39,7 +43,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import Collector, Operator, OperatorContext
@@ -47,7 +50,7 @@ from flowsql.operators.group_aggregate import config_ttl
 from flowsql.operators.join_state import JoinSide, expand
 from flowsql.state.keyindex import KeyIndex
 
-JOIN_TYPES = ("INNER", "LEFT", "RIGHT", "FULL")
+JOIN_TYPES = ("INNER", "LEFT", "RIGHT", "FULL", "SEMI", "ANTI")
 _SLACK = 4096
 
 Residual = Callable[[pa.RecordBatch], pa.Array]
@@ -62,8 +65,49 @@ class JoinSpec:
 
     @property
     def outer(self) -> tuple[bool, bool]:
-        """Whether the left / right side keeps rows without a match (NULL-padded)."""
-        return self.join_type in ("LEFT", "FULL"), self.join_type in ("RIGHT", "FULL")
+        """Whether the left / right side keeps rows without a match (NULL-padded); a semi
+        or anti join counts the left rows' matches as a LEFT join does."""
+        return (self.join_type in ("LEFT", "FULL", "SEMI", "ANTI"),
+                self.join_type in ("RIGHT", "FULL"))
+
+    @property
+    def filtering(self) -> bool:
+        """A semi / anti join: left rows only, no pairs."""
+        return self.join_type in ("SEMI", "ANTI")
+
+
+def key_ids(index: KeyIndex, key_names: list[str], cols: list[pa.ChunkedArray | pa.Array],
+            valid: np.ndarray | None = None) -> np.ndarray:
+    """Key id (in ``index``) of every row of the key columns ``cols``; -1 where a key column
+    is NULL or ``valid`` is False (such rows never match)."""
+    n = len(cols[0]) if cols else (len(valid) if valid is not None else 0)
+    valid = np.ones(n, dtype=bool) if valid is None else valid.copy()
+    for c in cols:
+        if c.null_count:
+            valid &= c.is_valid().to_numpy(zero_copy_only=False)
+    ids = np.full(n, -1, dtype=np.int64)
+    if not cols:  # no key columns: every valid row has the one key 0
+        ids[valid] = 0
+    elif valid.any():
+        keyed = pa.table(dict(zip(key_names, cols, strict=True)))
+        if not valid.all():
+            keyed = keyed.filter(pa.array(valid))
+        ids[valid] = index.lookup(keyed)
+    return ids
+
+
+def assemble(schemas: tuple[pa.Schema, pa.Schema], output: pa.Schema, left: pa.Table | None,
+             right: pa.Table | None, n: int) -> pa.RecordBatch:
+    """Output rows from the left and the right rows (``None``: that side NULL-padded)."""
+    cols: list[pa.Array] = []
+    for part, schema in ((left, schemas[0]), (right, schemas[1])):
+        for f in schema:
+            if part is None:
+                cols.append(pa.nulls(n, f.type))
+            else:
+                c = part.column(f.name)
+                cols.append(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c)
+    return pa.RecordBatch.from_arrays(cols, names=output.names[: len(cols)])
 
 
 def _signs(batch: pa.RecordBatch) -> tuple[pa.Table, np.ndarray]:
@@ -133,12 +177,14 @@ class JoinOperator(Operator):
         pair_left, pair_right = self._sides(this, mine_rows, their_rows)
         parts: list[tuple[pa.Table | None, pa.Table | None, np.ndarray]] = []
         weight = delta[mine] * opp.cnt[theirs]
-        parts.append((pair_left, pair_right, weight))
+        if not self.spec.filtering:
+            parts.append((pair_left, pair_right, weight))
         outer = self.spec.outer
-        # 2. this side's rows without a match
+        semi = self.spec.join_type == "SEMI"
+        # 2. this side's rows without a match (a semi join: with a match)
         matches = np.bincount(mine, weights=opp.cnt[theirs], minlength=len(uniq)).astype(np.int64)
         if outer[this]:
-            lonely = np.flatnonzero(matches == 0)
+            lonely = np.flatnonzero(matches > 0 if semi else matches == 0)
             if len(lonely):
                 picked = rows.take(pa.array(lonely))
                 parts.append((picked, None, delta[lonely]) if this == 0 else (None, picked, delta[lonely]))
@@ -152,7 +198,7 @@ class JoinOperator(Operator):
             gone, back = (old <= 0) & (new > 0), (old > 0) & (new <= 0)
             flips = np.flatnonzero(gone | back)
             if len(flips):
-                w = np.where(gone[flips], -1, 1) * opp.cnt[hit[flips]]
+                w = np.where(gone[flips], -1, 1) * opp.cnt[hit[flips]] * (-1 if semi else 1)
                 padded = opp.values(hit[flips])
                 parts.append((None, padded, w) if this == 0 else (padded, None, w))
         # 4. this side's state (rows with a NULL key never match: they are not kept)
@@ -171,18 +217,7 @@ class JoinOperator(Operator):
     def _key_ids(self, rows: pa.Table, index: int) -> np.ndarray:
         """Key id of every row; -1 where a key column is NULL (such rows never match)."""
         names = self.spec.left_keys if index == 0 else self.spec.right_keys
-        cols = [rows.column(n) for n in names]
-        valid = np.ones(rows.num_rows, dtype=bool)
-        for c in cols:
-            if c.null_count:
-                valid &= c.is_valid().to_numpy(zero_copy_only=False)
-        ids = np.full(rows.num_rows, -1, dtype=np.int64)
-        if valid.any():
-            keyed = pa.table(dict(zip(self.key_names, cols, strict=True)))
-            if not valid.all():
-                keyed = keyed.filter(pa.array(valid))
-            ids[valid] = self.keys.lookup(keyed)
-        return ids
+        return key_ids(self.keys, self.key_names, [rows.column(n) for n in names])
 
     @staticmethod
     def _pairs(keys: np.ndarray, opp: JoinSide) -> tuple[np.ndarray, np.ndarray]:
@@ -201,20 +236,12 @@ class JoinOperator(Operator):
 
     def _residual(self, left: pa.Table, right: pa.Table) -> np.ndarray:
         batch = self._assemble(left, right, left.num_rows)
-        result = self.residual(batch)  # type: ignore[misc]
-        return pc.fill_null(result, False).to_numpy(zero_copy_only=False).astype(bool)
+        from flowsql.operators.join_parts import residual_mask
+
+        return residual_mask(self.residual, batch)  # type: ignore[arg-type]
 
     def _assemble(self, left: pa.Table | None, right: pa.Table | None, n: int) -> pa.RecordBatch:
-        cols: list[pa.Array] = []
-        for part, schema in ((left, self.schemas[0]), (right, self.schemas[1])):
-            for f in schema:
-                if part is None:
-                    cols.append(pa.nulls(n, f.type))
-                else:
-                    c = part.column(f.name)
-                    cols.append(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c)
-        names = self.output.names[: len(cols)]
-        return pa.RecordBatch.from_arrays(cols, names=names)
+        return assemble(self.schemas, self.output, left, right, n)
 
     def _emit(self, parts: list[tuple[pa.Table | None, pa.Table | None, np.ndarray]],
               out: Collector) -> None:

@@ -62,6 +62,13 @@ Built-in kinds and their params (all plain JSON, produced by
 - ``changelog-normalize``: ``{"keys": [name, ...], "input": [[name, type], ...]}`` →
   :class:`~flowsql.operators.changelog_normalize.ChangelogNormalizeOperator` (an upsert
   source's stream → +I/-U/+U/-D, keyed by the primary key).
+- ``interval-join``: the ``join`` params (``changelog`` false, no ``state_ttl_ms``) plus
+  ``"left_time"``, ``"right_time"`` (input columns), ``"lower_ms"``, ``"upper_ms"`` →
+  :class:`~flowsql.operators.interval_join.IntervalJoinOperator`.
+- ``window-join``: the ``join`` params plus ``"left_window"``, ``"right_window"`` ([start,
+  end] input columns) → :class:`~flowsql.operators.window_join.WindowJoinOperator`.
+- ``window-table``: ``{"window": WindowSpec.to_dict()}`` →
+  :class:`~flowsql.operators.window_table.WindowTableOperator`.
 """
 
 from __future__ import annotations
@@ -82,6 +89,7 @@ from flowsql.operators.calc import CalcOperator, schema_from_columns
 from flowsql.operators.changelog_normalize import ChangelogNormalizeOperator
 from flowsql.operators.correlate import CorrelateOperator
 from flowsql.operators.group_aggregate import GroupAggregateOperator
+from flowsql.operators.interval_join import IntervalJoinOperator, IntervalJoinSpec
 from flowsql.operators.join import JoinOperator, JoinSpec
 from flowsql.operators.local_group_aggregate import (
     GlobalGroupAggregateOperator,
@@ -101,9 +109,11 @@ from flowsql.operators.source import (
     ValuesReader,
     column_timestamps,
 )
-from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec
+from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.operators.union import UnionOperator
 from flowsql.operators.window_aggregate import WindowAggregateOperator
+from flowsql.operators.window_join import WindowJoinOperator, WindowJoinSpec
+from flowsql.operators.window_table import WindowTableOperator
 from flowsql.types import parse_type
 from flowsql.udf.loader import add_python_files
 
@@ -294,7 +304,8 @@ def _build_local_group_aggregate(params: dict[str, Any], env: BuildEnv) -> Opera
     return LocalGroupAggregateOperator(GroupAggregateSpec.from_dict(_spec_dict(params)))
 
 
-def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+def _join_schemas(params: dict[str, Any], env: BuildEnv) -> tuple[pa.Schema, pa.Schema, pa.Schema, Any]:
+    """(left, right, output schema, compiled residual or None) of a join's params."""
     left = schema_from_columns(_columns(params, "left"))[0]
     right = schema_from_columns(_columns(params, "right"))[0]
     output, types = schema_from_columns(_columns(params, "output"))
@@ -302,6 +313,31 @@ def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
     if params.get("residual"):
         residual = compile_expression(params["residual"], output, flink_types=types,
                                       session_time_zone=_time_zone(env)).evaluate
+    return left, right, output, residual
+
+
+def _build_interval_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+    left, right, output, residual = _join_schemas(params, env)
+    spec = IntervalJoinSpec(params["join_type"], tuple(params["left_keys"]),
+                            tuple(params["right_keys"]), params["left_time"], params["right_time"],
+                            int(params["lower_ms"]), int(params["upper_ms"]))
+    return IntervalJoinOperator(spec, left, right, output, residual=residual)
+
+
+def _build_window_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+    left, right, output, residual = _join_schemas(params, env)
+    spec = WindowJoinSpec(params["join_type"], tuple(params["left_keys"]),
+                          tuple(params["right_keys"]), tuple(params["left_window"]),  # type: ignore[arg-type]
+                          tuple(params["right_window"]))  # type: ignore[arg-type]
+    return WindowJoinOperator(spec, left, right, output, residual=residual)
+
+
+def _build_window_table(params: dict[str, Any], env: BuildEnv) -> Operator:
+    return WindowTableOperator(WindowSpec.from_dict(params["window"]))
+
+
+def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+    left, right, output, residual = _join_schemas(params, env)
     spec = JoinSpec(params["join_type"], tuple(params["left_keys"]), tuple(params["right_keys"]),
                     bool(params.get("changelog", True)))
     ttl = params.get("state_ttl_ms") or [None, None]
@@ -322,6 +358,9 @@ OPERATORS: dict[str, Builder] = {
     "calc": _build_calc,
     "union": _build_union,
     "join": _build_join,
+    "interval-join": _build_interval_join,
+    "window-join": _build_window_join,
+    "window-table": _build_window_table,
     "window-aggregate": _build_window_aggregate,
     "session-window": _build_window_aggregate,
     "local-window-aggregate": _build_local_window_aggregate,

@@ -8,11 +8,13 @@ Contract:
   types; unlisted target columns are NULL).
 - Relations: catalog tables (→ :class:`Scan` carrying computed columns and the watermark),
   views (inlined, recursively; cycles → ValidationError), subqueries in FROM, window TVFs
-  (``TABLE(TUMBLE(...))`` — the window is applied by the GROUP BY that follows), UNION ALL.
+  (``TABLE(TUMBLE(...))`` — the window is applied by the GROUP BY that follows; without
+  one, by a window table function: :mod:`flowsql.planner.window_joins`), UNION ALL, ``WITH``
+  (:mod:`flowsql.planner.ctes`).
 - Every expression is compiled against its input's schema while planning
   (:func:`flowsql.expr.compile.compile_expression`): unknown columns and type errors surface
   here as ValidationError, and output types are the compiler's.
-- Regular joins (INNER / LEFT / RIGHT / FULL, equi-conditions) are planned by
+- Joins (INNER / LEFT / RIGHT / FULL: regular, interval and window joins) are planned by
   :mod:`flowsql.planner.joins`.
 - Unsupported constructs fail here with NotSupportedError naming them (OVER, Top-N,
   LIMIT on unbounded input, ...); see :mod:`flowsql.planner.validate`.
@@ -39,6 +41,8 @@ from flowsql.operators.python_group_aggregate import check_planned as check_pyth
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
+from flowsql.planner.comma_joins import comma_conditions
+from flowsql.planner.ctes import cte_relation, isolated, plan_with
 from flowsql.planner.hints import check_query_hints, input_names, item_names, state_ttl, ttl_for
 from flowsql.planner.joins import plan_join, resolve_columns, star_columns
 from flowsql.planner.lateral import plan_lateral
@@ -56,6 +60,8 @@ from flowsql.planner.logical import (
     WindowAggregate,
     names,
 )
+from flowsql.planner.subqueries import plan_subqueries, split_subqueries
+from flowsql.planner.window_joins import window_table
 from flowsql.planner.windows import (
     WINDOW_COLUMNS,
     rewrite_legacy_windows,
@@ -90,6 +96,9 @@ class Relation:
     qualified: dict[tuple[str, str], str] | None = None
     unqualified: dict[str, str] = field(default_factory=dict)
     ambiguous: set[str] = field(default_factory=set)
+    # window columns of a window TVF without aggregation (flowsql.planner.window_joins):
+    # column → (window, "window_start" | "window_end")
+    window_of: dict[str, tuple[WindowSpec, str]] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -202,6 +211,8 @@ class PlanBuilder:
                               getattr(self.catalog, "functions", None))  # Python UDFs
         check_query_hints(query)
         checks.check_query(query)
+        if query.args.get("with_") is not None:
+            return plan_with(self, query, top)
         if isinstance(query, exp.Subquery):
             return self._query(query.this, top=top)
         if isinstance(query, exp.Union):
@@ -314,6 +325,7 @@ class PlanBuilder:
 
     # -- SELECT ------------------------------------------------------------------------------
     def _select(self, select: exp.Select, top: bool) -> Relation:
+        select = comma_conditions(select)  # FROM a, b WHERE a.x = b.y: the ON of that join
         from_ = select.args.get("from_") or select.args.get("from")
         # SELECT without FROM reads one row with no columns of its own (Flink: Values [[0]])
         rel = self._relation(from_.this) if from_ is not None else Relation(
@@ -329,16 +341,21 @@ class PlanBuilder:
             rel = plan_join(self, rel, join, (ttl_for(hints, seen), ttl_for(hints, right)))
             seen = seen + right
         ttl = ttl_for(hints, input_names(select))
-        # 1. WHERE
+        if rel.window is not None and not _aggregates(select):
+            self._materialize(rel)  # a window TVF without aggregation: window columns
+        # 1. WHERE (IN / EXISTS subqueries: semi and anti joins after the plain conjuncts)
         where = select.args.get("where")
-        if where is not None:
-            cond = self._strip(where.this.copy(), rel)
+        plain, subqueries = split_subqueries(where.this) if where is not None else (None, [])
+        if plain is not None:
+            cond = self._strip(plain.copy(), rel)
             if contains_aggregate(cond):
                 raise ValidationError("aggregate functions are not allowed in WHERE; use HAVING")
             if rel.window is not None and any(c.name in WINDOW_COLUMNS for c in cond.find_all(exp.Column)):
                 raise NotSupportedError("filtering on window columns before the window aggregation")
             self._check_bool(cond, rel.node.schema, "WHERE")
             rel.node = _filter(rel.node, sql(cond))
+        if subqueries:
+            rel = plan_subqueries(self, rel, subqueries)
         # 2. select list
         items = self._items(select, rel)
         group = [self._strip(g.copy(), rel) for g in (select.args.get("group").expressions if select.args.get("group") else [])]
@@ -421,16 +438,18 @@ class PlanBuilder:
             raise ValidationError(f"the {what} condition must be BOOLEAN, got {t}: {sql(cond)}")
 
     def _project(self, rel: Relation, items: list[tuple[str, exp.Expression]]) -> Relation:
-        fields, projections, time_attrs = [], [], set()
+        fields, projections, time_attrs, window_of = [], [], set(), {}
         for name, e in items:
             t = expr_type(e, rel.node.schema, self.config)
             fields.append(Field(name, type_text(t)))
             projections.append((name, sql(e)))
             if isinstance(e, exp.Column) and not e.table and e.name in rel.time_attrs:
                 time_attrs.add(name)
+            if isinstance(e, exp.Column) and not e.table and e.name in rel.window_of:
+                window_of[name] = rel.window_of[e.name]
         calc = Calc(schema=tuple(fields), input=rel.node, projections=tuple(projections))
         node = rel.node if calc.is_identity else _merge_calc(calc)
-        return Relation(node, time_attrs=time_attrs, late_sink=rel.late_sink)
+        return Relation(node, time_attrs=time_attrs, late_sink=rel.late_sink, window_of=window_of)
 
     def _aggregate(
         self,
@@ -504,7 +523,7 @@ class PlanBuilder:
             if item.args.get("joins") or isinstance(item.this, exp.Anonymous | exp.Func):
                 raise NotSupportedError(f"table function {sql(item)}")
             parts = tuple(p for p in (item.catalog, item.db, item.name) if p)
-            rel = self._named(parts)
+            rel = cte_relation(self, item) or self._named(parts)
             rel.aliases.add(alias or item.name)
         elif isinstance(item, exp.Subquery):
             rel = self._query(item.this, top=False)
@@ -566,8 +585,10 @@ class PlanBuilder:
         fields = tuple(Field(n, f.type) for n, f in zip(new, rel.node.schema, strict=True))
         projections = tuple((n, sql(col(o))) for n, o in zip(new, old, strict=True))
         time_attrs = {n for n, o in zip(new, old, strict=True) if o in rel.time_attrs}
+        window_of = {n: rel.window_of[o] for n, o in zip(new, old, strict=True) if o in rel.window_of}
         node = Calc(schema=fields, input=rel.node, projections=projections)
-        return Relation(_merge_calc(node), rel.aliases, time_attrs, late_sink=rel.late_sink)
+        return Relation(_merge_calc(node), rel.aliases, time_attrs, late_sink=rel.late_sink,
+                        window_of=window_of)
 
     def _named(self, parts: tuple[str, ...]) -> Relation:
         obj = self.catalog.get(parts)
@@ -580,7 +601,8 @@ class PlanBuilder:
                 query = parse_stored(obj.query, "query")
                 saved = self.client
                 self.client = ClientSide()
-                rel = self._query(query, top=False)
+                with isolated(self):  # the reader's CTEs are not the view's
+                    rel = self._query(query, top=False)
                 self.client = saved
             finally:
                 self._views.pop()
@@ -690,9 +712,17 @@ class PlanBuilder:
         return Relation(node, aliases, set(inner.time_attrs), spec, partition, inner.late_sink)
 
     def _materialize(self, rel: Relation) -> LogicalNode:
+        """The relation's node; a pending window TVF becomes its window table function
+        (:func:`flowsql.planner.window_joins.window_table`, in place)."""
         if rel.window is not None:
-            raise NotSupportedError("a window TVF without GROUP BY window_start, window_end")
+            window_table(rel)
         return rel.node
+
+
+def _aggregates(select: exp.Select) -> bool:
+    """Whether a SELECT aggregates (GROUP BY, HAVING or an aggregate in its list)."""
+    return bool(select.args.get("group") or select.args.get("having")
+                or any(contains_aggregate(e) for e in select.expressions))
 
 
 def _same_type(a: FlinkType, b: FlinkType) -> bool:

@@ -1,8 +1,9 @@
 """Changelog mode inference: what kind of stream each operator of a plan produces.
 
 Contract (Flink's ``ChangelogMode``):
-- ``append`` — insert-only rows (+I): scans of append-only sources, calcs over append input, window aggregates
-  (a window's result is final when it fires).
+- ``append`` — insert-only rows (+I): scans of append-only sources, calcs over append input,
+  window aggregates (a window's result is final when it fires), interval and window joins of
+  every type and window table functions (they read append-only inputs only).
 - ``retract`` — +I, -U, +U, -D: an unbounded GROUP BY (and SELECT DISTINCT / UNION), an
   outer join, a join over an updating input, and everything downstream of them (a Calc
   passes the ``$row_kind`` column through); a scan of a changelog source (a connector whose
@@ -29,6 +30,7 @@ from flowsql.planner.logical import (
     WindowAggregate,
 )
 from flowsql.planner.validate import source_changelog_mode
+from flowsql.planner.window_joins import WindowTable
 
 APPEND, RETRACT, UPSERT = "append", "retract", "upsert"
 MODE_TEXT = {APPEND: "[I]", RETRACT: "[I,UB,UA,D]", UPSERT: "[I,UA,D]"}
@@ -54,9 +56,23 @@ def infer(plan: LogicalNode) -> dict[int, str]:
                     "GROUP BY)"
                 )
             m = APPEND
+        elif isinstance(n, Join) and n.append_only:  # interval and window joins
+            if RETRACT in ins:
+                raise NotSupportedError(
+                    f"an {'interval' if 'Interval' in type(n).__name__ else 'window'} join over "
+                    "an updating input (e.g. over an unbounded GROUP BY)",
+                    hint="these joins read append-only inputs; a regular join (without the "
+                    "time bounds or windows) reads updating ones")
+            m = APPEND  # outer rows are emitted once, when their bound or window has passed
+        elif isinstance(n, WindowTable):
+            if RETRACT in ins:
+                raise NotSupportedError("a window TVF over an updating input (e.g. over an "
+                                        "unbounded GROUP BY)")
+            m = APPEND
         elif isinstance(n, Join):
             # an outer join retracts its NULL-padded rows even over append-only inputs
-            m = RETRACT if RETRACT in ins or n.join_type != "INNER" else APPEND
+            # (a semi join of append-only inputs only ever adds rows)
+            m = RETRACT if RETRACT in ins or n.join_type not in ("INNER", "SEMI") else APPEND
         elif isinstance(n, Calc | Union):
             m = RETRACT if RETRACT in ins else APPEND
         elif isinstance(n, Sink):
@@ -97,7 +113,7 @@ def first_updating(plan: LogicalNode) -> str | None:
         if isinstance(n, Scan) and not found and source_changelog_mode(n.table) != APPEND:
             found.append(n.label())
         if isinstance(n, GroupAggregate | Join) and not found and (
-            isinstance(n, GroupAggregate) or n.join_type != "INNER"
+            isinstance(n, GroupAggregate) or (n.join_type not in ("INNER", "SEMI") and not n.append_only)
         ):
             found.append(n.label())
 

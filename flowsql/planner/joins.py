@@ -12,7 +12,11 @@ Contract (:func:`plan_join`, called by the builder for every JOIN of a SELECT, l
   side reading one input only) is a key pair; every other conjunct goes into the residual
   predicate, evaluated on matching pairs. No key pair at all (a cross join, a comma join,
   ``ON a.x > b.y``) is a ValidationError naming the condition's line and column, as Flink
-  rejects non-equi streaming joins. Key pairs of different types are compared in their
+  rejects non-equi streaming joins — unless the condition bounds the inputs' event times
+  from both sides: that is an interval join (:mod:`flowsql.planner.interval_joins`), with or
+  without equalities; its output keeps the two time columns as time attributes. Two
+  windowed inputs joined on window_start and window_end make a window join
+  (:mod:`flowsql.planner.window_joins`). Key pairs of different types are compared in their
   common type; a key that is an expression or needs a CAST becomes a helper column
   (``$lk<i>`` / ``$rk<i>``) computed before the exchange and dropped after the join.
 - USING, NATURAL, SEMI/ANTI and LATERAL joins raise NotSupportedError. So does a join whose
@@ -31,7 +35,9 @@ from sqlglot import exp
 
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.planner.aggregates import col, sql
+from flowsql.planner.interval_joins import IntervalJoin, interval_bounds
 from flowsql.planner.logical import Calc, Field, Join, LogicalNode, names
+from flowsql.planner.window_joins import WindowJoin, window_join_keys
 from flowsql.types import parse_type
 
 if TYPE_CHECKING:
@@ -134,11 +140,14 @@ def _join_type(join: exp.Join) -> str:
 
 
 def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
-              ttl: tuple[int | None, int | None]) -> Relation:
+              ttl: tuple[int | None, int | None], join_type: str | None = None) -> Relation:
+    """Plan ``left JOIN join.this ON ...``; ``join_type`` SEMI / ANTI is given by
+    :mod:`flowsql.planner.subqueries` (the right columns come out NULL)."""
     from flowsql.expr.typing import common_type
     from flowsql.planner.builder import Relation, expr_type, type_text
 
-    join_type = _join_type(join)
+    join_type = join_type or _join_type(join)
+    timed = join_type in ("INNER", "LEFT", "RIGHT", "FULL")  # may be an interval / window join
     right = b._relation(join.this)
     lnode, rnode = b._materialize(left), b._materialize(right)
     lq, lu, lamb = _visible(left)
@@ -175,7 +184,20 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
                 pairs.append((c.expression, c.this))
                 continue
         residual.append(c)
-    if not pairs:
+    windowed = window_join_keys(
+        pairs, {n: w for n, w in left.window_of.items() if n in lnames},
+        {rename[n]: w for n, w in right.window_of.items() if n in rename},
+        _position(cond)) if timed else None
+    bounds = None
+    if windowed is not None:  # a window join (flowsql.planner.window_joins)
+        on_window = set(windowed[0].values())
+        pairs = [(a, z) for a, z in pairs if not (
+            isinstance(a, exp.Column) and isinstance(z, exp.Column) and (a.name, z.name) in on_window)]
+    elif timed:
+        bounds = interval_bounds(
+            residual, {n for n in left.time_attrs if n in lnames},
+            {rename[n] for n in right.time_attrs if n in rename}, bool(pairs), cond, _position(cond))
+    if not pairs and bounds is None and windowed is None:
         raise ValidationError(
             f"a streaming join needs at least one equality condition between its inputs; "
             f"'{sql(cond)}' has none{_position(cond)}", hint=_EQUI_HINT)
@@ -202,7 +224,8 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
                 keys.append(f"{prefix}{i}")
                 helpers.append((f"{prefix}{i}", text, type_text(want)))
     lnode2, rnode2 = _with_helpers(lnode, lhelp), _with_helpers(rnode, rhelp)
-    nullable_left, nullable_right = join_type in ("RIGHT", "FULL"), join_type in ("LEFT", "FULL")
+    nullable_left = join_type in ("RIGHT", "FULL")
+    nullable_right = join_type in ("LEFT", "FULL", "SEMI", "ANTI")
 
     def fields(node: LogicalNode, nullable: bool, renamed: dict[str, str]) -> list[Field]:
         return [Field(renamed.get(f.name, f.name),
@@ -216,15 +239,30 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
         cond_e = residual[0] if len(residual) == 1 else exp.and_(*residual)
         b._check_bool(cond_e, schema, "ON")
         residual_sql = sql(cond_e)
-    _warn_unbounded_state(b, lnode, rnode, ttl)
-    node: LogicalNode = Join(schema=schema, left=lnode2, right=rnode2, join_type=join_type,
-                             left_keys=tuple(lkeys), right_keys=tuple(rkeys),
-                             residual=residual_sql, state_ttl_ms=ttl)
+    node: LogicalNode
+    time_attrs: set[str] = set()
+    if bounds is not None:  # an interval join (flowsql.planner.interval_joins)
+        node = IntervalJoin(schema=schema, left=lnode2, right=rnode2, join_type=join_type,
+                            left_keys=tuple(lkeys), right_keys=tuple(rkeys), residual=residual_sql,
+                            left_time=bounds.left_time, right_time=back[bounds.right_time],
+                            lower_ms=bounds.lower_ms or 0, upper_ms=bounds.upper_ms or 0)
+        time_attrs = {bounds.left_time, bounds.right_time}
+    elif windowed is not None:
+        (ls, rs), (le, re_) = windowed[0]["window_start"], windowed[0]["window_end"]
+        node = WindowJoin(schema=schema, left=lnode2, right=rnode2, join_type=join_type,
+                          left_keys=tuple(lkeys), right_keys=tuple(rkeys), residual=residual_sql,
+                          window=windowed[1], left_window=(ls, le), right_window=(back[rs], back[re_]))
+    else:
+        _warn_unbounded_state(b, lnode, rnode, ttl)
+        node = Join(schema=schema, left=lnode2, right=rnode2, join_type=join_type,
+                    left_keys=tuple(lkeys), right_keys=tuple(rkeys),
+                    residual=residual_sql, state_ttl_ms=ttl)
     if lhelp or rhelp:  # drop the helper key columns again
         keep = [f for f in schema if not f.name.startswith(("$lk", "$rk"))]
         node = Calc(schema=tuple(keep), input=node,
                     projections=tuple((f.name, sql(col(f.name))) for f in keep))
-    return Relation(node, qualified=qualified, unqualified=unqualified, ambiguous=ambiguous)
+    return Relation(node, time_attrs=time_attrs, qualified=qualified, unqualified=unqualified,
+                    ambiguous=ambiguous)
 
 
 def check_join_columns(node: Join) -> None:

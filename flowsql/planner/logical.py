@@ -29,7 +29,7 @@ Contract:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from catalog.table import TableDefinition
 from flowsql.operators.specs import AggCall, GroupAggregateSpec, WindowAggregateSpec, WindowSpec
@@ -252,7 +252,7 @@ class GroupAggregate(LogicalNode):
 
 
 JOIN_NAMES = {"INNER": "InnerJoin", "LEFT": "LeftOuterJoin", "RIGHT": "RightOuterJoin",
-              "FULL": "FullOuterJoin"}
+              "FULL": "FullOuterJoin", "SEMI": "LeftSemiJoin", "ANTI": "LeftAntiJoin"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -270,6 +270,7 @@ class Join(LogicalNode):
     right_keys: tuple[str, ...] = ()
     residual: str | None = None
     state_ttl_ms: tuple[int | None, int | None] = (None, None)
+    append_only: ClassVar[bool] = False  # interval and window joins (their own modules)
 
     @property
     def inputs(self) -> tuple[LogicalNode, ...]:

@@ -144,6 +144,12 @@ class _Builder:
             op = self.add("correlate", "Correlate", n.params(), up.parallelism)
             self.connect(up, op)
             return op
+        if hasattr(n, "operator_params"):  # a window table function (planner.window_joins)
+            up = self.node(n.input)
+            kind, display, params = n.operator_params()
+            op = self.add(kind, display, params, up.parallelism)
+            self.connect(up, op)
+            return op
         if isinstance(n, Union):
             ups = [self.node(k) for k in n.children]
             op = self.add("union", "Union", {"inputs": len(ups)}, self.parallelism)
@@ -240,7 +246,12 @@ class _Builder:
         }
         if n.state_ttl_ms != (None, None):
             params["state_ttl_ms"] = list(n.state_ttl_ms)
-        op = self.add("join", f"{n.join_type.capitalize()}Join", params, self.parallelism)
+        kind, display, extra = ("join", f"{n.join_type.capitalize()}Join", {})
+        if hasattr(n, "physical"):  # a time-bounded join (flowsql.planner.interval_joins)
+            kind, display, extra = n.physical()
+        params.update(extra)
+        # a join without keys runs on one subtask (every row has the same key)
+        op = self.add(kind, display, params, self.parallelism if n.left_keys else 1)
         self.connect(left, op, n.left_keys)
         self.connect(right, op, n.right_keys)
         return op

@@ -4,8 +4,9 @@ Contract:
 - :func:`check_query` walks a query before planning and raises
   ``NotSupportedError("not supported yet: <construct>")`` for constructs the streaming engine
   cannot run: OVER windows, ROW_NUMBER()/RANK() (Top-N), LATERAL /
-  UNNEST, MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, correlated or
-  scalar subqueries in expressions.
+  UNNEST, MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, scalar
+  subqueries, and IN / EXISTS subqueries anywhere but among a WHERE clause's AND-ed
+  conditions (:func:`where_conjunct`).
 - :func:`check_sink_job` runs a connector's own checks of its sink against the job's
   settings (the factory's ``check_sink_job``).
 - :func:`check_sink` raises ``PlanError`` when an updating (changelog) result goes to a sink
@@ -59,14 +60,29 @@ def check_query(query: exp.Expression) -> None:
             raise NotSupportedError("QUALIFY")
         if isinstance(node, exp.Subquery | exp.Select) and node is not query:
             parent = node.parent
-            if parent is not None and not isinstance(parent, exp.From | exp.Union | exp.Subquery) and not (
+            if parent is not None and not isinstance(parent, exp.From | exp.Union | exp.Subquery | exp.CTE) and not (
                 type(parent).__name__ == "WindowTVF"
-            ) and not isinstance(node.parent, exp.Join):
+            ) and not isinstance(node.parent, exp.Join) and not (
+                isinstance(parent, exp.In | exp.Exists) and where_conjunct(parent)
+            ):
                 raise NotSupportedError("subqueries in expressions (IN / EXISTS / scalar subqueries)")
-        if isinstance(node, exp.In) and node.args.get("query") is not None:
-            raise NotSupportedError("IN (subquery)")
-        if isinstance(node, exp.Exists):
-            raise NotSupportedError("EXISTS (subquery)")
+        if isinstance(node, exp.In) and node.args.get("query") is not None and not where_conjunct(node):
+            raise NotSupportedError("IN (subquery) outside the AND-ed conditions of a WHERE clause")
+        if isinstance(node, exp.Exists) and not where_conjunct(node):
+            raise NotSupportedError("EXISTS (subquery) outside the AND-ed conditions of a WHERE clause")
+
+
+def where_conjunct(node: exp.Expression) -> bool:
+    """Whether ``node`` is (the negation of) one of a WHERE clause's AND-ed conditions: where
+    IN / EXISTS subqueries are planned as semi / anti joins (flowsql.planner.subqueries)."""
+    parent = node.parent
+    while isinstance(parent, exp.Paren):
+        parent = parent.parent
+    if isinstance(parent, exp.Not):
+        parent = parent.parent
+    while isinstance(parent, exp.And | exp.Paren):
+        parent = parent.parent
+    return isinstance(parent, exp.Where)
 
 
 def sql_name(node: exp.Expression) -> str:

@@ -1,5 +1,5 @@
 """The regular join operator on its own: the changelog of outer joins, random changelogs vs
-a DuckDB oracle, snapshot/restore (also split by key group, as a rescale does), state TTL
+a DuckDB oracle (also in its SEMI / ANTI modes), snapshot/restore (also split by key group, as a rescale does), state TTL
 and compaction."""
 
 from __future__ import annotations
@@ -111,12 +111,16 @@ def _oracle(join_type: str, left: list[tuple], right: list[tuple]) -> list[tuple
     con.register("lt", lt)
     con.register("rt", rt)
     join = {"INNER": "JOIN", "LEFT": "LEFT JOIN", "RIGHT": "RIGHT JOIN", "FULL": "FULL JOIN"}
-    got = con.execute(f"SELECT * FROM lt {join[join_type]} rt ON lt.k = rt.k0 AND lt.v <= rt.w"
-                      ).fetchall()
-    return sorted(got, key=str)
+    if join_type in ("SEMI", "ANTI"):  # the left rows, right columns NULL
+        exists = "EXISTS" if join_type == "SEMI" else "NOT EXISTS"
+        query = (f"SELECT lt.*, NULL, NULL FROM lt WHERE {exists} "
+                 "(SELECT * FROM rt WHERE lt.k = rt.k0 AND lt.v <= rt.w)")
+    else:
+        query = f"SELECT * FROM lt {join[join_type]} rt ON lt.k = rt.k0 AND lt.v <= rt.w"
+    return sorted(con.execute(query).fetchall(), key=str)
 
 
-@pytest.mark.parametrize("join_type", ["INNER", "LEFT", "RIGHT", "FULL"])
+@pytest.mark.parametrize("join_type", ["INNER", "LEFT", "RIGHT", "FULL", "SEMI", "ANTI"])
 @settings(max_examples=60, deadline=None)
 @given(data=changelog_steps())
 def test_random_changelogs_match_duckdb(join_type, data):
@@ -144,7 +148,7 @@ def _run(ops_for, steps) -> ListCollector:
     return out
 
 
-@pytest.mark.parametrize("join_type", ["INNER", "FULL"])
+@pytest.mark.parametrize("join_type", ["INNER", "FULL", "ANTI"])
 @settings(max_examples=30, deadline=None)
 @given(data=changelog_steps(), cut=st.integers(0, 12))
 def test_restore_and_rescale_continue_like_the_uninterrupted_operator(join_type, data, cut):

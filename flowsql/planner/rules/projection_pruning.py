@@ -2,7 +2,9 @@
 
 Walks the plan top-down with the set of columns each node's parent needs:
 - a Sink, a Union and an aggregate's output need all their columns;
-- a Join asks each input for the columns its parent, its keys and its residual read;
+- a Join asks each input for the columns its parent, its keys and its residual read (and a
+  window join its window columns); a window table function asks for what its parent needs
+  of the input's columns plus its time column;
 - a Calc keeps only the projections its parent needs and asks its input for the columns
   those projections and its condition read;
 - an aggregate asks for its keys, aggregate inputs, FILTER columns and time column;
@@ -31,6 +33,7 @@ from flowsql.planner.logical import (
 )
 from flowsql.planner.rules import RuleContext
 from flowsql.planner.rules.refs import referenced
+from flowsql.planner.window_joins import WindowTable
 
 
 def _agg_needs(node: WindowAggregate | GroupAggregate) -> set[str]:
@@ -50,6 +53,12 @@ def prune(node: LogicalNode, need: set[str] | None) -> LogicalNode:
         return node.replace(children=tuple(prune(k, None) for k in node.children))
     if isinstance(node, Join):
         return _prune_join(node, need)
+    if isinstance(node, WindowTable):  # keeps its time column and the three window columns
+        window_cols = node.schema[len(node.input.schema):]
+        inner = None if need is None else (
+            {n for n in need if n in names(node.input.schema)} | {node.window.time_column})
+        child = prune(node.input, inner)
+        return node.replace(schema=tuple(child.schema) + tuple(window_cols), input=child)
     if isinstance(node, WindowAggregate | GroupAggregate):
         return node.replace(input=prune(node.input, _agg_needs(node)))
     if isinstance(node, Calc):
@@ -92,8 +101,11 @@ def _prune_join(node: Join, need: set[str] | None) -> LogicalNode:
     out = names(node.schema)
     right_out = dict(zip(names(node.right.schema), node.right_names, strict=True))
     want = (set(out) if need is None else set(need)) | referenced(node.residual, out)
-    left = prune(node.left, {n for n in names(node.left.schema) if n in want} | set(node.left_keys))
-    right = prune(node.right, {n for n, o in right_out.items() if o in want} | set(node.right_keys))
+    # a window join also reads its window columns (flowsql.planner.window_joins)
+    left = prune(node.left, {n for n in names(node.left.schema) if n in want} | set(node.left_keys)
+                 | set(getattr(node, "left_window", ())))
+    right = prune(node.right, {n for n, o in right_out.items() if o in want} | set(node.right_keys)
+                  | set(getattr(node, "right_window", ())))
     types = {f.name: f for f in node.schema}
     schema = tuple(types[f.name] for f in left.schema) + tuple(types[right_out[f.name]] for f in right.schema)
     return node.replace(schema=schema, left=left, right=right)
