@@ -51,6 +51,7 @@ Built-in kinds and their params (all plain JSON, produced by
   "state_ttl_ms"?: [int | null, int | null]}`` → :class:`~flowsql.operators.join.JoinOperator`
   (input 0 = left, 1 = right); the residual is compiled over the output columns;
   ``state_ttl_ms`` (STATE_TTL hints, per side) overrides ``table.exec.state.ttl``.
+- ``rank``: see :func:`flowsql.operators.rank.build_rank` (Top-N, deduplication).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ from flowsql.operators.local_window_aggregate import (
     GlobalWindowAggregateOperator,
     LocalWindowAggregateOperator,
 )
+from flowsql.operators.rank import build_rank
 from flowsql.operators.session_window import SessionWindowOperator
 from flowsql.operators.side_output import LateRowsWriter, WithSideOutput
 from flowsql.operators.sink import BlackholeWriter, SinkOperator
@@ -301,6 +303,7 @@ OPERATORS: dict[str, Builder] = {
     "local-window-aggregate": _build_local_window_aggregate,
     "group-aggregate": _build_group_aggregate,
     "local-group-aggregate": _build_local_group_aggregate,
+    "rank": build_rank,
 }
 
 

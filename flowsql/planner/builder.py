@@ -309,11 +309,18 @@ class PlanBuilder:
         return rel
 
     # -- SELECT ------------------------------------------------------------------------------
-    def _select(self, select: exp.Select, top: bool) -> Relation:
+    def _select(self, select: exp.Select, top: bool, rel: Relation | None = None) -> Relation:
+        """``rel``: the FROM item, already planned (Top-N: :mod:`flowsql.planner.ranking`)."""
+        from flowsql.planner import ranking
+
         from_ = select.args.get("from_") or select.args.get("from")
+        if rel is None and (ranked := ranking.plan_ranked(self, select, top)) is not None:
+            return ranked
+        ranking.reject_windows(select)
         # SELECT without FROM reads one row with no columns of its own (Flink: Values [[0]])
-        rel = self._relation(from_.this) if from_ is not None else Relation(
-            Values(schema=(Field("ZERO", "INT NOT NULL"),), rows=(("0",),)))
+        if rel is None:
+            rel = self._relation(from_.this) if from_ is not None else Relation(
+                Values(schema=(Field("ZERO", "INT NOT NULL"),), rows=(("0",),)))
         hints = state_ttl(select)
         joins = select.args.get("joins") or []
         seen = item_names(from_.this) if from_ is not None else []

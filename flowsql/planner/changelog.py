@@ -60,6 +60,8 @@ def infer(plan: LogicalNode) -> dict[int, str]:
             m = ins[0]
             if m == RETRACT and n.table is not None and n.table.primary_key is not None:
                 m = UPSERT
+        elif hasattr(n, "changelog_mode"):  # nodes of their own modules (ranking)
+            m = n.changelog_mode(ins)
         else:
             m = ins[0] if ins else APPEND
         modes[id(n)] = m
@@ -91,9 +93,8 @@ def first_updating(plan: LogicalNode) -> str | None:
     def walk(n: LogicalNode) -> None:
         for i in n.inputs:
             walk(i)
-        if isinstance(n, GroupAggregate | Join) and not found and (
-            isinstance(n, GroupAggregate) or n.join_type != "INNER"
-        ):
+        if not found and (isinstance(n, GroupAggregate) or getattr(n, "updating", False) or (
+            isinstance(n, Join) and n.join_type != "INNER")):
             found.append(n.label())
 
     walk(plan)

@@ -3,7 +3,8 @@
 Contract:
 - :func:`check_query` walks a query before planning and raises
   ``NotSupportedError("not supported yet: <construct>")`` for constructs the streaming engine
-  cannot run: OVER windows, ROW_NUMBER()/RANK() (Top-N), LATERAL /
+  cannot run: OVER windows outside a SELECT list (those are planned by
+  :mod:`flowsql.planner.ranking`), LATERAL /
   UNNEST, MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, correlated or
   scalar subqueries in expressions.
 - :func:`check_sink` raises ``PlanError`` when an updating (changelog) result goes to a sink
@@ -30,7 +31,7 @@ _TOPN_NAMES = ("ROW_NUMBER", "RANK", "DENSE_RANK")
 
 def check_query(query: exp.Expression) -> None:
     for node in query.walk():
-        if isinstance(node, exp.Window):
+        if isinstance(node, exp.Window) and not _in_select_list(node):
             inner = node.this
             name = inner.sql_name().upper() if isinstance(inner, exp.Func) else sql_name(inner)
             if isinstance(inner, _TOPN) or name in _TOPN_NAMES:
@@ -58,6 +59,14 @@ def check_query(query: exp.Expression) -> None:
             raise NotSupportedError("IN (subquery)")
         if isinstance(node, exp.Exists):
             raise NotSupportedError("EXISTS (subquery)")
+
+
+def _in_select_list(node: exp.Expression) -> bool:
+    """An OVER window inside a SELECT list is planned (or refused) by
+    :mod:`flowsql.planner.ranking`."""
+    while node.parent is not None and not isinstance(node.parent, exp.Select):
+        node = node.parent
+    return node.parent is not None and node.arg_key == "expressions"
 
 
 def sql_name(node: exp.Expression) -> str:

@@ -24,7 +24,9 @@ def s(session):
     "sql, construct",
     [
         ("SELECT k, SUM(v) OVER (PARTITION BY k ORDER BY ts) FROM t", "OVER aggregation"),
-        ("SELECT * FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t) WHERE rn <= 3", "ROW_NUMBER"),
+        ("SELECT * FROM (SELECT k, RANK() OVER (PARTITION BY k ORDER BY v) AS rn FROM t) WHERE rn <= 3", "RANK()"),
+        ("SELECT * FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t) WHERE rn > 3", "upper bound"),
+        ("SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t", "without a filter"),
         ("SELECT k FROM u LIMIT 3", "LIMIT on an unbounded input"),
         ("SELECT k FROM t WHERE k IN (SELECT k FROM u)", "subquer"),
         ("SELECT STDDEV_POP(v) FROM t", "aggregate function STDDEV_POP"),
