@@ -51,7 +51,8 @@ Built-in kinds and their params (all plain JSON, produced by
   "state_ttl_ms"?: [int | null, int | null]}`` → :class:`~flowsql.operators.join.JoinOperator`
   (input 0 = left, 1 = right); the residual is compiled over the output columns;
   ``state_ttl_ms`` (STATE_TTL hints, per side) overrides ``table.exec.state.ttl``.
-- ``rank``: see :func:`flowsql.operators.rank.build_rank` (Top-N, deduplication).
+- ``rank``, ``window-rank``, ``window-assign``: see :mod:`flowsql.operators.rank` and
+  :mod:`flowsql.operators.window_rank` (Top-N, deduplication, their window forms).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ from flowsql.operators.source import (
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec
 from flowsql.operators.union import UnionOperator
 from flowsql.operators.window_aggregate import WindowAggregateOperator
+from flowsql.operators.window_rank import build_window_assign, build_window_rank
 from flowsql.types import parse_type
 
 
@@ -304,6 +306,8 @@ OPERATORS: dict[str, Builder] = {
     "group-aggregate": _build_group_aggregate,
     "local-group-aggregate": _build_local_group_aggregate,
     "rank": build_rank,
+    "window-assign": build_window_assign,
+    "window-rank": build_window_rank,
 }
 
 

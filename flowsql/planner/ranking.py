@@ -25,6 +25,9 @@ Contract:
 - ``RANK()`` / ``DENSE_RANK()`` fail as in Flink (its streaming Rank takes ROW_NUMBER only);
   a ranking function anywhere else, and OVER aggregations, fail with
   NotSupportedError (:func:`reject_windows`).
+- With ``window_start`` and ``window_end`` among the partition columns, over a window TVF
+  (``FROM TABLE(TUMBLE(...))``) or a window aggregation, the node is a window Top-N
+  (:mod:`flowsql.planner.window_ranking`).
 - The Rank node translates to one ``rank`` operator (:mod:`flowsql.operators.rank`),
   hash-partitioned on the partition columns (parallelism 1 without them).
 """
@@ -236,7 +239,14 @@ def _rank_relation(b: PlanBuilder, inner: exp.Select, index: int, window: exp.Wi
     hidden = [f"{HIDDEN}{i}" for i in range(len(exprs))]
     items += [exp.alias_(e.copy(), h, quoted=True) for e, h in zip(exprs, hidden, strict=True)]
     plain.set("expressions", items)
-    base = b._query(plain, top=False)
+    from flowsql.planner import window_ranking
+    from flowsql.sql.expressions import WindowTVF
+
+    from_ = plain.args.get("from_") or plain.args.get("from")
+    if from_ is not None and isinstance(from_.this, WindowTVF) and not plain.args.get("joins"):
+        base = b._select(plain, False, rel=window_ranking.window_relation(b, from_.this))
+    else:
+        base = b._query(plain, top=False)
     node = base.node
     # 2. hidden columns equal to a visible one are that one
     shown = [n for n in names(node.schema) if n not in hidden]
@@ -257,7 +267,9 @@ def _rank_relation(b: PlanBuilder, inner: exp.Select, index: int, window: exp.Wi
              and sort[0][0] in base.time_attrs)
     spec = RankSpec(keys, sort, low, high, rank_column, keep_last=dedup and sort[0][1])
     schema = node.schema + ((Field(rank_column, "BIGINT NOT NULL"),) if rank_column else ())
-    rank: LogicalNode = Rank(schema=schema, input=node, spec=spec, deduplicate=dedup)
+    end = window_ranking.window_end_column(node, keys)
+    rank: LogicalNode = Rank(schema=schema, input=node, spec=spec, deduplicate=dedup) if end is None \
+        else window_ranking.WindowRank(schema=schema, input=node, spec=spec, deduplicate=dedup, window_end=end)
     # 3. hidden columns leave after the Rank
     if any(use[h] == h for h in hidden):
         out = [f for f in rank.schema if not f.name.startswith(HIDDEN)]

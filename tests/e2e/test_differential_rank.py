@@ -72,7 +72,34 @@ UPDATING = {
     ),
 }
 
-CASES = {**APPEND, **UPDATING}
+WINDOWED = {
+    # window Top-N over a window TVF: emitted once when the window closes
+    "window_top_hop": (
+        "SELECT window_start, window_end, v, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+        "window_start, window_end ORDER BY v DESC NULLS LAST) AS rn FROM TABLE(HOP(TABLE t, "
+        "DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND))) WHERE rn <= 2"
+    ),
+    "window_top_cumulate_keyed": (
+        "SELECT window_start, window_end, g, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+        "window_start, window_end, g ORDER BY v ASC NULLS FIRST) AS rn FROM TABLE(CUMULATE("
+        "TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND))) WHERE rn <= 2"
+    ),
+    # window Top-N over a window aggregation
+    "window_top_of_aggregate": (
+        "SELECT window_start, c, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+        "window_start, window_end ORDER BY c DESC) AS rn FROM (SELECT window_start, window_end, "
+        "k, COUNT(*) AS c FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) "
+        "GROUP BY window_start, window_end, k)) WHERE rn <= 3"
+    ),
+    # window deduplication: the last row per key and window
+    "window_dedup_last": (
+        "SELECT window_start, k, ts FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+        "window_start, window_end, k ORDER BY ts DESC) AS rn FROM TABLE(TUMBLE(TABLE t, "
+        "DESCRIPTOR(ts), INTERVAL '5' SECOND))) WHERE rn = 1"
+    ),
+}
+
+CASES = {**APPEND, **UPDATING, **WINDOWED}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
