@@ -52,7 +52,8 @@ Built-in kinds and their params (all plain JSON, produced by
   (input 0 = left, 1 = right); the residual is compiled over the output columns;
   ``state_ttl_ms`` (STATE_TTL hints, per side) overrides ``table.exec.state.ttl``.
 - ``rank``, ``window-rank``, ``window-assign``: see :mod:`flowsql.operators.rank` and
-  :mod:`flowsql.operators.window_rank` (Top-N, deduplication, their window forms).
+  :mod:`flowsql.operators.window_rank` (Top-N, deduplication, their window forms);
+  ``over-aggregate``: :mod:`flowsql.operators.over_aggregate`.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ from flowsql.operators.local_window_aggregate import (
     GlobalWindowAggregateOperator,
     LocalWindowAggregateOperator,
 )
+from flowsql.operators.over_aggregate import build_over_aggregate
 from flowsql.operators.rank import build_rank
 from flowsql.operators.session_window import SessionWindowOperator
 from flowsql.operators.side_output import LateRowsWriter, WithSideOutput
@@ -308,6 +310,7 @@ OPERATORS: dict[str, Builder] = {
     "rank": build_rank,
     "window-assign": build_window_assign,
     "window-rank": build_window_rank,
+    "over-aggregate": build_over_aggregate,
 }
 
 

@@ -311,7 +311,7 @@ class PlanBuilder:
     # -- SELECT ------------------------------------------------------------------------------
     def _select(self, select: exp.Select, top: bool, rel: Relation | None = None) -> Relation:
         """``rel``: the FROM item, already planned (Top-N: :mod:`flowsql.planner.ranking`)."""
-        from flowsql.planner import ranking
+        from flowsql.planner import over, ranking
 
         from_ = select.args.get("from_") or select.args.get("from")
         if rel is None and (ranked := ranking.plan_ranked(self, select, top)) is not None:
@@ -339,7 +339,11 @@ class PlanBuilder:
                 raise NotSupportedError("filtering on window columns before the window aggregation")
             self._check_bool(cond, rel.node.schema, "WHERE")
             rel.node = _filter(rel.node, sql(cond))
-        # 2. select list
+        # 2. select list (OVER aggregations: flowsql.planner.over)
+        if over.has_over(select):
+            out = over.plan_over(self, select, rel)
+            self._order_limit(select, out, top)
+            return out
         items = self._items(select, rel)
         group = [self._strip(g.copy(), rel) for g in (select.args.get("group").expressions if select.args.get("group") else [])]
         having = select.args.get("having")

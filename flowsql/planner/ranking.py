@@ -23,8 +23,7 @@ Contract:
 - PARTITION BY / ORDER BY expressions that are not plain columns of the subquery are
   computed as hidden columns ``$rank<i>`` and projected away after the Rank.
 - ``RANK()`` / ``DENSE_RANK()`` fail as in Flink (its streaming Rank takes ROW_NUMBER only);
-  a ranking function anywhere else, and OVER aggregations, fail with
-  NotSupportedError (:func:`reject_windows`).
+  a ranking function anywhere else fails with NotSupportedError (:func:`reject_windows`).
 - With ``window_start`` and ``window_end`` among the partition columns, over a window TVF
   (``FROM TABLE(TUMBLE(...))``) or a window aggregation, the node is a window Top-N
   (:mod:`flowsql.planner.window_ranking`).
@@ -114,7 +113,8 @@ def _ranking_item(select: exp.Select) -> tuple[int, exp.Window, str] | None:
 
 
 def reject_windows(select: exp.Select) -> None:
-    """NotSupportedError for an OVER window left in the select list."""
+    """NotSupportedError for a ranking function left in the select list (OVER aggregations
+    are planned by :mod:`flowsql.planner.over`)."""
     for e in select.expressions:
         for w in e.find_all(exp.Window):
             name = _function_name(w)
@@ -124,7 +124,6 @@ def reject_windows(select: exp.Select) -> None:
                     hint="filter it in an outer query: SELECT * FROM (SELECT *, ROW_NUMBER() OVER "
                     "(PARTITION BY … ORDER BY …) AS rn FROM t) WHERE rn <= 3",
                 )
-            raise NotSupportedError("OVER aggregation (window functions)")
 
 
 def plan_ranked(b: PlanBuilder, select: exp.Select, top: bool) -> Relation | None:

@@ -62,11 +62,11 @@ def check_query(query: exp.Expression) -> None:
 
 
 def _in_select_list(node: exp.Expression) -> bool:
-    """An OVER window inside a SELECT list is planned (or refused) by
+    """An OVER window inside a SELECT list (or its WINDOW clause) is planned (or refused) by
     :mod:`flowsql.planner.ranking`."""
     while node.parent is not None and not isinstance(node.parent, exp.Select):
         node = node.parent
-    return node.parent is not None and node.arg_key == "expressions"
+    return node.parent is not None and node.arg_key in ("expressions", "windows")
 
 
 def sql_name(node: exp.Expression) -> str:
