@@ -29,6 +29,7 @@ from sqlglot import exp
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.over_aggregate import OverSpec
 from flowsql.planner.aggregates import col, sql
+from flowsql.planner.joins import _position
 from flowsql.planner.logical import Calc, Field, LogicalNode, names
 
 if TYPE_CHECKING:
@@ -155,7 +156,9 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
                 order = list(d.args["order"].expressions) if d.args.get("order") else []
                 if len(order) != 1 or not isinstance(order[0].this, exp.Column) or order[0].args.get("desc") \
                         or order[0].this.name not in rel.time_attrs:
-                    raise ValidationError(TIME_ORDER, hint="ORDER BY the event-time column (WATERMARK FOR …), ascending")
+                    where = _position(d.args["order"]) if order else _position(w)
+                    raise ValidationError(TIME_ORDER + where,
+                                          hint="ORDER BY the event-time column (WATERMARK FOR …), ascending")
                 time_column = order[0].this.name
                 frame = _frame(d)
             elif key != window:

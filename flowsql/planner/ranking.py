@@ -41,6 +41,7 @@ from sqlglot import exp
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.rank import RankSpec
 from flowsql.planner.aggregates import col, sql
+from flowsql.planner.joins import _position
 from flowsql.planner.logical import Calc, Field, LogicalNode, names
 
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ def reject_windows(select: exp.Select) -> None:
             name = _function_name(w)
             if name in RANKING:
                 raise NotSupportedError(
-                    f"{name}() OVER (Top-N / deduplication) without a filter on the row number",
+                    f"{name}() OVER (Top-N / deduplication) without a filter on the row number"
+                    f"{_position(w)}",
                     hint="filter it in an outer query: SELECT * FROM (SELECT *, ROW_NUMBER() OVER "
                     "(PARTITION BY … ORDER BY …) AS rn FROM t) WHERE rn <= 3",
                 )
@@ -142,7 +144,7 @@ def plan_ranked(b: PlanBuilder, select: exp.Select, top: bool) -> Relation | Non
     function = _function_name(window)
     if function != "ROW_NUMBER":
         raise NotSupportedError(f"{function}() on a streaming table (as in Flink, Top-N ranks "
-                                "with ROW_NUMBER() only)", hint="use ROW_NUMBER()")
+                                f"with ROW_NUMBER() only){_position(window)}", hint="use ROW_NUMBER()")
     if inner.args.get("group") or inner.args.get("having"):
         raise NotSupportedError("ROW_NUMBER() OVER in an aggregating query block",
                                 hint="aggregate in a subquery, rank in the block above it")
@@ -151,7 +153,7 @@ def plan_ranked(b: PlanBuilder, select: exp.Select, top: bool) -> Relation | Non
     rest, low, high = _rank_range(where.this if where is not None else None, rn, alias)
     if high is None:
         raise NotSupportedError(
-            "ROW_NUMBER() OVER without an upper bound on the row number",
+            f"ROW_NUMBER() OVER without an upper bound on the row number{_position(window)}",
             hint=f"filter it: WHERE {rn} <= N (Top-N) or {rn} = 1 (deduplication)",
         )
     if low > high:
