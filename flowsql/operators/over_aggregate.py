@@ -43,6 +43,7 @@ from flowsql.messages import MIN_WATERMARK, Watermark
 from flowsql.operators.assigners import event_time_ms
 from flowsql.operators.base import Collector, Operator
 from flowsql.operators.late_data import split_late
+from flowsql.operators.snapshots import clock_meta, read_clock_meta
 from flowsql.state.keyindex import KeyIndex
 
 SEQ = "$seq"
@@ -293,7 +294,7 @@ class OverAggregateOperator(Operator):
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
         pending = pa.concat_tables(self.pending) if self.pending else self._empty()
         snap = {"pending": pending, "history": self.history,
-                "meta": pa.table({"watermark": [self.watermark], "seq": [self.seq]})}
+                "meta": clock_meta(self.watermark, self.seq)}
         if self.carry:
             size = len(next(iter(self.carry.values())))
             keyed = bool(self.spec.partition_keys)
@@ -308,10 +309,7 @@ class OverAggregateOperator(Operator):
         return snap
 
     def restore(self, state: dict[str, pa.Table]) -> None:
-        meta = state.get("meta")
-        if meta is not None:
-            self.watermark = meta.column("watermark")[0].as_py()
-            self.seq = meta.column("seq")[0].as_py()
+        self.watermark, self.seq = read_clock_meta(state, (self.watermark, self.seq))
         pending = state.get("pending")
         if pending is not None and pending.num_rows:
             self.pending = [pending]

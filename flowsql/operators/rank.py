@@ -114,11 +114,7 @@ class RankOperator(Operator):
         table = table.select(self.schema.names)
         side = self.side
         # 1. net change per distinct row
-        ids = side.row_ids(table)
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        delta = np.bincount(inverse, weights=sign, minlength=len(uniq)).astype(np.int64)
-        changed = delta != 0
-        uniq, delta = uniq[changed], delta[changed]
+        uniq, delta = side.net_change(table, sign)
         if not len(uniq):
             return
         pids = self._partition_ids(side.values(uniq))

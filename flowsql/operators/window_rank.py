@@ -32,6 +32,7 @@ from flowsql.operators.assigners import assigner_for, event_time_ms
 from flowsql.operators.base import Collector, Operator
 from flowsql.operators.late_data import split_late
 from flowsql.operators.rank import RankSpec, row_numbers
+from flowsql.operators.snapshots import clock_meta, read_clock_meta
 from flowsql.operators.specs import WindowSpec
 from flowsql.state.keyindex import KeyIndex
 
@@ -132,13 +133,10 @@ class WindowRankOperator(Operator):
 
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
         return {"rows": self._table(),
-                "meta": pa.table({"watermark": [self.watermark], "seq": [self.seq]})}
+                "meta": clock_meta(self.watermark, self.seq)}
 
     def restore(self, state: dict[str, pa.Table]) -> None:
-        meta = state.get("meta")
-        if meta is not None:
-            self.watermark = meta.column("watermark")[0].as_py()
-            self.seq = meta.column("seq")[0].as_py()
+        self.watermark, self.seq = read_clock_meta(state, (self.watermark, self.seq))
         rows = state.get("rows")
         if rows is not None and rows.num_rows:
             self.buffer = [rows]

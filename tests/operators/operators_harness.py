@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from flowsql.messages import MAX_WATERMARK, Watermark
+from flowsql.messages import MAX_WATERMARK, ROW_KIND, Watermark
 from flowsql.operators.base import ListCollector, Operator, OperatorContext
 
 KEYS = st.sampled_from(["a", "b", "c", "dd", None])
@@ -113,3 +113,19 @@ def oracle(sql: str, **tables: pa.Table) -> pa.Table:
     for name, t in tables.items():
         con.register(name, t)
     return con.sql(sql).to_arrow_table()
+
+
+def changelog_batch(schema: pa.Schema, rows: list[tuple], kinds: list[int] | None = None) -> pa.RecordBatch:
+    """``rows`` of ``schema``, with a ``$row_kind`` column when ``kinds`` are given."""
+    cols = [pa.array([r[i] for r in rows], f.type) for i, f in enumerate(schema)]
+    names = schema.names
+    if kinds is not None:
+        cols.append(pa.array(kinds, pa.int8()))
+        names = [*names, ROW_KIND]
+    return pa.RecordBatch.from_arrays(cols, names=names)
+
+
+def changes(out: ListCollector) -> list[tuple]:
+    """Emitted rows as ``(kind, *values)`` with kinds written +I / -U / +U / -D."""
+    rows = out.table().to_pylist() if out.batches else []
+    return [(("+I", "-U", "+U", "-D")[r.pop(ROW_KIND)], *r.values()) for r in rows]

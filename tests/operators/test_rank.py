@@ -9,8 +9,9 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from operators_harness import changelog_batch, changes
 
-from flowsql.messages import ROW_KIND, RowKind
+from flowsql.messages import RowKind
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.rank import RankOperator, RankSpec
 from flowsql.session.streaming import apply_changelog
@@ -29,17 +30,7 @@ def op(n: int = 2, numbered: bool = True, append_only: bool = True, keep_last: b
 
 
 def batch(rows: list[tuple], kinds: list[int] | None = None) -> pa.RecordBatch:
-    cols = [pa.array([r[i] for r in rows], f.type) for i, f in enumerate(S)]
-    names = S.names
-    if kinds is not None:
-        cols.append(pa.array(kinds, pa.int8()))
-        names = [*names, ROW_KIND]
-    return pa.RecordBatch.from_arrays(cols, names=names)
-
-
-def changes(out: ListCollector) -> list[tuple]:
-    rows = out.table().to_pylist() if out.batches else []
-    return [(("+I", "-U", "+U", "-D")[r.pop(ROW_KIND)], *r.values()) for r in rows]
+    return changelog_batch(S, rows, kinds)
 
 
 def test_ranks_shift_with_update_pairs():
