@@ -64,6 +64,14 @@ class OverAggregate(LogicalNode):
                                     "unbounded GROUP BY)")
         return "append"
 
+    def pruned(self, need: set[str] | None, prune: Any) -> LogicalNode:
+        s = self.spec
+        if need is not None:
+            need = (set(need) | set(s.partition_keys) | {s.time_column} | {a for _, a, _ in s.calls if a}) \
+                - {o for _, _, o in s.calls}
+        inp = prune(self.input, need)
+        return self.replace(input=inp, schema=inp.schema + self.schema[len(self.input.schema):])
+
     def translate(self, b: Any) -> Any:
         from flowsql.planner.translate import _schema_json
 

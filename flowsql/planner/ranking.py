@@ -89,6 +89,15 @@ class Rank(LogicalNode):
     def changelog_mode(self, ins: list[str]) -> str:
         return "retract"
 
+    def pruned(self, need: set[str] | None, prune: Any) -> LogicalNode:
+        """Projection pruning: the input keeps the columns the parent reads plus the
+        partition and sort columns (rows equal on those are interchangeable)."""
+        s = self.spec
+        if need is not None:
+            need = set(need) | set(s.partition_keys) | {c for c, _, _ in s.order}
+        inp = prune(self.input, need)
+        return self.replace(input=inp, schema=inp.schema + self.schema[len(self.input.schema):])
+
     def translate(self, b: Any) -> Any:
         from flowsql.planner.changelog import APPEND
         from flowsql.planner.translate import _schema_json

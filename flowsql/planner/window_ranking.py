@@ -53,6 +53,12 @@ class WindowTable(LogicalNode):
     def changelog_mode(self, ins: list[str]) -> str:
         return _append_only(ins, "a window table function")
 
+    def pruned(self, need: set[str] | None, prune: Any) -> LogicalNode:
+        if need is not None:
+            need = (set(need) - {"window_start", "window_end", "window_time"}) | {self.window.time_column}
+        inp = prune(self.input, need)
+        return self.replace(input=inp, schema=inp.schema + self.schema[len(self.input.schema):])
+
     def translate(self, b: Any) -> Any:
         up = b.node(self.input)
         op = b.add("window-assign", "WindowTableFunction", {"window": self.window.to_dict()},

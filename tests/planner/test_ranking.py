@@ -28,7 +28,7 @@ def optimized(s, sql: str) -> str:
     ("*", "v DESC", "rn <= 3", "Rank(rankType=[ROW_NUMBER], rankRange=[rankStart=1, rankEnd=3], "
      "partitionBy=[k], orderBy=[v DESC NULLS LAST], select=[k, v, ts, rn]) changelogMode=[I,UB,UA,D]"),
     ("k, v", "v", "rn < 3 AND v > 0", "rankRange=[rankStart=1, rankEnd=2], partitionBy=[k], "
-     "orderBy=[v ASC NULLS FIRST], select=[k, v, ts])"),
+     "orderBy=[v ASC NULLS FIRST], select=[k, v])"),  # ts pruned
     ("k, rn", "v", "rn BETWEEN 2 AND 4", "rankRange=[rankStart=2, rankEnd=4]"),
     ("k, rn", "v", "3 >= rn AND rn > 1", "rankRange=[rankStart=2, rankEnd=3]"),
     ("k, v", "ts DESC", "rn = 1", "Deduplicate(keep=[LastRow], key=[k], order=[ROWTIME ts]) "
