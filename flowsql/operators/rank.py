@@ -29,11 +29,14 @@ Contract:
 - State (:class:`~flowsql.operators.join_state.JoinSide`): the distinct rows with their
   multiplicity, found by partition id. ``snapshot()``: one table ``rows`` (the input
   columns, ``$cnt``, ``$assoc``, ``$touched``), keyed by the partition columns
-  (``state_keys``), so it rescales by key group. No state TTL yet.
+  (``state_keys``), so it rescales by key group.
+- State TTL (``table.exec.state.ttl``; 0 keeps state forever), as in Flink: a row not
+  written for longer than the TTL is dropped silently (no output), so it no longer ranks.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +45,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.messages import ROW_KIND, RowKind
-from flowsql.operators.base import Collector, Operator
+from flowsql.operators.base import Collector, Operator, OperatorContext
+from flowsql.operators.group_aggregate import config_ttl
 from flowsql.operators.join import _signs
 from flowsql.operators.join_state import JoinSide
 from flowsql.state.keyindex import KeyIndex
@@ -105,14 +109,24 @@ class RankOperator(Operator):
         self.side = JoinSide(schema)
         self.keys = KeyIndex(list(spec.partition_keys) or ["$none"])
         self.width = spec.rank_end + 1
+        self.ttl_ms = 0
+        self.clock = time.time  # processing time, for the state TTL (tests replace it)
+        self._next_sweep = 0.0
+
+    def open(self, ctx: OperatorContext) -> None:
+        super().open(ctx)
+        self.ttl_ms = config_ttl(ctx)
 
     # -- data ----------------------------------------------------------------------------
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
         if batch.num_rows == 0:
             return
+        if self.ttl_ms:
+            self._expire()
         table, sign = _signs(batch)
         table = table.select(self.schema.names)
         side = self.side
+        now = self.clock() * 1000.0
         # 1. net change per distinct row
         uniq, delta = side.net_change(table, sign)
         if not len(uniq):
@@ -122,7 +136,7 @@ class RankOperator(Operator):
         touched = np.unique(pids)
         before_ids, before_rn = self._top(side.probe(touched) if side.live else touched[:0])
         # 3. apply, rank again
-        side.add(uniq, delta, pids, 0.0)
+        side.add(uniq, delta, pids, now)
         after_ids, after_rn = self._top(side.probe(touched))
         # 4. an append-only input never brings back a row ranked beyond rank_end
         if self.append_only:
@@ -130,6 +144,16 @@ class RankOperator(Operator):
         # 5. the difference
         self._emit(before_ids, before_rn, after_ids, after_rn, out)
         side.compact()
+
+    def _expire(self) -> None:
+        """Drop rows not written for longer than ``table.exec.state.ttl``, silently (as
+        Flink's state TTL: no retraction is emitted); swept at most every ttl / 10."""
+        now = self.clock()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + min(self.ttl_ms / 10_000.0, 60.0)
+        live = self.side.live_ids()
+        self.side.drop(live[self.side.touched[live] < now * 1000.0 - self.ttl_ms])
 
     def _partition_ids(self, rows: pa.Table) -> np.ndarray:
         if not self.spec.partition_keys:
@@ -159,7 +183,8 @@ class RankOperator(Operator):
         excess = count - side.cnt[live]
         drop = excess < 0
         if drop.any():
-            side.add(live[drop], excess[drop], side.key[live[drop]], 0.0)
+            gone = live[drop]
+            side.add(gone, excess[drop], side.key[gone], side.touched[gone])
 
     def _emit(self, before_ids: np.ndarray, before_rn: np.ndarray, after_ids: np.ndarray,
               after_rn: np.ndarray, out: Collector) -> None:

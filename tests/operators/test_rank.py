@@ -22,10 +22,11 @@ INS, UB, UA, D = (int(k) for k in RowKind)
 
 
 def op(n: int = 2, numbered: bool = True, append_only: bool = True, keep_last: bool = False,
-       subtask: int = 0, parallelism: int = 1) -> RankOperator:
+       subtask: int = 0, parallelism: int = 1, config: dict | None = None) -> RankOperator:
     spec = RankSpec(("k",), (("v", True, False),), 1, n, "rn" if numbered else None, keep_last)
     o = RankOperator(spec, S, append_only=append_only)
-    o.open(OperatorContext("rank", subtask_index=subtask, parallelism=parallelism))
+    o.open(OperatorContext("rank", subtask_index=subtask, parallelism=parallelism,
+                           config=config or {}))
     return o
 
 
@@ -74,6 +75,20 @@ def test_deduplication_ties_keep_first_or_last_arrival():
     last.process_batch(batch([("a", 7, 2)]), out_last)
     assert changes(out_first) == []
     assert changes(out_last) == [("-D", "a", 7, 1), ("+I", "a", 7, 2)]
+
+
+def test_state_ttl_drops_rows_silently():
+    o = op(n=1, config={"table.exec.state.ttl": "10 s"})
+    now = [1000.0]
+    o.clock = lambda: now[0]
+    o.process_batch(batch([("a", 5, 1)]), ListCollector())
+    now[0] += 5
+    o.process_batch(batch([("b", 1, 2)]), ListCollector())  # written 5 s later: kept
+    now[0] += 6  # (a, 5) is 11 s old
+    out = ListCollector()
+    o.process_batch(batch([("a", 2, 3), ("b", 0, 4)]), out)
+    assert changes(out) == [("+I", "a", 2, 3, 1)]  # (a, 5) expired without output
+    assert sorted(r["id"] for r in o.snapshot(1)["rows"].to_pylist()) == [2, 3]
 
 
 # -- random changelogs: restore and rescale ----------------------------------------------------
