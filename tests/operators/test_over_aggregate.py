@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from operators_harness import route, split_state
 
 from flowsql.messages import Watermark
 from flowsql.operators.base import ListCollector, OperatorContext
@@ -102,9 +103,21 @@ def test_frames_and_restore(rows, preceding, steps, cut):
     _run(whole, steps, expected)
     data = [r for d, _ in steps for r in d]  # arrival order: ROWS peers keep it
     assert _rows(expected) == _oracle(rows, preceding, data)
-    a, got = op(rows, preceding), ListCollector()
-    _run(a, steps[:cut], got)
-    b = op(rows, preceding)
-    b.restore(a.snapshot(1))
-    _run(b, steps[cut:], got)
-    assert _rows(got) == _rows(expected)
+    a, before = op(rows, preceding), ListCollector()
+    _run(a, steps[:cut], before)
+    snap = a.snapshot(1)
+    b, after = op(rows, preceding), ListCollector()
+    b.restore(snap)
+    _run(b, steps[cut:], after)
+    assert sorted(_rows(before) + _rows(after), key=str) == _rows(expected)
+    # restored at parallelism 2: state and rows split by key group, as a rescale does
+    two, after2 = [op(rows, preceding) for _ in range(2)], ListCollector()
+    for o, part in zip(two, split_state(snap, ["k"], 2), strict=True):
+        o.restore(part)
+    for data_, wm in steps[cut:]:
+        if data_:
+            for o, part in zip(two, route(batch(data_), ["k"], 2), strict=True):
+                o.process_batch(part, after2)
+        for o in two:
+            o.on_watermark(Watermark(wm), after2)
+    assert sorted(_rows(before) + _rows(after2), key=str) == _rows(expected)

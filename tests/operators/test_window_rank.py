@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from operators_harness import route, split_state
 
 from flowsql.messages import Watermark
 from flowsql.operators.base import ListCollector, OperatorContext
@@ -71,13 +72,25 @@ def test_restore_continues_like_the_uninterrupted_operator(steps, cut):
     steps = [*steps, ([], 10_000)]
     whole, expected = op(), ListCollector()
     _run(whole, steps, expected)
-    a, got = op(), ListCollector()
-    _run(a, steps[:cut], got)
-    b = op()
-    b.restore(a.snapshot(1))
-    _run(b, steps[cut:], got)
-    assert [(r[0], r[1], r[2], r[3]) for r in rows(got)] == [
-        (r[0], r[1], r[2], r[3]) for r in rows(expected)]
+    a, before = op(), ListCollector()
+    _run(a, steps[:cut], before)
+    snap = a.snapshot(1)
+    b, after = op(), ListCollector()
+    b.restore(snap)
+    _run(b, steps[cut:], after)
+    assert sorted(rows(before) + rows(after), key=str) == rows(expected)
+    # restored at parallelism 2: state and rows split by key group, as a rescale does
+    keys = ["window_end", "k"]
+    two, after2 = [op() for _ in range(2)], ListCollector()
+    for o, part in zip(two, split_state(snap, keys, 2), strict=True):
+        o.restore(part)
+    for data, wm in steps[cut:]:
+        if data:
+            for o, part in zip(two, route(batch(data), keys, 2), strict=True):
+                o.process_batch(part, after2)
+        for o in two:
+            o.on_watermark(Watermark(wm), after2)
+    assert sorted(rows(before) + rows(after2), key=str) == rows(expected)
 
 
 def test_window_table_function_rows_per_window():
