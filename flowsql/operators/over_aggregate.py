@@ -43,6 +43,7 @@ from flowsql.messages import MIN_WATERMARK, Watermark
 from flowsql.operators.assigners import event_time_ms
 from flowsql.operators.base import Collector, Operator
 from flowsql.operators.late_data import split_late
+from flowsql.operators.rank import conform, nullable
 from flowsql.operators.snapshots import clock_meta, read_clock_meta
 from flowsql.state.keyindex import KeyIndex
 
@@ -105,7 +106,7 @@ def range_extreme(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, fn: Any) -> np.
 class OverAggregateOperator(Operator):
     def __init__(self, spec: OverSpec, schema: pa.Schema, output: pa.Schema) -> None:
         self.spec = spec
-        self.schema = schema
+        self.schema = nullable(schema)
         self.output = output
         self.pending: list[pa.Table] = []
         self.history = self._empty()
@@ -126,7 +127,7 @@ class OverAggregateOperator(Operator):
         batch = split_late(batch, late, self.ctx, None)
         if batch.num_rows == 0:
             return
-        table = pa.Table.from_batches([batch]).select(self.schema.names)
+        table = conform(pa.Table.from_batches([batch]), self.schema)
         n = table.num_rows
         self.pending.append(table.append_column(SEQ, pa.array(np.arange(self.seq, self.seq + n), pa.int64())))
         self.seq += n
@@ -310,12 +311,13 @@ class OverAggregateOperator(Operator):
 
     def restore(self, state: dict[str, pa.Table]) -> None:
         self.watermark, self.seq = read_clock_meta(state, (self.watermark, self.seq))
+        stored = self._empty().schema
         pending = state.get("pending")
         if pending is not None and pending.num_rows:
-            self.pending = [pending]
+            self.pending = [conform(pending, stored)]
         history = state.get("history")
         if history is not None:
-            self.history = history
+            self.history = conform(history, stored)
         carry = state.get("carry")
         if carry is not None and carry.num_rows:
             keys = list(self.spec.partition_keys)

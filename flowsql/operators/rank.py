@@ -48,7 +48,7 @@ from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.group_aggregate import config_ttl
 from flowsql.operators.join import _signs
-from flowsql.operators.join_state import JoinSide
+from flowsql.operators.join_state import ASSOC, CNT, TOUCHED, JoinSide
 from flowsql.state.keyindex import KeyIndex
 
 
@@ -72,6 +72,17 @@ class RankSpec:
         return cls(tuple(d["partition_keys"]), tuple((c, bool(s), bool(n)) for c, s, n in d["order"]),
                    int(d["rank_start"]), int(d["rank_end"]), d.get("rank_column"),
                    bool(d.get("keep_last", False)))
+
+
+def nullable(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with every field nullable: the planner's NOT NULL is a type fact, while
+    batches may or may not carry the flag, and tables must concatenate either way."""
+    return pa.schema([f.with_nullable(True) for f in schema])
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table``'s columns of ``schema``, in its order, under its (nullable) fields."""
+    return pa.Table.from_arrays([table.column(n) for n in schema.names], schema=schema)
 
 
 def row_numbers(groups: np.ndarray, table: pa.Table, order: tuple[tuple[str, bool, bool], ...],
@@ -104,7 +115,7 @@ def row_numbers(groups: np.ndarray, table: pa.Table, order: tuple[tuple[str, boo
 class RankOperator(Operator):
     def __init__(self, spec: RankSpec, schema: pa.Schema, *, append_only: bool) -> None:
         self.spec = spec
-        self.schema = schema
+        self.schema = schema = nullable(schema)
         self.append_only = append_only
         self.side = JoinSide(schema)
         self.keys = KeyIndex(list(spec.partition_keys) or ["$none"])
@@ -124,7 +135,7 @@ class RankOperator(Operator):
         if self.ttl_ms:
             self._expire()
         table, sign = _signs(batch)
-        table = table.select(self.schema.names)
+        table = conform(table, self.schema)
         side = self.side
         now = self.clock() * 1000.0
         # 1. net change per distinct row
@@ -232,8 +243,10 @@ class RankOperator(Operator):
         table = state.get("rows")
         if table is None or not table.num_rows:
             return
-        rows = table.select(self.schema.names)
-        self.side.restore(table, self._partition_ids(rows))
+        rows = conform(table, self.schema)
+        self.side.restore(rows.append_column(CNT, table.column(CNT)).append_column(
+            ASSOC, table.column(ASSOC)).append_column(TOUCHED, table.column(TOUCHED)),
+            self._partition_ids(rows))
 
 
 def build_rank(params: dict[str, Any], env: Any) -> RankOperator:

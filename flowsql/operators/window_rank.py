@@ -31,7 +31,7 @@ from flowsql.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.operators.assigners import assigner_for, event_time_ms
 from flowsql.operators.base import Collector, Operator
 from flowsql.operators.late_data import split_late
-from flowsql.operators.rank import RankSpec, row_numbers
+from flowsql.operators.rank import RankSpec, conform, nullable, row_numbers
 from flowsql.operators.snapshots import clock_meta, read_clock_meta
 from flowsql.operators.specs import WindowSpec
 from flowsql.state.keyindex import KeyIndex
@@ -66,7 +66,7 @@ class WindowAssignOperator(Operator):
 class WindowRankOperator(Operator):
     def __init__(self, spec: RankSpec, schema: pa.Schema, window_end: str) -> None:
         self.spec = spec
-        self.schema = schema
+        self.schema = nullable(schema)
         self.window_end = window_end
         self.buffer: list[pa.Table] = []
         self.buffered = 0
@@ -81,7 +81,7 @@ class WindowRankOperator(Operator):
         batch = split_late(batch, late, self.ctx, None)
         if batch.num_rows == 0:
             return
-        table = pa.Table.from_batches([batch]).select(self.schema.names)
+        table = conform(pa.Table.from_batches([batch]), self.schema)
         n = table.num_rows
         table = table.append_column(SEQ, pa.array(np.arange(self.seq, self.seq + n), pa.int64()))
         self.seq += n
@@ -139,7 +139,7 @@ class WindowRankOperator(Operator):
         self.watermark, self.seq = read_clock_meta(state, (self.watermark, self.seq))
         rows = state.get("rows")
         if rows is not None and rows.num_rows:
-            self.buffer = [rows]
+            self.buffer = [conform(rows, self._table().schema)]
             self.buffered = self.pruned = rows.num_rows
 
 

@@ -49,6 +49,11 @@ CASES = {
         "FROM t WINDOW w AS (ORDER BY ts RANGE BETWEEN INTERVAL '1' SECOND PRECEDING AND "
         "CURRENT ROW)"
     ),
+    # a NOT NULL expression as the partition key (batches may lack the not-null flag)
+    "not_null_partition": (
+        "SELECT g, ts, COUNT(*) OVER (PARTITION BY COALESCE(g, -1) ORDER BY ts RANGE BETWEEN "
+        "INTERVAL '2' SECOND PRECEDING AND CURRENT ROW) AS c FROM t"
+    ),
     # an expression as the partition key
     "expression_partition": (
         "SELECT UPPER(k) AS uk, ts, MAX(v) OVER (PARTITION BY UPPER(k) ORDER BY ts RANGE BETWEEN "

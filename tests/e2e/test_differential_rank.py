@@ -34,6 +34,12 @@ APPEND = {
         "SELECT uk, vg, rn FROM (SELECT UPPER(k) AS uk, v + g AS vg, ROW_NUMBER() OVER "
         "(PARTITION BY UPPER(k) ORDER BY v + g DESC NULLS LAST) AS rn FROM t) WHERE 2 >= rn"
     ),
+    # a NOT NULL partition expression (batches may lack the not-null flag)
+    "not_null_partition": (
+        "SELECT kl, v, rn FROM (SELECT CHAR_LENGTH(COALESCE(k, '')) AS kl, v, ROW_NUMBER() OVER "
+        "(PARTITION BY CHAR_LENGTH(COALESCE(k, '')) ORDER BY v DESC NULLS LAST) AS rn FROM t) "
+        "WHERE rn <= 2"
+    ),
     # the sort key is not selected by the subquery (a hidden column)
     "hidden_sort_key": (
         "SELECT k, rn FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC "
