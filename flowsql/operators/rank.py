@@ -91,7 +91,8 @@ def row_numbers(groups: np.ndarray, table: pa.Table, order: tuple[tuple[str, boo
 
     Returns ``(positions, rn)``: the row indexes in sorted order and each one's 1-based
     ROW_NUMBER. Each sort key becomes a dense integer code (``pyarrow.compute.rank``; NULLs
-    get 0 or the highest code), so the whole sort is one ``np.lexsort``."""
+    get -1 or the highest code; NaN is greater than any number, as in Flink and DuckDB), so
+    the whole sort is one ``np.lexsort``."""
     n = len(groups)
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -100,8 +101,10 @@ def row_numbers(groups: np.ndarray, table: pa.Table, order: tuple[tuple[str, boo
         values = table.column(column)
         codes = pc.rank(values, sort_keys="descending" if desc else "ascending",
                         tiebreaker="dense").to_numpy().astype(np.int64)  # NULLs last
+        if desc and pa.types.is_floating(values.type):  # NaN is the greatest value
+            codes[pc.fill_null(pc.is_nan(values), False).to_numpy(zero_copy_only=False)] = 0
         if nulls_first and values.null_count:
-            codes[pc.is_null(values).to_numpy(zero_copy_only=False)] = 0
+            codes[pc.is_null(values).to_numpy(zero_copy_only=False)] = -1
         keys.append(codes)
     keys.append(groups)
     positions = np.lexsort(keys)

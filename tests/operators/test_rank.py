@@ -91,6 +91,17 @@ def test_state_ttl_drops_rows_silently():
     assert sorted(r["id"] for r in o.snapshot(1)["rows"].to_pylist()) == [2, 3]
 
 
+def test_row_numbers_place_nulls_and_nan_as_flink():
+    from flowsql.operators.rank import row_numbers
+
+    values = pa.table({"x": pa.array([1.0, float("nan"), None, 3.0])})
+    groups, tie = np.zeros(4, np.int64), np.arange(4)
+    asc = row_numbers(groups, values, (("x", False, True),), tie)[0]  # ASC NULLS FIRST
+    desc = row_numbers(groups, values, (("x", True, False),), tie)[0]  # DESC NULLS LAST
+    assert asc.tolist() == [2, 0, 3, 1]  # NULL, 1, 3, NaN
+    assert desc.tolist() == [1, 3, 0, 2]  # NaN, 3, 1, NULL
+
+
 # -- random changelogs: restore and rescale ----------------------------------------------------
 ROW = st.tuples(st.sampled_from(["a", "b", "c", None]), st.one_of(st.none(), st.integers(0, 6)),
                 st.integers(0, 3))
