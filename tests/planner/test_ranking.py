@@ -56,3 +56,18 @@ def test_top_n_over_a_window_tvf_without_window_partition_is_a_regular_rank(s):
     sql = f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM {TVF}) WHERE rn <= 3"
     plan = optimized(s, sql)
     assert "Rank(rankType" in plan and "WindowRank" not in plan
+
+
+def test_top_n_into_an_append_only_sink_names_the_rank(s):
+    from flowsql.errors import PlanError
+
+    s.execute_one("CREATE TABLE k (k INT, v BIGINT) WITH ('connector' = 'kafka', 'topic' = 'x', "
+                  "'properties.bootstrap.servers' = '127.0.0.1:9', 'format' = 'json')")
+    with pytest.raises(PlanError, match=r"produces updates \(from Rank\(rankType=\[ROW_NUMBER\]"):
+        s.execute_one("INSERT INTO k " + TOP.format(cols="k, v", order="v DESC", where="rn <= 3"))
+    with pytest.raises(PlanError, match=r"from Deduplicate\(keep=\[FirstRow\]"):
+        s.execute_one("INSERT INTO k " + TOP.format(cols="k, v", order="ts", where="rn = 1"))
+    # a window Top-N is append-only: accepted
+    sql = (f"SELECT k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end "
+           f"ORDER BY v DESC) AS rn FROM {TVF}) WHERE rn <= 3")
+    assert "Sink(table=[default_catalog.default_database.k]" in optimized(s, "INSERT INTO k " + sql)
