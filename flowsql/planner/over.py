@@ -29,8 +29,9 @@ from sqlglot import exp
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.over_aggregate import OverSpec
 from flowsql.planner.aggregates import col, sql
+from flowsql.planner.appending import AppendingNode
 from flowsql.planner.joins import _position
-from flowsql.planner.logical import Calc, Field, LogicalNode, names
+from flowsql.planner.logical import Calc, Field, names
 
 if TYPE_CHECKING:
     from flowsql.planner.builder import PlanBuilder, Relation
@@ -40,13 +41,8 @@ TIME_ORDER = "OVER windows' ordering in stream mode must be defined on a time at
 
 
 @dataclass(frozen=True, eq=False)
-class OverAggregate(LogicalNode):
-    input: LogicalNode = field(default=None)  # type: ignore[assignment]
+class OverAggregate(AppendingNode):
     spec: OverSpec = field(default=None)  # type: ignore[assignment]
-
-    @property
-    def inputs(self) -> tuple[LogicalNode, ...]:
-        return (self.input,)
 
     def label(self) -> str:
         s = self.spec
@@ -64,24 +60,16 @@ class OverAggregate(LogicalNode):
                                     "unbounded GROUP BY)")
         return "append"
 
-    def pruned(self, need: set[str] | None, prune: Any) -> LogicalNode:
+    def reads(self) -> set[str]:
         s = self.spec
-        if need is not None:
-            need = (set(need) | set(s.partition_keys) | {s.time_column} | {a for _, a, _ in s.calls if a}) \
-                - {o for _, _, o in s.calls}
-        inp = prune(self.input, need)
-        return self.replace(input=inp, schema=inp.schema + self.schema[len(self.input.schema):])
+        return set(s.partition_keys) | {s.time_column} | {a for _, a, _ in s.calls if a}
 
     def translate(self, b: Any) -> Any:
         from flowsql.planner.translate import _schema_json
 
-        up = b.node(self.input)
-        keys = self.spec.partition_keys
         params = {"spec": self.spec.to_dict(), "input": _schema_json(self.input.schema),
                   "output": _schema_json(self.schema)}
-        op = b.add("over-aggregate", "OverAggregate", params, b.parallelism if keys else 1)
-        b.connect(up, op, keys)
-        return op
+        return self.operator(b, "over-aggregate", "OverAggregate", params, self.spec.partition_keys)
 
 
 def has_over(select: exp.Select) -> bool:

@@ -41,6 +41,7 @@ from sqlglot import exp
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.rank import RankSpec
 from flowsql.planner.aggregates import col, sql
+from flowsql.planner.appending import AppendingNode
 from flowsql.planner.joins import _position
 from flowsql.planner.logical import Calc, Field, LogicalNode, names
 
@@ -61,16 +62,11 @@ def _function_name(w: exp.Window) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class Rank(LogicalNode):
+class Rank(AppendingNode):
     """Top-N over ``input``: the input columns (plus the row number, when output)."""
 
-    input: LogicalNode = field(default=None)  # type: ignore[assignment]
     spec: RankSpec = field(default=None)  # type: ignore[assignment]
     deduplicate: bool = False
-
-    @property
-    def inputs(self) -> tuple[LogicalNode, ...]:
-        return (self.input,)
 
     updating = True  # changelog.first_updating names it
 
@@ -89,27 +85,18 @@ class Rank(LogicalNode):
     def changelog_mode(self, ins: list[str]) -> str:
         return "retract"
 
-    def pruned(self, need: set[str] | None, prune: Any) -> LogicalNode:
-        """Projection pruning: the input keeps the columns the parent reads plus the
-        partition and sort columns (rows equal on those are interchangeable)."""
-        s = self.spec
-        if need is not None:
-            need = set(need) | set(s.partition_keys) | {c for c, _, _ in s.order}
-        inp = prune(self.input, need)
-        return self.replace(input=inp, schema=inp.schema + self.schema[len(self.input.schema):])
+    def reads(self) -> set[str]:
+        """Partition and sort columns (rows equal on those are interchangeable)."""
+        return set(self.spec.partition_keys) | {c for c, _, _ in self.spec.order}
 
     def translate(self, b: Any) -> Any:
         from flowsql.planner.changelog import APPEND
         from flowsql.planner.translate import _schema_json
 
-        up = b.node(self.input)
-        keys = self.spec.partition_keys
         params = {"spec": self.spec.to_dict(), "input": _schema_json(self.input.schema),
                   "append_only": b.modes.get(id(self.input), APPEND) == APPEND}
-        op = b.add("rank", "Deduplicate" if self.deduplicate else "Rank", params,
-                   b.parallelism if keys else 1)
-        b.connect(up, op, keys)
-        return op
+        return self.operator(b, "rank", "Deduplicate" if self.deduplicate else "Rank", params,
+                             self.spec.partition_keys)
 
 
 # -- recognising the pattern ------------------------------------------------------------------

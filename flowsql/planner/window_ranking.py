@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from flowsql.errors import NotSupportedError
 from flowsql.operators.specs import WindowSpec
 from flowsql.planner.aggregates import col, sql
+from flowsql.planner.appending import AppendingNode
 from flowsql.planner.logical import Calc, Field, LogicalNode, WindowAggregate, _window_text
 from flowsql.planner.ranking import Rank
 
@@ -39,13 +40,8 @@ def _append_only(ins: list[str], what: str) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class WindowTable(LogicalNode):
-    input: LogicalNode = field(default=None)  # type: ignore[assignment]
+class WindowTable(AppendingNode):
     window: WindowSpec = field(default=None)  # type: ignore[assignment]
-
-    @property
-    def inputs(self) -> tuple[LogicalNode, ...]:
-        return (self.input,)
 
     def label(self) -> str:
         return f"WindowTableFunction(window=[{_window_text(self.window)}])"
@@ -53,11 +49,8 @@ class WindowTable(LogicalNode):
     def changelog_mode(self, ins: list[str]) -> str:
         return _append_only(ins, "a window table function")
 
-    def pruned(self, need: set[str] | None, prune: Any) -> LogicalNode:
-        if need is not None:
-            need = (set(need) - {"window_start", "window_end", "window_time"}) | {self.window.time_column}
-        inp = prune(self.input, need)
-        return self.replace(input=inp, schema=inp.schema + self.schema[len(self.input.schema):])
+    def reads(self) -> set[str]:
+        return {self.window.time_column}
 
     def translate(self, b: Any) -> Any:
         up = b.node(self.input)
@@ -81,14 +74,10 @@ class WindowRank(Rank):
     def translate(self, b: Any) -> Any:
         from flowsql.planner.translate import _schema_json
 
-        up = b.node(self.input)
-        keys = self.spec.partition_keys
         params = {"spec": self.spec.to_dict(), "input": _schema_json(self.input.schema),
                   "window_end": self.window_end}
-        op = b.add("window-rank", "WindowDeduplicate" if self.deduplicate else "WindowRank",
-                   params, b.parallelism)
-        b.connect(up, op, keys)
-        return op
+        return self.operator(b, "window-rank", "WindowDeduplicate" if self.deduplicate else "WindowRank",
+                             params, self.spec.partition_keys)
 
 
 def window_relation(b: PlanBuilder, tvf: Any) -> Relation:

@@ -11,15 +11,13 @@ state.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 
-from flowsql.runtime.local import local_cluster
 from flowsql.session import Session
-from tests.runtime.savepoint_session import savepoint_session
-from tests.waiting import until
+from tests.runtime import savepoint_session as sp
+from tests.runtime.sink_output import committed_rows
 
 ROWS = 12_000
 KEYS = 7
@@ -30,11 +28,8 @@ FRAMES = {
 
 
 def _session(tmp_path: Path, out: Path, parallelism: int) -> Session:
-    return savepoint_session(tmp_path, parallelism, [
-        "CREATE TABLE IF NOT EXISTS src (id BIGINT, ts AS CAST(TO_TIMESTAMP_LTZ(id, 3) AS "
-        "TIMESTAMP(3)), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = "
-        f"'datagen', 'number-of-rows' = '{ROWS}', 'rows-per-second' = '2000', "
-        f"'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{ROWS}')",
+    return sp.savepoint_session(tmp_path, parallelism, [
+        sp.paced_ids(ROWS),
         f"CREATE TABLE IF NOT EXISTS out (id BIGINT, n BIGINT, total BIGINT) WITH ("
         f"'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv')",
     ])
@@ -49,11 +44,7 @@ def _expected(frame: str) -> list[tuple[int, int, int]]:
 
 
 def _committed(out: Path) -> list[tuple[int, ...]]:
-    rows = []
-    for path in sorted(out.glob("part-*.csv")):
-        with open(path, newline="") as f:
-            rows.extend(tuple(int(x) for x in r) for r in csv.reader(f))
-    return sorted(rows)
+    return sorted(tuple(int(x) for x in r) for r in committed_rows(out))
 
 
 @pytest.mark.parametrize("parallelism", [3, 1])
@@ -62,16 +53,7 @@ def test_over_state_survives_a_savepoint_at_another_parallelism(tmp_path, frame,
     out = tmp_path / "out"
     insert = (f"INSERT INTO out SELECT id, COUNT(*) OVER w, SUM(id) OVER w FROM src "
               f"WINDOW w AS (PARTITION BY id % {KEYS} ORDER BY ts {FRAMES[frame]})")
-    first = _session(tmp_path, out, 2)
-    job_id = first.execute_one(insert).job_id
-    c = local_cluster()
-    until("rows in the OVER state", lambda: c.totals(job_id).records_in > ROWS // 2)
-    path = first.execute_one(f"STOP JOB '{job_id}' WITH SAVEPOINT").table.column(
-        "savepoint path")[0].as_py()
-    assert c.job(job_id).state == "FINISHED"
+    path = sp.stop_with_savepoint(_session(tmp_path, out, 2), insert, ROWS // 2)
     assert len(_committed(out)) < ROWS  # stopped midway
-    second = _session(tmp_path, out, parallelism)
-    second.execute_one(f"SET 'execution.savepoint.path' = '{path}'")
-    second.execute_one("SET 'table.dml-sync' = 'true'")
-    second.execute_one(insert)
+    sp.resume(_session(tmp_path, out, parallelism), path, insert)
     assert _committed(out) == _expected(frame)
