@@ -158,11 +158,7 @@ class JoinOperator(Operator):
         table, sign = _signs(batch)
         table = table.select(self.schemas[this].names)
         # net change per distinct row
-        ids = side.row_ids(table)
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        delta = np.bincount(inverse, weights=sign, minlength=len(uniq)).astype(np.int64)
-        changed = delta != 0
-        uniq, delta = uniq[changed], delta[changed]
+        uniq, delta = side.net_change(table, sign)
         if not len(uniq):
             return
         rows = side.values(uniq)

@@ -8,6 +8,8 @@ Contract (:class:`JoinSide`):
   key's id in the operator's shared key index; rows with a NULL key are never stored),
   ``assoc`` (how many rows of the other side it matches; kept for outer sides) and
   ``touched`` (last write, epoch ms; TTL).
+- :meth:`JoinSide.net_change` gives the row ids and multiplicity changes of a batch's
+  distinct rows (identical rows with opposite signs cancel).
 - :meth:`JoinSide.probe` returns the live rows whose key id is in a given set. Rows are found
   through a *run* sorted by key id (``np.searchsorted``) plus a *tail* of rows stored since
   the run was built (``np.isin``); the run is rebuilt when the tail outgrows half of it, so
@@ -82,6 +84,15 @@ class JoinSide:
             self.assoc = _grow(self.assoc, n)
             self.touched = _grow(self.touched, n)
         return ids
+
+    def net_change(self, table: pa.Table, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row ids, multiplicity change) of the distinct rows of ``table`` whose signed
+        count (``sign``: +1 add, -1 retract per row) does not cancel out."""
+        ids = self.row_ids(table)
+        uniq, inverse = np.unique(ids, return_inverse=True)
+        delta = np.bincount(inverse, weights=sign, minlength=len(uniq)).astype(np.int64)
+        changed = delta != 0
+        return uniq[changed], delta[changed]
 
     def values(self, ids: np.ndarray) -> pa.Table:
         """The rows of ``ids`` (in that order), with the side's schema."""

@@ -69,6 +69,9 @@ Built-in kinds and their params (all plain JSON, produced by
   end] input columns) → :class:`~flowsql.operators.window_join.WindowJoinOperator`.
 - ``window-table``: ``{"window": WindowSpec.to_dict()}`` →
   :class:`~flowsql.operators.window_table.WindowTableOperator`.
+- ``rank``, ``window-rank``, ``window-assign``: see :mod:`flowsql.operators.rank` and
+  :mod:`flowsql.operators.window_rank` (Top-N, deduplication, their window forms);
+  ``over-aggregate``: :mod:`flowsql.operators.over_aggregate`.
 """
 
 from __future__ import annotations
@@ -99,6 +102,8 @@ from flowsql.operators.local_window_aggregate import (
     GlobalWindowAggregateOperator,
     LocalWindowAggregateOperator,
 )
+from flowsql.operators.over_aggregate import build_over_aggregate
+from flowsql.operators.rank import build_rank
 from flowsql.operators.session_window import SessionWindowOperator
 from flowsql.operators.side_output import LateRowsWriter, WithSideOutput
 from flowsql.operators.sink import BlackholeWriter, SinkOperator
@@ -113,6 +118,7 @@ from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, Win
 from flowsql.operators.union import UnionOperator
 from flowsql.operators.window_aggregate import WindowAggregateOperator
 from flowsql.operators.window_join import WindowJoinOperator, WindowJoinSpec
+from flowsql.operators.window_rank import build_window_assign, build_window_rank
 from flowsql.operators.window_table import WindowTableOperator
 from flowsql.types import parse_type
 from flowsql.udf.loader import add_python_files
@@ -370,6 +376,10 @@ OPERATORS: dict[str, Builder] = {
     "python-group-aggregate": _build_group_aggregate,
     "python-window-aggregate": _build_window_aggregate,
     "correlate": lambda params, env: CorrelateOperator(params),
+    "rank": build_rank,
+    "window-assign": build_window_assign,
+    "window-rank": build_window_rank,
+    "over-aggregate": build_over_aggregate,
 }
 
 

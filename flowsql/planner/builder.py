@@ -324,12 +324,19 @@ class PlanBuilder:
         return rel
 
     # -- SELECT ------------------------------------------------------------------------------
-    def _select(self, select: exp.Select, top: bool) -> Relation:
+    def _select(self, select: exp.Select, top: bool, rel: Relation | None = None) -> Relation:
+        """``rel``: the FROM item, already planned (Top-N: :mod:`flowsql.planner.ranking`)."""
+        from flowsql.planner import over, ranking
+
         select = comma_conditions(select)  # FROM a, b WHERE a.x = b.y: the ON of that join
         from_ = select.args.get("from_") or select.args.get("from")
+        if rel is None and (ranked := ranking.plan_ranked(self, select, top)) is not None:
+            return ranked
+        ranking.reject_windows(select)
         # SELECT without FROM reads one row with no columns of its own (Flink: Values [[0]])
-        rel = self._relation(from_.this) if from_ is not None else Relation(
-            Values(schema=(Field("ZERO", "INT NOT NULL"),), rows=(("0",),)))
+        if rel is None:
+            rel = self._relation(from_.this) if from_ is not None else Relation(
+                Values(schema=(Field("ZERO", "INT NOT NULL"),), rows=(("0",),)))
         hints = state_ttl(select)
         joins = select.args.get("joins") or []
         seen = item_names(from_.this) if from_ is not None else []
@@ -356,7 +363,11 @@ class PlanBuilder:
             rel.node = _filter(rel.node, sql(cond))
         if subqueries:
             rel = plan_subqueries(self, rel, subqueries)
-        # 2. select list
+        # 2. select list (OVER aggregations: flowsql.planner.over)
+        if over.has_over(select):
+            out = over.plan_over(self, select, rel)
+            self._order_limit(select, out, top)
+            return out
         items = self._items(select, rel)
         group = [self._strip(g.copy(), rel) for g in (select.args.get("group").expressions if select.args.get("group") else [])]
         having = select.args.get("having")

@@ -79,6 +79,8 @@ def infer(plan: LogicalNode) -> dict[int, str]:
             m = ins[0]
             if m == RETRACT and n.table is not None and n.table.primary_key is not None:
                 m = UPSERT
+        elif hasattr(n, "changelog_mode"):  # nodes of their own modules (ranking)
+            m = n.changelog_mode(ins)
         else:
             m = ins[0] if ins else APPEND
         modes[id(n)] = m
@@ -112,9 +114,8 @@ def first_updating(plan: LogicalNode) -> str | None:
             walk(i)
         if isinstance(n, Scan) and not found and source_changelog_mode(n.table) != APPEND:
             found.append(n.label())
-        if isinstance(n, GroupAggregate | Join) and not found and (
-            isinstance(n, GroupAggregate) or (n.join_type not in ("INNER", "SEMI") and not n.append_only)
-        ):
+        if not found and (isinstance(n, GroupAggregate) or getattr(n, "updating", False) or (
+                isinstance(n, Join) and n.join_type not in ("INNER", "SEMI") and not n.append_only)):
             found.append(n.label())
 
     walk(plan)

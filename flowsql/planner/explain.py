@@ -16,7 +16,7 @@ from flowsql.planner import changelog
 from flowsql.planner.logical import explain_plan
 from flowsql.planner.plan import Planned
 
-_UPDATING_KINDS = ("group-aggregate", "changelog-normalize")
+_UPDATING_KINDS = ("group-aggregate", "changelog-normalize", "rank")
 
 
 def operator_modes(graph: JobGraph) -> dict[str, str]:

@@ -156,6 +156,8 @@ class _Builder:
             for up in ups:
                 self.connect(up, op)
             return op
+        if hasattr(n, "translate"):  # nodes of their own modules (ranking)
+            return n.translate(self)
         raise TypeError(f"cannot translate {type(n).__name__}")
 
     def scan(self, n: Scan) -> OperatorSpec:

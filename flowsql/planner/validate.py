@@ -3,10 +3,11 @@
 Contract:
 - :func:`check_query` walks a query before planning and raises
   ``NotSupportedError("not supported yet: <construct>")`` for constructs the streaming engine
-  cannot run: OVER windows, ROW_NUMBER()/RANK() (Top-N), LATERAL /
-  UNNEST, MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, scalar
-  subqueries, and IN / EXISTS subqueries anywhere but among a WHERE clause's AND-ed
-  conditions (:func:`where_conjunct`).
+  cannot run: OVER windows outside a SELECT list (those are planned by
+  :mod:`flowsql.planner.ranking`), LATERAL / UNNEST (``LATERAL TABLE(f(...))`` is planned),
+  MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, scalar subqueries, and
+  IN / EXISTS subqueries anywhere but among a WHERE clause's AND-ed conditions
+  (:func:`where_conjunct`).
 - :func:`check_sink_job` runs a connector's own checks of its sink against the job's
   settings (the factory's ``check_sink_job``).
 - :func:`check_sink` raises ``PlanError`` when an updating (changelog) result goes to a sink
@@ -40,7 +41,7 @@ def is_lateral_table(node: exp.Expression) -> bool:
 
 def check_query(query: exp.Expression) -> None:
     for node in query.walk():
-        if isinstance(node, exp.Window):
+        if isinstance(node, exp.Window) and not _in_select_list(node):
             inner = node.this
             name = inner.sql_name().upper() if isinstance(inner, exp.Func) else sql_name(inner)
             if isinstance(inner, _TOPN) or name in _TOPN_NAMES:
@@ -83,6 +84,14 @@ def where_conjunct(node: exp.Expression) -> bool:
     while isinstance(parent, exp.And | exp.Paren):
         parent = parent.parent
     return isinstance(parent, exp.Where)
+
+
+def _in_select_list(node: exp.Expression) -> bool:
+    """An OVER window inside a SELECT list (or its WINDOW clause) is planned (or refused) by
+    :mod:`flowsql.planner.ranking`."""
+    while node.parent is not None and not isinstance(node.parent, exp.Select):
+        node = node.parent
+    return node.parent is not None and node.arg_key in ("expressions", "windows")
 
 
 def sql_name(node: exp.Expression) -> str:

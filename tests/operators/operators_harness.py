@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from flowsql.messages import MAX_WATERMARK, Watermark
+from flowsql.messages import MAX_WATERMARK, ROW_KIND, Watermark
 from flowsql.operators.base import ListCollector, Operator, OperatorContext
 
 KEYS = st.sampled_from(["a", "b", "c", "dd", None])
@@ -113,3 +113,37 @@ def oracle(sql: str, **tables: pa.Table) -> pa.Table:
     for name, t in tables.items():
         con.register(name, t)
     return con.sql(sql).to_arrow_table()
+
+
+def changelog_batch(schema: pa.Schema, rows: list[tuple], kinds: list[int] | None = None) -> pa.RecordBatch:
+    """``rows`` of ``schema``, with a ``$row_kind`` column when ``kinds`` are given."""
+    cols = [pa.array([r[i] for r in rows], f.type) for i, f in enumerate(schema)]
+    names = schema.names
+    if kinds is not None:
+        cols.append(pa.array(kinds, pa.int8()))
+        names = [*names, ROW_KIND]
+    return pa.RecordBatch.from_arrays(cols, names=names)
+
+
+def changes(out: ListCollector) -> list[tuple]:
+    """Emitted rows as ``(kind, *values)`` with kinds written +I / -U / +U / -D."""
+    rows = out.table().to_pylist() if out.batches else []
+    return [(("+I", "-U", "+U", "-D")[r.pop(ROW_KIND)], *r.values()) for r in rows]
+
+
+def split_state(state: dict[str, pa.Table], keys: list[str], parallelism: int) -> list[dict[str, pa.Table]]:
+    """A snapshot split by key group as a rescaled restore does (``meta`` goes to every
+    subtask), one state per subtask."""
+    from flowsql.state.keygroups import filter_key_groups, key_group_range
+
+    return [{n: t if n == "meta" else filter_key_groups(t, keys, key_group_range(i, parallelism))
+             for n, t in state.items()} for i in range(parallelism)]
+
+
+def route(batch: pa.RecordBatch, keys: list[str], parallelism: int) -> list[pa.RecordBatch]:
+    """The rows of ``batch`` each subtask gets from a hash exchange on ``keys``."""
+    from flowsql.state.keygroups import key_group_range, key_groups
+
+    kg = key_groups(batch, keys)
+    return [batch.filter(pa.array((kg >= lo) & (kg < hi)))
+            for lo, hi in (key_group_range(i, parallelism) for i in range(parallelism))]

@@ -9,8 +9,10 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from operators_harness import changelog_batch as batch
+from operators_harness import changes
 
-from flowsql.messages import ROW_KIND, RowKind
+from flowsql.messages import RowKind
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.join import JoinOperator, JoinSpec
 from flowsql.session.streaming import apply_changelog
@@ -28,20 +30,6 @@ def op(join_type: str = "INNER", ttl: tuple = (None, None), config: dict | None 
     o.open(OperatorContext("join", subtask_index=subtask, parallelism=parallelism,
                            config=config or {}))
     return o
-
-
-def batch(schema: pa.Schema, rows: list[tuple], kinds: list[int] | None = None) -> pa.RecordBatch:
-    cols = [pa.array([r[i] for r in rows], f.type) for i, f in enumerate(schema)]
-    names = schema.names
-    if kinds is not None:
-        cols.append(pa.array(kinds, pa.int8()))
-        names = [*names, ROW_KIND]
-    return pa.RecordBatch.from_arrays(cols, names=names)
-
-
-def changes(out: ListCollector) -> list[tuple]:
-    rows = out.table().to_pylist() if out.batches else []
-    return [(("+I", "-U", "+U", "-D")[r.pop(ROW_KIND)], *r.values()) for r in rows]
 
 
 def test_left_join_retracts_and_restores_the_null_padded_row():

@@ -23,8 +23,11 @@ def s(session):
 @pytest.mark.parametrize(
     "sql, construct",
     [
-        ("SELECT k, SUM(v) OVER (PARTITION BY k ORDER BY ts) FROM t", "OVER aggregation"),
-        ("SELECT * FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t) WHERE rn <= 3", "ROW_NUMBER"),
+        ("SELECT k, SUM(v) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM t", "after CURRENT ROW"),
+        ("SELECT k, SUM(v) OVER (PARTITION BY k ORDER BY ts), COUNT(*) OVER (ORDER BY ts) FROM t", "same window"),
+        ("SELECT * FROM (SELECT k, RANK() OVER (PARTITION BY k ORDER BY v) AS rn FROM t) WHERE rn <= 3", "RANK()"),
+        ("SELECT * FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t) WHERE rn > 3", "upper bound"),
+        ("SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t", "without a filter"),
         ("SELECT k FROM u LIMIT 3", "LIMIT on an unbounded input"),
         ("SELECT k FROM t WHERE k > (SELECT MAX(k) FROM u)", "subquer"),  # scalar subquery
         ("SELECT STDDEV_POP(v) FROM t", "aggregate function STDDEV_POP"),

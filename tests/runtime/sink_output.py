@@ -40,3 +40,12 @@ def expected_windows(rows: int, keys: int = 7) -> list[tuple[int, ...]]:
     finally:
         con.close()
     return sorted(tuple(int(x) for x in row) for row in result)
+
+
+def committed_rows(directory: Path) -> list[list[str]]:
+    """Every row of the committed part files, in commit order (modification time)."""
+    rows: list[list[str]] = []
+    for path in sorted(directory.glob("part-*.csv"), key=lambda p: p.stat().st_mtime_ns):
+        with open(path, newline="") as f:
+            rows.extend(csv.reader(f))
+    return rows

@@ -8,6 +8,7 @@ Walks the plan top-down with the set of columns each node's parent needs:
 - a Calc keeps only the projections its parent needs and asks its input for the columns
   those projections and its condition read;
 - an aggregate asks for its keys, aggregate inputs, FILTER columns and time column;
+- a node with a ``pruned(need, prune)`` method (Top-N, OVER, window TVF) prunes itself;
 - a Scan keeps the needed columns (and computed columns) plus those its pushed filter reads;
   ``Scan.columns`` lists the physical columns the source must deliver (the watermark
   expression is evaluated on the raw source batch, so it needs nothing from the Scan output).
@@ -73,6 +74,8 @@ def prune(node: LogicalNode, need: set[str] | None) -> LogicalNode:
         fields = tuple(f for f in node.schema if f.name in {n for n, _ in keep})
         return Calc(schema=fields, input=prune(node.input, reads), projections=tuple(keep),
                     condition=node.condition)
+    if hasattr(node, "pruned"):  # nodes of their own modules (ranking, OVER)
+        return node.pruned(need, prune)
     if isinstance(node, Scan):
         if need is None:
             return node

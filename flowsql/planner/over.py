@@ -1,0 +1,204 @@
+"""OVER aggregation in the select list → an :class:`OverAggregate` node (Flink's
+``StreamPhysicalOverAggregate``), on event time.
+
+Contract:
+- :func:`plan_over` plans a SELECT whose list holds ``f(x) OVER (PARTITION BY … ORDER BY
+  <rowtime> [ROWS | RANGE] …)`` (inline or ``OVER w`` with ``WINDOW w AS (…)``), f one of
+  SUM, COUNT (also ``COUNT(*)``), AVG, MIN, MAX: a Calc adds the arguments and partition
+  keys that are expressions (hidden ``$over…`` columns), the OverAggregate appends one
+  column per call, and the select list is projected over it with each OVER call replaced by
+  its column (so ``v - AVG(v) OVER w`` works).
+- As in Flink: ORDER BY must be one ascending event-time attribute ("OVER windows' ordering
+  in stream mode must be defined on a time attribute"); the frame ends at CURRENT ROW; all
+  calls of one SELECT share one window; no frame means RANGE BETWEEN UNBOUNDED PRECEDING AND
+  CURRENT ROW. ROWS takes a row count, RANGE an INTERVAL (or UNBOUNDED / CURRENT ROW).
+- Not supported (NotSupportedError): DISTINCT calls, other functions, OVER together with
+  GROUP BY / HAVING / SELECT DISTINCT, SUM/AVG over DECIMAL, MIN/MAX over non-numeric,
+  non-temporal columns, processing time.
+- Output is append-only; the input must be too. Operator: ``over-aggregate``
+  (:mod:`flowsql.operators.over_aggregate`), hash-partitioned on the partition keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from flowsql.errors import NotSupportedError, ValidationError
+from flowsql.operators.over_aggregate import OverSpec
+from flowsql.planner.aggregates import col, sql
+from flowsql.planner.appending import AppendingNode
+from flowsql.planner.joins import _position
+from flowsql.planner.logical import Calc, Field, names
+
+if TYPE_CHECKING:
+    from flowsql.planner.builder import PlanBuilder, Relation
+
+_FUNCTIONS = {exp.Sum: "SUM", exp.Count: "COUNT", exp.Avg: "AVG", exp.Min: "MIN", exp.Max: "MAX"}
+TIME_ORDER = "OVER windows' ordering in stream mode must be defined on a time attribute"
+
+
+@dataclass(frozen=True, eq=False)
+class OverAggregate(AppendingNode):
+    spec: OverSpec = field(default=None)  # type: ignore[assignment]
+
+    def label(self) -> str:
+        s = self.spec
+        start = "UNBOUNDED" if s.preceding is None else (
+            f"{s.preceding}" if s.rows else f"{s.preceding} ms")
+        frame = f"{'ROWS' if s.rows else 'RANGE'} BETWEEN {start} PRECEDING AND CURRENT ROW"
+        calls = ", ".join(("COUNT(*)" if f == "COUNT_STAR" else f"{f}({a})") + f" AS {o}"
+                          for f, a, o in s.calls)
+        return (f"OverAggregate(partitionBy=[{', '.join(s.partition_keys)}], orderBy=[{s.time_column} "
+                f"ASC], window=[{frame}], select=[{calls}])")
+
+    def changelog_mode(self, ins: list[str]) -> str:
+        if ins and ins[0] != "append":
+            raise NotSupportedError("OVER aggregation over an updating input (e.g. over an "
+                                    "unbounded GROUP BY)")
+        return "append"
+
+    def reads(self) -> set[str]:
+        s = self.spec
+        return set(s.partition_keys) | {s.time_column} | {a for _, a, _ in s.calls if a}
+
+    def translate(self, b: Any) -> Any:
+        from flowsql.planner.translate import _schema_json
+
+        params = {"spec": self.spec.to_dict(), "input": _schema_json(self.input.schema),
+                  "output": _schema_json(self.schema)}
+        return self.operator(b, "over-aggregate", "OverAggregate", params, self.spec.partition_keys)
+
+
+def has_over(select: exp.Select) -> bool:
+    return any(e.find(exp.Window) is not None for e in select.expressions)
+
+
+def _definition(w: exp.Window, select: exp.Select) -> exp.Window:
+    """The window an OVER call uses: inline, or named in the WINDOW clause."""
+    if w.args.get("partition_by") or w.args.get("order") or w.args.get("spec"):
+        return w
+    name = w.args.get("alias")
+    for d in select.args.get("windows") or []:
+        if name is not None and d.this is not None and d.this.name == name.name:
+            return d
+    return w
+
+
+def _frame(w: exp.Window) -> tuple[bool, int | None]:
+    from flowsql.planner.windows import interval_ms
+
+    spec = w.args.get("spec")
+    if spec is None:
+        return False, None
+    end = spec.args.get("end")
+    if end not in (None, "CURRENT ROW"):
+        raise NotSupportedError("an OVER frame that ends after CURRENT ROW",
+                                hint="… PRECEDING AND CURRENT ROW")
+    rows = str(spec.args.get("kind")).upper() == "ROWS"
+    start = spec.args.get("start")
+    if start == "UNBOUNDED":
+        return rows, None
+    if start == "CURRENT ROW":
+        return rows, 0
+    if spec.args.get("start_side") != "PRECEDING":
+        raise NotSupportedError("an OVER frame that starts after CURRENT ROW")
+    if rows:
+        if not (isinstance(start, exp.Literal) and not start.is_string and start.this.isdigit()):
+            raise ValidationError(f"ROWS frames take a row count: {sql(start)} PRECEDING")
+        return True, int(start.this)
+    if not isinstance(start, exp.Interval):
+        raise ValidationError(f"RANGE frames over a time attribute take an INTERVAL: {sql(start)} PRECEDING",
+                              hint="RANGE BETWEEN INTERVAL '10' SECOND PRECEDING AND CURRENT ROW")
+    return False, interval_ms(start)
+
+
+def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
+    from flowsql.planner.builder import Relation, _merge_calc, expr_type, type_text
+
+    if select.args.get("group") or select.args.get("having") or select.args.get("distinct"):
+        raise NotSupportedError("OVER aggregation together with GROUP BY, HAVING or DISTINCT")
+    if rel.window is not None:
+        raise NotSupportedError("OVER aggregation over a window TVF")
+    items = b._items(select, rel)
+    schema = rel.node.schema
+    types = {f.name: f.type for f in schema}
+    pre: list[tuple[str, str]] = [(n, sql(col(n))) for n in names(schema)]
+    pre_fields = list(schema)
+
+    def column_for(e: exp.Expression, hidden: str) -> str:
+        if isinstance(e, exp.Column) and not e.table and e.name in types:
+            return e.name
+        pre.append((hidden, sql(e)))
+        pre_fields.append(Field(hidden, type_text(expr_type(e, schema, b.config))))
+        return hidden
+
+    window: tuple[str, ...] | None = None
+    calls: list[tuple[str, str | None, str]] = []
+    partition: list[str] = []
+    time_column, frame = "", (False, None)
+    out_items = []
+    for name, e in items:
+        e = e.copy()
+        for w in list(e.find_all(exp.Window)):
+            d = _definition(w, select)
+            key = (tuple(sql(p) for p in d.args.get("partition_by") or []),
+                   sql(d.args["order"]) if d.args.get("order") else "", sql(d.args["spec"]) if d.args.get("spec") else "")
+            if window is None:
+                window = key
+                partition = [column_for(p, f"$over_p{j}") for j, p in enumerate(d.args.get("partition_by") or [])]
+                order = list(d.args["order"].expressions) if d.args.get("order") else []
+                if len(order) != 1 or not isinstance(order[0].this, exp.Column) or order[0].args.get("desc") \
+                        or order[0].this.name not in rel.time_attrs:
+                    where = _position(d.args["order"]) if order else _position(w)
+                    raise ValidationError(TIME_ORDER + where,
+                                          hint="ORDER BY the event-time column (WATERMARK FOR …), ascending")
+                time_column = order[0].this.name
+                frame = _frame(d)
+            elif key != window:
+                raise NotSupportedError("OVER aggregations over different windows in one SELECT "
+                                        "(all aggregates must be computed on the same window)")
+            call = w.this
+            fn = next((f for t, f in _FUNCTIONS.items() if isinstance(call, t)), None)
+            if fn is None or isinstance(call.this, exp.Distinct):
+                raise NotSupportedError(f"{sql(call)} OVER (…)", hint="SUM, COUNT, AVG, MIN and MAX")
+            i = len(calls)
+            arg = None
+            if fn == "COUNT" and isinstance(call.this, exp.Star):
+                fn = "COUNT_STAR"
+            else:
+                arg = column_for(call.this, f"$over_in{i}")
+            calls.append((fn, arg, f"$over{i}"))
+            if w is e:
+                e = col(f"$over{i}")
+            else:
+                w.replace(col(f"$over{i}"))
+        out_items.append((name, e))
+    # the pre-projection, the aggregate, the select list over it
+    pre_calc = Calc(schema=tuple(pre_fields), input=rel.node, projections=tuple(pre))
+    inp = rel.node if pre_calc.is_identity else _merge_calc(pre_calc)
+    in_types = {f.name: f.type for f in inp.schema}
+    out_fields = [Field(o, _output_type(f, a, in_types)) for f, a, o in calls]
+    spec = OverSpec(tuple(partition), time_column, frame[0], frame[1], tuple(calls))
+    node = OverAggregate(schema=inp.schema + tuple(out_fields), input=inp, spec=spec)
+    return b._project(Relation(node, rel.aliases, set(rel.time_attrs)), out_items)
+
+
+def _output_type(fn: str, arg: str | None, types: dict[str, str]) -> str:
+    from flowsql.types import parse_type
+
+    if fn in ("COUNT", "COUNT_STAR"):
+        return "BIGINT NOT NULL"
+    t = parse_type(types[arg or ""]).with_nullable(True)
+    root = t.root
+    integral = root in ("TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT")
+    floating = root in ("FLOAT", "DOUBLE", "REAL")
+    if fn == "AVG" and (integral or floating):
+        return "DOUBLE"
+    if fn == "SUM" and (integral or floating):
+        return "BIGINT" if integral else "DOUBLE"
+    if fn in ("MIN", "MAX") and (integral or floating or root.startswith("TIMESTAMP")):
+        return str(t)
+    raise NotSupportedError(f"{fn} OVER (…) of a {t} column", hint="numeric columns (MIN/MAX: also timestamps)")

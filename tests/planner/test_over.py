@@ -1,0 +1,52 @@
+"""Planning OVER aggregations: the node and its window, Flink's errors for what it refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowsql.errors import NotSupportedError, ValidationError
+
+DDL = """
+CREATE TABLE t (k INT, v BIGINT, s STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'datagen', 'number-of-rows' = '10');
+"""
+
+
+@pytest.fixture
+def s(session):
+    session.execute_one(DDL)
+    return session
+
+
+def optimized(s, sql: str) -> str:
+    text = s.execute_one("EXPLAIN " + sql).message
+    return text.split("== Optimized Logical Plan ==")[1].split("== Physical Plan ==")[0]
+
+
+@pytest.mark.parametrize("frame, text", [
+    ("ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "window=[ROWS BETWEEN 2 PRECEDING AND CURRENT ROW]"),
+    ("RANGE BETWEEN INTERVAL '1' MINUTE PRECEDING AND CURRENT ROW",
+     "window=[RANGE BETWEEN 60000 ms PRECEDING AND CURRENT ROW]"),
+    ("", "window=[RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW]"),
+])
+def test_over_plans(s, frame, text):
+    plan = optimized(s, f"SELECT k, v - SUM(v) OVER (PARTITION BY k ORDER BY ts {frame}) AS d FROM t")
+    assert "OverAggregate(partitionBy=[k], orderBy=[ts ASC], " + text in plan
+    assert "select=[SUM(v) AS $over0])" in plan and "changelogMode=[I]" in plan
+    assert "[I,UB,UA,D]" not in plan
+
+
+@pytest.mark.parametrize("sql, error, match", [
+    ("SELECT SUM(v) OVER (PARTITION BY k ORDER BY v) FROM t", ValidationError, "time attribute"),
+    ("SELECT SUM(v) OVER (PARTITION BY k ORDER BY ts DESC) FROM t", ValidationError, "time attribute"),
+    ("SELECT MIN(s) OVER (ORDER BY ts) FROM t", NotSupportedError, "MIN OVER"),
+    ("SELECT COUNT(DISTINCT v) OVER (ORDER BY ts) FROM t", NotSupportedError, "COUNT"),
+    ("SELECT k, SUM(v) OVER (ORDER BY ts) FROM t GROUP BY k, v, ts", NotSupportedError, "GROUP BY"),
+    ("SELECT SUM(v) OVER (ORDER BY ts ROWS BETWEEN INTERVAL '1' SECOND PRECEDING AND CURRENT ROW) FROM t",
+     ValidationError, "row count"),
+    ("SELECT SUM(v) OVER (ORDER BY ts) FROM (SELECT k, SUM(v) AS v, MAX(ts) AS ts FROM t GROUP BY k)",
+     ValidationError, "time attribute"),
+])
+def test_over_errors(s, sql, error, match):
+    with pytest.raises(error, match=match):
+        s.execute_one(sql)
