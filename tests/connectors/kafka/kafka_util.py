@@ -40,14 +40,11 @@ def read_topic(bootstrap: str, topic: str, *, isolation: str = "read_committed",
                          "enable.auto.commit": False, "isolation.level": isolation,
                          "enable.partition.eof": True})
     try:
+        deadline = time.monotonic() + timeout
         md = consumer.list_topics(topic, timeout=10).topics[topic]
-        ends = {}
-        for p in md.partitions:
-            _, hi = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            ends[p] = hi
+        ends = {p: _high_watermark(consumer, topic, p, deadline) for p in md.partitions}
         consumer.assign([TopicPartition(topic, p, 0) for p in ends])
         out, done = [], {p for p, hi in ends.items() if hi == 0}
-        deadline = time.monotonic() + timeout
         while len(done) < len(ends):
             if time.monotonic() > deadline:
                 raise KafkaException(f"{topic}: not read to its end within {timeout} s")
@@ -63,3 +60,18 @@ def read_topic(bootstrap: str, topic: str, *, isolation: str = "read_committed",
         return out
     finally:
         consumer.close()
+
+
+_NOT_YET = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+            KafkaError._TRANSPORT, KafkaError._TIMED_OUT)
+
+
+def _high_watermark(consumer: Consumer, topic: str, partition: int, deadline: float) -> int:
+    """The partition's end; retried while a restarted broker has not elected its leader yet."""
+    while True:
+        try:
+            return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+        except KafkaException as e:
+            if e.args[0].code() not in _NOT_YET or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
