@@ -59,7 +59,8 @@ def split_by_partition(
     data: pa.Table, table: TableDefinition, default_name: str
 ) -> list[tuple[str, pa.Table]]:
     """``(relative partition directory, data columns of its rows)`` per distinct partition of
-    ``data`` (columns by position = the table's physical columns, maybe more after them)."""
+    ``data`` (columns by position = the table's physical columns, maybe more after them).
+    Values that share a directory (NULL and blank) share one entry."""
     physical = [c.name for c in table.physical_columns]
     keys = list(table.partition_keys)
     if not keys:
@@ -70,15 +71,16 @@ def split_by_partition(
     groups = keyed.group_by([f"k{i}" for i in range(len(keys))]).aggregate([]).to_pylist()
     keep = [i for i, n in enumerate(named.column_names) if n not in set(keys)]
     rest = named.select(keep)
-    out = []
+    out: dict[str, list[pa.Table]] = {}
     for g in groups:
         values = [g[f"k{i}"] for i in range(len(keys))]
         mask = None
         for k, v in zip(keys, values, strict=True):
             m = pc.is_null(text[k]) if v is None else pc.equal(text[k], v)
             mask = m if mask is None else pc.and_(mask, m)
-        out.append((partition_dir(keys, values, default_name), rest.filter(mask)))
-    return out
+        out.setdefault(partition_dir(keys, values, default_name), []).append(rest.filter(mask))
+    return [(d, parts[0] if len(parts) == 1 else pa.concat_tables(parts))
+            for d, parts in out.items()]
 
 
 def partition_values(root: str, file: str, keys: Sequence[str]) -> dict[str, str]:
