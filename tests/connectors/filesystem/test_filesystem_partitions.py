@@ -14,7 +14,9 @@ import pytest
 from connectors.filesystem.partitions import escape, unescape
 from connectors.registry import validate_table
 from flowsql.errors import ConnectorError
+from flowsql.runtime.local import local_cluster
 from flowsql.session import Session
+from tests.waiting import until
 
 ROWS = [(i, f"v{i % 7}" if i % 5 else None, f"2024-01-0{1 + i % 3}", i % 4) for i in range(60)]
 
@@ -245,3 +247,42 @@ def test_nexmark_q10_shape(tmp_path):
     assert check["hm"] == check["dateTime"].strftime("%H:%M")
     # the bounded input ended (final watermark): every partition is committed
     assert {p.parent for p in out.rglob("_SUCCESS")} == {p.parent for p in parts}
+
+
+def test_checkpointed_stream_commits_only_complete_partitions(tmp_path):
+    """A paced, watermarked stream (event time = id ms) into one partition per second with
+    the partition-time trigger and a 1 s delay: while the job runs, every partition holding a
+    _SUCCESS file is complete and visible (all its ids committed), and later partitions are
+    not committed yet."""
+    s = Session(home=tmp_path / "home")
+    out = tmp_path / "out"
+    for sql in [
+        "CREATE TABLE src (id BIGINT, ts AS CAST(TO_TIMESTAMP_LTZ(id, 3) AS TIMESTAMP(3)), "
+        "WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', "
+        "'number-of-rows' = '1000000', 'rows-per-second' = '4000', 'fields.id.kind' = "
+        "'sequence', 'fields.id.start' = '1', 'fields.id.end' = '1000000')",
+        f"CREATE TABLE out (id BIGINT, sec STRING) PARTITIONED BY (sec) WITH ("
+        f"'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv', "
+        "'sink.partition-commit.trigger' = 'partition-time', "
+        "'sink.partition-commit.delay' = '1 s', "
+        "'sink.partition-commit.policy.kind' = 'success-file')",
+        "SET 'execution.checkpointing.interval' = '500 ms'",
+        f"SET 'execution.checkpointing.dir' = '{tmp_path / 'chk'}'",
+    ]:
+        s.execute_one(sql)
+    job_id = s.execute_one(
+        "INSERT INTO out SELECT id, DATE_FORMAT(ts, 'yyyy-MM-dd HH:mm:ss') FROM src").job_id
+    c = local_cluster()
+    try:
+        until("three committed partitions", lambda: len(_success(out)) >= 3, timeout=60)
+    finally:
+        c.cancel(job_id)
+    committed = _success(out)
+    seconds = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert committed == seconds[:len(committed)]  # a prefix of the seconds, in order
+    for name in committed:
+        k = int(name[-2:])  # sec=1970-01-01 00:00:kk
+        ids = sorted(int(line) for f in (out / name).glob("part-*.csv")
+                     for line in f.read_text().split())
+        assert ids == list(range(max(1, k * 1000), (k + 1) * 1000)), name
+    assert len(committed) < len(seconds)  # the running second is not committed
