@@ -114,7 +114,8 @@ class RollingPolicy:
 
 
 def partition_time_ms(partition: str, options: dict[str, Any]) -> int | None:
-    """The partition's time (epoch ms, UTC) by the default extractor; None if unparsable."""
+    """The partition's time (epoch ms, UTC) by the default extractor (None without values);
+    ConnectorError naming the partition when its text does not parse."""
     values = [unescape(seg.partition("=")[2]) for seg in partition.split("/") if "=" in seg]
     names = [unescape(seg.partition("=")[0]) for seg in partition.split("/") if "=" in seg]
     pattern = options.get("partition.time-extractor.timestamp-pattern")
@@ -130,7 +131,11 @@ def partition_time_ms(partition: str, options: dict[str, Any]) -> int | None:
     parsed = parse_timestamps(pa.array([text], pa.string()),
                               None if formatter == DEFAULT_FORMATTER else str(formatter))[0]
     if not parsed.is_valid:
-        return None
+        raise ConnectorError(
+            f"cannot extract a partition time from partition '{partition}': '{text}' does not "
+            f"match '{formatter}'",
+            hint="Set 'partition.time-extractor.timestamp-pattern' (e.g. '$dt $hr:00:00') "
+                 "and, for other layouts, 'partition.time-extractor.timestamp-formatter'.")
     return int(pa.scalar(parsed.as_py(), pa.timestamp("ms")).cast(pa.int64()).as_py())
 
 

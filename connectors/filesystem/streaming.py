@@ -6,16 +6,27 @@ Contract:
   malformed records are reported with file and line as in batch mode. Its position is the
   number of records read from the file; after a restore the file is read again and that many
   records are skipped (zero-copy slices).
+- :func:`read_file` (both modes) restores a PARTITIONED BY table's partition columns from
+  the file's ``k=v`` directories (:mod:`connectors.filesystem.partitions`).
 - :class:`FilesystemWriter` gets batches of the sink's physical columns (by position),
-  optionally followed by the changelog ``$row_kind`` column; it buffers rows and writes part
-  files (at ``ROLL_ROWS`` rows and at the end); for a changelog input it appends a
-  ``row_kind`` column (``+I``/``-U``/``+U``/``-D``) after the physical columns — the
-  filesystem sink is append-only, so updates are written as rows, not applied.
+  optionally followed by the changelog ``$row_kind`` column; it buffers rows per partition
+  directory (``path/k1=v1/...`` for a PARTITIONED BY table, whose partition columns are not
+  written into the files) and writes a part file when the rolling policy says so
+  (:class:`connectors.filesystem.commit.RollingPolicy`), at every checkpoint and at the end;
+  for a changelog input it appends a ``row_kind`` column (``+I``/``-U``/``+U``/``-D``) after
+  the data columns — the filesystem sink is append-only, so updates are written as rows.
+- Partition commit (:class:`connectors.filesystem.commit.PartitionCommitter`): a partition
+  becomes a candidate once one of its files is visible (committed); candidates are checked
+  when a checkpoint completes, against the watermark the sink had seen at that checkpoint's
+  barrier (``on_watermark``). Each sink subtask commits the partitions it wrote. Without
+  checkpointing, every written partition is committed at the end of input.
 - Exactly once with checkpoints (:meth:`FilesystemWriter.begin_transactions`, called when
   checkpointing is on): part files are written hidden (``.part-<uuid>-0.<ext>.inprogress``,
   skipped by the filesystem source and batch mode); :meth:`prepare_commit` (at a
   checkpoint's barrier) writes what is buffered and returns every file not yet committed
-  with the checkpoint it belongs to (the sink's state); :meth:`commit` (checkpoint *n*
+  with the checkpoint it belongs to, plus the partitions waiting for their commit (the
+  sink's state: a table ``checkpoint, file, partition, created, watermark``);
+  :meth:`commit` (checkpoint *n*
   complete) renames the files of checkpoints <= *n* to their visible names; :meth:`recover`
   (restore) commits the files a restored, complete checkpoint lists. Committing is
   idempotent: a file already renamed is skipped, so a crash between "checkpoint durable"
@@ -24,7 +35,7 @@ Contract:
   written hidden too; :meth:`commit_all` publishes everything left once the JobManager says
   the whole job finished, so a task that ends while another fails (and the job restarts)
   never publishes rows the restart replays.
-  Without checkpointing, part files are written visible as before.
+  Without checkpointing, part files are written visible.
 """
 
 from __future__ import annotations

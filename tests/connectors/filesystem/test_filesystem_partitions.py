@@ -103,6 +103,15 @@ def _writer(make_table, out, **options):
     return factory.sink_writer(table, opts)
 
 
+def _clocked_writer(make_table, out, start: float, **options):
+    """A writer whose processing time is ``now[0]`` seconds (returns ``(writer, now)``)."""
+    w = _writer(make_table, out, **options)
+    now = [start]
+    w.committer.clock = lambda: now[0]
+    w._last_check = int(start * 1000)
+    return w, now
+
+
 def _batch(ids, dt_, hr):
     return pa.record_batch({"a": pa.array(ids, pa.int32()), "b": [dt_] * len(ids),
                             "c": [hr] * len(ids)})
@@ -112,15 +121,18 @@ def _ms(text):
     return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp() * 1000)
 
 
+HOURLY = {
+    "sink.partition-commit.trigger": "partition-time",
+    "sink.partition-commit.delay": "1 h",
+    "sink.partition-commit.policy.kind": "success-file",
+    "partition.time-extractor.timestamp-pattern": "$dt $hr:00:00",
+}
+
+
 def test_partition_time_commit_writes_success_only_after_watermark_and_checkpoint(
         tmp_path, make_table):
     out = tmp_path / "out"
-    w = _writer(make_table, out, **{
-        "sink.partition-commit.trigger": "partition-time",
-        "sink.partition-commit.delay": "1 h",
-        "sink.partition-commit.policy.kind": "success-file",
-        "partition.time-extractor.timestamp-pattern": "$dt $hr:00:00",
-    })
+    w = _writer(make_table, out, **HOURLY)
     w.begin_transactions()
     w.write(_batch([1, 2], "2024-01-01", "10"))
     w.write(_batch([3], "2024-01-01", "11"))
@@ -132,12 +144,7 @@ def test_partition_time_commit_writes_success_only_after_watermark_and_checkpoin
     assert _success(out) == ["dt=2024-01-01/hr=10"]
     assert len(list(out.rglob("part-*.csv"))) == 2
     # recovery from checkpoint 1 (idempotent), with hr=11 still waiting for its commit
-    w2 = _writer(make_table, out, **{
-        "sink.partition-commit.trigger": "partition-time",
-        "sink.partition-commit.delay": "1 h",
-        "sink.partition-commit.policy.kind": "success-file",
-        "partition.time-extractor.timestamp-pattern": "$dt $hr:00:00",
-    })
+    w2 = _writer(make_table, out, **HOURLY)
     w2.begin_transactions()
     w2.recover(state)
     assert _success(out) == ["dt=2024-01-01/hr=10"]
@@ -150,10 +157,9 @@ def test_partition_time_commit_writes_success_only_after_watermark_and_checkpoin
 
 def test_process_time_commit_and_end_of_input(tmp_path, make_table):
     out = tmp_path / "out"
-    w = _writer(make_table, out, **{"sink.partition-commit.policy.kind": "success-file",
-                                    "sink.partition-commit.delay": "10 min"})
-    now = [1000.0]
-    w.committer.clock = lambda: now[0]
+    w, now = _clocked_writer(make_table, out, 1000.0, **{
+        "sink.partition-commit.policy.kind": "success-file",
+        "sink.partition-commit.delay": "10 min"})
     w.begin_transactions()
     w.write(_batch([1], "d1", "1"))
     w.prepare_commit(1)
@@ -183,11 +189,9 @@ def test_rolling_by_size_writes_several_part_files(tmp_path, make_table):
 
 def test_rollover_interval_rolls_old_part_files(tmp_path, make_table):
     out = tmp_path / "out"
-    w = _writer(make_table, out, **{"sink.rolling-policy.rollover-interval": "1 min",
-                                    "sink.rolling-policy.check-interval": "10 s"})
-    now = [0.0]
-    w.committer.clock = lambda: now[0]
-    w._last_check = 0
+    w, now = _clocked_writer(make_table, out, 0.0, **{
+        "sink.rolling-policy.rollover-interval": "1 min",
+        "sink.rolling-policy.check-interval": "10 s"})
     w.write(_batch([1], "d", "h"))
     assert not list(out.rglob("part-*"))
     now[0] = 61.0
@@ -286,3 +290,14 @@ def test_checkpointed_stream_commits_only_complete_partitions(tmp_path):
                      for line in f.read_text().split())
         assert ids == list(range(max(1, k * 1000), (k + 1) * 1000)), name
     assert len(committed) < len(seconds)  # the running second is not committed
+
+
+def test_unparsable_partition_time_is_a_clear_error(tmp_path, make_table):
+    w = _writer(make_table, tmp_path / "out", **{**HOURLY, "partition.time-extractor."
+                                                 "timestamp-pattern": "$dt"})
+    w.begin_transactions()
+    w.write(_batch([1], "yesterday", "10"))
+    w.on_watermark(_ms("2024-01-01T00:00:00"))
+    w.prepare_commit(1)
+    with pytest.raises(ConnectorError, match="partition 'dt=yesterday/hr=10'.*'yesterday'"):
+        w.commit(1)
