@@ -3,30 +3,50 @@
 Contract:
 - Options: ``path`` (required; a file, a directory or a glob), ``format`` (required:
   csv | json | parquet), the format's own ``csv.*`` / ``json.*`` / ``parquet.*`` options (an
-  option of another format is rejected), and ``source.monitor-interval`` /
-  ``sink.rolling-policy.*`` / ``sink.parallelism`` accepted for Flink compatibility.
+  option of another format is rejected), ``sink.rolling-policy.file-size`` /
+  ``rollover-interval`` / ``check-interval`` (streaming sink, :mod:`.commit`), the partition
+  options of :data:`connectors.filesystem.commit.PARTITION_OPTIONS`, and
+  ``source.monitor-interval`` / ``sink.rolling-policy.inactivity-interval`` /
+  ``sink.parallelism`` accepted for Flink compatibility.
 - :meth:`FilesystemFactory.batch_scan`: parquet is a DuckDB ``read_parquet`` table expression
   (``BatchScan.duckdb_sql``); csv and json are read by the format readers into Arrow
   (``BatchScan.arrow``) so malformed records are reported with file and line (see
   :mod:`connectors.formats.csv_format`). ``allowed_paths`` are the paths the table names.
 - :meth:`FilesystemFactory.batch_sink`: each ``write`` adds one ``part-<uuid>-0.<ext>`` file to
-  the directory named by ``path`` (created if missing) and returns the rows written.
+  the directory named by ``path`` (created if missing; one file per partition directory for
+  a PARTITIONED BY table, then the partition commit policy runs for those partitions) and
+  returns the rows written.
+- PARTITIONED BY tables use Hive-style ``k=v`` directories (:mod:`.partitions`); both modes
+  read the partition columns back from the directory names (batch mode reads such a table
+  through Arrow, file by file).
 - ``debezium-json`` / ``canal-json`` / ``maxwell-json``: the streaming source is a changelog
   (+I/-U/+U/-D, :mod:`connectors.formats.cdc_json`; :meth:`source_changelog_mode`); batch
-  mode refuses to read them (as Flink does) and neither mode writes them yet.
-- PARTITIONED BY tables are not supported yet.
+  mode refuses to read them (as Flink does) and neither mode writes them yet; they cannot be
+  PARTITIONED BY yet.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pyarrow as pa
 
 from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec, physical_schema
+from connectors.filesystem.commit import (
+    PARTITION_OPTIONS,
+    PartitionCommitter,
+    check_partition_options,
+    parse_memory_size,
+)
+from connectors.filesystem.partitions import (
+    DEFAULT_PARTITION_NAME,
+    data_columns,
+    split_by_partition,
+)
 from connectors.filesystem.paths import resolve_source, sink_directory
-from connectors.filesystem.streaming import FilesReader, FilesystemWriter
+from connectors.filesystem.streaming import FilesReader, FilesystemWriter, read_file
 from connectors.formats.cdc_json import CDC_FORMATS, CDC_OPTIONS, batch_read_error
 from connectors.formats.csv_format import CSV_OPTIONS, read_csv
 from connectors.formats.json_format import JSON_OPTIONS, read_json
@@ -44,15 +64,16 @@ FILESYSTEM_OPTIONS: list[OptionSpec] = [
     OptionSpec("source.monitor-interval", "duration",
                description="Accepted for Flink compatibility (directory monitoring)."),
     OptionSpec("sink.rolling-policy.file-size", "string", default="128MB",
-               description="Accepted for Flink compatibility."),
+               description="Streaming sink: roll a part file at this size (of buffered rows)."),
     OptionSpec("sink.rolling-policy.rollover-interval", "duration", default="30 min",
-               description="Accepted for Flink compatibility."),
+               description="Streaming sink: roll a part file open this long."),
     OptionSpec("sink.rolling-policy.check-interval", "duration", default="1 min",
-               description="Accepted for Flink compatibility."),
+               description="Streaming sink: how often part files' age is checked."),
     OptionSpec("sink.rolling-policy.inactivity-interval", "duration",
                description="Accepted for Flink compatibility."),
     OptionSpec("sink.parallelism", "int", description="Accepted for Flink compatibility."),
     OptionSpec("parquet.<key>", "string", description="Parquet writer settings (accepted)."),
+    *PARTITION_OPTIONS,
 ]
 
 
@@ -67,12 +88,29 @@ class FilesystemSink(BatchSink):
         self.files: list[str] = []
 
     def write(self, data: pa.RecordBatchReader | pa.Table) -> int:
-        rows, path = write_part_file(
-            data, self.directory, self.format, self.table.physical_columns, self.options
-        )
-        if path is not None:
-            self.files.append(path)
-        return rows
+        if not self.table.partition_keys:
+            rows, path = write_part_file(
+                data, self.directory, self.format, self.table.physical_columns, self.options
+            )
+            if path is not None:
+                self.files.append(path)
+            return rows
+        table = data.read_all() if isinstance(data, pa.RecordBatchReader) else data
+        default = self.options.get("partition.default-name") or DEFAULT_PARTITION_NAME
+        committer = PartitionCommitter(
+            self.directory, self.options, check_partition_options(self.options, True))
+        total = 0
+        for partition, part in split_by_partition(table, self.table, default):
+            folder = os.path.join(self.directory, partition)
+            os.makedirs(folder, exist_ok=True)
+            rows, path = write_part_file(part, folder, self.format, data_columns(self.table),
+                                         self.options)
+            total += rows
+            if path is not None:
+                self.files.append(path)
+                committer.add(partition, 0)
+        committer.commit_everything()  # the bounded result is complete (as Flink's batch sink)
+        return total
 
     @property
     def allowed_paths(self) -> list[str]:
@@ -99,6 +137,8 @@ class FilesystemFactory(ConnectorFactory):
                     f"Unsupported option '{key}' for connector 'filesystem' with format '{fmt}'",
                     hint=f"Options of format '{fmt}' start with '{fmt}.'",
                 )
+        parse_memory_size("sink.rolling-policy.file-size", options["sink.rolling-policy.file-size"])
+        check_partition_options(options, bool(table.partition_keys))
         return options
 
     def batch_scan(self, table: TableDefinition, options: dict[str, Any]) -> BatchScan:
@@ -111,6 +151,9 @@ class FilesystemFactory(ConnectorFactory):
             raise batch_read_error(table, f"format '{fmt}'")
         if not files:
             return BatchScan(arrow=schema.empty_table, allowed_paths=allowed)
+        if table.partition_keys:
+            return BatchScan(arrow=lambda: _read_all(files, table, options, schema),
+                             allowed_paths=allowed)
         if fmt == "parquet":
             return BatchScan(duckdb_sql=parquet_scan_sql(files, columns), allowed_paths=allowed)
         reader = read_csv if fmt == "csv" else read_json
@@ -148,5 +191,15 @@ class FilesystemFactory(ConnectorFactory):
 
     @staticmethod
     def _check_partitions(table: TableDefinition) -> None:
-        if table.partition_keys:
-            raise NotSupportedError("PARTITIONED BY tables with the filesystem connector")
+        if table.partition_keys and table.options.get("format") in CDC_FORMATS:
+            raise NotSupportedError(
+                f"PARTITIONED BY with the '{table.options['format']}' format")
+
+
+def _read_all(files: list[str], table: TableDefinition, options: dict[str, Any],
+              schema: pa.Schema) -> pa.Table:
+    parts = []
+    for f in files:
+        data = read_file(f, table, options)
+        parts.append(data.read_all() if isinstance(data, pa.RecordBatchReader) else data)
+    return pa.concat_tables(parts) if parts else schema.empty_table()

@@ -6,16 +6,27 @@ Contract:
   malformed records are reported with file and line as in batch mode. Its position is the
   number of records read from the file; after a restore the file is read again and that many
   records are skipped (zero-copy slices).
+- :func:`read_file` (both modes) restores a PARTITIONED BY table's partition columns from
+  the file's ``k=v`` directories (:mod:`connectors.filesystem.partitions`).
 - :class:`FilesystemWriter` gets batches of the sink's physical columns (by position),
-  optionally followed by the changelog ``$row_kind`` column; it buffers rows and writes part
-  files (at ``ROLL_ROWS`` rows and at the end); for a changelog input it appends a
-  ``row_kind`` column (``+I``/``-U``/``+U``/``-D``) after the physical columns — the
-  filesystem sink is append-only, so updates are written as rows, not applied.
+  optionally followed by the changelog ``$row_kind`` column; it buffers rows per partition
+  directory (``path/k1=v1/...`` for a PARTITIONED BY table, whose partition columns are not
+  written into the files) and writes a part file when the rolling policy says so
+  (:class:`connectors.filesystem.commit.RollingPolicy`), at every checkpoint and at the end;
+  for a changelog input it appends a ``row_kind`` column (``+I``/``-U``/``+U``/``-D``) after
+  the data columns — the filesystem sink is append-only, so updates are written as rows.
+- Partition commit (:class:`connectors.filesystem.commit.PartitionCommitter`): a partition
+  becomes a candidate once one of its files is visible (committed); candidates are checked
+  when a checkpoint completes, against the watermark the sink had seen at that checkpoint's
+  barrier (``on_watermark``). Each sink subtask commits the partitions it wrote. Without
+  checkpointing, every written partition is committed at the end of input.
 - Exactly once with checkpoints (:meth:`FilesystemWriter.begin_transactions`, called when
   checkpointing is on): part files are written hidden (``.part-<uuid>-0.<ext>.inprogress``,
   skipped by the filesystem source and batch mode); :meth:`prepare_commit` (at a
   checkpoint's barrier) writes what is buffered and returns every file not yet committed
-  with the checkpoint it belongs to (the sink's state); :meth:`commit` (checkpoint *n*
+  with the checkpoint it belongs to, plus the partitions waiting for their commit (the
+  sink's state: a table ``checkpoint, file, partition, created, watermark``);
+  :meth:`commit` (checkpoint *n*
   complete) renames the files of checkpoints <= *n* to their visible names; :meth:`recover`
   (restore) commits the files a restored, complete checkpoint lists. Committing is
   idempotent: a file already renamed is skipped, so a crash between "checkpoint durable"
@@ -24,7 +35,7 @@ Contract:
   written hidden too; :meth:`commit_all` publishes everything left once the JobManager says
   the whole job finished, so a task that ends while another fails (and the job restarts)
   never publishes rows the restart replays.
-  Without checkpointing, part files are written visible as before.
+  Without checkpointing, part files are written visible.
 """
 
 from __future__ import annotations
@@ -40,7 +51,15 @@ import pyarrow.parquet as pq
 
 from catalog.table import Column, TableDefinition
 from connectors.base import SourceReader, physical_schema
-from connectors.filesystem.paths import resolve_source, sink_directory
+from connectors.filesystem.commit import PartitionCommitter, RollingPolicy, check_partition_options
+from connectors.filesystem.partitions import (
+    DEFAULT_PARTITION_NAME,
+    data_columns,
+    partition_values,
+    split_by_partition,
+    with_partition_columns,
+)
+from connectors.filesystem.paths import normalize, resolve_source, sink_directory
 from connectors.formats.cdc_json import CDC_FORMATS, read_changelog_file
 from connectors.formats.csv_format import read_csv
 from connectors.formats.json_format import read_json
@@ -48,7 +67,6 @@ from connectors.formats.writer import visible_name, write_part_file
 from flowsql.errors import ConnectorError
 from flowsql.messages import ROW_KIND
 
-ROLL_ROWS = 65536
 _KINDS = pa.array(["+I", "-U", "+U", "-D"])
 
 
@@ -86,20 +104,43 @@ class FilesReader(SourceReader):
             yield batch
 
     def _read_file(self, split: str) -> Iterator[pa.RecordBatch]:
-        schema = physical_schema(self.table)
-        columns = self.table.physical_columns
-        fmt = self.options["format"]
-        if fmt == "parquet":
-            data = _read_parquet(split, schema)
-        elif fmt in CDC_FORMATS:  # a changelog: the rows carry ROW_KIND
-            data = read_changelog_file(split, fmt, columns, schema, self.options)
-        else:
-            reader = read_csv if fmt == "csv" else read_json
-            data = reader([split], columns, schema, self.options)
+        data = read_file(split, self.table, self.options)
         if isinstance(data, pa.RecordBatchReader):
             yield from data
         else:
             yield from data.to_batches()
+
+
+def table_root(options: dict[str, Any]) -> str:
+    """The directory partition paths are relative to (the 'path' directory)."""
+    path = normalize(options["path"])
+    return path if os.path.isdir(path) else os.path.dirname(path)
+
+
+def read_file(path: str, table: TableDefinition, options: dict[str, Any]
+              ) -> pa.Table | pa.RecordBatchReader:
+    """One file's rows as the table's physical columns; a PARTITIONED BY table's partition
+    columns come from the file's ``k=v`` directories (:mod:`.partitions`)."""
+    schema = physical_schema(table)
+    columns = table.physical_columns
+    if table.partition_keys:
+        columns = data_columns(table)
+        schema = pa.schema([schema.field(c.name) for c in columns])
+    fmt = options["format"]
+    if fmt == "parquet":
+        data = _read_parquet(path, schema)
+    elif fmt in CDC_FORMATS:  # a changelog: the rows carry ROW_KIND
+        data = read_changelog_file(path, fmt, columns, schema, options)
+    else:
+        reader = read_csv if fmt == "csv" else read_json
+        data = reader([path], columns, schema, options)
+    if not table.partition_keys:
+        return data
+    if isinstance(data, pa.RecordBatchReader):
+        data = data.read_all()
+    values = partition_values(table_root(options), path, table.partition_keys)
+    default = options.get("partition.default-name") or DEFAULT_PARTITION_NAME
+    return with_partition_columns(data, table, physical_schema(table), values, default, path)
 
 
 def _read_parquet(path: str, schema: pa.Schema) -> pa.Table:
@@ -123,14 +164,32 @@ def _split_kind(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Array | None]
     return batch.remove_column(i), batch.column(i)
 
 
+class _Bucket:
+    """Rows buffered for one part file of one partition (and changelog shape)."""
+
+    def __init__(self, opened_ms: int) -> None:
+        self.batches: list[pa.Table] = []
+        self.nbytes = 0
+        self.opened_ms = opened_ms
+
+
 class FilesystemWriter:
+    pending_as_table = True  # prepare_commit / recover use the table in module docstring
+
     def __init__(self, table: TableDefinition, options: dict[str, Any]) -> None:
         self.table = table
         self.options = options
         self.directory = sink_directory(options["path"])
         self.format = options["format"]
-        self._buffer: list[pa.RecordBatch] = []
-        self._rows = 0
+        self.default_name = options.get("partition.default-name") or DEFAULT_PARTITION_NAME
+        self.rolling = RollingPolicy(options)
+        self.committer = PartitionCommitter(
+            self.directory, options, check_partition_options(options, bool(table.partition_keys)))
+        self._buckets: dict[tuple[str, bool], _Bucket] = {}
+        self._created: dict[str, int] = {}  # partition -> processing time of its first row
+        self._last_check = self.committer.now_ms()
+        self.watermark: int | None = None
+        self._wm_at: dict[int, int | None] = {}  # checkpoint id -> watermark at its barrier
         self.files: list[str] = []
         self.transactional = False
         self._epoch: list[str] = []  # hidden files of the running epoch
@@ -140,54 +199,103 @@ class FilesystemWriter:
     def begin_transactions(self) -> None:
         self.transactional = True
 
+    def on_watermark(self, timestamp: int) -> None:
+        self.watermark = timestamp
+
+    # -- buffering and rolling -------------------------------------------------------------
     def write(self, batch: pa.RecordBatch) -> None:
         data, kind = _split_kind(batch)
         if kind is not None:
             data = data.append_column("row_kind", pc.take(_KINDS, kind.cast(pa.int32())))
-        self._buffer.append(data)
-        self._rows += data.num_rows
-        if self._rows >= ROLL_ROWS:
-            self._flush()
+        now = self.committer.now_ms()
+        for partition, rows in split_by_partition(pa.Table.from_batches([data]), self.table,
+                                                  self.default_name):
+            self._created.setdefault(partition, now)
+            self._append((partition, kind is not None), rows, now)
+        if now - self._last_check >= self.rolling.check_ms:
+            self._last_check = now
+            for key, bucket in list(self._buckets.items()):
+                if now - bucket.opened_ms >= self.rolling.rollover_ms:
+                    self._roll(key)
+
+    def _append(self, key: tuple[str, bool], rows: pa.Table, now: int) -> None:
+        """Buffer ``rows``, rolling whenever the bucket reaches the file size (slices of the
+        input fill each file up to the size)."""
+        per_row = max(1, rows.nbytes // max(1, rows.num_rows))
+        while rows.num_rows:
+            bucket = self._buckets.setdefault(key, _Bucket(now))
+            room = max(1, (self.rolling.file_size - bucket.nbytes) // per_row)
+            part, rows = rows.slice(0, room), rows.slice(room)
+            bucket.batches.append(part)
+            bucket.nbytes += part.num_rows * per_row
+            if bucket.nbytes >= self.rolling.file_size:
+                self._roll(key)
+
+    def _roll(self, key: tuple[str, bool]) -> None:
+        bucket = self._buckets.pop(key, None)
+        if bucket is None or not bucket.batches:
+            return
+        partition, changelog = key
+        cols = data_columns(self.table) + ([Column("row_kind", "STRING")] if changelog else [])
+        folder = os.path.join(self.directory, partition) if partition else self.directory
+        os.makedirs(folder, exist_ok=True)
+        _, path = write_part_file(pa.concat_tables(bucket.batches), folder, self.format,
+                                  cols, self.options, hidden=self.transactional)
+        if path and self.transactional:
+            self._epoch.append(path)
+        elif path:
+            self.files.append(path)
 
     def _flush(self) -> None:
-        if not self._buffer:
-            return
-        columns = list(self.table.physical_columns)
-        groups: dict[bool, list[pa.RecordBatch]] = {}
-        for b in self._buffer:
-            groups.setdefault(b.num_columns > len(columns), []).append(b)
-        for changelog, batches in groups.items():
-            cols = columns + ([Column("row_kind", "STRING")] if changelog else [])
-            _, path = write_part_file(pa.Table.from_batches(batches), self.directory, self.format,
-                                      cols, self.options, hidden=self.transactional)
-            if path and self.transactional:
-                self._epoch.append(path)
-            elif path:
-                self.files.append(path)
-        self._buffer, self._rows = [], 0
+        for key in list(self._buckets):
+            self._roll(key)
 
     def flush(self) -> None:
         """Write what is buffered now (a savepoint of a job without checkpointing)."""
         self._flush()
 
-    def prepare_commit(self, checkpoint_id: int) -> list[tuple[int, str]]:
-        """Write what is buffered; returns every uncommitted (checkpoint id, hidden file)."""
+    # -- exactly-once commit -----------------------------------------------------------------
+    def prepare_commit(self, checkpoint_id: int) -> pa.Table:
+        """Close every part file; returns the state: every uncommitted hidden file with its
+        checkpoint, and the partitions waiting for their partition commit."""
         self._flush()
         with self._lock:
             self._pending.extend((checkpoint_id, f) for f in self._epoch)
             self._epoch = []
-            return list(self._pending)
+            self._wm_at[checkpoint_id] = self.watermark
+            waiting = dict(self.committer.waiting)
+            rows = [(n, f, None, None) for n, f in self._pending]
+            rows += [(checkpoint_id, None, p, t) for p, t in waiting.items()]
+        return pa.table({
+            "checkpoint": pa.array([r[0] for r in rows], pa.int64()),
+            "file": pa.array([r[1] for r in rows], pa.string()),
+            "partition": pa.array([r[2] for r in rows], pa.string()),
+            "created": pa.array([r[3] for r in rows], pa.int64()),
+            "watermark": pa.array([self._wm_at.get(r[0]) for r in rows], pa.int64()),
+        })
 
     def commit(self, checkpoint_id: int) -> None:
         with self._lock:
             due = [f for n, f in self._pending if n <= checkpoint_id]
             self._pending = [(n, f) for n, f in self._pending if n > checkpoint_id]
+            marks = [w for n, w in self._wm_at.items() if n <= checkpoint_id and w is not None]
+            self._wm_at = {n: w for n, w in self._wm_at.items() if n > checkpoint_id}
         for hidden in due:
             self._publish(hidden)
+        self.committer.commit_ready(max(marks) if marks else None)
 
-    def recover(self, pending: list[tuple[int, str]]) -> None:
-        for _, hidden in pending:
-            self._publish(hidden)
+    def recover(self, state: pa.Table | list[tuple[int, str]]) -> None:
+        """Commit the files of a restored, complete checkpoint; partitions wait again."""
+        rows = state.to_pylist() if isinstance(state, pa.Table) else [
+            {"checkpoint": n, "file": f} for n, f in state]
+        for r in rows:
+            if r.get("partition"):
+                self.committer.add(r["partition"], int(r["created"] or 0))
+        for r in rows:
+            if r.get("file"):
+                self._publish(r["file"])
+        marks = [r["watermark"] for r in rows if r.get("watermark") is not None]
+        self.committer.commit_ready(max(marks) if marks else None)
 
     def _publish(self, hidden: str) -> None:
         final = visible_name(hidden)
@@ -196,13 +304,24 @@ class FilesystemWriter:
         except FileNotFoundError:
             if not os.path.exists(final):
                 raise ConnectorError(f"part file {hidden} to commit is missing") from None
-            return  # committed already (idempotent)
-        self.files.append(final)
+        else:
+            self.files.append(final)
+        partition = os.path.relpath(os.path.dirname(final), self.directory)
+        if partition != ".":
+            self.committer.add(partition.replace(os.sep, "/"),
+                               self._created.get(partition, self.committer.now_ms()))
 
     def finish(self) -> None:
         """Write what is buffered; in transactional mode the files stay hidden until
-        :meth:`commit_all` (the JobManager's word that the whole job finished)."""
+        :meth:`commit_all` (the JobManager's word that the whole job finished). Without
+        checkpointing, every partition written is committed now."""
         self._flush()
+        if not self.transactional:
+            for path in self.files:
+                partition = os.path.relpath(os.path.dirname(path), self.directory)
+                if partition != ".":
+                    self.committer.add(partition.replace(os.sep, "/"), 0)
+            self.committer.commit_everything()
 
     def commit_all(self) -> None:
         with self._lock:
@@ -210,3 +329,4 @@ class FilesystemWriter:
             self._pending, self._epoch = [], []
         for hidden in due:
             self._publish(hidden)
+        self.committer.commit_everything()

@@ -4,7 +4,8 @@ Contract:
 - A :class:`~connectors.base.SinkWriter` (the contract lives in ``connectors/base.py``, below
   the operators) has ``write(batch)`` (called for every non-empty input batch, in order) and
   ``finish()`` (called once at end of input, after the final watermark).
-- :class:`SinkOperator` adapts a writer to the operator contract; it emits nothing.
+- :class:`SinkOperator` adapts a writer to the operator contract; it emits nothing. A writer
+  with ``on_watermark(timestamp)`` is told every watermark the sink receives.
 - :class:`CollectResult` is a thread-safe result channel between a running job and a client
   (tests, the shell's streaming SELECT): each sink subtask writes into one queue; the client
   iterates :meth:`CollectResult.batches` until every subtask finished, or gets the job's error
@@ -24,6 +25,7 @@ from connectors.base import SinkWriter
 from connectors.options import parse_duration_ms
 from flowsql import failpoints
 from flowsql.errors import ExecutionError, FlowSQLError, QueryCancelled
+from flowsql.messages import Watermark
 from flowsql.operators.base import Collector, Operator
 
 _END = object()
@@ -104,6 +106,12 @@ class SinkOperator(Operator):
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
         if batch.num_rows:
             self.writer.write(batch)
+
+    def on_watermark(self, wm: Watermark, out: Collector) -> Watermark | None:
+        observe = getattr(self.writer, "on_watermark", None)
+        if observe is not None:  # writers that commit by event time (filesystem partitions)
+            observe(wm.timestamp)
+        return wm
 
     def close(self, out: Collector) -> None:
         self.writer.finish()
