@@ -15,6 +15,9 @@ Contract:
   (+I/-U/+U/-D, :mod:`connectors.formats.cdc_json`; :meth:`source_changelog_mode`); batch
   mode refuses to read them (as Flink does) and neither mode writes them yet.
 - PARTITIONED BY tables are not supported yet.
+- :meth:`FilesystemFactory.create_lookup`: lookup joins read the whole table (csv / json /
+  parquet, not the changelog formats) into a :class:`connectors.lookup.FullCache`, reloaded
+  on the ``lookup.*`` options (:data:`connectors.lookup.LOOKUP_OPTIONS`).
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ import pyarrow as pa
 from catalog.table import TableDefinition
 from connectors.base import BatchScan, BatchSink, ConnectorFactory, OptionSpec, physical_schema
 from connectors.filesystem.paths import resolve_source, sink_directory
-from connectors.filesystem.streaming import FilesReader, FilesystemWriter
+from connectors.filesystem.streaming import FilesReader, FilesystemWriter, read_parquet
 from connectors.formats.cdc_json import CDC_FORMATS, CDC_OPTIONS, batch_read_error
 from connectors.formats.csv_format import CSV_OPTIONS, read_csv
 from connectors.formats.json_format import JSON_OPTIONS, read_json
 from connectors.formats.parquet_format import parquet_scan_sql
 from connectors.formats.writer import write_part_file
+from connectors.lookup import LOOKUP_OPTIONS, FullCache, reload_interval_ms
 from connectors.options import validate_options
 from flowsql.errors import ConnectorError, NotSupportedError
 
@@ -83,7 +87,7 @@ class FilesystemFactory(ConnectorFactory):
     identifier = "filesystem"
 
     def option_specs(self) -> list[OptionSpec]:
-        return [*FILESYSTEM_OPTIONS, *CSV_OPTIONS, *JSON_OPTIONS, *CDC_OPTIONS]
+        return [*FILESYSTEM_OPTIONS, *CSV_OPTIONS, *JSON_OPTIONS, *CDC_OPTIONS, *LOOKUP_OPTIONS]
 
     def source_changelog_mode(self, table: TableDefinition) -> str:
         """``retract`` for the changelog formats (debezium-json, canal-json, maxwell-json)."""
@@ -136,6 +140,29 @@ class FilesystemFactory(ConnectorFactory):
         self._check_partitions(table)
         self._check_writable(options)
         return FilesystemWriter(table, options)
+
+    can_lookup = True
+
+    def create_lookup(self, table: TableDefinition, options: dict[str, Any],
+                      key_names: tuple[str, ...]) -> FullCache:
+        """Lookup joins: the whole table in a reloading full cache (module contract)."""
+        self._check_partitions(table)
+        fmt = options["format"]
+        if fmt in CDC_FORMATS:
+            raise NotSupportedError(f"a lookup join against a '{fmt}' table",
+                                    hint="lookup tables are csv, json or parquet files")
+        schema, columns = physical_schema(table), table.physical_columns
+
+        def load() -> pa.Table:
+            files, _ = resolve_source(options["path"])
+            if not files:
+                return schema.empty_table()
+            if fmt == "parquet":
+                return pa.concat_tables([read_parquet(f, schema) for f in files])
+            reader = read_csv if fmt == "csv" else read_json
+            return reader(files, columns, schema, options)
+
+        return FullCache(load, key_names, reload_interval_ms(options))
 
     def sink_accepts_changelog(self, table: TableDefinition) -> bool:
         return True  # written as rows with a row_kind column (append-only files)

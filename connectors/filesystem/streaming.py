@@ -90,7 +90,7 @@ class FilesReader(SourceReader):
         columns = self.table.physical_columns
         fmt = self.options["format"]
         if fmt == "parquet":
-            data = _read_parquet(split, schema)
+            data = read_parquet(split, schema)
         elif fmt in CDC_FORMATS:  # a changelog: the rows carry ROW_KIND
             data = read_changelog_file(split, fmt, columns, schema, self.options)
         else:
@@ -102,7 +102,7 @@ class FilesReader(SourceReader):
             yield from data.to_batches()
 
 
-def _read_parquet(path: str, schema: pa.Schema) -> pa.Table:
+def read_parquet(path: str, schema: pa.Schema) -> pa.Table:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
