@@ -110,7 +110,9 @@ class KeyedRows:
         total = int(counts.sum())
         probe = np.repeat(np.arange(n, dtype=np.int64), counts)
         # row positions: each key's start plus 0 .. count-1
-        first = np.repeat(np.where(hit, self.starts[np.maximum(ids, 0)], 0), counts)
+        starts = np.zeros(n, dtype=np.int64)
+        starts[hit] = self.starts[ids[hit]]
+        first = np.repeat(starts, counts)
         offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
         rows = self.rows.take(pa.array(first + offsets)) if total else self.rows.slice(0, 0)
         return rows.append_column(PROBE, pa.array(probe, pa.int64()))

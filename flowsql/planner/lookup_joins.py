@@ -131,14 +131,13 @@ def plan_versioned_join(b: PlanBuilder, left: Relation, join: exp.Join, join_typ
 def _event_time(table: TableDefinition, version: exp.Expression, where: str) -> Relation:
     from flowsql.planner.aggregates import sql
 
-    missing = [w for w, ok in (("a primary key", table.primary_key is not None),
-                               ("a watermark (row time attribute)", table.watermark is not None))
-               if not ok]
+    missing = [w for w, ok in (("primary key", table.primary_key is not None),
+                               ("watermark", table.watermark is not None)) if not ok]
     if missing:
         raise ValidationError(
-            f"a temporal join needs a versioned table: {table.name} has no "
-            f"{' and no '.join(missing)}; '{sql(version.args.get('expression'))}' is not a "
-            f"processing-time attribute{where}",
+            f"a temporal join needs a versioned table (a primary key and a watermark): "
+            f"{table.name.name} has no {' and no '.join(missing)}, and "
+            f"'{sql(version.args.get('expression'))}' is not a processing-time attribute{where}",
             hint="for a lookup join use a PROCTIME() attribute of the probe side, e.g. "
             "FROM (SELECT *, PROCTIME() AS p FROM o) o JOIN t FOR SYSTEM_TIME AS OF o.p; for an "
             "event-time temporal join declare PRIMARY KEY (...) NOT ENFORCED and a WATERMARK on "
