@@ -120,8 +120,10 @@ class Transpiler:
             if len(parts) == 1 and parts[0].lower() in local:
                 continue
             if table.args.get("version") is not None:
-                raise NotSupportedError("FOR SYSTEM_TIME AS OF a row time attribute (a temporal "
-                                        "join on event time) in batch mode")
+                raise NotSupportedError(
+                    "FOR SYSTEM_TIME AS OF something other than a PROCTIME() attribute (a "
+                    "temporal join on event time) in batch mode",
+                    hint="a lookup join (AS OF a PROCTIME() attribute) runs as a plain join")
             name, _ = self.relations.relation_for(parts, self)
             alias = table.args.get("alias")
             new = exp.Table(this=exp.to_identifier(name))

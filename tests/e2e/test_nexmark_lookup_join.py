@@ -82,3 +82,15 @@ def test_what_is_not_a_lookup_join_is_refused():
             d.execute(Q13.replace("JOIN side_input", "RIGHT JOIN side_input"))
         with pytest.raises(ValidationError, match="equality condition"):
             d.execute(Q13.replace("MOD(B.auction, 10000) = S.key", "B.auction > S.key"))
+
+
+def test_proctime_computed_column_is_a_lookup_attribute():
+    with Differential() as d:
+        _setup(d, 1)
+        orders = d.root / "orders.csv"
+        orders.write_text("".join(f"{i},{1000 + i % 30}\n" for i in range(200)) + "200,\n")
+        d.execute("CREATE TABLE orders (id BIGINT, item BIGINT, p AS PROCTIME()) WITH ("
+                  f"'connector' = 'filesystem', 'path' = '{orders}', 'format' = 'csv')")
+        result = d.check("SELECT o.id, s.`value` FROM orders AS o LEFT JOIN side_input FOR "
+                         "SYSTEM_TIME AS OF o.p AS s ON o.item = s.key")
+        assert result.num_rows == 201
