@@ -8,20 +8,10 @@ from __future__ import annotations
 
 import pytest
 from harness import Differential
+from nexmark_tables import DDL, VIEW
 
 from flowsql.errors import NotSupportedError, ValidationError
 
-DDL = """
-CREATE TABLE datagen (
-  event_type INT,
-  bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, dateTime TIMESTAMP(3)>,
-  dateTime AS bid.dateTime,
-  WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
-) WITH ('connector' = 'nexmark', 'events.num' = '20000', 'first-event.rate' = '2000',
-        'next-event.rate' = '2000')
-"""
-VIEW = ("CREATE VIEW bid AS SELECT bid.auction AS auction, bid.bidder AS bidder, bid.price AS price, "
-        "bid.channel AS channel, dateTime FROM datagen WHERE event_type = 2")
 Q13 = ("SELECT B.auction, B.bidder, B.price, B.dateTime, S.`value` "
        "FROM (SELECT *, PROCTIME() AS p_time FROM bid) B "
        "JOIN side_input FOR SYSTEM_TIME AS OF B.p_time AS S ON MOD(B.auction, 10000) = S.key")
