@@ -27,7 +27,7 @@ every join whose right input carries ``FOR SYSTEM_TIME AS OF``):
 Plan text (EXPLAIN)::
 
     LookupJoin(table=[default_catalog.default_database.side_input], joinType=[InnerJoin],
-      lookup=[key=$lk0], where=[...], select=[auction, ..., key, value])
+      lookup=[`key`=`$lk0`], where=[...], select=[auction, ..., key, value])
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ class LookupJoin(AppendingNode):
 
     def label(self) -> str:
         lookup = ", ".join(f"{_q(t)}={_q(k)}" for t, k in zip(self.lookup_keys, self.keys, strict=True))
-        parts = [f"table=[{self.table.name}]", f"joinType=[{JOIN_NAMES[self.join_type]}]",
+        n = self.table.name
+        parts = [f"table=[{n.catalog}.{n.database}.{n.name}]", f"joinType=[{JOIN_NAMES[self.join_type]}]",
                  f"lookup=[{lookup}]"]
         if self.residual:
             parts.append(f"where=[{self.residual}]")
