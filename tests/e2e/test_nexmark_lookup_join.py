@@ -74,6 +74,20 @@ def test_what_is_not_a_lookup_join_is_refused():
             d.execute(Q13.replace("MOD(B.auction, 10000) = S.key", "B.auction > S.key"))
 
 
+@pytest.mark.parametrize("form", ["cte", "view"])
+def test_proctime_attribute_through_a_cte_or_a_view(form):
+    with Differential() as d:
+        _setup(d, 1)
+        lookup = ("SELECT B.auction, S.`value` FROM {} AS B JOIN side_input FOR SYSTEM_TIME AS OF "
+                  "B.p AS S ON MOD(B.auction, 10000) = S.key")
+        if form == "view":
+            d.execute("CREATE VIEW pb AS SELECT auction, PROCTIME() AS p FROM bid")
+            query = lookup.format("pb")
+        else:
+            query = "WITH pb AS (SELECT auction, PROCTIME() AS p FROM bid) " + lookup.format("pb")
+        assert d.check(query).num_rows > 0
+
+
 def test_proctime_computed_column_is_a_lookup_attribute():
     with Differential() as d:
         _setup(d, 1)
