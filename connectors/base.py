@@ -173,6 +173,14 @@ class ConnectorFactory(abc.ABC):
         for one sink subtask."""
         raise ConnectorError(f"connector '{self.identifier}' cannot be written as a streaming sink")
 
+    can_lookup: bool = False  # True where create_lookup is implemented
+
+    def create_lookup(self, table: TableDefinition, options: dict[str, Any],
+                      key_names: tuple[str, ...]) -> Any:
+        """Lookup joins: a :class:`connectors.lookup.LookupSource` answering key lookups on
+        ``key_names`` (physical columns of ``table``); see :mod:`connectors.lookup`."""
+        raise ConnectorError(f"connector '{self.identifier}' cannot be looked up")
+
 
 def columns_schema(columns: Iterable[Column]) -> pa.Schema:
     """Arrow schema of ``columns`` (their declared Flink types), in order."""

@@ -23,6 +23,9 @@ Contract:
   (+I/-U/+U/-D, :mod:`connectors.formats.cdc_json`; :meth:`source_changelog_mode`); batch
   mode refuses to read them (as Flink does) and neither mode writes them yet; they cannot be
   PARTITIONED BY yet.
+- :meth:`FilesystemFactory.create_lookup`: lookup joins read the whole table (csv / json /
+  parquet, not the changelog formats) into a :class:`connectors.lookup.FullCache`, reloaded
+  on the ``lookup.*`` options (:data:`connectors.lookup.LOOKUP_OPTIONS`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from connectors.formats.csv_format import CSV_OPTIONS, read_csv
 from connectors.formats.json_format import JSON_OPTIONS, read_json
 from connectors.formats.parquet_format import parquet_scan_sql
 from connectors.formats.writer import write_part_file
+from connectors.lookup import LOOKUP_OPTIONS, FullCache, reload_interval_ms
 from connectors.options import validate_options
 from flowsql.errors import ConnectorError, NotSupportedError
 
@@ -121,7 +125,7 @@ class FilesystemFactory(ConnectorFactory):
     identifier = "filesystem"
 
     def option_specs(self) -> list[OptionSpec]:
-        return [*FILESYSTEM_OPTIONS, *CSV_OPTIONS, *JSON_OPTIONS, *CDC_OPTIONS]
+        return [*FILESYSTEM_OPTIONS, *CSV_OPTIONS, *JSON_OPTIONS, *CDC_OPTIONS, *LOOKUP_OPTIONS]
 
     def source_changelog_mode(self, table: TableDefinition) -> str:
         """``retract`` for the changelog formats (debezium-json, canal-json, maxwell-json)."""
@@ -179,6 +183,24 @@ class FilesystemFactory(ConnectorFactory):
         self._check_partitions(table)
         self._check_writable(options)
         return FilesystemWriter(table, options)
+
+    can_lookup = True
+
+    def create_lookup(self, table: TableDefinition, options: dict[str, Any],
+                      key_names: tuple[str, ...]) -> FullCache:
+        """Lookup joins: the whole table in a reloading full cache (module contract)."""
+        self._check_partitions(table)
+        fmt = options["format"]
+        if fmt in CDC_FORMATS:
+            raise NotSupportedError(f"a lookup join against a '{fmt}' table",
+                                    hint="lookup tables are csv, json or parquet files")
+        schema = physical_schema(table)
+
+        def load() -> pa.Table:  # partition columns restored as in scans (read_file)
+            files, _ = resolve_source(options["path"])
+            return _read_all(files, table, options, schema)
+
+        return FullCache(load, key_names, reload_interval_ms(options))
 
     def sink_accepts_changelog(self, table: TableDefinition) -> bool:
         return True  # written as rows with a row_kind column (append-only files)

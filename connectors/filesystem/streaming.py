@@ -128,7 +128,7 @@ def read_file(path: str, table: TableDefinition, options: dict[str, Any]
         schema = pa.schema([schema.field(c.name) for c in columns])
     fmt = options["format"]
     if fmt == "parquet":
-        data = _read_parquet(path, schema)
+        data = read_parquet(path, schema)
     elif fmt in CDC_FORMATS:  # a changelog: the rows carry ROW_KIND
         data = read_changelog_file(path, fmt, columns, schema, options)
     else:
@@ -143,7 +143,7 @@ def read_file(path: str, table: TableDefinition, options: dict[str, Any]
     return with_partition_columns(data, table, physical_schema(table), values, default, path)
 
 
-def _read_parquet(path: str, schema: pa.Schema) -> pa.Table:
+def read_parquet(path: str, schema: pa.Schema) -> pa.Table:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:

@@ -213,6 +213,7 @@ _ANONYMOUS = {
     "POW": lambda a: _fn("POWER", *a),
     "DAYOFWEEK": lambda a: exp.Paren(this=exp.Add(this=_fn("DAYOFWEEK", *a), expression=exp.Literal.number(1))),
     "RAND": lambda a: _fn("RANDOM"),
+    "PROCTIME": lambda a: exp.CurrentTimestamp(),  # the query's start time (lookup joins)
     "UUID": lambda a: _cast(_fn("UUID"), "VARCHAR"),
     "REGEXP": lambda a: _fn("REGEXP_MATCHES", *a),
     "REGEXP_REPLACE": lambda a: _fn("REGEXP_REPLACE", *a, exp.Literal.string("g")),

@@ -38,6 +38,7 @@ from sqlglot import exp
 from flowsql.batch.functions import map_functions
 from flowsql.batch.guard import check_query
 from flowsql.batch.legacy_windows import rewrite_group_windows
+from flowsql.batch.lookup_joins import drop_lookup_versions
 from flowsql.batch.relations import Relations, Resolver, ScanBinding
 from flowsql.batch.udfs import BatchUdfs
 from flowsql.batch.windows import derive_window_properties, window_subquery
@@ -98,6 +99,7 @@ class Transpiler:
             if isinstance(node, Descriptor):
                 raise ValidationError("DESCRIPTOR(...) is only valid inside a window TVF")
         tree = rewrite_group_windows(tree)
+        drop_lookup_versions(tree, self.relations.resolver)
         tree = self.udfs.bind(resolve_calls(tree, self._functions))
         tree = map_functions(tree)
         self._resolve_tables(tree)
@@ -118,7 +120,10 @@ class Transpiler:
             if len(parts) == 1 and parts[0].lower() in local:
                 continue
             if table.args.get("version") is not None:
-                raise NotSupportedError("FOR SYSTEM_TIME AS OF (temporal join) in batch mode")
+                raise NotSupportedError(
+                    "FOR SYSTEM_TIME AS OF something other than a PROCTIME() attribute (a "
+                    "temporal join on event time) in batch mode",
+                    hint="a lookup join (AS OF a PROCTIME() attribute) runs as a plain join")
             name, _ = self.relations.relation_for(parts, self)
             alias = table.args.get("alias")
             new = exp.Table(this=exp.to_identifier(name))

@@ -67,6 +67,11 @@ Built-in kinds and their params (all plain JSON, produced by
   :class:`~flowsql.operators.interval_join.IntervalJoinOperator`.
 - ``window-join``: the ``join`` params plus ``"left_window"``, ``"right_window"`` ([start,
   end] input columns) → :class:`~flowsql.operators.window_join.WindowJoinOperator`.
+- ``lookup-join``: ``{"table": TableDefinition JSON, "join_type": "INNER"|"LEFT", "keys":
+  [input column, ...], "lookup_keys": [table column, ...], "right": [[table column, output
+  column], ...], "output": [[name, type], ...], "residual": sql | null}`` →
+  :class:`~flowsql.operators.lookup_join.LookupJoinOperator`, its source from the table's
+  connector (``create_lookup``, :mod:`connectors.lookup`).
 - ``window-table``: ``{"window": WindowSpec.to_dict()}`` →
   :class:`~flowsql.operators.window_table.WindowTableOperator`.
 - ``rank``, ``window-rank``, ``window-assign``: see :mod:`flowsql.operators.rank` and
@@ -102,6 +107,7 @@ from flowsql.operators.local_window_aggregate import (
     GlobalWindowAggregateOperator,
     LocalWindowAggregateOperator,
 )
+from flowsql.operators.lookup_join import LookupJoinOperator, LookupJoinSpec
 from flowsql.operators.over_aggregate import build_over_aggregate
 from flowsql.operators.rank import build_rank
 from flowsql.operators.session_window import SessionWindowOperator
@@ -342,6 +348,20 @@ def _build_window_table(params: dict[str, Any], env: BuildEnv) -> Operator:
     return WindowTableOperator(WindowSpec.from_dict(params["window"]))
 
 
+def _build_lookup_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+    table, factory, options = _table_and_factory(params)
+    lookup_keys = tuple(params["lookup_keys"])
+    output, types = schema_from_columns(_columns(params, "output"))
+    residual = None
+    if params.get("residual"):
+        residual = compile_expression(params["residual"], output, flink_types=types,
+                                      session_time_zone=_time_zone(env)).evaluate
+    spec = LookupJoinSpec(params["join_type"], tuple(params["keys"]), lookup_keys,
+                          tuple((c, o) for c, o in params["right"]))
+    return LookupJoinOperator(spec, lambda: factory.create_lookup(table, options, lookup_keys),
+                              output, residual=residual)
+
+
 def _build_join(params: dict[str, Any], env: BuildEnv) -> Operator:
     left, right, output, residual = _join_schemas(params, env)
     spec = JoinSpec(params["join_type"], tuple(params["left_keys"]), tuple(params["right_keys"]),
@@ -365,6 +385,7 @@ OPERATORS: dict[str, Builder] = {
     "union": _build_union,
     "join": _build_join,
     "interval-join": _build_interval_join,
+    "lookup-join": _build_lookup_join,
     "window-join": _build_window_join,
     "window-table": _build_window_table,
     "window-aggregate": _build_window_aggregate,

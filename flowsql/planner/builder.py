@@ -60,6 +60,7 @@ from flowsql.planner.logical import (
     WindowAggregate,
     names,
 )
+from flowsql.planner.lookup_joins import is_proctime
 from flowsql.planner.subqueries import plan_subqueries, split_subqueries
 from flowsql.planner.window_joins import window_table
 from flowsql.planner.windows import (
@@ -89,6 +90,8 @@ class Relation:
     aliases: set[str] = field(default_factory=set)
     time_attrs: set[str] = field(default_factory=set)
     window: WindowSpec | None = None
+    # processing-time attributes: PROCTIME() columns (flowsql.planner.lookup_joins)
+    proc_attrs: set[str] = field(default_factory=set, kw_only=True)
     partition_keys: list[str] = field(default_factory=list)
     late_sink: TableDefinition | None = None
     # a join's column names (flowsql.planner.joins): (qualifier, column) → output column,
@@ -450,17 +453,21 @@ class PlanBuilder:
 
     def _project(self, rel: Relation, items: list[tuple[str, exp.Expression]]) -> Relation:
         fields, projections, time_attrs, window_of = [], [], set(), {}
+        proc_attrs = set()
         for name, e in items:
             t = expr_type(e, rel.node.schema, self.config)
             fields.append(Field(name, type_text(t)))
             projections.append((name, sql(e)))
             if isinstance(e, exp.Column) and not e.table and e.name in rel.time_attrs:
                 time_attrs.add(name)
+            if is_proctime(e) or (isinstance(e, exp.Column) and not e.table and e.name in rel.proc_attrs):
+                proc_attrs.add(name)
             if isinstance(e, exp.Column) and not e.table and e.name in rel.window_of:
                 window_of[name] = rel.window_of[e.name]
         calc = Calc(schema=tuple(fields), input=rel.node, projections=tuple(projections))
         node = rel.node if calc.is_identity else _merge_calc(calc)
-        return Relation(node, time_attrs=time_attrs, late_sink=rel.late_sink, window_of=window_of)
+        return Relation(node, time_attrs=time_attrs, late_sink=rel.late_sink, window_of=window_of,
+                        proc_attrs=proc_attrs)
 
     def _aggregate(
         self,
@@ -599,7 +606,8 @@ class PlanBuilder:
         window_of = {n: rel.window_of[o] for n, o in zip(new, old, strict=True) if o in rel.window_of}
         node = Calc(schema=fields, input=rel.node, projections=projections)
         return Relation(_merge_calc(node), rel.aliases, time_attrs, late_sink=rel.late_sink,
-                        window_of=window_of)
+                        window_of=window_of,
+                        proc_attrs={n for n, o in zip(new, old, strict=True) if o in rel.proc_attrs})
 
     def _named(self, parts: tuple[str, ...]) -> Relation:
         obj = self.catalog.get(parts)
@@ -633,6 +641,7 @@ class PlanBuilder:
         fields: list[Field] = []
         physical_schema: list[Field] = []
         computed: list[tuple[str, str]] = []
+        proc_attrs: set[str] = set()
         from connectors.base import source_columns
 
         delivered = source_columns(table, factory)  # physical, then metadata the source reads
@@ -648,6 +657,8 @@ class PlanBuilder:
                 e = parse_stored(c.expression or "", "computed column")
                 t = expr_type(e, tuple(physical_schema), self.config)
                 computed.append((c.name, sql(e)))
+                if is_proctime(e):
+                    proc_attrs.add(c.name)
                 fields.append(Field(c.name, type_text(t)))
             elif c.kind == "metadata":
                 t = parse_type(c.data_type or "STRING")
@@ -694,7 +705,7 @@ class PlanBuilder:
             idle_timeout_ms=int(idle),
             late_sink=late_sink,
         )
-        return Relation(scan, time_attrs=time_attrs, late_sink=late_sink)
+        return Relation(scan, time_attrs=time_attrs, late_sink=late_sink, proc_attrs=proc_attrs)
 
     def _window_tvf(self, tvf: WindowTVF) -> Relation:
         inner = self._relation(tvf.args["table"])

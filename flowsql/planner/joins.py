@@ -19,6 +19,8 @@ Contract (:func:`plan_join`, called by the builder for every JOIN of a SELECT, l
   (:mod:`flowsql.planner.window_joins`). Key pairs of different types are compared in their
   common type; a key that is an expression or needs a CAST becomes a helper column
   (``$lk<i>`` / ``$rk<i>``) computed before the exchange and dropped after the join.
+- A right input ``t FOR SYSTEM_TIME AS OF …`` is a lookup join (a temporal join on event time
+  is not supported yet): :mod:`flowsql.planner.lookup_joins`.
 - USING, NATURAL, SEMI/ANTI and LATERAL joins raise NotSupportedError. So does a join whose
   input still has an ARRAY / MAP / MULTISET column after projection pruning (the join state
   identifies rows by hashing them): :func:`check_join_columns`, called by the translator.
@@ -147,6 +149,10 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
     from flowsql.planner.builder import Relation, expr_type, type_text
 
     join_type = join_type or _join_type(join)
+    if isinstance(join.this, exp.Table) and join.this.args.get("version") is not None:
+        from flowsql.planner.lookup_joins import plan_versioned_join
+
+        return plan_versioned_join(b, left, join, join_type)  # FOR SYSTEM_TIME AS OF
     timed = join_type in ("INNER", "LEFT", "RIGHT", "FULL")  # may be an interval / window join
     right = b._relation(join.this)
     lnode, rnode = b._materialize(left), b._materialize(right)

@@ -9,7 +9,8 @@ Contract:
 - :func:`rewrite_legacy_windows` rewrites ``GROUP BY TUMBLE(ts, INTERVAL ...)`` /
   ``HOP`` / ``SESSION`` and the ``TUMBLE_START``/``_END``/``_ROWTIME`` helpers into the window
   TVF form, so both syntaxes plan through the same path. (The AST rewrite is shared with the
-  batch engine: :mod:`flowsql.batch.legacy_windows`.) ``*_PROCTIME`` → NotSupportedError.
+  batch engine: :mod:`flowsql.batch.legacy_windows`.) ``*_PROCTIME`` → NotSupportedError
+  (``PROCTIME()`` is a processing-time attribute: :mod:`flowsql.planner.lookup_joins`).
 - :func:`watermark_delay` reads a ``WATERMARK FOR c AS <strategy>`` expression: ``c`` (delay
   0) or ``c - INTERVAL 'n' UNIT`` (bounded out-of-orderness, delay in ms); any other strategy
   raises ``NotSupportedError`` naming it.
@@ -65,7 +66,7 @@ def rewrite_legacy_windows(tree: exp.Expression) -> exp.Expression:
 
     for node in tree.find_all(exp.Anonymous):
         name = node.name.upper()
-        if name.endswith("_PROCTIME") or name == "PROCTIME":
+        if name.endswith("_PROCTIME"):  # PROCTIME() itself: flowsql.planner.lookup_joins
             raise NotSupportedError(f"processing time ({name}())")
     return rewrite_group_windows(tree)
 

@@ -62,7 +62,6 @@ def test_type_mismatch(bsession, sql):
     ("sql", "construct"),
     [
         ("SELECT MY_UDF(k) FROM bids", "function MY_UDF"),
-        ("SELECT PROCTIME() FROM bids", "function PROCTIME"),
         ("SELECT * FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '1' MONTH))", "window interval unit"),
     ],
 )

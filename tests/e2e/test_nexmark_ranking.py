@@ -7,18 +7,7 @@ from __future__ import annotations
 
 import pytest
 from harness import Differential
-
-DDL = """
-CREATE TABLE datagen (
-  event_type INT,
-  bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, dateTime TIMESTAMP(3)>,
-  dateTime AS bid.dateTime,
-  WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
-) WITH ('connector' = 'nexmark', 'events.num' = '20000', 'first-event.rate' = '2000',
-        'next-event.rate' = '2000')
-"""
-VIEW = ("CREATE VIEW bid AS SELECT bid.auction AS auction, bid.bidder AS bidder, bid.price AS price, "
-        "bid.channel AS channel, dateTime FROM datagen WHERE event_type = 2")
+from nexmark_tables import DDL, VIEW
 
 QUERIES = {
     "q19_top_n_per_auction": (
