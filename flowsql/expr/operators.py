@@ -346,10 +346,11 @@ def compile_node(e: exp.Expression, scope: Scope) -> CompiledExpr:
 
 
 def _compile_node(e: exp.Expression, scope: Scope) -> CompiledExpr:
-    from flowsql.expr import arithmetic, conditional, predicates
+    from flowsql.expr import arithmetic, conditional, json, predicates
     from flowsql.expr.calls import compile_call
 
-    for table in (_DISPATCH, arithmetic.DISPATCH, predicates.DISPATCH, conditional.DISPATCH):
+    for table in (_DISPATCH, json.DISPATCH, arithmetic.DISPATCH, predicates.DISPATCH,
+                  conditional.DISPATCH):
         for kind, handler in table:
             if isinstance(e, kind):
                 return handler(e, scope)
