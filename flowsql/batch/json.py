@@ -54,8 +54,7 @@ def _behavior(b: JsonBehavior | None, default_kind: str, fname: str, path: json_
     if kind == "NULL" or kind == "UNKNOWN":
         return exp.Null()
     if kind == "ERROR":
-        reason = "no SQL/JSON item" if on == "EMPTY" else "invalid JSON or path"
-        return _fn("ERROR", _s(f"{fname}: {reason} at path '{path.text}' (ERROR ON {on})"))
+        return _fn("ERROR", _s(json_path.behavior_error(fname, path.text, on)))
     if kind == "DEFAULT":
         assert b is not None
         value = b.args["default"]

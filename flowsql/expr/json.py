@@ -140,9 +140,8 @@ def _finish(result: pa.Array, codes: pa.Array, behaviors, extra_values: list[pa.
     for code, (kind, compiled), on in zip((EMPTY, ERROR), behaviors, ("EMPTY", "ERROR"),
                                           strict=True):
         replacement = next(values) if compiled is not None else None
-        reason = "no SQL/JSON item" if code == EMPTY else "invalid JSON or path"
         result = _apply(result, codes, code, kind, replacement,
-                        f"{fname}: {reason} at path '{path.text}' (ERROR ON {on})")
+                        json_path.behavior_error(fname, path.text, on))
     return result
 
 
@@ -261,8 +260,7 @@ def _json_exists(e: JsonExists, scope: Scope) -> CompiledExpr:
         codes = per_distinct(v[0], item, pa.int8())
         errors = pc.fill_null(pc.equal(codes, ERROR), False)
         if on_error == "ERROR" and pc.any(errors).as_py():
-            raise ExecutionError(f"JSON_EXISTS: invalid JSON or path '{path.text}' "
-                                 "(ERROR ON ERROR)")
+            raise ExecutionError(json_path.behavior_error("JSON_EXISTS", path.text, "ERROR"))
         exists = pc.equal(codes, 1)
         return pc.if_else(errors, pa.scalar(error_value, pa.bool_()), exists)
 

@@ -14,7 +14,7 @@ Contract (used by the streaming kernels in :mod:`flowsql.expr.json` and the Duck
 - :func:`loads` parses JSON text as Flink's Jackson does (``NaN``/``Infinity`` are invalid;
   raises ``ValueError``); :func:`dumps` writes compact JSON as Jackson does: no spaces,
   non-ASCII characters unescaped, doubles in Java's ``Double.toString`` form (``100.0``,
-  ``1.0E20``, ``1.5E-7``).
+  ``1.0E20``, ``1.5E-7``); :func:`behavior_error` is the message of ``ERROR ON EMPTY|ERROR``.
 
 Known difference between the engines: DuckDB prints doubles outside [1e-3, 1e7) in its own
 form (``100000000000000000000.0``, ``1.5e-7``), accepts trailing commas and ``NaN`` as valid
@@ -137,6 +137,12 @@ def dumps(value: Any) -> str:
     if isinstance(value, float):
         return java_double(value)
     return json.dumps(value, ensure_ascii=False)
+
+
+def behavior_error(fname: str, path: str, on: str) -> str:
+    """The message of ``ERROR ON EMPTY`` / ``ERROR ON ERROR`` (the same in both engines)."""
+    reason = "no SQL/JSON item" if on == "EMPTY" else "not valid JSON, or the path fails"
+    return f"{fname}: {reason} at path '{path}' (ERROR ON {on})"
 
 
 def scalar_text(value: Any) -> str:

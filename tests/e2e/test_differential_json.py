@@ -166,3 +166,25 @@ def test_json_string_same_in_both_engines(differential):
     assert rows["r07"]["c0"] == '"\\"just a string\\""' and rows["r21"]["c0"] is None
     assert rows["r00"]["c1"] == "1" and rows["r00"]["c2"] == "1.5"
     assert rows["r00"]["c3"] == "true" and rows["r01"]["c1"] is None
+
+
+@pytest.mark.parametrize("expr", ["JSON_VALUE(s, '$.a' ERROR ON ERROR)",
+                                  "JSON_QUERY(s, '$.a' ERROR ON EMPTY)",
+                                  "JSON_EXISTS(s, '$.a' ERROR ON ERROR)"])
+def test_error_on_fails_the_query_in_both_engines(differential, expr):
+    from flowsql.errors import ExecutionError
+
+    messages = []
+    for mode in ("streaming", "batch"):
+        differential.mode(mode)
+        with pytest.raises(ExecutionError, match="ERROR ON") as err:
+            differential.execute(f"SELECT k, {expr} FROM t")
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert "'$.a'" in messages[0]
+
+
+def test_show_functions_lists_the_json_functions(differential):
+    names = set(differential.execute("SHOW FUNCTIONS").table.column(0).to_pylist())
+    assert {"JSON_VALUE", "JSON_QUERY", "JSON_EXISTS", "JSON_OBJECT", "JSON_ARRAY",
+            "JSON_STRING"} <= names
