@@ -10,7 +10,9 @@ Contract:
   constant arguments (patterns, widths, formats — a kernel that needs a constant raises
   ``NotSupportedError`` when given a column), the result type and the session time zone.
 - String-function kernels live in :mod:`flowsql.expr.strings`, date/time ones in
-  :mod:`flowsql.expr.temporal`; operators (+, =, CASE, CAST...) are compiled in
+  :mod:`flowsql.expr.temporal`, JSON_STRING's in :mod:`flowsql.expr.json` (which also
+  compiles JSON_VALUE, JSON_QUERY, JSON_EXISTS, IS JSON, JSON_OBJECT and JSON_ARRAY: their
+  special syntax parses to their own nodes); operators (+, =, CASE, CAST...) are compiled in
   :mod:`flowsql.expr.compile`, not here.
 - :func:`lookup` raises ``ValidationError`` for an unknown name, listing the closest known
   names; :data:`UNSUPPORTED` names known Flink functions that raise ``NotSupportedError``.

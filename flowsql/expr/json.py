@@ -79,8 +79,8 @@ def _json_operand(node: exp.Expression, scope: Scope, fname: str) -> CompiledExp
     return coerce(operand, STRING, scope) if is_null(t) else operand
 
 
-def _behavior_value(b: JsonBehavior | None, scope: Scope, target: FlinkType,
-                    fname: str, on: str) -> tuple[str, CompiledExpr | None]:
+def _behavior_value(b: JsonBehavior | None, scope: Scope,
+                    target: FlinkType) -> tuple[str, CompiledExpr | None]:
     """(kind, compiled DEFAULT value or None)."""
     if b is None:
         return "NULL", None
@@ -124,10 +124,10 @@ def _node(children: list[CompiledExpr], kernel: Callable[[list[pa.Array]], pa.Ar
     return make(run, children, ftype, sql)
 
 
-def _behaviors(e: exp.Expression, scope: Scope, target: FlinkType, fname: str
-               ) -> list[tuple[str, CompiledExpr | None]]:
-    return [_behavior_value(e.args.get("on_empty"), scope, target, fname, "EMPTY"),
-            _behavior_value(e.args.get("on_error"), scope, target, fname, "ERROR")]
+def _behaviors(e: exp.Expression, scope: Scope,
+               target: FlinkType) -> list[tuple[str, CompiledExpr | None]]:
+    return [_behavior_value(e.args.get("on_empty"), scope, target),
+            _behavior_value(e.args.get("on_error"), scope, target)]
 
 
 def _extra(behaviors: list[tuple[str, CompiledExpr | None]]) -> list[CompiledExpr]:
@@ -176,7 +176,7 @@ def _json_value(e: JsonValue, scope: Scope) -> CompiledExpr:
         target = flink_type_of(e.args["returning"])
         if target.root not in RETURNING_ROOTS:
             raise NotSupportedError(f"JSON_VALUE ... RETURNING {type_name(target)}")
-    behaviors = _behaviors(e, scope, target, "JSON_VALUE")
+    behaviors = _behaviors(e, scope, target)
     item = _value_item(path)
     tz = scope.session_tz
 
@@ -329,14 +329,19 @@ def _value_text(node: exp.Expression, scope: Scope, what: str) -> CompiledExpr:
     return make(lambda v: json_text(v[0], t, what), [compiled], STRING, compiled.sql)
 
 
-def _join(fragments: list[Value], absent: bool, open_: str, close: str) -> Value:
+def _null_text(text: Value, absent: bool) -> Value:
+    """NULL ON NULL writes ``null``; ABSENT ON NULL keeps the NULL (dropped by :func:`_join`)."""
+    if absent:
+        return text
+    if isinstance(text, pa.Scalar):
+        return text if text.is_valid else pa.scalar("null")
+    return pc.fill_null(text, "null")
+
+
+def _join(fragments: list[Value], open_: str, close: str) -> Value:
+    """``open_`` + the non-NULL fragments joined with ',' + ``close``."""
     if not fragments:
         return pa.scalar(open_ + close)
-    if not absent:
-        fragments = [pc.fill_null(f, "null") if not isinstance(f, pa.Scalar) or not f.is_valid
-                     else f for f in fragments]
-        fragments = [pa.scalar("null") if isinstance(f, pa.Scalar) and not f.is_valid else f
-                     for f in fragments]
     # the leading sentinel keeps rows whose fragments are all NULL (ABSENT ON NULL)
     inner = pc.binary_join_element_wise("\x01", *fragments, ",", null_handling="skip")
     inner = pc.utf8_slice_codeunits(inner, 2)
@@ -360,12 +365,8 @@ def _json_object(e: exp.JSONObject, scope: Scope) -> CompiledExpr:
         values.append(_value_text(pair.expression, scope, "JSON_OBJECT"))
 
     def kernel(v: list[Value]) -> Value:
-        fragments = [f if absent else (pc.fill_null(f, "null") if not isinstance(f, pa.Scalar)
-                                       else (f if f.is_valid else pa.scalar("null")))
-                     for f in v]
-        fragments = [pc.binary_join_element_wise(k, f, "") for k, f in zip(keys, fragments,
-                                                                            strict=True)]
-        return _join(fragments, True, "{", "}")
+        return _join([pc.binary_join_element_wise(k, _null_text(f, absent), "")
+                      for k, f in zip(keys, v, strict=True)], "{", "}")
 
     return make(kernel, values, STRING.with_nullable(False), e.sql())
 
@@ -373,7 +374,7 @@ def _json_object(e: exp.JSONObject, scope: Scope) -> CompiledExpr:
 def _json_array(e: JsonArray, scope: Scope) -> CompiledExpr:
     absent = (e.args.get("null_handling") or "ABSENT") == "ABSENT"
     values = [_value_text(v, scope, "JSON_ARRAY") for v in e.expressions]
-    return make(lambda v: _join(list(v), absent, "[", "]"), values,
+    return make(lambda v: _join([_null_text(f, absent) for f in v], "[", "]"), values,
                 STRING.with_nullable(False), e.sql())
 
 

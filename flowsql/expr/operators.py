@@ -2,7 +2,8 @@
 
 Contract: :func:`compile_node(node, scope) -> CompiledExpr` (see :mod:`flowsql.expr.compile`
 for the public contract). Every node kind is one small function in a dispatch table — here
-(literals, columns, ROW fields, subscripts, CAST), :mod:`flowsql.expr.arithmetic`,
+(literals, columns, ROW fields, subscripts, CAST), :mod:`flowsql.expr.json` (the SQL/JSON
+functions), :mod:`flowsql.expr.arithmetic`,
 :mod:`flowsql.expr.predicates` and :mod:`flowsql.expr.conditional`; a node kind missing from
 all of them raises ``NotSupportedError``. Named function calls — sqlglot's typed
 function nodes (``exp.Upper``…) and ``exp.Anonymous`` alike — are normalized to a Flink

@@ -16,6 +16,10 @@ Contract:
   :class:`flowsql.sql.expressions.WindowTVF` (positional or ``NAME => value`` arguments);
   ``DESCRIPTOR(c)`` elsewhere to :class:`flowsql.sql.expressions.Descriptor`.
 - ``t FOR SYSTEM_TIME AS OF expr [AS a]`` is an ``exp.Version`` on the table.
+- SQL/JSON syntax: ``JSON_VALUE``/``JSON_QUERY``/``JSON_EXISTS`` (RETURNING, wrappers,
+  ``... ON EMPTY``/``... ON ERROR``) and ``JSON_ARRAY(... NULL|ABSENT ON NULL)`` parse to the
+  nodes of :mod:`flowsql.sql.expressions`; ``JSON_OBJECT([KEY] k VALUE v, ...)`` to sqlglot's
+  ``exp.JSONObject`` (any expression as value); ``x IS JSON [kind]`` to ``exp.Is``/``exp.JSON``.
 - Query hints, ``SELECT /*+ NAME(...) [, NAME(...)] */ ...``, are sqlglot's ``exp.Hint`` in
   ``select.args['hint']``; a second hint block after the first is a parse error (sqlglot would
   drop it silently).
