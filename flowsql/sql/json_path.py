@@ -19,6 +19,9 @@ Contract (used by the streaming kernels in :mod:`flowsql.expr.json` and the Duck
 Known difference between the engines: DuckDB prints doubles outside [1e-3, 1e7) in its own
 form (``100000000000000000000.0``, ``1.5e-7``), accepts trailing commas and ``NaN`` as valid
 JSON, and keeps the first of duplicate keys (Flink and the streaming engine keep the last).
+``JSON_VALUE ... RETURNING INT`` (any integer type) of non-integral text ('3.7', '1e3') follows
+each engine's CAST(STRING AS INT): the streaming engine truncates (3) or gives NULL, DuckDB
+rounds (4, 1000).
 """
 
 from __future__ import annotations
