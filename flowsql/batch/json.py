@@ -44,7 +44,7 @@ def _case(branches: list[tuple[exp.Expression, exp.Expression]],
 
 def _path(node: exp.Expression, fname: str) -> json_path.JsonPath:
     if not (isinstance(node, exp.Literal) and node.is_string):
-        raise ValidationError(f"{fname}: the JSON path must be a string literal, got {node.sql()}")
+        raise ValidationError(f"{fname}: the JSON path must be a string literal, got {node.sql(dialect='flink')}")
     return json_path.parse_path(node.this)
 
 
@@ -171,14 +171,14 @@ def _null_text(text: exp.Expression, absent: bool) -> exp.Expression:
 
 def _json_object(e: exp.JSONObject) -> exp.Expression:
     if e.args.get("return_type") or e.args.get("encoding") or e.args.get("unique_keys"):
-        raise NotSupportedError(f"JSON_OBJECT options ({e.sql()})")
+        raise NotSupportedError(f"JSON_OBJECT options ({e.sql(dialect='flink')})")
     absent = str(e.args.get("null_handling") or "").upper().startswith("ABSENT")
     fragments: list[exp.Expression] = []
     for pair in e.expressions:
         key = pair.this if isinstance(pair, exp.JSONKeyValue) else None
         if not (isinstance(key, exp.Literal) and key.is_string):
             raise NotSupportedError(f"JSON_OBJECT with a key that is not a string literal "
-                                    f"({pair.sql()})")
+                                    f"({pair.sql(dialect='flink')})")
         value = _null_text(_text(pair.expression), absent)
         fragments.append(exp.DPipe(this=_s(json.dumps(key.this, ensure_ascii=False) + ":"),
                                    expression=value))

@@ -66,7 +66,7 @@ def per_distinct(value: Value, fn: Callable[[Any], Any], out_type: pa.DataType) 
 
 def _path(node: exp.Expression, fname: str) -> json_path.JsonPath:
     if not (isinstance(node, exp.Literal) and node.is_string):
-        raise ValidationError(f"{fname}: the JSON path must be a string literal, got {node.sql()}")
+        raise ValidationError(f"{fname}: the JSON path must be a string literal, got {node.sql(dialect='flink')}")
     return json_path.parse_path(node.this)
 
 
@@ -191,7 +191,7 @@ def _json_value(e: JsonValue, scope: Scope) -> CompiledExpr:
             codes = pc.if_else(failed, pa.scalar(ERROR, pa.int8()), codes)
         return _finish(result, codes, behaviors, v[1:], "JSON_VALUE", path)
 
-    return _node([operand, *_extra(behaviors)], kernel, target, e.sql())
+    return _node([operand, *_extra(behaviors)], kernel, target, e.sql(dialect="flink"))
 
 
 def _query_item(path: json_path.JsonPath, wrapper: str) -> Callable[[str], dict]:
@@ -237,7 +237,7 @@ def _json_query(e: JsonQuery, scope: Scope) -> CompiledExpr:
         codes, text = pc.struct_field(found, "code"), pc.struct_field(found, "text")
         return _finish(text, codes, behaviors, v[1:], "JSON_QUERY", path)
 
-    return _node([operand, *_extra(behaviors)], kernel, STRING, e.sql())
+    return _node([operand, *_extra(behaviors)], kernel, STRING, e.sql(dialect="flink"))
 
 
 def _json_exists(e: JsonExists, scope: Scope) -> CompiledExpr:
@@ -264,7 +264,7 @@ def _json_exists(e: JsonExists, scope: Scope) -> CompiledExpr:
         exists = pc.equal(codes, 1)
         return pc.if_else(errors, pa.scalar(error_value, pa.bool_()), exists)
 
-    return _node([operand], kernel, BOOLEAN, e.sql())
+    return _node([operand], kernel, BOOLEAN, e.sql(dialect="flink"))
 
 
 def _json_kind(text: str) -> str | None:
@@ -286,7 +286,7 @@ def _is_json(e: exp.Is, scope: Scope) -> CompiledExpr:
         hit = pc.is_valid(kinds) if wanted == "VALUE" else pc.equal(kinds, wanted)
         return pc.fill_null(hit, False)
 
-    return _node([operand], kernel, BOOLEAN.with_nullable(False), e.sql())
+    return _node([operand], kernel, BOOLEAN.with_nullable(False), e.sql(dialect="flink"))
 
 
 def _is(e: exp.Is, scope: Scope) -> CompiledExpr:
@@ -350,17 +350,17 @@ def _join(fragments: list[Value], open_: str, close: str) -> Value:
 
 def _json_object(e: exp.JSONObject, scope: Scope) -> CompiledExpr:
     if e.args.get("return_type") or e.args.get("encoding") or e.args.get("unique_keys"):
-        raise NotSupportedError(f"JSON_OBJECT options ({e.sql()})")
+        raise NotSupportedError(f"JSON_OBJECT options ({e.sql(dialect='flink')})")
     absent = str(e.args.get("null_handling") or "").upper().startswith("ABSENT")
     keys: list[str] = []
     values: list[CompiledExpr] = []
     for pair in e.expressions:
         if not isinstance(pair, exp.JSONKeyValue):
-            raise NotSupportedError(f"JSON_OBJECT argument {pair.sql()}")
+            raise NotSupportedError(f"JSON_OBJECT argument {pair.sql(dialect='flink')}")
         key = pair.this
         if not (isinstance(key, exp.Literal) and key.is_string):
             raise NotSupportedError(f"JSON_OBJECT with a key that is not a string literal "
-                                    f"({key.sql()})")
+                                    f"({key.sql(dialect='flink')})")
         keys.append(_dumps_string(key.this) + ":")
         values.append(_value_text(pair.expression, scope, "JSON_OBJECT"))
 
@@ -368,14 +368,14 @@ def _json_object(e: exp.JSONObject, scope: Scope) -> CompiledExpr:
         return _join([pc.binary_join_element_wise(k, _null_text(f, absent), "")
                       for k, f in zip(keys, v, strict=True)], "{", "}")
 
-    return make(kernel, values, STRING.with_nullable(False), e.sql())
+    return make(kernel, values, STRING.with_nullable(False), e.sql(dialect="flink"))
 
 
 def _json_array(e: JsonArray, scope: Scope) -> CompiledExpr:
     absent = (e.args.get("null_handling") or "ABSENT") == "ABSENT"
     values = [_value_text(v, scope, "JSON_ARRAY") for v in e.expressions]
     return make(lambda v: _join([_null_text(f, absent) for f in v], "[", "]"), values,
-                STRING.with_nullable(False), e.sql())
+                STRING.with_nullable(False), e.sql(dialect="flink"))
 
 
 def json_string(call: Any, a: Sequence[Value]) -> Value:
