@@ -11,6 +11,8 @@ generating it with sqlglot's ``duckdb`` dialect gives DuckDB SQL with Flink sema
 - ``SPLIT_INDEX(s, sep, i)`` (0-based, NULL when out of range), ``REGEXP_EXTRACT(s, re[, g])``
   (NULL when there is no match, as Flink), ``CHAR_LENGTH``, ``CONCAT`` (NULL if any argument is
   NULL), ``CONCAT_WS`` (skips NULL arguments);
+- JSON_VALUE, JSON_QUERY, JSON_EXISTS, IS JSON, JSON_OBJECT, JSON_ARRAY, JSON_STRING
+  (:mod:`flowsql.batch.json`);
 - ``CAST``/``TRY_CAST`` target types go through :mod:`flowsql.types` (``STRING`` → ``VARCHAR``,
   ``TIMESTAMP(3)`` → ``TIMESTAMP_MS``, ``DECIMAL`` → ``DECIMAL(10, 0)`` ...).
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from flowsql.batch.json import map_json
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.sql.date_patterns import Strftime, parse_pattern
 
@@ -236,6 +239,9 @@ def _null_if_any_null(name: str, args: list[exp.Expression]) -> exp.Expression:
 
 
 def _map_node(node: exp.Expression) -> exp.Expression:
+    mapped = map_json(node)
+    if mapped is not None:
+        return mapped
     if isinstance(node, exp.Anonymous):
         name = node.name.upper()
         if name in _ANONYMOUS:

@@ -10,7 +10,9 @@ Contract:
   constant arguments (patterns, widths, formats — a kernel that needs a constant raises
   ``NotSupportedError`` when given a column), the result type and the session time zone.
 - String-function kernels live in :mod:`flowsql.expr.strings`, date/time ones in
-  :mod:`flowsql.expr.temporal`; operators (+, =, CASE, CAST...) are compiled in
+  :mod:`flowsql.expr.temporal`, JSON_STRING's in :mod:`flowsql.expr.json` (which also
+  compiles JSON_VALUE, JSON_QUERY, JSON_EXISTS, IS JSON, JSON_OBJECT and JSON_ARRAY: their
+  special syntax parses to their own nodes); operators (+, =, CASE, CAST...) are compiled in
   :mod:`flowsql.expr.compile`, not here.
 - :func:`lookup` raises ``ValidationError`` for an unknown name, listing the closest known
   names; :data:`UNSUPPORTED` names known Flink functions that raise ``NotSupportedError``.
@@ -349,6 +351,12 @@ def _sign_rule(call: Call) -> FlinkType:
     return _numeric_same(call)
 
 
+def _json_string(call: Call, a: Sequence[Value]) -> Value:
+    from flowsql.expr.json import json_string  # flowsql.expr.json imports the compiler
+
+    return json_string(call, a)
+
+
 def _f(name: str, lo: int, hi: int, kernel: Kernel, returns: ReturnRule,
        deterministic: bool = True) -> tuple[str, FunctionDef]:
     return name, FunctionDef(name, lo, hi, kernel, returns, deterministic)
@@ -384,6 +392,7 @@ FUNCTIONS: dict[str, FunctionDef] = dict(
         _f("REPEAT", 2, 2, strings.repeat, _string_then_ints()),
         _f("LEFT", 2, 2, strings.left, _string_then_ints()),
         _f("RIGHT", 2, 2, strings.right, _string_then_ints()),
+        _f("JSON_STRING", 1, 1, _json_string, _fixed(STRING)),
         # -- conditional
         _f("COALESCE", 1, -1, _coalesce, _same_as_common),
         _f("IFNULL", 2, 2, _coalesce, _same_as_common),
@@ -437,7 +446,7 @@ FUNCTIONS: dict[str, FunctionDef] = dict(
 # Known Flink functions this engine cannot run yet (NotSupportedError rather than "unknown").
 UNSUPPORTED = frozenset({
     "MD5", "SHA1", "SHA2", "SHA256", "UUID", "RAND", "RAND_INTEGER", "TO_BASE64", "FROM_BASE64",
-    "JSON_VALUE", "JSON_QUERY", "JSON_OBJECT", "JSON_ARRAY", "ENCODE", "DECODE", "TIMESTAMPADD",
+    "ENCODE", "DECODE", "TIMESTAMPADD",
     "OVERLAY", "ASCII", "CHR", "SHA512", "UNHEX", "CARDINALITY", "ELEMENT", "ARRAY_CONTAINS",
     "CURRENT_WATERMARK", "SOURCE_WATERMARK", "HASH_CODE", "DATE_ADD", "DATE_SUB", "DATEDIFF",
     "TIMESTAMPDIFF", "CONVERT_TZ", "PARSE_URL", "STR_TO_MAP", "HEX", "BIN",

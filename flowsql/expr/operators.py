@@ -2,7 +2,8 @@
 
 Contract: :func:`compile_node(node, scope) -> CompiledExpr` (see :mod:`flowsql.expr.compile`
 for the public contract). Every node kind is one small function in a dispatch table — here
-(literals, columns, ROW fields, subscripts, CAST), :mod:`flowsql.expr.arithmetic`,
+(literals, columns, ROW fields, subscripts, CAST), :mod:`flowsql.expr.json` (the SQL/JSON
+functions), :mod:`flowsql.expr.arithmetic`,
 :mod:`flowsql.expr.predicates` and :mod:`flowsql.expr.conditional`; a node kind missing from
 all of them raises ``NotSupportedError``. Named function calls — sqlglot's typed
 function nodes (``exp.Upper``…) and ``exp.Anonymous`` alike — are normalized to a Flink
@@ -346,10 +347,11 @@ def compile_node(e: exp.Expression, scope: Scope) -> CompiledExpr:
 
 
 def _compile_node(e: exp.Expression, scope: Scope) -> CompiledExpr:
-    from flowsql.expr import arithmetic, conditional, predicates
+    from flowsql.expr import arithmetic, conditional, json, predicates
     from flowsql.expr.calls import compile_call
 
-    for table in (_DISPATCH, arithmetic.DISPATCH, predicates.DISPATCH, conditional.DISPATCH):
+    for table in (_DISPATCH, json.DISPATCH, arithmetic.DISPATCH, predicates.DISPATCH,
+                  conditional.DISPATCH):
         for kind, handler in table:
             if isinstance(e, kind):
                 return handler(e, scope)

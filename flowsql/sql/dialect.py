@@ -16,6 +16,10 @@ Contract:
   :class:`flowsql.sql.expressions.WindowTVF` (positional or ``NAME => value`` arguments);
   ``DESCRIPTOR(c)`` elsewhere to :class:`flowsql.sql.expressions.Descriptor`.
 - ``t FOR SYSTEM_TIME AS OF expr [AS a]`` is an ``exp.Version`` on the table.
+- SQL/JSON syntax: ``JSON_VALUE``/``JSON_QUERY``/``JSON_EXISTS`` (RETURNING, wrappers,
+  ``... ON EMPTY``/``... ON ERROR``) and ``JSON_ARRAY(... NULL|ABSENT ON NULL)`` parse to the
+  nodes of :mod:`flowsql.sql.expressions`; ``JSON_OBJECT([KEY] k VALUE v, ...)`` to sqlglot's
+  ``exp.JSONObject`` (any expression as value); ``x IS JSON [kind]`` to ``exp.Is``/``exp.JSON``.
 - Query hints, ``SELECT /*+ NAME(...) [, NAME(...)] */ ...``, are sqlglot's ``exp.Hint`` in
   ``select.args['hint']``; a second hint block after the first is a parse error (sqlglot would
   drop it silently).
@@ -33,7 +37,16 @@ from sqlglot import exp, generator, parser, tokens
 from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.tokens import TokenType
 
-from flowsql.sql.expressions import WINDOW_KINDS, Descriptor, WindowTVF
+from flowsql.sql.expressions import (
+    WINDOW_KINDS,
+    Descriptor,
+    JsonArray,
+    JsonBehavior,
+    JsonExists,
+    JsonQuery,
+    JsonValue,
+    WindowTVF,
+)
 
 # Flink built-ins that sqlglot maps to a node printed under another name or with other
 # arguments; keeping them anonymous preserves the user's spelling and argument list.
@@ -91,6 +104,10 @@ class FlinkParser(parser.Parser):
             if k not in VERBATIM_FUNCTIONS or k in _SPECIAL_SYNTAX
         },
         "DESCRIPTOR": lambda self: self._parse_descriptor_args(),
+        "JSON_VALUE": lambda self: self._parse_json_value(),
+        "JSON_QUERY": lambda self: self._parse_json_query(),
+        "JSON_EXISTS": lambda self: self._parse_json_exists(),
+        "JSON_ARRAY": lambda self: self._parse_json_array(),
     }
     FUNC_TOKENS = {*parser.Parser.FUNC_TOKENS, TokenType.SESSION}
     NO_PAREN_FUNCTIONS = {
@@ -189,6 +206,77 @@ class FlinkParser(parser.Parser):
         if alias:
             node.set("alias", alias)
         return node
+
+    # --- SQL/JSON functions (flowsql.sql.expressions) ----------------------------------------
+
+    def _parse_json_behavior(self, on: str, *kinds: str) -> JsonBehavior | None:
+        index = self._index
+        for kind in kinds:
+            if self._match_text_seq(*kind.split(), "ON", on):
+                return JsonBehavior(this=kind, on=on)
+        if self._match(TokenType.DEFAULT):
+            value = self._parse_bitwise()
+            if self._match_text_seq("ON", on):
+                return JsonBehavior(this="DEFAULT", on=on, default=value)
+        self._retreat(index)
+        return None
+
+    def _parse_json_key_value(self) -> exp.JSONKeyValue | None:
+        # Flink: [KEY] key VALUE value, where the value is any expression (sqlglot stops at a
+        # comparison such as `VALUE v > 0`)
+        self._match_text_seq("KEY")
+        key = self._parse_bitwise()
+        if key is None:
+            return None
+        if not self._match_text_seq("VALUE"):
+            self.raise_error("expected VALUE after the JSON_OBJECT key")
+        return self.expression(exp.JSONKeyValue(this=key, expression=self._parse_assignment()))
+
+    def _parse_json_common(self) -> dict:
+        this = self._parse_assignment()
+        if not self._match(TokenType.COMMA):
+            self.raise_error("expected ', <json path>' after the JSON argument")
+        return {"this": this, "path": self._parse_bitwise()}
+
+    def _parse_json_value(self) -> JsonValue:
+        args = self._parse_json_common()
+        if self._match_text_seq("RETURNING"):
+            args["returning"] = self._parse_types()
+        args["on_empty"] = self._parse_json_behavior("EMPTY", "NULL", "ERROR")
+        args["on_error"] = self._parse_json_behavior("ERROR", "NULL", "ERROR")
+        return self.expression(JsonValue(**args))
+
+    def _parse_json_query(self) -> JsonQuery:
+        args = self._parse_json_common()
+        if self._match_text_seq("WITHOUT"):
+            self._match_text_seq("ARRAY")
+            if not self._match_text_seq("WRAPPER"):
+                self.raise_error("expected WITHOUT [ARRAY] WRAPPER")
+            args["wrapper"] = "WITHOUT"
+        elif self._match_text_seq("WITH"):
+            wrapper = "CONDITIONAL" if self._match_text_seq("CONDITIONAL") else "UNCONDITIONAL"
+            self._match_text_seq("UNCONDITIONAL")
+            self._match_text_seq("ARRAY")
+            if not self._match_text_seq("WRAPPER"):
+                self.raise_error("expected WITH [CONDITIONAL|UNCONDITIONAL] [ARRAY] WRAPPER")
+            args["wrapper"] = wrapper
+        kinds = ("NULL", "ERROR", "EMPTY ARRAY", "EMPTY OBJECT")
+        args["on_empty"] = self._parse_json_behavior("EMPTY", *kinds)
+        args["on_error"] = self._parse_json_behavior("ERROR", *kinds)
+        return self.expression(JsonQuery(**args))
+
+    def _parse_json_exists(self) -> JsonExists:
+        args = self._parse_json_common()
+        args["on_error"] = self._parse_json_behavior("ERROR", "TRUE", "FALSE", "UNKNOWN", "ERROR")
+        return self.expression(JsonExists(**args))
+
+    def _parse_json_array(self) -> JsonArray:
+        values = self._parse_csv(self._parse_assignment)
+        handling = None
+        for kind in ("NULL", "ABSENT"):
+            if self._match_text_seq(kind, "ON", "NULL"):
+                handling = kind
+        return self.expression(JsonArray(expressions=values, null_handling=handling))
 
     def _parse_csv(self, parse_method, sep=TokenType.COMMA):  # type: ignore[no-untyped-def]
         # sqlglot silently drops empty list items ("SELECT a, FROM t", "f(a,,b)", "IN (1,)");
@@ -297,6 +385,37 @@ def _array_sql(self: generator.Generator, e: exp.Array) -> str:
     return f"ARRAY[{self.expressions(e, flat=True)}]"
 
 
+def _json_behaviors(self: generator.Generator, e: exp.Expression) -> str:
+    out = ""
+    for key, on in (("on_empty", "EMPTY"), ("on_error", "ERROR")):
+        b = e.args.get(key)
+        if b is not None:
+            kind = f"DEFAULT {self.sql(b, 'default')}" if b.kind == "DEFAULT" else b.kind
+            out += f" {kind} ON {on}"
+    return out
+
+
+def _json_value_sql(self: generator.Generator, e: JsonValue) -> str:
+    returning = self.sql(e, "returning")
+    returning = f" RETURNING {returning}" if returning else ""
+    return (f"JSON_VALUE({self.sql(e, 'this')}, {self.sql(e, 'path')}{returning}"
+            f"{_json_behaviors(self, e)})")
+
+
+def _json_query_sql(self: generator.Generator, e: JsonQuery) -> str:
+    wrapper = e.args.get("wrapper")
+    wrapper = "" if not wrapper else (" WITHOUT ARRAY WRAPPER" if wrapper == "WITHOUT"
+                                      else f" WITH {wrapper} ARRAY WRAPPER")
+    return (f"JSON_QUERY({self.sql(e, 'this')}, {self.sql(e, 'path')}{wrapper}"
+            f"{_json_behaviors(self, e)})")
+
+
+def _json_array_sql(self: generator.Generator, e: JsonArray) -> str:
+    handling = e.args.get("null_handling")
+    return (f"JSON_ARRAY({self.expressions(e, flat=True)}"
+            + (f" {handling} ON NULL" if handling else "") + ")")
+
+
 class FlinkGenerator(generator.Generator):
     """sqlglot generator printing Flink spellings of types, TVFs and temporal joins."""
 
@@ -319,6 +438,12 @@ class FlinkGenerator(generator.Generator):
         exp.CurrentTimestamp: lambda self, e: "CURRENT_TIMESTAMP",
         exp.CurrentTime: lambda self, e: "CURRENT_TIME",
         exp.CurrentDate: lambda self, e: "CURRENT_DATE",
+        JsonValue: _json_value_sql,
+        JsonQuery: _json_query_sql,
+        JsonExists: lambda self, e: (f"JSON_EXISTS({self.sql(e, 'this')}, {self.sql(e, 'path')}"
+                                     f"{_json_behaviors(self, e)})"),
+        JsonArray: _json_array_sql,
+        exp.JSONKeyValue: lambda self, e: f"KEY {self.sql(e, 'this')} VALUE {self.sql(e, 'expression')}",
     }
 
     def version_sql(self, expression: exp.Version) -> str:

@@ -46,3 +46,49 @@ class Descriptor(exp.Expression):
 
 
 WINDOW_KINDS = ("TUMBLE", "HOP", "CUMULATE", "SESSION")
+
+
+# ------------------------------------------------------------------ SQL/JSON query functions
+# JSON_OBJECT parses to sqlglot's exp.JSONObject (KEY k VALUE v pairs are exp.JSONKeyValue) and
+# ``x IS JSON [VALUE|SCALAR|ARRAY|OBJECT]`` to exp.Is(this=x, expression=exp.JSON(this=kind)).
+
+
+class JsonBehavior(exp.Expression, exp.Func):
+    """``NULL | ERROR | TRUE | FALSE | UNKNOWN | EMPTY ARRAY | EMPTY OBJECT | DEFAULT expr``,
+    the part before ``ON EMPTY`` / ``ON ERROR``."""
+
+    # this: the kind (str); on: 'EMPTY' | 'ERROR' (str); default: the DEFAULT value (exp node)
+    arg_types = {"this": True, "on": True, "default": False}
+
+    @property
+    def kind(self) -> str:
+        return str(self.this).upper()
+
+
+class JsonValue(exp.Expression, exp.Func):
+    """``JSON_VALUE(json, path [RETURNING type] [b ON EMPTY] [b ON ERROR])``."""
+
+    arg_types = {"this": True, "path": True, "returning": False, "on_empty": False,
+                 "on_error": False}
+
+
+class JsonQuery(exp.Expression, exp.Func):
+    """``JSON_QUERY(json, path [WITHOUT|WITH [CONDITIONAL|UNCONDITIONAL] [ARRAY] WRAPPER]
+    [b ON EMPTY] [b ON ERROR])``; ``wrapper`` is 'WITHOUT', 'CONDITIONAL' or 'UNCONDITIONAL'."""
+
+    arg_types = {"this": True, "path": True, "wrapper": False, "on_empty": False,
+                 "on_error": False}
+
+
+class JsonExists(exp.Expression, exp.Func):
+    """``JSON_EXISTS(json, path [TRUE|FALSE|UNKNOWN|ERROR ON ERROR])``."""
+
+    arg_types = {"this": True, "path": True, "on_error": False}
+
+
+class JsonArray(exp.Expression, exp.Func):
+    """``JSON_ARRAY([value, ...] [NULL|ABSENT ON NULL])``; ``null_handling`` is 'NULL' or
+    'ABSENT' (Flink's default is ABSENT)."""
+
+    arg_types = {"expressions": False, "null_handling": False}
+    is_var_len_args = True
