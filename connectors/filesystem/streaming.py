@@ -5,7 +5,9 @@ Contract:
 - :class:`FilesReader`: one split per file (bounded), read with the format readers, so
   malformed records are reported with file and line as in batch mode. Its position is the
   number of records read from the file; after a restore the file is read again and that many
-  records are skipped (zero-copy slices).
+  records are skipped (zero-copy slices). ``skipped`` counts the malformed records a lenient
+  json or csv format skipped (the source operator reports it as the job's malformed records);
+  a file read again after a restore counts its malformed records again.
 - :class:`FilesystemWriter` gets batches of the sink's physical columns (by position),
   optionally followed by the changelog ``$row_kind`` column; it buffers rows and writes part
   files (at ``ROLL_ROWS`` rows and at the end); for a changelog input it appends a
@@ -60,6 +62,7 @@ class FilesReader(SourceReader):
         self.options = options
         self.files, _ = resolve_source(options["path"])
         self._rows: dict[str, int] = {}  # split -> rows read so far (its position)
+        self.skipped = 0  # malformed records a lenient json/csv format skipped
 
     def splits(self) -> list[str]:
         return list(self.files)
@@ -85,6 +88,9 @@ class FilesReader(SourceReader):
             self._rows[split] += batch.num_rows
             yield batch
 
+    def _skip(self, n: int) -> None:
+        self.skipped += n
+
     def _read_file(self, split: str) -> Iterator[pa.RecordBatch]:
         schema = physical_schema(self.table)
         columns = self.table.physical_columns
@@ -95,7 +101,7 @@ class FilesReader(SourceReader):
             data = read_changelog_file(split, fmt, columns, schema, self.options)
         else:
             reader = read_csv if fmt == "csv" else read_json
-            data = reader([split], columns, schema, self.options)
+            data = reader([split], columns, schema, self.options, on_skipped=self._skip)
         if isinstance(data, pa.RecordBatchReader):
             yield from data
         else:
