@@ -63,3 +63,24 @@ def read_topic(bootstrap: str, topic: str, *, isolation: str = "read_committed",
         return out
     finally:
         consumer.close()
+
+
+def json_values(bootstrap: str, topic: str, n: int, key: str = "v", timeout: float = 60.0) -> list:
+    """The sorted ``key`` values of the JSON messages in ``topic``, once there are at least
+    ``n`` of them (or what there is after ``timeout``)."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    while True:
+        got = sorted(json.loads(m.value())[key] for m in read_topic(bootstrap, topic))
+        if len(got) >= n or time.monotonic() > deadline:
+            return got
+        time.sleep(0.3)
+
+
+def savepoints_on(session, directory) -> None:
+    """Checkpoint every 300 ms into ``directory``/chk; savepoints go to ``directory``/sp."""
+    for key, value in [("execution.checkpointing.interval", "300 ms"),
+                       ("execution.checkpointing.dir", directory / "chk"),
+                       ("execution.checkpointing.savepoint-dir", directory / "sp")]:
+        session.execute_one(f"SET '{key}' = '{value}'")

@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient, NewPartitions
 from connectors.kafka.options import discovery_interval_ms
 from connectors.kafka.reader import split_owner
 from flowsql.errors import ConnectorError
-from tests.connectors.kafka.kafka_util import create_topic, produce
+from tests.connectors.kafka.kafka_util import create_topic, json_values, produce, savepoints_on
 
 
 def add_partitions(bootstrap: str, topic: str, total: int) -> None:
@@ -50,23 +50,33 @@ def first_row(stream, got: list, bootstrap: str, topic: str) -> None:
             got.extend(batch.to_pylist())
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
-def test_new_partition_and_new_topic_are_read(session, bootstrap, new_topic, parallelism):
-    prefix = new_topic(prefix="disc")
-    first = f"{prefix}.a"
+def grow_while_running(session, bootstrap: str, prefix: str, interval: str):
+    """Start the query over ``<prefix>.a`` (1 partition); once it runs, add partition 1 to it
+    and create ``<prefix>.b``, and produce v=1 and v=2 there. -> (stream, rows so far, a, b)."""
+    first, second = f"{prefix}.a", f"{prefix}.b"
     create_topic(bootstrap, first, 1)
-    session.execute_one(f"SET 'parallelism.default' = '{parallelism}'")
-    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
-    stream = start(session, bootstrap, prefix, "200 ms")
+    stream = start(session, bootstrap, prefix, interval)
     got: list[dict] = []
     try:
         first_row(stream, got, bootstrap, first)
         add_partitions(bootstrap, first, 2)
-        second = f"{prefix}.b"
         create_topic(bootstrap, second, 1)
         # produced before the job can have noticed: discovered splits start at the earliest offset
         produce(bootstrap, first, [{"value": json.dumps({"v": 1}), "partition": 1}])
         produce(bootstrap, second, [json.dumps({"v": 2})])
+    except BaseException:
+        stream.cancel()
+        raise
+    return stream, got, first, second
+
+
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_new_partition_and_new_topic_are_read(session, bootstrap, new_topic, parallelism):
+    session.execute_one(f"SET 'parallelism.default' = '{parallelism}'")
+    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
+    stream, got, first, second = grow_while_running(session, bootstrap, new_topic(prefix="disc"),
+                                                    "200 ms")
+    try:
         collect_until(stream, got, {1, 2})
         produce(bootstrap, first, [{"value": json.dumps({"v": 3}), "partition": 1}])
         produce(bootstrap, second, [json.dumps({"v": 4})])
@@ -78,18 +88,8 @@ def test_new_partition_and_new_topic_are_read(session, bootstrap, new_topic, par
 
 
 def test_discovery_disabled_reads_only_the_partitions_of_the_start(session, bootstrap, new_topic):
-    prefix = new_topic(prefix="nodisc")
-    first = f"{prefix}.a"
-    create_topic(bootstrap, first, 1)
-    stream = start(session, bootstrap, prefix, "0")
-    got: list[dict] = []
+    stream, got, first, _ = grow_while_running(session, bootstrap, new_topic(prefix="nodisc"), "0")
     try:
-        first_row(stream, got, bootstrap, first)
-        add_partitions(bootstrap, first, 2)
-        second = f"{prefix}.b"
-        create_topic(bootstrap, second, 1)
-        produce(bootstrap, first, [{"value": json.dumps({"v": 1}), "partition": 1}])
-        produce(bootstrap, second, [json.dumps({"v": 2})])
         produce(bootstrap, first, [{"value": json.dumps({"v": 9}), "partition": 0}])
         collect_until(stream, got, {9})
         for _ in range(6):  # the new partitions had many intervals' worth of polls to show up
@@ -98,6 +98,37 @@ def test_discovery_disabled_reads_only_the_partitions_of_the_start(session, boot
     finally:
         stream.cancel()
     assert {r["v"] for r in got} == {0, 9}
+
+
+def test_discovered_partition_position_is_in_the_savepoint(session, bootstrap, new_topic,
+                                                          tmp_path):
+    """Kafka → Kafka (at-least-once): a partition discovered while the job ran is in the
+    savepoint; the resumed job reads it on from there (not again from its earliest offset),
+    so the output holds every input once."""
+    src, out = new_topic(), new_topic()
+    for name, topic in (("s", src), ("o", out)):
+        session.execute_one(
+            f"CREATE TABLE {name} (v INT) WITH ('connector' = 'kafka', "
+            f"'properties.bootstrap.servers' = '{bootstrap}', 'topic' = '{topic}', "
+            "'format' = 'json', 'scan.startup.mode' = 'earliest-offset', "
+            "'scan.topic-partition-discovery.interval' = '200 ms')")
+    savepoints_on(session, tmp_path)
+
+    produce(bootstrap, src, [json.dumps({"v": i}) for i in range(5)])
+    job = session.execute_one("INSERT INTO o SELECT v FROM s").job_id
+    assert json_values(bootstrap, out, 5) == list(range(5))
+    add_partitions(bootstrap, src, 2)
+    produce(bootstrap, src, [{"value": json.dumps({"v": i}), "partition": 1} for i in range(5, 10)])
+    assert json_values(bootstrap, out, 10) == list(range(10))
+    savepoint = session.execute_one(f"STOP JOB '{job}' WITH SAVEPOINT").table.column(0)[0].as_py()
+    produce(bootstrap, src, [{"value": json.dumps({"v": i}), "partition": i % 2}
+                             for i in range(10, 16)])
+    session.execute_one(f"SET 'execution.savepoint.path' = '{savepoint}'")
+    job = session.execute_one("INSERT INTO o SELECT v FROM s").job_id
+    try:
+        assert json_values(bootstrap, out, 16) == list(range(16))
+    finally:
+        session.execute_one(f"STOP JOB '{job}'")
 
 
 def test_interval_option_values():
