@@ -13,7 +13,13 @@ from confluent_kafka.admin import AdminClient, NewPartitions
 from connectors.kafka.options import discovery_interval_ms
 from connectors.kafka.reader import split_owner
 from flowsql.errors import ConnectorError
-from tests.connectors.kafka.kafka_util import create_topic, json_values, produce, savepoints_on
+from tests.connectors.kafka.kafka_util import (
+    create_topic,
+    json_values,
+    produce,
+    resume_with_more,
+    savepoints_on,
+)
 
 
 def add_partitions(bootstrap: str, topic: str, total: int) -> None:
@@ -120,15 +126,7 @@ def test_discovered_partition_position_is_in_the_savepoint(session, bootstrap, n
     add_partitions(bootstrap, src, 2)
     produce(bootstrap, src, [{"value": json.dumps({"v": i}), "partition": 1} for i in range(5, 10)])
     assert json_values(bootstrap, out, 10) == list(range(10))
-    savepoint = session.execute_one(f"STOP JOB '{job}' WITH SAVEPOINT").table.column(0)[0].as_py()
-    produce(bootstrap, src, [{"value": json.dumps({"v": i}), "partition": i % 2}
-                             for i in range(10, 16)])
-    session.execute_one(f"SET 'execution.savepoint.path' = '{savepoint}'")
-    job = session.execute_one("INSERT INTO o SELECT v FROM s").job_id
-    try:
-        assert json_values(bootstrap, out, 16) == list(range(16))
-    finally:
-        session.execute_one(f"STOP JOB '{job}'")
+    assert resume_with_more(session, bootstrap, job, src, out) == list(range(16))
 
 
 def test_interval_option_values():

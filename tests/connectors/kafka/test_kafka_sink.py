@@ -7,7 +7,13 @@ import json
 
 import pytest
 
-from tests.connectors.kafka.kafka_util import json_values, produce, read_topic, savepoints_on
+from tests.connectors.kafka.kafka_util import (
+    json_values,
+    produce,
+    read_topic,
+    resume_with_more,
+    savepoints_on,
+)
 
 
 def _table(session, name: str, columns: str, bootstrap: str, **options: str) -> None:
@@ -110,14 +116,7 @@ def test_stop_with_savepoint_and_resume_reads_on_from_the_positions(session, boo
 
     job = session.execute_one("INSERT INTO o SELECT v FROM s").job_id
     assert json_values(bootstrap, out, 10) == list(range(10))
-    savepoint = session.execute_one(f"STOP JOB '{job}' WITH SAVEPOINT").table.column(0)[0].as_py()
-    produce(bootstrap, src, [{"value": json.dumps({"v": i}), "partition": i % 2} for i in range(10, 16)])
-    session.execute_one(f"SET 'execution.savepoint.path' = '{savepoint}'")
-    job = session.execute_one("INSERT INTO o SELECT v FROM s").job_id
-    try:
-        assert json_values(bootstrap, out, 16) == list(range(16))
-    finally:
-        session.execute_one(f"STOP JOB '{job}'")
+    assert resume_with_more(session, bootstrap, job, src, out) == list(range(16))
 
 
 @pytest.mark.parametrize("mode", ["streaming", "batch"])
