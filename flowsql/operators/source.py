@@ -10,8 +10,8 @@ Contract:
   method, the splits it gives to ``i`` (a rule on the split alone, so it holds for splits
   discovered later) — round-robin one batch per split, so one endless split never starves
   another.
-- Split discovery: a reader with ``discovery_interval_ms > 0`` and a ``discover(known)``
-  method is asked every interval (between passes over the splits) for splits not in
+- Split discovery: a reader with ``discovery_interval_ms > 0``, a ``discover(known)`` and a
+  ``split_owner`` method is asked every interval (between passes over the splits) for splits not in
   ``known`` (every split this subtask has seen, its own and others'); the ones
   ``split_owner`` gives to this subtask are opened and read like the others: their positions
   are in the next checkpoints, their watermark generators join the minimum once they have
@@ -234,7 +234,8 @@ class SourceOperator:
             if not (self._restored.get(split) or {}).get("finished")
         ]
         interval_ms = int(getattr(self.reader, "discovery_interval_ms", 0) or 0)
-        discovering = interval_ms > 0 and hasattr(self.reader, "discover")
+        discovering = (interval_ms > 0 and hasattr(self.reader, "discover")
+                       and hasattr(self.reader, "split_owner"))
         self._discovery_s = interval_ms / 1000.0 if discovering else 0.0
         self._known: set[str] = set()
         if discovering:
