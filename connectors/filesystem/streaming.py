@@ -5,7 +5,9 @@ Contract:
 - :class:`FilesReader`: one split per file (bounded), read with the format readers, so
   malformed records are reported with file and line as in batch mode. Its position is the
   number of records read from the file; after a restore the file is read again and that many
-  records are skipped (zero-copy slices).
+  records are skipped (zero-copy slices). ``skipped`` counts the malformed records a lenient
+  json or csv format skipped (the source operator reports it as the job's malformed records);
+  a file read again after a restore counts its malformed records again.
 - :func:`read_file` (both modes) restores a PARTITIONED BY table's partition columns from
   the file's ``k=v`` directories (:mod:`connectors.filesystem.partitions`).
 - :class:`FilesystemWriter` gets batches of the sink's physical columns (by position),
@@ -42,7 +44,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -78,6 +80,7 @@ class FilesReader(SourceReader):
         self.options = options
         self.files, _ = resolve_source(options["path"])
         self._rows: dict[str, int] = {}  # split -> rows read so far (its position)
+        self.skipped = 0  # malformed records a lenient json/csv format skipped
 
     def splits(self) -> list[str]:
         return list(self.files)
@@ -103,8 +106,11 @@ class FilesReader(SourceReader):
             self._rows[split] += batch.num_rows
             yield batch
 
+    def _skip(self, n: int) -> None:
+        self.skipped += n
+
     def _read_file(self, split: str) -> Iterator[pa.RecordBatch]:
-        data = read_file(split, self.table, self.options)
+        data = read_file(split, self.table, self.options, on_skipped=self._skip)
         if isinstance(data, pa.RecordBatchReader):
             yield from data
         else:
@@ -117,8 +123,8 @@ def table_root(options: dict[str, Any]) -> str:
     return path if os.path.isdir(path) else os.path.dirname(path)
 
 
-def read_file(path: str, table: TableDefinition, options: dict[str, Any]
-              ) -> pa.Table | pa.RecordBatchReader:
+def read_file(path: str, table: TableDefinition, options: dict[str, Any],
+              on_skipped: Callable[[int], None] | None = None) -> pa.Table | pa.RecordBatchReader:
     """One file's rows as the table's physical columns; a PARTITIONED BY table's partition
     columns come from the file's ``k=v`` directories (:mod:`.partitions`)."""
     schema = physical_schema(table)
@@ -133,7 +139,7 @@ def read_file(path: str, table: TableDefinition, options: dict[str, Any]
         data = read_changelog_file(path, fmt, columns, schema, options)
     else:
         reader = read_csv if fmt == "csv" else read_json
-        data = reader([path], columns, schema, options)
+        data = reader([path], columns, schema, options, on_skipped=on_skipped)
     if not table.partition_keys:
         return data
     if isinstance(data, pa.RecordBatchReader):

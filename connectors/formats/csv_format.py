@@ -18,7 +18,7 @@ counted correctly) only on that error path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -68,9 +68,11 @@ def _line_of(path: str, byte_position: int) -> int:
 
 
 def read_csv(
-    files: Sequence[str], columns: Sequence[Column], schema: pa.Schema, options: dict[str, Any]
+    files: Sequence[str], columns: Sequence[Column], schema: pa.Schema, options: dict[str, Any],
+    on_skipped: Callable[[int], None] | None = None,
 ) -> pa.Table:
-    """Read ``files`` (in order) into a table with ``schema`` (see the module docstring)."""
+    """Read ``files`` (in order) into a table with ``schema`` (see the module docstring);
+    ``on_skipped(n)`` hears how many malformed records ``csv.ignore-parse-errors`` skipped."""
     if not files:
         return schema.empty_table()
     d = dialect(options)
@@ -96,6 +98,11 @@ def read_csv(
         table = con.sql(sql).to_arrow_table()
         if not options.get("csv.ignore-parse-errors"):
             _raise_first_reject(con)
+        elif on_skipped is not None:
+            (rejected,) = con.execute(
+                "SELECT count(DISTINCT (file_id, line)) FROM reject_errors").fetchone()
+            if rejected:
+                on_skipped(int(rejected))
     except duckdb.Error as exc:
         raise ConnectorError(f"cannot read CSV files {list(files)}: {exc}") from exc
     finally:

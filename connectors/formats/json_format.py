@@ -22,7 +22,7 @@ feeds it one record per message and names topic, partition and offset itself).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,9 +121,11 @@ def _value_sql(column: Column) -> str:
 
 
 def read_json(
-    files: Sequence[str], columns: Sequence[Column], schema: pa.Schema, options: dict[str, Any]
+    files: Sequence[str], columns: Sequence[Column], schema: pa.Schema, options: dict[str, Any],
+    on_skipped: Callable[[int], None] | None = None,
 ) -> pa.Table:
-    """Read newline-delimited JSON ``files`` into a table with ``schema`` (module docstring)."""
+    """Read newline-delimited JSON ``files`` into a table with ``schema`` (module docstring);
+    ``on_skipped(n)`` hears how many malformed lines ``json.ignore-parse-errors`` skipped."""
     if not files:
         return schema.empty_table()
     parts = []
@@ -141,6 +143,8 @@ def read_json(
         raise MalformedRecordError(
             message, position=f"{files[row['file_idx']]}:{row['line_no']}", hint=IGNORE_HINT
         )
+    if decoded.bad_count and on_skipped is not None:
+        on_skipped(int(decoded.bad_count))
     return decoded.good()
 
 

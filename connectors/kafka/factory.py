@@ -9,7 +9,8 @@ Contract:
   :data:`connectors.kafka.decode.METADATA`.
 - :meth:`KafkaFactory.readable_metadata` declares those keys, so the planner reads metadata
   columns from the source instead of filling them with NULL.
-- Streaming source: :class:`connectors.kafka.reader.KafkaReader` (one split per partition);
+- Streaming source: :class:`connectors.kafka.reader.KafkaReader` (one split per partition;
+  an unbounded one discovers partitions added later, ``scan.topic-partition-discovery.interval``);
   it is bounded when ``scan.bounded.mode`` is not ``unbounded``.
 - Batch mode: a bounded table is read through :class:`BatchScan` ``arrow`` (every split read
   to its stop offset, into one Arrow table); an unbounded one is a ``ConnectorError``.

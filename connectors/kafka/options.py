@@ -20,6 +20,9 @@ Contract of :func:`kafka_config` (called after the generic validation of
 5. the sink's delivery options (``sink.delivery-guarantee``, ``sink.partitioner``,
    ``sink.transactional-id-prefix``, ``sink.exactly-once.marker-topic``) are carried as
    given; the factory checks what a sink needs (:meth:`KafkaFactory.check_sink_job`).
+6. ``scan.topic-partition-discovery.interval`` (default ``5 min``, as in Flink 2.x) becomes
+   ``discovery_ms``; ``0`` or a negative duration (``'-1 ms'``) turns discovery off (``0``).
+   Only an unbounded source discovers (:mod:`connectors.kafka.reader`).
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ from connectors.formats.avro_format import AVRO_OPTIONS
 from connectors.formats.cdc_json import CDC_FORMATS, CDC_OPTIONS
 from connectors.formats.csv_format import CSV_OPTIONS
 from connectors.formats.json_format import JSON_OPTIONS
+from connectors.options import parse_duration_ms
 from flowsql.errors import ConnectorError
 
 FORMATS = ("json", "csv", "raw", "avro", "avro-confluent", *CDC_FORMATS)
 STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 MARKER_TOPIC = "_flowsql_kafka_commits"
+DEFAULT_DISCOVERY = "5 min"  # Flink 2.x's default for the source
 BOUNDED_MODES = ("unbounded", "latest-offset", "group-offsets", "timestamp", "specific-offsets")
 
 RAW_OPTIONS: list[OptionSpec] = [
@@ -70,8 +75,9 @@ KAFKA_OPTIONS: list[OptionSpec] = [
                description="Where reading ends (unbounded: never)."),
     OptionSpec("scan.bounded.timestamp-millis", "int", description="End before this timestamp (ms)."),
     OptionSpec("scan.bounded.specific-offsets", description="partition:0,offset:42;partition:1,offset:300"),
-    OptionSpec("scan.topic-partition-discovery.interval", "duration",
-               description="Accepted; partitions are listed once, when the job starts."),
+    OptionSpec("scan.topic-partition-discovery.interval", default=DEFAULT_DISCOVERY,
+               description="How often an unbounded source looks for new partitions and topics "
+                           "('0' or a negative duration: never)."),
     OptionSpec("scan.parallelism", "int", description="Accepted for Flink compatibility."),
     OptionSpec("sink.delivery-guarantee", "enum", default="at-least-once",
                choices=("none", "at-least-once", "exactly-once"), description="Sink delivery guarantee."),
@@ -130,6 +136,7 @@ class KafkaConfig:
     marker_topic: str = MARKER_TOPIC
     format_options: dict[str, Any] = field(default_factory=dict)
     key_prefix: str = ""  # key.fields-prefix, stripped from key field names (upsert-kafka)
+    discovery_ms: int = 0  # scan.topic-partition-discovery.interval (0: off)
 
     @property
     def group_id(self) -> str | None:
@@ -177,6 +184,18 @@ def _need(options: dict[str, Any], key: str, because: str) -> Any:
     if options.get(key) is None:
         raise ConnectorError(f"Missing required option '{key}' for connector 'kafka' ({because})")
     return options[key]
+
+
+def discovery_interval_ms(text: Any) -> int:
+    """``scan.topic-partition-discovery.interval`` in ms; ``0`` (off) for zero or negative."""
+    raw = str(text if text is not None else DEFAULT_DISCOVERY).strip()
+    ms = parse_duration_ms(raw.removeprefix("-").strip())
+    if ms is None:
+        raise ConnectorError(
+            f"Invalid value '{raw}' for option 'scan.topic-partition-discovery.interval' of "
+            "connector 'kafka'", hint="expected a duration such as '30 s' or '5 min' ('0' "
+                                      "disables discovery)")
+    return 0 if raw.startswith("-") else ms
 
 
 def kafka_config(options: dict[str, Any], physical: list[str]) -> KafkaConfig:
@@ -251,4 +270,5 @@ def kafka_config(options: dict[str, Any], physical: list[str]) -> KafkaConfig:
         transactional_id_prefix=options.get("sink.transactional-id-prefix") or None,
         marker_topic=options.get("sink.exactly-once.marker-topic") or MARKER_TOPIC,
         format_options=format_options,
+        discovery_ms=discovery_interval_ms(options.get("scan.topic-partition-discovery.interval")),
     )

@@ -3,9 +3,22 @@
 Contract (:class:`KafkaReader`, one per source subtask; see :class:`connectors.base.SourceReader`):
 - ``splits()`` lists ``"<topic>:<partition>"`` for every partition of the configured topics
   (or of every topic matching ``topic-pattern``), sorted by topic then partition, from the
-  broker's metadata when the job starts (partitions added later are not picked up yet). A
-  missing topic, no topic matching the pattern, or a broker that does not answer within
-  :data:`METADATA_TIMEOUT_S` is a ``ConnectorError``.
+  broker's metadata when the job starts. A missing topic, no topic matching the pattern, or a
+  broker that does not answer within :data:`METADATA_TIMEOUT_S` is a ``ConnectorError``.
+- Assignment (:meth:`KafkaReader.split_owner`, Flink's ``KafkaSourceEnumerator`` rule):
+  partition ``p`` of topic ``t`` belongs to subtask ``(start(t) + p) mod parallelism``, with
+  ``start(t)`` from a CRC-32 of the topic name. It depends on the split alone, so every
+  subtask agrees on the owner of a partition it discovers on its own, and a partition added
+  later never moves the ones already read.
+- Discovery (``scan.topic-partition-discovery.interval``, only for an unbounded source;
+  ``discovery_interval_ms`` is ``0`` otherwise): :meth:`KafkaReader.discover` lists the
+  partitions again and returns those the caller does not know yet (new partitions of the
+  topics, new topics matching the pattern). A discovered split starts at the partition's
+  earliest offset, as in Flink (records produced before it was noticed are not lost); a
+  metadata request that fails is logged and retried at the next interval, and a topic that
+  is gone is not an error there. Each subtask lists on its own, so a partition created just
+  as the job starts may be found by its owner's first listing (startup mode) or by discovery
+  (earliest offset).
 - One librdkafka consumer per reader serves all of its splits: ``read(split)`` assigns the
   partition at its start offset (:mod:`connectors.kafka.offsets`, or the checkpointed
   position after ``seek``), and each step returns that partition's buffered messages decoded
@@ -27,6 +40,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -37,7 +51,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from catalog.table import TableDefinition
 from connectors.base import SourceReader
 from connectors.kafka.decode import MessageDecoder
-from connectors.kafka.offsets import start_offset, stop_offset
+from connectors.kafka.offsets import start_offset, stop_offset, watermarks
 from connectors.kafka.options import KafkaConfig
 from flowsql.errors import ConnectorError
 
@@ -70,6 +84,20 @@ def consumer_config(config: KafkaConfig, table: TableDefinition) -> dict[str, An
     return conf
 
 
+def split_owner(split: str, parallelism: int) -> int:
+    """The subtask that reads ``split`` (module contract: Flink's rule, with a stable hash)."""
+    topic, partition = parse_split(split)
+    start = ((zlib.crc32(topic.encode()) * 31) & 0x7FFFFFFF) % parallelism
+    return (start + partition) % parallelism
+
+
+def _matching(topics: dict[str, Any], config: KafkaConfig) -> list[str]:
+    if config.pattern:
+        regex = re.compile(config.pattern)
+        return sorted(t for t in topics if regex.fullmatch(t) and not t.startswith("__"))
+    return sorted(t for t in config.topics if t in topics and topics[t].error is None)
+
+
 def list_partitions(client: Any, config: KafkaConfig) -> list[tuple[str, int]]:
     """Partitions of the configured topics or pattern (module contract)."""
     bootstrap = config.client.get("bootstrap.servers")
@@ -83,8 +111,7 @@ def list_partitions(client: Any, config: KafkaConfig) -> list[tuple[str, int]]:
         ) from None
     topics = metadata.topics
     if config.pattern:
-        regex = re.compile(config.pattern)
-        names = sorted(t for t in topics if regex.fullmatch(t) and not t.startswith("__"))
+        names = _matching(topics, config)
         if not names:
             raise ConnectorError(f"Kafka: no topic at '{bootstrap}' matches the pattern "
                                  f"'{config.pattern}'")
@@ -120,6 +147,8 @@ class KafkaReader(SourceReader):
         self.bounded = config.bounded != "unbounded"
         self.decoder = MessageDecoder(table, config)
         self.skipped = 0
+        self.discovery_interval_ms = 0 if self.bounded else max(config.discovery_ms, 0)
+        self._discovered: set[str] = set()
         self._consumer: Consumer | None = None
         self._splits: list[str] | None = None
         self._seeks: dict[str, int] = {}
@@ -138,6 +167,24 @@ class KafkaReader(SourceReader):
         if self._splits is None:
             self._splits = [split_name(t, p) for t, p in list_partitions(self.consumer, self.config)]
         return list(self._splits)
+
+    def split_owner(self, split: str, parallelism: int) -> int:
+        return split_owner(split, parallelism)
+
+    def discover(self, known: set[str]) -> list[str]:
+        """Splits the broker lists now that are not in ``known``, sorted (module contract)."""
+        try:
+            metadata = self.consumer.list_topics(timeout=METADATA_TIMEOUT_S)
+        except KafkaException as exc:
+            log.warning("Kafka: partition discovery failed (retried at the next interval): %s",
+                        exc.args[0])
+            return []
+        topics = metadata.topics
+        found = [split_name(t, p) for t in _matching(topics, self.config)
+                 for p in sorted(topics[t].partitions)]
+        new = [s for s in found if s not in known]
+        self._discovered.update(new)
+        return new
 
     def position(self, split: str) -> dict[str, Any] | None:
         part = self._parts.get(parse_split(split))
@@ -159,6 +206,8 @@ class KafkaReader(SourceReader):
         topic, partition = parse_split(split)
         consumer = self.consumer
         start = self._seeks.get(split)
+        if start is None and split in self._discovered:
+            start = watermarks(consumer, topic, partition)[0]
         if start is None:
             start = start_offset(consumer, self.config, topic, partition)
         part = _Partition(topic, partition, start, stop_offset(consumer, self.config, topic, partition))

@@ -6,8 +6,17 @@ Contract:
   its ``splits()`` and ``read(split)`` yields batches, or ``None`` when no data is available
   right now; see there.
 - :class:`SourceOperator` is the head of a source task. Subtask ``i`` of ``p`` reads the
-  splits whose index ``≡ i (mod p)``, round-robin one batch per split, so one endless split
-  never starves another.
+  splits whose index ``≡ i (mod p)`` — or, when the reader has a ``split_owner(split, p)``
+  method, the splits it gives to ``i`` (a rule on the split alone, so it holds for splits
+  discovered later) — round-robin one batch per split, so one endless split never starves
+  another.
+- Split discovery: a reader with ``discovery_interval_ms > 0``, a ``discover(known)`` and a
+  ``split_owner`` method is asked every interval (between passes over the splits) for splits not in
+  ``known`` (every split this subtask has seen, its own and others'); the ones
+  ``split_owner`` gives to this subtask are opened and read like the others: their positions
+  are in the next checkpoints, their watermark generators join the minimum once they have
+  data (the emitted watermark never goes back), and a subtask that was idle for want of
+  splits becomes active. With discovery the subtask keeps running while it has no split.
 - Watermarks (Flink's bounded out-of-orderness): each split has a
   :class:`BoundedOutOfOrderness` generator fed a callable ``batch -> event-time ms``; its
   watermark is ``max_seen - delay_ms - 1``. The subtask's watermark is the minimum over splits
@@ -196,6 +205,7 @@ class SourceOperator:
         self.idle_timeout_s = max(int(idle_timeout_ms), 0) / 1000.0
         self._restored: dict[str, Any] = {}
         self._states: list[_SplitState] = []
+        self._discovery_s = 0.0
 
     def open(self, ctx: OperatorContext) -> None:
         self.ctx = ctx
@@ -205,6 +215,9 @@ class SourceOperator:
         of the checkpoint's splits (sorted), so a job restored at another parallelism reads
         the splits it checkpointed (generator shards stay what they were)."""
         splits = sorted(self._restored) if self._restored else self.reader.splits()
+        owner = getattr(self.reader, "split_owner", None)
+        if owner is not None:
+            return [s for s in splits if owner(s, ctx.parallelism) == ctx.subtask_index]
         return [s for i, s in enumerate(splits) if i % ctx.parallelism == ctx.subtask_index]
 
     def run(self, out: SourceOutput, cancelled: threading.Event) -> None:
@@ -216,14 +229,18 @@ class SourceOperator:
             if position is not None and not position.get("finished"):
                 self.reader.seek(split, position)
         self._states = [
-            _SplitState(
-                split,
-                iter(self.reader.read(split)),
-                BoundedOutOfOrderness(self.timestamps, self.delay_ms) if self.timestamps else None,
-            )
+            self._open_split(split)
             for split in splits
             if not (self._restored.get(split) or {}).get("finished")
         ]
+        interval_ms = int(getattr(self.reader, "discovery_interval_ms", 0) or 0)
+        discovering = (interval_ms > 0 and hasattr(self.reader, "discover")
+                       and hasattr(self.reader, "split_owner"))
+        self._discovery_s = interval_ms / 1000.0 if discovering else 0.0
+        self._known: set[str] = set()
+        if discovering:
+            self._known = set(self._restored) if self._restored else set(self.reader.splits())
+        self._next_discovery = time.monotonic() + self._discovery_s
         self._out = out
         self._buffer = _Buffer()
         self._emitted_wm = MIN_WATERMARK
@@ -232,6 +249,8 @@ class SourceOperator:
         try:
             if not self._states and not self.reader.bounded:
                 out.idle(True)
+                self._idle_out = True
+            if not self._states and not self.reader.bounded and not self._discovery_s:
                 poll = getattr(out, "poll", None) or (lambda: None)
                 while not cancelled.wait(0.05):
                     poll()
@@ -243,6 +262,29 @@ class SourceOperator:
             self.reader.close()
 
     # -- steps -------------------------------------------------------------------------------
+    def _open_split(self, split: str) -> _SplitState:
+        return _SplitState(
+            split,
+            iter(self.reader.read(split)),
+            BoundedOutOfOrderness(self.timestamps, self.delay_ms) if self.timestamps else None,
+        )
+
+    def _discover(self) -> None:
+        """Every discovery interval: open the new splits this subtask owns (module contract)."""
+        if not self._discovery_s or time.monotonic() < self._next_discovery:
+            return
+        new = self.reader.discover(set(self._known))
+        self._next_discovery = time.monotonic() + self._discovery_s
+        if not new:
+            return
+        self._known.update(new)
+        owner = self.reader.split_owner
+        ctx = self.ctx
+        mine = [s for s in new if owner(s, ctx.parallelism) == ctx.subtask_index]
+        self._states.extend(self._open_split(s) for s in mine)
+        if mine:
+            self._update_idle()
+
     def _idle_clock(self) -> float:
         """Monotonic time minus the time spent blocked downstream (see module contract)."""
         return time.monotonic() - self._blocked_s
@@ -296,9 +338,13 @@ class SourceOperator:
             skipped = getattr(self.reader, "skipped", None)
             if skipped:  # records a lenient format dropped as malformed
                 self.ctx.metrics.extra["malformed_records"] = int(skipped)
+            self._discover()
             open_states = [s for s in self._states if not s.finished]
             if not open_states:
-                return
+                if not self._discovery_s:
+                    return
+                cancelled.wait(min(self._discovery_s, 0.05))
+                continue
             got_data = False
             status_changed = False
             for st in open_states:
@@ -403,7 +449,8 @@ class SourceOperator:
 
     def _update_idle(self) -> None:
         open_states = [s for s in self._states if not s.finished]
-        idle = bool(open_states) and all(s.idle for s in open_states)
+        idle = all(s.idle for s in open_states) if open_states else (
+            not self.reader.bounded and bool(self._discovery_s))
         if idle != self._idle_out:
             self._flush()
             self._idle_out = idle

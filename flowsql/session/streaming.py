@@ -34,7 +34,9 @@ Contract:
 - EXPLAIN (:func:`explain`): :func:`flowsql.planner.explain.explain_text`.
 - SHOW JOBS: ``job id``, ``job name``, ``status``, ``start time``, ``records in`` (rows
   read by the sources), ``records out`` (rows the sinks received), ``late records`` (rows
-  window operators found late: dropped, or written to the 'late-data.sink' table) — one row
+  window operators found late: dropped, or written to the 'late-data.sink' table),
+  ``malformed`` (records the sources skipped as malformed: ``json.ignore-parse-errors`` and
+  the other formats' lenient options), ``restarts``, ``last checkpoint`` — one row
   per job, oldest first, counts live while the job runs
   (:meth:`flowsql.runtime.jobmanager.jobmanager.JobManager.totals`); STOP JOB 'id': cancels
   the job; ``WITH SAVEPOINT`` stops it with a savepoint into
@@ -328,6 +330,8 @@ def show_jobs(session: Any) -> Result:
         "records in": pa.array([t.records_in for t in totals], pa.int64()),
         "records out": pa.array([t.records_out for t in totals], pa.int64()),
         "late records": pa.array([t.late_records for t in totals], pa.int64()),
+        # records a lenient format skipped; a short header keeps the table narrow in a terminal
+        "malformed": pa.array([t.malformed_records for t in totals], pa.int64()),
         "restarts": pa.array([j.restarts or 0 for j in jobs], pa.int64()),
         "last checkpoint": pa.array([j.last_checkpoint for j in jobs], pa.int64()),
     })

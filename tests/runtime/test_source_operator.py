@@ -175,3 +175,52 @@ def test_bounded_out_of_orderness_generator():
     gen2 = BoundedOutOfOrderness(column_timestamps(["a.t", "b.t"]))
     gen2.on_batch(nested)
     assert gen2.current() == 69
+
+
+class DiscoveringReader(ScriptedReader):
+    """Unbounded splits ``s<i>`` that each yield one batch of ``i + 1`` rows; ``later`` splits
+    are listed by ``discover`` only (from its second call on), as new partitions would be."""
+
+    def __init__(self, first: list[str], later: list[str]) -> None:
+        super().__init__({s: None for s in first}, bounded=False)
+        self.later = later
+        self.discovery_interval_ms = 1
+        self.calls = 0
+        self.read_splits: list[str] = []
+
+    def split_owner(self, split: str, parallelism: int) -> int:
+        return int(split[1:]) % parallelism
+
+    def discover(self, known: set[str]) -> list[str]:
+        self.calls += 1
+        listed = list(self.scripts) + (self.later if self.calls >= 2 else [])
+        return [s for s in listed if s not in known]
+
+    def read(self, split: str) -> Iterator[pa.RecordBatch | None]:
+        self.read_splits.append(split)
+        yield _batch([1] * (int(split[1:]) + 1))
+        while True:
+            yield None
+
+    def position(self, split: str) -> dict:
+        return {"at": split}
+
+
+def test_discovered_splits_are_read_by_their_owner_and_checkpointed():
+    reader = DiscoveringReader(["s0", "s1"], ["s2", "s3", "s5"])
+    source = SourceOperator(reader, allow_latency_ms=0)
+    rec = _run(source, stop_when=lambda r: sum(r.of("batch")) >= 1 + 3, subtask=0,
+               parallelism=2)
+    assert sorted(reader.read_splits) == ["s0", "s2"]  # s1, s3 and s5 belong to subtask 1
+    assert sum(rec.of("batch")) == 1 + 3
+    assert source.positions() == {"s0": {"at": "s0"}, "s2": {"at": "s2"}}
+
+
+def test_subtask_without_splits_waits_for_discovered_ones():
+    reader = DiscoveringReader(["s0"], ["s3"])
+    source = SourceOperator(reader, allow_latency_ms=0)
+    rec = _run(source, stop_when=lambda r: bool(r.of("batch")), subtask=1, parallelism=2)
+    assert reader.read_splits == ["s3"]
+    assert rec.events[0] == ("idle", True)  # idle while it had no split
+    assert ("idle", False) in rec.events and rec.of("batch") == [4]
+    assert source.positions() == {"s3": {"at": "s3"}}

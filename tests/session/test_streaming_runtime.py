@@ -103,7 +103,7 @@ def test_show_jobs_columns_and_live_counts(session):
         jobs = session.execute_one("SHOW JOBS").table
         assert jobs.column_names == [
             "job id", "job name", "status", "start time", "records in", "records out", "late records",
-            "restarts", "last checkpoint",
+            "malformed", "restarts", "last checkpoint",
         ]
         deadline = time.monotonic() + WAIT_S
         while _job_row(session, r.job_id)["records out"] == 0:

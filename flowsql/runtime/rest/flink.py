@@ -232,7 +232,8 @@ def job_details(view: ClusterView, info: JobInfo, sampler: RateSampler, now: flo
         status_counts=status_counts,
         plan=m.Plan(jid=job_id, name=info.name, nodes=nodes),
         flowsql=m.JobDetailsExtension(
-            operators=operators, edges=edges, reason=reason(info), error=info.error
+            operators=operators, edges=edges, reason=reason(info), error=info.error,
+            malformed_records=sum(o.malformed_records for o in operators),
         ),
     )
 
@@ -277,6 +278,7 @@ def operator_details(
                 watermark=wm,
                 watermark_lag_ms=ms(now) - wm if wm is not None else None,
                 late_records=om.late_records_dropped,
+                malformed_records=int(om.extra.get("malformed_records", 0) or 0),
                 backpressure=backpressure(om, r, op.parallelism),
             )
         )

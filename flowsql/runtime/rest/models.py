@@ -159,6 +159,7 @@ class OperatorDetails(FlinkModel):
     watermark: int | None
     watermark_lag_ms: int | None = Field(alias="watermark-lag-ms")
     late_records: int = Field(alias="late-records")
+    malformed_records: int = Field(0, alias="malformed-records")  # skipped by a lenient format
     backpressure: Backpressure
 
 
@@ -175,6 +176,7 @@ class JobDetailsExtension(FlinkModel):
 
     operators: list[OperatorDetails]
     edges: list[OperatorEdge]
+    malformed_records: int = Field(0, alias="malformed-records")  # summed over the operators
     reason: str | None = None
     error: str | None = None
 

@@ -6,7 +6,8 @@ Contract:
   and the process collector (this process's RSS, CPU, open fds) on a private registry.
 - Per operator of every job that is not in a final state (labels ``job_id``, ``job_name``,
   ``operator_id``; summed over subtasks): ``flowsql_operator_records_in_total``,
-  ``..._records_out_total``, ``..._late_records_total``; when the view measures them:
+  ``..._records_out_total``, ``..._late_records_total``, ``..._malformed_records_total``
+  (a source's records skipped by a lenient format, when it skipped any); when the view measures them:
   ``..._busy_time_ms_total``, ``..._backpressured_time_ms_total``,
   ``..._watermark_lag_seconds`` (wall clock minus watermark), ``..._channel_fill_ratio``,
   ``..._credits``. Finished jobs are left out: their series simply end.
@@ -98,6 +99,8 @@ class ClusterCollector(Collector):
         rin = counter("records_in", "Records the operator received, summed over subtasks.")
         rout = counter("records_out", "Records the operator emitted, summed over subtasks.")
         late = counter("late_records", "Late records the operator dropped or side-output.")
+        malformed = counter("malformed_records",
+                            "Records a source skipped as malformed (lenient formats).")
         busy = counter("busy_time_ms", "Milliseconds the operator's subtasks were busy.")
         bp = counter("backpressured_time_ms", "Milliseconds the operator's subtasks were backpressured.")
         lag = gauge("watermark_lag_seconds", "Wall-clock time minus the operator's watermark.")
@@ -117,6 +120,8 @@ class ClusterCollector(Collector):
                 rout.add_metric(labels, om.records_out)
                 late.add_metric(labels, om.late_records_dropped)
                 extra = om.extra
+                if _number(extra.get("malformed_records")):
+                    malformed.add_metric(labels, extra["malformed_records"])
                 if _number(extra.get("busy_ms")):
                     busy.add_metric(labels, extra["busy_ms"])
                 if _number(extra.get("backpressured_ms")):
@@ -128,7 +133,7 @@ class ClusterCollector(Collector):
                     fill.add_metric(labels, extra["channel_fill"])
                 if _number(extra.get("credits")):
                     credits.add_metric(labels, extra["credits"])
-        yield from (job_info, rin, rout, late, busy, bp, lag, fill, credits)
+        yield from (job_info, rin, rout, late, malformed, busy, bp, lag, fill, credits)
 
     def _task_managers(self, now: float) -> Iterator[Metric]:
         def gauge(name: str, doc: str) -> GaugeMetricFamily:

@@ -209,3 +209,21 @@ def test_files_reader_resumes_after_its_position(tmp_path, make_table):
     again.seek(split, {"rows": 4})
     rest = [v for b in again.read(split) for v in b.column(0).to_pylist()]
     assert rest == list(range(4, 10)) and again.position(split) == {"rows": 10}
+
+
+@pytest.mark.parametrize(("fmt", "text"), [
+    ("json", '{"v": 1}\nnot json\n{"v": "x"}\n{"v": 4}\n'),
+    ("csv", "1\nx\n3,4\n4\n"),
+])
+def test_streaming_read_counts_skipped_records_in_show_jobs(session, tmp_path, fmt, text):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / f"a.{fmt}").write_text(text)
+    session.execute_one(f"CREATE TABLE src (v INT) WITH ('connector' = 'filesystem', "
+                        f"'path' = '{tmp_path / 'in'}', 'format' = '{fmt}', "
+                        f"'{fmt}.ignore-parse-errors' = 'true')")
+    session.execute_one("CREATE TABLE bh (v INT) WITH ('connector' = 'blackhole')")
+    session.execute_one("SET 'table.dml-sync' = 'true'")
+    job_id = session.execute_one("INSERT INTO bh SELECT v FROM src").job_id
+    row = next(j for j in session.execute_one("SHOW JOBS").table.to_pylist()
+               if j["job id"] == job_id)
+    assert (row["records out"], row["malformed"]) == (2, 2)

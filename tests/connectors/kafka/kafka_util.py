@@ -75,3 +75,41 @@ def _high_watermark(consumer: Consumer, topic: str, partition: int, deadline: fl
             if e.args[0].code() not in _NOT_YET or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def json_values(bootstrap: str, topic: str, n: int, key: str = "v", timeout: float = 60.0) -> list:
+    """The sorted ``key`` values of the JSON messages in ``topic``, once there are at least
+    ``n`` of them (or what there is after ``timeout``)."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    while True:
+        got = sorted(json.loads(m.value())[key] for m in read_topic(bootstrap, topic))
+        if len(got) >= n or time.monotonic() > deadline:
+            return got
+        time.sleep(0.3)
+
+
+def savepoints_on(session, directory) -> None:
+    """Checkpoint every 300 ms into ``directory``/chk; savepoints go to ``directory``/sp."""
+    for key, value in [("execution.checkpointing.interval", "300 ms"),
+                       ("execution.checkpointing.dir", directory / "chk"),
+                       ("execution.checkpointing.savepoint-dir", directory / "sp")]:
+        session.execute_one(f"SET '{key}' = '{value}'")
+
+
+def resume_with_more(session, bootstrap: str, job: str, src: str, out: str) -> list:
+    """Stop ``job`` (``INSERT INTO o SELECT v FROM s``, 10 values in ``out`` so far) with a
+    savepoint, produce v = 10..15 over ``src``'s partitions 0 and 1, resume the job from the
+    savepoint and return ``json_values`` of ``out`` once it holds 16 (the job is stopped)."""
+    import json
+
+    savepoint = session.execute_one(f"STOP JOB '{job}' WITH SAVEPOINT").table.column(0)[0].as_py()
+    produce(bootstrap, src, [{"value": json.dumps({"v": i}), "partition": i % 2}
+                             for i in range(10, 16)])
+    session.execute_one(f"SET 'execution.savepoint.path' = '{savepoint}'")
+    job = session.execute_one("INSERT INTO o SELECT v FROM s").job_id
+    try:
+        return json_values(bootstrap, out, 16)
+    finally:
+        session.execute_one(f"STOP JOB '{job}'")

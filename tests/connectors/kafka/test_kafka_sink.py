@@ -7,7 +7,13 @@ import json
 
 import pytest
 
-from tests.connectors.kafka.kafka_util import produce, read_topic
+from tests.connectors.kafka.kafka_util import (
+    json_values,
+    produce,
+    read_topic,
+    resume_with_more,
+    savepoints_on,
+)
 
 
 def _table(session, name: str, columns: str, bootstrap: str, **options: str) -> None:
@@ -102,35 +108,15 @@ def test_stop_with_savepoint_and_resume_reads_on_from_the_positions(session, boo
                                                                     tmp_path):
     """Kafka → Kafka, at-least-once: the savepoint holds every partition's next offset; the
     resumed job reads only what came after it, so the output holds every input once."""
-    import time
-
     src, out = new_topic(partitions=2), new_topic(partitions=2)
     produce(bootstrap, src, [{"value": json.dumps({"v": i}), "partition": i % 2} for i in range(10)])
     _table(session, "s", "v INT", bootstrap, topic=src, **{"scan.bounded.mode": "unbounded"})
     _table(session, "o", "v INT", bootstrap, topic=out)
-    for key, value in [("execution.checkpointing.interval", "300 ms"),
-                       ("execution.checkpointing.dir", tmp_path / "chk"),
-                       ("execution.checkpointing.savepoint-dir", tmp_path / "sp")]:
-        session.execute_one(f"SET '{key}' = '{value}'")
-
-    def wait_for(n: int) -> list[int]:
-        deadline = time.monotonic() + 60
-        while True:
-            got = sorted(json.loads(m.value())["v"] for m in read_topic(bootstrap, out))
-            if len(got) >= n or time.monotonic() > deadline:
-                return got
-            time.sleep(0.3)
+    savepoints_on(session, tmp_path)
 
     job = session.execute_one("INSERT INTO o SELECT v FROM s").job_id
-    assert wait_for(10) == list(range(10))
-    savepoint = session.execute_one(f"STOP JOB '{job}' WITH SAVEPOINT").table.column(0)[0].as_py()
-    produce(bootstrap, src, [{"value": json.dumps({"v": i}), "partition": i % 2} for i in range(10, 16)])
-    session.execute_one(f"SET 'execution.savepoint.path' = '{savepoint}'")
-    job = session.execute_one("INSERT INTO o SELECT v FROM s").job_id
-    try:
-        assert wait_for(16) == list(range(16))
-    finally:
-        session.execute_one(f"STOP JOB '{job}'")
+    assert json_values(bootstrap, out, 10) == list(range(10))
+    assert resume_with_more(session, bootstrap, job, src, out) == list(range(16))
 
 
 @pytest.mark.parametrize("mode", ["streaming", "batch"])

@@ -122,7 +122,7 @@ def test_three_partitions_over_two_subtasks(session, bootstrap, new_topic):
         splits = reader.splits()
     finally:
         reader.close()
-    assert splits == [f"{topic}:0", f"{topic}:1", f"{topic}:2"]  # subtask i reads i, i+2, ...
+    assert splits == [f"{topic}:0", f"{topic}:1", f"{topic}:2"]  # spread: see split_owner
     session.execute_one("SET 'parallelism.default' = '2'")
     session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
     got = rows_of(session.execute_one("SELECT p, COUNT(*) AS c, SUM(v) AS s FROM t GROUP BY p"))

@@ -252,8 +252,10 @@ function updateGraph(job) {
     lag.textContent = op["watermark-lag-ms"] === null ? "" : "lag " + fmtDuration(op["watermark-lag-ms"]);
     lag.classList.toggle("warn", (op["watermark-lag-ms"] || 0) > 60000);
     const late = $(".late-records", box);
-    late.textContent = fmtInt(op["late-records"]);
-    late.classList.toggle("warn", op["late-records"] > 0);
+    // records a source skipped as malformed share the line, shown only when there are some
+    const malformed = op["malformed-records"] || 0;
+    late.textContent = fmtInt(op["late-records"]) + (malformed ? ` · ${fmtInt(malformed)} malformed` : "");
+    late.classList.toggle("warn", op["late-records"] > 0 || malformed > 0);
     const bp = op.backpressure, bpEl = $(".backpressure", box);
     const share = bp.ratio !== null ? bp.ratio : bp["channel-fill"];
     bpEl.textContent = bp.level === null ? "n/a" : `${bp.level.toUpperCase()} ${Math.round(100 * share)}%`;
