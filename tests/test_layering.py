@@ -9,7 +9,8 @@ of one layer sit beside each other and do not import each other. So the graph ha
 The order, low to high, and why:
 - ``flowsql`` (the package root: ``__version__``), ``errors`` and ``failpoints`` (crash points
   for fault tests); then the shared vocabulary
-  ``types``, ``config`` and ``messages`` (row kinds, watermarks, control messages).
+  ``types``, ``config``, ``messages`` (row kinds, watermarks, control messages) and
+  ``date_patterns`` (Java date patterns, read alike by both engines and the connectors).
 - ``state``, ``catalog`` (table records) and ``physical`` (the JobGraph: plain data that the
   planner produces and the runtime deploys, so it sits below both of them).
 - ``sql`` (parse / generate; it builds catalog records) and ``connectors`` (they see catalog
@@ -37,7 +38,7 @@ TOPS = ("flowsql", "catalog", "connectors")
 
 LAYERS: list[tuple[str, ...]] = [
     ("flowsql", "flowsql.errors", "flowsql.failpoints"),
-    ("flowsql.types", "flowsql.config", "flowsql.messages"),
+    ("flowsql.types", "flowsql.config", "flowsql.messages", "flowsql.date_patterns"),
     ("flowsql.state", "catalog", "flowsql.physical"),
     ("flowsql.sql", "connectors", "flowsql.udf"),
     ("flowsql.expr", "flowsql.batch"),

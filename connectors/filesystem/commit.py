@@ -26,18 +26,17 @@ Contract:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-import pyarrow as pa
-
 from connectors.base import OptionSpec
 from connectors.filesystem.partitions import DEFAULT_PARTITION_NAME, unescape
+from flowsql.date_patterns import parse_pattern
 from flowsql.errors import ConnectorError
-from flowsql.expr.temporal import parse_timestamps
 
 DEFAULT_FORMATTER = "yyyy-MM-dd HH:mm:ss"
 
@@ -128,15 +127,28 @@ def partition_time_ms(partition: str, options: dict[str, Any]) -> int | None:
     else:
         text = values[0]
     formatter = options.get("partition.time-extractor.timestamp-formatter") or DEFAULT_FORMATTER
-    parsed = parse_timestamps(pa.array([text], pa.string()),
-                              None if formatter == DEFAULT_FORMATTER else str(formatter))[0]
-    if not parsed.is_valid:
+    parsed = _parse_time(text, str(formatter))
+    if parsed is None:
         raise ConnectorError(
             f"cannot extract a partition time from partition '{partition}': '{text}' does not "
             f"match '{formatter}'",
             hint="Set 'partition.time-extractor.timestamp-pattern' (e.g. '$dt $hr:00:00') "
                  "and, for other layouts, 'partition.time-extractor.timestamp-formatter'.")
-    return int(pa.scalar(parsed.as_py(), pa.timestamp("ms")).cast(pa.int64()).as_py())
+    return int(parsed.replace(tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def _parse_time(text: str, formatter: str) -> dt.datetime | None:
+    """One partition time: Flink's lenient default (``yyyy-MM-dd[ HH:mm[:ss[.SSS]]]``), or a
+    Java pattern read by :mod:`flowsql.date_patterns` (one value: Python's ``strptime``)."""
+    try:
+        if formatter == DEFAULT_FORMATTER:
+            return dt.datetime.fromisoformat(text.strip())
+        read = parse_pattern(formatter)
+        if read.fraction_digits:
+            raise ConnectorError(f"a partition time formatter with fractions ('{formatter}')")
+        return dt.datetime.strptime(text, read.strptime())
+    except ValueError:
+        return None
 
 
 class PartitionCommitter:

@@ -4,7 +4,7 @@ Contract: :func:`map_functions` rewrites a Flink-dialect expression tree in plac
 generating it with sqlglot's ``duckdb`` dialect gives DuckDB SQL with Flink semantics:
 
 - ``DATE_FORMAT(ts, 'yyyy-MM-dd HH:mm:ss')`` → ``strftime(CAST(ts AS TIMESTAMP), '%Y-%m-%d %H:%M:%S')``
-  (Java date patterns read by :mod:`flowsql.sql.date_patterns`, the reading the streaming
+  (Java date patterns read by :mod:`flowsql.date_patterns`, the reading the streaming
   engine uses too);
 - ``TO_TIMESTAMP_LTZ(n, 0|3)``, ``TO_TIMESTAMP(s[, fmt])`` (NULL when unparsable),
   ``UNIX_TIMESTAMP([s[, fmt]])``, ``FROM_UNIXTIME(n[, fmt])``;
@@ -22,7 +22,7 @@ Any other *unknown* function (``exp.Anonymous`` not listed in :data:`PASSTHROUGH
 ``NotSupportedError`` before DuckDB sees it: the batch engine only runs functions it knows,
 which also keeps DuckDB-only table/file functions away from user SQL.
 
-Java date patterns are converted by :mod:`flowsql.sql.date_patterns` (shared with the
+Java date patterns are converted by :mod:`flowsql.date_patterns` (shared with the
 streaming engine): sqlglot's Hive time mapping works only at parse time and only when the
 dialect declares it; this one is applied to whatever format string the Flink dialect leaves
 in the tree.
@@ -33,8 +33,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from flowsql.batch.json import map_json
+from flowsql.date_patterns import Strftime, parse_pattern
 from flowsql.errors import NotSupportedError, ValidationError
-from flowsql.sql.date_patterns import Strftime, parse_pattern
 
 # Anonymous functions whose DuckDB namesake has the same semantics as Flink's.
 PASSTHROUGH = frozenset(
@@ -63,7 +63,7 @@ def _java_pattern(node: exp.Expression | None, default: str) -> str:
 
 def _strptime_literal(node: exp.Expression | None, default: str) -> exp.Literal:
     """A format argument as a DuckDB strptime literal (a Java pattern converted by
-    :mod:`flowsql.sql.date_patterns`; a strftime format passes through)."""
+    :mod:`flowsql.date_patterns`; a strftime format passes through)."""
     text = _java_pattern(node, default)
     return exp.Literal.string(text if "%" in text else parse_pattern(text).strptime())
 

@@ -3,7 +3,7 @@
 Contract:
 - Java date patterns (what Flink's DATE_FORMAT, TO_TIMESTAMP, UNIX_TIMESTAMP and
   FROM_UNIXTIME take, e.g. ``yyyy-MM-dd HH:mm:ss``) are read by
-  :mod:`flowsql.sql.date_patterns`, the reading batch mode uses too:
+  :mod:`flowsql.date_patterns`, the reading batch mode uses too:
   :func:`format_timestamps` prints what Arrow's ``strftime`` cannot (unpadded numbers,
   fractions of a second) with component kernels; :func:`parse_timestamps` parses with
   ``strptime`` and refuses a fraction (Arrow's ``strptime`` has no code for it).
@@ -24,9 +24,9 @@ import time
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flowsql.date_patterns import Component, Strftime, parse_pattern
 from flowsql.errors import NotSupportedError
 from flowsql.expr.kernels import Value, cast_or_bisect
-from flowsql.sql.date_patterns import Component, Strftime, parse_pattern
 
 DEFAULT_FORMAT = "yyyy-MM-dd HH:mm:ss"
 
@@ -53,7 +53,7 @@ def to_local(ts: Value, session_tz: str) -> Value:
 def format_timestamps(ts: Value, pattern: str, session_tz: str) -> Value:
     """DATE_FORMAT: format timestamps/dates with a Java pattern (vectorized).
 
-    The pattern is read by :mod:`flowsql.sql.date_patterns` (as in batch mode) and printed
+    The pattern is read by :mod:`flowsql.date_patterns` (as in batch mode) and printed
     in pieces: runs that Arrow's ``strftime`` prints exactly, and the fields it cannot
     (unpadded numbers, fractions of a second) from component kernels, joined per row."""
     if pa.types.is_date(ts.type):

@@ -1,4 +1,4 @@
-"""Java date patterns read once (flowsql.sql.date_patterns) print and parse the same in both
+"""Java date patterns read once (flowsql.date_patterns) print and parse the same in both
 engines: DATE_FORMAT, FROM_UNIXTIME and TO_TIMESTAMP over Flink's documented pattern letters,
 streaming (Arrow) vs batch (DuckDB), on timestamps around midnight, noon and New Year, with
 milliseconds and NULLs."""

@@ -8,12 +8,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from flowsql.date_patterns import parse_pattern
 from flowsql.expr import strings
 from flowsql.expr.compile import compile_expression
 from flowsql.expr.temporal import finest_unit, format_timestamps
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.calc import CalcOperator
-from flowsql.sql.date_patterns import parse_pattern
 
 INPUT = (("url", "STRING"), ("s", "STRING"), ("ts", "TIMESTAMP(3)"))
 URLS = ["https://a.com/x/y/z?channel_id=7", "", None, "plain", "/a//b/", "a/b",

@@ -1,11 +1,11 @@
-"""Java date patterns read once, rendered for DuckDB and Arrow (flowsql.sql.date_patterns)."""
+"""Java date patterns read once, rendered for DuckDB and Arrow (flowsql.date_patterns)."""
 
 from __future__ import annotations
 
 import pytest
 
+from flowsql.date_patterns import Component, Strftime, parse_pattern
 from flowsql.errors import NotSupportedError
-from flowsql.sql.date_patterns import Component, Strftime, parse_pattern
 
 
 @pytest.mark.parametrize(
