@@ -28,9 +28,9 @@ import pyarrow as pa
 from flowsql.errors import NotSupportedError
 from flowsql.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.operators.accumulators import Accumulators
-from flowsql.operators.assigners import assigner_for, event_time_ms
+from flowsql.operators.assigners import assigner_for
 from flowsql.operators.base import Collector, Operator
-from flowsql.operators.late_data import clamp_ms, split_late
+from flowsql.operators.late_data import clamp_ms, on_time_slices
 from flowsql.operators.python_group_aggregate import (
     ACC,
     _runner,
@@ -66,14 +66,10 @@ class PythonWindowAggregateOperator(Operator):
             return
         if ROW_KIND in batch.schema.names:
             raise NotSupportedError("a window aggregation over an updating input")
-        ts = event_time_ms(batch, self.spec.window.time_column)
-        ends = self.assigner.slice_end(ts)
-        late = self.assigner.last_window_end(ends) - 1 <= self.watermark
-        if late.any():
-            batch = split_late(batch, late, self.ctx, self.late_out)
-            ends = ends[~late]
-            if batch.num_rows == 0:
-                return
+        batch, ends = on_time_slices(batch, self.assigner, self.spec.window.time_column,
+                                     self.watermark, self.ctx, self.late_out)
+        if batch.num_rows == 0:
+            return
         table = pa.Table.from_batches([batch]).append_column(SLICE, pa.array(ends))
         self.accs.bind(table.schema)
         if self.key_types is None:

@@ -45,9 +45,9 @@ from flowsql.errors import NotSupportedError
 from flowsql.messages import MIN_WATERMARK, ROW_KIND, Watermark
 from flowsql.operators.acc_store import AccumulatorStore, as_array
 from flowsql.operators.accumulators import SEQ, VALUE, Accumulators
-from flowsql.operators.assigners import assigner_for, event_time_ms
+from flowsql.operators.assigners import assigner_for
 from flowsql.operators.base import Collector, Operator, OperatorContext
-from flowsql.operators.late_data import clamp_ms, split_late
+from flowsql.operators.late_data import clamp_ms, on_time_slices
 from flowsql.operators.slice_state import KID, SliceCells, merge_windows
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
@@ -98,17 +98,11 @@ class WindowAggregateOperator(Operator):
             return
         if ROW_KIND in batch.schema.names:
             raise NotSupportedError("window aggregation over an updating (changelog) input")
-        # 1. slice of every row
-        ts = event_time_ms(batch, self.spec.window.time_column)
-        slice_end = self.assigner.slice_end(ts)
-        # 2. late rows: the last window containing the row has fired already
-        if self.watermark > MIN_WATERMARK:
-            late = self.assigner.last_window_end(slice_end) - 1 <= self.watermark
-            if late.any():
-                batch = split_late(batch, late, self.ctx, self.late_out)
-                slice_end = slice_end[~late]
-                if batch.num_rows == 0:
-                    return
+        # 1-2. slice of every row; late rows (their last window has fired) split off
+        batch, slice_end = on_time_slices(batch, self.assigner, self.spec.window.time_column,
+                                          self.watermark, self.ctx, self.late_out)
+        if batch.num_rows == 0:
+            return
         # 3. partial aggregate per (keys, slice)
         table = pa.Table.from_batches([batch]).append_column(SLICE_END, pa.array(slice_end))
         if self.accs.needs_seq:
