@@ -39,8 +39,10 @@ durable" and "transaction committed". Here the checkpoint itself holds the epoch
    "checkpoint durable" and "transaction committed" therefore gives each epoch exactly once.
 7. End of input (:meth:`finish`): the records after the last barrier are held until the
    JobManager says the whole job finished (:meth:`commit_all`, from the sink operator's
-   ``commit_final``), then published as one last epoch; if the job restarts instead, they
-   are replayed from the last checkpoint.
+   ``commit_final``), then published as one last epoch, numbered one past the newest
+   checkpoint this attempt prepared or restored from (:meth:`resume_after`: an attempt that
+   finishes before its first checkpoint must not reuse an earlier attempt's marker); if the
+   job restarts instead, they are replayed from the last checkpoint.
 8. Timeouts. A transaction that cannot be committed within ``transaction.timeout.ms``
    (``properties.transaction.timeout.ms``; librdkafka's default is 60 s) -- the broker is
    down longer than that -- fails the job LOUDLY with a ``ConnectorError`` naming the
@@ -263,6 +265,13 @@ class ExactlyOnceWriter(KafkaWriter):
         self._committer.start()
 
     # -- the epoch (steps 3, 4) ----------------------------------------------------------------
+    def resume_after(self, checkpoint_id: int) -> None:
+        """This attempt restored from checkpoint ``checkpoint_id``: the final epoch (step 7)
+        is numbered after it even when no checkpoint completes in this attempt, so its
+        marker never repeats an earlier attempt's (writer, checkpoint)."""
+        with self._lock:
+            self._last_checkpoint = max(self._last_checkpoint, checkpoint_id)
+
     def write(self, batch: pa.RecordBatch) -> None:
         self._raise_failure()
         self._epoch.append(self.messages(batch))

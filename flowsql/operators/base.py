@@ -64,6 +64,8 @@ class OperatorContext:
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     job_id: str = ""  # the job's id (stable across restarts of the job)
     uid: str = ""  # the operator's stable uid (names its state in checkpoints)
+    # the checkpoint this attempt restored from (set before open); 0 for a fresh start
+    restored_checkpoint_id: int = 0
 
     @property
     def key_group_range(self) -> tuple[int, int]:

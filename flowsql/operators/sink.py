@@ -39,7 +39,9 @@ class SinkOperator(Operator):
     returns a table of its own, with ``pending_as_table`` set, gets that table back in
     ``recover``), :meth:`notify_checkpoint_complete`
     commits, a restore recovers (commits) the files the checkpoint lists, and
-    :meth:`commit_final` publishes the rest when the whole job finished."""
+    :meth:`commit_final` publishes the rest when the whole job finished. A writer with
+    ``resume_after(checkpoint_id)`` is told, on open, the checkpoint the attempt restored
+    from."""
 
     # rescaling (runtime/taskmanager/checkpointing.py): the uncommitted files of every old
     # subtask go to the new subtask 0, which commits them on restore
@@ -56,6 +58,9 @@ class SinkOperator(Operator):
         bind_job = getattr(self.writer, "bind_job", None)
         if bind_job is not None:  # writers that name things by job and sink (kafka's
             bind_job(ctx.job_id, ctx.uid)  # transactional ids)
+        resume = getattr(self.writer, "resume_after", None)
+        if resume is not None and ctx.restored_checkpoint_id:  # writers that number epochs
+            resume(ctx.restored_checkpoint_id)  # by checkpoint (kafka's markers)
         interval = str(ctx.config.get("execution.checkpointing.interval") or "").strip()
         begin = getattr(self.writer, "begin_transactions", None)
         if interval and (parse_duration_ms(interval) or 0) > 0 and begin is not None:

@@ -397,6 +397,10 @@ class Task:
     def _build(self) -> tuple[Operator | SourceOperator, OperatorChain]:
         """Step 1: build every operator from its spec and open it."""
         desc = self.desc
+        meta = open_checkpoint(str(desc.restore)).metadata if desc.restore else None
+        if meta is not None:  # before open: writers number their epochs after it
+            for ctx in self.contexts.values():
+                ctx.restored_checkpoint_id = int(meta.get("checkpoint_id") or 0)
         live: list[Any] = []
         for spec in desc.operators:
             env = BuildEnv(
@@ -409,8 +413,8 @@ class Task:
             op = _guard(spec.id, self.registry.build, spec.kind, spec.params, env)
             _guard(spec.id, op.open, self.contexts[spec.id])
             live.append(op)
-        if desc.restore:
-            self._restore(live)
+        if meta is not None:
+            self._restore(live, meta)
         head = live[0]
         rest = live[1:] if isinstance(head, SourceOperator) else live
         specs = desc.operators[1:] if isinstance(head, SourceOperator) else desc.operators
@@ -423,10 +427,10 @@ class Task:
         self._chain = chain
         return head, chain
 
-    def _restore(self, live: list[Any]) -> None:
-        """Give every operator its state from the checkpoint ``desc.restore``."""
+    def _restore(self, live: list[Any], meta: Mapping[str, Any]) -> None:
+        """Give every operator its state from the checkpoint ``desc.restore`` (``meta``: its
+        metadata)."""
         desc = self.desc
-        meta = open_checkpoint(str(desc.restore)).metadata
         then = meta.get("operators", {})
         for spec, op in zip(desc.operators, live, strict=True):
             is_source = isinstance(op, SourceOperator)

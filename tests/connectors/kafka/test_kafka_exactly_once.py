@@ -114,6 +114,32 @@ def test_empty_epochs_open_no_transaction(session, bootstrap, new_topic):
     w.commit_all()
 
 
+def test_an_attempt_that_finishes_before_its_first_checkpoint_numbers_its_epoch_after_the_restored(
+        session, bootstrap, new_topic):
+    """Restored from checkpoint 3 with nothing pending, the attempt reaches the end of input
+    before any checkpoint: its final epoch is 4, not 1 again (each (writer, checkpoint)
+    marker exists once; the cluster kill -9 test met this as a repeated marker 1)."""
+    out = new_topic()
+    _sink(session, "out", out, bootstrap)
+    old = _writer(session, "out")
+    old.write(_batch(range(0, 3)))
+    old.prepare_commit(1)
+    old.commit(1)
+    until("epoch 1 committed", lambda: old.committed == [1], timeout=30)
+    old.prepare_commit(3)  # an empty epoch 3: checkpoint 3 holds nothing pending
+
+    new = _writer(session, "out")  # the restarted subtask, restored from checkpoint 3
+    new.resume_after(3)
+    new.write(_batch(range(3, 5)))
+    new.finish()
+    new.commit_all()
+    markers = [json.loads(m.value()) for m in read_topic(bootstrap, new.config.marker_topic)]
+    assert sorted((m["writer"], m["checkpoint"]) for m in markers) == [
+        (new.writer_id, 1), (new.writer_id, 4)]
+    assert sorted(_ids(bootstrap, out)) == list(range(5))
+    old.finish()
+
+
 def test_recovery_resends_only_uncommitted_epochs_and_fences_the_zombie(session, bootstrap,
                                                                        new_topic):
     """Epoch 1 is committed, epoch 2 is in checkpoint 2 but its commit never happened (the
