@@ -49,7 +49,7 @@ from connectors.kafka.options import (
     check_source,
     kafka_config,
 )
-from connectors.options import parse_duration_ms, validate_options
+from connectors.options import validate_options
 from flowsql.errors import ConnectorError, NotSupportedError
 
 
@@ -136,12 +136,9 @@ class KafkaFactory(ConnectorFactory):
 
     def check_sink_job(self, table: TableDefinition, settings: Any) -> None:
         """Planning: an exactly-once sink against the job's checkpoint interval."""
-        from connectors.kafka.transactions import check_job
+        from connectors.kafka.transactions import check_settings
 
-        config = self._sink_config(table, self.validate(table))
-        if config.delivery == "exactly-once":
-            interval = str(settings.get("execution.checkpointing.interval") or "").strip()
-            check_job(config, (parse_duration_ms(interval) or 0) if interval else 0)
+        check_settings(self._sink_config(table, self.validate(table)), settings)
 
     def _sink_config(self, table: TableDefinition, options: dict[str, Any]) -> KafkaConfig:
         config = self.config(table, options)

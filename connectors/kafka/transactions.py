@@ -91,6 +91,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from catalog.table import TableDefinition
 from connectors.kafka.options import KafkaConfig
 from connectors.kafka.writer import MESSAGES, METADATA_TIMEOUT_S, KafkaWriter
+from connectors.options import parse_duration_ms
 from flowsql.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,13 @@ def check_job(config: KafkaConfig, interval_ms: int) -> None:
         log.warning("kafka sink: 'transaction.timeout.ms' (%d ms) is less than twice the "
                     "checkpoint interval (%d ms); a short broker outage will fail the job",
                     timeout, interval_ms)
+
+
+def check_settings(config: KafkaConfig, settings: Any) -> None:
+    """:func:`check_job` for a sink of either factory, against the session's settings."""
+    if config.delivery == "exactly-once":
+        interval = str(settings.get("execution.checkpointing.interval") or "").strip()
+        check_job(config, (parse_duration_ms(interval) or 0) if interval else 0)
 
 
 def ensure_marker_topic(client: dict[str, str], topic: str) -> None:

@@ -8,7 +8,9 @@ Contract (Flink's upsert-kafka connector):
   (needs ``value.fields-include`` = ``EXCEPT_KEY``), ``value.fields-include`` (``ALL``
   default), ``sink.parallelism``, ``sink.buffer-flush.max-rows`` +
   ``sink.buffer-flush.interval`` (both > 0 enable the sink buffer),
-  ``sink.delivery-guarantee`` (``none`` | ``at-least-once``), ``scan.bounded.mode`` and its
+  ``sink.delivery-guarantee`` (``none`` | ``at-least-once`` | ``exactly-once``, with
+  ``sink.transactional-id-prefix`` and ``sink.exactly-once.marker-topic`` as for ``kafka``),
+  ``scan.bounded.mode`` and its
   ``scan.bounded.*`` options (FLINK-31740), the json/csv/raw format options. There is no
   ``scan.startup.mode``: a table always reads its topic from the earliest offset.
 - A PRIMARY KEY is required; its columns are the message key (``key.fields``), encoded with
@@ -21,8 +23,10 @@ Contract (Flink's upsert-kafka connector):
 - Sink: accepts updating input (:meth:`sink_accepts_changelog`); +I/+U rows are written as
   messages, -D rows as tombstones (the key with a NULL value), -U rows are dropped
   (:class:`connectors.kafka.upsert_io.UpsertWriter`). Batch mode writes every row as an upsert.
-- Not supported yet: ``exactly-once`` (refused when the sink is built, as for ``kafka``),
-  ``avro-confluent`` as the key format, a sink that materializes a changelog whose key differs from the PRIMARY
+- Exactly-once: :class:`connectors.kafka.upsert_io.UpsertExactlyOnceWriter`, the ``kafka``
+  sink's transactions over the same messages; with the sink buffer on, an epoch keeps the last
+  message per key.
+- Not supported yet: ``avro-confluent`` as the key format, a sink that materializes a changelog whose key differs from the PRIMARY
   KEY (Flink's SinkUpsertMaterializer).
 """
 
@@ -43,14 +47,14 @@ from connectors.kafka.options import (
     kafka_config,
 )
 from connectors.options import validate_options
-from flowsql.errors import ConnectorError, NotSupportedError
+from flowsql.errors import ConnectorError
 
 IDENTIFIER = "upsert-kafka"
 _FROM_KAFKA = (
     "topic", "properties.bootstrap.servers", "properties.<key>", "value.format", "key.format",
     "key.fields-prefix", "value.fields-include", "scan.bounded.mode",
     "scan.bounded.timestamp-millis", "scan.bounded.specific-offsets", "sink.delivery-guarantee",
-    "sink.transactional-id-prefix", "sink.parallelism",
+    "sink.transactional-id-prefix", "sink.exactly-once.marker-topic", "sink.parallelism",
 )
 UPSERT_OPTIONS: list[OptionSpec] = [
     *(s for s in KAFKA_OPTIONS if s.key in _FROM_KAFKA or s.key.split(".", 1)[0] in FORMATS),
@@ -153,9 +157,18 @@ class UpsertKafkaFactory(ConnectorFactory):
         raise batch_read_error(table, f"'{IDENTIFIER}'")
 
     def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
-        from connectors.kafka.upsert_io import UpsertWriter
+        from connectors.kafka.upsert_io import UpsertExactlyOnceWriter, UpsertWriter
 
-        return UpsertWriter(table, self._sink_config(table, options), self.settings(options))
+        config = self._sink_config(table, options)
+        if config.delivery == "exactly-once":
+            return UpsertExactlyOnceWriter(table, config, self.settings(options))
+        return UpsertWriter(table, config, self.settings(options))
+
+    def check_sink_job(self, table: TableDefinition, settings: Any) -> None:
+        """Planning: an exactly-once sink against the job's checkpoint interval (as ``kafka``)."""
+        from connectors.kafka.transactions import check_settings
+
+        check_settings(self._sink_config(table, self.validate(table)), settings)
 
     def batch_sink(self, table: TableDefinition, options: dict[str, Any]) -> BatchSink:
         from connectors.kafka.upsert_io import UpsertBatchSink
@@ -164,9 +177,6 @@ class UpsertKafkaFactory(ConnectorFactory):
 
     def _sink_config(self, table: TableDefinition, options: dict[str, Any]) -> KafkaConfig:
         config = self.config(table, options)
-        if config.delivery == "exactly-once":
-            raise NotSupportedError(f"'sink.delivery-guarantee' = 'exactly-once' for {IDENTIFIER}",
-                                    hint="Use 'at-least-once' or 'none' for now.")
         if len(config.topics) != 1:
             raise ConnectorError(f"An {IDENTIFIER} sink writes to one topic; 'topic' lists "
                                  f"{len(config.topics)}")

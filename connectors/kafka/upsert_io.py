@@ -44,6 +44,7 @@ from connectors.kafka.decode import Decoded, MessageDecoder, _Where, unprefixed
 from connectors.kafka.encode import encode
 from connectors.kafka.options import KafkaConfig
 from connectors.kafka.reader import KafkaReader
+from connectors.kafka.transactions import ExactlyOnceWriter
 from connectors.kafka.upsert import UpsertSettings
 from connectors.kafka.writer import KafkaBatchSink, KafkaWriter
 from flowsql.messages import ROW_KIND, RowKind
@@ -135,20 +136,13 @@ class UpsertReader(KafkaReader):
         self.decoder = UpsertDecoder(table, config)
 
 
-class UpsertWriter(KafkaWriter):
-    """A changelog → messages and tombstones (module contract)."""
+class _UpsertMessages:
+    """Changelog rows → messages and tombstones (contract point 1), for a writer that has the
+    ``kafka`` writer's ``names``, ``key_columns``, ``value_columns``, ``config`` and
+    ``message_table``."""
 
-    def __init__(self, table: TableDefinition, config: KafkaConfig,
-                 settings: UpsertSettings | None = None) -> None:
-        super().__init__(table, config)
-        self.settings = settings or UpsertSettings()
-        self.key_format_columns = unprefixed(self.key_columns, config.key_prefix)
-        self._buffer: list[pa.Table] = []
-        self._buffered = 0
-        self._since = 0.0
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        self._check()
+    def _changelog(self, batch: pa.RecordBatch) -> pa.Table:
+        """The rows to send, ``_DELETED`` marking the -D rows; -U rows are dropped."""
         table = pa.Table.from_batches([batch])
         n = table.num_rows
         deleted = pa.array(np.zeros(n, dtype=bool))
@@ -160,7 +154,46 @@ class UpsertWriter(KafkaWriter):
             table = table.append_column(_DELETED, deleted).filter(keep)
         else:
             table = table.append_column(_DELETED, deleted)
-        table = table.rename_columns([*self.names[: table.num_columns - 1], _DELETED])
+        return table.rename_columns([*self.names[: table.num_columns - 1], _DELETED])
+
+    def _upsert_messages(self, table: pa.Table) -> pa.Table:
+        """:data:`~connectors.kafka.writer.MESSAGES` of :meth:`_changelog` rows."""
+        opts = self.config.format_options
+        deleted = table.column(_DELETED).to_numpy(zero_copy_only=False).astype(bool)
+        upserts = table.filter(pa.array(~deleted)) if deleted.any() else table
+        encoded = encode(upserts, self.value_columns, self.config.value_format, opts)
+        if deleted.any():  # tombstones: NULL values at the deleted rows
+            index = np.cumsum(~deleted) - 1
+            encoded = encoded.take(pa.array(index, mask=deleted))
+        key_columns = unprefixed(self.key_columns, self.config.key_prefix)
+        key_table = table.select([c.name for c in self.key_columns]).rename_columns(
+            [c.name for c in key_columns])
+        keys = encode(key_table, key_columns, self.config.key_format or "raw", opts)
+        return self.message_table(table, encoded, keys)
+
+
+def last_per_key(table: pa.Table, keys: list[str]) -> pa.Table:
+    """The last row of every key, in the order those rows arrived (one ``group_by``)."""
+    pos = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    last = table.select(keys).append_column("$pos", pos).group_by(keys, use_threads=False).aggregate(
+        [("$pos", "max")])
+    return table.take(pa.array(np.sort(last.column("$pos_max").to_numpy())))
+
+
+class UpsertWriter(_UpsertMessages, KafkaWriter):
+    """A changelog → messages and tombstones (module contract)."""
+
+    def __init__(self, table: TableDefinition, config: KafkaConfig,
+                 settings: UpsertSettings | None = None) -> None:
+        super().__init__(table, config)
+        self.settings = settings or UpsertSettings()
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
+        self._since = 0.0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._check()
+        table = self._changelog(batch)
         if not table.num_rows:
             return
         if not self.settings.buffered:
@@ -180,24 +213,10 @@ class UpsertWriter(KafkaWriter):
             return
         table = pa.concat_tables(self._buffer)
         self._buffer, self._buffered = [], 0
-        pk = [c.name for c in self.key_columns]
-        pos = pa.array(np.arange(table.num_rows, dtype=np.int64))
-        last = table.select(pk).append_column("$pos", pos).group_by(pk, use_threads=False).aggregate(
-            [("$pos", "max")])
-        self._produce(table.take(pa.array(np.sort(last.column("$pos_max").to_numpy()))))
+        self._produce(last_per_key(table, [c.name for c in self.key_columns]))
 
     def _produce(self, table: pa.Table) -> None:
-        opts = self.config.format_options
-        deleted = table.column(_DELETED).to_numpy(zero_copy_only=False).astype(bool)
-        upserts = table.filter(pa.array(~deleted)) if deleted.any() else table
-        encoded = encode(upserts, self.value_columns, self.config.value_format, opts)
-        if deleted.any():  # tombstones: NULL values at the deleted rows
-            index = np.cumsum(~deleted) - 1
-            encoded = encoded.take(pa.array(index, mask=deleted))
-        key_table = table.select([c.name for c in self.key_columns]).rename_columns(
-            [c.name for c in self.key_format_columns])
-        keys = encode(key_table, self.key_format_columns, self.config.key_format or "raw", opts)
-        self._send(self.producer, self.message_table(table, encoded, keys))
+        self._send(self.producer, self._upsert_messages(table))
         self._check()
 
     def flush(self) -> None:
@@ -209,9 +228,35 @@ class UpsertWriter(KafkaWriter):
         super().finish()
 
 
-class UpsertBatchSink(KafkaBatchSink):
-    """Batch mode: every row of the bounded result as an upsert, through an :class:`UpsertWriter`."""
+class UpsertExactlyOnceWriter(_UpsertMessages, ExactlyOnceWriter):
+    """``sink.delivery-guarantee`` = ``exactly-once``: the ``kafka`` sink's transactions
+    (:mod:`connectors.kafka.transactions`) over upsert messages. The records of an epoch wait
+    for their checkpoint anyway, so with the sink buffer on (``sink.buffer-flush.*``) an epoch
+    keeps only the last message per key when it is sealed; the interval plays no part."""
 
     def __init__(self, table: TableDefinition, config: KafkaConfig,
                  settings: UpsertSettings | None = None) -> None:
-        self.writer = UpsertWriter(table, config, settings)
+        super().__init__(table, config)
+        self.settings = settings or UpsertSettings()
+
+    def messages(self, batch: pa.RecordBatch) -> pa.Table:
+        return self._upsert_messages(self._changelog(batch))
+
+    def _seal(self) -> pa.Table:
+        epoch = super()._seal()
+        if self.settings.buffered and epoch.num_rows:
+            return last_per_key(epoch, ["key"])
+        return epoch
+
+
+class UpsertBatchSink(KafkaBatchSink):
+    """Batch mode: every row of the bounded result as an upsert, through an
+    :class:`UpsertWriter` (exactly-once: an :class:`UpsertExactlyOnceWriter`, the whole result
+    in one transaction)."""
+
+    def __init__(self, table: TableDefinition, config: KafkaConfig,
+                 settings: UpsertSettings | None = None) -> None:
+        if config.delivery == "exactly-once":
+            self.writer: KafkaWriter = UpsertExactlyOnceWriter(table, config, settings)
+        else:
+            self.writer = UpsertWriter(table, config, settings)
