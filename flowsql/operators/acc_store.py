@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.operators.accumulators import Accumulators
+from flowsql.state.growth import grown
 
 
 def as_array(x: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -61,10 +62,7 @@ class _NumpyColumn:
 
     def resize(self, n: int) -> None:
         if n > len(self.values):
-            cap = max(n, 2 * len(self.values), 1024)
-            self.values = np.concatenate([self.values, np.zeros(cap - len(self.values),
-                                                                self.values.dtype)])
-            self.valid = np.concatenate([self.valid, np.zeros(cap - len(self.valid), bool)])
+            self.values, self.valid = grown(self.values, n), grown(self.valid, n, False)
 
     def to_numpy(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         arr = as_array(arr)
@@ -126,9 +124,7 @@ class _PoolColumn:
         self.pool_len = 0
 
     def resize(self, n: int) -> None:
-        if n > len(self.refs):
-            cap = max(n, 2 * len(self.refs), 1024)
-            self.refs = np.concatenate([self.refs, np.full(cap - len(self.refs), -1, np.int64)])
+        self.refs = grown(self.refs, n, -1)
 
     def _values(self) -> pa.ChunkedArray:
         if len(self.pool) > 16:

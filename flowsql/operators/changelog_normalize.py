@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import Collector, Operator
+from flowsql.state.growth import grown
 from flowsql.state.keyindex import KeyIndex, _same_column
 
 _COMPACT_SLACK = 4096
@@ -67,9 +68,7 @@ class ChangelogNormalizeOperator(Operator):
         return list(self.keys)
 
     def _grow(self) -> None:
-        if self.index.size > len(self.slot):
-            extra = max(self.index.size, 2 * len(self.slot), 1024) - len(self.slot)
-            self.slot = np.concatenate([self.slot, np.full(extra, -1, dtype=np.int64)])
+        self.slot = grown(self.slot, self.index.size, -1)
 
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
         n = batch.num_rows

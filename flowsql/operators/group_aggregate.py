@@ -58,6 +58,7 @@ from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import GroupAggregateSpec
 from flowsql.state.backend import StateBackend
+from flowsql.state.growth import grown
 from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend
 
@@ -90,12 +91,6 @@ def _same_np(a: pa.Array, b: pa.Array) -> np.ndarray:
     return _same(a, b).to_numpy(zero_copy_only=False)
 
 
-def _grow(a: np.ndarray, n: int) -> np.ndarray:
-    if n <= len(a):
-        return a
-    return np.concatenate([a, np.zeros(max(n, 2 * len(a), 1024) - len(a), a.dtype)])
-
-
 def signed_rows(batch: pa.RecordBatch, accs: Accumulators) -> tuple[pa.Table, pa.Array | None]:
     """``batch`` as a table with a ``$sign`` column (+1 for +I/+U, -1 for -U/-D) instead of
     ``$row_kind``, and that sign for :meth:`Accumulators.partial` — None for an append-only
@@ -126,7 +121,7 @@ class DistinctCounts:
         """Apply ``delta`` (keys, ``$v``, ``$m`` change; one row per pair) and return the
         pairs that appear (``$sign`` +1) or disappear (-1)."""
         ids = self.index.lookup(delta)
-        self.mult = _grow(self.mult, self.index.size)
+        self.mult = grown(self.mult, self.index.size)
         before = self.mult[ids] > 0
         self.mult[ids] += delta.column(MULT).to_numpy()
         after = self.mult[ids] > 0
@@ -157,7 +152,7 @@ class DistinctCounts:
 
     def restore(self, table: pa.Table) -> None:
         ids = self.index.lookup(table)
-        self.mult = _grow(self.mult, self.index.size)
+        self.mult = grown(self.mult, self.index.size)
         self.mult[ids] = table.column(MULT).to_numpy()
         self.live = int((self.mult > 0).sum())
 
@@ -233,7 +228,7 @@ class GroupAggregateOperator(Operator):
         keys = self.keys
         # 4. fold into the state of the touched groups
         self.store.resize(self.index.size)
-        self.vis = _grow(self.vis, self.index.size)
+        self.vis = grown(self.vis, self.index.size)
         old_state = self.store.table(ids)
         old_alive = self.store.numpy(ROWS)[ids] > 0
         old_vis = self.vis[ids]
@@ -257,7 +252,7 @@ class GroupAggregateOperator(Operator):
         # 7. empty the groups left without rows; compact once dead ids dominate
         self.vis[ids] = new_vis
         if self.ttl_ms:
-            self.touched = _grow(self.touched, self.index.size)
+            self.touched = grown(self.touched, self.index.size)
             self.touched[ids] = self.clock() * 1000.0
         self.live += int(alive.sum()) - int(old_alive.sum())
         gone = ids[~alive]
@@ -272,7 +267,7 @@ class GroupAggregateOperator(Operator):
         self.store.compact(np.flatnonzero(keep))
         self.vis = self.vis[: len(keep)][keep]
         if len(self.touched):
-            self.touched = _grow(self.touched, len(keep))[: len(keep)][keep]
+            self.touched = grown(self.touched, len(keep))[: len(keep)][keep]
 
     def _expire(self, sweep_due: bool) -> None:
         """Drop the groups not written for longer than the TTL (see the module contract)."""
@@ -284,7 +279,7 @@ class GroupAggregateOperator(Operator):
         if not n:
             return
         self.store.resize(n)
-        self.touched = _grow(self.touched, n)
+        self.touched = grown(self.touched, n)
         alive = self.store.numpy(ROWS)[:n] > 0
         expired = np.flatnonzero(alive & (self.touched[:n] < now * 1000.0 - self.ttl_ms))
         if not len(expired):
@@ -365,7 +360,7 @@ class GroupAggregateOperator(Operator):
         for k, col in zip(self.keys, self.index.keys(live).columns, strict=True):
             groups = groups.append_column(k, col)
         groups = groups.append_column(VIS, pa.array(self.vis[live], pa.bool_()))
-        touched = _grow(self.touched, self.index.size)[live]
+        touched = grown(self.touched, self.index.size)[live]
         groups = groups.append_column(TOUCHED, pa.array(touched, pa.float64()))
         self.state.put("groups", groups)
         for i, counts in self.distinct.items():
@@ -381,11 +376,11 @@ class GroupAggregateOperator(Operator):
             ids = self.index.lookup(groups)
             self.store.resize(self.index.size)
             self.store.assign(ids, groups)
-            self.vis = _grow(self.vis, self.index.size)
+            self.vis = grown(self.vis, self.index.size)
             self.vis[ids] = groups.column(VIS).to_numpy(zero_copy_only=False)
             self.live = len(ids)
             if TOUCHED in groups.column_names:
-                self.touched = _grow(self.touched, self.index.size)
+                self.touched = grown(self.touched, self.index.size)
                 self.touched[ids] = groups.column(TOUCHED).to_numpy(zero_copy_only=False)
         for i, counts in self.distinct.items():
             table = self.state.get(f"distinct.{i}")

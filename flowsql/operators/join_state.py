@@ -25,17 +25,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from flowsql.state.growth import grown
 from flowsql.state.keyindex import KeyIndex, identity_columns
 
 CNT, ASSOC, TOUCHED = "$cnt", "$assoc", "$touched"
 _SLACK = 4096
-
-
-def _grow(a: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
-    if n <= len(a):
-        return a
-    extra = np.full(max(n, 2 * len(a), 1024) - len(a), fill, dtype=a.dtype)
-    return np.concatenate([a, extra])
 
 
 def expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,10 +73,10 @@ class JoinSide:
             new = uniq >= before
             self._values.append(table.take(pa.array(first[new])))
             n = self.index.size
-            self.cnt = _grow(self.cnt, n)
-            self.key = _grow(self.key, n, -1)
-            self.assoc = _grow(self.assoc, n)
-            self.touched = _grow(self.touched, n)
+            self.cnt = grown(self.cnt, n)
+            self.key = grown(self.key, n, -1)
+            self.assoc = grown(self.assoc, n)
+            self.touched = grown(self.touched, n)
         return ids
 
     def net_change(self, table: pa.Table, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,7 @@ from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
 from flowsql.operators.window_output import window_rows
 from flowsql.state.backend import StateBackend
+from flowsql.state.growth import grown
 from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend
 
@@ -84,12 +85,6 @@ def segmented_cummax(values: np.ndarray, new_segment: np.ndarray) -> np.ndarray:
     for s, e in zip(starts[:-1], starts[1:], strict=True):
         out[s:e] = np.maximum.accumulate(values[s:e])
     return out
-
-
-def _grow(a: np.ndarray, n: int, fill: int | bool = 0) -> np.ndarray:
-    if n <= len(a):
-        return a
-    return np.concatenate([a, np.full(max(n, 2 * len(a), 1024) - len(a), fill, a.dtype)])
 
 
 class SessionWindowOperator(Operator):
@@ -232,8 +227,8 @@ class SessionWindowOperator(Operator):
         self.n_live += m
         self.store.resize(self.n_slots)
         self.store.assign(slots, sessions)
-        self.slot_kid = _grow(self.slot_kid, self.n_slots)
-        self.alive = _grow(self.alive, self.n_slots, False)
+        self.slot_kid = grown(self.slot_kid, self.n_slots)
+        self.alive = grown(self.alive, self.n_slots, False)
         kids = sessions.column(KID).to_numpy()
         self.slot_kid[slots] = kids
         self.alive[slots] = True

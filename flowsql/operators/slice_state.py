@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from flowsql.operators.acc_store import AccumulatorStore
 from flowsql.operators.accumulators import VALUE, Accumulators
+from flowsql.state.growth import grown
 
 KID = "$kid"
 _MAX_DISTINCT_PARTS = 32
@@ -65,9 +66,7 @@ class SliceCells:
             at = pos[new][order]
             self.sorted_kids = np.insert(self.sorted_kids, at, nk[order])
             self.sorted_cells = np.insert(self.sorted_cells, at, fresh[order])
-            if self.n + m > len(self.kids):
-                cap = max(self.n + m, 2 * len(self.kids), 256)
-                self.kids = np.concatenate([self.kids, np.zeros(cap - len(self.kids), np.int64)])
+            self.kids = grown(self.kids, self.n + m, 0, floor=256)
             self.kids[self.n : self.n + m] = nk
             self.n += m
             self.store.resize(self.n)

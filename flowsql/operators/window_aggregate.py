@@ -5,8 +5,10 @@ Contract:
   input are not supported yet) with the spec's time column (``timestamp[ms]`` or int64 ms).
 - Output: when the watermark reaches ``window_end - 1``, ONE row per (key, window) with the
   key columns, the requested window columns (``timestamp[ms]``; window_time = end - 1) and
-  the aggregates; every window fired by one watermark goes out in one batch, ordered by
-  window_end then keys. Windows without rows emit nothing.
+  the aggregates; the windows fired by one watermark go out ordered by window_end then
+  keys, in one batch per step of at most ``_FIRE_CELLS`` (key, slice) cells (one step
+  unless a watermark closes that many at once, e.g. the final one). Windows without rows
+  emit nothing.
 - Late rows (every window of the row has already fired) are counted in
   ``ctx.metrics.late_records_dropped`` and emitted unchanged to ``late_out`` when set.
 - ``snapshot()`` returns tables ``slices`` (keys, ``$slice_end``, accumulator state),
@@ -27,10 +29,10 @@ Steps of ``on_watermark`` (skipped, but for the new watermark, when no window ca
 the advanced range — window ends lie on a grid):
   1. fold pending partials; 2. pair the live slices with the windows ending in
   (previous watermark + 1, watermark + 1] (``SliceAssigner.expand``) and, for all those
-  windows at once, take the cells of every (window, slice) pair into one table and merge it
+  windows at once (per bounded step), take the cells of every (window, slice) pair into one table and merge it
   by (window_end, key id) with one group-by (skipped when no window spans several slices,
-  e.g. TUMBLE); with DISTINCT aggregates, window by window instead; 3. emit one batch,
-  sorted by window_end then keys; 4. evict slices whose last window has fired.
+  e.g. TUMBLE); with DISTINCT aggregates, window by window instead; 3. emit the step's
+  rows, sorted by window_end then keys; 4. evict slices whose last window has fired.
   The cost of a watermark step is a fixed number of Arrow/numpy calls plus O(fired cells),
   not a fixed cost per fired window.
 """
@@ -58,6 +60,7 @@ from flowsql.state.memory import MemoryStateBackend
 
 SLICE_END = "$slice_end"
 WINDOW_END = "$window_end"
+_FIRE_CELLS = 1 << 20  # (key, slice) cells merged per firing step (see _fire_steps)
 _SLACK = 4096  # dead key ids tolerated before compaction (besides as many as live cells)
 
 
@@ -165,9 +168,9 @@ class WindowAggregateOperator(Operator):
             return wm
         # 1. fold pending partials
         self._compact()
-        if self.slices:
-            # 2.-3. fire every window ending in (lo, hi]
-            fired = self._fire(lo, hi)
+        # 2.-3. fire every window ending in (lo, hi], in steps of bounded size
+        for step_lo, step_hi in self._fire_steps(lo, hi):
+            fired = self._fire(step_lo, step_hi)
             if fired is not None:
                 self.ctx.metrics.records_out += fired.num_rows
                 for b in fired.to_batches():
@@ -193,6 +196,32 @@ class WindowAggregateOperator(Operator):
         remap = self.index.retain(alive)
         for s in self.slices.values():
             s.remap(remap)
+
+    def _fire_steps(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """``(lo, hi]`` cut at window ends into steps of at most :data:`_FIRE_CELLS` cells
+        (a step holds one window at least), oldest first: a watermark that closes many
+        windows at once (the final one) merges and emits them a bounded part at a time,
+        in the same order as one step would."""
+        if not self.slices:
+            return []
+        ends = np.array(sorted(self.slices), dtype=np.int64)
+        rows, wends = self.assigner.expand(ends, lo, hi)
+        if len(rows) == 0:
+            return []
+        sizes = np.array([self.slices[e].n for e in ends.tolist()], dtype=np.int64)
+        windows, inverse = np.unique(wends, return_inverse=True)
+        cells = np.bincount(inverse.reshape(-1), weights=sizes[rows], minlength=len(windows))
+        if cells.sum() <= _FIRE_CELLS:
+            return [(lo, hi)]
+        steps, start, acc, prev = [], lo, 0.0, lo
+        for w, c in zip(windows.tolist(), cells.tolist(), strict=True):  # per window, not row
+            if acc and acc + c > _FIRE_CELLS:
+                steps.append((start, prev))
+                start, acc = prev, 0.0
+            acc += c
+            prev = w
+        steps.append((start, hi))
+        return steps
 
     def _fire(self, lo: int, hi: int) -> pa.Table | None:
         ends = np.array(sorted(self.slices), dtype=np.int64)

@@ -244,3 +244,24 @@ def test_numpy_window_merge_matches_the_group_by_merge():
         assert [None if v != v else v for v in got] == [None if v != v else v for v in exp] or (
             np.allclose(np.array(got, dtype=float), np.array(exp, dtype=float), equal_nan=True)
         ), name
+
+
+@pytest.mark.parametrize("kind,size,slide", [("TUMBLE", 50, None), ("HOP", 100, 25)])
+def test_a_watermark_closing_many_windows_fires_in_bounded_steps(kind, size, slide, monkeypatch):
+    """With a step bound of 300 cells, the watermarks that close several windows (and the
+    final one, which closes all) fire in several steps: same rows, same order."""
+    monkeypatch.setattr(window_aggregate, "_FIRE_CELLS", 300)
+    batches = stream(n_batches=6, rows=3_000, keys=1_000, drift=500)
+    w = WindowSpec(kind, "ts", size_ms=size, slide_ms=slide)
+    spec = WindowAggregateSpec(w, ("k",), AGGS, WCOLS)
+    wms = watermarks(batches)
+    wms[2] = wms[1]  # the next advance closes more windows at once
+    out, _ = drive(lambda: WindowAggregateOperator(spec), batches, wms)
+    cols = ["k", *OUT]
+    table = pa.Table.from_batches(batches)
+    assert rows_of(out.table(), cols) == rows_of(oracle(window_sql(kind, size, slide), t=table),
+                                                 cols)
+    got = out.table()
+    order = got.sort_by([("window_end", "ascending"), ("k", "ascending")])
+    assert got.column("k").to_pylist() == order.column("k").to_pylist()
+    assert got.column("window_end").to_pylist() == order.column("window_end").to_pylist()
