@@ -1,0 +1,175 @@
+"""Event-time temporal join: each probe row joins the version of its key that was valid at
+the probe row's time (Flink's ``TemporalRowTimeJoinOperator``), INNER or LEFT.
+
+Contract:
+- Two inputs: ``input_index`` 0 is the probe side (append-only), 1 the versioned side, which
+  may carry ``$row_kind``: +I and +U rows are new versions of their key at their
+  ``right_time``, a -D row ends the key's version at its time, -U rows are ignored (the +U
+  that follows carries the new version). Keys: ``left_keys`` / ``right_keys`` (same Arrow
+  types; the versioned table's primary key is among the right ones); a NULL key never
+  matches.
+- A probe row is held until the watermark (the minimum over both inputs, combined by the
+  task) reaches its ``left_time``; then it joins the version found by
+  :meth:`~.temporal_state.Versions.find` (the greatest version time ``<= left_time``; of
+  equal times the last to arrive; none if that is a deletion), provided the ``residual``
+  (over the output columns) is TRUE. INNER drops the rows without such a version, LEFT
+  emits them with the right columns NULL. A probe row that arrives behind the watermark is
+  joined at once, against the versions still kept; so is a probe row with a NULL time,
+  which matches nothing.
+- Output: append-only (no ``$row_kind``): the probe columns, then the versioned side's
+  (under the ``output`` names); one batch per watermark that releases probe rows. The
+  probe's time column stays a time attribute: every row is emitted before the watermark
+  that passes it, and the watermark is forwarded unchanged.
+- State: the buffered probe rows (:class:`~.interval_state.TimedRows`) and the versions
+  (:class:`~.temporal_state.Versions`), pruned at each watermark to the newest version at
+  or below it and the ones above it.
+- ``snapshot()``: tables ``probe`` (probe columns, ``$time``, ``$matched``), ``versions``
+  (versioned columns, ``$time``, ``$deleted``), both with the key columns as ``$k<i>`` (the
+  operator's ``state_keys``, so state rescales by key group), and ``meta`` (the watermark).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from flowsql.messages import MIN_WATERMARK, ROW_KIND, RowKind, Watermark
+from flowsql.operators.base import Collector, Operator
+from flowsql.operators.interval_join import epoch_ms
+from flowsql.operators.interval_state import TimedRows, forget_unused_keys
+from flowsql.operators.join import assemble, key_ids
+from flowsql.operators.join_parts import (
+    Residual,
+    append_rows,
+    emit_parts,
+    residual_mask,
+    restored_watermark,
+    watermark_meta,
+)
+from flowsql.operators.temporal_state import Versions
+from flowsql.state.keyindex import KeyIndex
+
+
+@dataclass(frozen=True)
+class TemporalJoinSpec:
+    join_type: str  # INNER | LEFT
+    left_keys: tuple[str, ...]
+    right_keys: tuple[str, ...]
+    left_time: str
+    right_time: str
+
+
+class TemporalJoinOperator(Operator):
+    def __init__(self, spec: TemporalJoinSpec, left: pa.Schema, right: pa.Schema,
+                 output: pa.Schema, *, residual: Residual | None = None) -> None:
+        self.spec = spec
+        self.schemas = (left, right)
+        self.output = output
+        self.residual = residual
+        self.probes = TimedRows(left)
+        self.versions = Versions(right)
+        self.key_names = [f"$k{i}" for i in range(len(spec.left_keys))]
+        self.keys = KeyIndex(self.key_names)
+        self.watermark = MIN_WATERMARK
+
+    # -- data ----------------------------------------------------------------------------
+    def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
+        if batch.num_rows == 0:
+            return
+        if input_index == 1:
+            self._add_versions(batch)
+            return
+        table = append_rows(batch, self.schemas[0])
+        time, valid = epoch_ms(table.column(self.spec.left_time))
+        time = np.where(valid, time, MIN_WATERMARK)  # no time: joined at once, no match
+        keys = key_ids(self.keys, self.key_names, [table.column(n) for n in self.spec.left_keys],
+                       valid)
+        self.probes.append(table, keys, time, np.zeros(len(keys), dtype=bool))
+        if (time <= self.watermark).any():  # behind the watermark: joined at once
+            self._fire(self.watermark, out)
+
+    def _add_versions(self, batch: pa.RecordBatch) -> None:
+        table = pa.Table.from_batches([batch])
+        deleted = np.zeros(table.num_rows, dtype=bool)
+        if ROW_KIND in table.column_names:
+            kind = table.column(ROW_KIND).to_numpy()
+            deleted = kind == RowKind.DELETE
+            keep = kind != RowKind.UPDATE_BEFORE
+            if not keep.all():
+                table, deleted = table.filter(pa.array(keep)), deleted[keep]
+        table = table.select(self.schemas[1].names)
+        time, valid = epoch_ms(table.column(self.spec.right_time))
+        keys = key_ids(self.keys, self.key_names, [table.column(n) for n in self.spec.right_keys],
+                       valid)
+        stored = keys >= 0  # a version without a key or a time is never found
+        if not stored.all():
+            table, keys, time, deleted = (table.filter(pa.array(stored)), keys[stored],
+                                          time[stored], deleted[stored])
+        self.versions.append(table, keys, time, deleted)
+
+    def _fire(self, watermark: int, out: Collector) -> None:
+        """Join and emit the probe rows at or below ``watermark`` (see the contract)."""
+        due = self.probes.time <= watermark
+        if not due.any():
+            return
+        keys, times = self.probes.key[due], self.probes.time[due]
+        rows, _ = self.probes.evict(due)
+        found = self.versions.find(keys, times)
+        ok = found >= 0
+        if self.residual is not None and ok.any():
+            candidate = assemble(self.schemas, self.output, rows, self.versions.take(found),
+                                 rows.num_rows)
+            ok &= residual_mask(self.residual, candidate)
+        if self.spec.join_type == "INNER":
+            rows, found = rows.filter(pa.array(ok)), found[ok]
+        else:
+            found = np.where(ok, found, -1)
+        emit_parts(self.schemas, self.output, [(rows, self.versions.take(found))], out, self.ctx)
+
+    def on_watermark(self, wm: Watermark, out: Collector) -> Watermark | None:
+        """Emit the probe rows the watermark passed, then drop the versions no later probe
+        row can see; the watermark goes on unchanged."""
+        if wm.timestamp > self.watermark:
+            self.watermark = wm.timestamp
+            self._fire(wm.timestamp, out)
+            self.versions.expire(wm.timestamp)
+            forget_unused_keys(self.keys, (self.probes, self.versions))  # type: ignore[arg-type]
+        return wm
+
+    # -- checkpoints ---------------------------------------------------------------------
+    @property
+    def state_keys(self) -> list[str]:
+        return list(self.key_names)
+
+    def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
+        snap = {}
+        for name, side in (("probe", self.probes), ("versions", self.versions)):
+            table = side.table()
+            keys = self._key_columns(side.key)
+            for k in self.key_names:
+                table = table.append_column(k, keys.column(k))
+            snap[name] = table
+        snap["meta"] = watermark_meta(self.watermark)
+        return snap
+
+    def _key_columns(self, ids: np.ndarray) -> pa.Table:
+        """The key columns of ``ids`` (-1, a probe row with a NULL key or time: NULLs)."""
+        missing = ids < 0
+        if missing.all():
+            types = [self.schemas[0].field(n).type for n in self.spec.left_keys]
+            return pa.table({k: pa.nulls(len(ids), t) for k, t in zip(self.key_names, types, strict=True)})
+        keys = self.keys.keys(ids[~missing])
+        if not missing.any():
+            return keys
+        return keys.take(pa.array(np.cumsum(~missing) - 1, pa.int64(), mask=missing))
+
+    def restore(self, state: dict[str, pa.Table]) -> None:
+        self.watermark = restored_watermark(state, self.watermark)
+        for name, side in (("probe", self.probes), ("versions", self.versions)):
+            table = state.get(name)
+            if table is None or not table.num_rows:
+                continue
+            side.restore(table, key_ids(self.keys, self.key_names,
+                                        [table.column(k) for k in self.key_names]))
