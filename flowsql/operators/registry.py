@@ -66,7 +66,8 @@ Built-in kinds and their params (all plain JSON, produced by
   ``"left_time"``, ``"right_time"`` (input columns), ``"lower_ms"``, ``"upper_ms"`` →
   :class:`~flowsql.operators.interval_join.IntervalJoinOperator`.
 - ``temporal-join``: the ``join`` params (``join_type`` INNER or LEFT) plus ``"left_time"``
-  (the probe's time attribute) and ``"right_time"`` (the version time) →
+  (the probe's time attribute), ``"right_time"`` (the version time) and ``"latest_only"``
+  (a versioned view's rows) →
   :class:`~flowsql.operators.temporal_join.TemporalJoinOperator` (input 0 = probe side).
 - ``window-join``: the ``join`` params plus ``"left_window"``, ``"right_window"`` ([start,
   end] input columns) → :class:`~flowsql.operators.window_join.WindowJoinOperator`.
@@ -343,7 +344,8 @@ def _build_interval_join(params: dict[str, Any], env: BuildEnv) -> Operator:
 def _build_temporal_join(params: dict[str, Any], env: BuildEnv) -> Operator:
     left, right, output, residual = _join_schemas(params, env)
     spec = TemporalJoinSpec(params["join_type"], tuple(params["left_keys"]),
-                            tuple(params["right_keys"]), params["left_time"], params["right_time"])
+                            tuple(params["right_keys"]), params["left_time"], params["right_time"],
+                            bool(params.get("latest_only", False)))
     return TemporalJoinOperator(spec, left, right, output, residual=residual)
 
 

@@ -5,7 +5,9 @@ Contract:
 - Two inputs: ``input_index`` 0 is the probe side (append-only), 1 the versioned side, which
   may carry ``$row_kind``: +I and +U rows are new versions of their key at their
   ``right_time``, a -D row ends the key's version at its time, -U rows are ignored (the +U
-  that follows carries the new version). Keys: ``left_keys`` / ``right_keys`` (same Arrow
+  that follows carries the new version). With ``latest_only`` (a versioned view: the input of
+  a deduplication keeping the last row per key on event time) a row older than an earlier
+  row of its key is no version (the deduplication would not emit it). Keys: ``left_keys`` / ``right_keys`` (same Arrow
   types; the versioned table's primary key is among the right ones); a NULL key never
   matches.
 - A probe row is held until the watermark (the minimum over both inputs, combined by the
@@ -59,6 +61,7 @@ class TemporalJoinSpec:
     right_keys: tuple[str, ...]
     left_time: str
     right_time: str
+    latest_only: bool = False  # a versioned view: rows older than their key's newest are no versions
 
 
 class TemporalJoinOperator(Operator):
@@ -104,10 +107,32 @@ class TemporalJoinOperator(Operator):
         keys = key_ids(self.keys, self.key_names, [table.column(n) for n in self.spec.right_keys],
                        valid)
         stored = keys >= 0  # a version without a key or a time is never found
+        if self.spec.latest_only:
+            stored &= self._not_older(keys, time)
         if not stored.all():
             table, keys, time, deleted = (table.filter(pa.array(stored)), keys[stored],
                                           time[stored], deleted[stored])
         self.versions.append(table, keys, time, deleted)
+
+    def _not_older(self, keys: np.ndarray, time: np.ndarray) -> np.ndarray:
+        """Whether each row (in arrival order) is at least as new as every earlier row of its
+        key, stored or in this batch: what a deduplication keeping the last row emits."""
+        ok = keys >= 0
+        if not ok.any():
+            return ok
+        latest = self.versions.latest_time(keys)
+        n = len(keys)
+        order = np.lexsort((np.arange(n), keys))  # by key, then arrival
+        k, t = keys[order], time[order]
+        first = np.r_[True, k[1:] != k[:-1]]
+        group = np.cumsum(first) - 1
+        times, rank = np.unique(t, return_inverse=True)
+        running = np.maximum.accumulate(group * (n + 1) + rank)  # per key: groups ascend
+        before = np.r_[-1, running[:-1]]  # the newest earlier row of the same key, if any
+        earlier = np.where(first, latest[order], times[np.maximum(before - group * (n + 1), 0)])
+        newest = np.empty(n, dtype=bool)
+        newest[order] = t >= np.where(first, latest[order], np.maximum(earlier, latest[order]))
+        return ok & newest
 
     def _fire(self, watermark: int, out: Collector) -> None:
         """Join and emit the probe rows at or below ``watermark`` (see the contract)."""

@@ -11,6 +11,7 @@ Contract (:class:`Versions`):
   a deletion, or when the probe's key is -1. One stable ``np.lexsort`` of the state by (key,
   time) (built when the state changed since the last probe), then one ``np.searchsorted``
   per probe batch over ``key rank * width + time rank`` (one sortable int64).
+- :meth:`Versions.latest_time`: the newest stored version time of each key.
 - :meth:`Versions.expire` drops, per key, every row older than the newest row at or below
   the watermark (no probe still to come can see them: later probes are above the
   watermark), and that newest row too when it is a deletion.
@@ -77,6 +78,18 @@ class Versions:
         ok &= ~self.deleted[hit]
         found[ok] = hit[ok]
         return found
+
+    def latest_time(self, keys: np.ndarray) -> np.ndarray:
+        """The newest stored version time of each key (the minimum int64 when none)."""
+        out = np.full(len(keys), np.iinfo(np.int64).min, dtype=np.int64)
+        if not len(self) or not len(keys):
+            return out
+        order, skey, stime = self._index or self._build()
+        last = np.searchsorted(skey, keys, "right") - 1  # the key's last row: its newest
+        safe = np.maximum(last, 0)
+        ok = (keys >= 0) & (last >= 0) & (skey[safe] == keys)
+        out[ok] = stime[safe][ok]
+        return out
 
     def expire(self, watermark: int) -> None:
         """Drop the versions no probe still to come can see (see the contract)."""

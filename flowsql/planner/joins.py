@@ -162,7 +162,7 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
         versioned, item = planned, item.copy()  # an event-time temporal join: scan the table
         item.set("version", None)
     timed = versioned is None and join_type in ("INNER", "LEFT", "RIGHT", "FULL")
-    right = b._relation(item)
+    right = versioned.relation if versioned is not None and versioned.relation else b._relation(item)
     lnode, rnode = b._materialize(left), b._materialize(right)
     lq, lu, lamb = _visible(left)
     rq, ru, ramb = _visible(right)

@@ -10,8 +10,10 @@ every join whose right input carries ``FOR SYSTEM_TIME AS OF``):
   a table without a primary key or a watermark is a ValidationError (Flink's "versioned
   table" requirement, named with the table); otherwise the result is a
   :class:`~flowsql.planner.temporal_joins.Versioned` that
-  :func:`flowsql.planner.joins.plan_join` plans further (:mod:`flowsql.planner.temporal_joins`).
-- The right input must be a catalog table (not a view or subquery) whose connector can be
+  :func:`flowsql.planner.joins.plan_join` plans further (:mod:`flowsql.planner.temporal_joins`);
+  so is a view that deduplicates on event time (a versioned view), any other view is a
+  ValidationError.
+- For a lookup join the right input must be a catalog table (not a view or subquery) whose connector can be
   looked up (``ConnectorFactory.can_lookup``: the filesystem connector today) and has no
   computed or metadata columns. The join is INNER or LEFT (Flink's lookup joins); others are
   a ValidationError.
@@ -43,7 +45,7 @@ from catalog.table import TableDefinition
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.planner.appending import AppendingNode
 from flowsql.planner.logical import JOIN_NAMES, Calc, Field, _q, names
-from flowsql.planner.temporal_joins import Versioned
+from flowsql.planner.temporal_joins import Versioned, versioned_view
 from flowsql.types import parse_type
 
 if TYPE_CHECKING:
@@ -125,11 +127,17 @@ def plan_versioned_join(b: PlanBuilder, left: Relation, join: exp.Join,
         raise NotSupportedError("FOR SYSTEM_TIME AS OF on a subquery" + where)
     parts = tuple(p for p in (item.catalog, item.db, item.name) if p)
     obj = b.catalog.get(parts)
+    column = _version_column(version, left)
+    proc = column is not None and column in left.proc_attrs
     if not isinstance(obj, TableDefinition):
+        if not proc:  # an event-time temporal join against a (versioned) view
+            from flowsql.planner.aggregates import sql
+
+            return versioned_view(b, item, item.name, column, where,
+                                  sql(version.args.get("expression")))
         raise NotSupportedError(f"FOR SYSTEM_TIME AS OF on the view {item.name}" + where,
                                 hint="join the table the view reads")
-    column = _version_column(version, left)
-    if column is None or column not in left.proc_attrs:
+    if not proc:
         return _event_time(obj, version, column, where)
     return _plan_lookup(b, left, join, join_type, obj, where)
 

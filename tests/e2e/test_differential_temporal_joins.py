@@ -74,8 +74,8 @@ def _stream(d: Differential, join: str, on: str, select: str = SELECT) -> pa.Tab
 
 
 def _versions_of(data: Input, probe: Input, keys: list[str]) -> Input:
-    """The versioned side: ``data`` without rows whose primary key has a NULL (key columns
-    are NOT NULL) and with its ``k`` values mapped onto the probe side's (the two drawing
+    """The versioned side: ``data`` without rows whose primary key (``keys``) has a NULL (key
+    columns are NOT NULL) and with its ``k`` values mapped onto the probe side's (the two drawing
     modes use different key words), so that probe rows find versions."""
     table = data.table
     mask = np.ones(table.num_rows, bool)
@@ -85,7 +85,9 @@ def _versions_of(data: Input, probe: Input, keys: list[str]) -> Input:
     words = pc.unique(probe.table.column("k").drop_null())
     if len(words) and table.num_rows:
         codes = pc.dictionary_encode(table.column("k")).combine_chunks().indices
-        picked = pc.take(words, pc.cast(codes, pa.int64()).to_numpy() % len(words))
+        valid = codes.is_valid().to_numpy(zero_copy_only=False)
+        index = pc.fill_null(pc.cast(codes, pa.int64()), 0).to_numpy() % len(words)
+        picked = pc.take(words, pa.array(index, mask=~valid))
         table = table.set_column(table.schema.get_field_index("k"), "k", picked)
     return Input(table, data.row_group, batch_size=data.batch_size, parallelism=data.parallelism)
 
@@ -153,3 +155,37 @@ def test_temporal_join_on_a_changelog_source(probe, versions, join, ops):
                   f"'path' = '{path}', 'format' = 'debezium-json')")
         got = _stream(d, JOINS[join], "o.k = r.k")
         assert_same_rows(got, expected(probe.table, expected_versions, ["k"], JOINS[join], SELECT))
+
+
+# -- a versioned view ------------------------------------------------------------------------
+def _view_versions(data: Input) -> pa.Table:
+    """The rows a deduplication keeping the last row per key on event time emits: those not
+    older than any earlier row of their key (in arrival order)."""
+    table = data.table.append_column("seq", pa.array(np.arange(data.table.num_rows), pa.int64()))
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("h", table)
+        return con.sql("""
+            SELECT * EXCLUDE (seq, before) FROM (
+              SELECT *, MAX(ts) OVER (PARTITION BY k ORDER BY seq
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+              FROM h) WHERE before IS NULL OR ts >= before ORDER BY seq
+        """).to_arrow_table()
+    finally:
+        con.close()
+
+
+@DIFF_SETTINGS
+@given(probe=inputs(), history=inputs(), join=st.sampled_from(sorted(JOINS)))
+def test_temporal_join_on_a_versioned_view(probe, history, join):
+    """Flink's versioned view: ROW_NUMBER() OVER (PARTITION BY k ORDER BY ts DESC) = 1 over
+    an append-only table (a row arriving older than its key's newest is no version)."""
+    history = _versions_of(history, probe, [])
+    with Differential() as d:
+        d.table("t", probe)
+        d.table("h", history)
+        d.execute("CREATE TEMPORARY VIEW u AS SELECT k, v, s, ts FROM (SELECT *, ROW_NUMBER() "
+                  "OVER (PARTITION BY k ORDER BY ts DESC) AS rn FROM h) WHERE rn = 1")
+        got = _stream(d, JOINS[join], "o.k = r.k")
+        assert_same_rows(got, expected(probe.table, _view_versions(history), ["k"], JOINS[join], SELECT))

@@ -114,3 +114,18 @@ def test_snapshot_keeps_probe_rows_with_null_keys():
     fresh.process_batch(batch(R, [(1, 0, "v0")]), out, 1)
     fresh.on_watermark(Watermark(MAX_WATERMARK), out)
     assert pairs(out) == [("a", "v0"), ("n", None)]
+
+
+def test_latest_only_takes_no_version_older_than_its_keys_newest():
+    """A versioned view's rows: what a deduplication keeping the last row would emit."""
+    o = TemporalJoinOperator(TemporalJoinSpec("LEFT", ("k",), ("k0",), "t", "t0", latest_only=True),
+                             L, R, OUT)
+    o.open(OperatorContext("temporal-join"))
+    out = ListCollector()
+    o.process_batch(batch(R, [(1, 5, "v5"), (1, 3, "old"), (1, 5, "v5b"), (2, 1, "x1")]), out, 1)
+    o.on_watermark(Watermark(6), out)
+    o.process_batch(batch(R, [(1, 4, "older"), (1, 9, "v9")]), out, 1)
+    o.process_batch(batch(L, [(1, 4, "a"), (1, 7, "b"), (1, 9, "c"), (2, 8, "d")]), out, 0)
+    o.on_watermark(Watermark(MAX_WATERMARK), out)
+    # 'old' and 'older' arrived after a newer row of key 1; at time 5 the last arrival wins
+    assert pairs(out) == [("a", None), ("b", "v5b"), ("c", "v9"), ("d", "x1")]

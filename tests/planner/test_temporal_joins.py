@@ -71,3 +71,18 @@ def test_an_updating_probe_side_is_refused(tables, tmp_path):
     with pytest.raises(NotSupportedError, match="temporal join whose probe side"):
         tables.execute_one("SELECT o.cur, r.rate FROM changes AS o JOIN rates FOR SYSTEM_TIME AS OF "
                            "o.ts AS r ON o.cur = r.cur")
+
+
+def test_a_versioned_view_and_a_view_that_is_not_one(tables):
+    tables.execute_one(
+        "CREATE TEMPORARY VIEW last_rates AS SELECT cur AS c, rate, rts FROM (SELECT *, ROW_NUMBER() "
+        "OVER (PARTITION BY cur ORDER BY rts DESC) AS rn FROM rates) WHERE rn = 1")
+    sql = ("SELECT o.id, r.rate FROM orders AS o JOIN last_rates FOR SYSTEM_TIME AS OF o.ts AS r "
+           "ON o.cur = r.c")
+    assert "period=[ts AS OF last_rates.rts], versions=[LastRowPerKey]" in tables.execute_one(
+        "EXPLAIN " + sql).message
+    assert sorted(r["rate"] for r in tables.execute_one(sql).table.to_pylist()) == [1.0, 1.1, 1.2]
+    tables.execute_one("CREATE TEMPORARY VIEW plain AS SELECT cur, rate, rts FROM rates")
+    with pytest.raises(ValidationError, match="the view plain keeps no last row per key"):
+        tables.execute_one("SELECT o.id FROM orders AS o JOIN plain FOR SYSTEM_TIME AS OF o.ts AS r "
+                           "ON o.cur = r.cur")
