@@ -129,3 +129,26 @@ def test_latest_only_takes_no_version_older_than_its_keys_newest():
     o.on_watermark(Watermark(MAX_WATERMARK), out)
     # 'old' and 'older' arrived after a newer row of key 1; at time 5 the last arrival wins
     assert pairs(out) == [("a", None), ("b", "v5b"), ("c", "v9"), ("d", "x1")]
+
+
+def test_snapshot_splits_by_key_group():
+    """Restored at parallelism 2, each subtask takes the probe rows and versions of its key
+    groups and together they give the same output as the one operator."""
+    from flowsql.state.keygroups import key_group_range, key_groups
+
+    o, out = op("LEFT"), ListCollector()
+    o.process_batch(batch(R, [(k, 0, f"v{k}") for k in range(0, 40, 2)]), out, 1)
+    o.process_batch(batch(L, [(k, 10, f"p{k}") for k in range(40)] + [(None, 10, "n")]), out, 0)
+    snap = o.snapshot(1)
+    merged = ListCollector()
+    for sub in range(2):
+        start, end = key_group_range(sub, 2, 128)
+        part = {"meta": snap["meta"]}
+        for name in ("probe", "versions"):
+            groups = key_groups(snap[name], ["$k0"], 128)
+            part[name] = snap[name].filter(pa.array((groups >= start) & (groups < end)))
+        fresh = op("LEFT")
+        fresh.restore(part)
+        fresh.on_watermark(Watermark(MAX_WATERMARK), merged)
+    o.on_watermark(Watermark(MAX_WATERMARK), out)
+    assert pairs(merged) == pairs(out) and len(pairs(out)) == 41
