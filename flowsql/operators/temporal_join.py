@@ -26,8 +26,9 @@ Contract:
   (:class:`~.temporal_state.Versions`), pruned at each watermark to the newest version at
   or below it and the ones above it.
 - ``snapshot()``: tables ``probe`` (probe columns, ``$time``, ``$matched``), ``versions``
-  (versioned columns, ``$time``, ``$deleted``), both with the key columns as ``$k<i>`` (the
-  operator's ``state_keys``, so state rescales by key group), and ``meta`` (the watermark).
+  (versioned columns, ``$time``, ``$deleted``), both with a copy of their join key columns as
+  ``$k<i>`` (the operator's ``state_keys``, so state rescales by key group), and ``meta`` (the
+  watermark); :func:`~.join_parts.keyed_snapshot`, as the window join's.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ from flowsql.operators.join_parts import (
     Residual,
     append_rows,
     emit_parts,
+    keyed_snapshot,
     residual_mask,
     restored_watermark,
-    watermark_meta,
 )
 from flowsql.operators.temporal_state import Versions
 from flowsql.state.keyindex import KeyIndex
@@ -169,26 +170,9 @@ class TemporalJoinOperator(Operator):
         return list(self.key_names)
 
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
-        snap = {}
-        for name, side in (("probe", self.probes), ("versions", self.versions)):
-            table = side.table()
-            keys = self._key_columns(side.key)
-            for k in self.key_names:
-                table = table.append_column(k, keys.column(k))
-            snap[name] = table
-        snap["meta"] = watermark_meta(self.watermark)
-        return snap
-
-    def _key_columns(self, ids: np.ndarray) -> pa.Table:
-        """The key columns of ``ids`` (-1, a probe row with a NULL key or time: NULLs)."""
-        missing = ids < 0
-        if missing.all():
-            types = [self.schemas[0].field(n).type for n in self.spec.left_keys]
-            return pa.table({k: pa.nulls(len(ids), t) for k, t in zip(self.key_names, types, strict=True)})
-        keys = self.keys.keys(ids[~missing])
-        if not missing.any():
-            return keys
-        return keys.take(pa.array(np.cumsum(~missing) - 1, pa.int64(), mask=missing))
+        return keyed_snapshot([("probe", self.probes.table(), self.spec.left_keys),
+                               ("versions", self.versions.table(), self.spec.right_keys)],
+                              self.key_names, self.watermark)
 
     def restore(self, state: dict[str, pa.Table]) -> None:
         self.watermark = restored_watermark(state, self.watermark)
