@@ -15,8 +15,9 @@ Contract (:class:`Versions`):
 - :meth:`Versions.expire` drops, per key, every row older than the newest row at or below
   the watermark (no probe still to come can see them: later probes are above the
   watermark), and that newest row too when it is a deletion.
-- :meth:`Versions.table` / :meth:`Versions.restore`: one Arrow table of the side's columns,
-  ``$time`` and ``$deleted`` (the operator adds the key columns), in arrival order.
+- Storage, eviction and :meth:`Versions.table` / :meth:`Versions.restore` (one Arrow table
+  of the side's columns, ``$time`` and ``$deleted``, in arrival order) are
+  :class:`~.interval_state.TimedRows`'.
 """
 
 from __future__ import annotations
@@ -24,34 +25,20 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-TIME, DELETED = "$time", "$deleted"
+from flowsql.operators.interval_state import TimedRows
+
+DELETED = "$deleted"
 
 
-class Versions:
+class Versions(TimedRows):
+    """:class:`~.interval_state.TimedRows` whose flag is ``deleted`` (``$deleted``)."""
+
     def __init__(self, schema: pa.Schema) -> None:
-        self.schema = schema
-        self._tables: list[pa.Table] = []
-        self.key = np.zeros(0, dtype=np.int64)
-        self.time = np.zeros(0, dtype=np.int64)
-        self.deleted = np.zeros(0, dtype=bool)
-        self._index: tuple[np.ndarray, ...] | None = None
+        super().__init__(schema, DELETED)
 
-    def __len__(self) -> int:
-        return len(self.key)
-
-    def rows(self) -> pa.Table:
-        if len(self._tables) > 1:
-            self._tables = [pa.concat_tables(self._tables).combine_chunks()]
-        return self._tables[0] if self._tables else self.schema.empty_table()
-
-    def append(self, rows: pa.Table, key: np.ndarray, time: np.ndarray, deleted: np.ndarray) -> None:
-        if not rows.num_rows:
-            return
-        self._tables.append(rows.select(self.schema.names))
-        self.key = np.concatenate([self.key, key])
-        self.time = np.concatenate([self.time, time])
-        self.deleted = np.concatenate([self.deleted, deleted])
-        self._index = None
+    @property
+    def deleted(self) -> np.ndarray:
+        return self.matched
 
     def _build(self) -> tuple[np.ndarray, ...]:
         order = np.lexsort((self.time, self.key))  # stable: equal (key, time) keep arrival order
@@ -105,9 +92,7 @@ class Versions:
             return
         keep = np.empty(len(keep_sorted), dtype=bool)
         keep[order] = keep_sorted
-        self._tables = [self.rows().filter(pa.array(keep))]
-        self.key, self.time, self.deleted = self.key[keep], self.time[keep], self.deleted[keep]
-        self._index = None
+        self.evict(~keep)
 
     def take(self, ids: np.ndarray) -> pa.Table:
         """The rows ``ids`` (-1: a row of NULLs)."""
@@ -116,14 +101,3 @@ class Versions:
         if not len(self):
             return pa.table({f.name: pa.nulls(len(ids), f.type) for f in self.schema}, schema=self.schema)
         return self.rows().take(indices)
-
-    # -- checkpoints ---------------------------------------------------------------------
-    def table(self) -> pa.Table:
-        t = self.rows()
-        t = t.append_column(TIME, pa.array(self.time.copy(), pa.int64()))
-        return t.append_column(DELETED, pa.array(self.deleted.copy(), pa.bool_()))
-
-    def restore(self, table: pa.Table, key: np.ndarray) -> None:
-        self.append(table.select(self.schema.names), key,
-                    table.column(TIME).to_numpy().astype(np.int64),
-                    table.column(DELETED).to_numpy(zero_copy_only=False).astype(bool))
