@@ -1,8 +1,8 @@
 """One input's state of an interval join: append-only rows found by key id and event time.
 
 Contract (:class:`TimedRows`):
-- Rows are appended with their join key id (from the operator's key index; never -1: rows
-  that cannot match are not stored), their event time in epoch milliseconds and a
+- Rows are appended with their join key id (from the operator's key index; -1 only for
+  the temporal join's probe rows that cannot match), their event time in epoch milliseconds and a
   ``matched`` flag (whether some row of the other input joined it; outer joins emit the
   unmatched ones NULL-padded when they leave the state). Duplicates are separate rows.
 - :meth:`TimedRows.probe` answers, for many queries at once (key id, ``lo``, ``hi``), which
@@ -15,13 +15,14 @@ Contract (:class:`TimedRows`):
 - :meth:`TimedRows.evict` removes the rows a boolean mask marks and returns them (with their
   ``matched`` flags).
 - :meth:`TimedRows.table` / :meth:`TimedRows.restore` convert the rows to and from one
-  Arrow table: the side's columns, then ``$time`` and ``$matched`` (the operator adds the
-  key columns).
+  Arrow table: the side's columns, then ``$time`` and ``$matched`` (or the ``flag`` name
+  given; the operator adds the key columns).
 - :func:`forget_unused_keys` drops the key ids no stored row of either side uses from the
   operators' shared key index, once they dominate it (keys of evicted rows).
 
 The window join (:mod:`.window_join`) keeps its sides in the same structure, with the
-window end as the time.
+window end as the time; the temporal join (:mod:`.temporal_state`) its probe rows, and its
+versions in a subclass whose flag is ``$deleted``.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ _SLACK = 4096
 
 
 class TimedRows:
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: pa.Schema, flag: str = MATCHED) -> None:
         self.schema = schema
+        self.flag = flag  # the name of the ``matched`` column in :meth:`table`
         self._tables: list[pa.Table] = []
         self.key = np.zeros(0, dtype=np.int64)
         self.time = np.zeros(0, dtype=np.int64)
@@ -108,12 +110,12 @@ class TimedRows:
     def table(self) -> pa.Table:
         t = self.rows()
         t = t.append_column(TIME, pa.array(self.time.copy(), pa.int64()))
-        return t.append_column(MATCHED, pa.array(self.matched.copy(), pa.bool_()))
+        return t.append_column(self.flag, pa.array(self.matched.copy(), pa.bool_()))
 
     def restore(self, table: pa.Table, key: np.ndarray) -> None:
         self.append(table.select(self.schema.names), key,
                     table.column(TIME).to_numpy().astype(np.int64),
-                    table.column(MATCHED).to_numpy(zero_copy_only=False).astype(bool))
+                    table.column(self.flag).to_numpy(zero_copy_only=False).astype(bool))
 
 
 def forget_unused_keys(index: KeyIndex | None, sides: tuple[TimedRows, ...]) -> None:

@@ -1,6 +1,7 @@
 """Pieces the time-bounded join operators share (:mod:`.interval_join`, :mod:`.window_join`,
 and :mod:`.window_table` for its input): append-only input rows, the residual as a mask,
-emitting (left, right) parts as one batch, and the watermark in a snapshot's ``meta``.
+emitting (left, right) parts as one batch, and snapshots (key columns for rescaling, the
+watermark in ``meta``); :mod:`.temporal_join` uses them too.
 """
 
 from __future__ import annotations
@@ -51,6 +52,20 @@ def emit_parts(schemas: tuple[pa.Schema, pa.Schema], output: pa.Schema, parts: l
     for b in pa.Table.from_batches(batches).combine_chunks().to_batches():
         ctx.metrics.records_out += b.num_rows
         out.emit(b)
+
+
+def keyed_snapshot(sides: list[tuple[str, pa.Table, tuple[str, ...]]], key_names: list[str],
+                   watermark: int) -> dict[str, pa.Table]:
+    """A two-input operator's snapshot: each ``(name, state table, key columns)`` side's table
+    with its key columns copied as ``key_names`` (the operator's ``state_keys``, so the state
+    rescales by key group), and ``meta`` (the watermark)."""
+    snap = {}
+    for name, table, keys in sides:
+        for k, column in zip(key_names, keys, strict=True):
+            table = table.append_column(k, table.column(column))
+        snap[name] = table
+    snap["meta"] = watermark_meta(watermark)
+    return snap
 
 
 def watermark_meta(watermark: int) -> pa.Table:

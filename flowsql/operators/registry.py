@@ -65,6 +65,10 @@ Built-in kinds and their params (all plain JSON, produced by
 - ``interval-join``: the ``join`` params (``changelog`` false, no ``state_ttl_ms``) plus
   ``"left_time"``, ``"right_time"`` (input columns), ``"lower_ms"``, ``"upper_ms"`` →
   :class:`~flowsql.operators.interval_join.IntervalJoinOperator`.
+- ``temporal-join``: the ``join`` params (``join_type`` INNER or LEFT) plus ``"left_time"``
+  (the probe's time attribute), ``"right_time"`` (the version time) and ``"latest_only"``
+  (a versioned view's rows) →
+  :class:`~flowsql.operators.temporal_join.TemporalJoinOperator` (input 0 = probe side).
 - ``window-join``: the ``join`` params plus ``"left_window"``, ``"right_window"`` ([start,
   end] input columns) → :class:`~flowsql.operators.window_join.WindowJoinOperator`.
 - ``lookup-join``: ``{"table": TableDefinition JSON, "join_type": "INNER"|"LEFT", "keys":
@@ -121,6 +125,7 @@ from flowsql.operators.source import (
     column_timestamps,
 )
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
+from flowsql.operators.temporal_join import TemporalJoinOperator, TemporalJoinSpec
 from flowsql.operators.union import UnionOperator
 from flowsql.operators.window_aggregate import WindowAggregateOperator
 from flowsql.operators.window_join import WindowJoinOperator, WindowJoinSpec
@@ -336,6 +341,14 @@ def _build_interval_join(params: dict[str, Any], env: BuildEnv) -> Operator:
     return IntervalJoinOperator(spec, left, right, output, residual=residual)
 
 
+def _build_temporal_join(params: dict[str, Any], env: BuildEnv) -> Operator:
+    left, right, output, residual = _join_schemas(params, env)
+    spec = TemporalJoinSpec(params["join_type"], tuple(params["left_keys"]),
+                            tuple(params["right_keys"]), params["left_time"], params["right_time"],
+                            bool(params.get("latest_only", False)))
+    return TemporalJoinOperator(spec, left, right, output, residual=residual)
+
+
 def _build_window_join(params: dict[str, Any], env: BuildEnv) -> Operator:
     left, right, output, residual = _join_schemas(params, env)
     spec = WindowJoinSpec(params["join_type"], tuple(params["left_keys"]),
@@ -386,6 +399,7 @@ OPERATORS: dict[str, Builder] = {
     "join": _build_join,
     "interval-join": _build_interval_join,
     "lookup-join": _build_lookup_join,
+    "temporal-join": _build_temporal_join,
     "window-join": _build_window_join,
     "window-table": _build_window_table,
     "window-aggregate": _build_window_aggregate,

@@ -36,10 +36,10 @@ from flowsql.operators.join_parts import (
     Residual,
     append_rows,
     emit_parts,
+    keyed_snapshot,
     outer_sides,
     residual_mask,
     restored_watermark,
-    watermark_meta,
 )
 from flowsql.operators.join_state import expand
 from flowsql.state.keyindex import KeyIndex
@@ -139,15 +139,9 @@ class WindowJoinOperator(Operator):
         return list(self.key_names)
 
     def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
-        snap = {}
-        for index, name in enumerate(("left", "right")):
-            table = self.sides[index].table()
-            keys = (self.spec.left_keys, self.spec.right_keys)[index]
-            for k, column in zip(self.key_names, keys, strict=True):
-                table = table.append_column(k, table.column(column))
-            snap[name] = table
-        snap["meta"] = watermark_meta(self.watermark)
-        return snap
+        return keyed_snapshot([("left", self.sides[0].table(), self.spec.left_keys),
+                               ("right", self.sides[1].table(), self.spec.right_keys)],
+                              self.key_names, self.watermark)
 
     def restore(self, state: dict[str, pa.Table]) -> None:
         self.watermark = restored_watermark(state, self.watermark)

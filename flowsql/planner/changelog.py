@@ -3,7 +3,8 @@
 Contract (Flink's ``ChangelogMode``):
 - ``append`` — insert-only rows (+I): scans of append-only sources, calcs over append input,
   window aggregates (a window's result is final when it fires), interval and window joins of
-  every type and window table functions (they read append-only inputs only).
+  every type and window table functions (they read append-only inputs only), event-time
+  temporal joins (an append-only probe side; the versioned side may be updating).
 - ``retract`` — +I, -U, +U, -D: an unbounded GROUP BY (and SELECT DISTINCT / UNION), an
   outer join, a join over an updating input, and everything downstream of them (a Calc
   passes the ``$row_kind`` column through); a scan of a changelog source (a connector whose
@@ -56,6 +57,8 @@ def infer(plan: LogicalNode) -> dict[int, str]:
                     "GROUP BY)"
                 )
             m = APPEND
+        elif isinstance(n, Join) and hasattr(n, "changelog_mode"):  # temporal joins
+            m = n.changelog_mode(ins)
         elif isinstance(n, Join) and n.append_only:  # interval and window joins
             if RETRACT in ins:
                 raise NotSupportedError(

@@ -19,8 +19,9 @@ Contract (:func:`plan_join`, called by the builder for every JOIN of a SELECT, l
   (:mod:`flowsql.planner.window_joins`). Key pairs of different types are compared in their
   common type; a key that is an expression or needs a CAST becomes a helper column
   (``$lk<i>`` / ``$rk<i>``) computed before the exchange and dropped after the join.
-- A right input ``t FOR SYSTEM_TIME AS OF …`` is a lookup join (a temporal join on event time
-  is not supported yet): :mod:`flowsql.planner.lookup_joins`.
+- A right input ``t FOR SYSTEM_TIME AS OF …`` is a lookup join (:mod:`flowsql.planner.lookup_joins`)
+  or, AS OF an event-time attribute of a versioned table, a temporal join planned here with
+  the table scanned as the right input (:mod:`flowsql.planner.temporal_joins`).
 - USING, NATURAL, SEMI/ANTI and LATERAL joins raise NotSupportedError. So does a join whose
   input still has an ARRAY / MAP / MULTISET column after projection pruning (the join state
   identifies rows by hashing them): :func:`check_join_columns`, called by the translator.
@@ -39,6 +40,7 @@ from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.planner.aggregates import col, sql
 from flowsql.planner.interval_joins import IntervalJoin, interval_bounds
 from flowsql.planner.logical import Calc, Field, Join, LogicalNode, names
+from flowsql.planner.temporal_joins import Versioned, temporal_join
 from flowsql.planner.window_joins import WindowJoin, window_join_keys
 from flowsql.types import parse_type
 
@@ -149,12 +151,18 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
     from flowsql.planner.builder import Relation, expr_type, type_text
 
     join_type = join_type or _join_type(join)
-    if isinstance(join.this, exp.Table) and join.this.args.get("version") is not None:
+    versioned: Versioned | None = None
+    item = join.this
+    if isinstance(item, exp.Table) and item.args.get("version") is not None:
         from flowsql.planner.lookup_joins import plan_versioned_join
 
-        return plan_versioned_join(b, left, join, join_type)  # FOR SYSTEM_TIME AS OF
-    timed = join_type in ("INNER", "LEFT", "RIGHT", "FULL")  # may be an interval / window join
-    right = b._relation(join.this)
+        planned = plan_versioned_join(b, left, join, join_type)  # FOR SYSTEM_TIME AS OF
+        if not isinstance(planned, Versioned):
+            return planned  # a lookup join
+        versioned, item = planned, item.copy()  # an event-time temporal join: scan the table
+        item.set("version", None)
+    timed = versioned is None and join_type in ("INNER", "LEFT", "RIGHT", "FULL")
+    right = versioned.relation if versioned is not None and versioned.relation else b._relation(item)
     lnode, rnode = b._materialize(left), b._materialize(right)
     lq, lu, lamb = _visible(left)
     rq, ru, ramb = _visible(right)
@@ -247,7 +255,14 @@ def plan_join(b: PlanBuilder, left: Relation, join: exp.Join,
         residual_sql = sql(cond_e)
     node: LogicalNode
     time_attrs: set[str] = set()
-    if bounds is not None:  # an interval join (flowsql.planner.interval_joins)
+    if versioned is not None:  # flowsql.planner.temporal_joins
+        node = temporal_join(versioned, join_type=join_type,
+                             left_time_attrs={n for n in left.time_attrs if n in lnames},
+                             pairs=pairs, right_column=back, schema=schema, left=lnode2,
+                             right=rnode2, left_keys=tuple(lkeys), right_keys=tuple(rkeys),
+                             residual=residual_sql)
+        time_attrs = {n for n in left.time_attrs if n in lnames}
+    elif bounds is not None:  # an interval join (flowsql.planner.interval_joins)
         node = IntervalJoin(schema=schema, left=lnode2, right=rnode2, join_type=join_type,
                             left_keys=tuple(lkeys), right_keys=tuple(rkeys), residual=residual_sql,
                             left_time=bounds.left_time, right_time=back[bounds.right_time],

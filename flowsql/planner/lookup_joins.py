@@ -8,8 +8,12 @@ every join whose right input carries ``FOR SYSTEM_TIME AS OF``):
   (:func:`is_proctime`).
 - ``AS OF`` something that is not a processing-time attribute is an event-time temporal join:
   a table without a primary key or a watermark is a ValidationError (Flink's "versioned
-  table" requirement, named with the table); otherwise NotSupportedError (not supported yet).
-- The right input must be a catalog table (not a view or subquery) whose connector can be
+  table" requirement, named with the table); otherwise the result is a
+  :class:`~flowsql.planner.temporal_joins.Versioned` that
+  :func:`flowsql.planner.joins.plan_join` plans further (:mod:`flowsql.planner.temporal_joins`);
+  so is a view that deduplicates on event time (a versioned view), any other view is a
+  ValidationError.
+- For a lookup join the right input must be a catalog table (not a view or subquery) whose connector can be
   looked up (``ConnectorFactory.can_lookup``: the filesystem connector today) and has no
   computed or metadata columns. The join is INNER or LEFT (Flink's lookup joins); others are
   a ValidationError.
@@ -41,6 +45,7 @@ from catalog.table import TableDefinition
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.planner.appending import AppendingNode
 from flowsql.planner.logical import JOIN_NAMES, Calc, Field, _q, names
+from flowsql.planner.temporal_joins import Versioned, versioned_view
 from flowsql.types import parse_type
 
 if TYPE_CHECKING:
@@ -109,8 +114,10 @@ def _version_column(version: exp.Expression, left: Relation) -> str | None:
     return unqualified.get(e.name)
 
 
-def plan_versioned_join(b: PlanBuilder, left: Relation, join: exp.Join, join_type: str) -> Relation:
-    """Plan a join against ``t FOR SYSTEM_TIME AS OF …`` (see the module contract)."""
+def plan_versioned_join(b: PlanBuilder, left: Relation, join: exp.Join,
+                        join_type: str) -> Relation | Versioned:
+    """Plan a lookup join against ``t FOR SYSTEM_TIME AS OF …``, or describe an event-time
+    temporal join (see the module contract)."""
     from flowsql.planner.joins import _position
 
     item = join.this
@@ -120,16 +127,23 @@ def plan_versioned_join(b: PlanBuilder, left: Relation, join: exp.Join, join_typ
         raise NotSupportedError("FOR SYSTEM_TIME AS OF on a subquery" + where)
     parts = tuple(p for p in (item.catalog, item.db, item.name) if p)
     obj = b.catalog.get(parts)
+    column = _version_column(version, left)
+    proc = column is not None and column in left.proc_attrs
     if not isinstance(obj, TableDefinition):
+        if not proc:  # an event-time temporal join against a (versioned) view
+            from flowsql.planner.aggregates import sql
+
+            return versioned_view(b, item, item.name, column, where,
+                                  sql(version.args.get("expression")))
         raise NotSupportedError(f"FOR SYSTEM_TIME AS OF on the view {item.name}" + where,
                                 hint="join the table the view reads")
-    column = _version_column(version, left)
-    if column is None or column not in left.proc_attrs:
-        return _event_time(obj, version, where)
+    if not proc:
+        return _event_time(obj, version, column, where)
     return _plan_lookup(b, left, join, join_type, obj, where)
 
 
-def _event_time(table: TableDefinition, version: exp.Expression, where: str) -> Relation:
+def _event_time(table: TableDefinition, version: exp.Expression, column: str | None,
+                where: str) -> Versioned:
     from flowsql.planner.aggregates import sql
 
     missing = [w for w, ok in (("primary key", table.primary_key is not None),
@@ -143,9 +157,10 @@ def _event_time(table: TableDefinition, version: exp.Expression, where: str) -> 
             "FROM (SELECT *, PROCTIME() AS p FROM o) o JOIN t FOR SYSTEM_TIME AS OF o.p; for an "
             "event-time temporal join declare PRIMARY KEY (...) NOT ENFORCED and a WATERMARK on "
             "the versioned table")
-    raise NotSupportedError("a temporal join on event time (FOR SYSTEM_TIME AS OF a row time "
-                            "attribute)" + where,
-                            hint="a lookup join (AS OF a PROCTIME() attribute) is supported")
+    assert table.primary_key is not None and table.watermark is not None
+    return Versioned(probe_time=column, name=table.name.name, time=table.watermark.column,
+                     primary_key=tuple(table.primary_key.columns), where=where,
+                     as_of=sql(version.args.get("expression")))
 
 
 def _plan_lookup(b: PlanBuilder, left: Relation, join: exp.Join, join_type: str,

@@ -59,9 +59,10 @@ def test_what_is_not_a_lookup_join_is_refused():
         d.execute("CREATE TABLE rates (currency STRING, rate BIGINT, ts TIMESTAMP(3), PRIMARY KEY "
                   "(currency) NOT ENFORCED, WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem', "
                   f"'path' = '{d.root}/side_input.txt', 'format' = 'csv')")
-        with pytest.raises(NotSupportedError, match="temporal join on event time"):
-            d.execute("SELECT * FROM bid AS b JOIN rates FOR SYSTEM_TIME AS OF b.dateTime AS r "
-                      "ON b.channel = r.currency")
+        # AS OF a rowtime against a versioned table: an event-time temporal join, not a lookup
+        assert "TemporalJoin(" in d.execute(
+            "EXPLAIN SELECT * FROM bid AS b JOIN rates FOR SYSTEM_TIME AS OF b.dateTime AS r "
+            "ON b.channel = r.currency").message
         with pytest.raises(ValidationError, match="versioned table"):
             d.execute("SELECT * FROM bid AS b JOIN side_input FOR SYSTEM_TIME AS OF b.dateTime AS s "
                       "ON b.auction = s.key")

@@ -3,7 +3,8 @@
 Walks the plan top-down with the set of columns each node's parent needs:
 - a Sink, a Union and an aggregate's output need all their columns;
 - a Join asks each input for the columns its parent, its keys and its residual read (and a
-  window join its window columns); a window table function asks for what its parent needs
+  window join its window columns, an interval or temporal join its time columns); a window
+  table function asks for what its parent needs
   of the input's columns plus its time column;
 - a Calc keeps only the projections its parent needs and asks its input for the columns
   those projections and its condition read;
@@ -104,14 +105,20 @@ def _prune_join(node: Join, need: set[str] | None) -> LogicalNode:
     out = names(node.schema)
     right_out = dict(zip(names(node.right.schema), node.right_names, strict=True))
     want = (set(out) if need is None else set(need)) | referenced(node.residual, out)
-    # a window join also reads its window columns (flowsql.planner.window_joins)
+    # a window join also reads its window columns (flowsql.planner.window_joins), a temporal
+    # join its time columns (flowsql.planner.temporal_joins)
     left = prune(node.left, {n for n in names(node.left.schema) if n in want} | set(node.left_keys)
-                 | set(getattr(node, "left_window", ())))
+                 | set(getattr(node, "left_window", ())) | _time(node, "left_time"))
     right = prune(node.right, {n for n, o in right_out.items() if o in want} | set(node.right_keys)
-                  | set(getattr(node, "right_window", ())))
+                  | set(getattr(node, "right_window", ())) | _time(node, "right_time"))
     types = {f.name: f for f in node.schema}
     schema = tuple(types[f.name] for f in left.schema) + tuple(types[right_out[f.name]] for f in right.schema)
     return node.replace(schema=schema, left=left, right=right)
+
+
+def _time(node: Join, attr: str) -> set[str]:
+    name = getattr(node, attr, "")
+    return {name} if name else set()
 
 
 def apply(plan: LogicalNode, ctx: RuleContext) -> LogicalNode:

@@ -1,9 +1,10 @@
-"""Interval and window joins' state through a real savepoint: STOP JOB ... WITH SAVEPOINT
+"""Interval, window and temporal joins' state through a real savepoint: STOP JOB ... WITH SAVEPOINT
 at parallelism 2, resumed at 3 and at 1 (key groups of both sides' state redistributed).
 
 Two paced, bounded sequences (ids 1..N, the second shifted by half of N; event time = id *
-10 ms) are LEFT-joined on the id — within two seconds of event time, or in the same 1 s
-tumbling window — into an exactly-once filesystem sink. The right side runs a minute of
+10 ms) are LEFT-joined on the id — within two seconds of event time, in the same 1 s tumbling
+window, or with the version of the second (a versioned table: PRIMARY KEY (id)) valid at the
+first's time — into an exactly-once filesystem sink. The right side runs a minute of
 event time ahead, so its rows wait in state for their match; left rows without a match leave
 the state NULL-padded as the watermark passes, some before the savepoint and some after the
 restore. Pass: every left id is written exactly once across the two runs, with its match
@@ -26,8 +27,8 @@ ROWS = 12_000
 SHIFT = ROWS // 2
 
 
-def _source(name: str, start: int) -> str:
-    return (f"CREATE TABLE IF NOT EXISTS {name} (id BIGINT, "
+def _source(name: str, start: int, key: str = "") -> str:
+    return (f"CREATE TABLE IF NOT EXISTS {name} (id BIGINT, {key}"
             "ts AS CAST(TO_TIMESTAMP_LTZ(id * 10, 3) AS TIMESTAMP(3)), "
             "WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', "
             f"'number-of-rows' = '{ROWS}', 'rows-per-second' = '2000', "
@@ -42,12 +43,15 @@ INSERTS = {
                "(SELECT * FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(ts), INTERVAL '1' SECOND))) L "
                "LEFT JOIN (SELECT * FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(ts), INTERVAL '1' SECOND))) R "
                "ON L.id = R.id AND L.window_start = R.window_start AND L.window_end = R.window_end"),
+    "temporal": ("INSERT INTO out SELECT a.id, v.id FROM a LEFT JOIN v FOR SYSTEM_TIME AS OF a.ts "
+                 "ON a.id = v.id"),
 }
 
 
 def _session(tmp_path: Path, out: Path, parallelism: int) -> Session:
     return savepoint_session(tmp_path, parallelism, [
         _source("a", 1), _source("b", 1 + SHIFT),
+        _source("v", 1 + SHIFT, key="PRIMARY KEY (id) NOT ENFORCED, "),
         f"CREATE TABLE IF NOT EXISTS out (id BIGINT, id2 BIGINT) WITH ("
         f"'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv')",
     ])
