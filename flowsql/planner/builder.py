@@ -70,6 +70,7 @@ from flowsql.planner.windows import (
     window_spec,
 )
 from flowsql.sql.expressions import WindowTVF
+from flowsql.sql.positions import node_position
 from flowsql.types import FlinkType, parse_type, to_arrow
 from flowsql.udf.resolve import resolve_calls
 
@@ -718,7 +719,8 @@ class PlanBuilder:
             )
         if time_col not in inner.time_attrs:
             raise ValidationError(
-                f"the window time column '{time_col}' is not an event-time attribute",
+                f"the window time column '{time_col}' is not an event-time attribute"
+                f"{node_position(tvf.args['time_col'])}",
                 hint="declare WATERMARK FOR <column> AS <column> - INTERVAL '...' SECOND on the "
                 "source table (processing-time windows are not supported yet)",
             )
