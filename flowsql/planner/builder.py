@@ -717,6 +717,11 @@ class PlanBuilder:
                 f"DESCRIPTOR({time_col}) names no column of the windowed table",
                 hint="columns: " + ", ".join(names(node.schema)),
             )
+        if time_col in inner.proc_attrs:
+            raise NotSupportedError(
+                f"a window over the processing-time attribute '{time_col}'"
+                f"{node_position(tvf.args['time_col'])}",
+                hint="window on an event-time attribute (a column with a WATERMARK)")
         if time_col not in inner.time_attrs:
             raise ValidationError(
                 f"the window time column '{time_col}' is not an event-time attribute"
