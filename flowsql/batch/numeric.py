@@ -11,6 +11,8 @@ planning, so each rewritten expression costs one branch at run time.
   (Flink raises ArithmeticException). With a FLOAT/DOUBLE operand, DuckDB's ``/`` (Java
   double division: ±Infinity/NaN for a zero divisor). ``cast_to_type`` gives both branches
   the exact branch's type, so ``INT / INT`` stays ``INT``.
+- ``MOD(a, b)`` and ``a % b`` (:func:`flink_modulo`): the same division-by-zero error for
+  exact operands; DuckDB's own error (or NaN for FLOAT/DOUBLE) otherwise.
 - ``CAST(x AS TINYINT|SMALLINT|INT|BIGINT)`` (:func:`flink_integer_cast`): DuckDB rounds a
   FLOAT/DOUBLE, DECIMAL or numeric string; Flink truncates toward zero
   (``CAST(-2.7 AS INT)`` = -2, ``CAST('3.5' AS INT)`` = 3). So the value is truncated first
@@ -40,21 +42,40 @@ def _typeof_like(node: exp.Expression, pattern: str) -> exp.Expression:
     return exp.Like(this=_fn("TYPEOF", node.copy()), expression=exp.Literal.string(pattern))
 
 
+def _guarded_divisor(a: exp.Expression, b: exp.Expression, sql: str) -> exp.Expression:
+    """``b``, or an error naming ``sql`` when ``b`` is zero and ``a`` is not NULL (used where
+    neither operand is FLOAT/DOUBLE; ``ERROR()`` is typed NULL, so ``b`` keeps its type)."""
+    zero = exp.and_(exp.EQ(this=b.copy(), expression=exp.Literal.number(0)),
+                    exp.Not(this=exp.Is(this=a.copy(), expression=exp.Null())))
+    message = exp.Literal.string(f"division by zero in '{sql}'")
+    return exp.Case(ifs=[exp.If(this=zero, true=_fn("ERROR", message))], default=b.copy())
+
+
+def _approx(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    return exp.or_(_typeof_in(a, _APPROX), _typeof_in(b, _APPROX))
+
+
 def flink_division(node: exp.Div, sql: str) -> exp.Expression:
     """``a / b`` with Flink's semantics (see module contract); ``sql`` is the Flink text of
     the division, named in the division-by-zero error."""
     a, b = exp.Paren(this=node.this), exp.Paren(this=node.expression)
-    zero = exp.and_(exp.EQ(this=b.copy(), expression=exp.Literal.number(0)),
-                    exp.Not(this=exp.Is(this=a.copy(), expression=exp.Null())))
-    message = exp.Literal.string(f"division by zero in '{sql}'")
-    divisor = exp.Case(ifs=[exp.If(this=zero, true=_fn("ERROR", message))], default=b.copy())
-    exact = _fn("DIVIDE", a.copy(), divisor)
-    approx = exp.or_(_typeof_in(a, _APPROX), _typeof_in(b, _APPROX))
+    exact = _fn("DIVIDE", a.copy(), _guarded_divisor(a, b, sql))
     double = exp.Div(this=a.copy(), expression=b.copy(), typed=False, safe=False)
     return exp.Paren(this=exp.Case(
-        ifs=[exp.If(this=approx, true=_fn("CAST_TO_TYPE", double, exact.copy()))],
+        ifs=[exp.If(this=_approx(a, b), true=_fn("CAST_TO_TYPE", double, exact.copy()))],
         default=exact,
     ))
+
+
+def flink_modulo(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    """``MOD(a, b)`` / ``a % b``: the sign follows the dividend (DuckDB's too); an exact
+    zero divisor raises the streaming engine's ``division by zero in 'a % b'``; with a
+    FLOAT/DOUBLE operand a zero divisor gives NaN, as in Java."""
+    a, b = exp.Paren(this=a), exp.Paren(this=b)
+    sql = exp.Mod(this=a.this.copy(), expression=b.this.copy()).sql()
+    divisor = exp.Case(ifs=[exp.If(this=_approx(a, b), true=b.copy())],
+                       default=_guarded_divisor(a, b, sql))
+    return exp.Mod(this=a, expression=divisor)
 
 
 def is_integer_target(to: exp.DataType) -> bool:

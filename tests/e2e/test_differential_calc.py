@@ -71,7 +71,7 @@ def test_json_input(data):
 
 
 @pytest.mark.parametrize("mode", ["streaming", "batch"])
-def test_integer_division_by_zero_is_an_error_in_both_modes(mode):
+def test_integer_division_and_mod_by_zero_are_errors_in_both_modes(mode):
     rows = pa.table({"k": ["a", "b"], "g": pa.array([1, 0], pa.int32()), "v": [7, -7]})
     data = Input(_full(rows), row_group=2)
     with Differential() as d:
@@ -79,6 +79,8 @@ def test_integer_division_by_zero_is_an_error_in_both_modes(mode):
         d.mode(mode)
         with pytest.raises(ExecutionError, match=r"division by zero in 'v / g'"):
             d.execute("SELECT k, v / g AS q FROM t")
+        with pytest.raises(ExecutionError, match=r"division by zero in 'v % g'"):
+            d.execute("SELECT k, MOD(v, g) AS m FROM t")
         # a NULL dividend, or a DOUBLE division, is no error (NULL, and ±Infinity/NaN)
         result = d.execute("SELECT k, CAST(NULL AS BIGINT) / g AS n, CAST(v AS DOUBLE) / g AS f "
                            "FROM t WHERE g = 0").table
