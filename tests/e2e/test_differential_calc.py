@@ -34,7 +34,7 @@ CALC = {
         "SELECT v / 3 AS v3, -v / 4 AS nv4, v / -7 AS vn7, v / (g + 1) AS vg, v2 / (v + 100) AS q, "
         "g / 2 AS g2, p / v AS pv, v / 2.0 AS vd, CAST(p AS INT) AS pi, CAST(p AS BIGINT) AS pb, "
         "CAST(p / 7 AS INT) AS p7, CAST(-p AS SMALLINT) AS ps, CAST(v / 3.0 AS INT) AS dec_i, "
-        "CAST(CAST(p AS STRING) AS INT) AS si, MOD(v, -3) AS m FROM t"
+        "MOD(v, -3) AS m FROM t"
     ),
     "in_between": (
         "SELECT k, v FROM t WHERE k IN ('a', 'b', 'k001') AND v BETWEEN 0 AND 50 OR g NOT IN (1)"
