@@ -58,6 +58,12 @@ PARTITION_OPTIONS: list[OptionSpec] = [
                description="Time zone of partition times against the watermark (UTC only)."),
     OptionSpec("partition.time-extractor.kind", "enum", default="default",
                choices=("default", "custom"), description="Only 'default' is available."),
+    # Flink's class names for the 'custom' kinds: accepted so that the 'custom' kind itself
+    # gets the error saying it is not available (there are no Java classes to load)
+    OptionSpec("sink.partition-commit.policy.class", "string",
+               description="Flink's custom commit policy class (not available)."),
+    OptionSpec("partition.time-extractor.class", "string",
+               description="Flink's custom time extractor class (not available)."),
     OptionSpec("partition.time-extractor.timestamp-pattern", "string",
                description="Partition time text from values, e.g. '$dt $hr:00:00'."),
     OptionSpec("partition.time-extractor.timestamp-formatter", "string",

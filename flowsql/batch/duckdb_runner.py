@@ -163,6 +163,7 @@ class BatchRunner:
             raise ConnectorError(f"cannot open the table scans: {e}") from e
         if plan.udfs is not None:
             plan.udfs.register(sandbox.con)
+        self._check_time_columns(sandbox, plan)
         self.session.add_cancel_hook(sandbox.interrupt)
         try:
             yield sandbox
@@ -171,6 +172,17 @@ class BatchRunner:
             if plan.udfs is not None:
                 plan.udfs.unregister(sandbox.con)
             sandbox.close()
+
+    def _check_time_columns(self, sandbox: Sandbox, plan: BatchPlan) -> None:
+        """Each window TVF's time column is a TIMESTAMP (probed with ``LIMIT 0``; a probe
+        DuckDB cannot bind is skipped, the query itself then reports the problem)."""
+        for check, probe in plan.time_checks:
+            try:
+                duck_type = str(sandbox.con.sql(probe).types[0]).upper()
+            except duckdb.Error:
+                continue
+            if not duck_type.startswith("TIMESTAMP"):
+                raise check.error(duck_type)
 
     def _available(self, plan: BatchPlan) -> list[str]:
         cols = [c for names in plan.columns.values() for c in names]

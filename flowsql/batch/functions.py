@@ -33,6 +33,12 @@ from __future__ import annotations
 from sqlglot import exp
 
 from flowsql.batch.json import map_json
+from flowsql.batch.numeric import (
+    flink_division,
+    flink_integer_cast,
+    flink_modulo,
+    is_integer_target,
+)
 from flowsql.date_patterns import Strftime, parse_pattern
 from flowsql.errors import NotSupportedError, ValidationError
 
@@ -206,7 +212,7 @@ _ANONYMOUS = {
     "FROM_UNIXTIME": _from_unixtime,
     "CONCAT": _concat,
     "CONCAT_WS": lambda a: _fn("CONCAT_WS", *a),
-    "MOD": lambda a: exp.Mod(this=exp.Paren(this=a[0]), expression=exp.Paren(this=a[1])),
+    "MOD": lambda a: flink_modulo(a[0], a[1]),
     "SUBSTR": lambda a: _fn("SUBSTRING", *a),
     "IFNULL": lambda a: _fn("COALESCE", *a),
     "IF": lambda a: exp.Case(ifs=[exp.If(this=a[0], true=a[1])], default=a[2] if len(a) > 2 else None),
@@ -277,10 +283,13 @@ def _map_node(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Length):
         return _fn("LENGTH", node.this)
     if isinstance(node, exp.Mod):
-        return node
+        return flink_modulo(node.this, node.expression)
+    if isinstance(node, exp.Div):
+        return flink_division(node, node.meta.get("flink_sql") or node.sql())
     if isinstance(node, exp.Cast | exp.TryCast) and isinstance(node.args.get("to"), exp.DataType):
+        integer = is_integer_target(node.args["to"])
         node.set("to", duck_type(node.args["to"]))
-        return node
+        return flink_integer_cast(node) if integer else node
     return node
 
 
@@ -288,8 +297,11 @@ def map_functions(tree: exp.Expression) -> exp.Expression:
     """Rewrite Flink functions/casts in ``tree`` in place (returns the new root).
 
     Nodes are visited children first, so arguments are already rewritten when their
-    function is (sqlglot's ``transform`` does not descend into replaced nodes).
+    function is (sqlglot's ``transform`` does not descend into replaced nodes). A division
+    remembers its Flink text first, for its division-by-zero error.
     """
+    for div in tree.find_all(exp.Div):
+        div.meta["flink_sql"] = div.sql()
     return transform_post_order(tree, _map_node)
 
 

@@ -65,7 +65,7 @@ def _rewrite_select(select: exp.Select) -> None:
     tvf = WindowTVF(
         this=kind,
         table=inner,
-        time_col=exp.column(args[0].name),
+        time_col=_same_place(exp.column(args[0].name), args[0]),
         intervals=[a.copy() for a in args[1:]],
         partition_by=partition or None,
         alias=exp.TableAlias(this=exp.to_identifier(alias_name)) if alias_name else None,
@@ -106,3 +106,9 @@ def rewrite_group_windows(tree: exp.Expression) -> exp.Expression:
     for select in list(tree.find_all(exp.Select)):
         _rewrite_select(select)
     return tree
+
+
+def _same_place(column: exp.Column, original: exp.Column) -> exp.Column:
+    """``column`` carrying ``original``'s position in the statement (for error messages)."""
+    column.this.meta.update(original.this.meta)
+    return column

@@ -17,6 +17,8 @@ catalog view it references (each step its own module):
 4. table references → CTEs over connector scans / inlined views (``relations.Relations``),
    user CTE names shadowing catalog names; unknown names → the catalog's ``CatalogError``;
 5. window TVFs → subqueries with ``window_start/window_end/window_time`` (``windows``);
+   each TVF's time column is recorded (``BatchPlan.time_checks``) so the runner can check,
+   before the query runs, that it is a TIMESTAMP (a ValidationError naming its line/column);
    a TUMBLE/HOP aggregate grouped by ``window_start, window_end`` groups by ``window_start``
    only and derives ``window_end`` after aggregation;
 6. (top level only) unnamed select items get Flink's names ``EXPR$<i>``, and the relation
@@ -41,7 +43,12 @@ from flowsql.batch.legacy_windows import rewrite_group_windows
 from flowsql.batch.lookup_joins import drop_lookup_versions
 from flowsql.batch.relations import Relations, Resolver, ScanBinding
 from flowsql.batch.udfs import BatchUdfs
-from flowsql.batch.windows import derive_window_properties, window_subquery
+from flowsql.batch.windows import (
+    TimeColumnCheck,
+    derive_window_properties,
+    time_column_check,
+    window_subquery,
+)
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.sql.expressions import Descriptor, WindowTVF
 from flowsql.udf.resolve import resolve_calls
@@ -56,6 +63,8 @@ class BatchPlan:
     columns: dict[str, list[str]] = field(default_factory=dict)
     tree: exp.Expression | None = None
     udfs: BatchUdfs | None = None  # Python UDFs to register on the sandbox (flowsql.batch.udfs)
+    # window time columns to type-check before running: (check, DuckDB probe SQL)
+    time_checks: list[tuple[TimeColumnCheck, str]] = field(default_factory=list)
 
 
 class Transpiler:
@@ -64,6 +73,7 @@ class Transpiler:
     def __init__(self, resolver: Resolver) -> None:
         self.relations = Relations(resolver)
         self._windows = 0
+        self._time_checks: list[TimeColumnCheck] = []
         self._functions = getattr(resolver, "functions", None)  # the catalog's user functions
         self.udfs = BatchUdfs()
 
@@ -74,6 +84,7 @@ class Transpiler:
             query = values_as_select(query)
         if not isinstance(query, exp.Query):
             raise NotSupportedError(f"{type(query).__name__} as a batch query")
+        self._time_checks = []
         tree = self.rewrite_query(query.copy())
         name_outputs(tree)
         if self.relations.ctes:
@@ -83,12 +94,15 @@ class Transpiler:
                 tree.set("with_", exp.With(expressions=ctes))
             else:
                 with_.set("expressions", ctes + list(with_.expressions))
+        with_ = tree.args.get("with_")
+        all_ctes = list(with_.expressions) if with_ is not None else []
         return BatchPlan(
             sql=tree.sql(dialect="duckdb"),
             scans=list(self.relations.scans),
             columns=dict(self.relations.columns),
             tree=tree,
             udfs=self.udfs if self.udfs.functions else None,
+            time_checks=[(c, c.probe(all_ctes)) for c in self._time_checks],
         )
 
     def rewrite_query(self, tree: exp.Expression) -> exp.Expression:
@@ -139,6 +153,9 @@ class Transpiler:
         tvfs = [n for n in tree.walk(bfs=False) if isinstance(n, WindowTVF)]
         for tvf in reversed(tvfs):  # innermost first
             derive_window_properties(tvf)
+            check = time_column_check(tvf)
+            if check is not None:
+                self._time_checks.append(check)
             alias = tvf.alias_or_name or f"__window{self._windows}"
             self._windows += 1
             sub = window_subquery(tvf, alias)

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.sql.expressions import WindowTVF
+from flowsql.sql.positions import node_position
 
 _UNIT_MS = {
     "MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000,
@@ -177,6 +179,49 @@ def window_subquery(tvf: WindowTVF, alias: str) -> exp.Subquery:
     placeholder = next(t for t in tree.find_all(exp.Table) if t.name == _SRC)
     placeholder.replace(src)
     return exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+
+
+@dataclass(frozen=True)
+class TimeColumnCheck:
+    """A window TVF's time column, to be checked before the query runs: ``probe`` is DuckDB
+    SQL selecting just that column from the TVF's input (prefixed with the query's CTEs by
+    the transpiler); the column must come back as a TIMESTAMP."""
+
+    kind: str
+    column: str
+    position: str  # " (line L, column C)" or ""
+    source: exp.Expression
+
+    def probe(self, ctes: list[exp.Expression]) -> str:
+        src = self.source.copy()
+        if isinstance(src, exp.Table | exp.Subquery):
+            src.set("alias", exp.TableAlias(this=exp.to_identifier("__src")))
+        query = exp.select(exp.column(self.column, quoted=True)).from_(src).limit(0)
+        if ctes:
+            query.set("with_", exp.With(expressions=[c.copy() for c in ctes]))
+        return query.sql(dialect="duckdb")
+
+    def error(self, duck_type: str) -> ValidationError:
+        from flowsql.batch.errors import flink_type_names
+
+        return ValidationError(
+            f"the {self.kind} window's time column '{self.column}' is "
+            f"{flink_type_names(duck_type)}, not a TIMESTAMP{self.position}",
+            hint="DESCRIPTOR(...) must name a TIMESTAMP(p) or TIMESTAMP_LTZ(p) column (in "
+            "streaming mode: the event-time attribute of a WATERMARK)",
+        )
+
+
+def time_column_check(tvf: WindowTVF) -> TimeColumnCheck | None:
+    """What to check about ``tvf``'s time column (``None`` when it names no single column)."""
+    time_col = tvf.args.get("time_col")
+    if isinstance(time_col, exp.Expression) and not isinstance(time_col, exp.Column):
+        cols = list(time_col.find_all(exp.Column))
+        time_col = cols[0] if len(cols) == 1 else None
+    if not isinstance(time_col, exp.Column):
+        return None
+    return TimeColumnCheck(tvf.kind, time_col.name, node_position(time_col),
+                           tvf.args["table"].copy())
 
 
 _DERIVED = {"window_end": 0, "window_time": -1}

@@ -147,6 +147,10 @@ def _numeric(arr: pa.Array, src: FlinkType, dst: FlinkType, target: pa.DataType)
             arr = pc.round(arr, ndigits=scale, round_mode="half_towards_infinity")
         elif src.root == "DECIMAL" and src.params[1] > scale:
             arr = pc.round(arr, ndigits=scale, round_mode="half_towards_infinity")
+        elif is_integer(src):
+            # Arrow casts an integer only to a DECIMAL that holds every value of its type;
+            # go through one that does, then narrow (a value that does not fit is NULL)
+            arr = pc.cast(arr, pa.decimal128(min(38, 19 + scale), scale))
         return cast_or_bisect(arr, lambda a: pc.cast(a, target), target)
     return pc.cast(arr, target, safe=False)
 

@@ -70,6 +70,7 @@ from flowsql.planner.windows import (
     window_spec,
 )
 from flowsql.sql.expressions import WindowTVF
+from flowsql.sql.positions import node_position
 from flowsql.types import FlinkType, parse_type, to_arrow
 from flowsql.udf.resolve import resolve_calls
 
@@ -716,9 +717,15 @@ class PlanBuilder:
                 f"DESCRIPTOR({time_col}) names no column of the windowed table",
                 hint="columns: " + ", ".join(names(node.schema)),
             )
+        if time_col in inner.proc_attrs:
+            raise NotSupportedError(
+                f"a window over the processing-time attribute '{time_col}'"
+                f"{node_position(tvf.args['time_col'])}",
+                hint="window on an event-time attribute (a column with a WATERMARK)")
         if time_col not in inner.time_attrs:
             raise ValidationError(
-                f"the window time column '{time_col}' is not an event-time attribute",
+                f"the window time column '{time_col}' is not an event-time attribute"
+                f"{node_position(tvf.args['time_col'])}",
                 hint="declare WATERMARK FOR <column> AS <column> - INTERVAL '...' SECOND on the "
                 "source table (processing-time windows are not supported yet)",
             )

@@ -42,24 +42,16 @@ from flowsql.planner.interval_joins import IntervalJoin, interval_bounds
 from flowsql.planner.logical import Calc, Field, Join, LogicalNode, names
 from flowsql.planner.temporal_joins import Versioned, temporal_join
 from flowsql.planner.window_joins import WindowJoin, window_join_keys
+from flowsql.sql.positions import node_position
 from flowsql.types import parse_type
 
 if TYPE_CHECKING:
     from flowsql.planner.builder import PlanBuilder, Relation
 
+_position = node_position  # shared with the other planner modules
+
 _EQUI_HINT = ("join on an equality of the two inputs' columns, e.g. ON o.customer_id = c.id "
               "(further conditions may follow with AND)")
-
-
-def _position(node: exp.Expression) -> str:
-    """Where ``node`` starts: its first identifier's line and column (sqlglot records where
-    a token ends), or nothing when the tree carries no positions."""
-    spots = [(i.meta["line"], i.meta["col"] - len(i.name) + 1)
-             for i in node.find_all(exp.Identifier) if i.meta.get("line")]
-    if not spots:
-        return ""
-    line, column = min(spots)
-    return f" (line {line}, column {column})"
 
 
 def _visible(rel: Relation) -> tuple[dict[tuple[str, str], str], dict[str, str], set[str]]:

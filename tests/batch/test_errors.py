@@ -134,3 +134,23 @@ def test_explain_insert_writes_nothing(bsession, tmp_path):
     text = bsession.execute_one("EXPLAIN INSERT INTO sink SELECT k, COUNT(*) FROM bids GROUP BY k").message
     assert "INSERT INTO sink" in text and "== DuckDB plan ==" in text
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT window_start, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(v), "
+    "INTERVAL '1' SECOND)) GROUP BY window_start, window_end",
+    "SELECT COUNT(*) AS n FROM (SELECT k, v FROM bids) GROUP BY TUMBLE(v, INTERVAL '1' SECOND)",
+    "WITH w AS (SELECT k, v FROM bids) SELECT window_start FROM TABLE(HOP(TABLE w, "
+    "DESCRIPTOR(v), INTERVAL '1' SECOND, INTERVAL '2' SECOND))",
+])
+def test_window_over_a_column_that_is_no_timestamp(bsession, query):
+    with pytest.raises(ValidationError, match=r"time column 'v' is INT, not a TIMESTAMP "
+                                              r"\(line 1, column \d+\)"):
+        bsession.execute_one(query)
+
+
+def test_window_over_a_timestamp_without_watermark_runs(bsession):
+    result = bsession.execute_one(
+        "SELECT window_start, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE (SELECT k, ts AS t FROM "
+        "bids), DESCRIPTOR(t), INTERVAL '1' HOUR)) GROUP BY window_start, window_end").table
+    assert sum(result.column("n").to_pylist()) > 0

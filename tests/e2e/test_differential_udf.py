@@ -4,12 +4,12 @@ standing in for its Java UDF."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 from harness import DIFF_SETTINGS, Differential, assert_same_rows, inputs
 from hypothesis import given
+from nexmark_tables import public_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "udf" / "udf_samples.py"  # tests/udf: the unit tests' sample functions
@@ -115,10 +115,7 @@ CREATE FUNCTION count_char AS 'nexmark_udfs.count_char' LANGUAGE PYTHON
 def _q14() -> str:
     """Nexmark q14 as published (tests/sql/nexmark_sql.py) as a SELECT, with the Python
     count_char for its Java UDF and the price band lowered so that 20,000 events keep rows."""
-    spec = importlib.util.spec_from_file_location("nexmark_sql", ROOT / "sql" / "nexmark_sql.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    text = module.QUERIES["q14"].replace("INSERT INTO discard_sink", "")
+    text = public_suite()[1]["q14"].replace("INSERT INTO discard_sink", "")
     java = "CHAR_LENGTH(extra) - CHAR_LENGTH(REPLACE(extra, 'c', ''))"
     assert java in text and "> 1000000" in text
     return text.replace(java, "count_char(extra, 'c')").replace("> 1000000", "> 1000")

@@ -244,6 +244,11 @@ def test_cast_rules() -> None:
     assert ev("CAST(CAST(price AS DOUBLE) / 3 AS DECIMAL(6, 2))") == [
         Decimal("33.33"), Decimal("83.33"), Decimal("2.33"), None]
     assert ev("CAST('2.345' AS DECIMAL(4, 2))") == [Decimal("2.35")] * 4
+    # an integer into a DECIMAL narrower than its type's range (Arrow refuses that directly)
+    assert ev("CAST(price AS DECIMAL(10, 2))") == [
+        Decimal("100.00"), Decimal("250.00"), Decimal("7.00"), None]
+    assert ev("CAST(bidder AS DECIMAL(3, 1))") == [
+        Decimal("10.0"), Decimal("-7.0"), Decimal("3.0"), Decimal("4.0")]
     assert ev("CAST(' 7 ' AS BIGINT)") == [7] * 4
     assert ev("CAST(date_time AS DATE)")[1] == dt.date(1970, 1, 1)
     assert ev("CAST('true' AS BOOLEAN)") == [True] * 4

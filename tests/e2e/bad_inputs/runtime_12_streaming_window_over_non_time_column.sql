@@ -1,0 +1,8 @@
+-- A streaming window TVF whose DESCRIPTOR names a column that is not the event-time attribute.
+-- kind: ValidationError
+-- error: Validation error: the window time column 'id' is not an event-time attribute (line 3, column 44)
+-- cli
+SET 'execution.runtime-mode' = 'streaming';
+SELECT window_start, COUNT(*) AS clicks
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(id), INTERVAL '10' SECOND))
+GROUP BY window_start, window_end;
