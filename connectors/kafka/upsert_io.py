@@ -21,16 +21,19 @@ partitioner are the ``kafka`` sink's):
    input is all upserts.
 2. With ``sink.buffer-flush.max-rows`` and ``sink.buffer-flush.interval`` both > 0, rows are
    buffered and only the last row per key is sent, when the buffer holds ``max-rows`` rows,
-   when a batch arrives ``interval`` after the oldest buffered row, at every checkpoint
-   (``flush``) and at the end (``finish``). There is no timer: a quiet input holds its
-   buffered rows until the next batch or checkpoint.
+   once the oldest buffered row waited ``interval`` (a background flusher thread checks
+   every half interval, so a quiet input is flushed too, as in Flink), at every checkpoint
+   (``flush``) and at the end (``finish``). A delivery error met by the flusher fails the
+   next ``write``/``flush``.
 Vectorized: encoding is :mod:`connectors.kafka.encode`; the last row per key is one pyarrow
 ``group_by``; the per-message loop is the producer call (the librdkafka boundary).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -190,6 +193,9 @@ class UpsertWriter(_UpsertMessages, KafkaWriter):
         self._buffer: list[pa.Table] = []
         self._buffered = 0
         self._since = 0.0
+        self._lock = threading.Lock()  # the buffer: the task thread and the flusher
+        self._flusher: threading.Event | None = None  # set: the flusher thread stops
+        self._flusher_error: BaseException | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._check()
@@ -199,16 +205,43 @@ class UpsertWriter(_UpsertMessages, KafkaWriter):
         if not self.settings.buffered:
             self._produce(table)
             return
-        if not self._buffer:
-            self._since = time.monotonic()
-        self._buffer.append(table)
-        self._buffered += table.num_rows
-        waited_ms = (time.monotonic() - self._since) * 1000.0
-        if self._buffered >= self.settings.buffer_rows or waited_ms >= self.settings.buffer_interval_ms:
-            self._flush_buffer()
+        if self._flusher is None:
+            self._start_flusher()
+        with self._lock:
+            if not self._buffer:
+                self._since = time.monotonic()
+            self._buffer.append(table)
+            self._buffered += table.num_rows
+            if self._buffered >= self.settings.buffer_rows or self._waited_out():
+                self._flush_buffer()
+
+    def _waited_out(self) -> bool:
+        return bool(self._buffer) and (
+            (time.monotonic() - self._since) * 1000.0 >= self.settings.buffer_interval_ms)
+
+    def _start_flusher(self) -> None:
+        self._flusher = threading.Event()
+        threading.Thread(target=_flush_loop, daemon=True, name=f"flowsql-upsert-flush {self.topic}",
+                         args=(weakref.ref(self), self._flusher,
+                               self.settings.buffer_interval_ms / 2000.0)).start()
+
+    def _flush_if_due(self) -> None:
+        """On the flusher thread: flush when the oldest buffered row waited ``interval``."""
+        with self._lock:
+            if self._waited_out():
+                try:
+                    self._flush_buffer()
+                except BaseException as exc:  # noqa: BLE001 - raised on the task thread
+                    self._flusher_error = exc
+
+    def _check(self) -> None:
+        if self._flusher_error is not None:
+            raise self._flusher_error
+        super()._check()
 
     def _flush_buffer(self) -> None:
-        """Send the last buffered row of every key, in the order those rows arrived."""
+        """Send the last buffered row of every key, in the order those rows arrived (the
+        caller holds the lock, or no flusher runs)."""
         if not self._buffer:
             return
         table = pa.concat_tables(self._buffer)
@@ -220,12 +253,27 @@ class UpsertWriter(_UpsertMessages, KafkaWriter):
         self._check()
 
     def flush(self) -> None:
-        self._flush_buffer()
+        with self._lock:
+            self._flush_buffer()
         super().flush()
 
     def finish(self) -> None:
-        self._flush_buffer()
+        if self._flusher is not None:
+            self._flusher.set()
+        with self._lock:
+            self._flush_buffer()
         super().finish()
+
+
+def _flush_loop(ref: weakref.ref, stop: threading.Event, period_s: float) -> None:
+    """The flusher thread of a buffered :class:`UpsertWriter`; it holds the writer weakly, so
+    a writer its task dropped (a cancelled attempt) is not kept alive by it."""
+    while not stop.wait(max(period_s, 0.01)):
+        writer = ref()
+        if writer is None:
+            return
+        writer._flush_if_due()
+        del writer
 
 
 class UpsertExactlyOnceWriter(_UpsertMessages, ExactlyOnceWriter):

@@ -181,6 +181,28 @@ def test_sink_buffer_keeps_last_row_per_key(session, bootstrap, new_topic):
     assert got == [(0, 3), (1, 4), (2, 5)]
 
 
+def test_sink_buffer_is_flushed_by_its_interval_without_new_input(session, bootstrap, new_topic):
+    """The buffer's interval is a timer (Flink's async flush): rows of a quiet input reach the
+    topic without another batch, checkpoint or end of input."""
+    import pyarrow as pa
+
+    from connectors.kafka.upsert import UpsertKafkaFactory
+    from tests.waiting import until
+
+    out = new_topic()
+    _create(session, "b", "k INT, v INT, PRIMARY KEY (k) NOT ENFORCED", bootstrap, topic=out,
+            **{"sink.buffer-flush.max-rows": "1000", "sink.buffer-flush.interval": "300 ms"})
+    table = session.catalog.get(("b",))
+    factory = UpsertKafkaFactory()
+    writer = factory.sink_writer(table, factory.validate(table))
+    writer.write(pa.record_batch({"k": pa.array([1, 2, 1], pa.int32()),
+                                  "v": pa.array([10, 20, 11], pa.int32())}))
+    got = until("the flusher", lambda: read_topic(bootstrap, out, timeout=5) or None, timeout=30)
+    assert sorted((json.loads(m.key())["k"], json.loads(m.value())["v"]) for m in got) == [
+        (1, 11), (2, 20)]
+    writer.finish()
+
+
 def test_strict_bad_value_names_topic_partition_offset(session, bootstrap, new_topic):
     topic = new_topic()
     produce(bootstrap, topic, [{"key": _k(1), "value": json.dumps({"k": 1, "v": "a"})},
