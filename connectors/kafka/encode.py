@@ -101,10 +101,10 @@ def _json_concat(table: pa.Table, columns: Sequence[Column], options: dict[str, 
         text = _json_text(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col, c, iso)
         if text is None:
             return None
-        pieces += [pa.scalar(("{" if i == 0 else ",") + f'"{c.name}":', pa.large_string()),
-                   pc.fill_null(text, pa.scalar("null", pa.large_string()))]
+        pieces += [pa.scalar(("{" if i == 0 else ",") + f'"{c.name}":', pa.large_string()), text]
     pieces.append(pa.scalar("}", pa.large_string()))
-    joined = pc.binary_join_element_wise(*pieces, pa.scalar("", pa.large_string()))
+    options = pc.JoinOptions(null_handling="replace", null_replacement="null")
+    joined = pc.binary_join_element_wise(*pieces, _EMPTY, options=options)
     return joined.cast(pa.binary())
 
 
@@ -127,8 +127,8 @@ def _json_text(col: pa.Array, column: Column, iso: bool) -> pa.Array | None:
         if lo is not None and (lo < _YEAR_1 * per_s or hi >= _YEAR_10000 * per_s):
             return None  # years of other than four digits
         text = col.cast(pa.large_string())  # '2024-01-01 00:00:01.500'; DuckDB trims zeros
-        text = pc.replace_substring_regex(text, r"(\.[0-9]*[1-9])0+$", r"\1")
-        text = pc.replace_substring_regex(text, r"\.0+$", "")
+        if col.type.unit != "s":  # Arrow writes every digit of the fraction: trim them
+            text = pc.ascii_rtrim(pc.ascii_rtrim(text, "0"), ".")
         return pc.binary_join_element_wise(_QUOTE, text, _QUOTE, _EMPTY)
     if t.root == "VARCHAR":
         if pc.any(pc.match_substring_regex(col, _NEEDS_ESCAPE)).as_py():
