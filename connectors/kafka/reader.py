@@ -25,7 +25,9 @@ Contract (:class:`KafkaReader`, one per source subtask; see :class:`connectors.b
   as one batch, or ``None`` when there are none yet. A step polls the consumer for at most
   :data:`POLL_TIMEOUT_S`, so ``next()`` never blocks long; messages of other partitions are
   buffered for their own splits, and a partition whose buffer is full is paused until its
-  split drains it.
+  split drains it. Per message there are only C-level passes over the consumed list (errors,
+  values; see ``KafkaReader._poll``), and Python's cyclic GC is held off while a chunk is
+  taken and decoded (:func:`gc_paused`).
 - A bounded split ends once it has read below its stop offset (or the partition's end, seen
   through an end-of-partition event, is at or past it); messages at or past the stop offset
   are dropped.

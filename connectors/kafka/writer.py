@@ -5,13 +5,16 @@ Contract (:class:`KafkaWriter`, one per sink subtask; append-only input):
 1. ``write(batch)`` encodes the batch's value (``value.fields-include`` decides whether the
    key fields are in it) and, with ``key.format``, its key, vectorized
    (:mod:`connectors.kafka.encode`), then hands every message to librdkafka's producer queue
-   (the per-message loop is the librdkafka boundary). A full queue waits for deliveries
+   (the per-message loop is the librdkafka boundary: one positional ``produce()`` per
+   message, keyword arguments only for timestamps, headers or round-robin partitions).
+   A full queue waits for deliveries
    (``poll``), so a slow broker backpressures the job.
 2. Partitioning (``sink.partitioner``): ``default`` leaves it to librdkafka (the key's hash,
    or sticky spreading without a key); ``fixed`` sends everything of sink subtask *i* to
    partition *i* mod the topic's partitions (Flink's FlinkFixedPartitioner); ``round-robin``
    cycles through the partitions message by message.
-3. Delivery: a failed delivery is remembered by the delivery callback and raised as
+3. Delivery: a failed delivery is remembered by the producer's one delivery callback
+   (``delivery.report.only.error``: a delivered message costs no Python call) and raised as
    ``ConnectorError`` (naming the topic and the broker's reason) at the next ``write``,
    ``flush`` or ``finish``. ``at-least-once``: ``flush()`` (called at every checkpoint
    barrier) and ``finish()`` wait until the broker acknowledged every message sent so far
