@@ -227,16 +227,9 @@ _FAST_TYPES = {"TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INT": pa.int32(),
 def _fast_decode(
     lines: pa.Table, columns: Sequence[Column], schema: pa.Schema, options: dict[str, Any]
 ) -> DecodedLines | None:
-    """Arrow's JSON reader over all lines at once, for records whose columns are numbers,
-    booleans and strings: it converts exactly what the DuckDB path converts the same way
-    (a JSON number into a number column, a string into a string column …) and raises on
-    anything else (a number in a string column, ``"1"`` in a BIGINT column, a blank line, a
-    duplicate key, a non-object), in which case None sends the batch to the DuckDB path,
-    which decides row by row. ~10x faster than the query on Kafka-sized batches."""
-    if options.get("json.fail-on-missing-field") or not columns or len(lines) == 0:
-        return None
-    types = [_FAST_TYPES.get(parse_type(c.data_type or "STRING").root) for c in columns]
-    if any(t is None for t in types) or len({c.name for c in columns}) != len(columns):
+    """Arrow's JSON reader over all lines at once (:func:`decode_joined_json`); None sends
+    the batch to the DuckDB path."""
+    if not fast_json_columns(columns, options) or len(lines) == 0:
         return None
     text = lines.column("line")
     if not pc.all(lines.column("utf8_ok")).as_py() or text.null_count:
@@ -246,16 +239,55 @@ def _fast_decode(
         joined = joined.combine_chunks()
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset:]
     data = joined.buffers()[2][int(offsets[0]):int(offsets[len(joined)])]
+    return decode_joined_json(data, len(lines), columns, schema, options, utf8_checked=True)
+
+
+def fast_json_columns(columns: Sequence[Column], options: dict[str, Any]) -> bool:
+    """Whether :func:`decode_joined_json` can serve these columns and options at all."""
+    if options.get("json.fail-on-missing-field") or not columns:
+        return False
+    if len({c.name for c in columns}) != len(columns):
+        return False
+    return all(parse_type(c.data_type or "STRING").root in _FAST_TYPES for c in columns)
+
+
+def decode_joined_json(
+    data: bytes | pa.Buffer, n: int, columns: Sequence[Column], schema: pa.Schema,
+    options: dict[str, Any], *, utf8_checked: bool = False,
+) -> DecodedLines | None:
+    """``n`` JSON records joined by single newlines (one more may end the last), read at once by Arrow's JSON reader,
+    for records whose columns are numbers, booleans and strings: it converts exactly what
+    the DuckDB path converts the same way (a JSON number into a number column, a string into
+    a string column …) and raises on anything else (a number in a string column, ``"1"`` in
+    a BIGINT column, a duplicate key, a non-object), in which case None sends the records to
+    the DuckDB path, which decides row by row. So does input that is not UTF-8 (Arrow's
+    reader does not check it), a record holding a newline or a blank record (the rows would
+    not be the records). ~10x faster than the query on Kafka-sized batches."""
+    if n == 0 or not fast_json_columns(columns, options):
+        return None
+    buf = pa.py_buffer(data) if not isinstance(data, pa.Buffer) else data
+    bytes_ = np.frombuffer(buf, dtype=np.uint8)
+    newlines = int(np.count_nonzero(bytes_ == 10)) - int(len(bytes_) > 0 and bytes_[-1] == 10)
+    if newlines != n - 1:  # a newline inside a record (one at the very end is a separator)
+        return None
+    if not utf8_checked:
+        whole = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(buf)], np.int64)), buf])
+        try:
+            whole.cast(pa.large_string())
+        except pa.ArrowInvalid:
+            return None
+    types = [_FAST_TYPES[parse_type(c.data_type or "STRING").root] for c in columns]
     explicit = pa.schema([pa.field(c.name, t) for c, t in zip(columns, types, strict=True)])
     try:
-        table = pajson.read_json(pa.BufferReader(data), parse_options=pajson.ParseOptions(
+        table = pajson.read_json(pa.BufferReader(buf), parse_options=pajson.ParseOptions(
             explicit_schema=explicit, unexpected_field_behavior="ignore"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if table.num_rows != len(lines):  # a blank line, or a record spanning lines
+    if table.num_rows != n:  # a blank record
         return None
     values = pa.table({c.name: table.column(c.name) for c in columns})
-    bad = pa.chunked_array([pa.array(np.zeros(len(lines), dtype=bool))])
+    bad = pa.chunked_array([pa.array(np.zeros(n, dtype=bool))])
     return DecodedLines(conform(values, schema), bad, 0, None)
 
 

@@ -5,12 +5,16 @@ Contract of :class:`MessageDecoder`:
   returns a :class:`Decoded`: a ``pa.RecordBatch`` with the physical columns (in table order)
   then the metadata columns (:data:`METADATA`, in table order), and how many records were
   skipped as malformed.
-- Per-message Python is only the librdkafka boundary: reading ``value()``, ``key()``,
-  ``offset()``, ``timestamp()`` (and ``headers()`` / ``leader_epoch()`` when a metadata column
-  asks for them) into lists. Decoding is vectorized over the whole batch:
-  - ``json``: the values become one string array and are decoded by
-    :func:`connectors.formats.json_format.decode_json_lines` (one DuckDB query; the same
-    semantics and options as the filesystem's json format);
+- Per-message Python is only the librdkafka boundary: reading ``value()`` into a list, and
+  ``key()``, ``offset()``, ``timestamp()``, ``headers()`` / ``leader_epoch()`` only when a
+  key or metadata column (or an error message) needs them. Decoding is vectorized over the
+  whole batch:
+  - ``json``: the values joined by newlines into one buffer are read by Arrow's JSON reader
+    when the columns allow it and the records are plain (no tombstone, no newline inside a
+    value: :func:`connectors.formats.json_format.decode_joined_json`); otherwise they become
+    one string array decoded by :func:`connectors.formats.json_format.decode_json_lines`
+    (one DuckDB query); both have the same semantics and options as the filesystem's json
+    format;
   - ``csv``: :func:`connectors.kafka.csv_records.decode_csv_records` (pyarrow's CSV reader,
     then a vectorized cast);
   - ``raw``: the value bytes are the single value column (STRING: UTF-8 text, BYTES as is);
@@ -23,7 +27,9 @@ Contract of :class:`MessageDecoder`:
     (:func:`connectors.formats.cdc_json.decode_changelog`); key and metadata columns repeat
     for every row of their message.
 - A message whose value is NULL (a tombstone) yields no row and is not counted as malformed.
-- ``Decoded.offsets`` holds the offset of every returned row (in row order).
+- ``Decoded.offsets`` holds the offset of every returned row (in row order) when the decoder's
+  ``with_offsets`` is set (the upsert decoder), else None: offsets, like timestamps, are read
+  from the messages only for a column or an error message that needs them.
 - With ``KafkaConfig.key_prefix`` (upsert-kafka's ``key.fields-prefix``) the key format sees
   the key columns without the prefix (:func:`unprefixed`).
 - A malformed key or value: with the format's ``ignore-parse-errors`` the record is dropped
@@ -34,7 +40,7 @@ Contract of :class:`MessageDecoder`:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +52,12 @@ from connectors.base import columns_schema
 from connectors.formats.avro_confluent import decode_confluent
 from connectors.formats.avro_format import decode_avro
 from connectors.formats.cdc_json import CDC_FORMATS, decode_changelog
-from connectors.formats.json_format import decode_json_lines, text_lines
+from connectors.formats.json_format import (
+    decode_joined_json,
+    decode_json_lines,
+    fast_json_columns,
+    text_lines,
+)
 from connectors.kafka.options import KafkaConfig
 from flowsql.errors import ConnectorError, MalformedRecordError
 from flowsql.messages import ROW_KIND
@@ -128,24 +139,32 @@ class MessageDecoder:
         wanted = {c.metadata_key or c.name for c in self.metadata}
         self.want_headers = "headers" in wanted
         self.want_epoch = "leader-epoch" in wanted
+        self.fast_json = (config.value_format == "json"
+                          and fast_json_columns(self.value_columns, opts))
+
+    with_offsets = False  # fill Decoded.offsets (the upsert decoder orders rows by them)
 
     # -- the librdkafka boundary ----------------------------------------------------------
     def decode(self, messages: Sequence[Any]) -> Decoded:
-        values = [m.value() for m in messages]
-        present = [v is not None for v in values]
-        if not all(present):  # tombstones yield no row
+        values = [m.value() for m in messages]  # the one Python step per message
+        fast = self._fast_json(values) if self.fast_json else None
+        if fast is None and None in values:  # tombstones yield no row
+            present = [v is not None for v in values]
             messages = [m for m, p in zip(messages, present, strict=True) if p]
             values = [v for v in values if v is not None]
         if not messages:
             return Decoded(pa.RecordBatch.from_pylist([], schema=self.schema), 0)
-        offsets = [m.offset() for m in messages]
         topic, partition = messages[0].topic(), messages[0].partition()
+        offsets = _Offsets(messages)  # read per message only where needed
         where = _Where(topic, partition, offsets)
         # -- vectorized from here on ------------------------------------------------------
         if self.config.value_format in CDC_FORMATS:
-            return self._decode_changelog(messages, values, offsets, where)
-        value_table, bad = self._decode(pa.array(values, pa.binary()), self.config.value_format,
-                                        self.value_columns, self.value_schema, where, "value")
+            return self._decode_changelog(messages, values, list(offsets), where)
+        if fast is not None:
+            value_table, bad = fast, None
+        else:
+            value_table, bad = self._decode(pa.array(values, pa.binary()), self.config.value_format,
+                                            self.value_columns, self.value_schema, where, "value")
         key_table = None
         if self.keys_needed:
             key_table, key_bad = self._decode_keys(messages, where)
@@ -161,15 +180,28 @@ class MessageDecoder:
             schema=_relaxed(self.schema, arrays),
         )
         skipped = 0
-        kept = pa.array(offsets, pa.int64())
+        kept = pa.array(list(offsets), pa.int64()) if self.with_offsets else None
         if bad is not None:
             skipped = int(pc.sum(bad.cast(pa.int64())).as_py() or 0)
             if skipped:
                 table = table.filter(pc.invert(bad))
-                kept = kept.filter(pc.invert(bad))
+                kept = kept.filter(pc.invert(bad)) if kept is not None else None
         batches = table.combine_chunks().to_batches()
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
         return Decoded(batch, skipped, kept)
+
+    def _fast_json(self, values: list[Any]) -> pa.Table | None:
+        """JSON values joined into one buffer and read by Arrow's JSON reader
+        (:func:`~connectors.formats.json_format.decode_joined_json`); None when a value is
+        NULL (a tombstone) or the reader cannot take the records exactly as the general path
+        does (that path then decides, record by record)."""
+        try:
+            joined = b"\n".join(values)
+        except TypeError:  # a tombstone
+            return None
+        decoded = decode_joined_json(joined, len(values), self.value_columns, self.value_schema,
+                                     self.config.format_options)
+        return decoded.values if decoded is not None else None
 
     def _decode_keys(self, messages: Sequence[Any], where: _Where) -> tuple[pa.Table, pa.Array | None]:
         """The key columns of every message (``key.format``, ``key.fields-prefix`` stripped)."""
@@ -214,7 +246,7 @@ class MessageDecoder:
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=schema)
         return Decoded(batch, int(bad.sum()), pa.array(offsets, pa.int64()).take(take))
 
-    def _metadata(self, c: Column, messages: Sequence[Any], offsets: list[int],
+    def _metadata(self, c: Column, messages: Sequence[Any], offsets: Sequence[int],
                   topic: str, partition: int) -> pa.Array:
         key = c.metadata_key or c.name
         n = len(messages)
@@ -224,7 +256,7 @@ class MessageDecoder:
         elif key == "partition":
             arr = pa.array([partition] * n, pa.int32())
         elif key == "offset":
-            arr = pa.array(offsets, pa.int64())
+            arr = pa.array(list(offsets), pa.int64())
         elif key in ("timestamp", "timestamp-type"):
             stamps = [m.timestamp() for m in messages]
             if key == "timestamp":
@@ -285,11 +317,29 @@ class MessageDecoder:
         return table, bad
 
 
+class _Offsets(Sequence[int]):
+    """The offsets of ``messages``, each read from its message only when asked for."""
+
+    def __init__(self, messages: Sequence[Any]) -> None:
+        self.messages = messages
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [m.offset() for m in self.messages[index]]
+        return self.messages[index].offset()
+
+    def __iter__(self) -> Iterator[int]:
+        return (m.offset() for m in self.messages)
+
+
 @dataclass
 class _Where:
     topic: str
     partition: int
-    offsets: list[int]
+    offsets: Sequence[int]
 
     def __call__(self, index: int) -> str:
         return f"topic '{self.topic}', partition {self.partition}, offset {self.offsets[index]}"

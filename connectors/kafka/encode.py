@@ -3,7 +3,10 @@
 Contract of :func:`encode`: ``encode(table, columns, fmt, options)`` returns a binary array
 with one encoded record per row of ``table`` (whose columns include ``columns`` by name):
 - ``json``: one JSON object per row (``to_json`` of a struct in one DuckDB query; the same
-  column casts and ``json.timestamp-format.standard`` handling as the filesystem json writer);
+  column casts and ``json.timestamp-format.standard`` handling as the filesystem json writer).
+  A batch whose columns are all integers, BOOLEAN, DECIMAL, TIMESTAMP or strings that need no
+  escaping, of their declared types, gets the very same text from Arrow string kernels
+  instead (``_json_concat``, several times cheaper; proven equal to the query in the tests);
 - ``csv``: one CSV line per row, no header, with the ``csv.*`` dialect (pyarrow's CSV
   writer quotes each column's values, then the fields are joined per row); NULL is written
   as ``csv.null-literal`` (an empty field without it). A value holding a line break cannot be
@@ -17,6 +20,7 @@ with one encoded record per row of ``table`` (whose columns include ``columns`` 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +34,7 @@ from catalog.table import Column
 from connectors.formats.duck import connect, ident
 from connectors.formats.writer import select_sql
 from flowsql.errors import ConnectorError
+from flowsql.types import parse_type, to_arrow
 
 
 def encode(table: pa.Table, columns: Sequence[Column], fmt: str, options: dict[str, Any]) -> pa.Array:
@@ -58,6 +63,9 @@ def _raw(table: pa.Table, columns: Sequence[Column]) -> pa.Array:
 
 
 def _json(table: pa.Table, columns: Sequence[Column], options: dict[str, Any]) -> pa.Array:
+    fast = _json_concat(table, columns, options)
+    if fast is not None:
+        return fast
     names = ", ".join(f"{ident(c.name)} := {ident(c.name)}" for c in columns)
     sql = (f"WITH cast_rows AS (SELECT {select_sql(columns, 'json', options)} FROM rows) "
            f"SELECT to_json(struct_pack({names}))::VARCHAR AS v FROM cast_rows")
@@ -70,6 +78,67 @@ def _json(table: pa.Table, columns: Sequence[Column], options: dict[str, Any]) -
     finally:
         con.close()
     return out.combine_chunks().cast(pa.string()).cast(pa.binary())
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INTEGERS = ("TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT")
+_NEEDS_ESCAPE = r'["\\\x00-\x1f\x7f]'
+_YEAR_1 = -62135596800  # 0001-01-01 00:00:00 UTC in seconds
+_YEAR_10000 = 253402300800  # 10000-01-01 00:00:00 UTC in seconds
+
+
+def _json_concat(table: pa.Table, columns: Sequence[Column], options: dict[str, Any]) -> pa.Array | None:
+    """The DuckDB query's exact text, built by Arrow string kernels for the common column
+    types: integers, BOOLEAN, DECIMAL(19..38, 1..6), TIMESTAMP(0..6) (SQL form, without time zone) and strings
+    that need no escaping, each already of its declared Arrow type, under plain field
+    names. None for anything else (the query then encodes the whole batch)."""
+    if not columns or any(not _PLAIN_NAME.fullmatch(c.name) for c in columns):
+        return None
+    iso = options.get("json.timestamp-format.standard") == "ISO-8601"
+    pieces: list[Any] = []
+    for i, c in enumerate(columns):
+        col = table.column(c.name)
+        text = _json_text(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col, c, iso)
+        if text is None:
+            return None
+        pieces += [pa.scalar(("{" if i == 0 else ",") + f'"{c.name}":', pa.large_string()), text]
+    pieces.append(pa.scalar("}", pa.large_string()))
+    options = pc.JoinOptions(null_handling="replace", null_replacement="null")
+    joined = pc.binary_join_element_wise(*pieces, _EMPTY, options=options)
+    return joined.cast(pa.binary())
+
+
+def _json_text(col: pa.Array, column: Column, iso: bool) -> pa.Array | None:
+    """One column's JSON value text (large_string, NULL for NULL), or None (module note)."""
+    t = parse_type(column.data_type or "STRING")
+    if col.type != to_arrow(t):
+        return None
+    if t.root in _INTEGERS or t.root == "BOOLEAN" or (
+            t.root == "DECIMAL" and 19 <= col.type.precision and 0 < col.type.scale <= 6):
+        # (DuckDB writes the zero of narrower decimals as 0.0; Arrow writes 0E-10 for larger
+        # scales: those go to the query)
+        return col.cast(pa.large_string())
+    if t.root == "TIMESTAMP" and col.type.tz is None:
+        if iso or col.type.unit == "ns":  # (the query rounds nanoseconds to microseconds)
+            return None
+        per_s = {"s": 1, "ms": 1_000, "us": 1_000_000}[col.type.unit]
+        lo_hi = pc.min_max(col.cast(pa.int64()))
+        lo, hi = lo_hi["min"].as_py(), lo_hi["max"].as_py()
+        if lo is not None and (lo < _YEAR_1 * per_s or hi >= _YEAR_10000 * per_s):
+            return None  # years of other than four digits
+        text = col.cast(pa.large_string())  # '2024-01-01 00:00:01.500'; DuckDB trims zeros
+        if col.type.unit != "s":  # Arrow writes every digit of the fraction: trim them
+            text = pc.ascii_rtrim(pc.ascii_rtrim(text, "0"), ".")
+        return pc.binary_join_element_wise(_QUOTE, text, _QUOTE, _EMPTY)
+    if t.root == "VARCHAR":
+        if pc.any(pc.match_substring_regex(col, _NEEDS_ESCAPE)).as_py():
+            return None
+        return pc.binary_join_element_wise(_QUOTE, col.cast(pa.large_string()), _QUOTE, _EMPTY)
+    return None
+
+
+_QUOTE = pa.scalar('"', pa.large_string())
+_EMPTY = pa.scalar("", pa.large_string())
 
 
 def _csv(table: pa.Table, columns: Sequence[Column], options: dict[str, Any]) -> pa.Array:

@@ -25,7 +25,9 @@ Contract (:class:`KafkaReader`, one per source subtask; see :class:`connectors.b
   as one batch, or ``None`` when there are none yet. A step polls the consumer for at most
   :data:`POLL_TIMEOUT_S`, so ``next()`` never blocks long; messages of other partitions are
   buffered for their own splits, and a partition whose buffer is full is paused until its
-  split drains it.
+  split drains it. Per message there are only C-level passes over the consumed list (errors,
+  values; see ``KafkaReader._poll``), and Python's cyclic GC is held off while a chunk is
+  taken and decoded (:func:`gc_paused`).
 - A bounded split ends once it has read below its stop offset (or the partition's end, seen
   through an end-of-partition event, is at or past it); messages at or past the stop offset
   are dropped.
@@ -37,16 +39,19 @@ Contract (:class:`KafkaReader`, one per source subtask; see :class:`connectors.b
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
+import threading
 import uuid
 import zlib
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from catalog.table import TableDefinition
 from connectors.base import SourceReader
@@ -63,6 +68,37 @@ MAX_MESSAGES = 10_000  # per consume() call and per decoded batch
 PAUSE_AT = 4 * MAX_MESSAGES  # buffered messages of one partition before it is paused
 
 
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic GC held off while a consumed chunk is decoded.
+
+    Every librdkafka ``Message`` is a GC-tracked object, so 10,000 of them at once trigger
+    young collections that promote them and, in a process holding millions of objects
+    (parser, planner, libraries), full collections that scan all of them: measured, that
+    doubles the cost of ``consume()`` per message. The messages are freed (by reference
+    count) before the pause ends, so the collector never sees them. Nested and concurrent
+    pauses (several readers) share one count; the collector is enabled again by the last
+    one, and only if it was enabled before the first."""
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 def split_name(topic: str, partition: int) -> str:
     return f"{topic}:{partition}"
 
@@ -73,7 +109,12 @@ def parse_split(split: str) -> tuple[str, int]:
 
 
 def consumer_config(config: KafkaConfig, table: TableDefinition) -> dict[str, Any]:
-    conf: dict[str, Any] = {"group.id": f"flowsql-{table.name.name}-{uuid.uuid4().hex[:8]}"}
+    conf: dict[str, Any] = {
+        "group.id": f"flowsql-{table.name.name}-{uuid.uuid4().hex[:8]}",
+        # librdkafka's default (1 s) idles the fetcher for a second whenever its queue is
+        # full, so a reader that drains 10,000 messages at a time waited for data
+        "fetch.queue.backoff.ms": 20,
+    }
     conf.update(config.client)
     conf.update({
         "enable.auto.commit": False,
@@ -125,14 +166,19 @@ def list_partitions(client: Any, config: KafkaConfig) -> list[tuple[str, int]]:
 
 
 class _Partition:
-    __slots__ = ("topic", "partition", "next", "stop", "end_seen", "buffer", "paused")
+    __slots__ = ("topic", "partition", "next", "stop", "end_seen", "buffer", "buffered", "paused")
 
     def __init__(self, topic: str, partition: int, next_offset: int, stop: int | None) -> None:
         self.topic, self.partition = topic, partition
         self.next, self.stop = next_offset, stop
         self.end_seen = -1
-        self.buffer: deque[Any] = deque()
+        self.buffer: deque[list[Any]] = deque()  # chunks of messages, in offset order
+        self.buffered = 0  # messages in ``buffer``
         self.paused = False
+
+    def add(self, chunk: list[Any]) -> None:
+        self.buffer.append(chunk)
+        self.buffered += len(chunk)
 
     def finished(self) -> bool:
         if self.stop is None:
@@ -153,6 +199,7 @@ class KafkaReader(SourceReader):
         self._splits: list[str] | None = None
         self._seeks: dict[str, int] = {}
         self._parts: dict[tuple[str, int], _Partition] = {}
+        self._assigned: list[tuple[str, int]] = []  # partitions assigned now, in order
 
     @property
     def consumer(self) -> Consumer:
@@ -215,11 +262,15 @@ class KafkaReader(SourceReader):
         if part.finished():
             return
         consumer.incremental_assign([TopicPartition(topic, partition, start)])
+        self._assigned.append((topic, partition))
         try:
             while True:
-                messages = self._take(part)
-                if messages:
-                    batch = self._decode(part, messages)
+                with gc_paused():  # the messages live and die inside: see gc_paused
+                    messages = self._take(part)
+                    got = bool(messages)
+                    batch = self._decode(part, messages) if got else None
+                    del messages
+                if got:
                     if batch is not None and batch.num_rows:
                         yield batch
                     elif not part.finished():
@@ -250,8 +301,10 @@ class KafkaReader(SourceReader):
             self._poll()
         if not part.buffer:
             return []
-        n = min(len(part.buffer), MAX_MESSAGES)
-        taken = [part.buffer.popleft() for _ in range(n)]
+        taken = part.buffer.popleft()
+        while part.buffer and len(taken) + len(part.buffer[0]) <= MAX_MESSAGES:
+            taken = taken + part.buffer.popleft()
+        part.buffered -= len(taken)
         if part.paused and not part.buffer:
             self.consumer.resume([TopicPartition(part.topic, part.partition)])
             part.paused = False
@@ -259,31 +312,59 @@ class KafkaReader(SourceReader):
 
     def _poll(self) -> None:
         """One bounded consume(); messages go to their partition's buffer. It does not wait
-        when another split already has buffered messages to return."""
+        when another split already has buffered messages to return.
+
+        The per-message work is kept to C-level passes over the list: one for errors (and
+        end-of-partition events); with a single partition assigned (one split per reader,
+        the common case) the whole list is that partition's next chunk, checked by its
+        first and last message. Only with several partitions is each message dispatched."""
         waiting = any(p.buffer for p in self._parts.values())
-        for m in self.consumer.consume(MAX_MESSAGES, timeout=0 if waiting else POLL_TIMEOUT_S):
-            part = self._parts.get((m.topic(), m.partition()))
-            err = m.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    if part is not None:
-                        part.end_seen = m.offset()
-                    continue
-                if err.fatal() or err.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART,
-                                                 KafkaError._UNKNOWN_PARTITION):
-                    raise ConnectorError(f"Kafka: reading {m.topic()}:{m.partition()} failed: "
-                                         f"{err.str()}")
-                log.warning("Kafka: %s", err.str())
-                continue
-            if part is None:
-                continue
-            part.buffer.append(m)
+        messages = self.consumer.consume(MAX_MESSAGES, timeout=0 if waiting else POLL_TIMEOUT_S)
+        if not messages:
+            return
+        if any(map(Message.error, messages)):
+            for m in messages:
+                if m.error() is not None:
+                    self._on_error(m)
+            messages = [m for m in messages if m.error() is None]
+            if not messages:
+                return
+        only = self._parts.get(self._assigned[0]) if len(self._assigned) == 1 else None
+        first, last = messages[0], messages[-1]
+        if (only is not None and first.partition() == last.partition() == only.partition
+                and first.topic() == last.topic() == only.topic):
+            only.add(messages)
+        else:
+            chunks: dict[tuple[str, int], list[Any]] = {}
+            for m in messages:
+                chunks.setdefault((m.topic(), m.partition()), []).append(m)
+            for key, chunk in chunks.items():
+                part = self._parts.get(key)
+                if part is not None:
+                    part.add(chunk)
         for part in self._parts.values():
-            if not part.paused and len(part.buffer) >= PAUSE_AT:
+            if not part.paused and part.buffered >= PAUSE_AT:
                 self.consumer.pause([TopicPartition(part.topic, part.partition)])
                 part.paused = True
 
+    def _on_error(self, m: Any) -> None:
+        """An error event of the consumer: end of a partition, or a failure."""
+        err = m.error()
+        if err.code() == KafkaError._PARTITION_EOF:
+            part = self._parts.get((m.topic(), m.partition()))
+            if part is not None:
+                part.end_seen = m.offset()
+            return
+        if err.fatal() or err.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART,
+                                         KafkaError._UNKNOWN_PARTITION):
+            raise ConnectorError(f"Kafka: reading {m.topic()}:{m.partition()} failed: "
+                                 f"{err.str()}")
+        log.warning("Kafka: %s", err.str())
+
     def _unassign(self, part: _Partition) -> None:
+        key = (part.topic, part.partition)
+        if key in self._assigned:
+            self._assigned.remove(key)
         if self._consumer is None:
             return
         try:

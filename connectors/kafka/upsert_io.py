@@ -63,6 +63,8 @@ def _with_kind(table: pa.Table, kind: RowKind) -> pa.Table:
 class UpsertDecoder(MessageDecoder):
     """Messages of one partition → upsert changelog rows (module contract)."""
 
+    with_offsets = True  # rows are ordered by offset
+
     def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
         super().__init__(table, config)
         self.pk_columns = [c for c in self.physical if c.name in config.key_fields]

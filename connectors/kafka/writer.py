@@ -5,13 +5,16 @@ Contract (:class:`KafkaWriter`, one per sink subtask; append-only input):
 1. ``write(batch)`` encodes the batch's value (``value.fields-include`` decides whether the
    key fields are in it) and, with ``key.format``, its key, vectorized
    (:mod:`connectors.kafka.encode`), then hands every message to librdkafka's producer queue
-   (the per-message loop is the librdkafka boundary). A full queue waits for deliveries
+   (the per-message loop is the librdkafka boundary: one positional ``produce()`` per
+   message, keyword arguments only for timestamps, headers or round-robin partitions).
+   A full queue waits for deliveries
    (``poll``), so a slow broker backpressures the job.
 2. Partitioning (``sink.partitioner``): ``default`` leaves it to librdkafka (the key's hash,
    or sticky spreading without a key); ``fixed`` sends everything of sink subtask *i* to
    partition *i* mod the topic's partitions (Flink's FlinkFixedPartitioner); ``round-robin``
    cycles through the partitions message by message.
-3. Delivery: a failed delivery is remembered by the delivery callback and raised as
+3. Delivery: a failed delivery is remembered by the producer's one delivery callback
+   (``delivery.report.only.error``: a delivered message costs no Python call) and raised as
    ``ConnectorError`` (naming the topic and the broker's reason) at the next ``write``,
    ``flush`` or ``finish``. ``at-least-once``: ``flush()`` (called at every checkpoint
    barrier) and ``finish()`` wait until the broker acknowledged every message sent so far
@@ -88,7 +91,8 @@ class KafkaWriter:
         return self._producer
 
     def _producer_conf(self) -> dict[str, Any]:
-        conf: dict[str, Any] = {"linger.ms": 5, "logger": log}
+        conf: dict[str, Any] = {"linger.ms": 5, "logger": log, "on_delivery": self._on_delivery(),
+                                "delivery.report.only.error": True}
         if self.config.delivery != "none":
             conf["acks"] = "all"
         conf.update(self.config.client)
@@ -114,9 +118,18 @@ class KafkaWriter:
                                  hint="Create the topic first (auto-creation is not used).")
         return len(topic.partitions)
 
-    def _on_delivery(self, err: Any, msg: Any) -> None:
-        if err is not None and len(self._errors) < 5:
-            self._errors.append(err.str())
+    def _on_delivery(self) -> Any:
+        """The producer's delivery callback (``on_delivery`` with
+        ``delivery.report.only.error``: called for failed messages only, so a delivered
+        message costs no Python call). It holds the error list, not the writer, so that the
+        producer does not keep its writer alive."""
+        errors = self._errors
+
+        def on_delivery(err: Any, msg: Any) -> None:
+            if err is not None and len(errors) < 5:
+                errors.append(err.str())
+
+        return on_delivery
 
     def _check(self) -> None:
         if self._errors:
@@ -158,31 +171,66 @@ class KafkaWriter:
 
     def _send(self, producer: Producer, messages: pa.Table) -> None:
         mode, parts = self.config.partitioner, self._partitions or 1
-        fixed = self.subtask % parts
+        topic, produce = self.topic, producer.produce
         stamps = messages.column("timestamp")
         headers = messages.column("headers")
+        values = messages.column("value").to_pylist()
+        n = len(values)
+        key_col = messages.column("key")
+        keys = key_col.to_pylist() if key_col.null_count < n else None
+        # the librdkafka boundary: one produce() per message, positional arguments, no
+        # per-message callback (delivery errors reach the producer's one callback)
+        if stamps.null_count == n and headers.null_count == n and mode != "round-robin":
+            if mode == "fixed":
+                fixed = self.subtask % parts
+                for value, key in zip(values, keys or repeat(None, n), strict=True):
+                    try:
+                        produce(topic, value, key, fixed)
+                    except BufferError:
+                        self._wait_and_produce(producer, topic, value, key, fixed)
+            elif keys is not None:
+                for value, key in zip(values, keys, strict=True):
+                    try:
+                        produce(topic, value, key)
+                    except BufferError:
+                        self._wait_and_produce(producer, topic, value, key)
+            else:
+                for value in values:
+                    try:
+                        produce(topic, value)
+                    except BufferError:
+                        self._wait_and_produce(producer, topic, value)
+        else:
+            self._send_each(producer, values, keys, stamps, headers)
+        producer.poll(0)
+        self.sent += n
+
+    def _send_each(self, producer: Producer, values: list[Any], keys: list[Any] | None,
+                   stamps: pa.ChunkedArray, headers: pa.ChunkedArray) -> None:
+        """The general loop: message timestamps, headers, or round-robin partitions."""
+        mode, parts = self.config.partitioner, self._partitions or 1
         extras: Iterable[dict[str, Any]] = repeat({})
         if stamps.null_count < len(stamps) or headers.null_count < len(headers):
             extras = ({k: v for k, v in (("timestamp", t), ("headers", h)) if v is not None}
                       for t, h in zip(stamps.to_pylist(), headers.to_pylist(), strict=True))
-        values = messages.column("value").to_pylist()
-        keys = messages.column("key").to_pylist()
-        # the librdkafka boundary: one produce() per message
-        for value, key, more in zip(values, keys, extras, strict=False):  # extras may repeat
+        for value, key, more in zip(values, keys or repeat(None), extras, strict=False):
             kwargs: dict[str, Any] = dict(more)
             if mode == "fixed":
-                kwargs["partition"] = fixed
+                kwargs["partition"] = self.subtask % parts
             elif mode == "round-robin":
                 kwargs["partition"] = self._next % parts
                 self._next += 1
-            while True:
-                try:
-                    producer.produce(self.topic, value, key, on_delivery=self._on_delivery, **kwargs)
-                    break
-                except BufferError:  # the local queue is full: wait for deliveries
-                    producer.poll(0.1)
-        producer.poll(0)
-        self.sent += len(values)
+            self._wait_and_produce(producer, self.topic, value, key, **kwargs)
+
+    @staticmethod
+    def _wait_and_produce(producer: Producer, *args: Any, **kwargs: Any) -> None:
+        """produce(), waiting for deliveries while the local queue is full."""
+        while True:
+            try:
+                producer.produce(*args, **kwargs)
+                return
+            except BufferError:
+                producer.poll(0.1)
 
     def flush(self) -> None:
         """At a checkpoint barrier: at-least-once waits for every acknowledgement."""

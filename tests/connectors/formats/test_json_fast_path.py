@@ -50,3 +50,20 @@ def test_what_the_fast_path_refuses_the_query_decides(odd, monkeypatch):
     fast, slow = _both(texts, monkeypatch)
     assert fast.values.equals(slow.values)
     assert fast.bad_count == slow.bad_count and fast.first_bad == slow.first_bad
+
+
+def test_a_record_holding_a_newline_goes_to_the_query(monkeypatch):
+    """Two objects in one record and a blank record would give as many rows as records to
+    Arrow's reader, each row the wrong record's: the fast path refuses them instead."""
+    texts = ['{"a": 1}\n{"a": 2}', '', '{"a": 3}']
+    assert json_format._fast_decode(_lines(texts), COLUMNS, SCHEMA, {}) is None
+    fast, slow = _both(texts, monkeypatch, {"json.ignore-parse-errors": "true"})
+    assert fast.values.equals(slow.values) and fast.bad_count == slow.bad_count == 2
+
+
+def test_joined_records_that_are_not_utf8_go_to_the_query():
+    good = b'{"a": 1, "s": "x"}'
+    assert json_format.decode_joined_json(good + b"\n" + good, 2, COLUMNS, SCHEMA, {}) is not None
+    bad = b'{"a": 1, "s": "x\xff"}'
+    assert json_format.decode_joined_json(good + b"\n" + bad, 2, COLUMNS, SCHEMA, {}) is None
+    assert json_format.decode_joined_json(good + b"\n\n" + good, 2, COLUMNS, SCHEMA, {}) is None
