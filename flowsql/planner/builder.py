@@ -29,6 +29,7 @@ Contract:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -504,19 +505,22 @@ class PlanBuilder:
         accs.bind(arrow_schema(inp.schema)[0])
         types = {f.name: f.type for f in inp.schema}
         agg_fields = [Field(k, types[k]) for k in plan.keys]
-        if window is not None:
-            agg_fields += [Field(c, "TIMESTAMP(3)") for c in plan.window_columns]
+        if window is not None:  # TIMESTAMP_LTZ(3) for processing-time windows (as in Flink)
+            wtype = "TIMESTAMP_LTZ(3)" if window.proctime else "TIMESTAMP(3)"
+            agg_fields += [Field(c, wtype) for c in plan.window_columns]
         agg_fields += [
             Field(a.output, type_text(from_arrow(accs.output_type(i))))
             for i, a in enumerate(plan.aggs)
         ]
         node: LogicalNode
         time_attrs: set[str] = set()
+        proc_attrs: set[str] = set()
         if window is not None:
             spec = WindowAggregateSpec(window, tuple(plan.keys), tuple(plan.aggs), tuple(plan.window_columns))
-            node = WindowAggregate(schema=tuple(agg_fields), input=inp, spec=spec, late_sink=rel.late_sink)
+            node = WindowAggregate(schema=tuple(agg_fields), input=inp, spec=spec,
+                                   late_sink=None if window.proctime else rel.late_sink)
             if "window_time" in plan.window_columns:
-                time_attrs.add("window_time")
+                (proc_attrs if window.proctime else time_attrs).add("window_time")
             having_sql = None
         else:
             spec_g = GroupAggregateSpec(tuple(plan.keys), tuple(plan.aggs))
@@ -529,7 +533,7 @@ class PlanBuilder:
         if window is not None and plan.having is not None:
             self._check_bool(plan.having, node.schema, "HAVING")
             node = _filter(node, sql(plan.having))
-        agg_rel = Relation(node, time_attrs=time_attrs)
+        agg_rel = Relation(node, time_attrs=time_attrs, proc_attrs=proc_attrs)
         return self._project(agg_rel, plan.select)
 
     # -- FROM --------------------------------------------------------------------------------
@@ -717,19 +721,19 @@ class PlanBuilder:
                 f"DESCRIPTOR({time_col}) names no column of the windowed table",
                 hint="columns: " + ", ".join(names(node.schema)),
             )
-        if time_col in inner.proc_attrs:
-            raise NotSupportedError(
-                f"a window over the processing-time attribute '{time_col}'"
-                f"{node_position(tvf.args['time_col'])}",
-                hint="window on an event-time attribute (a column with a WATERMARK)")
-        if time_col not in inner.time_attrs:
+        proctime = time_col in inner.proc_attrs and time_col not in inner.time_attrs
+        if time_col not in inner.time_attrs and not proctime:
             raise ValidationError(
-                f"the window time column '{time_col}' is not an event-time attribute"
+                f"the window time column '{time_col}' is not an event-time attribute "
+                "nor a processing-time attribute"
                 f"{node_position(tvf.args['time_col'])}",
                 hint="declare WATERMARK FOR <column> AS <column> - INTERVAL '...' SECOND on the "
-                "source table (processing-time windows are not supported yet)",
+                "source table (event time), or window on a PROCTIME() column, e.g. "
+                "p AS PROCTIME() (processing time)",
             )
         spec = window_spec(tvf, time_col)
+        if proctime:  # windowed by arrival time: flowsql.operators.proctime_window
+            spec = dataclasses.replace(spec, proctime=True)
         partition = [c.name for c in (tvf.args.get("partition_by") or [])]
         for p in partition:
             if p not in names(node.schema):
