@@ -62,6 +62,7 @@ from flowsql.planner.logical import (
     names,
 )
 from flowsql.planner.lookup_joins import is_proctime
+from flowsql.planner.scalar_subqueries import HIDDEN_PREFIX, plan_scalar_subqueries
 from flowsql.planner.subqueries import plan_subqueries, split_subqueries
 from flowsql.planner.window_joins import window_table
 from flowsql.planner.windows import (
@@ -353,6 +354,8 @@ class PlanBuilder:
             rel = plan_join(self, rel, join, (ttl_for(hints, seen), ttl_for(hints, right)))
             seen = seen + right
         ttl = ttl_for(hints, input_names(select))
+        # scalar subqueries: LEFT joins with their aggregations (flowsql.planner.scalar_subqueries)
+        rel, select = plan_scalar_subqueries(self, rel, select)
         if rel.window is not None and not _aggregates(select):
             self._materialize(rel)  # a window TVF without aggregation: window columns
         # 1. WHERE (IN / EXISTS subqueries: semi and anti joins after the plain conjuncts)
@@ -400,7 +403,7 @@ class PlanBuilder:
 
     def _items(self, select: exp.Select, rel: Relation) -> list[tuple[str, exp.Expression]]:
         items: list[tuple[str, exp.Expression]] = []
-        visible = names(rel.node.schema)
+        visible = [n for n in names(rel.node.schema) if not n.startswith(HIDDEN_PREFIX)]
         for i, e in enumerate(select.expressions):
             if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
                 if isinstance(e, exp.Column) and e.table and rel.qualified is not None:
