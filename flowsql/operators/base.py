@@ -99,3 +99,34 @@ class Operator(abc.ABC):
 
     def close(self, out: Collector) -> None:
         return None
+
+
+class Delegating(Operator):
+    """An operator wrapping another (``inner``): every call is delegated unchanged unless the
+    subclass overrides it (late-data side output, processing-time windows)."""
+
+    def __init__(self, inner: Operator) -> None:
+        self.inner = inner
+
+    def open(self, ctx: OperatorContext) -> None:
+        super().open(ctx)
+        self.inner.open(ctx)
+
+    @property
+    def state_keys(self) -> list[str] | None:
+        return getattr(self.inner, "state_keys", None)
+
+    def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
+        self.inner.process_batch(batch, out, input_index)
+
+    def on_watermark(self, wm: Watermark, out: Collector) -> Watermark | None:
+        return self.inner.on_watermark(wm, out)
+
+    def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
+        return self.inner.snapshot(checkpoint_id)
+
+    def restore(self, state: dict[str, pa.Table]) -> None:
+        self.inner.restore(state)
+
+    def close(self, out: Collector) -> None:
+        self.inner.close(out)

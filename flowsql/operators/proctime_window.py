@@ -34,23 +34,15 @@ import pyarrow as pa
 
 from flowsql.messages import MAX_WATERMARK, Watermark
 from flowsql.operators.assigners import assigner_for
-from flowsql.operators.base import Collector, Operator, OperatorContext
+from flowsql.operators.base import Collector, Delegating, Operator
 from flowsql.operators.specs import WindowSpec
 
 
-class ProcessingTimeWindow(Operator):
+class ProcessingTimeWindow(Delegating):
     def __init__(self, inner: Operator, window: WindowSpec) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.window = window
         self.assigner = assigner_for(window) if window.kind != "SESSION" else None
-
-    def open(self, ctx: OperatorContext) -> None:
-        super().open(ctx)
-        self.inner.open(ctx)
-
-    @property
-    def state_keys(self) -> list[str] | None:
-        return getattr(self.inner, "state_keys", None)
 
     # -- data --------------------------------------------------------------------------
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
@@ -86,13 +78,3 @@ class ProcessingTimeWindow(Operator):
         if wm.timestamp >= MAX_WATERMARK:  # end of input: every open window fires
             self.inner.on_watermark(wm, out)
         return wm
-
-    # -- checkpoints / end ---------------------------------------------------------------
-    def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
-        return self.inner.snapshot(checkpoint_id)
-
-    def restore(self, state: dict[str, pa.Table]) -> None:
-        self.inner.restore(state)
-
-    def close(self, out: Collector) -> None:
-        self.inner.close(out)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pytest
 from harness import COLUMNS, Differential, Input, assert_same_rows, inputs, write_input
 from hypothesis import HealthCheck, given, settings
 
@@ -77,22 +78,14 @@ def _declare(d: Differential, data: Input) -> None:
               f"WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'parquet')")
 
 
+@pytest.mark.parametrize("names", [("tumble", "legacy"), ("hop", "session")])
 @SETTINGS
 @given(data=inputs())
-def test_tumble_counts_every_row_once(data):
+def test_every_row_counted_once_per_window(names, data):
     with Differential() as d:
         _declare(d, data)
-        _check(d, data, "tumble")
-        _check(d, data, "legacy")
-
-
-@SETTINGS
-@given(data=inputs())
-def test_hop_and_session_windows(data):
-    with Differential() as d:
-        _declare(d, data)
-        _check(d, data, "hop")
-        _check(d, data, "session")
+        for name in names:
+            _check(d, data, name)
 
 
 def test_proctime_of_a_view_select_item():
