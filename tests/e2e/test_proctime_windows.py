@@ -3,8 +3,8 @@ rows arrive, so these tests check invariants rather than exact windows (the exac
 are checked with a controlled clock in tests/operators/test_proctime_window.py):
 
 - every row is counted once per window that holds it: per key, the counts and sums over all
-  TUMBLE / SESSION windows equal the key's totals (batch mode over the same file), and over
-  HOP windows (size = 2 × slide) twice those totals;
+  TUMBLE / SESSION windows (and over the max-size CUMULATE windows) equal the key's totals
+  (batch mode over the same file), and over HOP windows (size = 2 × slide) twice those totals;
 - windows are well formed: ``window_end - window_start`` is the size (TUMBLE / HOP), starts
   lie on the grid, and a (key, window) appears once;
 - a bounded input fires every open window at its end.
@@ -36,6 +36,10 @@ WINDOWED = {
     "session": ("SELECT k, window_start, window_end, COUNT(*) AS c, SUM(v) AS s FROM "
                 "TABLE(SESSION(TABLE tp PARTITION BY k, DESCRIPTOR(pt), INTERVAL '50' MILLISECOND)) "
                 "GROUP BY k, window_start, window_end", 1, None),
+    # the max-size windows (start to start + 400 ms) hold each row once
+    "cumulate": ("SELECT k, window_start, window_end, COUNT(*) AS c, SUM(v) AS s FROM "
+                 "TABLE(CUMULATE(TABLE tp, DESCRIPTOR(pt), INTERVAL '100' MILLISECOND, "
+                 "INTERVAL '400' MILLISECOND)) GROUP BY k, window_start, window_end", 1, 400),
     "legacy": ("SELECT k, TUMBLE_START(pt, INTERVAL '1' SECOND) AS window_start, "
                "TUMBLE_END(pt, INTERVAL '1' SECOND) AS window_end, COUNT(*) AS c, SUM(v) AS s "
                "FROM tp GROUP BY k, TUMBLE(pt, INTERVAL '1' SECOND)", 1, 1000),
@@ -48,11 +52,18 @@ def _check(d: Differential, data: Input, name: str) -> None:
     assert streamed.schema.field("window_start").type == pa.timestamp("ms", tz="UTC")
     totals = d.batch(TOTALS)
     con = duckdb.connect()
-    con.register("w", streamed.cast(pa.schema([
+    con.register("fired", streamed.cast(pa.schema([
         f.with_type(pa.timestamp("ms")) if pa.types.is_timestamp(f.type) else f
         for f in streamed.schema])))
+    length = "(epoch_ms(window_end) - epoch_ms(window_start))"
+    if name == "cumulate":  # growing windows: [start, start + 100 ms * j), j = 1..4
+        assert con.execute(f"SELECT COUNT(*) FROM fired WHERE {length} % 100 <> 0 OR {length} "
+                           f"> {size} OR epoch_ms(window_start) % {size} <> 0").fetchone()[0] == 0
+        con.execute(f"CREATE VIEW w AS SELECT * FROM fired WHERE {length} = {size}")
+    else:
+        con.execute("CREATE VIEW w AS SELECT * FROM fired")
     # every row counted once per window holding it
-    per_key = con.execute(f"SELECT k, CAST(SUM(c) AS BIGINT) // {copies} AS c, "
+    per_key = con.sql(f"SELECT k, CAST(SUM(c) AS BIGINT) // {copies} AS c, "
                           f"CAST(SUM(s) AS BIGINT) // {copies} AS s FROM w GROUP BY k").to_arrow_table()
     assert_same_rows(per_key, totals, context=query)
     assert con.execute("SELECT COALESCE(SUM(c), 0) FROM w").fetchone()[0] == copies * data.table.num_rows
@@ -60,9 +71,8 @@ def _check(d: Differential, data: Input, name: str) -> None:
     assert con.execute("SELECT COUNT(*) FROM (SELECT k, window_start, window_end FROM w "
                        "GROUP BY ALL HAVING COUNT(*) > 1)").fetchone()[0] == 0
     if size is not None:
-        bad = con.execute(f"SELECT COUNT(*) FROM w WHERE epoch_ms(window_end) - "
-                          f"epoch_ms(window_start) <> {size} OR epoch_ms(window_start) % "
-                          f"{size // copies} <> 0").fetchone()[0]
+        bad = con.execute(f"SELECT COUNT(*) FROM w WHERE {length} <> {size} OR "
+                          f"epoch_ms(window_start) % {size // copies} <> 0").fetchone()[0]
         assert bad == 0
     else:  # sessions of one key do not overlap
         overlaps = con.execute("SELECT COUNT(*) FROM w a JOIN w b ON a.k IS NOT DISTINCT FROM b.k "
@@ -78,7 +88,7 @@ def _declare(d: Differential, data: Input) -> None:
               f"WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'parquet')")
 
 
-@pytest.mark.parametrize("names", [("tumble", "legacy"), ("hop", "session")])
+@pytest.mark.parametrize("names", [("tumble", "legacy"), ("hop", "session"), ("cumulate",)])
 @SETTINGS
 @given(data=inputs())
 def test_every_row_counted_once_per_window(names, data):
