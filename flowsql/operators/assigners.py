@@ -56,10 +56,13 @@ class SliceAssigner(abc.ABC):
     period: int
     phase: int
 
+    def next_end(self, after: int) -> int:
+        """The first grid point (a possible window end) after ``after`` (Python ints)."""
+        return after + 1 + (self.phase - (after + 1)) % self.period
+
     def ends_between(self, lo: int, hi: int) -> bool:
         """Whether any window could end in ``(lo, hi]`` (Python ints: no overflow)."""
-        first = lo + 1 + (self.phase - (lo + 1)) % self.period
-        return first <= hi
+        return self.next_end(lo) <= hi
 
     @property
     def one_slice_per_window(self) -> bool:

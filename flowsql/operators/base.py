@@ -11,6 +11,10 @@
   (copy numpy-backed columns, e.g. by fancy indexing, before wrapping them).
 - Operators emit through ``out.emit(batch)``; no per-row Python on the data path.
 - Each operator has a stable ``ctx.operator_id`` used in state, metrics, logs and errors.
+- Processing-time timers (optional): an operator with ``next_timer()`` (the
+  ``ctx.clock`` time in ms at which it wants to be called, or None) gets
+  ``on_timer(now_ms, out)`` from the task once ``ctx.clock.now_ms()`` reaches it, even when
+  no input arrives (:mod:`flowsql.operators.proctime_window`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from flowsql.messages import Watermark
+from flowsql.operators.clock import SYSTEM_CLOCK, Clock
 
 MAX_PARALLELISM = 128
 
@@ -66,6 +71,7 @@ class OperatorContext:
     uid: str = ""  # the operator's stable uid (names its state in checkpoints)
     # the checkpoint this attempt restored from (set before open); 0 for a fresh start
     restored_checkpoint_id: int = 0
+    clock: Clock = SYSTEM_CLOCK  # processing time (flowsql.operators.clock; tests pass a fake)
 
     @property
     def key_group_range(self) -> tuple[int, int]:
@@ -93,3 +99,34 @@ class Operator(abc.ABC):
 
     def close(self, out: Collector) -> None:
         return None
+
+
+class Delegating(Operator):
+    """An operator wrapping another (``inner``): every call is delegated unchanged unless the
+    subclass overrides it (late-data side output, processing-time windows)."""
+
+    def __init__(self, inner: Operator) -> None:
+        self.inner = inner
+
+    def open(self, ctx: OperatorContext) -> None:
+        super().open(ctx)
+        self.inner.open(ctx)
+
+    @property
+    def state_keys(self) -> list[str] | None:
+        return getattr(self.inner, "state_keys", None)
+
+    def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
+        self.inner.process_batch(batch, out, input_index)
+
+    def on_watermark(self, wm: Watermark, out: Collector) -> Watermark | None:
+        return self.inner.on_watermark(wm, out)
+
+    def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
+        return self.inner.snapshot(checkpoint_id)
+
+    def restore(self, state: dict[str, pa.Table]) -> None:
+        self.inner.restore(state)
+
+    def close(self, out: Collector) -> None:
+        self.inner.close(out)

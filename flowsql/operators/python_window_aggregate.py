@@ -39,6 +39,7 @@ from flowsql.operators.python_group_aggregate import (
     unsupported_beside_udaf,
 )
 from flowsql.operators.specs import WindowAggregateSpec
+from flowsql.operators.window_output import window_type
 from flowsql.udf.aggregate import UdafRunner
 
 SLICE = "$slice_end"
@@ -126,7 +127,7 @@ class PythonWindowAggregateOperator(Operator):
         window = {"window_start": self.assigner.window_start(wend), "window_end": wend,
                   "window_time": wend - 1}
         for name in self.spec.window_columns:
-            cols[name] = pa.array(window[name], type=pa.timestamp("ms"))
+            cols[name] = pa.array(window[name], type=window_type(self.spec))
         for i, a in enumerate(self.aggs):
             values = [r[2][i] for r in rows]
             runner = self.runners[i]

@@ -36,7 +36,8 @@ Built-in kinds and their params (all plain JSON, produced by
   :class:`~flowsql.operators.session_window.SessionWindowOperator`. Late rows go to the
   late-data table's streaming sink writer (:mod:`flowsql.operators.side_output`); ``merge``
   makes the operator consume the partial states of ``local-window-aggregate``
-  (:mod:`flowsql.operators.local_window_aggregate`).
+  (:mod:`flowsql.operators.local_window_aggregate`). A window whose spec has ``proctime``
+  runs wrapped in :class:`~flowsql.operators.proctime_window.ProcessingTimeWindow`.
 - ``local-window-aggregate``: ``{"spec": ..., "input": [[name, type], ...]}``.
 - ``group-aggregate``: ``GroupAggregateSpec.to_dict()`` or ``{"spec": <that>, "having": sql |
   null, "output": [[name, type], ...], "merge"?: bool, "input"?: [[name, type]],
@@ -113,6 +114,7 @@ from flowsql.operators.local_window_aggregate import (
 )
 from flowsql.operators.lookup_join import LookupJoinOperator, LookupJoinSpec
 from flowsql.operators.over_aggregate import build_over_aggregate
+from flowsql.operators.proctime_window import ProcessingTimeWindow
 from flowsql.operators.rank import build_rank
 from flowsql.operators.session_window import SessionWindowOperator
 from flowsql.operators.side_output import LateRowsWriter, WithSideOutput
@@ -270,7 +272,8 @@ def _build_union(params: dict[str, Any], env: BuildEnv) -> Operator:
 
 def _build_window_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
     spec = WindowAggregateSpec.from_dict(_spec_dict(params))
-    late = _late_writer(params)
+    # a processing-time window has no late rows (flowsql.operators.proctime_window)
+    late = None if spec.window.proctime else _late_writer(params)
     op: Operator
     if any(a.function == "PYTHON_UDAF" for a in spec.aggs):
         from flowsql.operators.python_window_aggregate import PythonWindowAggregateOperator
@@ -282,6 +285,8 @@ def _build_window_aggregate(params: dict[str, Any], env: BuildEnv) -> Operator:
         op = GlobalWindowAggregateOperator(spec, _input_schema(params), late_out=late)
     else:
         op = WindowAggregateOperator(spec, late_out=late)
+    if spec.window.proctime:
+        return ProcessingTimeWindow(op, spec.window)
     return WithSideOutput(op, late) if late is not None else op
 
 

@@ -279,6 +279,13 @@ class SessionWindowOperator(Operator):
             self._maybe_compact()
         return wm
 
+    def next_window_end(self) -> int | None:
+        """The earliest end of an open session (None without one)."""
+        if self.n_live == 0:
+            return None
+        ends = self.store.numpy(END)[: self.n_slots][self.alive[: self.n_slots]]
+        return int(ends.min()) if len(ends) else None
+
     def _sessions(self, slots: np.ndarray) -> pa.Table:
         """Keys + state (with ``$start`` / ``$end``) of the sessions in ``slots``."""
         t = self.store.table(slots)

@@ -15,8 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from flowsql.messages import Watermark
-from flowsql.operators.base import Collector, Operator, OperatorContext
+from flowsql.operators.base import Collector, Delegating, Operator
 
 
 class LateRowsWriter:
@@ -43,26 +42,10 @@ class LateRowsWriter:
         self.writer.finish()
 
 
-class WithSideOutput(Operator):
+class WithSideOutput(Delegating):
     def __init__(self, inner: Operator, late: LateRowsWriter) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.late = late
-
-    def open(self, ctx: OperatorContext) -> None:
-        super().open(ctx)
-        self.inner.open(ctx)
-
-    def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
-        self.inner.process_batch(batch, out, input_index)
-
-    def on_watermark(self, wm: Watermark, out: Collector) -> Watermark | None:
-        return self.inner.on_watermark(wm, out)
-
-    def snapshot(self, checkpoint_id: int) -> dict[str, pa.Table]:
-        return self.inner.snapshot(checkpoint_id)
-
-    def restore(self, state: dict[str, pa.Table]) -> None:
-        self.inner.restore(state)
 
     def close(self, out: Collector) -> None:
         self.inner.close(out)

@@ -88,7 +88,9 @@ class AggCall:
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """A window TVF: TUMBLE(size), HOP(slide, size), CUMULATE(step, size), SESSION(gap)."""
+    """A window TVF: TUMBLE(size), HOP(slide, size), CUMULATE(step, size), SESSION(gap).
+    ``proctime``: the time column is a processing-time attribute (``PROCTIME()``): rows are
+    windowed by the time the window operator sees them (:mod:`flowsql.operators.proctime_window`)."""
 
     kind: str
     time_column: str
@@ -97,6 +99,7 @@ class WindowSpec:
     step_ms: int | None = None
     gap_ms: int | None = None
     offset_ms: int = 0
+    proctime: bool = False
 
     def __post_init__(self) -> None:
         kind = self.kind.upper()
@@ -113,7 +116,7 @@ class WindowSpec:
             raise PlanError("CUMULATE window: the max size must be a multiple of the step")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "kind": self.kind,
             "time_column": self.time_column,
             "size_ms": self.size_ms,
@@ -122,11 +125,15 @@ class WindowSpec:
             "gap_ms": self.gap_ms,
             "offset_ms": self.offset_ms,
         }
+        if self.proctime:  # only then: event-time plans keep their text
+            d["proctime"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WindowSpec:
         return cls(d["kind"], d["time_column"], d.get("size_ms"), d.get("slide_ms"),
-                   d.get("step_ms"), d.get("gap_ms"), int(d.get("offset_ms", 0)))
+                   d.get("step_ms"), d.get("gap_ms"), int(d.get("offset_ms", 0)),
+                   bool(d.get("proctime", False)))
 
 
 @dataclass(frozen=True)

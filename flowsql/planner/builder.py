@@ -29,6 +29,7 @@ Contract:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,7 @@ from flowsql.planner.logical import (
     names,
 )
 from flowsql.planner.lookup_joins import is_proctime
+from flowsql.planner.scalar_subqueries import HIDDEN_PREFIX, plan_scalar_subqueries
 from flowsql.planner.subqueries import plan_subqueries, split_subqueries
 from flowsql.planner.window_joins import window_table
 from flowsql.planner.windows import (
@@ -352,6 +354,8 @@ class PlanBuilder:
             rel = plan_join(self, rel, join, (ttl_for(hints, seen), ttl_for(hints, right)))
             seen = seen + right
         ttl = ttl_for(hints, input_names(select))
+        # scalar subqueries: LEFT joins with their aggregations (flowsql.planner.scalar_subqueries)
+        rel, select = plan_scalar_subqueries(self, rel, select)
         if rel.window is not None and not _aggregates(select):
             self._materialize(rel)  # a window TVF without aggregation: window columns
         # 1. WHERE (IN / EXISTS subqueries: semi and anti joins after the plain conjuncts)
@@ -399,7 +403,7 @@ class PlanBuilder:
 
     def _items(self, select: exp.Select, rel: Relation) -> list[tuple[str, exp.Expression]]:
         items: list[tuple[str, exp.Expression]] = []
-        visible = names(rel.node.schema)
+        visible = [n for n in names(rel.node.schema) if not n.startswith(HIDDEN_PREFIX)]
         for i, e in enumerate(select.expressions):
             if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
                 if isinstance(e, exp.Column) and e.table and rel.qualified is not None:
@@ -504,19 +508,22 @@ class PlanBuilder:
         accs.bind(arrow_schema(inp.schema)[0])
         types = {f.name: f.type for f in inp.schema}
         agg_fields = [Field(k, types[k]) for k in plan.keys]
-        if window is not None:
-            agg_fields += [Field(c, "TIMESTAMP(3)") for c in plan.window_columns]
+        if window is not None:  # TIMESTAMP_LTZ(3) for processing-time windows (as in Flink)
+            wtype = "TIMESTAMP_LTZ(3)" if window.proctime else "TIMESTAMP(3)"
+            agg_fields += [Field(c, wtype) for c in plan.window_columns]
         agg_fields += [
             Field(a.output, type_text(from_arrow(accs.output_type(i))))
             for i, a in enumerate(plan.aggs)
         ]
         node: LogicalNode
         time_attrs: set[str] = set()
+        proc_attrs: set[str] = set()
         if window is not None:
             spec = WindowAggregateSpec(window, tuple(plan.keys), tuple(plan.aggs), tuple(plan.window_columns))
-            node = WindowAggregate(schema=tuple(agg_fields), input=inp, spec=spec, late_sink=rel.late_sink)
+            node = WindowAggregate(schema=tuple(agg_fields), input=inp, spec=spec,
+                                   late_sink=None if window.proctime else rel.late_sink)
             if "window_time" in plan.window_columns:
-                time_attrs.add("window_time")
+                (proc_attrs if window.proctime else time_attrs).add("window_time")
             having_sql = None
         else:
             spec_g = GroupAggregateSpec(tuple(plan.keys), tuple(plan.aggs))
@@ -529,7 +536,7 @@ class PlanBuilder:
         if window is not None and plan.having is not None:
             self._check_bool(plan.having, node.schema, "HAVING")
             node = _filter(node, sql(plan.having))
-        agg_rel = Relation(node, time_attrs=time_attrs)
+        agg_rel = Relation(node, time_attrs=time_attrs, proc_attrs=proc_attrs)
         return self._project(agg_rel, plan.select)
 
     # -- FROM --------------------------------------------------------------------------------
@@ -717,19 +724,19 @@ class PlanBuilder:
                 f"DESCRIPTOR({time_col}) names no column of the windowed table",
                 hint="columns: " + ", ".join(names(node.schema)),
             )
-        if time_col in inner.proc_attrs:
-            raise NotSupportedError(
-                f"a window over the processing-time attribute '{time_col}'"
-                f"{node_position(tvf.args['time_col'])}",
-                hint="window on an event-time attribute (a column with a WATERMARK)")
-        if time_col not in inner.time_attrs:
+        proctime = time_col in inner.proc_attrs and time_col not in inner.time_attrs
+        if time_col not in inner.time_attrs and not proctime:
             raise ValidationError(
-                f"the window time column '{time_col}' is not an event-time attribute"
+                f"the window time column '{time_col}' is not an event-time attribute "
+                "nor a processing-time attribute"
                 f"{node_position(tvf.args['time_col'])}",
                 hint="declare WATERMARK FOR <column> AS <column> - INTERVAL '...' SECOND on the "
-                "source table (processing-time windows are not supported yet)",
+                "source table (event time), or window on a PROCTIME() column, e.g. "
+                "p AS PROCTIME() (processing time)",
             )
         spec = window_spec(tvf, time_col)
+        if proctime:  # windowed by arrival time: flowsql.operators.proctime_window
+            spec = dataclasses.replace(spec, proctime=True)
         partition = [c.name for c in (tvf.args.get("partition_by") or [])]
         for p in partition:
             if p not in names(node.schema):

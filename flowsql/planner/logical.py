@@ -176,7 +176,8 @@ def _window_text(w: WindowSpec) -> str:
         args = f"gap={w.gap_ms} ms"
     if w.offset_ms:
         args += f", offset={w.offset_ms} ms"
-    return f"{w.kind}({w.time_column}, {args})"
+    proc = " (proctime)" if w.proctime else ""
+    return f"{w.kind}({w.time_column}{proc}, {args})"
 
 
 def agg_text(a: AggCall) -> str:

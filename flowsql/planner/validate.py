@@ -5,7 +5,8 @@ Contract:
   ``NotSupportedError("not supported yet: <construct>")`` for constructs the streaming engine
   cannot run: OVER windows outside a SELECT list (those are planned by
   :mod:`flowsql.planner.ranking`), LATERAL / UNNEST (``LATERAL TABLE(f(...))`` is planned),
-  MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, scalar subqueries, and
+  MATCH_RECOGNIZE, GROUPING SETS / ROLLUP / CUBE, EXCEPT / INTERSECT, scalar subqueries
+  outside a WHERE clause or select list (:mod:`flowsql.planner.scalar_subqueries`), and
   IN / EXISTS subqueries anywhere but among a WHERE clause's AND-ed conditions
   (:func:`where_conjunct`).
 - :func:`check_sink_job` runs a connector's own checks of its sink against the job's
@@ -65,12 +66,23 @@ def check_query(query: exp.Expression) -> None:
                 type(parent).__name__ == "WindowTVF"
             ) and not isinstance(node.parent, exp.Join) and not (
                 isinstance(parent, exp.In | exp.Exists) and where_conjunct(parent)
-            ):
+            ) and not _scalar_position(node):
                 raise NotSupportedError("subqueries in expressions (IN / EXISTS / scalar subqueries)")
         if isinstance(node, exp.In) and node.args.get("query") is not None and not where_conjunct(node):
             raise NotSupportedError("IN (subquery) outside the AND-ed conditions of a WHERE clause")
         if isinstance(node, exp.Exists) and not where_conjunct(node):
             raise NotSupportedError("EXISTS (subquery) outside the AND-ed conditions of a WHERE clause")
+
+
+def _scalar_position(node: exp.Expression) -> bool:
+    """A scalar subquery in a SELECT's WHERE or select list (planned by
+    :mod:`flowsql.planner.scalar_subqueries`)."""
+    if not isinstance(node, exp.Subquery) or isinstance(node.parent, exp.In | exp.Exists):
+        return False
+    child, p = node, node.parent
+    while p is not None and not isinstance(p, exp.Select):
+        child, p = p, p.parent
+    return p is not None and child.arg_key in ("where", "expressions")
 
 
 def where_conjunct(node: exp.Expression) -> bool:

@@ -92,6 +92,12 @@ def window_table(rel: Relation) -> None:
     """Materialize ``rel``'s pending window TVF as a :class:`WindowTable` (in place)."""
     window = rel.window
     assert window is not None
+    if window.proctime:  # Flink: "Processing time Window TableFunction is not supported yet."
+        raise NotSupportedError(
+            "a processing-time window TVF without GROUP BY window_start, window_end (window "
+            "table function, window join)",
+            hint="aggregate the windows (... GROUP BY window_start, window_end), or window on an "
+            "event-time attribute (a column with a WATERMARK)")
     if window.kind == "SESSION":
         raise NotSupportedError(
             "a SESSION window TVF without GROUP BY window_start, window_end",

@@ -87,6 +87,9 @@ def window_relation(b: PlanBuilder, tvf: Any) -> Relation:
     rel = b._relation(tvf)
     spec = rel.window
     assert spec is not None
+    if spec.proctime:  # as in Flink
+        raise NotSupportedError("window Top-N / deduplication over processing-time windows",
+                                hint="window on an event-time attribute (a column with a WATERMARK)")
     if spec.kind == "SESSION":
         raise NotSupportedError("window Top-N / deduplication over SESSION windows")
     schema = rel.node.schema + tuple(Field(c, "TIMESTAMP(3)") for c in

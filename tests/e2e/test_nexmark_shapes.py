@@ -20,7 +20,7 @@ import pytest
 from harness import Differential
 from nexmark_tables import public_suite
 
-from flowsql.errors import NotSupportedError, ValidationError
+from flowsql.errors import ValidationError
 
 DDL, QUERIES = public_suite()
 
@@ -52,8 +52,6 @@ NOT_YET = {
     # Flink's nexmark suite does not run q6 either (OVER over an updating input)
     "q6": (ValidationError, "OVER aggregation over the output of a join and Top-N (an "
            "updating input, whose dateTime is no longer a time attribute)"),
-    "q12": (NotSupportedError, "processing-time windows (GROUP BY TUMBLE over a PROCTIME() "
-            "attribute)"),
 }
 
 

@@ -29,7 +29,9 @@ def s(session):
         ("SELECT * FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t) WHERE rn > 3", "upper bound"),
         ("SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM t", "without a filter"),
         ("SELECT k FROM u LIMIT 3", "LIMIT on an unbounded input"),
-        ("SELECT k FROM t WHERE k > (SELECT MAX(k) FROM u)", "subquer"),  # scalar subquery
+        # scalar subqueries run in WHERE and the select list (flowsql.planner.scalar_subqueries)
+        ("SELECT k FROM t GROUP BY k HAVING COUNT(*) > (SELECT MAX(k) FROM u)", "subquer"),
+        ("SELECT k FROM t WHERE k > (SELECT v FROM u)", "more than one row"),
         ("SELECT STDDEV_POP(v) FROM t", "aggregate function STDDEV_POP"),
         ("SELECT k FROM t EXCEPT SELECT k FROM u", "EXCEPT"),
     ],

@@ -3,7 +3,8 @@
 Applies when the job runs with parallelism > 1 and the aggregation has keys and only
 COUNT/SUM/MIN/MAX/AVG (no DISTINCT):
 
-- a window aggregation (not SESSION, no late-data table): each source-side subtask
+- a window aggregation (not SESSION, not processing time — as in Flink —, no late-data
+  table): each source-side subtask
   pre-aggregates every batch per (keys, slice) with one vectorized group-by
   (:meth:`Accumulators.partial`); the keyed global step merges partial states
   (``local-window-aggregate`` → hash → ``window-aggregate`` with ``merge``);
@@ -31,6 +32,7 @@ def applies(node: WindowAggregate, parallelism: int) -> bool:
         and bool(node.spec.keys)
         and two_phase_possible(node.spec)
         and node.late_sink is None
+        and not node.spec.window.proctime  # rows are windowed on arrival at the global step
     )
 
 

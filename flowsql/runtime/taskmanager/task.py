@@ -16,6 +16,11 @@ Contract:
   finished: each operator in order receives ``Watermark(MAX)`` (if it has not yet) and then
   ``close(out)``, so what an operator emits on close still reaches the next one before that
   one's final watermark. Then ``EndOfInput`` goes downstream.
+- Processing-time timers: operators of the chain with ``next_timer()`` get ``on_timer(now,
+  out)`` once the task's clock (``Task(clock=...)``, the system clock by default, handed to
+  every operator as ``ctx.clock``) reaches it: a task with inputs waits on its gate at most
+  until the earliest timer is due and checks timers after every message; a source task checks
+  them at every ``poll`` (every pass over its splits, at least every 50 ms when idle).
 - Checkpoints (:mod:`.checkpointing`): a source task takes a triggered checkpoint between
   reads; a task with inputs aligns barriers (blocking each channel that delivered one until
   all have); either snapshots its chain, forwards the barrier and writes the state on its
@@ -54,6 +59,7 @@ from flowsql.messages import (
     Watermark,
 )
 from flowsql.operators.base import Operator, OperatorContext, OperatorMetrics
+from flowsql.operators.clock import SYSTEM_CLOCK, Clock
 from flowsql.operators.registry import BuildEnv, OperatorRegistry
 from flowsql.operators.source import SourceOperator
 from flowsql.runtime.checkpoints.storage import open_checkpoint
@@ -113,11 +119,15 @@ class OperatorChain:
         operators: list[Operator],
         io: list[OperatorMetrics],
         output: TaskOutput,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.ids = ids
         self.operators = operators
         self.io = io
         self.output = output
+        self.clock = clock
+        # operators with processing-time timers (flowsql.operators.base: next_timer/on_timer)
+        self.timed = [i for i, op in enumerate(operators) if hasattr(op, "next_timer")]
         self.links = [_Link(self, i) for i in range(len(operators))]
         self.last_watermark = [MIN_WATERMARK] * len(operators)
         self.output_watermark = MIN_WATERMARK
@@ -143,6 +153,30 @@ class OperatorChain:
         if wm.timestamp > self.output_watermark:
             self.output_watermark = wm.timestamp
             self.output.broadcast(wm)
+
+    def next_timer(self) -> int | None:
+        """The earliest processing-time timer of the chain (clock ms), or None."""
+        due = [t for i in self.timed if (t := self.operators[i].next_timer()) is not None]
+        return min(due) if due else None
+
+    def fire_timers(self) -> None:
+        """Call ``on_timer`` of every operator whose timer is due, head to tail (what one
+        emits reaches the next before that one's timer runs)."""
+        if not self.timed:
+            return
+        now = self.clock.now_ms()
+        for i in self.timed:
+            due = self.operators[i].next_timer()
+            if due is not None and now >= due:
+                _guard(self.ids[i], self.operators[i].on_timer, now, self.links[i])
+
+    def timer_wait(self) -> float | None:
+        """Seconds to wait for input before a timer is due (at most 0.1 s: a clock that
+        jumps, e.g. a test's, is noticed soon), or None without timers."""
+        due = self.next_timer()
+        if due is None:
+            return None
+        return min(max(0.0, (due - self.clock.now_ms()) / 1000.0), 0.1)
 
     def finish(self) -> None:
         """Final watermark then close, operator by operator (see module contract)."""
@@ -189,8 +223,10 @@ class Task:
         outputs: list[EdgeWriter] | None = None,
         resources: Mapping[str, Any] | None = None,
         on_checkpoint: CheckpointCallback | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.desc = desc
+        self.clock = clock
         self.registry = registry
         self.on_end = on_end
         self.on_checkpoint = on_checkpoint
@@ -212,6 +248,7 @@ class Task:
                 config=dict(desc.config),
                 job_id=desc.job_id,
                 uid=spec.uid,
+                clock=clock,
             )
             for spec in desc.operators
         }
@@ -422,7 +459,8 @@ class Task:
             if not isinstance(op, Operator):
                 raise OperatorFailure(spec.id, TypeError(f"kind '{spec.kind}' is not an operator"))
         chain = OperatorChain(
-            [s.id for s in specs], rest, [self.io[s.id] for s in specs], TaskOutput(self.outputs)
+            [s.id for s in specs], rest, [self.io[s.id] for s in specs], TaskOutput(self.outputs),
+            self.clock,
         )
         self._chain = chain
         return head, chain
@@ -493,6 +531,7 @@ class Task:
                 chain.output.broadcast(IdleMarker(idle))
 
             def poll(_self) -> None:
+                chain.fire_timers()  # processing-time timers of the chained operators
                 while triggers:
                     n, target, stop, drain = triggers.pop(0)
                     if drain:  # stop WITH DRAIN: MAX watermark first, windows fire
@@ -515,8 +554,9 @@ class Task:
         clock = time.perf_counter
         while not valve.all_finished:
             t0 = clock()
-            item = gate.get()
+            item = gate.get(chain.timer_wait())
             self._idle_seconds += clock() - t0
+            chain.fire_timers()
             if item is None:
                 continue
             channel, msg = item
