@@ -42,6 +42,7 @@ ACCEPTED = [
     b'1,2,3,"two\nlines"\n5,6,7,z\n',
     "1,2,3,ünï©ødé\n".encode(),
     b"\xef\xbb\xbf1,2,3,x\n",  # a byte-order mark
+    b"-0,\t4,5\t,\tx\n",  # tabs around numbers, kept in strings
     b"9223372036854775807,-2147483648,127,max\n",
 ]
 
@@ -51,6 +52,7 @@ REFUSED = [
     b"1,+2,3,x\n",  # a sign Arrow refuses and the query accepts
     b"1.5,2,3,x\n",  # not an integer
     b"1,2,128,x\n",  # TINYINT overflow
+    b"9223372036854775808,2,3,x\n",  # BIGINT overflow
     b"1,2,3,\xff\xfe\n",  # invalid UTF-8
     b"",  # empty file
     b"1,2,3,x\n   \n",  # a blank (not empty) line
