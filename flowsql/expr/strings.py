@@ -9,7 +9,9 @@ must be compile-time constants and are read from ``call``.
 - REGEXP_EXTRACT(s, re[, group]): group 0 (default) is the whole match; NULL when no match.
   Java regexes are run by RE2 (Arrow): they agree except for Java-only constructs
   (backreferences, lookaround), which are rejected at compile time. Capturing groups are
-  renamed ``(?P<gN>…)`` so Arrow's ``extract_regex`` can return the wanted one.
+  renamed ``(?P<gN>…)`` so Arrow's ``extract_regex`` can return the wanted one. When every
+  match must contain some literal text (:mod:`flowsql.expr.regex_literal`), rows without it
+  are NULL without running RE2 (a substring prefilter).
 - REGEXP_REPLACE replacement strings use Java's ``$n`` group syntax (converted to RE2 ``\\n``).
 - LPAD/RPAD truncate to the length when the string is longer (Flink's rule); only a
   one-character pad is supported.
@@ -26,6 +28,7 @@ import pyarrow.compute as pc
 
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.expr.kernels import Value, as_array
+from flowsql.expr.regex_literal import required_literal, rows_containing
 
 if TYPE_CHECKING:
     from flowsql.expr.functions import Call
@@ -237,8 +240,24 @@ def regexp_extract(call: Call, a: Sequence[Value]) -> Value:
     text = a[0]
     if isinstance(text, pa.Scalar):
         return regexp_extract(call, [pa.array([text.as_py()], pa.string()), *a[1:]])[0]
-    matched = pc.extract_regex(text, f"(?P<g0>{converted})")
-    return pc.struct_field(matched, [group])
+    literal_key = f"re-literal:{converted}"
+    if literal_key not in call.cache:
+        call.cache[literal_key] = required_literal(converted)
+    return _extract_group(text, f"(?P<g0>{converted})", group, call.cache[literal_key])
+
+
+def _extract_group(text: pa.Array, pattern: str, group: int, literal: str | None) -> pa.Array:
+    """Group ``group`` of the first match of ``pattern`` per row (NULL without a match). With
+    a ``literal`` every match contains (:mod:`flowsql.expr.regex_literal`), rows without it
+    are NULL at once and RE2 runs only on the others when they are under a quarter of the rows."""
+    if literal is not None and len(text) > 0:
+        has = rows_containing(text, literal, limit=len(text) // 4)
+        if has is not None:
+            if not pc.any(has).as_py():
+                return pa.nulls(len(text), text.type)
+            found = pc.struct_field(pc.extract_regex(pc.filter(text, has), pattern), [group])
+            return pc.replace_with_mask(pa.nulls(len(text), found.type), has, found)
+    return pc.struct_field(pc.extract_regex(text, pattern), [group])
 
 
 def regexp_replace(call: Call, a: Sequence[Value]) -> Value:
