@@ -25,7 +25,8 @@ Steps of ``process_batch`` (vectorized; Python iterates over nothing per row):
      changes or the gap to the previous row exceeds ``gap`` (numpy diff); 2. one partial
      aggregate per batch-session; 3. gather the open sessions of the touched keys, sort them
      with the batch-sessions by (key, start) and merge intervals that intersect (segmented
-     running max of ends); 4. merge accumulators per merged session; 5. split off late
+     running max of ends); 4. merge accumulators per merged session (a group-by over
+     the rows of sessions that merge; one-row sessions pass through); 5. split off late
      sessions' rows; 6. replace the touched keys' open sessions by the merged ones.
 """
 
@@ -51,7 +52,10 @@ from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend
 
 START, END, TS, SID, GID, OLD, KID = "$start", "$end", "$ts", "$sid", "$gid", "$old", "$kid"
-_SLACK = 4096  # dead slots / key ids tolerated before compaction (besides as many as live)
+_SLACK = 4096  # dead slots tolerated before compaction (besides as many as live)
+# dead key ids tolerated (besides as many as live): keys whose sessions closed usually come
+# back, and dropping then re-adding them costs a key-index rebuild per batch
+_KEY_SLACK = 1 << 16
 
 
 def key_changes(table: pa.Table, keys: list[str], n: int) -> np.ndarray:
@@ -139,7 +143,9 @@ class SessionWindowOperator(Operator):
         if self.accs.needs_seq:
             table = table.append_column(SEQ, pa.array(np.arange(self.seq, self.seq + n)))
         self.seq += n
-        order = np.lexsort((ts, kids))
+        # in time order already (the usual case): a stable sort by key id alone keeps it
+        order = (np.argsort(kids, kind="stable") if (np.diff(ts) >= 0).all()
+                 else np.lexsort((ts, kids)))
         ks, tss = kids[order], ts[order]
         new = np.ones(n, dtype=bool)
         new[1:] = (ks[1:] != ks[:-1]) | (np.diff(tss) > self.gap)
@@ -155,7 +161,7 @@ class SessionWindowOperator(Operator):
         )
         part = part.append_column(OLD, pa.array(np.zeros(part.num_rows, dtype=np.int8)))
         # 3. the open sessions of the touched keys, merged with the batch-sessions
-        touched = np.unique(part.column(KID).to_numpy())
+        touched = ks[np.flatnonzero(np.diff(ks, prepend=-1))]  # sorted, unique
         lo = np.searchsorted(self.sorted_kids, touched, "left")
         hi = np.searchsorted(self.sorted_kids, touched, "right")
         counts = hi - lo
@@ -173,17 +179,13 @@ class SessionWindowOperator(Operator):
         gid = self._merge_groups(combined)
         combined = combined.append_column(GID, pa.array(gid))
         # 4. merge accumulators per merged session
-        merged = self.accs.merge(
-            [combined], [GID],
-            extra=[(START, "min"), (END, "max"), (OLD, "max"), (KID, "min")],
-        )
+        merged = self._merge_sessions(combined, gid)
         # 5. late: sessions made only of new rows that the watermark has passed
         if self.watermark > MIN_WATERMARK:
-            late = pc.and_(
-                pc.equal(merged.column(OLD), 0),
-                pc.less_equal(pc.subtract(merged.column(END), 1), self.watermark),
-            )
-            if pc.any(late).as_py():
+            late = (merged.column(OLD).to_numpy() == 0) & (
+                merged.column(END).to_numpy() - 1 <= self.watermark)
+            if late.any():
+                late = pa.array(late)
                 late_gids = merged.column(GID).filter(late)
                 late_sids = combined.column(SID).filter(pc.is_in(combined.column(GID), late_gids))
                 late_rows = pc.is_in(table.column(SID), late_sids).to_numpy(zero_copy_only=False)
@@ -210,6 +212,20 @@ class SessionWindowOperator(Operator):
         gid = np.empty(len(order), dtype=np.int64)
         gid[order] = np.cumsum(new) - 1
         return gid
+
+    def _merge_sessions(self, combined: pa.Table, gid: np.ndarray) -> pa.Table:
+        """One row per merged session: the group-by over ``$gid`` runs on the rows of the
+        sessions that merge (an open session extended, batch-sessions bridged); a session
+        made of one row (most of them, when keys are many) passes through unchanged."""
+        extra = [(START, "min"), (END, "max"), (OLD, "max"), (KID, "min")]
+        many = np.bincount(gid, minlength=0)[gid] > 1
+        if not many.any():
+            return combined
+        merged = self.accs.merge([combined.filter(pa.array(many))], [GID], extra=extra)
+        if many.all():
+            return merged
+        single = combined.filter(pa.array(~many)).select(merged.column_names)
+        return pa.concat_tables([merged, single.cast(merged.schema)])
 
     def _free(self, slots: np.ndarray) -> None:
         if len(slots):
@@ -247,7 +263,7 @@ class SessionWindowOperator(Operator):
             self.alive = np.ones(len(keep), dtype=bool)
             self.sorted_slots = remap[self.sorted_slots]
             self.n_slots = len(keep)
-        if self.index.size > 2 * self.n_live + _SLACK:
+        if self.index.size > 2 * self.n_live + _KEY_SLACK:
             used = np.zeros(self.index.size, dtype=bool)
             used[self.slot_kid[: self.n_slots][self.alive[: self.n_slots]]] = True
             remap = self.index.retain(used)

@@ -25,6 +25,7 @@ from flowsql.state.growth import grown
 
 KID = "$kid"
 _MAX_DISTINCT_PARTS = 32
+_DENSE_SLACK = 1 << 16  # grid cells a dense merge may leave empty besides 4 per input cell
 
 
 class SliceCells:
@@ -109,7 +110,8 @@ def merge_windows(slices: list[SliceCells], pair_slice: np.ndarray, wends: np.nd
     None when a slice's store is not all numeric sum/min/max (the caller then merges with
     ``Accumulators.merge``). Same semantics as merging the slices into one store: sums add
     valid values, min/max ignore invalid ones (NaN-ignoring for floats), a result is valid
-    when any input is.
+    when any input is. A dense (window, key id) grid (few key ids) is filled by scatter
+    without a sort; otherwise the cells are sorted by (window, key id) and reduced.
     """
     stores = [s.store.numeric() for s in slices]
     if any(c is None for c in stores) or any(c.keys() != stores[0].keys() for c in stores):
@@ -128,6 +130,8 @@ def merge_windows(slices: list[SliceCells], pair_slice: np.ndarray, wends: np.nd
     kid = kid_all[src]
     width = int(kid.max()) + 1
     code = np.repeat(inverse.reshape(-1), counts) * width + kid
+    if len(ranks) * width <= 4 * total + _DENSE_SLACK:
+        return _merge_dense(stores, slices, src, code, len(ranks) * width, ranks, width)
     order = np.argsort(code, kind="stable")
     code = code[order]
     src = src[order]
@@ -148,15 +152,56 @@ def merge_windows(slices: list[SliceCells], pair_slice: np.ndarray, wends: np.nd
     return ends, kids, pa.table(cols)
 
 
+def _merge_dense(stores: list, slices: list[SliceCells], src: np.ndarray, code: np.ndarray,
+                 size: int, ranks: np.ndarray, width: int,
+                 ) -> tuple[np.ndarray, np.ndarray, pa.Table]:
+    """:func:`merge_windows` without a sort, when the (window, key id) grid is dense (few
+    key ids, as in a HOP over a small key space): scatter every pair's cells into a grid of
+    ``size`` = windows x key ids with unbuffered ufunc ``at`` calls; the occupied grid cells,
+    read in grid order, are already sorted by window end then key id."""
+    cells = np.flatnonzero(np.bincount(code, minlength=size))
+    cols: dict[str, pa.Array] = {}
+    for name, (fn, col) in stores[0].items():
+        cs = [st[name][1] for st in stores]
+        vals = np.concatenate([c.values[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
+        valid = np.concatenate([c.valid[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
+        ok = np.zeros(size, dtype=bool)
+        np.logical_or.at(ok, code, valid)
+        if fn == "sum":
+            r = np.zeros(size, dtype=vals.dtype)
+            np.add.at(r, code, np.where(valid, vals, 0).astype(vals.dtype, copy=False))
+        else:
+            r = _min_max_at(vals, valid, code, size, fn)
+        cols[name] = col.from_numpy(r[cells], ok[cells])
+    return ranks[cells // width], cells % width, pa.table(cols)
+
+
+def _min_max_at(vals: np.ndarray, valid: np.ndarray, code: np.ndarray, size: int,
+                fn: str) -> np.ndarray:
+    """Grid-scatter min/max with the same semantics as :func:`_min_max` (invalid inputs and
+    float NaNs ignored)."""
+    if vals.dtype.kind == "f":
+        r = np.full(size, np.nan, dtype=vals.dtype)
+        (np.fmin if fn == "min" else np.fmax).at(r, code, np.where(valid, vals, np.nan))
+        return r
+    fill = _identity(vals.dtype, fn)
+    r = np.full(size, fill, dtype=vals.dtype)
+    (np.minimum if fn == "min" else np.maximum).at(r, code, np.where(valid, vals, fill))
+    return r
+
+
 def _min_max(vals: np.ndarray, valid: np.ndarray, starts: np.ndarray, fn: str) -> np.ndarray:
     if vals.dtype.kind == "f":
         f = np.fmin if fn == "min" else np.fmax
         return f.reduceat(np.where(valid, vals, np.nan), starts)
-    if vals.dtype == bool:
-        fill = fn == "min"
-        f = np.minimum if fn == "min" else np.maximum
-    else:
-        info = np.iinfo(vals.dtype)
-        fill = info.max if fn == "min" else info.min
-        f = np.minimum if fn == "min" else np.maximum
+    fill = _identity(vals.dtype, fn)
+    f = np.minimum if fn == "min" else np.maximum
     return f.reduceat(np.where(valid, vals, fill), starts)
+
+
+def _identity(dtype: np.dtype, fn: str) -> bool | int:
+    """The identity of min / max over a bool or integer dtype (fills invalid inputs)."""
+    if dtype.kind == "b":
+        return fn == "min"
+    info = np.iinfo(dtype)
+    return info.max if fn == "min" else info.min

@@ -201,10 +201,13 @@ def test_session_many_keys_match_duckdb(slack, monkeypatch):
     assert op.n_live == 0
 
 
-def test_numpy_window_merge_matches_the_group_by_merge():
-    """slice_state.merge_windows (numpy) agrees with Accumulators.merge on NULLs, NaN, bools."""
+@pytest.mark.parametrize("dense_slack", [1 << 16, -(1 << 30)], ids=["grid", "sort"])
+def test_numpy_window_merge_matches_the_group_by_merge(dense_slack, monkeypatch):
+    """slice_state.merge_windows (numpy) agrees with Accumulators.merge on NULLs, NaN, bools,
+    both by scattering into a (window, key id) grid and by sorting the cells."""
     import numpy as np
 
+    from flowsql.operators import slice_state
     from flowsql.operators.accumulators import Accumulators
     from flowsql.operators.slice_state import KID, SliceCells, merge_windows
     from flowsql.operators.specs import AggCall
@@ -229,6 +232,7 @@ def test_numpy_window_merge_matches_the_group_by_merge():
         cells = SliceCells(accs, ["k"])
         cells.merge(part.column("k").to_numpy(), part)
         slices.append(cells)
+    monkeypatch.setattr(slice_state, "_DENSE_SLACK", dense_slack)
     pair_slice = np.array([0, 1, 2, 1, 2, 3])
     wends = np.array([10, 10, 10, 20, 20, 20])
     ends, kids, state = merge_windows(slices, pair_slice, wends)
