@@ -9,6 +9,8 @@ import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
 from hypothesis import given
 
+from flowsql.operators import slice_state
+
 AGGS = (
     "COUNT(*) AS c, COUNT(v) AS cv, SUM(v) AS sv, MIN(v) AS mn, MAX(p) AS mx, AVG(p) AS ap, "
     "COUNT(DISTINCT g) AS dg, MIN(s) AS ms, COUNT(*) FILTER (WHERE v > 10) AS big, "
@@ -70,6 +72,30 @@ def test_window_aggregate(name, data):
     with Differential() as d:
         d.table("t", data)
         d.check(WINDOWS[name])
+
+
+# all-numeric aggregates: HOP / CUMULATE windows merge their slices in numpy
+# (slice_state.merge_windows), on a dense (window, key id) grid or by sorting the cells
+NUMERIC_AGGS = "COUNT(*) AS c, COUNT(v) AS cv, SUM(v) AS sv, MIN(v) AS mn, MAX(p) AS mx, AVG(p) AS ap"
+NUMERIC = {
+    "hop": tvf("HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)",
+               aggs=NUMERIC_AGGS),
+    "cumulate": tvf("CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '8' SECOND)",
+                    keys="g, ", aggs=NUMERIC_AGGS),
+}
+
+
+@pytest.mark.parametrize("merge", ["grid", "sort"])
+@pytest.mark.parametrize("name", sorted(NUMERIC))
+@DIFF_SETTINGS
+@given(data=inputs())
+def test_numeric_slice_merge(name, merge, data):
+    with pytest.MonkeyPatch.context() as mp:
+        if merge == "sort":  # never dense enough for the grid
+            mp.setattr(slice_state, "_DENSE_SLACK", -(1 << 62))
+        with Differential() as d:
+            d.table("t", data)
+            d.check(NUMERIC[name])
 
 
 @DIFF_SETTINGS
