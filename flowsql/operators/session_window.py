@@ -74,6 +74,18 @@ def key_changes(table: pa.Table, keys: list[str], n: int) -> np.ndarray:
     return flags
 
 
+def _order_by(kids: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Row order by (key id, time): one default (SIMD) argsort of a combined int64 code —
+    about 4x faster than ``np.lexsort`` — when the code fits, else ``np.lexsort``."""
+    if len(kids) == 0:
+        return np.empty(0, dtype=np.int64)
+    lo = int(ts.min())
+    span = int(ts.max()) - lo + 1
+    if (int(kids.max()) + 1) * span < 2**62:
+        return np.argsort(kids * span + (ts - lo))
+    return np.lexsort((ts, kids))
+
+
 def segmented_cummax(values: np.ndarray, new_segment: np.ndarray) -> np.ndarray:
     """Running maximum of ``values`` restarting wherever ``new_segment`` is True."""
     if len(values) == 0:
@@ -143,9 +155,7 @@ class SessionWindowOperator(Operator):
         if self.accs.needs_seq:
             table = table.append_column(SEQ, pa.array(np.arange(self.seq, self.seq + n)))
         self.seq += n
-        # in time order already (the usual case): a stable sort by key id alone keeps it
-        order = (np.argsort(kids, kind="stable") if (np.diff(ts) >= 0).all()
-                 else np.lexsort((ts, kids)))
+        order = _order_by(kids, ts)
         ks, tss = kids[order], ts[order]
         new = np.ones(n, dtype=bool)
         new[1:] = (ks[1:] != ks[:-1]) | (np.diff(tss) > self.gap)
@@ -202,7 +212,7 @@ class SessionWindowOperator(Operator):
         kids = combined.column(KID).to_numpy()
         starts = combined.column(START).to_numpy()
         ends = combined.column(END).to_numpy()
-        order = np.lexsort((starts, kids))
+        order = _order_by(kids, starts)
         starts, ends, ks = starts[order], ends[order], kids[order]
         seg = np.ones(len(order), dtype=bool)
         seg[1:] = ks[1:] != ks[:-1]
@@ -248,7 +258,7 @@ class SessionWindowOperator(Operator):
         kids = sessions.column(KID).to_numpy()
         self.slot_kid[slots] = kids
         self.alive[slots] = True
-        order = np.argsort(kids, kind="stable")
+        order = np.argsort(kids)
         at = np.searchsorted(self.sorted_kids, kids[order])
         self.sorted_kids = np.insert(self.sorted_kids, at, kids[order])
         self.sorted_slots = np.insert(self.sorted_slots, at, slots[order])
@@ -281,9 +291,7 @@ class SessionWindowOperator(Operator):
         fired = np.flatnonzero(self.alive[: self.n_slots] & (ends - 1 <= self.watermark))
         if len(fired):
             sessions = self._sessions(fired)
-            sessions = sessions.sort_by(
-                [(END, "ascending")] + [(k, "ascending") for k in self.keys] + [(START, "ascending")]
-            )
+            sessions = self._sorted(sessions)
             self._free(fired)
             keep = self.alive[self.sorted_slots]
             self.sorted_kids = self.sorted_kids[keep]
@@ -301,6 +309,23 @@ class SessionWindowOperator(Operator):
             return None
         ends = self.store.numpy(END)[: self.n_slots][self.alive[: self.n_slots]]
         return int(ends.min()) if len(ends) else None
+
+    def _sorted(self, sessions: pa.Table) -> pa.Table:
+        """Fired sessions by end, keys (nulls last), start. With one integer key column
+        without NULLs, (end, key) is unique (one key's sessions never share an end), so one
+        default argsort of a combined int64 code orders them, when the code fits."""
+        if len(self.keys) == 1 and sessions.num_rows:
+            col = sessions.column(self.keys[0])
+            if col.null_count == 0 and pa.types.is_integer(col.type):
+                end = sessions.column(END).to_numpy()
+                key = col.to_numpy().astype(np.int64)  # ints beyond int64 wrap: checked below
+                e0, k0 = int(end.min()), int(key.min())
+                kspan = int(key.max()) - k0 + 1
+                if (int(end.max()) - e0 + 1) * kspan < 2**62 and not pa.types.is_uint64(col.type):
+                    return sessions.take(pa.array(np.argsort((end - e0) * kspan + (key - k0))))
+        return sessions.sort_by(
+            [(END, "ascending")] + [(k, "ascending") for k in self.keys] + [(START, "ascending")]
+        )
 
     def _sessions(self, slots: np.ndarray) -> pa.Table:
         """Keys + state (with ``$start`` / ``$end``) of the sessions in ``slots``."""

@@ -42,7 +42,7 @@ class SliceCells:
         """Cell of every (unique) key id, creating cells for new ids."""
         if self.n == 0:  # a fresh slice (the usual case for a new batch's slices)
             m = len(kids)
-            order = np.argsort(kids, kind="stable")
+            order = np.argsort(kids)  # unique ids: the default (SIMD) sort suffices
             self.sorted_kids, self.sorted_cells = kids[order], order.astype(np.int64)
             self.kids = np.concatenate([kids, np.zeros(max(256 - m, 0), np.int64)])
             self.n = m
@@ -63,7 +63,7 @@ class SliceCells:
             fresh = np.arange(self.n, self.n + m, dtype=np.int64)
             cells[new] = fresh
             nk = kids[new]
-            order = np.argsort(nk, kind="stable")
+            order = np.argsort(nk)
             at = pos[new][order]
             self.sorted_kids = np.insert(self.sorted_kids, at, nk[order])
             self.sorted_cells = np.insert(self.sorted_cells, at, fresh[order])
@@ -156,24 +156,39 @@ def _merge_dense(stores: list, slices: list[SliceCells], src: np.ndarray, code: 
                  size: int, ranks: np.ndarray, width: int,
                  ) -> tuple[np.ndarray, np.ndarray, pa.Table]:
     """:func:`merge_windows` without a sort, when the (window, key id) grid is dense (few
-    key ids, as in a HOP over a small key space): scatter every pair's cells into a grid of
-    ``size`` = windows x key ids with unbuffered ufunc ``at`` calls; the occupied grid cells,
-    read in grid order, are already sorted by window end then key id."""
+    key ids per window, as in a HOP over a bounded key space): scatter every pair's cells
+    into a grid of ``size`` = windows x key ids (``np.bincount`` for sums it adds exactly,
+    unbuffered ufunc ``at`` calls otherwise); the occupied grid cells, read in grid order,
+    are already sorted by window end then key id."""
     cells = np.flatnonzero(np.bincount(code, minlength=size))
     cols: dict[str, pa.Array] = {}
     for name, (fn, col) in stores[0].items():
         cs = [st[name][1] for st in stores]
         vals = np.concatenate([c.values[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
         valid = np.concatenate([c.valid[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
-        ok = np.zeros(size, dtype=bool)
-        np.logical_or.at(ok, code, valid)
+        if valid.all():
+            ok = np.ones(len(cells), dtype=bool)
+        else:
+            grid = np.zeros(size, dtype=bool)
+            grid[code[valid]] = True
+            ok = grid[cells]
         if fn == "sum":
-            r = np.zeros(size, dtype=vals.dtype)
-            np.add.at(r, code, np.where(valid, vals, 0).astype(vals.dtype, copy=False))
+            r = _sum_at(np.where(valid, vals, 0).astype(vals.dtype, copy=False), code, size)
         else:
             r = _min_max_at(vals, valid, code, size, fn)
-        cols[name] = col.from_numpy(r[cells], ok[cells])
+        cols[name] = col.from_numpy(r[cells], ok)
     return ranks[cells // width], cells % width, pa.table(cols)
+
+
+def _sum_at(vals: np.ndarray, code: np.ndarray, size: int) -> np.ndarray:
+    """Per-grid-cell sums, added in input order: ``np.bincount`` (float64) for float64 values
+    and for integers whose sums stay below 2**53 in magnitude (exact), else ``np.add.at``."""
+    if len(vals) and (vals.dtype == np.float64 or (vals.dtype.kind in "iu" and max(
+            abs(int(vals.min())), abs(int(vals.max()))) * len(vals) < 2**53)):
+        return np.bincount(code, weights=vals, minlength=size).astype(vals.dtype, copy=False)
+    r = np.zeros(size, dtype=vals.dtype)
+    np.add.at(r, code, vals)
+    return r
 
 
 def _min_max_at(vals: np.ndarray, valid: np.ndarray, code: np.ndarray, size: int,

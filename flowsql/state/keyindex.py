@@ -55,6 +55,22 @@ def _array(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     return col
 
 
+def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(values, return_index=True, return_inverse=True)`` (non-empty ``values``)
+    with numpy's default (SIMD, unstable) argsort: about 5x faster than the stable sort
+    ``np.unique`` needs for ``return_index``; the first index of each value is taken as the
+    least position of its run instead."""
+    order = np.argsort(values)
+    ordered = values[order]
+    flag = np.empty(len(values), dtype=bool)
+    flag[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=flag[1:])
+    starts = np.flatnonzero(flag)
+    inv = np.empty(len(values), dtype=np.int64)
+    inv[order] = np.cumsum(flag) - 1
+    return ordered[starts], np.minimum.reduceat(order, starts), inv
+
+
 def _exact_type(t: pa.DataType) -> bool:
     return (pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_floating(t)
             or pa.types.is_temporal(t))
@@ -160,7 +176,7 @@ class KeyIndex:
         m = rows.num_rows
         new = np.arange(self.size, self.size + m, dtype=np.int64)
         if codes is not None and m:
-            order = np.argsort(codes, kind="stable")
+            order = np.argsort(codes)  # unique codes: no stability needed
             cs = codes[order]
             at = np.searchsorted(self._codes, cs)
             self._codes = np.insert(self._codes, at, cs)
@@ -179,11 +195,11 @@ class KeyIndex:
         rows = np.flatnonzero(~nulls) if nulls is not None else None
         vc = codes[rows] if rows is not None else codes
         if len(vc):
-            u, first, inv = np.unique(vc, return_index=True, return_inverse=True)
+            u, first, inv = _unique(vc)
             uid = self._find(u)
             if insert:
                 new = np.flatnonzero(uid < 0)
-                new = new[np.argsort(first[new], kind="stable")]  # first-seen order
+                new = new[np.argsort(first[new])]  # first-seen order (positions are unique)
                 if len(new):
                     src = first[new] if rows is None else rows[first[new]]
                     uid[new] = self._add(u[new], self._keys_table([col.take(pa.array(src))]))
@@ -204,12 +220,12 @@ class KeyIndex:
         h = np.zeros(n, dtype=np.uint64)
         for c in cols:
             h = _mix(h * np.uint64(31) + _column_code(c))
-        u, first, inv = np.unique(h, return_index=True, return_inverse=True)
+        u, first, inv = _unique(h)
         uid = self._find(u)
         table = self._keys_table(cols)
         if insert:
             new = np.flatnonzero(uid < 0)
-            new = new[np.argsort(first[new], kind="stable")]  # first-seen order
+            new = new[np.argsort(first[new])]  # first-seen order (positions are unique)
             if len(new):
                 uid[new] = self._add(u[new], table.take(pa.array(first[new])))
         ids = uid[inv.reshape(-1)]

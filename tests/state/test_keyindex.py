@@ -109,3 +109,16 @@ def test_no_key_columns_is_one_group():
     assert index.lookup(pa.table({"x": [1, 2]}), insert=False).tolist() == [-1, -1]
     assert index.lookup(pa.table({"x": [1, 2]})).tolist() == [0, 0]
     assert index.size == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 5), min_size=1, max_size=80))
+def test_unique_equals_numpy_unique(values):
+    """keyindex._unique (unstable SIMD sort) returns what np.unique(return_index=True,
+    return_inverse=True) returns: sorted values, first positions, inverse."""
+    v = np.array(values, dtype=np.uint64)
+    u, first, inv = keyindex._unique(v)
+    eu, efirst, einv = np.unique(v, return_index=True, return_inverse=True)
+    assert u.tolist() == eu.tolist()
+    assert first.tolist() == efirst.tolist()
+    assert inv.tolist() == einv.reshape(-1).tolist()
