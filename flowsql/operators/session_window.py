@@ -45,7 +45,7 @@ from flowsql.operators.base import Collector, Operator, OperatorContext
 from flowsql.operators.late_data import split_late
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
-from flowsql.operators.window_output import window_rows
+from flowsql.operators.window_output import end_key_order, window_rows
 from flowsql.state.backend import StateBackend
 from flowsql.state.growth import grown
 from flowsql.state.keyindex import KeyIndex
@@ -311,18 +311,13 @@ class SessionWindowOperator(Operator):
         return int(ends.min()) if len(ends) else None
 
     def _sorted(self, sessions: pa.Table) -> pa.Table:
-        """Fired sessions by end, keys (nulls last), start. With one integer key column
-        without NULLs, (end, key) is unique (one key's sessions never share an end), so one
-        default argsort of a combined int64 code orders them, when the code fits."""
-        if len(self.keys) == 1 and sessions.num_rows:
-            col = sessions.column(self.keys[0])
-            if col.null_count == 0 and pa.types.is_integer(col.type):
-                end = sessions.column(END).to_numpy()
-                key = col.to_numpy().astype(np.int64)  # ints beyond int64 wrap: checked below
-                e0, k0 = int(end.min()), int(key.min())
-                kspan = int(key.max()) - k0 + 1
-                if (int(end.max()) - e0 + 1) * kspan < 2**62 and not pa.types.is_uint64(col.type):
-                    return sessions.take(pa.array(np.argsort((end - e0) * kspan + (key - k0))))
+        """Fired sessions by end, keys (nulls last), start. One key's sessions never share
+        an end, so with one key column (end, key) is unique: see :func:`end_key_order`."""
+        if len(self.keys) == 1:
+            order = end_key_order(sessions.column(END).to_numpy(),
+                                  sessions.column(self.keys[0]))
+            if order is not None:
+                return sessions.take(pa.array(order))
         return sessions.sort_by(
             [(END, "ascending")] + [(k, "ascending") for k in self.keys] + [(START, "ascending")]
         )

@@ -53,7 +53,7 @@ from flowsql.operators.late_data import clamp_ms, on_time_slices
 from flowsql.operators.slice_state import KID, SliceCells, merge_windows
 from flowsql.operators.snapshots import seal, unseal
 from flowsql.operators.specs import WindowAggregateSpec
-from flowsql.operators.window_output import window_rows
+from flowsql.operators.window_output import end_key_order, window_rows
 from flowsql.state.backend import StateBackend
 from flowsql.state.keyindex import KeyIndex
 from flowsql.state.memory import MemoryStateBackend
@@ -286,11 +286,12 @@ class WindowAggregateOperator(Operator):
         rows are in that order already."""
         if keys is not None:
             col = keys.column(0)
-            if len(self.keys) == 1 and col.null_count == 0 and (
+            order = end_key_order(we, col) if len(self.keys) == 1 else None
+            if order is None and len(self.keys) == 1 and col.null_count == 0 and (
                 pa.types.is_integer(col.type) or pa.types.is_temporal(col.type)
             ):
                 order = np.lexsort((as_array(col).to_numpy(zero_copy_only=False), we))
-            else:
+            elif order is None:
                 t = keys.append_column(WINDOW_END, pa.array(we))
                 order = pc.sort_indices(
                     t, sort_keys=[(WINDOW_END, "ascending"),

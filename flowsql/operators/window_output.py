@@ -4,6 +4,8 @@ Contract: key columns first, then the window columns the spec asks for (``window
 ``window_end``, ``window_time`` = end - 1 ms, as ``timestamp[ms]``, or ``timestamp[ms, UTC]``
 for a processing-time window, in that order), then one
 column per aggregate call, computed from the merged accumulator state of each fired window.
+:func:`end_key_order` orders fired rows by (window end, key) with one sort, when one integer
+or timestamp key column without NULLs makes that pair unique.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from flowsql.operators.acc_store import as_array
 
 
 def window_type(spec: Any) -> pa.DataType:
@@ -37,3 +41,24 @@ def window_rows(
     for a, r in zip(spec.aggs, accs.results(state), strict=True):
         cols[a.output] = r
     return pa.table(cols)
+
+
+def end_key_order(ends: np.ndarray, key: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """Row order by (``ends``, ``key``) for rows whose (end, key) pairs are unique (one row
+    per key and window / session end): one default (SIMD) argsort of a combined int64 code,
+    several times faster than ``np.lexsort`` or a multi-key Arrow sort. None when ``key`` is
+    not a NULL-free signed / small integer or timestamp column, or the code would overflow."""
+    t = key.type
+    if key.null_count or pa.types.is_uint64(t) or not (
+            pa.types.is_integer(t) or pa.types.is_timestamp(t)):
+        return None
+    if len(ends) == 0:
+        return np.empty(0, dtype=np.int64)
+    arr = as_array(key)
+    k = (arr.view(pa.int64()) if pa.types.is_timestamp(t) else arr).to_numpy()
+    k = k.astype(np.int64, copy=False)
+    e0, k0 = int(ends.min()), int(k.min())
+    kspan = int(k.max()) - k0 + 1
+    if (int(ends.max()) - e0 + 1) * kspan >= 2**62:
+        return None
+    return np.argsort((ends - e0) * kspan + (k - k0))

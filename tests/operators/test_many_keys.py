@@ -177,6 +177,18 @@ def test_group_by_many_keys_retract_and_compact(slack, monkeypatch):
     assert snap["groups"].num_rows == n // 3
 
 
+def session_sql(gap: int, aggs: str) -> str:
+    """DuckDB oracle: sessions per k (a gap above ``gap`` ms starts a new one), with ``aggs``."""
+    return f"""
+    WITH t2 AS (SELECT *, epoch_ms(ts) AS e FROM t),
+    m AS (SELECT *, CASE WHEN e - lag(e) OVER (PARTITION BY k ORDER BY e) > {gap}
+                         THEN 1 ELSE 0 END AS brk FROM t2),
+    s AS (SELECT *, sum(brk) OVER (PARTITION BY k ORDER BY e RANGE UNBOUNDED PRECEDING) AS sid
+          FROM m)
+    SELECT k, min(e) AS window_start, max(e) + {gap} AS window_end, {aggs}
+    FROM s GROUP BY k, sid"""
+
+
 @pytest.mark.parametrize("slack", [0, 4096])
 def test_session_many_keys_match_duckdb(slack, monkeypatch):
     monkeypatch.setattr(session_window, "_SLACK", slack)
@@ -189,14 +201,7 @@ def test_session_many_keys_match_duckdb(slack, monkeypatch):
                     snapshot_after=4)
     assert op.ctx.metrics.late_records_dropped == 0
     table = pa.Table.from_batches(batches)
-    sql = f"""
-    WITH t2 AS (SELECT *, epoch_ms(ts) AS e FROM t),
-    m AS (SELECT *, CASE WHEN e - lag(e) OVER (PARTITION BY k ORDER BY e) > {gap}
-                         THEN 1 ELSE 0 END AS brk FROM t2),
-    s AS (SELECT *, sum(brk) OVER (PARTITION BY k ORDER BY e RANGE UNBOUNDED PRECEDING) AS sid
-          FROM m)
-    SELECT k, min(e) AS window_start, max(e) + {gap} AS window_end, count(*) AS c,
-           sum(v) AS s, max(v) AS mx FROM s GROUP BY k, sid"""
+    sql = session_sql(gap, "count(*) AS c, sum(v) AS s, max(v) AS mx")
     cols = ["k", "window_start", "window_end", "c", "s", "mx"]
     assert rows_of(out.table(), cols) == rows_of(oracle(sql, t=table), cols)
     assert op.n_live == 0
@@ -217,14 +222,7 @@ def test_session_fires_in_end_then_key_order(ktype):
         keys = b.column("k").to_pylist()
         assert list(zip(ends, keys, strict=True)) == sorted(zip(ends, keys, strict=True))
     table = pa.Table.from_batches(batches)
-    sql = f"""
-    WITH t2 AS (SELECT *, epoch_ms(ts) AS e FROM t),
-    m AS (SELECT *, CASE WHEN e - lag(e) OVER (PARTITION BY k ORDER BY e) > {gap}
-                         THEN 1 ELSE 0 END AS brk FROM t2),
-    s AS (SELECT *, sum(brk) OVER (PARTITION BY k ORDER BY e RANGE UNBOUNDED PRECEDING) AS sid
-          FROM m)
-    SELECT k, min(e) AS window_start, max(e) + {gap} AS window_end, count(*) AS c,
-           sum(v) AS s FROM s GROUP BY k, sid"""
+    sql = session_sql(gap, "count(*) AS c, sum(v) AS s")
     cols = ["k", "window_start", "window_end", "c", "s"]
     assert rows_of(out.table(), cols) == rows_of(oracle(sql, t=table), cols)
 
