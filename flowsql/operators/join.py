@@ -134,7 +134,9 @@ class JoinOperator(Operator):
         self.schemas = (left, right)
         self.output = output
         self.residual = residual
-        self.sides = (JoinSide(left), JoinSide(right))
+        # without a changelog both inputs are append-only (planner.changelog): no row identity
+        self.sides = (JoinSide(left, append_only=not spec.changelog),
+                      JoinSide(right, append_only=not spec.changelog))
         self.key_names = [f"$k{i}" for i in range(len(spec.left_keys))]
         self.keys = KeyIndex(self.key_names)
         self.hint_ttl = state_ttl_ms

@@ -4,6 +4,12 @@ Contract (:class:`JoinSide`):
 - :meth:`JoinSide.row_ids` gives every row of a table a dense row id (identical rows share
   one; ids grow in first-seen order) and remembers the values of new rows. Row identity is
   value equality with NULL = NULL (``KeyIndex``); ROW columns are compared field by field.
+  An ``append_only`` side (its input never retracts) skips row identity: every row gets a
+  new id (identical rows are separate rows of multiplicity 1, which joins and ranks alike),
+  and a retraction reaching it raises ``RuntimeError``.
+- Row values are kept in a few contiguous Arrow tables of decreasing size (two neighbours
+  merge when the older is at most twice the newer), so storing a batch copies O(batch) rows
+  amortized (O(log state) copies per row), never the whole state per batch.
 - Per row id, numpy columns: ``cnt`` (multiplicity; 0 = not in the state), ``key`` (the join
   key's id in the operator's shared key index; rows with a NULL key are never stored),
   ``assoc`` (how many rows of the other side it matches; kept for outer sides) and
@@ -42,11 +48,18 @@ def expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, pos
 
 
+def _single_chunk(table: pa.Table) -> pa.Table:
+    return table.combine_chunks() if any(c.num_chunks > 1 for c in table.columns) else table
+
+
 class JoinSide:
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: pa.Schema, *, append_only: bool = False) -> None:
         self.schema = schema
+        self.append_only = append_only
         self.index: KeyIndex | None = None
-        self._values: list[pa.Table] = []
+        self._count = 0  # append_only: rows stored so far (the next id)
+        self._values: list[pa.Table] = []  # contiguous pieces, in id order, sizes decreasing
+        self._starts = np.zeros(0, dtype=np.int64)  # first id of each piece
         self.cnt = np.zeros(0, dtype=np.int64)
         self.key = np.zeros(0, dtype=np.int64)
         self.assoc = np.zeros(0, dtype=np.int64)
@@ -58,11 +71,19 @@ class JoinSide:
 
     @property
     def size(self) -> int:
+        if self.append_only:
+            return self._count
         return self.index.size if self.index is not None else 0
 
     # -- rows ----------------------------------------------------------------------------
     def row_ids(self, table: pa.Table) -> np.ndarray:
         """Row ids of ``table``'s rows (new rows get new ids; their values are kept)."""
+        if self.append_only:
+            ids = np.arange(self._count, self._count + table.num_rows, dtype=np.int64)
+            self._count += table.num_rows
+            if table.num_rows:
+                self._store(table)
+            return ids
         ident = identity_columns(table)
         if self.index is None:
             self.index = KeyIndex(list(ident))
@@ -71,17 +92,31 @@ class JoinSide:
         if self.index.size > before:
             uniq, first = np.unique(ids, return_index=True)
             new = uniq >= before
-            self._values.append(table.take(pa.array(first[new])))
-            n = self.index.size
-            self.cnt = grown(self.cnt, n)
-            self.key = grown(self.key, n, -1)
-            self.assoc = grown(self.assoc, n)
-            self.touched = grown(self.touched, n)
+            self._store(table.take(pa.array(first[new])))
         return ids
+
+    def _store(self, rows: pa.Table) -> None:
+        """Keep the values of new rows (the next ids), merging pieces as the docstring says."""
+        self._values.append(_single_chunk(rows))
+        while len(self._values) > 1 and (
+                self._values[-2].num_rows <= 2 * self._values[-1].num_rows):
+            last = self._values.pop()
+            self._values[-1] = pa.concat_tables([self._values[-1], last]).combine_chunks()
+        sizes = np.array([t.num_rows for t in self._values], dtype=np.int64)
+        self._starts = np.cumsum(sizes) - sizes
+        n = self.size
+        self.cnt = grown(self.cnt, n)
+        self.key = grown(self.key, n, -1)
+        self.assoc = grown(self.assoc, n)
+        self.touched = grown(self.touched, n)
 
     def net_change(self, table: pa.Table, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row ids, multiplicity change) of the distinct rows of ``table`` whose signed
         count (``sign``: +1 add, -1 retract per row) does not cancel out."""
+        if self.append_only:
+            if (sign < 0).any():
+                raise RuntimeError("an append-only join/rank input received a retraction")
+            return self.row_ids(table), sign.astype(np.int64)
         ids = self.row_ids(table)
         uniq, inverse = np.unique(ids, return_inverse=True)
         delta = np.bincount(inverse, weights=sign, minlength=len(uniq)).astype(np.int64)
@@ -90,11 +125,23 @@ class JoinSide:
 
     def values(self, ids: np.ndarray) -> pa.Table:
         """The rows of ``ids`` (in that order), with the side's schema."""
-        if len(self._values) > 1:
-            self._values = [pa.concat_tables(self._values).combine_chunks()]
         if not self._values:
             return self.schema.empty_table()
-        return self._values[0].take(pa.array(ids, pa.int64()))
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(self._values) == 1:
+            return self._values[0].take(pa.array(ids))
+        piece = np.searchsorted(self._starts, ids, "right") - 1
+        order = np.argsort(piece, kind="stable")
+        bounds = np.searchsorted(piece[order], np.arange(len(self._values) + 1))
+        parts = []
+        for i, t in enumerate(self._values):
+            at = order[bounds[i]:bounds[i + 1]]
+            if len(at) or not parts:
+                parts.append(t.take(pa.array(ids[at] - self._starts[i])))
+        out = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        if len(ids) > 1 and (piece[1:] < piece[:-1]).any():  # back to the order of ids
+            out = out.take(pa.array(np.argsort(order, kind="stable")))
+        return out
 
     def add(self, ids: np.ndarray, delta: np.ndarray, keys: np.ndarray, now_ms: float) -> None:
         """Apply multiplicity changes ``delta`` to the distinct rows ``ids`` (key ids
@@ -143,12 +190,16 @@ class JoinSide:
     # -- housekeeping --------------------------------------------------------------------
     def compact(self) -> bool:
         """Drop dead ids when they dominate; True when ids were renumbered."""
-        if self.index is None or self.size <= 2 * self.live + _SLACK:
+        if self.size <= 2 * self.live + _SLACK:
             return False
         n = self.size
         keep = self.cnt[:n] > 0
-        self.index.retain(keep)
-        self._values = [self.values(np.flatnonzero(keep))]
+        if self.append_only:
+            self._count = int(keep.sum())
+        else:
+            self.index.retain(keep)
+        kept = _single_chunk(self.values(np.flatnonzero(keep)))
+        self._values, self._starts = [kept], np.zeros(1, dtype=np.int64)
         self.cnt, self.key = self.cnt[:n][keep], self.key[:n][keep]
         self.assoc, self.touched = self.assoc[:n][keep], self.touched[:n][keep]
         self.rebuild()

@@ -120,7 +120,7 @@ class RankOperator(Operator):
         self.spec = spec
         self.schema = schema = nullable(schema)
         self.append_only = append_only
-        self.side = JoinSide(schema)
+        self.side = JoinSide(schema, append_only=append_only)
         self.keys = KeyIndex(list(spec.partition_keys) or ["$none"])
         self.width = spec.rank_end + 1
         self.ttl_ms = 0
