@@ -7,9 +7,9 @@ Contract (:class:`JoinSide`):
   An ``append_only`` side (its input never retracts) skips row identity: every row gets a
   new id (identical rows are separate rows of multiplicity 1, which joins and ranks alike),
   and a retraction reaching it raises ``RuntimeError``.
-- Row values are kept in a few contiguous Arrow tables of decreasing size (two neighbours
-  merge when the older is at most twice the newer), so storing a batch copies O(batch) rows
-  amortized (O(log state) copies per row), never the whole state per batch.
+- Row values are kept in contiguous Arrow tables ("pieces", in id order; see
+  ``keyindex.add_piece``): storing a batch never copies the whole state, and a lookup takes
+  from each piece it needs.
 - Per row id, numpy columns: ``cnt`` (multiplicity; 0 = not in the state), ``key`` (the join
   key's id in the operator's shared key index; rows with a NULL key are never stored),
   ``assoc`` (how many rows of the other side it matches; kept for outer sides) and
@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from flowsql.state.growth import grown
-from flowsql.state.keyindex import KeyIndex, identity_columns
+from flowsql.state.keyindex import KeyIndex, add_piece, identity_columns, take_pieces
 
 CNT, ASSOC, TOUCHED = "$cnt", "$assoc", "$touched"
 _SLACK = 4096
@@ -97,11 +97,7 @@ class JoinSide:
 
     def _store(self, rows: pa.Table) -> None:
         """Keep the values of new rows (the next ids), merging pieces as the docstring says."""
-        self._values.append(_single_chunk(rows))
-        while len(self._values) > 1 and (
-                self._values[-2].num_rows <= 2 * self._values[-1].num_rows):
-            last = self._values.pop()
-            self._values[-1] = pa.concat_tables([self._values[-1], last]).combine_chunks()
+        add_piece(self._values, rows)
         sizes = np.array([t.num_rows for t in self._values], dtype=np.int64)
         self._starts = np.cumsum(sizes) - sizes
         n = self.size
@@ -127,21 +123,7 @@ class JoinSide:
         """The rows of ``ids`` (in that order), with the side's schema."""
         if not self._values:
             return self.schema.empty_table()
-        ids = np.asarray(ids, dtype=np.int64)
-        if len(self._values) == 1:
-            return self._values[0].take(pa.array(ids))
-        piece = np.searchsorted(self._starts, ids, "right") - 1
-        order = np.argsort(piece, kind="stable")
-        bounds = np.searchsorted(piece[order], np.arange(len(self._values) + 1))
-        parts = []
-        for i, t in enumerate(self._values):
-            at = order[bounds[i]:bounds[i + 1]]
-            if len(at) or not parts:
-                parts.append(t.take(pa.array(ids[at] - self._starts[i])))
-        out = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        if len(ids) > 1 and (piece[1:] < piece[:-1]).any():  # back to the order of ids
-            out = out.take(pa.array(np.argsort(order, kind="stable")))
-        return out
+        return take_pieces(self._values, ids, self._starts)
 
     def add(self, ids: np.ndarray, delta: np.ndarray, keys: np.ndarray, now_ms: float) -> None:
         """Apply multiplicity changes ``delta`` to the distinct rows ``ids`` (key ids
