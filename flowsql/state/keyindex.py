@@ -12,8 +12,7 @@ Contract:
 - :meth:`keys` returns the key columns of given ids; :meth:`retain` drops ids and renumbers
   the survivors keeping their order (so sorted id arrays stay sorted after remapping).
 - A lookup costs O(rows · log size) plus an O(size) memmove when new keys arrive — never a
-  rebuild of a hash table over all known keys. Key rows are kept in pieces
-  (:func:`add_piece`, :func:`take_pieces`), so storing them never copies all of them.
+  rebuild of a hash table over all known keys.
 
 Why hand-written: pyarrow's ``index_in`` / joins rebuild a hash table of the whole value set
 on every call (O(state) per batch, ~100 ms for a million keys) and numpy has no persistent
@@ -36,6 +35,7 @@ from flowsql.state.keygroups import bytes_hash
 
 _NULL_CODE = np.uint64(0x9E3779B97F4A7C15)
 _NAN_BITS = np.float64("nan").view(np.uint64)
+_MAX_CHUNKS = 16
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -111,48 +111,6 @@ def _same_column(a: pa.Array, b: pa.Array) -> np.ndarray:
     return (eq & ~an & ~bn) | (an & bn)
 
 
-PIECE_ROWS = 1 << 16
-
-
-def add_piece(pieces: list[pa.Table], rows: pa.Table) -> None:
-    """Append ``rows`` to ``pieces`` (tables read as one, in order): the last two pieces merge
-    while the older one has fewer than :data:`PIECE_ROWS` rows and at most twice the newer's.
-    A row is copied O(log(PIECE_ROWS / batch)) times, never the whole table per batch."""
-    if any(c.num_chunks > 1 for c in rows.columns):
-        rows = rows.combine_chunks()
-    pieces.append(rows)
-    while len(pieces) > 1 and (
-            pieces[-2].num_rows < PIECE_ROWS and pieces[-2].num_rows <= 2 * pieces[-1].num_rows):
-        last = pieces.pop()
-        pieces[-1] = pa.concat_tables([pieces[-1], last],
-                                      promote_options="permissive").combine_chunks()
-
-
-def take_pieces(pieces: Sequence[pa.Table], ids: np.ndarray,
-                starts: np.ndarray | None = None) -> pa.Table:
-    """Rows ``ids`` (in that order) of the tables ``pieces`` read as one (``starts``: the
-    first row number of each piece, computed when not given). Takes from each piece alone:
-    a ``take`` on a many-chunk table would concatenate all of it first."""
-    ids = np.asarray(ids, dtype=np.int64)
-    if len(pieces) == 1:
-        return pieces[0].take(pa.array(ids))
-    if starts is None:
-        sizes = np.array([t.num_rows for t in pieces], dtype=np.int64)
-        starts = np.cumsum(sizes) - sizes
-    piece = np.searchsorted(starts, ids, "right") - 1
-    order = np.argsort(piece, kind="stable")
-    bounds = np.searchsorted(piece[order], np.arange(len(pieces) + 1))
-    parts = []
-    for i, t in enumerate(pieces):
-        at = order[bounds[i]:bounds[i + 1]]
-        if len(at) or not parts:
-            parts.append(t.take(pa.array(ids[at] - starts[i])))
-    out = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
-    if len(ids) > 1 and (piece[1:] < piece[:-1]).any():  # back to the order of ids
-        out = out.take(pa.array(np.argsort(order, kind="stable")))
-    return out
-
-
 def _py_key(values: tuple) -> tuple:
     """A dict key equal exactly when the Arrow keys are equal (floats by bit pattern)."""
     return tuple(("f", v.hex()) if isinstance(v, float) else v for v in values)
@@ -207,7 +165,9 @@ class KeyIndex:
             at = np.searchsorted(self._codes, cs)
             self._codes = np.insert(self._codes, at, cs)
             self._ids = np.insert(self._ids, at, new[order])
-        add_piece(self._chunks, rows.select(self.names))
+        self._chunks.append(rows.select(self.names))
+        if len(self._chunks) > _MAX_CHUNKS:
+            self._chunks = [self._stored().combine_chunks()]
         self.size += m
         return new
 
@@ -253,14 +213,10 @@ class KeyIndex:
             if len(new):
                 uid[new] = self._add(u[new], table.take(pa.array(first[new])))
         ids = uid[inv.reshape(-1)]
-        # verify: the stored key of every found id must equal the row's key (a row that was
-        # just stored as a new key is that key: only the other rows need the check)
-        check = ids >= 0
-        if insert and len(new):
-            check[first[new]] = False
-        known = np.flatnonzero(check)
+        # verify: the stored key of every found id must equal the row's key
+        known = np.flatnonzero(ids >= 0)
         if len(known):
-            stored = take_pieces(self._chunks, ids[known])
+            stored = self._stored().take(pa.array(ids[known]))
             same = np.ones(len(known), dtype=bool)
             for k, c in zip(self.names, cols, strict=True):
                 same &= _same_column(_array(stored.column(k)), c.take(pa.array(known)))
@@ -298,7 +254,7 @@ class KeyIndex:
             return pa.table({})
         if not self._chunks:
             return pa.table({k: pa.array([], pa.null()) for k in self.names}).slice(0, 0)
-        return take_pieces(self._chunks, ids)
+        return self._stored().take(pa.array(ids, pa.int64()))
 
     def retain(self, keep: np.ndarray) -> np.ndarray:
         """Keep the ids where ``keep`` (bool, length ``size``) is True; survivors are
