@@ -20,7 +20,11 @@ Yardsticks (one table each, then the smallest ratio):
   (``bid_source.sql`` + one query file, ``${ROWS}`` filled in) unchanged;
 - ``b``: both engines read the same generated CSV file (the ``bid`` columns, no header) in
   streaming mode through the ``filesystem`` connector (Flink ships it, with ``csv``);
-- ``c``: FlowSQL streaming against FlowSQL batch (DuckDB) on the same Parquet file.
+- ``c``: FlowSQL streaming against FlowSQL batch (DuckDB) on the same Parquet file;
+- ``n``: the public Nexmark join / Top-N queries (``bench/nexmark.py``'s ``TABLES``: q3, q4,
+  q5, q7, q8, q9, q18, q19, q20) on ``bench/nexmark/nexmark_tables.sql``: three ``datagen``
+  tables person / auction / bid (1 : 3 : 46 of ``--rows`` events, keys that match; see the
+  file), the same text on both engines. ``--queries`` defaults to those for this yardstick.
 
 The ratio is FlowSQL's rate over the other engine's (for ``c``: streaming over batch).
 Flink runs through ``run_flink_sql.py`` of the shared baseline (PyFlink's local
@@ -47,6 +51,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from nexmark import SQL_DIR, TABLES, render_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path("/work/shared/bench/flink")
@@ -178,24 +183,32 @@ def flowsql_cmd(script: str, work: Path, mode: str) -> tuple[list[str], Path]:
     return [str(ROOT / ".venv" / "bin" / "flowsql"), "shell", "-f", str(path)], path
 
 
-def query_file(query: str) -> Path:
-    """The shared baseline's query file, else FlowSQL's copy in ``bench/nexmark/`` (q11's
-    SESSION and q21's REGEXP_EXTRACT, which the baseline lacks; Flink runs them unchanged)."""
+def query_file(query: str, yardstick: str = "a") -> Path:
+    """The query's SQL file: ``bench/nexmark/`` for yardstick ``n``; otherwise the shared
+    baseline's file, else FlowSQL's copy in ``bench/nexmark/`` (q11's SESSION and q21's
+    REGEXP_EXTRACT, which the baseline lacks; Flink runs them unchanged)."""
     shared = SHARED / "sql" / f"{query}.sql"
-    return shared if shared.exists() else ROOT / "bench" / "nexmark" / f"{query}.sql"
+    if yardstick != "n" and shared.exists():
+        return shared
+    return SQL_DIR / f"{query}.sql"
 
 
-def flink_cmd(args: argparse.Namespace, source: Path, query: str, rows: int) -> list[str]:
+def flink_cmd(args: argparse.Namespace, source: Path, query: Path, rows: int) -> list[str]:
     return [str(args.flink_python), str(SHARED / "run_flink_sql.py"), str(source),
-            str(query_file(query)), "--rows", str(rows), "-p", "1"]
+            str(query), "--rows", str(rows), "-p", "1"]
 
 
 def run_one(args: argparse.Namespace, engine: str, yardstick: str, query: str, rows: int,
             work: Path) -> Run:
-    query_sql = query_file(query).read_text()
+    query_path = query_file(query, yardstick)
+    query_sql = query_path.read_text()
     env = dict(os.environ, FLOWSQL_HOME=str(work / "home"), COLUMNS="200")
     env.pop("PYTHONPATH", None)
-    if yardstick == "a":
+    if yardstick == "n":  # placeholders filled in here: run_flink_sql.py knows only ${ROWS}
+        source_sql = render_source("tables", rows)
+        source_file = work / f"nexmark_tables-{rows}.sql"
+        source_file.write_text(source_sql)
+    elif yardstick == "a":
         source_sql = (SHARED / "sql" / "bid_source.sql").read_text()
         source_file = SHARED / "sql" / "bid_source.sql"
     else:
@@ -205,7 +218,7 @@ def run_one(args: argparse.Namespace, engine: str, yardstick: str, query: str, r
         source_file = work / f"bid_source_{fmt}.sql"
         source_file.write_text(source_sql)
     if engine == "flink":
-        cmd = flink_cmd(args, source_file, query, rows)
+        cmd = flink_cmd(args, source_file, query_path, rows)
     else:
         mode = "batch" if engine == "flowsql-batch" else "streaming"
         script = (source_sql + "\n" + query_sql).replace("${ROWS}", str(rows))
@@ -217,7 +230,7 @@ def run_one(args: argparse.Namespace, engine: str, yardstick: str, query: str, r
 
 
 def prepare(yardstick: str, rows: int, work: Path) -> None:
-    if yardstick == "a":
+    if yardstick in ("a", "n"):
         return
     table = bid_table(rows)
     if yardstick == "b":
@@ -228,16 +241,18 @@ def prepare(yardstick: str, rows: int, work: Path) -> None:
 
 
 ENGINES = {"a": ("flowsql", "flink"), "b": ("flowsql", "flink"),
-           "c": ("flowsql", "flowsql-batch")}
+           "c": ("flowsql", "flowsql-batch"), "n": ("flowsql", "flink")}
 TITLES = {"a": "(a) each engine's datagen", "b": "(b) the same CSV file, streaming",
-          "c": "(c) FlowSQL streaming vs FlowSQL batch (DuckDB), same Parquet file"}
+          "c": "(c) FlowSQL streaming vs FlowSQL batch (DuckDB), same Parquet file",
+          "n": "(n) Nexmark joins and Top-N on three datagen tables (nexmark_tables.sql)"}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", default="2000000,6000000", help="two sizes: SMALL,LARGE")
     ap.add_argument("--yardsticks", default="a,b,c")
-    ap.add_argument("--queries", default=",".join(QUERIES))
+    ap.add_argument("--queries", default=None,
+                    help="default: the yardstick's own (QUERIES; for n, nexmark.TABLES)")
     ap.add_argument("--cpu", type=int, default=1, help="core both engines are pinned to")
     ap.add_argument("--no-pin", dest="cpu", action="store_const", const=None)
     ap.add_argument("--flink-python", type=Path, default=DEFAULT_PYTHON)
@@ -248,7 +263,8 @@ def main() -> int:
         ap.error("--rows takes two sizes, SMALL,LARGE (the marginal rate is taken between them)")
     small, large = sizes
     yardsticks = args.yardsticks.split(",")
-    queries = args.queries.split(",")
+    if "n" in yardsticks and any(s % 50 for s in sizes):
+        ap.error("--rows for yardstick n: multiples of 50 (person : auction : bid = 1 : 3 : 46)")
     if any(ENGINES[y][1] == "flink" for y in yardsticks) and not args.flink_python.exists():
         print(f"Flink is not installed at {args.flink_python}: see /work/shared/bench/README.md",
               file=sys.stderr)
@@ -260,7 +276,8 @@ def main() -> int:
         for y in yardsticks:
             for rows in (small, large):
                 prepare(y, rows, work)
-            for query in queries:
+            default = list(TABLES) if y == "n" else QUERIES
+            for query in args.queries.split(",") if args.queries else default:
                 line: dict = {"yardstick": y, "query": query}
                 for engine in ENGINES[y]:
                     runs = [run_one(args, engine, y, query, rows, work) for rows in (small, large)]

@@ -5,7 +5,9 @@ Contract:
   field the source is unbounded), ``rows-per-second`` (streaming pace), ``scan.parallelism``,
   and per physical column ``fields.<field>.kind`` (random | sequence), ``.min``, ``.max``,
   ``.max-past``, ``.length``, ``.var-len``, ``.start``, ``.end``, ``.null-rate``; plus FlowSQL's
-  ``seed`` (an integer making the data reproducible; random when absent).
+  ``seed`` (an integer making the data reproducible). Without it the seed is drawn once per
+  process and table name (:func:`unseeded_seed`), so every scan of one table in a job (a
+  self-join such as Nexmark q5 or q7) reads the same rows, as Flink's reused source scan does.
 - :meth:`DatagenFactory.generator` builds the :class:`DatagenGenerator` (also for streaming);
   field options are checked there (a sequence needs start and end, min ≤ max, ...).
 - :meth:`DatagenFactory.batch_scan` returns the rows lazily as an Arrow RecordBatchReader;
@@ -14,6 +16,8 @@ Contract:
 
 from __future__ import annotations
 
+import secrets
+import zlib
 from typing import Any
 
 from catalog.table import TableDefinition
@@ -42,6 +46,14 @@ DATAGEN_OPTIONS: list[OptionSpec] = [
 ]
 
 
+_PROCESS_SEED = secrets.randbits(62)
+
+
+def unseeded_seed(table: TableDefinition) -> int:
+    """The seed of a table without a ``seed`` option: random per process, fixed per table."""
+    return _PROCESS_SEED ^ zlib.crc32(str(table.name).encode())
+
+
 class DatagenFactory(ConnectorFactory):
     identifier = "datagen"
 
@@ -61,7 +73,7 @@ class DatagenFactory(ConnectorFactory):
         return DatagenGenerator(
             fields_from_options(columns, options),
             number_of_rows=options.get("number-of-rows"),
-            seed=options.get("seed"),
+            seed=options["seed"] if options.get("seed") is not None else unseeded_seed(table),
             rows_per_second=options.get("rows-per-second"),
         )
 

@@ -134,7 +134,9 @@ class JoinOperator(Operator):
         self.schemas = (left, right)
         self.output = output
         self.residual = residual
-        self.sides = (JoinSide(left), JoinSide(right))
+        # without a changelog both inputs are append-only (planner.changelog): no row identity
+        self.sides = (JoinSide(left, append_only=not spec.changelog),
+                      JoinSide(right, append_only=not spec.changelog))
         self.key_names = [f"$k{i}" for i in range(len(spec.left_keys))]
         self.keys = KeyIndex(self.key_names)
         self.hint_ttl = state_ttl_ms
@@ -161,7 +163,8 @@ class JoinOperator(Operator):
         uniq, delta = side.net_change(table, sign)
         if not len(uniq):
             return
-        rows = side.values(uniq)
+        # an append-only side stores the batch as it is (uniq: its rows' ids, in order)
+        rows = table if side.append_only else side.values(uniq)
         keys = self._key_ids(rows, this)
         # 1. pairs with the other side's state (key ids equal, residual TRUE)
         mine, theirs = self._pairs(keys, opp)
@@ -248,10 +251,14 @@ class JoinOperator(Operator):
                 pick = np.flatnonzero(weight < 0 if retract else weight > 0)
                 if not len(pick):
                     continue
-                rows = np.repeat(pick, np.abs(weight[pick]))
-                idx = pa.array(rows)
-                lt = left.take(idx) if left is not None else None
-                rt = right.take(idx) if right is not None else None
+                if len(pick) == len(weight) and (np.abs(weight) == 1).all():
+                    rows = pick  # every row once, in order (an append-only inner join)
+                    lt, rt = left, right
+                else:
+                    rows = np.repeat(pick, np.abs(weight[pick]))
+                    idx = pa.array(rows)
+                    lt = left.take(idx) if left is not None else None
+                    rt = right.take(idx) if right is not None else None
                 pieces.append((self._assemble(lt, rt, len(rows)),
                                RowKind.DELETE if retract else RowKind.INSERT))
         if not pieces:

@@ -4,6 +4,12 @@ Contract (:class:`JoinSide`):
 - :meth:`JoinSide.row_ids` gives every row of a table a dense row id (identical rows share
   one; ids grow in first-seen order) and remembers the values of new rows. Row identity is
   value equality with NULL = NULL (``KeyIndex``); ROW columns are compared field by field.
+  An ``append_only`` side (its input never retracts) skips row identity: every row gets a
+  new id (identical rows are separate rows of multiplicity 1, which joins and ranks alike),
+  and a retraction reaching it raises ``RuntimeError``.
+- Row values are kept in contiguous Arrow tables ("pieces", in id order; see
+  :func:`add_piece`): storing a batch never copies the whole state, and a lookup takes
+  from each piece it needs.
 - Per row id, numpy columns: ``cnt`` (multiplicity; 0 = not in the state), ``key`` (the join
   key's id in the operator's shared key index; rows with a NULL key are never stored),
   ``assoc`` (how many rows of the other side it matches; kept for outer sides) and
@@ -22,6 +28,8 @@ Contract (:class:`JoinSide`):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 
@@ -30,6 +38,48 @@ from flowsql.state.keyindex import KeyIndex, identity_columns
 
 CNT, ASSOC, TOUCHED = "$cnt", "$assoc", "$touched"
 _SLACK = 4096
+
+
+PIECE_ROWS = 1 << 16
+
+
+def add_piece(pieces: list[pa.Table], rows: pa.Table) -> None:
+    """Append ``rows`` to ``pieces`` (tables read as one, in order): the last two pieces merge
+    while the older one has fewer than :data:`PIECE_ROWS` rows and at most twice the newer's.
+    A row is copied O(log(PIECE_ROWS / batch)) times, never the whole table per batch."""
+    if any(c.num_chunks > 1 for c in rows.columns):
+        rows = rows.combine_chunks()
+    pieces.append(rows)
+    while len(pieces) > 1 and (
+            pieces[-2].num_rows < PIECE_ROWS and pieces[-2].num_rows <= 2 * pieces[-1].num_rows):
+        last = pieces.pop()
+        pieces[-1] = pa.concat_tables([pieces[-1], last],
+                                      promote_options="permissive").combine_chunks()
+
+
+def take_pieces(pieces: Sequence[pa.Table], ids: np.ndarray,
+                starts: np.ndarray | None = None) -> pa.Table:
+    """Rows ``ids`` (in that order) of the tables ``pieces`` read as one (``starts``: the
+    first row number of each piece, computed when not given). Takes from each piece alone:
+    a ``take`` on a many-chunk table would concatenate all of it first."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(pieces) == 1:
+        return pieces[0].take(pa.array(ids))
+    if starts is None:
+        sizes = np.array([t.num_rows for t in pieces], dtype=np.int64)
+        starts = np.cumsum(sizes) - sizes
+    piece = np.searchsorted(starts, ids, "right") - 1
+    order = np.argsort(piece, kind="stable")
+    bounds = np.searchsorted(piece[order], np.arange(len(pieces) + 1))
+    parts = []
+    for i, t in enumerate(pieces):
+        at = order[bounds[i]:bounds[i + 1]]
+        if len(at) or not parts:
+            parts.append(t.take(pa.array(ids[at] - starts[i])))
+    out = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+    if len(ids) > 1 and (piece[1:] < piece[:-1]).any():  # back to the order of ids
+        out = out.take(pa.array(np.argsort(order, kind="stable")))
+    return out
 
 
 def expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,11 +92,18 @@ def expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, pos
 
 
+def _single_chunk(table: pa.Table) -> pa.Table:
+    return table.combine_chunks() if any(c.num_chunks > 1 for c in table.columns) else table
+
+
 class JoinSide:
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: pa.Schema, *, append_only: bool = False) -> None:
         self.schema = schema
+        self.append_only = append_only
         self.index: KeyIndex | None = None
-        self._values: list[pa.Table] = []
+        self._count = 0  # append_only: rows stored so far (the next id)
+        self._values: list[pa.Table] = []  # contiguous pieces, in id order, sizes decreasing
+        self._starts = np.zeros(0, dtype=np.int64)  # first id of each piece
         self.cnt = np.zeros(0, dtype=np.int64)
         self.key = np.zeros(0, dtype=np.int64)
         self.assoc = np.zeros(0, dtype=np.int64)
@@ -58,11 +115,19 @@ class JoinSide:
 
     @property
     def size(self) -> int:
+        if self.append_only:
+            return self._count
         return self.index.size if self.index is not None else 0
 
     # -- rows ----------------------------------------------------------------------------
     def row_ids(self, table: pa.Table) -> np.ndarray:
         """Row ids of ``table``'s rows (new rows get new ids; their values are kept)."""
+        if self.append_only:
+            ids = np.arange(self._count, self._count + table.num_rows, dtype=np.int64)
+            self._count += table.num_rows
+            if table.num_rows:
+                self._store(table)
+            return ids
         ident = identity_columns(table)
         if self.index is None:
             self.index = KeyIndex(list(ident))
@@ -71,17 +136,27 @@ class JoinSide:
         if self.index.size > before:
             uniq, first = np.unique(ids, return_index=True)
             new = uniq >= before
-            self._values.append(table.take(pa.array(first[new])))
-            n = self.index.size
-            self.cnt = grown(self.cnt, n)
-            self.key = grown(self.key, n, -1)
-            self.assoc = grown(self.assoc, n)
-            self.touched = grown(self.touched, n)
+            self._store(table.take(pa.array(first[new])))
         return ids
+
+    def _store(self, rows: pa.Table) -> None:
+        """Keep the values of new rows (the next ids), merging pieces as the docstring says."""
+        add_piece(self._values, rows)
+        sizes = np.array([t.num_rows for t in self._values], dtype=np.int64)
+        self._starts = np.cumsum(sizes) - sizes
+        n = self.size
+        self.cnt = grown(self.cnt, n)
+        self.key = grown(self.key, n, -1)
+        self.assoc = grown(self.assoc, n)
+        self.touched = grown(self.touched, n)
 
     def net_change(self, table: pa.Table, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row ids, multiplicity change) of the distinct rows of ``table`` whose signed
         count (``sign``: +1 add, -1 retract per row) does not cancel out."""
+        if self.append_only:
+            if (sign < 0).any():
+                raise RuntimeError("an append-only join/rank input received a retraction")
+            return self.row_ids(table), sign.astype(np.int64)
         ids = self.row_ids(table)
         uniq, inverse = np.unique(ids, return_inverse=True)
         delta = np.bincount(inverse, weights=sign, minlength=len(uniq)).astype(np.int64)
@@ -90,11 +165,9 @@ class JoinSide:
 
     def values(self, ids: np.ndarray) -> pa.Table:
         """The rows of ``ids`` (in that order), with the side's schema."""
-        if len(self._values) > 1:
-            self._values = [pa.concat_tables(self._values).combine_chunks()]
         if not self._values:
             return self.schema.empty_table()
-        return self._values[0].take(pa.array(ids, pa.int64()))
+        return take_pieces(self._values, ids, self._starts)
 
     def add(self, ids: np.ndarray, delta: np.ndarray, keys: np.ndarray, now_ms: float) -> None:
         """Apply multiplicity changes ``delta`` to the distinct rows ``ids`` (key ids
@@ -143,12 +216,16 @@ class JoinSide:
     # -- housekeeping --------------------------------------------------------------------
     def compact(self) -> bool:
         """Drop dead ids when they dominate; True when ids were renumbered."""
-        if self.index is None or self.size <= 2 * self.live + _SLACK:
+        if self.size <= 2 * self.live + _SLACK:
             return False
         n = self.size
         keep = self.cnt[:n] > 0
-        self.index.retain(keep)
-        self._values = [self.values(np.flatnonzero(keep))]
+        if self.append_only:
+            self._count = int(keep.sum())
+        else:
+            self.index.retain(keep)
+        kept = _single_chunk(self.values(np.flatnonzero(keep)))
+        self._values, self._starts = [kept], np.zeros(1, dtype=np.int64)
         self.cnt, self.key = self.cnt[:n][keep], self.key[:n][keep]
         self.assoc, self.touched = self.assoc[:n][keep], self.touched[:n][keep]
         self.rebuild()

@@ -120,7 +120,7 @@ class RankOperator(Operator):
         self.spec = spec
         self.schema = schema = nullable(schema)
         self.append_only = append_only
-        self.side = JoinSide(schema)
+        self.side = JoinSide(schema, append_only=append_only)
         self.keys = KeyIndex(list(spec.partition_keys) or ["$none"])
         self.width = spec.rank_end + 1
         self.ttl_ms = 0
@@ -148,13 +148,16 @@ class RankOperator(Operator):
         pids = self._partition_ids(side.values(uniq))
         # 2. the touched partitions' top-N before
         touched = np.unique(pids)
-        before_ids, before_rn = self._top(side.probe(touched) if side.live else touched[:0])
-        # 3. apply, rank again
+        before = side.probe(touched) if side.live else touched[:0]
+        before_ids, before_rn = self._top(before)
+        # 3. apply, rank again (an append-only input only adds rows, with ids above every
+        # stored one: the touched partitions' rows are the earlier ones and the new ones)
         side.add(uniq, delta, pids, now)
-        after_ids, after_rn = self._top(side.probe(touched))
+        live = np.concatenate([before, uniq]) if self.append_only else side.probe(touched)
+        after_ids, after_rn = self._top(live)
         # 4. an append-only input never brings back a row ranked beyond rank_end
         if self.append_only:
-            self._prune(touched, after_ids)
+            self._prune(live, after_ids)
         # 5. the difference
         self._emit(before_ids, before_rn, after_ids, after_rn, out)
         side.compact()
@@ -187,9 +190,10 @@ class RankOperator(Operator):
         keep = rn <= self.spec.rank_end
         return copies[positions][keep], rn[keep]
 
-    def _prune(self, touched: np.ndarray, kept: np.ndarray) -> None:
+    def _prune(self, live: np.ndarray, kept: np.ndarray) -> None:
+        """Drop the rows of ``live`` (the touched partitions' rows: sorted, unique) that are
+        not among ``kept`` (the top rows, one entry per copy)."""
         side = self.side
-        live = side.probe(touched)
         count = np.zeros(len(live), dtype=np.int64)
         if len(kept):
             where = np.searchsorted(live, kept)  # probe returns sorted unique ids

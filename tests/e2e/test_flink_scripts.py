@@ -68,3 +68,21 @@ def test_nexmark_bench_queries_run(query, tmp_path):
     proc = _run(source + "\n" + (BENCH_SQL / f"{query}.sql").read_text(), tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "FINISHED" in proc.stdout and "FAILED" not in proc.stdout, proc.stdout[-3000:]
+
+
+TABLE_QUERIES = ["q3_local_item", "q4_avg_price", "q5_hot_items", "q7_highest_bid",
+                 "q8_new_users", "q9_winning_bids", "q18_last_bid", "q19_auction_top10",
+                 "q20_expand_bid"]
+
+
+@pytest.mark.parametrize("query", TABLE_QUERIES)
+def test_nexmark_join_and_topn_queries_run(query, tmp_path):
+    """bench/nexmark.py's join / Top-N queries on the three datagen tables (the same files
+    bench/flink_compare.py runs on Flink), 20,000 events."""
+    source = (BENCH_SQL / "nexmark_tables.sql").read_text()
+    unit = ROWS // 50  # person : auction : bid = 1 : 3 : 46
+    for name, rows in (("PERSONS", unit), ("AUCTIONS", 3 * unit), ("BIDS", 46 * unit)):
+        source = source.replace("${" + name + "}", str(rows))
+    proc = _run(source + "\n" + (BENCH_SQL / f"{query}.sql").read_text(), tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "FINISHED" in proc.stdout and "FAILED" not in proc.stdout, proc.stdout[-3000:]

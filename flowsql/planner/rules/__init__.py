@@ -5,11 +5,13 @@ returns a new tree, or the same one when nothing applies), lives in its own modu
 keeps the plan's output schema. :func:`optimize` runs :data:`RULES` in order:
 
 1. :mod:`.merge_calcs` — fold a Calc into the Calc below it, drop identity Calcs;
-2. :mod:`.filter_pushdown` — move a filter right above a Scan into the Scan (the source's
+2. :mod:`.join_filter_pushdown` — move the conjuncts of a filter above an INNER join that read
+   one input only below the join (then :mod:`.merge_calcs` again);
+3. :mod:`.filter_pushdown` — move a filter right above a Scan into the Scan (the source's
    first operator applies it before anything else);
-3. :mod:`.projection_pruning` — keep only the columns the parents use (Calc projections,
+4. :mod:`.projection_pruning` — keep only the columns the parents use (Calc projections,
    the Scan's columns and computed columns);
-4. :mod:`.two_phase_aggregate` — split window aggregations and GROUP BYs into a per-batch local
+5. :mod:`.two_phase_aggregate` — split window aggregations and GROUP BYs into a per-batch local
    pre-aggregation and a keyed global merge when the job runs with parallelism > 1.
 """
 
@@ -34,12 +36,15 @@ Rule = Callable[[LogicalNode, RuleContext], LogicalNode]
 def _rules() -> list[Rule]:
     from flowsql.planner.rules import (
         filter_pushdown,
+        join_filter_pushdown,
         merge_calcs,
         projection_pruning,
         two_phase_aggregate,
     )
 
     return [
+        merge_calcs.apply,
+        join_filter_pushdown.apply,
         merge_calcs.apply,
         filter_pushdown.apply,
         projection_pruning.apply,

@@ -121,3 +121,22 @@ def test_nested_types_not_supported_yet(make_table):
     table = make_table([("a", "ARRAY<INT>")], {"connector": "datagen", "number-of-rows": "1"})
     with pytest.raises(NotSupportedError, match="not supported yet: datagen"):
         validate_table(table)
+
+
+def test_unseeded_table_reads_the_same_rows_in_every_scan(make_table):
+    """Without 'seed' every scan of one table (a self-join) reads the same rows, as Flink's
+    reused source scan does; another table draws other values."""
+    import dataclasses
+
+    from catalog.table import ObjectName
+
+    options = {k: v for k, v in OPTIONS.items() if k not in ("seed", "fields.ltz.max-past")}
+    columns = [c for c in COLUMNS if c[0] != "ltz"]  # ltz is relative to now
+    a = read(make_table, options, columns)
+    b = read(make_table, options, columns)
+    assert a.equals(b)
+    other = dataclasses.replace(make_table(columns, options),
+                                name=ObjectName("default_catalog", "default_database", "u"))
+    factory, opts = validate_table(other)
+    c = factory.batch_scan(other, opts).arrow().read_all()
+    assert not a.column("b").equals(c.column("b"))
