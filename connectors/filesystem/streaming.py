@@ -149,18 +149,31 @@ def read_file(path: str, table: TableDefinition, options: dict[str, Any],
     return with_partition_columns(data, table, physical_schema(table), values, default, path)
 
 
-def read_parquet(path: str, schema: pa.Schema) -> pa.Table:
+PARQUET_BATCH_ROWS = 65_536
+
+
+def read_parquet(path: str, schema: pa.Schema) -> pa.RecordBatchReader:
+    """One Parquet file as ``schema``'s columns, streamed in batches of at most
+    :data:`PARQUET_BATCH_ROWS` rows (row group by row group, on the calling thread): memory
+    stays at about one row group, not the whole file. Missing columns are NULL; the others
+    are cast to the declared types."""
     try:
-        table = pq.read_table(path)
+        file = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
         raise ConnectorError(f"cannot read parquet file '{path}': {exc}") from exc
-    arrays = []
-    for f in schema:
-        if f.name not in table.column_names:
-            arrays.append(pa.nulls(table.num_rows, f.type))
-        else:
-            arrays.append(table.column(f.name).cast(f.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    present = [f.name for f in schema if f.name in file.schema_arrow.names]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=present,
+                                           use_threads=False):
+                arrays = [batch.column(f.name).cast(f.type) if f.name in present
+                          else pa.nulls(batch.num_rows, f.type) for f in schema]
+                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+        except (OSError, pa.ArrowException) as exc:
+            raise ConnectorError(f"cannot read parquet file '{path}': {exc}") from exc
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def _split_kind(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Array | None]:
