@@ -83,6 +83,16 @@ def test_sink_writes_tombstones_and_drops_update_before(session, bootstrap, new_
     assert json.loads(per_key[1][-1].value()) == {"k": 1, "v": "a2"}
 
 
+def _assert_agg_equals_batch(session, query: str) -> None:
+    """The upsert table ``agg`` read back (latest row per key) equals ``query`` in batch mode."""
+    streamed = session.execute_one("SELECT k, c, s FROM agg").table.to_pylist()
+    session.execute_one("SET 'execution.runtime-mode' = 'batch'")
+    batch = session.execute_one(query).table.to_pylist()
+    assert sorted((r["k"], r["c"], r["s"]) for r in streamed) == sorted(
+        (r["k"], r["c"], r["s"]) for r in batch)
+    assert batch  # not vacuous
+
+
 @pytest.mark.parametrize("parallelism", [1, 2])
 def test_group_by_changelog_round_trip_equals_batch(session, bootstrap, new_topic, parallelism, tmp_path):
     session.execute_one(f"SET 'parallelism.default' = '{parallelism}'")
@@ -103,12 +113,7 @@ def test_group_by_changelog_round_trip_equals_batch(session, bootstrap, new_topi
     session.execute_one(f"INSERT INTO agg {query}")
     messages = read_topic(bootstrap, agg)
     assert any(m.value() is None for m in messages)  # HAVING dropped keys: tombstones
-    streamed = session.execute_one("SELECT k, c, s FROM agg").table.to_pylist()
-    session.execute_one("SET 'execution.runtime-mode' = 'batch'")
-    batch = session.execute_one(query).table.to_pylist()
-    assert sorted((r["k"], r["c"], r["s"]) for r in streamed) == sorted(
-        (r["k"], r["c"], r["s"]) for r in batch)
-    assert batch  # not vacuous
+    _assert_agg_equals_batch(session, query)
 
 
 def test_exactly_once_group_by_changelog_equals_batch(session, bootstrap, new_topic, tmp_path):
@@ -143,12 +148,7 @@ def test_exactly_once_group_by_changelog_equals_batch(session, bootstrap, new_to
     epochs = Counter((m["writer"], m["checkpoint"])
                      for m in (json.loads(m.value()) for m in read_topic(bootstrap, markers)))
     assert epochs and max(epochs.values()) == 1, epochs
-    streamed = session.execute_one("SELECT k, c, s FROM agg").table.to_pylist()
-    session.execute_one("SET 'execution.runtime-mode' = 'batch'")
-    batch = session.execute_one(query).table.to_pylist()
-    assert sorted((r["k"], r["c"], r["s"]) for r in streamed) == sorted(
-        (r["k"], r["c"], r["s"]) for r in batch)
-    assert batch  # not vacuous
+    _assert_agg_equals_batch(session, query)
 
 
 def test_key_prefix_and_except_key(session, bootstrap, new_topic):
