@@ -8,6 +8,8 @@ Contract:
   keys that are expressions (hidden ``$over…`` columns), the OverAggregate appends one
   column per call, and the select list is projected over it with each OVER call replaced by
   its column (so ``v - AVG(v) OVER w`` works).
+- ORDER BY a processing-time attribute (``PROCTIME()``) is NotSupportedError (Flink runs
+  it; here not yet).
 - As in Flink: ORDER BY must be one ascending event-time attribute ("OVER windows' ordering
   in stream mode must be defined on a time attribute"); the frame ends at CURRENT ROW; all
   calls of one SELECT share one window; no frame means RANGE BETWEEN UNBOUNDED PRECEDING AND
@@ -150,6 +152,12 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
                 window = key
                 partition = [column_for(p, f"$over_p{j}") for j, p in enumerate(d.args.get("partition_by") or [])]
                 order = list(d.args["order"].expressions) if d.args.get("order") else []
+                if len(order) == 1 and isinstance(order[0].this, exp.Column) \
+                        and order[0].this.name in rel.proc_attrs:
+                    raise NotSupportedError(
+                        f"an OVER window ordered by the processing-time attribute "
+                        f"'{order[0].this.name}'{_position(d.args['order'])}",
+                        hint="ORDER BY an event-time attribute (a column with a WATERMARK)")
                 if len(order) != 1 or not isinstance(order[0].this, exp.Column) or order[0].args.get("desc") \
                         or order[0].this.name not in rel.time_attrs:
                     where = _position(d.args["order"]) if order else _position(w)
