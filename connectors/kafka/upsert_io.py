@@ -31,6 +31,7 @@ Vectorized: encoding is :mod:`connectors.kafka.encode`; the last row per key is 
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -146,6 +147,11 @@ class _UpsertMessages:
     ``kafka`` writer's ``names``, ``key_columns``, ``value_columns``, ``config`` and
     ``message_table``."""
 
+    @functools.cached_property
+    def key_format_columns(self) -> list[Any]:
+        """The key columns as ``key.format`` encodes them (``key.fields-prefix`` stripped)."""
+        return unprefixed(self.key_columns, self.config.key_prefix)
+
     def _changelog(self, batch: pa.RecordBatch) -> pa.Table:
         """The rows to send, ``_DELETED`` marking the -D rows; -U rows are dropped."""
         table = pa.Table.from_batches([batch])
@@ -170,7 +176,7 @@ class _UpsertMessages:
         if deleted.any():  # tombstones: NULL values at the deleted rows
             index = np.cumsum(~deleted) - 1
             encoded = encoded.take(pa.array(index, mask=deleted))
-        key_columns = unprefixed(self.key_columns, self.config.key_prefix)
+        key_columns = self.key_format_columns
         key_table = table.select([c.name for c in self.key_columns]).rename_columns(
             [c.name for c in key_columns])
         keys = encode(key_table, key_columns, self.config.key_format or "raw", opts)
