@@ -103,6 +103,54 @@ def range_extreme(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, fn: Any) -> np.
     return out
 
 
+def call_input(fn: str, arg: str | None, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """(values, validity) a call aggregates: its argument column, or for ``COUNT(*)`` zeros
+    that are all valid."""
+    if fn == "COUNT_STAR":
+        return np.zeros(table.num_rows, np.int64), np.ones(table.num_rows, bool)
+    return _numeric(table.column(arg))
+
+
+def frame_aggregate(fn: str, values: np.ndarray, valid: np.ndarray, lo: np.ndarray,
+                    hi: np.ndarray, carry: dict[str, np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``fn`` over the frames ``values[lo[i] .. hi[i]]`` (inclusive; NULLs — ``~valid`` —
+    skipped): (result, result is not NULL). COUNT / SUM / AVG from prefix sums, MIN / MAX
+    from :func:`range_extreme`; ``carry`` (``nn``, ``sum``, ``ext`` per row) adds totals of
+    rows before the frames (UNBOUNDED frames whose earlier rows are gone)."""
+    count = _prefix(valid.astype(np.int64))
+    nn = count[hi + 1] - count[lo]
+    if carry is not None:
+        nn = nn + carry["nn"]
+    if fn in ("COUNT", "COUNT_STAR"):
+        return nn, np.ones(len(nn), bool)
+    if fn in ("SUM", "AVG"):
+        s = _prefix(np.where(valid, values, 0))
+        total = s[hi + 1] - s[lo]
+        if carry is not None:
+            total = total + carry["sum"]
+        if fn == "AVG":
+            total = total / np.maximum(nn, 1)
+        return total, nn > 0
+    big = np.finfo(np.float64).max if values.dtype.kind == "f" else np.iinfo(np.int64).max
+    extreme, fill = (np.minimum, big) if fn == "MIN" else (np.maximum, -big)
+    result = range_extreme(np.where(valid, values, fill), lo, hi, extreme)
+    if carry is not None:
+        result = extreme(result, carry["ext"])
+    return result, nn > 0
+
+
+def result_array(result: np.ndarray, ok: np.ndarray, fn: str, source: pa.DataType | None) -> pa.Array:
+    """A call's results as Arrow (NULL where not ``ok``): COUNT int64, SUM / AVG as computed,
+    MIN / MAX in the argument's type ``source``."""
+    if fn in ("COUNT", "COUNT_STAR"):
+        return pa.array(result, pa.int64())
+    arrow = pa.array(result, mask=~ok)
+    if fn in ("SUM", "AVG"):
+        return arrow
+    return arrow.cast(pa.int64()).view(source) if pa.types.is_timestamp(source) else arrow.cast(source)
+
+
 class OverAggregateOperator(Operator):
     def __init__(self, spec: OverSpec, schema: pa.Schema, output: pa.Schema) -> None:
         self.spec = spec
@@ -208,33 +256,10 @@ class OverAggregateOperator(Operator):
 
     def _call(self, i: int, fn: str, arg: str | None, table: pa.Table, lo: np.ndarray,
               hi: np.ndarray, gid: np.ndarray, new: np.ndarray) -> pa.Array:
-        if fn == "COUNT_STAR":
-            values, valid = np.zeros(table.num_rows, np.int64), np.ones(table.num_rows, bool)
-        else:
-            values, valid = _numeric(table.column(arg))
-        count = _prefix(valid.astype(np.int64))
-        nn = count[hi + 1] - count[lo]
+        values, valid = call_input(fn, arg, table)
         carry = self._carried(i, gid) if self.unbounded else None
-        if carry is not None:
-            nn = nn + carry["nn"]
-        if fn in ("COUNT", "COUNT_STAR"):
-            return pa.array(nn, pa.int64())
-        if fn in ("SUM", "AVG"):
-            s = _prefix(np.where(valid, values, 0))
-            total = s[hi + 1] - s[lo]
-            if carry is not None:
-                total = total + carry["sum"]
-            if fn == "AVG":
-                total = total / np.maximum(nn, 1)
-            return pa.array(total, mask=nn == 0)
-        big = np.finfo(np.float64).max if values.dtype.kind == "f" else np.iinfo(np.int64).max
-        extreme, fill = (np.minimum, big) if fn == "MIN" else (np.maximum, -big)
-        result = range_extreme(np.where(valid, values, fill), lo, hi, extreme)
-        if carry is not None:
-            result = extreme(result, carry["ext"])
-        arrow = pa.array(result, mask=nn == 0)
-        src = table.schema.field(arg).type
-        return arrow.cast(pa.int64()).view(src) if pa.types.is_timestamp(src) else arrow.cast(src)
+        result, ok = frame_aggregate(fn, values, valid, lo, hi, carry)
+        return result_array(result, ok, fn, table.schema.field(arg).type if arg else None)
 
     # -- UNBOUNDED: totals carried per partition --------------------------------------------
     def _carried(self, i: int, gid: np.ndarray) -> dict[str, np.ndarray] | None:
@@ -267,10 +292,7 @@ class OverAggregateOperator(Operator):
         groups = gid[last]
         size = int(gid.max()) + 1
         for i, (fn, arg, _) in enumerate(self.spec.calls):
-            if fn == "COUNT_STAR":
-                values, valid = np.zeros(n, np.int64), np.ones(n, bool)
-            else:
-                values, valid = _numeric(table.column(arg))
+            values, valid = call_input(fn, arg, table)
             for part in ("nn", "sum", "ext"):
                 name = f"{part}{i}"
                 if name not in self.carry:
