@@ -81,7 +81,8 @@ Built-in kinds and their params (all plain JSON, produced by
   :class:`~flowsql.operators.window_table.WindowTableOperator`.
 - ``rank``, ``window-rank``, ``window-assign``: see :mod:`flowsql.operators.rank` and
   :mod:`flowsql.operators.window_rank` (Top-N, deduplication, their window forms);
-  ``over-aggregate``: :mod:`flowsql.operators.over_aggregate`.
+  ``over-aggregate``: :mod:`flowsql.operators.over_aggregate`; ``over-aggregate-updating``
+  (OVER over an updating input): :mod:`flowsql.operators.over_updating`.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ from flowsql.operators.local_window_aggregate import (
 )
 from flowsql.operators.lookup_join import LookupJoinOperator, LookupJoinSpec
 from flowsql.operators.over_aggregate import build_over_aggregate
+from flowsql.operators.over_updating import build_updating_over
 from flowsql.operators.proctime_window import ProcessingTimeWindow
 from flowsql.operators.rank import build_rank
 from flowsql.operators.session_window import SessionWindowOperator
@@ -420,6 +422,7 @@ OPERATORS: dict[str, Builder] = {
     "window-assign": build_window_assign,
     "window-rank": build_window_rank,
     "over-aggregate": build_over_aggregate,
+    "over-aggregate-updating": build_updating_over,
 }
 
 

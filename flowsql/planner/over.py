@@ -1,24 +1,31 @@
 """OVER aggregation in the select list → an :class:`OverAggregate` node (Flink's
-``StreamPhysicalOverAggregate``), on event time.
+``StreamPhysicalOverAggregate``) on event time, or an :class:`UpdatingOverAggregate` over an
+updating input.
 
 Contract:
-- :func:`plan_over` plans a SELECT whose list holds ``f(x) OVER (PARTITION BY … ORDER BY
-  <rowtime> [ROWS | RANGE] …)`` (inline or ``OVER w`` with ``WINDOW w AS (…)``), f one of
-  SUM, COUNT (also ``COUNT(*)``), AVG, MIN, MAX: a Calc adds the arguments and partition
-  keys that are expressions (hidden ``$over…`` columns), the OverAggregate appends one
+- :func:`plan_over` plans a SELECT whose list holds ``f(x) OVER (PARTITION BY … ORDER BY …
+  [ROWS | RANGE] …)`` (inline or ``OVER w`` with ``WINDOW w AS (…)``), f one of SUM, COUNT
+  (also ``COUNT(*)``), AVG, MIN, MAX: a Calc adds the arguments, partition keys and (updating
+  input) sort keys that are expressions (hidden ``$over…`` columns), the node appends one
   column per call, and the select list is projected over it with each OVER call replaced by
-  its column (so ``v - AVG(v) OVER w`` works).
-- ORDER BY a processing-time attribute (``PROCTIME()``) is NotSupportedError (Flink runs
-  it; here not yet).
-- As in Flink: ORDER BY must be one ascending event-time attribute ("OVER windows' ordering
-  in stream mode must be defined on a time attribute"); the frame ends at CURRENT ROW; all
-  calls of one SELECT share one window; no frame means RANGE BETWEEN UNBOUNDED PRECEDING AND
-  CURRENT ROW. ROWS takes a row count, RANGE an INTERVAL (or UNBOUNDED / CURRENT ROW).
+  its column (so ``v - AVG(v) OVER w`` works). The frame ends at CURRENT ROW; all calls of
+  one SELECT share one window; no frame means RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT
+  ROW.
+- Over an append-only input, as in Flink: ORDER BY must be one ascending event-time
+  attribute ("OVER windows' ordering in stream mode must be defined on a time attribute");
+  ROWS takes a row count, RANGE an INTERVAL (or UNBOUNDED / CURRENT ROW). Output is
+  append-only. Operator ``over-aggregate`` (:mod:`flowsql.operators.over_aggregate`).
+  ORDER BY a processing-time attribute (``PROCTIME()``) is NotSupportedError (Flink runs it;
+  here not yet).
+- Over an updating input (a GROUP BY, Top-N, outer join, … upstream; Flink rejects this):
+  ORDER BY any columns or expressions, ASC or DESC, NULLS FIRST or LAST; ROWS frames only
+  (``N PRECEDING`` or ``UNBOUNDED PRECEDING``; a RANGE frame, also the default one, is
+  NotSupportedError). Output is a changelog: applied, it is the batch answer over the input
+  as it stands. Operator ``over-aggregate-updating`` (:mod:`flowsql.operators.over_updating`).
 - Not supported (NotSupportedError): DISTINCT calls, other functions, OVER together with
   GROUP BY / HAVING / SELECT DISTINCT, SUM/AVG over DECIMAL, MIN/MAX over non-numeric,
-  non-temporal columns, processing time.
-- Output is append-only; the input must be too. Operator: ``over-aggregate``
-  (:mod:`flowsql.operators.over_aggregate`), hash-partitioned on the partition keys.
+  non-temporal columns.
+- Both nodes are hash-partitioned on the partition keys.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from sqlglot import exp
 
 from flowsql.errors import NotSupportedError, ValidationError
 from flowsql.operators.over_aggregate import OverSpec
+from flowsql.operators.over_updating import UpdatingOverSpec
 from flowsql.planner.aggregates import col, sql
 from flowsql.planner.appending import AppendingNode
 from flowsql.planner.joins import _position
@@ -72,6 +80,39 @@ class OverAggregate(AppendingNode):
         params = {"spec": self.spec.to_dict(), "input": _schema_json(self.input.schema),
                   "output": _schema_json(self.schema)}
         return self.operator(b, "over-aggregate", "OverAggregate", params, self.spec.partition_keys)
+
+
+@dataclass(frozen=True, eq=False)
+class UpdatingOverAggregate(AppendingNode):
+    """OVER over an updating input (:mod:`flowsql.operators.over_updating`): a changelog."""
+
+    spec: UpdatingOverSpec = field(default=None)  # type: ignore[assignment]
+
+    def label(self) -> str:
+        s = self.spec
+        start = "UNBOUNDED" if s.preceding is None else f"{s.preceding}"
+        order = ", ".join(f"{c} {'DESC' if d else 'ASC'} NULLS {'FIRST' if n else 'LAST'}"
+                          for c, d, n in s.order)
+        calls = ", ".join(("COUNT(*)" if f == "COUNT_STAR" else f"{f}({a})") + f" AS {o}"
+                          for f, a, o in s.calls)
+        return (f"OverAggregate(partitionBy=[{', '.join(s.partition_keys)}], orderBy=[{order}], "
+                f"window=[ROWS BETWEEN {start} PRECEDING AND CURRENT ROW], select=[{calls}], "
+                "updating=[true])")
+
+    def changelog_mode(self, ins: list[str]) -> str:
+        return "retract"
+
+    def reads(self) -> set[str]:
+        s = self.spec
+        return set(s.partition_keys) | {c for c, _, _ in s.order} | {a for _, a, _ in s.calls if a}
+
+    def translate(self, b: Any) -> Any:
+        from flowsql.planner.translate import _schema_json
+
+        params = {"spec": self.spec.to_dict(), "input": _schema_json(self.input.schema),
+                  "output": _schema_json(self.schema)}
+        return self.operator(b, "over-aggregate-updating", "OverAggregate", params,
+                             self.spec.partition_keys)
 
 
 def has_over(select: exp.Select) -> bool:
@@ -137,6 +178,10 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
         pre_fields.append(Field(hidden, type_text(expr_type(e, schema, b.config))))
         return hidden
 
+    from flowsql.planner.changelog import is_updating
+
+    updating = is_updating(rel.node)
+    sort: tuple[tuple[str, bool, bool], ...] = ()
     window: tuple[str, ...] | None = None
     calls: list[tuple[str, str | None, str]] = []
     partition: list[str] = []
@@ -152,19 +197,13 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
                 window = key
                 partition = [column_for(p, f"$over_p{j}") for j, p in enumerate(d.args.get("partition_by") or [])]
                 order = list(d.args["order"].expressions) if d.args.get("order") else []
-                if len(order) == 1 and isinstance(order[0].this, exp.Column) \
-                        and order[0].this.name in rel.proc_attrs:
-                    raise NotSupportedError(
-                        f"an OVER window ordered by the processing-time attribute "
-                        f"'{order[0].this.name}'{_position(d.args['order'])}",
-                        hint="ORDER BY an event-time attribute (a column with a WATERMARK)")
-                if len(order) != 1 or not isinstance(order[0].this, exp.Column) or order[0].args.get("desc") \
-                        or order[0].this.name not in rel.time_attrs:
-                    where = _position(d.args["order"]) if order else _position(w)
-                    raise ValidationError(TIME_ORDER + where,
-                                          hint="ORDER BY the event-time column (WATERMARK FOR …), ascending")
-                time_column = order[0].this.name
-                frame = _frame(d)
+                if updating:
+                    sort = _updating_order(d, w, order, column_for)
+                    frame = _frame(d)
+                else:
+                    _check_time_order(d, w, order, rel)
+                    time_column = order[0].this.name
+                    frame = _frame(d)
             elif key != window:
                 raise NotSupportedError("OVER aggregations over different windows in one SELECT "
                                         "(all aggregates must be computed on the same window)")
@@ -189,9 +228,45 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
     inp = rel.node if pre_calc.is_identity else _merge_calc(pre_calc)
     in_types = {f.name: f.type for f in inp.schema}
     out_fields = [Field(o, _output_type(f, a, in_types)) for f, a, o in calls]
-    spec = OverSpec(tuple(partition), time_column, frame[0], frame[1], tuple(calls))
-    node = OverAggregate(schema=inp.schema + tuple(out_fields), input=inp, spec=spec)
+    if updating:
+        node: AppendingNode = UpdatingOverAggregate(
+            schema=inp.schema + tuple(out_fields), input=inp,
+            spec=UpdatingOverSpec(tuple(partition), sort, frame[1], tuple(calls)))
+    else:
+        spec = OverSpec(tuple(partition), time_column, frame[0], frame[1], tuple(calls))
+        node = OverAggregate(schema=inp.schema + tuple(out_fields), input=inp, spec=spec)
     return b._project(Relation(node, rel.aliases, set(rel.time_attrs)), out_items)
+
+
+def _check_time_order(d: exp.Window, w: exp.Window, order: list[exp.Ordered], rel: Relation) -> None:
+    """As in Flink, over an append-only input: ORDER BY one ascending event-time attribute."""
+    if len(order) == 1 and isinstance(order[0].this, exp.Column) and order[0].this.name in rel.proc_attrs:
+        raise NotSupportedError(
+            f"an OVER window ordered by the processing-time attribute "
+            f"'{order[0].this.name}'{_position(d.args['order'])}",
+            hint="ORDER BY an event-time attribute (a column with a WATERMARK)")
+    if len(order) != 1 or not isinstance(order[0].this, exp.Column) or order[0].args.get("desc") \
+            or order[0].this.name not in rel.time_attrs:
+        where = _position(d.args["order"]) if order else _position(w)
+        raise ValidationError(TIME_ORDER + where,
+                              hint="ORDER BY the event-time column (WATERMARK FOR …), ascending")
+
+
+def _updating_order(d: exp.Window, w: exp.Window, order: list[exp.Ordered],
+                    column_for: Any) -> tuple[tuple[str, bool, bool], ...]:
+    """The sort keys of an OVER window over an updating input: any columns or expressions
+    (hidden ``$over_o<i>`` columns), ROWS frames only."""
+    if not order:
+        raise ValidationError(f"an OVER aggregation needs an ORDER BY{_position(w)}",
+                              hint="PARTITION BY … ORDER BY … ROWS BETWEEN … PRECEDING AND CURRENT ROW")
+    spec = d.args.get("spec")
+    if spec is None or str(spec.args.get("kind")).upper() != "ROWS":
+        raise NotSupportedError(
+            f"a RANGE frame over an updating input{_position(d.args['order'])}"
+            " — an OVER window without a frame is RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
+            hint="ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW (or N PRECEDING)")
+    return tuple((column_for(o.this, f"$over_o{j}"), bool(o.args.get("desc")), bool(o.args.get("nulls_first")))
+                 for j, o in enumerate(order))
 
 
 def _output_type(fn: str, arg: str | None, types: dict[str, str]) -> str:

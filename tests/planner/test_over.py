@@ -44,9 +44,25 @@ def test_over_plans(s, frame, text):
     ("SELECT k, SUM(v) OVER (ORDER BY ts) FROM t GROUP BY k, v, ts", NotSupportedError, "GROUP BY"),
     ("SELECT SUM(v) OVER (ORDER BY ts ROWS BETWEEN INTERVAL '1' SECOND PRECEDING AND CURRENT ROW) FROM t",
      ValidationError, "row count"),
+    # over an updating input: ROWS frames only (no frame is RANGE), and an ORDER BY
     ("SELECT SUM(v) OVER (ORDER BY ts) FROM (SELECT k, SUM(v) AS v, MAX(ts) AS ts FROM t GROUP BY k)",
-     ValidationError, "time attribute"),
+     NotSupportedError, r"not supported yet: a RANGE frame over an updating input \(line 1, column 30\)"),
+    ("SELECT SUM(v) OVER (ORDER BY v RANGE BETWEEN 3 PRECEDING AND CURRENT ROW) FROM "
+     "(SELECT k, SUM(v) AS v FROM t GROUP BY k)", NotSupportedError, "RANGE frame"),
+    ("SELECT SUM(v) OVER (PARTITION BY k) FROM (SELECT k, SUM(v) AS v FROM t GROUP BY k)",
+     ValidationError, "needs an ORDER BY"),
 ])
 def test_over_errors(s, sql, error, match):
     with pytest.raises(error, match=match):
         s.execute_one(sql)
+
+
+def test_over_an_updating_input_plans_a_changelog(s):
+    """Any sort keys (an expression, DESC) over a GROUP BY: the updating OVER node."""
+    plan = optimized(s, "SELECT k, MAX(c) OVER (PARTITION BY k ORDER BY -c DESC, k ROWS BETWEEN 1 "
+                        "PRECEDING AND CURRENT ROW) AS m FROM (SELECT k, v, COUNT(*) AS c FROM t "
+                        "GROUP BY k, v)")
+    assert ("OverAggregate(partitionBy=[k], orderBy=[$over_o0 DESC NULLS LAST, k ASC NULLS FIRST], "
+            "window=[ROWS BETWEEN 1 PRECEDING AND CURRENT ROW], select=[MAX(c) AS $over0], "
+            "updating=[true])") in plan
+    assert "changelogMode=[I,UB,UA,D]" in plan.split("OverAggregate")[1].splitlines()[0]
