@@ -292,9 +292,9 @@ class UpdatingOverOperator(Operator):
         if table is None or not table.num_rows:
             return
         rows = conform(table, self.schema)
-        self.side.restore(rows.append_column(CNT, table.column(CNT)).append_column(
-            ASSOC, table.column(ASSOC)).append_column(TOUCHED, table.column(TOUCHED)),
-            self._partition_ids(rows))
+        kept = [*self.schema.names, CNT, ASSOC, TOUCHED]  # the JoinSide part of the table
+        self.side.restore(pa.table([rows.column(c) if c in self.schema.names else table.column(c)
+                                    for c in kept], names=kept), self._partition_ids(rows))
         ids = self.side.row_ids(rows)
         slots = self.slots.lookup(_codes(*_copies(ids, table.column(CNT).to_numpy())))
         self._grow()
