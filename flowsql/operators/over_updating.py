@@ -1,6 +1,7 @@
 """OVER aggregation over an *updating* input, as a materialized view: ``SUM / COUNT / AVG /
 MIN / MAX (…) OVER (PARTITION BY … ORDER BY <any columns> ROWS BETWEEN N | UNBOUNDED
-PRECEDING AND CURRENT ROW)`` over a changelog (+I / -U / +U / -D). Flink rejects this
+PRECEDING AND CURRENT ROW)`` (or ``RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW``) over a
+changelog (+I / -U / +U / -D). Flink rejects this
 ("OverAggregate doesn't support consuming update changes"); here the output changelog,
 applied, is the batch answer of the same query over the input as it stands.
 
@@ -8,7 +9,9 @@ Contract:
 - :class:`UpdatingOverSpec` (plain JSON): partition columns, sort keys ``(column,
   descending, nulls_first)``, ``preceding`` (rows; None = UNBOUNDED PRECEDING) and the calls
   ``(function, input column | None, output column)`` as in
-  :class:`~flowsql.operators.over_aggregate.OverSpec`. ROWS frames only.
+  :class:`~flowsql.operators.over_aggregate.OverSpec`; ``rows`` False is the frame RANGE
+  BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW (a row's frame ends with its last *peer*: the
+  last row equal to it on every sort key, so peers get equal results).
 - Input: batches with the input columns and, on an updating input, ``$row_kind`` (+I/+U add
   a row, -U/-D retract one). Output: the input columns, one column per call, ``$row_kind``.
 - Row order within a partition: the sort keys, then the row's identity (identical rows are
@@ -24,8 +27,8 @@ Contract:
        sorted by (partition, sort keys, row id, copy); a slot is *changed* when it is only
        before (retracted) or only after (inserted);
     3. the *affected* slots: after the change, at or behind a changed slot of the same
-       partition, and — for ``N PRECEDING`` — no more than ``N`` rows behind the nearest one;
-       no other slot's frame changed;
+       partition (RANGE: at or behind a peer of one), and — for ``N PRECEDING`` — no more
+       than ``N`` rows behind the nearest one; no other slot's frame changed;
     4. the frames of the after sequence and the calls over them (prefix sums, a sparse table
        for MIN/MAX; :func:`~flowsql.operators.over_aggregate.frame_aggregate`), kept for the
        affected slots only;
@@ -36,7 +39,7 @@ Contract:
   ``$touched`` (:class:`~flowsql.operators.join_state.JoinSide`) and one list column
   ``$res<i>`` per call (the emitted result of each copy) — keyed by the partition columns, so
   it rescales by key group.
-- Not here: RANGE frames, state TTL.
+- Not here: RANGE frames with a bounded start, state TTL.
 """
 
 from __future__ import annotations
@@ -67,15 +70,17 @@ class UpdatingOverSpec:
     order: tuple[tuple[str, bool, bool], ...]  # (column, descending, nulls_first)
     preceding: int | None  # ROWS; None = UNBOUNDED PRECEDING
     calls: tuple[tuple[str, str | None, str], ...]
+    rows: bool = True  # False: RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
 
     def to_dict(self) -> dict[str, Any]:
         return {"partition_keys": list(self.partition_keys), "order": [list(o) for o in self.order],
-                "preceding": self.preceding, "calls": [list(c) for c in self.calls]}
+                "preceding": self.preceding, "calls": [list(c) for c in self.calls],
+                "rows": self.rows}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UpdatingOverSpec:
         return cls(tuple(d["partition_keys"]), tuple((c, bool(s), bool(n)) for c, s, n in d["order"]),
-                   d["preceding"], tuple((f, i, o) for f, i, o in d["calls"]))
+                   d["preceding"], tuple((f, i, o) for f, i, o in d["calls"]), bool(d.get("rows", True)))
 
 
 def _copies(ids: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,6 +94,14 @@ def _codes(rid: np.ndarray, copy: np.ndarray) -> pa.Table:
     if len(copy) and int(copy.max()) >= 1 << COPY_BITS:
         raise RuntimeError(f"OVER aggregation: more than {1 << COPY_BITS} identical rows")
     return pa.table({"$slot": (rid << COPY_BITS) | copy})
+
+
+def _group_end(group: np.ndarray) -> np.ndarray:
+    """For each position of a sorted group-number array, the last position of its group."""
+    n = len(group)
+    end = np.ones(n, dtype=bool)
+    end[:-1] = group[1:] != group[:-1]
+    return np.minimum.accumulate(np.where(end, np.arange(n), n)[::-1])[::-1]
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -141,15 +154,15 @@ class UpdatingOverOperator(Operator):
         rid, copy = _copies(rows, np.maximum(old_cnt, new_cnt))
         position = np.repeat(np.arange(len(rows)), np.maximum(old_cnt, new_cnt))
         inb, ina = copy < old_cnt[position], copy < new_cnt[position]
-        sort = self._sorted(rid)
+        sort, peer = self._sorted(rid)
         rid, copy, inb, ina = rid[sort], copy[sort], inb[sort], ina[sort]
         gid = side.key[rid]
         # 3. the affected slots
-        affected = self._affected(gid, inb, ina)
+        affected = self._affected(gid, inb, ina, peer)
         # 4. the calls over the after sequence, for the affected slots
         after = np.flatnonzero(ina)
         pick = affected[after]
-        results = self._compute(rid[after], gid[after], pick)
+        results = self._compute(rid[after], gid[after], pick, None if peer is None else peer[after])
         # 5. the changes
         self._emit(rid, copy, inb, ina, after[pick], results, out)
         self._maybe_compact()
@@ -159,22 +172,34 @@ class UpdatingOverOperator(Operator):
             return np.zeros(rows.num_rows, dtype=np.int64)
         return self.keys.lookup(rows.select(list(self.spec.partition_keys)))
 
-    def _sorted(self, rid: np.ndarray) -> np.ndarray:
+    def _sorted(self, rid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Positions of the slots ``rid`` (given in (row id, copy) order) sorted by
-        (partition, sort keys, row id, copy)."""
+        (partition, sort keys, row id, copy); for RANGE frames also each sorted slot's peer
+        group number (slots equal on the partition and every sort key share one)."""
         columns = [c for c, _, _ in self.spec.order]
         values = self.side.values(rid).select(columns)
-        positions, _ = row_numbers(self.side.key[rid], values, self.spec.order, np.arange(len(rid)))
-        return positions
+        groups = self.side.key[rid]
+        positions, _ = row_numbers(groups, values, self.spec.order, np.arange(len(rid)))
+        if self.spec.rows:
+            return positions, None
+        new = np.zeros(len(rid), dtype=bool)
+        new[:1] = True
+        for key in [groups, *(pc.rank(values.column(c), tiebreaker="dense").to_numpy() for c in columns)]:
+            ordered = np.asarray(key)[positions]
+            new[1:] |= ordered[1:] != ordered[:-1]
+        return positions, np.cumsum(new) - 1
 
-    def _affected(self, gid: np.ndarray, inb: np.ndarray, ina: np.ndarray) -> np.ndarray:
+    def _affected(self, gid: np.ndarray, inb: np.ndarray, ina: np.ndarray,
+                  peer: np.ndarray | None) -> np.ndarray:
         """Slots after the change whose frame may hold a changed slot (see the contract)."""
         n = len(gid)
         idx = np.arange(n)
         start = np.ones(n, dtype=bool)
         start[1:] = gid[1:] != gid[:-1]
         first = np.maximum.accumulate(np.where(start, idx, 0))
-        last = np.maximum.accumulate(np.where(inb != ina, idx, -1))
+        if peer is not None:  # RANGE UNBOUNDED: the frame ends with the slot's last peer
+            idx = _group_end(peer)
+        last = np.maximum.accumulate(np.where(inb != ina, np.arange(n), -1))[idx]
         behind = ina & (last >= first)
         if self.spec.preceding is None:
             return behind
@@ -182,22 +207,24 @@ class UpdatingOverOperator(Operator):
         a = np.cumsum(ina)
         return behind & (a - a[np.maximum(last, 0)] <= self.spec.preceding)
 
-    def _compute(self, rid: np.ndarray, gid: np.ndarray, pick: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _compute(self, rid: np.ndarray, gid: np.ndarray, pick: np.ndarray,
+                 peer: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each call's (results, not NULL) over the after sequence ``rid`` (partition ids
-        ``gid``), for the positions ``pick``."""
+        ``gid``; RANGE: peer group numbers ``peer``), for the positions ``pick``."""
         n = len(rid)
         idx = np.arange(n)
         start = np.ones(n, dtype=bool)
         start[1:] = gid[1:] != gid[:-1]
         first = np.maximum.accumulate(np.where(start, idx, 0))
         lo = first if self.spec.preceding is None else np.maximum(first, idx - self.spec.preceding)
+        hi = idx if peer is None else _group_end(peer)
         args = sorted({a for _, a, _ in self.spec.calls if a})
         table = self.side.values(rid).select(args) if n else None
         out = []
         for fn, arg, _ in self.spec.calls:
             if n:
                 values, valid = call_input(fn, arg, table)
-                result, ok = frame_aggregate(fn, values, valid, lo, idx)
+                result, ok = frame_aggregate(fn, values, valid, lo, hi)
             else:
                 result, ok = np.zeros(0), np.zeros(0, bool)
             out.append((result[pick], ok[pick]))

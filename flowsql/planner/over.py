@@ -18,9 +18,9 @@ Contract:
   ORDER BY a processing-time attribute (``PROCTIME()``) is NotSupportedError (Flink runs it;
   here not yet).
 - Over an updating input (a GROUP BY, Top-N, outer join, … upstream; Flink rejects this):
-  ORDER BY any columns or expressions, ASC or DESC, NULLS FIRST or LAST; ROWS frames only
-  (``N PRECEDING`` or ``UNBOUNDED PRECEDING``; a RANGE frame, also the default one, is
-  NotSupportedError). Output is a changelog: applied, it is the batch answer over the input
+  ORDER BY any columns or expressions, ASC or DESC, NULLS FIRST or LAST; ROWS frames
+  (``N PRECEDING`` or ``UNBOUNDED PRECEDING``) and RANGE from UNBOUNDED PRECEDING (also the
+  default frame; other RANGE frames are NotSupportedError). Output is a changelog: applied, it is the batch answer over the input
   as it stands. Operator ``over-aggregate-updating`` (:mod:`flowsql.operators.over_updating`).
 - Not supported (NotSupportedError): DISTINCT calls, other functions, OVER together with
   GROUP BY / HAVING / SELECT DISTINCT, SUM/AVG over DECIMAL, MIN/MAX over non-numeric,
@@ -91,12 +91,13 @@ class UpdatingOverAggregate(AppendingNode):
     def label(self) -> str:
         s = self.spec
         start = "UNBOUNDED" if s.preceding is None else f"{s.preceding}"
+        kind = "ROWS" if s.rows else "RANGE"
         order = ", ".join(f"{c} {'DESC' if d else 'ASC'} NULLS {'FIRST' if n else 'LAST'}"
                           for c, d, n in s.order)
         calls = ", ".join(("COUNT(*)" if f == "COUNT_STAR" else f"{f}({a})") + f" AS {o}"
                           for f, a, o in s.calls)
         return (f"OverAggregate(partitionBy=[{', '.join(s.partition_keys)}], orderBy=[{order}], "
-                f"window=[ROWS BETWEEN {start} PRECEDING AND CURRENT ROW], select=[{calls}], "
+                f"window=[{kind} BETWEEN {start} PRECEDING AND CURRENT ROW], select=[{calls}], "
                 "updating=[true])")
 
     def changelog_mode(self, ins: list[str]) -> str:
@@ -231,7 +232,7 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
     if updating:
         node: AppendingNode = UpdatingOverAggregate(
             schema=inp.schema + tuple(out_fields), input=inp,
-            spec=UpdatingOverSpec(tuple(partition), sort, frame[1], tuple(calls)))
+            spec=UpdatingOverSpec(tuple(partition), sort, frame[1], tuple(calls), frame[0]))
     else:
         spec = OverSpec(tuple(partition), time_column, frame[0], frame[1], tuple(calls))
         node = OverAggregate(schema=inp.schema + tuple(out_fields), input=inp, spec=spec)
@@ -255,16 +256,17 @@ def _check_time_order(d: exp.Window, w: exp.Window, order: list[exp.Ordered], re
 def _updating_order(d: exp.Window, w: exp.Window, order: list[exp.Ordered],
                     column_for: Any) -> tuple[tuple[str, bool, bool], ...]:
     """The sort keys of an OVER window over an updating input: any columns or expressions
-    (hidden ``$over_o<i>`` columns), ROWS frames only."""
+    (hidden ``$over_o<i>`` columns); ROWS frames, and RANGE from UNBOUNDED PRECEDING."""
     if not order:
         raise ValidationError(f"an OVER aggregation needs an ORDER BY{_position(w)}",
                               hint="PARTITION BY … ORDER BY … ROWS BETWEEN … PRECEDING AND CURRENT ROW")
     spec = d.args.get("spec")
-    if spec is None or str(spec.args.get("kind")).upper() != "ROWS":
+    if spec is not None and str(spec.args.get("kind")).upper() != "ROWS" and spec.args.get("start") != "UNBOUNDED":
         raise NotSupportedError(
-            f"a RANGE frame over an updating input{_position(d.args['order'])}"
-            " — an OVER window without a frame is RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
-            hint="ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW (or N PRECEDING)")
+            f"a RANGE frame over an updating input that does not start at UNBOUNDED PRECEDING"
+            f"{_position(d.args['order'])}",
+            hint="RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW, or ROWS BETWEEN N PRECEDING "
+            "AND CURRENT ROW")
     return tuple((column_for(o.this, f"$over_o{j}"), bool(o.args.get("desc")), bool(o.args.get("nulls_first")))
                  for j, o in enumerate(order))
 

@@ -1,11 +1,12 @@
 """Differential tests, OVER aggregation over an *updating* input (a GROUP BY or a Top-N
 upstream; Flink refuses these) in streaming mode — the changelog applied to a final table —
 vs DuckDB, at parallelism 1 and 2 (see harness): ROWS ``N PRECEDING`` and ``UNBOUNDED
-PRECEDING`` frames, SUM / COUNT / AVG / MIN / MAX, NULL partition and sort keys, identical
+PRECEDING`` frames, RANGE from UNBOUNDED PRECEDING (the default frame), SUM / COUNT / AVG /
+MIN / MAX, NULL partition and sort keys, identical
 rows, ASC / DESC, expressions as keys, no PARTITION BY.
 
 A ROWS frame depends on the order of rows tied on every sort key, which neither engine fixes.
-Every query is therefore tie-free (ordered by a GROUP BY key within the other key) or selects
+Every ROWS query is therefore tie-free (ordered by a GROUP BY key within the other key) or selects
 only what ties cannot change: the partition and sort keys and aggregates of the sort keys
 themselves (tied rows carry equal values, so any order of them gives the same rows).
 """
@@ -52,6 +53,17 @@ CASES = {
         "SELECT k, v, SUM(v) OVER (PARTITION BY k ORDER BY v DESC NULLS LAST ROWS BETWEEN 1 "
         "PRECEDING AND CURRENT ROW) AS s, AVG(v) OVER (PARTITION BY k ORDER BY v DESC NULLS LAST "
         f"ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS a FROM {TOP3}"
+    ),
+    # no frame: RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW — peers (rows tied on the
+    # sort keys) share a result, so ties do not matter and any column can be selected
+    "range_default_frame_ties": (
+        "SELECT k, g, c, sv, SUM(sv) OVER (PARTITION BY g ORDER BY c) AS s, COUNT(*) OVER "
+        "(PARTITION BY g ORDER BY c) AS n, MAX(sp) OVER (PARTITION BY g ORDER BY c) AS mx, "
+        f"AVG(sv) OVER (PARTITION BY g ORDER BY c) AS a FROM {GROUPED}"
+    ),
+    "range_unbounded_over_top_n": (
+        f"SELECT k, v, MIN(v) OVER w AS mn, COUNT(v) OVER w AS n FROM {TOP3} "
+        "WINDOW w AS (ORDER BY v DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
     ),
     # expressions as partition and sort keys, an expression around the call
     "expression_keys": (

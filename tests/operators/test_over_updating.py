@@ -26,8 +26,9 @@ OUT = pa.schema(list(S) + [pa.field("n", pa.int64()), pa.field("c", pa.int64()),
                            pa.field("mn", pa.int64()), pa.field("mx", pa.int64())])
 
 
-def op(preceding: int | None, desc: bool = False, nulls_first: bool = True) -> UpdatingOverOperator:
-    spec = UpdatingOverSpec(("k",), (("o", desc, nulls_first),), preceding, CALLS)
+def op(preceding: int | None, desc: bool = False, nulls_first: bool = True,
+       rows: bool = True) -> UpdatingOverOperator:
+    spec = UpdatingOverSpec(("k",), (("o", desc, nulls_first),), preceding, CALLS, rows)
     o = UpdatingOverOperator(spec, S, OUT)
     o.open(OperatorContext("over"))
     return o
@@ -40,15 +41,18 @@ def value(o: int | None) -> int | None:
     return None if o % 5 == 0 else (o * 7) % 11 - 3
 
 
-def oracle(live: Counter, preceding: int | None, desc: bool, nulls_first: bool) -> Counter:
+def oracle(live: Counter, preceding: int | None, desc: bool, nulls_first: bool, rows: bool) -> Counter:
+    """ROWS: the row and ``preceding`` rows before it; RANGE (UNBOUNDED): every row up to the
+    row's last peer (equal ``o``)."""
     out: Counter = Counter()
     for k in {r[0] for r in live}:
-        rows = [r for r in sorted(live.elements(), key=repr) if r[0] == k]
-        present = sorted((r for r in rows if r[1] is not None), key=lambda r: r[1], reverse=desc)
-        nulls = [r for r in rows if r[1] is None]
+        mine = [r for r in sorted(live.elements(), key=repr) if r[0] == k]
+        present = sorted((r for r in mine if r[1] is not None), key=lambda r: r[1], reverse=desc)
+        nulls = [r for r in mine if r[1] is None]
         part = nulls + present if nulls_first else present + nulls
         for i, r in enumerate(part):
-            frame = part[0 if preceding is None else max(0, i - preceding): i + 1]
+            end = i + 1 if rows else max(j for j, x in enumerate(part) if x[1] == r[1]) + 1
+            frame = part[0 if preceding is None else max(0, i - preceding): end]
             vs = [x[2] for x in frame if x[2] is not None]
             out[(*r, len(frame), len(vs), sum(vs) if vs else None,
                  round(sum(vs) / len(vs), 6) if vs else None,
@@ -77,8 +81,10 @@ def rounded(view: Counter) -> Counter:
 
 
 @st.composite
-def changelog(draw):
-    """Batches of (kind, row); retractions take rows that are live at that point."""
+def changelog(draw, free: bool = False):
+    """Batches of (kind, row); retractions take rows that are live at that point. ``free``:
+    ``v`` drawn on its own, so distinct rows tie on (k, o) (RANGE frames give peers equal
+    results, whatever their order)."""
     live: Counter = Counter()
     batches = []
     for _ in range(draw(st.integers(1, 8))):
@@ -92,7 +98,8 @@ def changelog(draw):
                 batch.append((draw(st.sampled_from([RowKind.UPDATE_BEFORE, RowKind.DELETE])), row))
             else:
                 o = draw(st.one_of(st.none(), st.integers(0, 12)))
-                row = (draw(st.sampled_from(["a", "b", None])), o, value(o))
+                v = draw(st.one_of(st.none(), st.integers(-3, 9))) if free else value(o)
+                row = (draw(st.sampled_from(["a", "b", None])), o, v)
                 live[row] += 1
                 batch.append((draw(st.sampled_from([RowKind.INSERT, RowKind.UPDATE_AFTER])), row))
         batches.append(batch)
@@ -105,19 +112,21 @@ def to_batch(changes: list[tuple[int, tuple]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(cols, names=[*S.names, ROW_KIND])
 
 
-@pytest.mark.parametrize(("preceding", "desc", "nulls_first"),
-                         [(2, False, True), (0, True, False), (None, False, False), (None, True, True)])
+@pytest.mark.parametrize(("preceding", "desc", "nulls_first", "rows"),
+                         [(2, False, True, True), (0, True, False, True), (None, False, False, True),
+                          (None, True, True, True), (None, False, True, False), (None, True, False, False)])
 @settings(max_examples=60, deadline=None)
-@given(batches=changelog())
-def test_applied_changelog_is_the_over_of_the_live_rows(preceding, desc, nulls_first, batches):
-    o, out, view, live = op(preceding, desc, nulls_first), ListCollector(), Counter(), Counter()
+@given(data=st.data())
+def test_applied_changelog_is_the_over_of_the_live_rows(preceding, desc, nulls_first, rows, data):
+    batches = data.draw(changelog(free=not rows))
+    o, out, view, live = op(preceding, desc, nulls_first, rows), ListCollector(), Counter(), Counter()
     for batch in batches:
         for kind, row in batch:
             live[row] += -1 if kind in (RowKind.UPDATE_BEFORE, RowKind.DELETE) else 1
         live = +live
         o.process_batch(to_batch(batch), out)
         apply(view, out)
-        assert rounded(view) == oracle(live, preceding, desc, nulls_first)
+        assert rounded(view) == oracle(live, preceding, desc, nulls_first, rows)
 
 
 @pytest.mark.parametrize("parallelism", [1, 2])

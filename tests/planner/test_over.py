@@ -44,11 +44,11 @@ def test_over_plans(s, frame, text):
     ("SELECT k, SUM(v) OVER (ORDER BY ts) FROM t GROUP BY k, v, ts", NotSupportedError, "GROUP BY"),
     ("SELECT SUM(v) OVER (ORDER BY ts ROWS BETWEEN INTERVAL '1' SECOND PRECEDING AND CURRENT ROW) FROM t",
      ValidationError, "row count"),
-    # over an updating input: ROWS frames only (no frame is RANGE), and an ORDER BY
-    ("SELECT SUM(v) OVER (ORDER BY ts) FROM (SELECT k, SUM(v) AS v, MAX(ts) AS ts FROM t GROUP BY k)",
-     NotSupportedError, r"not supported yet: a RANGE frame over an updating input \(line 1, column 30\)"),
+    # over an updating input: RANGE frames from UNBOUNDED PRECEDING only, and an ORDER BY
     ("SELECT SUM(v) OVER (ORDER BY v RANGE BETWEEN 3 PRECEDING AND CURRENT ROW) FROM "
-     "(SELECT k, SUM(v) AS v FROM t GROUP BY k)", NotSupportedError, "RANGE frame"),
+     "(SELECT k, SUM(v) AS v FROM t GROUP BY k)", NotSupportedError,
+     r"not supported yet: a RANGE frame over an updating input that does not start at UNBOUNDED "
+     r"PRECEDING \(line 1, column 30\)"),
     ("SELECT SUM(v) OVER (PARTITION BY k) FROM (SELECT k, SUM(v) AS v FROM t GROUP BY k)",
      ValidationError, "needs an ORDER BY"),
 ])
@@ -66,3 +66,10 @@ def test_over_an_updating_input_plans_a_changelog(s):
             "window=[ROWS BETWEEN 1 PRECEDING AND CURRENT ROW], select=[MAX(c) AS $over0], "
             "updating=[true])") in plan
     assert "changelogMode=[I,UB,UA,D]" in plan.split("OverAggregate")[1].splitlines()[0]
+
+
+def test_over_an_updating_input_default_frame_is_range(s):
+    plan = optimized(s, "SELECT SUM(v) OVER (ORDER BY ts) FROM (SELECT k, SUM(v) AS v, MAX(ts) AS ts "
+                        "FROM t GROUP BY k)")
+    assert "window=[RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW]" in plan
+    assert "updating=[true]" in plan
