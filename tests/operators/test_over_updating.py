@@ -156,3 +156,23 @@ def test_snapshot_restore_continues(parallelism, batches, cut):
             o.process_batch(part, out1)
     apply(resumed, out1)
     assert rounded(resumed) == rounded(view)
+
+
+def test_state_compaction_keeps_the_results():
+    """Thousands of distinct rows come and go: the row ids are renumbered (JoinSide.compact)
+    and the slots with them; the rows left and those added later still get their results."""
+    o, out, view, live = op(2), ListCollector(), Counter(), Counter()
+    rows = [(("a", "b", None)[i % 3], i, value(i)) for i in range(6000)]
+    steps = [[(RowKind.INSERT, r) for r in rows[:5000]],
+             [(RowKind.DELETE, r) for r in rows[:4900]],
+             [(RowKind.INSERT, r) for r in rows[5000:]] + [(RowKind.UPDATE_BEFORE, rows[4950])]]
+    compacted = 0
+    for step in steps:
+        for kind, row in step:
+            live[row] += -1 if kind in (RowKind.UPDATE_BEFORE, RowKind.DELETE) else 1
+        size = o.side.size
+        o.process_batch(to_batch(step), out)
+        compacted += o.side.size < size
+        apply(view, out)
+    assert compacted and o.slots_live == sum(live.values()) < o.slots.size <= sum(live.values()) + 1
+    assert rounded(view) == oracle(+live, 2, False, True, True)
