@@ -1,17 +1,19 @@
 """OVER aggregation over an *updating* input, as a materialized view: ``SUM / COUNT / AVG /
 MIN / MAX (…) OVER (PARTITION BY … ORDER BY <any columns> ROWS BETWEEN N | UNBOUNDED
-PRECEDING AND CURRENT ROW)`` (or ``RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW``) over a
-changelog (+I / -U / +U / -D). Flink rejects this
-("OverAggregate doesn't support consuming update changes"); here the output changelog,
-applied, is the batch answer of the same query over the input as it stands.
+PRECEDING AND CURRENT ROW)`` (or ``RANGE BETWEEN UNBOUNDED | p PRECEDING AND CURRENT ROW``)
+over a changelog (+I / -U / +U / -D). Flink rejects this ("OverAggregate doesn't support
+consuming update changes"); here the output changelog, applied, is the batch answer of the
+same query over the input as it stands.
 
 Contract:
 - :class:`UpdatingOverSpec` (plain JSON): partition columns, sort keys ``(column,
   descending, nulls_first)``, ``preceding`` (rows; None = UNBOUNDED PRECEDING) and the calls
   ``(function, input column | None, output column)`` as in
-  :class:`~flowsql.operators.over_aggregate.OverSpec`; ``rows`` False is the frame RANGE
-  BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW (a row's frame ends with its last *peer*: the
-  last row equal to it on every sort key, so peers get equal results).
+  :class:`~flowsql.operators.over_aggregate.OverSpec`; ``rows`` False is a RANGE frame: a
+  row's frame ends with its last *peer* (the last row equal to it on every sort key, so peers
+  get equal results) and starts at the partition's first row (UNBOUNDED) or, for RANGE
+  ``p``, at the first row whose one sort key — an integer, or a timestamp in milliseconds —
+  is within ``p`` of the row's (before it in the order); a NULL key's frame is its peers.
 - Input: batches with the input columns and, on an updating input, ``$row_kind`` (+I/+U add
   a row, -U/-D retract one). Output: the input columns, one column per call, ``$row_kind``.
 - Row order within a partition: the sort keys, then the row's identity (identical rows are
@@ -27,11 +29,14 @@ Contract:
        sorted by (partition, sort keys, row id, copy); a slot is *changed* when it is only
        before (retracted) or only after (inserted);
     3. the *affected* slots: after the change, at or behind a changed slot of the same
-       partition (RANGE: at or behind a peer of one), and — for ``N PRECEDING`` — no more
-       than ``N`` rows behind the nearest one; no other slot's frame changed;
-    4. the frames of the after sequence and the calls over them (prefix sums, a sparse table
-       for MIN/MAX; :func:`~flowsql.operators.over_aggregate.frame_aggregate`), kept for the
-       affected slots only;
+       partition, and — for ``N PRECEDING`` — no more than ``N`` rows behind the nearest
+       one; RANGE: a changed slot within the frame's key range (the same range before and
+       after); no other slot's frame changed;
+    4. the frames of the after sequence (:meth:`UpdatingOverOperator._frames`; bounded RANGE
+       by ``np.searchsorted`` over a (partition, key code) composite) and the calls over them
+       (prefix sums, a sparse table for MIN/MAX;
+       :func:`~flowsql.operators.over_aggregate.frame_aggregate`), kept for the affected
+       slots only;
     5. emitted, retractions first: -D for a retracted slot and -U for an affected slot whose
        result changed (both with the result emitted earlier), then +U with the new result
        and +I for an inserted slot. Results are compared exactly (NaN equal to NaN).
@@ -39,7 +44,7 @@ Contract:
   ``$touched`` (:class:`~flowsql.operators.join_state.JoinSide`) and one list column
   ``$res<i>`` per call (the emitted result of each copy) — keyed by the partition columns, so
   it rescales by key group.
-- Not here: RANGE frames with a bounded start, state TTL.
+- Not here: state TTL (``table.exec.state.ttl`` is not applied: rows stay until retracted).
 """
 
 from __future__ import annotations
@@ -55,11 +60,18 @@ from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import Collector, Operator
 from flowsql.operators.join import _signs
 from flowsql.operators.join_state import ASSOC, CNT, TOUCHED, JoinSide
-from flowsql.operators.over_aggregate import call_input, frame_aggregate, result_array
+from flowsql.operators.over_aggregate import (
+    _numeric,
+    _prefix,
+    call_input,
+    frame_aggregate,
+    result_array,
+)
 from flowsql.operators.rank import conform, nullable, row_numbers
 from flowsql.state.growth import grown
 from flowsql.state.keyindex import KeyIndex
 
+Key = tuple[np.ndarray, np.ndarray]  # (values, valid) of a sort key
 COPY_BITS = 24  # a slot code is row id << COPY_BITS | copy number
 RESULT = "$res"
 
@@ -154,15 +166,17 @@ class UpdatingOverOperator(Operator):
         rid, copy = _copies(rows, np.maximum(old_cnt, new_cnt))
         position = np.repeat(np.arange(len(rows)), np.maximum(old_cnt, new_cnt))
         inb, ina = copy < old_cnt[position], copy < new_cnt[position]
-        sort, peer = self._sorted(rid)
+        sort, peer, key = self._sorted(rid)
         rid, copy, inb, ina = rid[sort], copy[sort], inb[sort], ina[sort]
         gid = side.key[rid]
         # 3. the affected slots
-        affected = self._affected(gid, inb, ina, peer)
+        affected = self._affected(gid, inb, ina, peer, key)
         # 4. the calls over the after sequence, for the affected slots
         after = np.flatnonzero(ina)
         pick = affected[after]
-        results = self._compute(rid[after], gid[after], pick, None if peer is None else peer[after])
+        results = self._compute(rid[after], pick, *self._frames(
+            gid[after], None if peer is None else peer[after],
+            None if key is None else (key[0][after], key[1][after])))
         # 5. the changes
         self._emit(rid, copy, inb, ina, after[pick], results, out)
         self._maybe_compact()
@@ -172,34 +186,75 @@ class UpdatingOverOperator(Operator):
             return np.zeros(rows.num_rows, dtype=np.int64)
         return self.keys.lookup(rows.select(list(self.spec.partition_keys)))
 
-    def _sorted(self, rid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def _sorted(self, rid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, Key | None]:
         """Positions of the slots ``rid`` (given in (row id, copy) order) sorted by
         (partition, sort keys, row id, copy); for RANGE frames also each sorted slot's peer
-        group number (slots equal on the partition and every sort key share one)."""
+        group number (slots equal on the partition and every sort key share one) and, for a
+        bounded RANGE, the sort key as int64 (negated when DESC, so it ascends) and valid."""
         columns = [c for c, _, _ in self.spec.order]
         values = self.side.values(rid).select(columns)
         groups = self.side.key[rid]
         positions, _ = row_numbers(groups, values, self.spec.order, np.arange(len(rid)))
         if self.spec.rows:
-            return positions, None
+            return positions, None, None
         new = np.zeros(len(rid), dtype=bool)
         new[:1] = True
         for key in [groups, *(pc.rank(values.column(c), tiebreaker="dense").to_numpy() for c in columns)]:
             ordered = np.asarray(key)[positions]
             new[1:] |= ordered[1:] != ordered[:-1]
-        return positions, np.cumsum(new) - 1
+        if self.spec.preceding is None:
+            return positions, np.cumsum(new) - 1, None
+        column = values.column(0)
+        if pa.types.is_timestamp(column.type):
+            column = column.cast(pa.timestamp("ms"))
+        number, valid = _numeric(column)
+        sign = -1 if self.spec.order[0][1] else 1
+        return positions, np.cumsum(new) - 1, (sign * number[positions], valid[positions])
 
-    def _affected(self, gid: np.ndarray, inb: np.ndarray, ina: np.ndarray,
-                  peer: np.ndarray | None) -> np.ndarray:
-        """Slots after the change whose frame may hold a changed slot (see the contract)."""
+    def _frames(self, gid: np.ndarray, peer: np.ndarray | None, key: Key | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Each slot's frame ``[lo, hi]`` (inclusive positions) in a sorted sequence of slots
+        (partition ids ``gid``; RANGE: peer group numbers ``peer`` and, when bounded, the
+        ascending sort key ``key``). RANGE p: the slots of the partition whose key lies in
+        ``[key - p, key]``, and its peers; a NULL key's frame is its peers (the NULLs)."""
         n = len(gid)
         idx = np.arange(n)
         start = np.ones(n, dtype=bool)
         start[1:] = gid[1:] != gid[:-1]
         first = np.maximum.accumulate(np.where(start, idx, 0))
-        if peer is not None:  # RANGE UNBOUNDED: the frame ends with the slot's last peer
-            idx = _group_end(peer)
-        last = np.maximum.accumulate(np.where(inb != ina, np.arange(n), -1))[idx]
+        p = self.spec.preceding
+        if self.spec.rows:
+            return (first if p is None else np.maximum(first, idx - p)), idx
+        hi = _group_end(peer)
+        if p is None:
+            return first, hi
+        values, valid = key
+        pstart = np.ones(n, dtype=bool)
+        pstart[1:] = peer[1:] != peer[:-1]
+        lo = np.maximum.accumulate(np.where(pstart, idx, 0))
+        if valid.any():
+            known = np.unique(np.concatenate([values[valid], values[valid] - p]))
+            width = len(known) + 2
+            null_code = 0 if self.spec.order[0][2] else len(known) + 1
+            comp = gid * width + np.where(valid, np.searchsorted(known, values) + 1, null_code)
+            target = gid * width + np.searchsorted(known, values - p) + 1
+            lo[valid] = np.searchsorted(comp, target[valid], "left")
+        return lo, hi
+
+    def _affected(self, gid: np.ndarray, inb: np.ndarray, ina: np.ndarray,
+                  peer: np.ndarray | None, key: Key | None) -> np.ndarray:
+        """Slots after the change whose frame may hold a changed slot (see the contract)."""
+        changed = inb != ina
+        if not self.spec.rows:  # a RANGE frame is set by key values: the same before and after
+            lo, hi = self._frames(gid, peer, key)
+            count = _prefix(changed.astype(np.int64))
+            return ina & (count[hi + 1] - count[lo] > 0)
+        n = len(gid)
+        idx = np.arange(n)
+        start = np.ones(n, dtype=bool)
+        start[1:] = gid[1:] != gid[:-1]
+        first = np.maximum.accumulate(np.where(start, idx, 0))
+        last = np.maximum.accumulate(np.where(changed, idx, -1))
         behind = ina & (last >= first)
         if self.spec.preceding is None:
             return behind
@@ -207,17 +262,11 @@ class UpdatingOverOperator(Operator):
         a = np.cumsum(ina)
         return behind & (a - a[np.maximum(last, 0)] <= self.spec.preceding)
 
-    def _compute(self, rid: np.ndarray, gid: np.ndarray, pick: np.ndarray,
-                 peer: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Each call's (results, not NULL) over the after sequence ``rid`` (partition ids
-        ``gid``; RANGE: peer group numbers ``peer``), for the positions ``pick``."""
+    def _compute(self, rid: np.ndarray, pick: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each call's (results, not NULL) over the after sequence ``rid`` with frames
+        ``[lo, hi]``, for the positions ``pick``."""
         n = len(rid)
-        idx = np.arange(n)
-        start = np.ones(n, dtype=bool)
-        start[1:] = gid[1:] != gid[:-1]
-        first = np.maximum.accumulate(np.where(start, idx, 0))
-        lo = first if self.spec.preceding is None else np.maximum(first, idx - self.spec.preceding)
-        hi = idx if peer is None else _group_end(peer)
         args = sorted({a for _, a, _ in self.spec.calls if a})
         table = self.side.values(rid).select(args) if n else None
         out = []

@@ -19,8 +19,10 @@ Contract:
   here not yet).
 - Over an updating input (a GROUP BY, Top-N, outer join, … upstream; Flink rejects this):
   ORDER BY any columns or expressions, ASC or DESC, NULLS FIRST or LAST; ROWS frames
-  (``N PRECEDING`` or ``UNBOUNDED PRECEDING``) and RANGE from UNBOUNDED PRECEDING (also the
-  default frame; other RANGE frames are NotSupportedError). Output is a changelog: applied, it is the batch answer over the input
+  (``N PRECEDING`` or ``UNBOUNDED PRECEDING``), RANGE from UNBOUNDED PRECEDING (also the
+  default frame) and bounded RANGE frames over one sort key — an integer with a number
+  (``RANGE BETWEEN 3 PRECEDING AND CURRENT ROW``) or a TIMESTAMP with an INTERVAL (other
+  RANGE frames are NotSupportedError). Output is a changelog: applied, it is the batch answer over the input
   as it stands. Operator ``over-aggregate-updating`` (:mod:`flowsql.operators.over_updating`).
 - Not supported (NotSupportedError): DISTINCT calls, other functions, OVER together with
   GROUP BY / HAVING / SELECT DISTINCT, SUM/AVG over DECIMAL, MIN/MAX over non-numeric,
@@ -131,7 +133,9 @@ def _definition(w: exp.Window, select: exp.Select) -> exp.Window:
     return w
 
 
-def _frame(w: exp.Window) -> tuple[bool, int | None]:
+def _frame(w: exp.Window, numeric_range: bool = False) -> tuple[bool, int | None]:
+    """(ROWS?, how far back: rows, RANGE milliseconds — or, with ``numeric_range``, a RANGE
+    number literal —, None for UNBOUNDED)."""
     from flowsql.planner.windows import interval_ms
 
     spec = w.args.get("spec")
@@ -149,10 +153,11 @@ def _frame(w: exp.Window) -> tuple[bool, int | None]:
         return rows, 0
     if spec.args.get("start_side") != "PRECEDING":
         raise NotSupportedError("an OVER frame that starts after CURRENT ROW")
-    if rows:
-        if not (isinstance(start, exp.Literal) and not start.is_string and start.this.isdigit()):
+    count = isinstance(start, exp.Literal) and not start.is_string and start.this.isdigit()
+    if rows or (numeric_range and count):
+        if not count:
             raise ValidationError(f"ROWS frames take a row count: {sql(start)} PRECEDING")
-        return True, int(start.this)
+        return rows, int(start.this)
     if not isinstance(start, exp.Interval):
         raise ValidationError(f"RANGE frames over a time attribute take an INTERVAL: {sql(start)} PRECEDING",
                               hint="RANGE BETWEEN INTERVAL '10' SECOND PRECEDING AND CURRENT ROW")
@@ -200,7 +205,8 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
                 order = list(d.args["order"].expressions) if d.args.get("order") else []
                 if updating:
                     sort = _updating_order(d, w, order, column_for)
-                    frame = _frame(d)
+                    frame = _frame(d, numeric_range=True)
+                    _check_range(d, sort, frame, {f.name: f.type for f in pre_fields})
                 else:
                     _check_time_order(d, w, order, rel)
                     time_column = order[0].this.name
@@ -256,19 +262,32 @@ def _check_time_order(d: exp.Window, w: exp.Window, order: list[exp.Ordered], re
 def _updating_order(d: exp.Window, w: exp.Window, order: list[exp.Ordered],
                     column_for: Any) -> tuple[tuple[str, bool, bool], ...]:
     """The sort keys of an OVER window over an updating input: any columns or expressions
-    (hidden ``$over_o<i>`` columns); ROWS frames, and RANGE from UNBOUNDED PRECEDING."""
+    (hidden ``$over_o<i>`` columns)."""
     if not order:
         raise ValidationError(f"an OVER aggregation needs an ORDER BY{_position(w)}",
                               hint="PARTITION BY … ORDER BY … ROWS BETWEEN … PRECEDING AND CURRENT ROW")
-    spec = d.args.get("spec")
-    if spec is not None and str(spec.args.get("kind")).upper() != "ROWS" and spec.args.get("start") != "UNBOUNDED":
-        raise NotSupportedError(
-            f"a RANGE frame over an updating input that does not start at UNBOUNDED PRECEDING"
-            f"{_position(d.args['order'])}",
-            hint="RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW, or ROWS BETWEEN N PRECEDING "
-            "AND CURRENT ROW")
     return tuple((column_for(o.this, f"$over_o{j}"), bool(o.args.get("desc")), bool(o.args.get("nulls_first")))
                  for j, o in enumerate(order))
+
+
+def _check_range(d: exp.Window, sort: tuple[tuple[str, bool, bool], ...], frame: tuple[bool, int | None],
+                 types: dict[str, str]) -> None:
+    """A bounded RANGE frame over an updating input needs one sort key: an integer one with a
+    number (``RANGE BETWEEN 3 PRECEDING …``) or a TIMESTAMP with an INTERVAL."""
+    from flowsql.types import parse_type
+
+    rows, preceding = frame
+    if rows or preceding is None:
+        return
+    start = d.args["spec"].args.get("start")
+    root = parse_type(types[sort[0][0]]).root if len(sort) == 1 else ""
+    integral = root in ("TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT")
+    timed = root == "TIMESTAMP" and (isinstance(start, exp.Interval) or start == "CURRENT ROW")
+    if not (timed or (integral and not isinstance(start, exp.Interval))):
+        raise NotSupportedError(
+            f"this RANGE frame over an updating input{_position(d.args['order'])}",
+            hint="a bounded RANGE frame takes one sort key: an integer with a number (RANGE "
+            "BETWEEN 3 PRECEDING AND CURRENT ROW) or a TIMESTAMP with an INTERVAL; or ROWS frames")
 
 
 def _output_type(fn: str, arg: str | None, types: dict[str, str]) -> str:

@@ -1,8 +1,9 @@
 """Differential tests, OVER aggregation over an *updating* input (a GROUP BY or a Top-N
 upstream; Flink refuses these) in streaming mode — the changelog applied to a final table —
 vs DuckDB, at parallelism 1 and 2 (see harness): ROWS ``N PRECEDING`` and ``UNBOUNDED
-PRECEDING`` frames, RANGE from UNBOUNDED PRECEDING (the default frame), SUM / COUNT / AVG /
-MIN / MAX, NULL partition and sort keys, identical
+PRECEDING`` frames, RANGE from UNBOUNDED PRECEDING (the default frame) and bounded RANGE
+frames (an integer key with a number, a timestamp with an INTERVAL), SUM / COUNT / AVG / MIN /
+MAX, NULL partition and sort keys, identical
 rows, ASC / DESC, expressions as keys, no PARTITION BY.
 
 A ROWS frame depends on the order of rows tied on every sort key, which neither engine fixes.
@@ -64,6 +65,23 @@ CASES = {
     "range_unbounded_over_top_n": (
         f"SELECT k, v, MIN(v) OVER w AS mn, COUNT(v) OVER w AS n FROM {TOP3} "
         "WINDOW w AS (ORDER BY v DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    ),
+    # bounded RANGE: rows whose key is within N of the row's (peers included; NULL keys: the
+    # NULL rows), also deterministic under ties
+    "range_bounded_integer": (
+        "SELECT k, g, c, SUM(sv) OVER (PARTITION BY g ORDER BY c RANGE BETWEEN 2 PRECEDING AND "
+        "CURRENT ROW) AS s, COUNT(*) OVER (PARTITION BY g ORDER BY c RANGE BETWEEN 2 PRECEDING AND "
+        f"CURRENT ROW) AS n FROM {GROUPED}"
+    ),
+    "range_bounded_desc_nulls": (
+        "SELECT k, v, MAX(v) OVER w AS mx, COUNT(*) OVER w AS n, AVG(v) OVER w AS a FROM "
+        f"{TOP3} WINDOW w AS (PARTITION BY k ORDER BY v DESC NULLS FIRST RANGE BETWEEN 10 "
+        "PRECEDING AND CURRENT ROW)"
+    ),
+    "range_bounded_timestamp": (
+        "SELECT k, g, mt, SUM(c) OVER (PARTITION BY k ORDER BY mt RANGE BETWEEN INTERVAL '2' "
+        "SECOND PRECEDING AND CURRENT ROW) AS s, MIN(mt) OVER (PARTITION BY k ORDER BY mt RANGE "
+        f"BETWEEN INTERVAL '2' SECOND PRECEDING AND CURRENT ROW) AS first_mt FROM {GROUPED}"
     ),
     # expressions as partition and sort keys, an expression around the call
     "expression_keys": (

@@ -42,8 +42,9 @@ def value(o: int | None) -> int | None:
 
 
 def oracle(live: Counter, preceding: int | None, desc: bool, nulls_first: bool, rows: bool) -> Counter:
-    """ROWS: the row and ``preceding`` rows before it; RANGE (UNBOUNDED): every row up to the
-    row's last peer (equal ``o``)."""
+    """ROWS: the row and ``preceding`` rows before it; RANGE UNBOUNDED: every row up to the
+    row's last peer (equal ``o``); RANGE p: the rows whose ``o`` is within p of the row's
+    (before it in the order), or for a NULL ``o`` the NULL rows."""
     out: Counter = Counter()
     for k in {r[0] for r in live}:
         mine = [r for r in sorted(live.elements(), key=repr) if r[0] == k]
@@ -53,6 +54,12 @@ def oracle(live: Counter, preceding: int | None, desc: bool, nulls_first: bool, 
         for i, r in enumerate(part):
             end = i + 1 if rows else max(j for j, x in enumerate(part) if x[1] == r[1]) + 1
             frame = part[0 if preceding is None else max(0, i - preceding): end]
+            if not rows and preceding is not None:  # RANGE p: keys within p, NULLs: peers
+                if r[1] is None:
+                    frame = [x for x in part if x[1] is None]
+                else:
+                    low, high = (r[1], r[1] + preceding) if desc else (r[1] - preceding, r[1])
+                    frame = [x for x in part if x[1] is not None and low <= x[1] <= high]
             vs = [x[2] for x in frame if x[2] is not None]
             out[(*r, len(frame), len(vs), sum(vs) if vs else None,
                  round(sum(vs) / len(vs), 6) if vs else None,
@@ -114,7 +121,8 @@ def to_batch(changes: list[tuple[int, tuple]]) -> pa.RecordBatch:
 
 @pytest.mark.parametrize(("preceding", "desc", "nulls_first", "rows"),
                          [(2, False, True, True), (0, True, False, True), (None, False, False, True),
-                          (None, True, True, True), (None, False, True, False), (None, True, False, False)])
+                          (None, True, True, True), (None, False, True, False), (None, True, False, False),
+                          (2, False, True, False), (3, True, False, False), (0, False, False, False)])
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_applied_changelog_is_the_over_of_the_live_rows(preceding, desc, nulls_first, rows, data):

@@ -44,11 +44,14 @@ def test_over_plans(s, frame, text):
     ("SELECT k, SUM(v) OVER (ORDER BY ts) FROM t GROUP BY k, v, ts", NotSupportedError, "GROUP BY"),
     ("SELECT SUM(v) OVER (ORDER BY ts ROWS BETWEEN INTERVAL '1' SECOND PRECEDING AND CURRENT ROW) FROM t",
      ValidationError, "row count"),
-    # over an updating input: RANGE frames from UNBOUNDED PRECEDING only, and an ORDER BY
-    ("SELECT SUM(v) OVER (ORDER BY v RANGE BETWEEN 3 PRECEDING AND CURRENT ROW) FROM "
-     "(SELECT k, SUM(v) AS v FROM t GROUP BY k)", NotSupportedError,
-     r"not supported yet: a RANGE frame over an updating input that does not start at UNBOUNDED "
-     r"PRECEDING \(line 1, column 30\)"),
+    # over an updating input: a bounded RANGE takes one integer (or timestamp) sort key
+    ("SELECT SUM(v) OVER (ORDER BY s RANGE BETWEEN 3 PRECEDING AND CURRENT ROW) FROM "
+     "(SELECT s, SUM(v) AS v FROM t GROUP BY s)", NotSupportedError,
+     r"not supported yet: this RANGE frame over an updating input \(line 1, column 30\)"),
+    ("SELECT SUM(v) OVER (ORDER BY v, k RANGE BETWEEN 3 PRECEDING AND CURRENT ROW) FROM "
+     "(SELECT k, SUM(v) AS v FROM t GROUP BY k)", NotSupportedError, "RANGE frame"),
+    ("SELECT SUM(v) OVER (ORDER BY v RANGE BETWEEN INTERVAL '1' SECOND PRECEDING AND CURRENT ROW) "
+     "FROM (SELECT k, SUM(v) AS v FROM t GROUP BY k)", NotSupportedError, "RANGE frame"),
     ("SELECT SUM(v) OVER (PARTITION BY k) FROM (SELECT k, SUM(v) AS v FROM t GROUP BY k)",
      ValidationError, "needs an ORDER BY"),
 ])
@@ -73,3 +76,9 @@ def test_over_an_updating_input_default_frame_is_range(s):
                         "FROM t GROUP BY k)")
     assert "window=[RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW]" in plan
     assert "updating=[true]" in plan
+
+
+def test_over_an_updating_input_bounded_range(s):
+    plan = optimized(s, "SELECT SUM(v) OVER (PARTITION BY k ORDER BY v DESC RANGE BETWEEN 3 PRECEDING "
+                        "AND CURRENT ROW) FROM (SELECT k, SUM(v) AS v FROM t GROUP BY k)")
+    assert "window=[RANGE BETWEEN 3 PRECEDING AND CURRENT ROW]" in plan and "updating=[true]" in plan

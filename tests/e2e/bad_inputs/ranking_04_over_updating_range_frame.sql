@@ -1,7 +1,7 @@
--- An OVER aggregation over an updating input with a RANGE frame that has a bounded start.
+-- An OVER aggregation over an updating input with a bounded RANGE frame over a STRING sort key.
 -- kind: NotSupportedError
--- error: Not supported yet: a RANGE frame over an updating input that does not start at UNBOUNDED PRECEDING (line 2, column 52)
--- error: Hint: RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW, or ROWS BETWEEN N PRECEDING AND CURRENT ROW
+-- error: Not supported yet: this RANGE frame over an updating input (line 2, column 51)
+-- error: Hint: a bounded RANGE frame takes one sort key: an integer with a number (RANGE BETWEEN 3 PRECEDING AND CURRENT ROW) or a TIMESTAMP with an INTERVAL; or ROWS frames
 SET 'execution.runtime-mode' = 'streaming';
-SELECT url, SUM(n) OVER (PARTITION BY url ORDER BY n RANGE BETWEEN 2 PRECEDING AND CURRENT ROW) AS s
+SELECT url, SUM(n) OVER (PARTITION BY id ORDER BY url RANGE BETWEEN 2 PRECEDING AND CURRENT ROW) AS s
 FROM (SELECT url, id, COUNT(*) AS n FROM clicks GROUP BY url, id);
