@@ -4,7 +4,7 @@ windows (Flink's ``WindowJoinOperator``), emitted when the window closes.
 Contract:
 - Two append-only inputs (0 = left, 1 = right) whose rows carry their window's start and end
   (TIMESTAMP(3) columns ``left_window`` / ``right_window``: (start, end) names, made by a
-  window table function with the same window on both sides). Rows match when their
+  window table function or a window aggregate, with the same window on both sides). Rows match when their
   windows are equal, their join keys (``left_keys`` / ``right_keys``, same Arrow types) are
   equal and none is NULL, and the ``residual`` (over the output columns) is TRUE. Windows
   are equal when their ends are (both sides have the same window kind and sizes), so
