@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.planner.explain_text import optimized
+
 HOP = "HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '10' SECOND)"
 INNER = ("SELECT k, COUNT(*) AS c, window_start AS ws, window_end AS we FROM TABLE({w}) "
          "GROUP BY k, window_start, window_end")
@@ -19,11 +21,6 @@ def tables(session, tmp_path):
         f"'1' SECOND) WITH ('connector' = 'filesystem', 'path' = '{tmp_path / 't.csv'}', "
         "'format' = 'csv')")
     return session
-
-
-def optimized(session, sql: str) -> str:
-    text = session.execute_one("EXPLAIN " + sql).message
-    return text.split("== Optimized Logical Plan ==")[1].split("== Physical Plan ==")[0]
 
 
 @pytest.mark.parametrize("window, tumble", [
