@@ -13,7 +13,7 @@ Contract (:class:`TimedRows`):
   ``np.searchsorted`` calls. A probe costs O(state · log state) when the state changed, then
   O(queries · log state + matches).
 - :meth:`TimedRows.evict` removes the rows a boolean mask marks and returns them (with their
-  ``matched`` flags).
+  ``matched`` flags); it copies only the appended chunks that keep some rows and lose others.
 - :meth:`TimedRows.table` / :meth:`TimedRows.restore` convert the rows to and from one
   Arrow table: the side's columns, then ``$time`` and ``$matched`` (or the ``flag`` name
   given; the operator adds the key columns).
@@ -67,17 +67,30 @@ class TimedRows:
         self._index = None
 
     def evict(self, dead: np.ndarray) -> tuple[pa.Table, np.ndarray]:
-        """Remove the rows where ``dead`` is True; return them and their ``matched`` flags."""
+        """Remove the rows where ``dead`` is True; return them and their ``matched`` flags.
+        Works chunk by chunk (the appended tables): a chunk wholly dead or wholly alive is
+        moved, not copied."""
         if not dead.any():
             return self.schema.empty_table(), np.zeros(0, dtype=bool)
-        table = self.rows()
-        gone = table.filter(pa.array(dead))
+        gone: list[pa.Table] = []
+        kept: list[pa.Table] = []
+        at = 0
+        for chunk in self._tables:
+            part = dead[at:at + chunk.num_rows]
+            at += chunk.num_rows
+            if not part.any():
+                kept.append(chunk)
+            elif part.all():
+                gone.append(chunk)
+            else:
+                gone.append(chunk.filter(pa.array(part)))
+                kept.append(chunk.filter(pa.array(~part)))
         flags = self.matched[dead]
         keep = ~dead
-        self._tables = [table.filter(pa.array(keep))]
+        self._tables = kept
         self.key, self.time, self.matched = self.key[keep], self.time[keep], self.matched[keep]
         self._index = None
-        return gone, flags
+        return (gone[0] if len(gone) == 1 else pa.concat_tables(gone)), flags
 
     def _build(self) -> tuple[np.ndarray, ...]:
         order = np.lexsort((self.time, self.key))

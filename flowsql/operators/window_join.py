@@ -4,9 +4,12 @@ windows (Flink's ``WindowJoinOperator``), emitted when the window closes.
 Contract:
 - Two append-only inputs (0 = left, 1 = right) whose rows carry their window's start and end
   (TIMESTAMP(3) columns ``left_window`` / ``right_window``: (start, end) names, made by a
-  window table function with the same window on both sides). Rows match when their
+  window table function or a window aggregate, with the same window on both sides). Rows match when their
   windows are equal, their join keys (``left_keys`` / ``right_keys``, same Arrow types) are
-  equal and none is NULL, and the ``residual`` (over the output columns) is TRUE.
+  equal and none is NULL, and the ``residual`` (over the output columns) is TRUE. Windows
+  are equal when their ends are (both sides have the same window kind and sizes), so
+  without join keys the window end is the key id; with keys, a key index over keys and
+  window gives it.
 - Rows wait in state until the watermark reaches ``window_end - 1``; then, per watermark
   advance, one output batch holds every closed window's pairs and, for an outer side, its
   rows without a match NULL-padded. Output is append-only (no ``$row_kind``): the left
@@ -43,6 +46,8 @@ from flowsql.operators.join_parts import (
 )
 from flowsql.operators.join_state import expand
 from flowsql.state.keyindex import KeyIndex
+
+_END_ID = 1 << 62  # key id of a window without join keys: its end (ms) + this, never < 0
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,12 @@ class WindowJoinOperator(Operator):
         """(key id over join keys + window, window end ms) of every row."""
         keys = (self.spec.left_keys, self.spec.right_keys)[index]
         start, end = (self.spec.left_window, self.spec.right_window)[index]
+        ends, valid = epoch_ms(table.column(end))
+        if not keys:  # equal windows end alike: the window end itself is the key id
+            if table.column(start).null_count:
+                valid &= table.column(start).is_valid().to_numpy(zero_copy_only=False)
+            return np.where(valid, ends + _END_ID, -1), ends
         cols = [table.column(n) for n in (*keys, start, end)]
-        ends, _ = epoch_ms(table.column(end))
         return key_ids(self.keys, [*self.key_names, "$ws", "$we"], cols), ends
 
     # -- data ----------------------------------------------------------------------------

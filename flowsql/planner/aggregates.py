@@ -4,7 +4,9 @@ Contract of :func:`plan_aggregation` (expressions arrive with table qualifiers s
 1. GROUP BY keys: a plain column stays a key under its name; any other expression is
    computed by the pre-projection under the select item's alias when one selects exactly that
    expression, else ``EXPR$k``. For window aggregations ``window_start``/``window_end`` (and
-   ``window_time``) are window columns, not keys.
+   ``window_time``) are window columns, not keys; GROUP BY must name ``window_bounds`` (both
+   bounds; only ``window_end`` for a cascaded aggregation, whose start is a key:
+   :mod:`flowsql.planner.cascaded_windows`).
 2. Aggregate calls (COUNT/COUNT(*)/COUNT(DISTINCT)/SUM/MIN/MAX/AVG/FIRST_VALUE/LAST_VALUE,
    each optionally ``FILTER (WHERE ...)``) found anywhere in the select list and HAVING become
    :class:`~flowsql.operators.specs.AggCall` (identical calls share one). A non-column argument
@@ -91,6 +93,7 @@ def plan_aggregation(
     window: bool = False,
     time_column: str | None = None,
     partition_keys: list[str] | None = None,
+    window_bounds: tuple[str, ...] = ("window_start", "window_end"),
 ) -> AggregatePlan:
     plan = AggregatePlan()
     pre: dict[str, str] = {}  # name -> SQL
@@ -121,7 +124,7 @@ def plan_aggregation(
         key_by_sql[text] = name
         add_pre(name, g)
         plan.keys.append(name)
-    if window and not {"window_start", "window_end"} <= set(plan.window_columns):
+    if window and not set(window_bounds) <= set(plan.window_columns):
         raise ValidationError(
             "a window aggregation must GROUP BY both window_start and window_end",
             hint="GROUP BY window_start, window_end[, keys]",

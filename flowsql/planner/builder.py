@@ -42,6 +42,7 @@ from flowsql.operators.python_group_aggregate import check_planned as check_pyth
 from flowsql.operators.specs import GroupAggregateSpec, WindowAggregateSpec, WindowSpec
 from flowsql.planner import validate as checks
 from flowsql.planner.aggregates import col, contains_aggregate, plan_aggregation, sql
+from flowsql.planner.cascaded_windows import find_cascade, window_properties
 from flowsql.planner.comma_joins import comma_conditions
 from flowsql.planner.ctes import cte_relation, isolated, plan_with
 from flowsql.planner.hints import check_query_hints, input_names, item_names, state_ttl, ttl_for
@@ -483,11 +484,18 @@ class PlanBuilder:
         state_ttl_ms: int | None = None,
     ) -> Relation:
         window = rel.window
+        # GROUP BY the window columns of a window aggregate's output: the same windows again
+        cascade = find_cascade(rel, group)
+        source = rel.node
+        if cascade is not None:
+            exprs = [e for _, e in items] + group + ([having] if having is not None else [])
+            source, window = _merge_calc(cascade.prepare(rel.node, exprs)), cascade.tumble
         plan = plan_aggregation(
-            items, group, having, names(rel.node.schema),
+            items, group, having, names(source.schema),
             window=window is not None,
             time_column=window.time_column if window else None,
             partition_keys=rel.partition_keys,
+            window_bounds=("window_end",) if cascade is not None else ("window_start", "window_end"),
         )
         if window is None and not plan.keys and not plan.aggs:
             raise ValidationError("GROUP BY needs at least one key or aggregate")
@@ -497,9 +505,9 @@ class PlanBuilder:
             plan.keys.append(GLOBAL_KEY)
             plan.pre.append((GLOBAL_KEY, "0"))
         # pre-projection
-        pre_fields = tuple(Field(n, type_text(expr_type(e, rel.node.schema, self.config))) for n, e in plan.pre)
-        pre = Calc(schema=pre_fields, input=rel.node, projections=tuple(plan.pre))
-        inp = rel.node if pre.is_identity else _merge_calc(pre)
+        pre_fields = tuple(Field(n, type_text(expr_type(e, source.schema, self.config))) for n, e in plan.pre)
+        pre = Calc(schema=pre_fields, input=source, projections=tuple(plan.pre))
+        inp = source if pre.is_identity else _merge_calc(pre)
         # the aggregate
         from flowsql.operators.accumulators import Accumulators
         from flowsql.types import from_arrow
@@ -518,12 +526,16 @@ class PlanBuilder:
         node: LogicalNode
         time_attrs: set[str] = set()
         proc_attrs: set[str] = set()
+        window_of: dict[str, tuple[WindowSpec, str]] = {}
         if window is not None:
             spec = WindowAggregateSpec(window, tuple(plan.keys), tuple(plan.aggs), tuple(plan.window_columns))
             node = WindowAggregate(schema=tuple(agg_fields), input=inp, spec=spec,
-                                   late_sink=None if window.proctime else rel.late_sink)
+                                   late_sink=None if window.proctime or cascade else rel.late_sink,
+                                   cascaded=cascade.window if cascade is not None else None)
             if "window_time" in plan.window_columns:
                 (proc_attrs if window.proctime else time_attrs).add("window_time")
+            window_of = (cascade.output_properties() if cascade is not None
+                         else window_properties(window, plan.window_columns))
             having_sql = None
         else:
             spec_g = GroupAggregateSpec(tuple(plan.keys), tuple(plan.aggs))
@@ -536,7 +548,8 @@ class PlanBuilder:
         if window is not None and plan.having is not None:
             self._check_bool(plan.having, node.schema, "HAVING")
             node = _filter(node, sql(plan.having))
-        agg_rel = Relation(node, time_attrs=time_attrs, proc_attrs=proc_attrs)
+        agg_rel = Relation(node, time_attrs=time_attrs, proc_attrs=proc_attrs,
+                           window_of=window_of if window is not None else {})
         return self._project(agg_rel, plan.select)
 
     # -- FROM --------------------------------------------------------------------------------

@@ -202,6 +202,9 @@ class WindowAggregate(LogicalNode):
     spec: WindowAggregateSpec = field(default=None)  # type: ignore[assignment]
     late_sink: TableDefinition | None = None
     two_phase: bool = False
+    # the window of the input's window columns, when this aggregates them again
+    # (flowsql.planner.cascaded_windows)
+    cascaded: WindowSpec | None = None
 
     @property
     def inputs(self) -> tuple[LogicalNode, ...]:
@@ -210,6 +213,8 @@ class WindowAggregate(LogicalNode):
     def label(self) -> str:
         s = self.spec
         parts = [f"window=[{_window_text(s.window)}]"]
+        if self.cascaded is not None:
+            parts.append(f"cascaded=[{_window_text(self.cascaded)}]")
         if s.keys:
             parts.append(f"keys=[{', '.join(_q(k) for k in s.keys)}]")
         parts.append(f"aggs=[{', '.join(agg_text(a) for a in s.aggs)}]")

@@ -7,10 +7,11 @@ Contract:
   (TIMESTAMP(3)), one row per window a row is in. As in Flink, ``window_time`` is the
   relation's event-time attribute afterwards and the original time column is a plain
   timestamp. ``Relation.window_of`` records which columns are a window's start and end
-  (the builder carries it through projections and renames). SESSION without aggregation is
-  a NotSupportedError.
+  (the builder carries it through projections and renames; a window aggregate's output
+  carries them too: :mod:`flowsql.planner.cascaded_windows`). SESSION without aggregation
+  is a NotSupportedError.
 - :func:`window_join_keys` finds a window join: a join whose inputs both carry window
-  columns and whose condition equates ``window_start`` with ``window_start`` and
+  columns (window TVFs, window aggregates, cascaded ones: Nexmark q5) and whose condition equates ``window_start`` with ``window_start`` and
   ``window_end`` with ``window_end``. The windows must be the same (kind, size, slide or
   step, offset), else ValidationError. The other equalities are the join keys (none: the
   join runs on one subtask). The result is a :class:`WindowJoin` (INNER / LEFT / RIGHT /

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowsql.errors import NotSupportedError, ValidationError
+from tests.planner.explain_text import optimized
 
 DDL = """
 CREATE TABLE t (k INT, v BIGINT, s STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
@@ -16,11 +17,6 @@ WITH ('connector' = 'datagen', 'number-of-rows' = '10');
 def s(session):
     session.execute_one(DDL)
     return session
-
-
-def optimized(s, sql: str) -> str:
-    text = s.execute_one("EXPLAIN " + sql).message
-    return text.split("== Optimized Logical Plan ==")[1].split("== Physical Plan ==")[0]
 
 
 @pytest.mark.parametrize("frame, text", [

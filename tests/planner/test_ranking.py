@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.planner.explain_text import optimized
+
 DDL = """
 CREATE TABLE t (k INT, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
 WITH ('connector' = 'datagen', 'number-of-rows' = '10');
@@ -17,11 +19,6 @@ TVF = "TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND))"
 def s(session):
     session.execute_one(DDL)
     return session
-
-
-def optimized(s, sql: str) -> str:
-    text = s.execute_one("EXPLAIN " + sql).message
-    return text.split("== Optimized Logical Plan ==")[1].split("== Physical Plan ==")[0]
 
 
 @pytest.mark.parametrize("cols, order, where, expected", [
