@@ -174,6 +174,11 @@ class _Builder:
         mode = source_changelog_mode(t)
         if mode != "append":
             params["changelog"] = mode  # the source's rows carry ROW_KIND (EXPLAIN shows it)
+        physical = _physical_schema(t)
+        project = _source_projection(n, t, physical, mode)
+        if project is not None:
+            params["project"] = list(project)  # the source reads only these columns
+            physical = tuple(f for f in physical if f.name in project)
         key = json.dumps(params, sort_keys=True)
         shared = self.sources.get(key)
         if shared is not None and shared[1] != self.sink_index:
@@ -181,7 +186,6 @@ class _Builder:
         else:
             src = self.add("source", f"Source({t.name.name})", params, self.parallelism)
             self.sources.setdefault(key, (src, self.sink_index))
-        physical = tuple(f for f in _physical_schema(t))
         src, physical = self._changelog_source(t, src, physical, mode)
         from flowsql.planner.aggregates import col, sql
 
@@ -328,6 +332,35 @@ def _physical_schema(table: Any) -> Schema:
 
     return tuple(Field(c.name, str(parse_type(c.data_type or "STRING")))
                  for c in source_columns(table, factory_for(table)))
+
+
+def _source_projection(n: Scan, table: Any, physical: Schema, mode: str) -> tuple[str, ...] | None:
+    """The source columns the scan reads, when its connector can read only those
+    (``ConnectorFactory.can_project``) and they are fewer than all; else None (read all).
+
+    Read: the fields of the scan's output that are source columns, the columns its computed
+    columns, pushed filter and watermark expression read (the watermark is evaluated on the
+    raw source batch), and ``Scan.columns`` (projection pruning's answer). At least one
+    column, so batches keep their row count. A changelog source (``mode`` other than
+    append) reads all its columns: its format decodes whole rows with their row kind."""
+    from connectors.registry import factory_for
+    from flowsql.planner.rules.refs import referenced
+
+    if mode != "append" or not getattr(factory_for(table), "can_project", False):
+        return None
+    available = {f.name for f in physical}
+    computed = dict(n.computed)
+    need = {c for c in n.columns if c in available}
+    for name in [f.name for f in n.schema] + sorted(referenced(n.filter, set(computed))):
+        need |= referenced(computed[name], available) if name in computed else ({name} & available)
+    need |= referenced(n.filter, available)
+    if n.watermark is not None:
+        need |= referenced(n.watermark.expression, available)
+    if not need:
+        need = {physical[0].name}
+    if len(need) == len(available):
+        return None
+    return tuple(f.name for f in physical if f.name in need)
 
 
 def _calc_params(
