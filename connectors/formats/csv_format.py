@@ -146,11 +146,13 @@ def _query_read(
     ]
     if options.get("csv.allow-comments"):
         args.append("comment = '#'")
-    strings = [c.name for c in columns if is_string_column(c)]
-    if options.get("csv.null-literal") is None and strings:
-        args.append("force_not_null = [" + ", ".join(literal(s) for s in strings) + "]")
     file_list = "[" + ", ".join(literal(f) for f in files) + "]"
-    select = ", ".join(ident(c.name) for c in columns if c.name in wanted)
+    # without a null literal an empty string field is the empty string (not force_not_null:
+    # DuckDB applies it to the wrong column when only some columns are selected)
+    empty = options.get("csv.null-literal") is None
+    select = ", ".join(
+        f"COALESCE({ident(c.name)}, '') AS {ident(c.name)}" if empty and is_string_column(c)
+        else ident(c.name) for c in columns if c.name in wanted)
     sql = f"SELECT {select} FROM read_csv({file_list}, {', '.join(args)})"
 
     con = connect()

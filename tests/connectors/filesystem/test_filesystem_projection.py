@@ -172,3 +172,16 @@ def test_translate_keeps_changelog_sources_whole(session, tmp_path):
     session.execute_one(f"CREATE TABLE cdc (a BIGINT, b STRING) WITH ('connector' = "
                         f"'filesystem', 'path' = '{tmp_path}', 'format' = 'debezium-json')")
     assert "project" not in _source(session, "SELECT a FROM cdc")
+
+
+def test_csv_query_path_projection_keeps_empty_field_semantics(tmp_path):
+    """Outside the fast path (a TIMESTAMP column): an empty field is NULL for an integer and
+    the empty string for a string, whichever columns are selected."""
+    path = tmp_path / "t.csv"
+    path.write_text('"k0",,12,"",2024-01-01 00:00:00.000\n')
+    cols = [Column("k", "STRING"), Column("g", "INT"), Column("v", "BIGINT"),
+            Column("s", "STRING"), Column("ts", "TIMESTAMP(3)")]
+    for names in (["g", "ts"], ["g", "s"], ["k", "v"]):
+        row = csv_format.stream_csv(str(path), cols, names, {}).read_all().to_pylist()[0]
+        assert row == {n: {"k": "k0", "g": None, "v": 12, "s": ""}.get(n, row.get("ts"))
+                       for n in names}
