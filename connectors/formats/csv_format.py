@@ -23,6 +23,10 @@ optional sign and surrounding blanks; any valid UTF-8 text; an empty or quoted-e
 is NULL for integers, the empty string for strings; empty lines are skipped by both) and
 converts it to the same values, so any file Arrow refuses (a bad value, a wrong field count,
 invalid UTF-8) is read again by the query, which reports or skips the bad records as above.
+
+Batch mode reads whole tables with :func:`read_csv`; the streaming filesystem source reads one
+file at a time with :func:`stream_csv`, block by block, converting only the fields of the
+columns the query reads (the other fields are split, so the field count is still checked).
 """
 
 from __future__ import annotations

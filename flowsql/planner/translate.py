@@ -9,7 +9,9 @@ Contract:
 - :func:`translate` turns one or more planned sinks (one per INSERT of a statement set, or the
   client sink of a SELECT) into ONE job graph. Per sink, operators are emitted inputs first:
   ``source`` (the connector reader; watermark generation with the rowtime expression and
-  delay; batch size / latency bound from mini-batch settings; idle timeout) → ``calc``
+  delay; batch size / latency bound from mini-batch settings; idle timeout; ``project``: the
+  only columns an append-only source of a ``can_project`` connector reads, those the scan's
+  output, computed columns, filter and watermark read, see :func:`_source_projection`) → ``calc``
   (projection of the needed columns, computed columns, pushed filter) → ``calc`` ... →
   (exchange) → ``window-aggregate`` | ``session-window`` | ``group-aggregate`` → ``calc`` →
   ``collect-sink`` | ``sink``; a join reads its two inputs' operators (left first) into a
