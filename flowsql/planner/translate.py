@@ -11,7 +11,8 @@ Contract:
   ``source`` (the connector reader; watermark generation with the rowtime expression and
   delay; batch size / latency bound from mini-batch settings; idle timeout; ``project``: the
   only columns an append-only source of a ``can_project`` connector reads, those the scan's
-  output, computed columns, filter and watermark read, see :func:`_source_projection`) → ``calc``
+  output, computed columns, filter and watermark read, see :func:`_source_projection`; not
+  in a statement set of several INSERTs, so their scans stay shareable) → ``calc``
   (projection of the needed columns, computed columns, pushed filter) → ``calc`` ... →
   (exchange) → ``window-aggregate`` | ``session-window`` | ``group-aggregate`` → ``calc`` →
   ``collect-sink`` | ``sink``; a join reads its two inputs' operators (left first) into a
@@ -82,6 +83,9 @@ class _Builder:
     sink_index: int = 0  # which sink (INSERT of a statement set) is being translated
     # source operators by their params: the INSERTs of a statement set share a scan
     sources: dict[str, tuple[OperatorSpec, int]] = field(default_factory=dict)
+    # sources read only the needed columns (``project``); off for a statement set of several
+    # INSERTs, whose scans of one table must stay identical to be shared
+    project_sources: bool = True
 
     def add(self, kind: str, name: str, params: dict[str, Any], parallelism: int) -> OperatorSpec:
         # uid: stable across parallelism (a two-phase plan adds only stateless local
@@ -177,7 +181,7 @@ class _Builder:
         if mode != "append":
             params["changelog"] = mode  # the source's rows carry ROW_KIND (EXPLAIN shows it)
         physical = _physical_schema(t)
-        project = _source_projection(n, t, physical, mode)
+        project = _source_projection(n, t, physical, mode) if self.project_sources else None
         if project is not None:
             params["project"] = list(project)  # the source reads only these columns
             physical = tuple(f for f in physical if f.name in project)
@@ -387,7 +391,8 @@ def translate(
     settings: SourceSettings | None = None,
 ) -> JobGraph:
     sinks = [sinks] if isinstance(sinks, Sink) else list(sinks)
-    b = _Builder(max(int(parallelism), 1), settings or SourceSettings())
+    b = _Builder(max(int(parallelism), 1), settings or SourceSettings(),
+                 project_sources=len(sinks) == 1)
     from flowsql.planner.changelog import infer
 
     for i, s in enumerate(sinks):

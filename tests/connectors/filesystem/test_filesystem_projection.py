@@ -185,3 +185,25 @@ def test_csv_query_path_projection_keeps_empty_field_semantics(tmp_path):
         row = csv_format.stream_csv(str(path), cols, names, {}).read_all().to_pylist()[0]
         assert row == {n: {"k": "k0", "g": None, "v": 12, "s": ""}.get(n, row.get("ts"))
                        for n in names}
+
+
+def test_statement_set_still_reads_a_file_table_once(session, tmp_path):
+    """Two INSERTs reading different columns of one file table share its scan (a statement
+    set's sources read every column), and each sink gets its columns."""
+    pq.write_table(_rows(300), tmp_path / "src.parquet")
+    session.execute_one(f"CREATE TABLE src (a BIGINT, b STRING, c BIGINT, d STRING) WITH "
+                        f"('connector' = 'filesystem', 'path' = '{tmp_path / 'src.parquet'}', "
+                        f"'format' = 'parquet')")
+    for name, cols in (("out_a", "a BIGINT"), ("out_cd", "c BIGINT, d STRING")):
+        session.execute_one(f"CREATE TABLE {name} ({cols}) WITH ('connector' = 'filesystem', "
+                            f"'path' = '{tmp_path / name}', 'format' = 'parquet')")
+    session.execute_one("SET 'table.dml-sync' = 'true'")
+    r = session.execute_one("EXECUTE STATEMENT SET BEGIN INSERT INTO out_a SELECT a FROM src; "
+                            "INSERT INTO out_cd SELECT c, d FROM src WHERE a < 10; END")
+    from flowsql.session import streaming
+
+    metrics = streaming.cluster(session).metrics(r.job_id)
+    assert sum(m.records_out for op, m in metrics.items() if "source" in op) == 300
+    assert pq.read_table(tmp_path / "out_a").num_rows == 300
+    assert sorted(pq.read_table(tmp_path / "out_cd").column("c").to_pylist()) == [
+        i * 10 for i in range(10)]
