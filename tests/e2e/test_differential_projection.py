@@ -36,10 +36,13 @@ def _declare(d: Differential, name: str, path: Path, fmt: str, columns: str,
         f"WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = '{fmt}')")
 
 
-def _settings(d: Differential, data: Input) -> None:
+def _differential(data: Input) -> Differential:
+    """A Differential with ``data``'s batch size and parallelism (tables declared by hand)."""
+    d = Differential()
     d.execute(f"SET 'table.exec.mini-batch.size' = '{data.batch_size}'")
     d.execute(f"SET 'parallelism.default' = '{data.parallelism}'")
     d.execute("SET 'execution.embedded.parallelism' = 'threads'")
+    return d
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "json"])
@@ -56,8 +59,7 @@ def test_projection_parquet_json(fmt, data):
 @DIFF_SETTINGS
 @given(data=inputs())
 def test_projection_csv(data):
-    with Differential() as d:
-        _settings(d, data)
+    with _differential(data) as d:
         path = d.root / "t.csv"
         pacsv.write_csv(data.table.drop(["r"]), path, pacsv.WriteOptions(include_header=False))
         _declare(d, "t", path, "csv", CSV_COLUMNS)
@@ -86,8 +88,7 @@ PARTITIONED = [
 @given(data=inputs())
 def test_projection_partitioned(data):
     """A table PARTITIONED BY (g): one Parquet file per g value under ``g=<value>``."""
-    with Differential() as d:
-        _settings(d, data)
+    with _differential(data) as d:
         root = d.root / "pt"
         table = data.table
         g = table.column("g")
