@@ -29,7 +29,10 @@ Streaming contract:
   *after* the last record read"; ``seek(split, position)`` before ``read(split)`` resumes
   there. A reader without positions returns None and cannot be restored. A reader's batches
   hold :func:`source_columns`: the physical columns, then the metadata columns when its
-  factory declares :meth:`ConnectorFactory.readable_metadata`.
+  factory declares :meth:`ConnectorFactory.readable_metadata`. A factory that sets
+  ``can_project`` takes ``source_reader(..., project=[names])``: its reader's batches then
+  hold only those columns (a subset of :func:`source_columns`, in that order); the planner
+  asks for it only on append-only sources.
 - A :class:`SinkWriter` has ``write(batch)`` (called for every non-empty input batch, in
   order) and ``finish()`` (called once at end of input, after the final watermark).
   A writer may add ``bind_subtask(index, parallelism)`` (called when its subtask opens) and
@@ -174,6 +177,8 @@ class ConnectorFactory(abc.ABC):
         raise ConnectorError(f"connector '{self.identifier}' cannot be written as a streaming sink")
 
     can_lookup: bool = False  # True where create_lookup is implemented
+    # True where source_reader takes ``project=[column names]`` (module docstring)
+    can_project: bool = False
 
     def create_lookup(self, table: TableDefinition, options: dict[str, Any],
                       key_names: tuple[str, ...]) -> Any:

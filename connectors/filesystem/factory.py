@@ -23,6 +23,11 @@ Contract:
   (+I/-U/+U/-D, :mod:`connectors.formats.cdc_json`; :meth:`source_changelog_mode`); batch
   mode refuses to read them (as Flink does) and neither mode writes them yet; they cannot be
   PARTITIONED BY yet.
+- Projection (``can_project``): the streaming source reads only the physical columns the
+  planner names (``source_reader(..., project=...)``; parquet columns, csv fields converted,
+  json keys extracted; partition columns from the directories; a changelog format decodes
+  whole rows). Batch mode reads parquet through DuckDB, which reads only the columns the
+  query uses; batch csv / json scans and lookup tables read every column.
 - :meth:`FilesystemFactory.create_lookup`: lookup joins read the whole table (csv / json /
   parquet, not the changelog formats) into a :class:`connectors.lookup.FullCache`, reloaded
   on the ``lookup.*`` options (:data:`connectors.lookup.LOOKUP_OPTIONS`).
@@ -171,12 +176,16 @@ class FilesystemFactory(ConnectorFactory):
         directory = sink_directory(options["path"])
         return FilesystemSink(table, directory, options["format"], options)
 
+    can_project = True
+
     def source_reader(
-        self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1
+        self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1,
+        project: list[str] | None = None,
     ) -> Any:
-        """Streaming: one bounded split per file (:class:`connectors.filesystem.streaming.FilesReader`)."""
+        """Streaming: one bounded split per file (:class:`connectors.filesystem.streaming.FilesReader`);
+        ``project``: read only these physical columns (:func:`.streaming.read_file`)."""
         self._check_partitions(table)
-        return FilesReader(table, options)
+        return FilesReader(table, options, project)
 
     def sink_writer(self, table: TableDefinition, options: dict[str, Any]) -> Any:
         """Streaming: part files; a changelog input adds a ``row_kind`` column."""

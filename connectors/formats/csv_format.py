@@ -23,11 +23,15 @@ optional sign and surrounding blanks; any valid UTF-8 text; an empty or quoted-e
 is NULL for integers, the empty string for strings; empty lines are skipped by both) and
 converts it to the same values, so any file Arrow refuses (a bad value, a wrong field count,
 invalid UTF-8) is read again by the query, which reports or skips the bad records as above.
+
+Batch mode reads whole tables with :func:`read_csv`; the streaming filesystem source reads one
+file at a time with :func:`stream_csv`, block by block, converting only the fields of the
+columns the query reads (the other fields are split, so the field count is still checked).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -36,7 +40,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from catalog.table import Column
-from connectors.base import OptionSpec
+from connectors.base import OptionSpec, columns_schema
 from connectors.formats.duck import conform, connect, duck_type, ident, is_string_column, literal
 from flowsql.errors import ConnectorError, MalformedRecordError
 
@@ -88,8 +92,55 @@ def read_csv(
     fast = _fast_read(files, schema, options)
     if fast is not None:
         return fast
+    return _query_read(files, columns, [c.name for c in columns], schema, options, on_skipped)
+
+
+def stream_csv(
+    path: str, columns: Sequence[Column], read: Sequence[str] | None, options: dict[str, Any],
+    on_skipped: Callable[[int], None] | None = None,
+) -> pa.RecordBatchReader:
+    """One CSV file whose fields are ``columns`` (by position) as a stream of batches of the
+    columns named in ``read`` (all when None), in ``columns`` order. Only those fields are
+    converted: the others are split (the field count is checked) but not decoded, so a bad
+    value there is no malformed record. On the fast path (module docstring) Arrow's reader
+    streams the file block by block, so memory stays at about one block; if Arrow refuses a
+    block, the query reads the file and the rows Arrow already gave are skipped (they are the
+    query's first rows: it accepts everything Arrow accepts, in the same order)."""
+    names = [c.name for c in columns] if read is None else list(read)
+    schema = columns_schema([c for c in columns if c.name in set(names)])
+    # the stream's schema: every column nullable (NOT NULL is the planner's to enforce), so
+    # the batches of both paths have this one schema
+    relaxed = pa.schema([f.with_nullable(True) for f in schema])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        done = 0
+        fast = _arrow_batches(path, [c.name for c in columns], schema, options)
+        if fast is not None:
+            try:
+                for batch in fast:
+                    done += batch.num_rows
+                    yield pa.RecordBatch.from_arrays(batch.columns, schema=relaxed)
+                if done:
+                    return
+            except (pa.ArrowException, OSError, ValueError):
+                pass
+        table = _query_read([path], columns, names, schema, options, on_skipped)
+        for batch in table.slice(done).to_batches():
+            yield pa.RecordBatch.from_arrays(batch.columns, schema=relaxed)
+
+    return pa.RecordBatchReader.from_batches(relaxed, batches())
+
+
+def _query_read(
+    files: Sequence[str], columns: Sequence[Column], read: Sequence[str], schema: pa.Schema,
+    options: dict[str, Any], on_skipped: Callable[[int], None] | None,
+) -> pa.Table:
+    """The DuckDB query over ``files`` (module docstring), selecting the ``read`` columns
+    (``schema``); the other fields are taken as text, not converted."""
     d = dialect(options)
-    spec = ", ".join(f"{literal(c.name)}: {literal(duck_type(c))}" for c in columns)
+    wanted = set(read)
+    spec = ", ".join(f"{literal(c.name)}: {literal(duck_type(c) if c.name in wanted else 'VARCHAR')}"
+                     for c in columns)
     args = [
         "header = false", "auto_detect = false", f"columns = {{{spec}}}",
         f"delim = {literal(d['delim'])}", f"quote = {literal(d['quote'])}",
@@ -99,11 +150,13 @@ def read_csv(
     ]
     if options.get("csv.allow-comments"):
         args.append("comment = '#'")
-    strings = [c.name for c in columns if is_string_column(c)]
-    if options.get("csv.null-literal") is None and strings:
-        args.append("force_not_null = [" + ", ".join(literal(s) for s in strings) + "]")
     file_list = "[" + ", ".join(literal(f) for f in files) + "]"
-    select = ", ".join(ident(c.name) for c in columns)
+    # without a null literal an empty string field is the empty string (not force_not_null:
+    # DuckDB applies it to the wrong column when only some columns are selected)
+    empty = options.get("csv.null-literal") is None
+    select = ", ".join(
+        f"COALESCE({ident(c.name)}, '') AS {ident(c.name)}" if empty and is_string_column(c)
+        else ident(c.name) for c in columns if c.name in wanted)
     sql = f"SELECT {select} FROM read_csv({file_list}, {', '.join(args)})"
 
     con = connect()
@@ -135,11 +188,14 @@ def _pool() -> pa.MemoryPool:
         return pa.system_memory_pool()
 
 
-def _fast_read(files: Sequence[str], schema: pa.Schema, options: dict[str, Any]) -> pa.Table | None:
-    """``files`` read by Arrow's CSV reader, or None when the options or column types are
-    outside the fast path or Arrow refuses a file (see the module docstring)."""
+def _arrow_batches(path: str, names: Sequence[str], schema: pa.Schema,
+                   options: dict[str, Any]) -> Iterator[pa.RecordBatch] | None:
+    """The fast path's batches of one file whose fields are ``names`` (by position), holding
+    ``schema``'s columns (a subset of the fields, converted to its types; the other fields
+    are split, not converted), or None when the options or those types are outside the fast
+    path. Arrow's errors (a file it refuses) are raised while iterating."""
     if (options.get("csv.null-literal") is not None or options.get("csv.escape-character")
-            or options.get("csv.allow-comments") or len(schema) < 2
+            or options.get("csv.allow-comments") or len(names) < 2 or not len(schema)
             or not all(pa.types.is_signed_integer(f.type) or f.type == pa.string()
                        for f in schema)):
         return None
@@ -150,15 +206,28 @@ def _fast_read(files: Sequence[str], schema: pa.Schema, options: dict[str, Any])
                                newlines_in_values=True, ignore_empty_lines=True)
     convert = pacsv.ConvertOptions(column_types=schema, null_values=[""],
                                    strings_can_be_null=False, quoted_strings_can_be_null=True,
-                                   check_utf8=True)
-    read = pacsv.ReadOptions(column_names=schema.names, block_size=_FAST_BLOCK_BYTES,
+                                   check_utf8=True, include_columns=schema.names)
+    read = pacsv.ReadOptions(column_names=list(names), block_size=_FAST_BLOCK_BYTES,
                              use_threads=False)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        with pacsv.open_csv(path, read_options=read, parse_options=parse,
+                            convert_options=convert, memory_pool=_pool()) as reader:
+            yield from reader
+
+    return batches()
+
+
+def _fast_read(files: Sequence[str], schema: pa.Schema, options: dict[str, Any]) -> pa.Table | None:
+    """``files`` read whole by Arrow's CSV reader, or None when the options or column types
+    are outside the fast path or Arrow refuses a file (see the module docstring)."""
     batches: list[pa.RecordBatch] = []
     try:
         for path in files:
-            with pacsv.open_csv(path, read_options=read, parse_options=parse,
-                                convert_options=convert, memory_pool=_pool()) as reader:
-                batches.extend(reader)
+            fast = _arrow_batches(path, schema.names, schema, options)
+            if fast is None:
+                return None
+            batches.extend(fast)
     except (pa.ArrowException, OSError, ValueError):
         return None
     if not batches:

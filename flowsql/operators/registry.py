@@ -21,7 +21,8 @@ Built-in kinds and their params (all plain JSON, produced by
 - ``source``: ``{"table": <TableDefinition JSON>, "connector"?: str, "watermark"?: {"expression":
   <event-time SQL over the physical columns> | "column": path | "columns": [path, ...],
   "delay_ms": int}, "batch_size"?: int, "allow_latency_ms"?: int, "idle_timeout_ms"?: int,
-  "changelog"?: "retract" | "upsert"}`` (the rows carry ROW_KIND)
+  "changelog"?: "retract" | "upsert", "project"?: [name, ...]}`` (the rows carry ROW_KIND;
+  ``project``: the source columns to read, in source order, for a ``can_project`` connector)
   - a connector's streaming reader (``ConnectorFactory.source_reader``). A given
   ``batch_size`` (a configured mini-batch size) is also the source's ``max_batch_rows``.
 - ``values-source``: ``{"schema": [[name, flink type], ...], "rows": [[...], ...],
@@ -234,8 +235,15 @@ def _late_writer(params: dict[str, Any]) -> LateRowsWriter | None:
 # -- builders: sources and sinks ---------------------------------------------------------------
 def _build_connector_source(params: dict[str, Any], env: BuildEnv) -> SourceOperator:
     table, factory, options = _table_and_factory(params)
-    reader = factory.source_reader(table, options, parallelism=env.parallelism)
-    return _source_operator(reader, params, env, source_schema(table, factory))
+    schema = source_schema(table, factory)
+    project = params.get("project")
+    if project:  # only these columns (the planner asks only a can_project factory)
+        reader = factory.source_reader(table, options, parallelism=env.parallelism,
+                                       project=list(project))
+        schema = pa.schema([schema.field(name) for name in project])
+    else:
+        reader = factory.source_reader(table, options, parallelism=env.parallelism)
+    return _source_operator(reader, params, env, schema)
 
 
 def _build_values_source(params: dict[str, Any], env: BuildEnv) -> SourceOperator:

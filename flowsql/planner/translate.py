@@ -9,7 +9,10 @@ Contract:
 - :func:`translate` turns one or more planned sinks (one per INSERT of a statement set, or the
   client sink of a SELECT) into ONE job graph. Per sink, operators are emitted inputs first:
   ``source`` (the connector reader; watermark generation with the rowtime expression and
-  delay; batch size / latency bound from mini-batch settings; idle timeout) → ``calc``
+  delay; batch size / latency bound from mini-batch settings; idle timeout; ``project``: the
+  only columns an append-only source of a ``can_project`` connector reads, those the scan's
+  output, computed columns, filter and watermark read, see :func:`_source_projection`; not
+  in a statement set of several INSERTs, so their scans stay shareable) → ``calc``
   (projection of the needed columns, computed columns, pushed filter) → ``calc`` ... →
   (exchange) → ``window-aggregate`` | ``session-window`` | ``group-aggregate`` → ``calc`` →
   ``collect-sink`` | ``sink``; a join reads its two inputs' operators (left first) into a
@@ -80,6 +83,9 @@ class _Builder:
     sink_index: int = 0  # which sink (INSERT of a statement set) is being translated
     # source operators by their params: the INSERTs of a statement set share a scan
     sources: dict[str, tuple[OperatorSpec, int]] = field(default_factory=dict)
+    # sources read only the needed columns (``project``); off for a statement set of several
+    # INSERTs, whose scans of one table must stay identical to be shared
+    project_sources: bool = True
 
     def add(self, kind: str, name: str, params: dict[str, Any], parallelism: int) -> OperatorSpec:
         # uid: stable across parallelism (a two-phase plan adds only stateless local
@@ -174,6 +180,11 @@ class _Builder:
         mode = source_changelog_mode(t)
         if mode != "append":
             params["changelog"] = mode  # the source's rows carry ROW_KIND (EXPLAIN shows it)
+        physical = _physical_schema(t)
+        project = _source_projection(n, t, physical, mode) if self.project_sources else None
+        if project is not None:
+            params["project"] = list(project)  # the source reads only these columns
+            physical = tuple(f for f in physical if f.name in project)
         key = json.dumps(params, sort_keys=True)
         shared = self.sources.get(key)
         if shared is not None and shared[1] != self.sink_index:
@@ -181,7 +192,6 @@ class _Builder:
         else:
             src = self.add("source", f"Source({t.name.name})", params, self.parallelism)
             self.sources.setdefault(key, (src, self.sink_index))
-        physical = tuple(f for f in _physical_schema(t))
         src, physical = self._changelog_source(t, src, physical, mode)
         from flowsql.planner.aggregates import col, sql
 
@@ -330,6 +340,35 @@ def _physical_schema(table: Any) -> Schema:
                  for c in source_columns(table, factory_for(table)))
 
 
+def _source_projection(n: Scan, table: Any, physical: Schema, mode: str) -> tuple[str, ...] | None:
+    """The source columns the scan reads, when its connector can read only those
+    (``ConnectorFactory.can_project``) and they are fewer than all; else None (read all).
+
+    Read: the fields of the scan's output that are source columns, the columns its computed
+    columns, pushed filter and watermark expression read (the watermark is evaluated on the
+    raw source batch), and ``Scan.columns`` (projection pruning's answer). At least one
+    column, so batches keep their row count. A changelog source (``mode`` other than
+    append) reads all its columns: its format decodes whole rows with their row kind."""
+    from connectors.registry import factory_for
+    from flowsql.planner.rules.refs import referenced
+
+    if mode != "append" or not getattr(factory_for(table), "can_project", False):
+        return None
+    available = {f.name for f in physical}
+    computed = dict(n.computed)
+    need = {c for c in n.columns if c in available}
+    for name in [f.name for f in n.schema] + sorted(referenced(n.filter, set(computed))):
+        need |= referenced(computed[name], available) if name in computed else ({name} & available)
+    need |= referenced(n.filter, available)
+    if n.watermark is not None:
+        need |= referenced(n.watermark.expression, available)
+    if not need:
+        need = {physical[0].name}
+    if len(need) == len(available):
+        return None
+    return tuple(f.name for f in physical if f.name in need)
+
+
 def _calc_params(
     input_schema: Schema,
     projections: tuple[tuple[str, str], ...],
@@ -352,7 +391,8 @@ def translate(
     settings: SourceSettings | None = None,
 ) -> JobGraph:
     sinks = [sinks] if isinstance(sinks, Sink) else list(sinks)
-    b = _Builder(max(int(parallelism), 1), settings or SourceSettings())
+    b = _Builder(max(int(parallelism), 1), settings or SourceSettings(),
+                 project_sources=len(sinks) == 1)
     from flowsql.planner.changelog import infer
 
     for i, s in enumerate(sinks):

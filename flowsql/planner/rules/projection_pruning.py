@@ -11,8 +11,10 @@ Walks the plan top-down with the set of columns each node's parent needs:
 - an aggregate asks for its keys, aggregate inputs, FILTER columns and time column;
 - a node with a ``pruned(need, prune)`` method (Top-N, OVER, window TVF) prunes itself;
 - a Scan keeps the needed columns (and computed columns) plus those its pushed filter reads;
-  ``Scan.columns`` lists the physical columns the source must deliver (the watermark
-  expression is evaluated on the raw source batch, so it needs nothing from the Scan output).
+  ``Scan.columns`` lists the physical columns the Scan's output, computed columns and filter
+  read. The watermark expression is evaluated on the raw source batch, so it needs nothing
+  from the Scan output; the scan translation (``flowsql.planner.translate``) adds its columns
+  to those a projecting source reads.
 
 Example::
 
