@@ -258,11 +258,14 @@ class AccumulatorStore:
     def _split_aliases(self, table: pa.Table) -> None:
         """Give every aliased count column whose values in ``table`` differ from its rows
         column's a column of its own, holding the rows column's values (module doc)."""
+        names = set(table.column_names)
+        counts: dict[str, np.ndarray] = {}  # rows column -> its values in ``table``
         for name, rows in list(self.aliases.items()):
-            if name not in table.column_names and rows not in table.column_names:
+            if name not in names and rows not in names:
                 continue
-            mine, theirs = (_ints(table, c) for c in (name, rows))
-            if not np.array_equal(mine, theirs):
+            if rows not in counts:
+                counts[rows] = _ints(table, rows)
+            if not np.array_equal(_ints(table, name), counts[rows]):
                 target = self.columns[rows]
                 col = self._column(name, pa.int64())
                 col.values = target.values.copy()
