@@ -11,13 +11,25 @@ Contract:
   O(rows of the partial), whatever the number of slots.
 - :meth:`table` returns the state of slots as a table ``Accumulators.results`` accepts;
   :meth:`assign` overwrites slots (restore); :meth:`reset` empties them; :meth:`compact`
-  keeps / reorders slots (new slot ``i`` = old slot ``order[i]``).
+  keeps / reorders slots (new slot ``i`` = old slot ``order[i]``); :meth:`insert` adds
+  empty slots between existing ones.
 
 :meth:`numeric` exposes the numpy columns of an all-numeric sum/min/max store, for callers
 that merge many slots at once (the window operator's firing).
 
 Storage: fixed-width types (integers, floats, booleans, temporals) live in numpy arrays with
-a validity array and merge with numpy ufuncs on the touched slots. Other types (decimals,
+a validity array and merge with numpy ufuncs on the touched slots. Columns of
+``Accumulators.zero_when_empty()`` (counts, and the sums whose count decides NULL) keep no
+validity array: an empty slot holds 0, which gives the same results as NULL, so
+:meth:`AccumulatorStore.table` returns 0 there.
+
+Shared row count (``rows``): a store given a ``rows`` column (a signed row count kept
+next to the accumulators, e.g. ``$rows`` of the GROUP BY) starts with every count column
+(``a{i}.cnt``) as an alias of it, holding no array of its own. A merge or assign whose
+value for a count column differs from its ``rows`` value, on any row, first copies the
+``rows`` array into a column of its own (from then on the count is stored apart). So an
+unfiltered ``COUNT(*)``, or the count of a ``SUM`` over a column that has had no NULL,
+costs no bytes per slot. Other types (decimals,
 strings, ...) live in an append-only Arrow value pool referenced by an int64 per slot; they
 merge through a pyarrow ``group_by`` over (old, new) pairs, and the pool is compacted when
 it holds more dead values than slots.
@@ -55,14 +67,23 @@ def _numpy_type(t: pa.DataType) -> tuple[np.dtype, pa.DataType] | None:
 
 
 class _NumpyColumn:
-    def __init__(self, typ: pa.DataType, dtype: np.dtype, base: pa.DataType, n: int) -> None:
+    """A fixed-width column; ``valid`` is None when it keeps no validity (empty = 0)."""
+
+    def __init__(self, typ: pa.DataType, dtype: np.dtype, base: pa.DataType, n: int,
+                 nullable: bool = True) -> None:
         self.type, self.base = typ, base
         self.values = np.zeros(n, dtype=dtype)
-        self.valid = np.zeros(n, dtype=bool)
+        self.valid: np.ndarray | None = np.zeros(n, dtype=bool) if nullable else None
 
     def resize(self, n: int) -> None:
         if n > len(self.values):
-            self.values, self.valid = grown(self.values, n), grown(self.valid, n, False)
+            self.values = grown(self.values, n)
+            if self.valid is not None:
+                self.valid = grown(self.valid, n, False)
+
+    def validity(self, n: int) -> np.ndarray:
+        """The validity of slots ``0 .. n - 1`` (all True without a validity array)."""
+        return np.ones(n, dtype=bool) if self.valid is None else self.valid[:n]
 
     def to_numpy(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         arr = as_array(arr)
@@ -77,28 +98,43 @@ class _NumpyColumn:
             arr.to_numpy(zero_copy_only=False))
         return vals.astype(self.values.dtype, copy=False), valid
 
-    def from_numpy(self, vals: np.ndarray, valid: np.ndarray) -> pa.Array:
-        mask = None if valid.all() else ~valid
+    def from_numpy(self, vals: np.ndarray, valid: np.ndarray | None) -> pa.Array:
+        mask = None if valid is None or valid.all() else ~valid
         out = pa.array(vals, type=self.base, mask=mask)
         return out.view(self.type) if self.base != self.type else out
 
     def get(self, slots: np.ndarray) -> pa.Array:
-        return self.from_numpy(self.values[slots], self.valid[slots])
+        valid = None if self.valid is None else self.valid[slots]
+        return self.from_numpy(self.values[slots], valid)
 
     def set(self, slots: np.ndarray, arr: pa.Array) -> None:
-        self.values[slots], self.valid[slots] = self.to_numpy(arr)
+        vals, valid = self.to_numpy(arr)
+        self.values[slots] = vals
+        if self.valid is not None:
+            self.valid[slots] = valid
 
     def reset(self, slots: np.ndarray) -> None:
         self.values[slots] = 0
-        self.valid[slots] = False
+        if self.valid is not None:
+            self.valid[slots] = False
 
     def compact(self, order: np.ndarray) -> None:
-        self.values, self.valid = self.values[order], self.valid[order]
+        self.values = self.values[order]
+        if self.valid is not None:
+            self.valid = self.valid[order]
+
+    def insert(self, n: int, at: np.ndarray) -> None:
+        self.values = np.insert(self.values[:n], at, 0)
+        if self.valid is not None:
+            self.valid = np.insert(self.valid[:n], at, False)
 
     def merge(self, slots: np.ndarray, new: pa.Array, fn: str) -> np.ndarray | None:
         """Merge ``new`` into ``slots``; for first/last returns where the new value won."""
-        o, ov = self.values[slots], self.valid[slots]
         p, pv = self.to_numpy(new)
+        if self.valid is None:  # a sum without validity (NULL inputs are 0 in ``p``)
+            self.values[slots] += p.astype(self.values.dtype, copy=False)
+            return None
+        o, ov = self.values[slots], self.valid[slots]
         won = None
         all_new = bool(pv.all())
         if fn == "sum":
@@ -159,6 +195,9 @@ class _PoolColumn:
         self.refs = self.refs[order]
         self.vacuum(len(order))
 
+    def insert(self, n: int, at: np.ndarray) -> None:
+        self.refs = np.insert(self.refs[:n], at, -1)
+
     def vacuum(self, size: int) -> None:
         """Drop dead pool values once they outnumber the slots."""
         if self.pool_len <= 2 * size + 1024:
@@ -189,21 +228,48 @@ Column = _NumpyColumn | _PoolColumn
 class AccumulatorStore:
     """The state columns of ``accs`` (and ``extra``) for a growable range of slots."""
 
-    def __init__(self, accs: Accumulators, extra: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(self, accs: Accumulators, extra: Sequence[tuple[str, str]] = (),
+                 *, rows: str | None = None) -> None:
         self.accs = accs
         self.functions: dict[str, str] = dict(accs.state_columns())
         self.functions.update(dict(extra))
+        self.zero_empty = accs.zero_when_empty()
         self.columns: dict[str, Column] = {}
+        self.aliases: dict[str, str] = {}  # count column -> the rows column it shares
         self.size = 0
+        if rows is not None:
+            self.zero_empty.add(rows)
+            self._column(rows, pa.int64())
+            self.aliases = {name: rows for name in accs.count_columns()}
 
     def _column(self, name: str, typ: pa.DataType) -> Column:
         col = self.columns.get(name)
         if col is None:
             nt = _numpy_type(typ)
             cap = max(self.size, 1024)
-            col = _NumpyColumn(typ, nt[0], nt[1], cap) if nt else _PoolColumn(typ, cap)
+            col = (_NumpyColumn(typ, nt[0], nt[1], cap, nullable=name not in self.zero_empty)
+                   if nt else _PoolColumn(typ, cap))
             self.columns[name] = col
         return col
+
+    def _resolve(self, name: str) -> Column | None:
+        return self.columns.get(self.aliases.get(name, name))
+
+    def _split_aliases(self, table: pa.Table) -> None:
+        """Give every aliased count column whose values in ``table`` differ from its rows
+        column's a column of its own, holding the rows column's values (module doc)."""
+        names = set(table.column_names)
+        counts: dict[str, np.ndarray] = {}  # rows column -> its values in ``table``
+        for name, rows in list(self.aliases.items()):
+            if name not in names and rows not in names:
+                continue
+            if rows not in counts:
+                counts[rows] = _ints(table, rows)
+            if not np.array_equal(_ints(table, name), counts[rows]):
+                target = self.columns[rows]
+                col = self._column(name, pa.int64())
+                col.values = target.values.copy()
+                del self.aliases[name]
 
     def declare(self, name: str, typ: pa.DataType) -> None:
         """Create column ``name`` of type ``typ`` now (columns are otherwise created with the
@@ -217,14 +283,23 @@ class AccumulatorStore:
                 col.resize(n)
             self.size = n
 
+    def insert(self, at: np.ndarray) -> None:
+        """Insert ``len(at)`` empty slots, one before each slot ``at[j]`` (``np.insert``
+        positions: sorted, ``size`` appends); the slots after them shift."""
+        for col in self.columns.values():
+            col.insert(self.size, at)
+        self.size += len(at)
+
     def merge(self, slots: np.ndarray, partial: pa.Table) -> None:
         """Fold ``partial`` (row i → slot ``slots[i]``, slots unique) into the state."""
         if len(slots) == 0:
             return
+        if self.aliases:
+            self._split_aliases(partial)
         followers: dict[str, np.ndarray | None] = {}
         for name in partial.column_names:
             fn = self.functions.get(name)
-            if fn is None or fn.startswith("follow:"):
+            if fn is None or fn.startswith("follow:") or name in self.aliases:
                 continue
             new = as_array(partial.column(name))
             followers[name] = self._column(name, new.type).merge(slots, new, fn)
@@ -243,22 +318,25 @@ class AccumulatorStore:
 
     def assign(self, slots: np.ndarray, table: pa.Table) -> None:
         """Overwrite the state of ``slots`` with ``table``'s state columns."""
+        if self.aliases:
+            self._split_aliases(table)
         for name in table.column_names:
-            if name in self.functions:
+            if name in self.functions and name not in self.aliases:
                 new = as_array(table.column(name))
                 self._column(name, new.type).set(slots, new)
 
     def table(self, slots: np.ndarray) -> pa.Table:
-        names = [n for n in self.functions if n in self.columns]
-        return pa.Table.from_arrays([self.columns[n].get(slots) for n in names], names=names) \
+        names = [n for n in self.functions if self._resolve(n) is not None]
+        cols = [self._resolve(n).get(slots) for n in names]  # type: ignore[union-attr]
+        return pa.Table.from_arrays(cols, names=names) \
             if names else pa.table({"$n": pa.nulls(len(slots), pa.int8())}).drop_columns(["$n"])
 
     def numeric(self) -> dict[str, tuple[str, _NumpyColumn]] | None:
         """``name -> (merge function, column)`` when every column is numpy-backed and merges
         with sum / min / max (no FIRST/LAST_VALUE), else None."""
         out: dict[str, tuple[str, _NumpyColumn]] = {}
-        for name, col in self.columns.items():
-            fn = self.functions.get(name, "")
+        for name in [*self.columns, *self.aliases]:
+            col, fn = self._resolve(name), self.functions.get(name, "")
             if not isinstance(col, _NumpyColumn) or fn not in ("sum", "min", "max"):
                 return None
             out[name] = (fn, col)
@@ -266,7 +344,7 @@ class AccumulatorStore:
 
     def numpy(self, name: str) -> np.ndarray | None:
         """The raw value array of a fixed-width column (0 where empty), or None."""
-        col = self.columns.get(name)
+        col = self._resolve(name)
         return col.values if isinstance(col, _NumpyColumn) else None
 
     def reset(self, slots: np.ndarray) -> None:
@@ -278,3 +356,13 @@ class AccumulatorStore:
             col.compact(order)
             col.resize(len(order))
         self.size = len(order)
+
+
+def _ints(table: pa.Table, name: str) -> np.ndarray:
+    """Column ``name`` of ``table`` as int64 values (NULL and a missing column: 0)."""
+    if name not in table.column_names:
+        return np.zeros(table.num_rows, dtype=np.int64)
+    arr = as_array(table.column(name))
+    if arr.null_count:
+        arr = pc.fill_null(arr, 0)
+    return arr.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)

@@ -139,6 +139,17 @@ class Accumulators:
                     cols.append((col, fn))
         return cols
 
+    def count_columns(self) -> list[str]:
+        """The count state columns (``a{i}.cnt`` of COUNT, SUM and AVG): int64, never NULL."""
+        return [f"a{i}.cnt" for i, a in enumerate(self.aggs) if a.function in RETRACTABLE]
+
+    def zero_when_empty(self) -> set[str]:
+        """State columns whose empty state may be held as 0 instead of NULL, with the same
+        :meth:`results`: the counts, and the sums of SUM / AVG (their count, 0, makes the
+        result NULL)."""
+        sums = [f"a{i}.sum" for i, a in enumerate(self.aggs) if a.function in ("SUM", "AVG")]
+        return {*self.count_columns(), *sums}
+
     def bind(self, schema: pa.Schema) -> None:
         if self.input_schema is None:
             self.input_schema = schema

@@ -27,9 +27,12 @@ Contract:
 
 State layout (so a batch costs O(batch), not O(groups)): a :class:`KeyIndex` gives every
 group a dense id; accumulators, row counts and visibility are columns indexed by that id
-(:class:`AccumulatorStore`, numpy). The (group, value) multiplicities of DISTINCT aggregates
-use their own index. Ids of emptied groups are recycled by compaction once they outnumber
-the live ones.
+(:class:`AccumulatorStore`, numpy). The signed row count ``$rows`` is the store's ``rows``
+column: count columns equal to it (an unfiltered ``COUNT(*)``; the count of a ``SUM``
+whose input has had no NULL) share its array until they differ. Without HAVING a group is
+visible exactly when it has rows, so no visibility array is kept (``vis`` is None). The
+(group, value) multiplicities of DISTINCT aggregates use their own index. Ids of emptied
+groups are recycled by compaction once they outnumber the live ones.
 
 Steps of ``process_batch``:
   1. sign per row from ``$row_kind``; 2. partial aggregate of the batch per key (one
@@ -184,9 +187,9 @@ class GroupAggregateOperator(Operator):
         self.state = state if state is not None else MemoryStateBackend()
         self.seq = 0
         self.index = KeyIndex(self.keys)
-        self.store = AccumulatorStore(self.accs, extra=[(ROWS, "sum")])
-        self.store.declare(ROWS, pa.int64())
-        self.vis = np.zeros(0, dtype=bool)
+        self.store = AccumulatorStore(self.accs, extra=[(ROWS, "sum")], rows=ROWS)
+        # visibility per group id; None without HAVING (visible = has rows)
+        self.vis: np.ndarray | None = np.zeros(0, dtype=bool) if having is not None else None
         self.live = 0
         self.distinct = {i: DistinctCounts(self.keys) for i in self.accs.distinct}
         self.ttl_ms = 0
@@ -228,10 +231,13 @@ class GroupAggregateOperator(Operator):
         keys = self.keys
         # 4. fold into the state of the touched groups
         self.store.resize(self.index.size)
-        self.vis = grown(self.vis, self.index.size)
         old_state = self.store.table(ids)
         old_alive = self.store.numpy(ROWS)[ids] > 0
-        old_vis = self.vis[ids]
+        if self.vis is not None:
+            self.vis = grown(self.vis, self.index.size)
+            old_vis = self.vis[ids]
+        else:
+            old_vis = old_alive
         self.store.merge(ids, part)
         new_state = self.store.table(ids)
         # 5. new results and visibility
@@ -250,7 +256,8 @@ class GroupAggregateOperator(Operator):
         # 6. emit the changelog
         self._emit(key_cols, len(ids), old_vis, new_vis, old_results, new_results, out)
         # 7. empty the groups left without rows; compact once dead ids dominate
-        self.vis[ids] = new_vis
+        if self.vis is not None:
+            self.vis[ids] = new_vis
         if self.ttl_ms:
             self.touched = grown(self.touched, self.index.size)
             self.touched[ids] = self.clock() * 1000.0
@@ -265,7 +272,8 @@ class GroupAggregateOperator(Operator):
         keep = self.store.numpy(ROWS)[: self.index.size] > 0
         self.index.retain(keep)
         self.store.compact(np.flatnonzero(keep))
-        self.vis = self.vis[: len(keep)][keep]
+        if self.vis is not None:
+            self.vis = self.vis[: len(keep)][keep]
         if len(self.touched):
             self.touched = grown(self.touched, len(keep))[: len(keep)][keep]
 
@@ -285,7 +293,8 @@ class GroupAggregateOperator(Operator):
         if not len(expired):
             return
         self.store.reset(expired)
-        self.vis[expired] = False
+        if self.vis is not None:
+            self.vis[expired] = False
         self.live -= len(expired)
         for counts in self.distinct.values():
             counts.drop_groups(self.index, expired)
@@ -359,7 +368,8 @@ class GroupAggregateOperator(Operator):
         groups = self.store.table(live)
         for k, col in zip(self.keys, self.index.keys(live).columns, strict=True):
             groups = groups.append_column(k, col)
-        groups = groups.append_column(VIS, pa.array(self.vis[live], pa.bool_()))
+        vis = self.vis[live] if self.vis is not None else np.ones(len(live), dtype=bool)
+        groups = groups.append_column(VIS, pa.array(vis, pa.bool_()))
         touched = grown(self.touched, self.index.size)[live]
         groups = groups.append_column(TOUCHED, pa.array(touched, pa.float64()))
         self.state.put("groups", groups)
@@ -376,8 +386,9 @@ class GroupAggregateOperator(Operator):
             ids = self.index.lookup(groups)
             self.store.resize(self.index.size)
             self.store.assign(ids, groups)
-            self.vis = grown(self.vis, self.index.size)
-            self.vis[ids] = groups.column(VIS).to_numpy(zero_copy_only=False)
+            if self.vis is not None:
+                self.vis = grown(self.vis, self.index.size)
+                self.vis[ids] = groups.column(VIS).to_numpy(zero_copy_only=False)
             self.live = len(ids)
             if TOUCHED in groups.column_names:
                 self.touched = grown(self.touched, self.index.size)

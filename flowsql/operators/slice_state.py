@@ -3,15 +3,20 @@
 Contract:
 - :meth:`SliceCells.merge` folds partial rows (one per key id, ids unique) into the slice:
   cells of known ids are merged in place, new ids get new cells — O(rows · log cells) plus
-  an O(cells) memmove of two int64 arrays when ids are new; never a re-aggregation of the
-  whole slice.
-- :meth:`SliceCells.table` returns every cell as ``$kid`` + accumulator state columns, in
-  cell-creation order.
+  an O(cells) memmove of the key-id array and of each state column when ids are new; never
+  a re-aggregation of the whole slice.
+- :meth:`SliceCells.table` returns every cell as ``$kid`` (int64) + accumulator state
+  columns, in key-id order.
 - DISTINCT aggregates: ``distinct[i]`` is a list of de-duplicated (keys, ``$v``) tables,
   appended per batch and compacted (``group_by`` de-duplication) when the list grows long;
   :meth:`distinct_values` returns them de-duplicated.
 - :meth:`remap` renumbers key ids after the key index dropped dead keys (the map is
   monotonic on surviving ids, so the sorted id array stays sorted).
+
+Layout: cell ``c`` is the ``c``-th smallest key id of the slice. ``kids`` holds those ids,
+ascending (int32 while every id fits, else int64), and the store's slots follow the same
+order, so one array both maps a cell to its key id and finds a key id's cell by binary
+search; a new key id is inserted at its place in ``kids`` and in every state column.
 """
 
 from __future__ import annotations
@@ -21,9 +26,9 @@ import pyarrow as pa
 
 from flowsql.operators.acc_store import AccumulatorStore
 from flowsql.operators.accumulators import VALUE, Accumulators
-from flowsql.state.growth import grown
 
 KID = "$kid"
+_INT32_MAX = np.iinfo(np.int32).max
 _MAX_DISTINCT_PARTS = 32
 _DENSE_SLACK = 1 << 16  # grid cells a dense merge may leave empty besides 4 per input cell
 
@@ -32,46 +37,41 @@ class SliceCells:
     def __init__(self, accs: Accumulators, keys: list[str]) -> None:
         self.keys = keys
         self.store = AccumulatorStore(accs)
-        self.sorted_kids = np.empty(0, dtype=np.int64)
-        self.sorted_cells = np.empty(0, dtype=np.int64)
-        self.kids = np.empty(0, dtype=np.int64)  # key id of each cell
+        self.kids = np.empty(0, dtype=np.int32)  # key id of each cell, ascending
         self.n = 0
         self.distinct: dict[int, list[pa.Table]] = {i: [] for i in accs.distinct}
 
+    def _fit(self, kids: np.ndarray) -> np.ndarray:
+        """``kids`` in the dtype of :attr:`kids`, widening that to int64 when an id needs it
+        (so lookups never convert the whole array)."""
+        if self.kids.dtype == np.int32 and len(kids) and int(kids.max()) > _INT32_MAX:
+            self.kids = self.kids.astype(np.int64)
+        return kids.astype(self.kids.dtype, copy=False)
+
     def cells_for(self, kids: np.ndarray) -> np.ndarray:
-        """Cell of every (unique) key id, creating cells for new ids."""
+        """Cell of every (unique) key id, creating cells for new ids (cells after a new id
+        shift by one: call before taking cell numbers of this slice elsewhere)."""
+        kids = self._fit(kids)
         if self.n == 0:  # a fresh slice (the usual case for a new batch's slices)
             m = len(kids)
             order = np.argsort(kids)  # unique ids: the default (SIMD) sort suffices
-            self.sorted_kids, self.sorted_cells = kids[order], order.astype(np.int64)
-            self.kids = np.concatenate([kids, np.zeros(max(256 - m, 0), np.int64)])
+            self.kids = kids[order]
             self.n = m
             self.store.resize(m)
-            return np.arange(m, dtype=np.int64)
-        pos = np.searchsorted(self.sorted_kids, kids)
+            cells = np.empty(m, dtype=np.int64)
+            cells[order] = np.arange(m, dtype=np.int64)
+            return cells
+        pos = np.searchsorted(self.kids, kids)
         ok = pos < self.n
-        pos_c = np.where(ok, pos, 0)
-        if self.n:
-            hit = ok & (self.sorted_kids[pos_c] == kids)
-            cells = np.where(hit, self.sorted_cells[pos_c], -1)
-        else:
-            hit = np.zeros(len(kids), dtype=bool)
-            cells = np.full(len(kids), -1, dtype=np.int64)
-        new = np.flatnonzero(~hit)
-        if len(new):
-            m = len(new)
-            fresh = np.arange(self.n, self.n + m, dtype=np.int64)
-            cells[new] = fresh
-            nk = kids[new]
-            order = np.argsort(nk)
-            at = pos[new][order]
-            self.sorted_kids = np.insert(self.sorted_kids, at, nk[order])
-            self.sorted_cells = np.insert(self.sorted_cells, at, fresh[order])
-            self.kids = grown(self.kids, self.n + m, 0, floor=256)
-            self.kids[self.n : self.n + m] = nk
-            self.n += m
-            self.store.resize(self.n)
-        return cells
+        hit = ok & (self.kids[np.where(ok, pos, 0)] == kids)
+        if hit.all():
+            return pos
+        new = np.sort(kids[~hit])
+        at = np.searchsorted(self.kids, new)
+        self.kids = np.insert(self.kids, at, new)
+        self.store.insert(at)
+        self.n += len(new)
+        return np.searchsorted(self.kids, kids)
 
     def merge(self, kids: np.ndarray, partial: pa.Table) -> None:
         self.store.merge(self.cells_for(kids), partial)
@@ -79,7 +79,7 @@ class SliceCells:
     def table(self) -> pa.Table:
         cells = np.arange(self.n, dtype=np.int64)
         t = self.store.table(cells)
-        return t.add_column(0, KID, pa.array(self.kids[: self.n]))
+        return t.add_column(0, KID, pa.array(self.kids.astype(np.int64)))
 
     def add_distinct(self, i: int, values: pa.Table) -> None:
         parts = self.distinct[i]
@@ -97,8 +97,7 @@ class SliceCells:
         return both.group_by([*self.keys, VALUE], use_threads=False).aggregate([])
 
     def remap(self, remap: np.ndarray) -> None:
-        self.kids[: self.n] = remap[self.kids[: self.n]]
-        self.sorted_kids = remap[self.sorted_kids]
+        self.kids = remap[self.kids].astype(self.kids.dtype)
 
 
 def merge_windows(slices: list[SliceCells], pair_slice: np.ndarray, wends: np.ndarray,
@@ -140,7 +139,7 @@ def merge_windows(slices: list[SliceCells], pair_slice: np.ndarray, wends: np.nd
     for name, (fn, col) in stores[0].items():
         cs = [st[name][1] for st in stores]
         vals = np.concatenate([c.values[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
-        valid = np.concatenate([c.valid[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
+        valid = np.concatenate([c.validity(s.n) for c, s in zip(cs, slices, strict=True)])[src]
         ok = np.logical_or.reduceat(valid, starts)
         if fn == "sum":
             r = np.add.reduceat(np.where(valid, vals, 0).astype(vals.dtype, copy=False), starts)
@@ -165,7 +164,7 @@ def _merge_dense(stores: list, slices: list[SliceCells], src: np.ndarray, code: 
     for name, (fn, col) in stores[0].items():
         cs = [st[name][1] for st in stores]
         vals = np.concatenate([c.values[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
-        valid = np.concatenate([c.valid[: s.n] for c, s in zip(cs, slices, strict=True)])[src]
+        valid = np.concatenate([c.validity(s.n) for c, s in zip(cs, slices, strict=True)])[src]
         if valid.all():
             ok = np.ones(len(cells), dtype=bool)
         else:
