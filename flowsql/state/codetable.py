@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from flowsql.state.keygroups import mix64
+
 MAX_LOAD = 0.5
 _MIN_CAPACITY = 1 << 10
 _WINDOW = 8  # slots looked at per probing round (two cache lines)
 _STEPS = np.arange(_WINDOW, dtype=np.int64)
 
 
-def _slot_hash(codes: np.ndarray) -> np.ndarray:
-    """splitmix64's finalizer: exact codes (raw integer bits) are often sequential."""
-    h = codes ^ (codes >> np.uint64(30))
-    h = h * np.uint64(0xBF58476D1CE4E5B9)
-    h = h ^ (h >> np.uint64(27))
-    h = h * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
+# the home slot of a code: its high-quality mix (exact codes, raw integer bits, are often
+# sequential), masked to the table size
+_slot_hash = mix64
 
 
 class CodeTable:

@@ -34,20 +34,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowsql.state.codetable import CodeTable
-from flowsql.state.keygroups import bytes_hash
+from flowsql.state.keygroups import bytes_hash, mix64
 from flowsql.state.pieces import add_piece, piece_starts, take_pieces
 
 _NULL_CODE = np.uint64(0x9E3779B97F4A7C15)
 _NAN_BITS = np.float64("nan").view(np.uint64)
-
-
-def _mix(h: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer (wrapping uint64 arithmetic)."""
-    h = h ^ (h >> np.uint64(30))
-    h = h * np.uint64(0xBF58476D1CE4E5B9)
-    h = h ^ (h >> np.uint64(27))
-    h = h * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
 
 
 def _array(col: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -109,7 +100,7 @@ def _column_code(arr: pa.Array) -> np.ndarray:
         h = bytes_hash(arr)
     else:
         h = bytes_hash(arr.cast(pa.string()))
-    h = _mix(h)
+    h = mix64(h)
     if arr.null_count:
         h = np.where(arr.is_null().to_numpy(zero_copy_only=False), _NULL_CODE, h)
     return h
@@ -210,7 +201,7 @@ class KeyIndex:
         n = len(cols[0])
         h = np.zeros(n, dtype=np.uint64)
         for c in cols:
-            h = _mix(h * np.uint64(31) + _column_code(c))
+            h = mix64(h * np.uint64(31) + _column_code(c))
         u, first, inv = _unique(h)
         uid = self._codes.find(u)
         table = self._keys_table(cols)
