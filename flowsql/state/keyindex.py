@@ -9,7 +9,7 @@ Contract:
   with every NaN equal (so ``0.0`` and ``-0.0`` are two keys, as ``group_by`` keeps them
   apart). Hence the distinct rows of a ``group_by`` result always get distinct ids.
 - :func:`identity_columns` flattens ROW columns so whole rows can be keys.
-- :meth:`keys` returns the key columns of given ids; :meth:`retain` drops ids and renumbers
+- :meth:`keys` returns the key columns of given ids (one chunk per column); :meth:`retain` drops ids and renumbers
   the survivors keeping their order (so sorted id arrays stay sorted after remapping).
 - A lookup costs O(rows · log size); a new key costs O(log size) amortized — never a
   rebuild of a hash table over all known keys, nor an O(size) copy per batch.
@@ -247,7 +247,9 @@ class KeyIndex:
             return pa.table({})
         if not self._pieces:
             return pa.table({k: pa.array([], pa.null()) for k in self.names}).slice(0, 0)
-        return take_pieces(self._pieces, ids, self._starts)
+        out = take_pieces(self._pieces, ids, self._starts)
+        # one chunk per column, as a take on one table gives (callers zip columns with arrays)
+        return out.combine_chunks() if any(c.num_chunks > 1 for c in out.columns) else out
 
     def retain(self, keep: np.ndarray) -> np.ndarray:
         """Keep the ids where ``keep`` (bool, length ``size``) is True; survivors are
