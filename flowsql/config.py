@@ -61,6 +61,13 @@ KNOWN_OPTIONS: dict[str, ConfigOption] = {
         ConfigOption("table.exec.mini-batch.enabled", "false", "Buffer input for aggregation.", ("true", "false")),
         ConfigOption("table.exec.mini-batch.allow-latency", "0 ms", "Flush mini-batches at least this often."),
         ConfigOption("table.exec.mini-batch.size", "32768", "Flush mini-batches at this many rows."),
+        ConfigOption(
+            "table.optimizer.reuse-source-enabled",
+            "true",
+            "Scans of one table with the same options and watermark in one job share one source "
+            "operator (a self-join, a table read twice, the INSERTs of a statement set).",
+            ("true", "false"),
+        ),
         ConfigOption("pipeline.name", "", "Name of the next submitted job."),
         ConfigOption(
             "execution.target",

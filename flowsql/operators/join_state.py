@@ -8,8 +8,8 @@ Contract (:class:`JoinSide`):
   new id (identical rows are separate rows of multiplicity 1, which joins and ranks alike),
   and a retraction reaching it raises ``RuntimeError``.
 - Row values are kept in contiguous Arrow tables ("pieces", in id order; see
-  :func:`add_piece`): storing a batch never copies the whole state, and a lookup takes
-  from each piece it needs.
+  :mod:`flowsql.state.pieces`): storing a batch never copies the whole state, and a lookup
+  takes from each piece it needs.
 - Per row id, numpy columns: ``cnt`` (multiplicity; 0 = not in the state), ``key`` (the join
   key's id in the operator's shared key index; rows with a NULL key are never stored),
   ``assoc`` (how many rows of the other side it matches; kept for outer sides) and
@@ -28,58 +28,15 @@ Contract (:class:`JoinSide`):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pyarrow as pa
 
 from flowsql.state.growth import grown
 from flowsql.state.keyindex import KeyIndex, identity_columns
+from flowsql.state.pieces import add_piece, piece_starts, take_pieces
 
 CNT, ASSOC, TOUCHED = "$cnt", "$assoc", "$touched"
 _SLACK = 4096
-
-
-PIECE_ROWS = 1 << 16
-
-
-def add_piece(pieces: list[pa.Table], rows: pa.Table) -> None:
-    """Append ``rows`` to ``pieces`` (tables read as one, in order): the last two pieces merge
-    while the older one has fewer than :data:`PIECE_ROWS` rows and at most twice the newer's.
-    A row is copied O(log(PIECE_ROWS / batch)) times, never the whole table per batch."""
-    if any(c.num_chunks > 1 for c in rows.columns):
-        rows = rows.combine_chunks()
-    pieces.append(rows)
-    while len(pieces) > 1 and (
-            pieces[-2].num_rows < PIECE_ROWS and pieces[-2].num_rows <= 2 * pieces[-1].num_rows):
-        last = pieces.pop()
-        pieces[-1] = pa.concat_tables([pieces[-1], last],
-                                      promote_options="permissive").combine_chunks()
-
-
-def take_pieces(pieces: Sequence[pa.Table], ids: np.ndarray,
-                starts: np.ndarray | None = None) -> pa.Table:
-    """Rows ``ids`` (in that order) of the tables ``pieces`` read as one (``starts``: the
-    first row number of each piece, computed when not given). Takes from each piece alone:
-    a ``take`` on a many-chunk table would concatenate all of it first."""
-    ids = np.asarray(ids, dtype=np.int64)
-    if len(pieces) == 1:
-        return pieces[0].take(pa.array(ids))
-    if starts is None:
-        sizes = np.array([t.num_rows for t in pieces], dtype=np.int64)
-        starts = np.cumsum(sizes) - sizes
-    piece = np.searchsorted(starts, ids, "right") - 1
-    order = np.argsort(piece, kind="stable")
-    bounds = np.searchsorted(piece[order], np.arange(len(pieces) + 1))
-    parts = []
-    for i, t in enumerate(pieces):
-        at = order[bounds[i]:bounds[i + 1]]
-        if len(at) or not parts:
-            parts.append(t.take(pa.array(ids[at] - starts[i])))
-    out = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
-    if len(ids) > 1 and (piece[1:] < piece[:-1]).any():  # back to the order of ids
-        out = out.take(pa.array(np.argsort(order, kind="stable")))
-    return out
 
 
 def expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,8 +99,7 @@ class JoinSide:
     def _store(self, rows: pa.Table) -> None:
         """Keep the values of new rows (the next ids), merging pieces as the docstring says."""
         add_piece(self._values, rows)
-        sizes = np.array([t.num_rows for t in self._values], dtype=np.int64)
-        self._starts = np.cumsum(sizes) - sizes
+        self._starts = piece_starts(self._values)
         n = self.size
         self.cnt = grown(self.cnt, n)
         self.key = grown(self.key, n, -1)

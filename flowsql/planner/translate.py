@@ -19,9 +19,14 @@ Contract:
   ``join`` hash-partitioned on each side's keys. A two-phase aggregation (``two_phase`` on the logical node)
   puts ``local-window-aggregate`` / ``local-group-aggregate`` before the exchange, at the
   upstream parallelism, and gives the keyed operator ``merge`` + the raw ``input`` schema.
-- The INSERTs of a statement set share a scan: a source with the same params (table,
-  watermark, batch settings) that an earlier sink already reads is read once and fans out
-  (Flink's source reuse). Within one sink (a self-join) each reference keeps its own source.
+- Source reuse (Flink's ``table.optimizer.reuse-source-enabled``, on by default): scans with
+  the same source params (table and its options, watermark, idle timeout, batch settings,
+  changelog mode) are read by ONE ``source`` operator whose output fans out to every
+  consumer — a self-join, a table read twice in one query (Nexmark q5, q7), the INSERTs of a
+  statement set. Each consumer keeps its own ``calc`` (projection, computed columns, pushed
+  filter) after the shared source, at the source's parallelism. Scans whose params differ
+  (e.g. other projected columns, once sources read only those) get sources of their own.
+  With the option off, every scan has its own source.
 - Parallelism: every operator runs with ``parallelism`` ('parallelism.default'), except an
   aggregation without GROUP BY keys (parallelism 1). Edges are ``forward`` between equal
   parallelisms (so they chain into one task), ``hash[keys]`` into a keyed aggregation and
@@ -66,6 +71,7 @@ VALUES_ROW = "$values_row"  # the row-number column of a Values node's source
 class SourceSettings:
     batch_size: int | None = None
     allow_latency_ms: int | None = None
+    reuse_sources: bool = True  # 'table.optimizer.reuse-source-enabled'
 
 
 def _schema_json(schema: Schema) -> list[list[str]]:
@@ -80,9 +86,8 @@ class _Builder:
     edges: list[Edge] = field(default_factory=list)
     collect_sinks: int = 0
     modes: dict[int, str] = field(default_factory=dict)  # changelog mode per logical node
-    sink_index: int = 0  # which sink (INSERT of a statement set) is being translated
-    # source operators by their params: the INSERTs of a statement set share a scan
-    sources: dict[str, tuple[OperatorSpec, int]] = field(default_factory=dict)
+    # source operators by their params: scans with equal params share one (source reuse)
+    sources: dict[str, OperatorSpec] = field(default_factory=dict)
     # sources read only the needed columns (``project``); off for a statement set of several
     # INSERTs, whose scans of one table must stay identical to be shared
     project_sources: bool = True
@@ -186,12 +191,10 @@ class _Builder:
             params["project"] = list(project)  # the source reads only these columns
             physical = tuple(f for f in physical if f.name in project)
         key = json.dumps(params, sort_keys=True)
-        shared = self.sources.get(key)
-        if shared is not None and shared[1] != self.sink_index:
-            src = shared[0]  # another INSERT of the statement set reads the same: one scan
-        else:
+        src = self.sources.get(key) if self.settings.reuse_sources else None
+        if src is None:  # else another scan reads the same: its source fans out to this one
             src = self.add("source", f"Source({t.name.name})", params, self.parallelism)
-            self.sources.setdefault(key, (src, self.sink_index))
+            self.sources.setdefault(key, src)
         src, physical = self._changelog_source(t, src, physical, mode)
         from flowsql.planner.aggregates import col, sql
 
@@ -395,8 +398,7 @@ def translate(
                  project_sources=len(sinks) == 1)
     from flowsql.planner.changelog import infer
 
-    for i, s in enumerate(sinks):
-        b.sink_index = i
+    for s in sinks:
         b.modes.update(infer(s))
         b.sink(s)
     return JobGraph(name, tuple(b.operators), tuple(b.edges)).validate()
@@ -408,7 +410,7 @@ def settings_from_config(config: Any) -> SourceSettings:
 
     explicit = config.items()
     enabled = config.get_bool("table.exec.mini-batch.enabled")
-    out = SourceSettings()
+    out = SourceSettings(reuse_sources=config.get_bool("table.optimizer.reuse-source-enabled"))
     if enabled or "table.exec.mini-batch.size" in explicit:
         try:
             out.batch_size = max(int(config.get("table.exec.mini-batch.size")), 1)

@@ -28,8 +28,8 @@ _NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
 _POLY = np.uint64(0x100000001B3)
 
 
-def _mix(h: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer (wrapping uint64 arithmetic)."""
+def mix64(h: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer (wrapping uint64 arithmetic): every input bit reaches every output bit."""
     h = h ^ (h >> np.uint64(30))
     h = h * np.uint64(0xBF58476D1CE4E5B9)
     h = h ^ (h >> np.uint64(27))
@@ -88,7 +88,7 @@ def _column_hash(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
         h = _bytes_hash(arr)
     else:
         h = _bytes_hash(arr.cast(pa.string()))
-    h = _mix(h)
+    h = mix64(h)
     if arr.null_count:
         h = np.where(arr.is_null().to_numpy(zero_copy_only=False), _NULL_HASH, h)
     return h
@@ -98,7 +98,7 @@ def key_hash(table: pa.Table | pa.RecordBatch, keys: Sequence[str]) -> np.ndarra
     """A stable uint64 hash of each row's key tuple (all rows equal when ``keys`` is empty)."""
     h = np.zeros(table.num_rows, dtype=np.uint64)
     for k in keys:
-        h = _mix(h * np.uint64(31) + _column_hash(table.column(k)))
+        h = mix64(h * np.uint64(31) + _column_hash(table.column(k)))
     return h
 
 

@@ -9,15 +9,17 @@ Contract:
   with every NaN equal (so ``0.0`` and ``-0.0`` are two keys, as ``group_by`` keeps them
   apart). Hence the distinct rows of a ``group_by`` result always get distinct ids.
 - :func:`identity_columns` flattens ROW columns so whole rows can be keys.
-- :meth:`keys` returns the key columns of given ids; :meth:`retain` drops ids and renumbers
+- :meth:`keys` returns the key columns of given ids (one chunk per column); :meth:`retain` drops ids and renumbers
   the survivors keeping their order (so sorted id arrays stay sorted after remapping).
-- A lookup costs O(rows · log size) plus an O(size) memmove when new keys arrive — never a
-  rebuild of a hash table over all known keys.
+- A lookup costs O(rows · log size); a new key costs O(log size) amortized — never a
+  rebuild of a hash table over all known keys, nor an O(size) copy per batch.
 
 Why hand-written: pyarrow's ``index_in`` / joins rebuild a hash table of the whole value set
 on every call (O(state) per batch, ~100 ms for a million keys) and numpy has no persistent
-hash map. Here every row gets a 64-bit code, looked up with ``np.searchsorted`` in a sorted
-array of known codes. A single integer / temporal / boolean / float key column is its own
+hash map. Here every row gets a 64-bit code, looked up in a persistent vectorized hash map of
+known codes (:class:`~flowsql.state.codetable.CodeTable`: O(rows) per lookup, O(1) amortized
+per new key). Key rows are kept in id order in geometrically merged pieces
+(:mod:`flowsql.state.pieces`). A single integer / temporal / boolean / float key column is its own
 exact code (NULL gets a dedicated id). Other keys are hashed: each lookup then verifies the
 stored key equals the row's key (vectorized), and the rows whose hash collides with a
 different key — practically never, 64-bit hashes — resolve through a small exact dict.
@@ -31,20 +33,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowsql.state.keygroups import bytes_hash
+from flowsql.state.codetable import CodeTable
+from flowsql.state.keygroups import bytes_hash, mix64
+from flowsql.state.pieces import add_piece, piece_starts, take_pieces
 
 _NULL_CODE = np.uint64(0x9E3779B97F4A7C15)
 _NAN_BITS = np.float64("nan").view(np.uint64)
-_MAX_CHUNKS = 16
-
-
-def _mix(h: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer (wrapping uint64 arithmetic)."""
-    h = h ^ (h >> np.uint64(30))
-    h = h * np.uint64(0xBF58476D1CE4E5B9)
-    h = h ^ (h >> np.uint64(27))
-    h = h * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
 
 
 def _array(col: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -106,7 +100,7 @@ def _column_code(arr: pa.Array) -> np.ndarray:
         h = bytes_hash(arr)
     else:
         h = bytes_hash(arr.cast(pa.string()))
-    h = _mix(h)
+    h = mix64(h)
     if arr.null_count:
         h = np.where(arr.is_null().to_numpy(zero_copy_only=False), _NULL_CODE, h)
     return h
@@ -138,9 +132,9 @@ class KeyIndex:
     def __init__(self, names: Sequence[str]) -> None:
         self.names = list(names)
         self.size = 0
-        self._codes = np.empty(0, dtype=np.uint64)  # sorted
-        self._ids = np.empty(0, dtype=np.int64)  # id of each code in _codes
-        self._chunks: list[pa.Table] = []  # key rows in id order
+        self._codes = CodeTable()  # code → id of every key that has a code
+        self._pieces: list[pa.Table] = []  # key rows in id order
+        self._starts = np.zeros(0, dtype=np.int64)  # first id of each piece
         self._null_id = -1  # exact mode: the id of the NULL key
         self._overflow: dict[tuple, int] = {}  # hash mode: keys whose code another key owns
         self._exact: bool | None = None
@@ -164,26 +158,14 @@ class KeyIndex:
     def _keys_table(self, cols: list[pa.Array]) -> pa.Table:
         return pa.Table.from_arrays(cols, names=self.names)
 
-    def _find(self, codes: np.ndarray) -> np.ndarray:
-        pos = np.searchsorted(self._codes, codes)
-        ok = pos < len(self._codes)
-        pos = np.where(ok, pos, 0)
-        hit = ok & (self._codes[pos] == codes) if len(self._codes) else ok
-        return np.where(hit, self._ids[pos] if len(self._ids) else -1, -1)
-
     def _add(self, codes: np.ndarray | None, rows: pa.Table) -> np.ndarray:
-        """Append ``rows`` as new keys; ``codes`` (unique, unknown) go into the sorted index."""
+        """Append ``rows`` as new keys; ``codes`` (unique, unknown) go into the code table."""
         m = rows.num_rows
         new = np.arange(self.size, self.size + m, dtype=np.int64)
         if codes is not None and m:
-            order = np.argsort(codes)  # unique codes: no stability needed
-            cs = codes[order]
-            at = np.searchsorted(self._codes, cs)
-            self._codes = np.insert(self._codes, at, cs)
-            self._ids = np.insert(self._ids, at, new[order])
-        self._chunks.append(rows.select(self.names))
-        if len(self._chunks) > _MAX_CHUNKS:
-            self._chunks = [self._stored().combine_chunks()]
+            self._codes.insert(codes, new)
+        add_piece(self._pieces, rows.select(self.names))
+        self._starts = piece_starts(self._pieces)
         self.size += m
         return new
 
@@ -196,7 +178,7 @@ class KeyIndex:
         vc = codes[rows] if rows is not None else codes
         if len(vc):
             u, first, inv = _unique(vc)
-            uid = self._find(u)
+            uid = self._codes.find(u)
             if insert:
                 new = np.flatnonzero(uid < 0)
                 new = new[np.argsort(first[new])]  # first-seen order (positions are unique)
@@ -219,9 +201,9 @@ class KeyIndex:
         n = len(cols[0])
         h = np.zeros(n, dtype=np.uint64)
         for c in cols:
-            h = _mix(h * np.uint64(31) + _column_code(c))
+            h = mix64(h * np.uint64(31) + _column_code(c))
         u, first, inv = _unique(h)
-        uid = self._find(u)
+        uid = self._codes.find(u)
         table = self._keys_table(cols)
         if insert:
             new = np.flatnonzero(uid < 0)
@@ -232,7 +214,7 @@ class KeyIndex:
         # verify: the stored key of every found id must equal the row's key
         known = np.flatnonzero(ids >= 0)
         if len(known):
-            stored = self._stored().take(pa.array(ids[known]))
+            stored = self.keys(ids[known])
             same = np.ones(len(known), dtype=bool)
             for k, c in zip(self.names, cols, strict=True):
                 same &= _same_column(_array(stored.column(k)), c.take(pa.array(known)))
@@ -259,18 +241,15 @@ class KeyIndex:
         return out
 
     # -- access and maintenance ----------------------------------------------------------
-    def _stored(self) -> pa.Table:
-        if len(self._chunks) == 1:
-            return self._chunks[0]
-        return pa.concat_tables(self._chunks, promote_options="permissive")
-
     def keys(self, ids: np.ndarray) -> pa.Table:
         """Key columns (one row per id, in the given order)."""
         if not self.names:
             return pa.table({})
-        if not self._chunks:
+        if not self._pieces:
             return pa.table({k: pa.array([], pa.null()) for k in self.names}).slice(0, 0)
-        return self._stored().take(pa.array(ids, pa.int64()))
+        out = take_pieces(self._pieces, ids, self._starts)
+        # one chunk per column, as a take on one table gives (callers zip columns with arrays)
+        return out.combine_chunks() if any(c.num_chunks > 1 for c in out.columns) else out
 
     def retain(self, keep: np.ndarray) -> np.ndarray:
         """Keep the ids where ``keep`` (bool, length ``size``) is True; survivors are
@@ -281,10 +260,11 @@ class KeyIndex:
         if not self.names:
             self.size = int(keep.sum())
             return remap
-        live = keep[self._ids] if len(self._ids) else np.zeros(0, dtype=bool)
-        self._codes = self._codes[live]
-        self._ids = remap[self._ids[live]]
-        self._chunks = [self._stored().filter(pa.array(keep)).combine_chunks()]
+        self._codes.filter(remap)
+        if self._pieces:
+            stored = pa.concat_tables(self._pieces, promote_options="permissive")
+            self._pieces = [stored.filter(pa.array(keep)).combine_chunks()]
+            self._starts = piece_starts(self._pieces)
         if self._null_id >= 0:
             self._null_id = int(remap[self._null_id])
         self._overflow = {k: int(remap[v]) for k, v in self._overflow.items() if keep[v]}

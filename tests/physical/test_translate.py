@@ -85,3 +85,46 @@ def test_union_operator_has_two_inputs(session):
     graph = plan_query(session, parse_query("SELECT k FROM t UNION ALL SELECT k FROM t WHERE v > 1")).graph
     union = next(op for op in graph.operators if op.kind == "union")
     assert len(graph.inputs(union.id)) == 2
+
+
+Q7_SHAPE = (
+    "SELECT B.k, B.v, B.ts FROM t B JOIN (SELECT MAX(v) AS maxv, window_end AS wend "
+    "FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) "
+    "GROUP BY window_start, window_end) B1 "
+    "ON B.v = B1.maxv WHERE B.ts BETWEEN B1.wend - INTERVAL '10' SECOND AND B1.wend"
+)
+
+
+def test_table_read_twice_in_one_query_has_one_source(session):
+    """Nexmark q7's shape: the bid table is scanned by the join and by the window aggregate;
+    one source fans out to both (Flink's reuse-source-enabled), at any parallelism."""
+    session.execute_one(DDL)
+    for p in ("1", "2"):
+        session.execute_one(f"SET 'parallelism.default' = '{p}'")
+        session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
+        graph = plan_query(session, parse_query(Q7_SHAPE)).graph
+        (source,) = graph.sources()
+        # to the window's calc (forward) and to the join: forward at p=1, hash[v] at p=2
+        # (the keyless window aggregate after the calc runs at parallelism 1)
+        parts = sorted(e.partitioning for e in graph.outputs(source.id))
+        assert parts == (["forward", "forward"] if p == "1" else ["forward", "hash"])
+        text = session.execute_one("EXPLAIN " + Q7_SHAPE).message
+        assert text.count("kind=source ") == 1
+        assert serde.from_json(serde.to_json(graph)) == graph
+
+
+def test_source_reuse_can_be_switched_off(session):
+    session.execute_one(DDL)
+    session.execute_one("SET 'table.optimizer.reuse-source-enabled' = 'false'")
+    graph = plan_query(session, parse_query(Q7_SHAPE)).graph
+    assert len(graph.sources()) == 2
+    assert all(len(graph.outputs(s.id)) == 1 for s in graph.sources())
+
+
+def test_scans_of_another_table_keep_their_own_sources(session):
+    """Another table with the same connector options but its own watermark: not the same scan."""
+    session.execute_one(DDL)
+    session.execute_one("CREATE TABLE t2 (k INT, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts "
+                        "- INTERVAL '2' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '100')")
+    other = parse_query("SELECT a.k FROM t a JOIN t2 b ON a.k = b.k")
+    assert len(plan_query(session, other).graph.sources()) == 2

@@ -104,6 +104,25 @@ def test_retain_renumbers_in_order_and_new_keys_follow():
     assert fresh.tolist() == [keep.sum(), keep.sum() + 1]
 
 
+def test_many_small_batches_keep_ids_and_stored_keys():
+    """Thousands of keys arriving in small batches (many code-table inserts and growths, many
+    key pieces): ids stay dense in first-seen order, and keys() returns each id's key."""
+    rng = np.random.default_rng(11)
+    values = rng.integers(0, 6_000, 20_000)
+    index, hashed = KeyIndex(["k"]), KeyIndex(["s", "k"])
+    seen: dict[int, int] = {}
+    for lo in range(0, len(values), 300):
+        part = values[lo:lo + 300]
+        want = [seen.setdefault(int(v), len(seen)) for v in part]
+        assert index.lookup(pa.table({"k": part})).tolist() == want
+        strings = pa.array([f"s{v}" for v in part])
+        assert hashed.lookup(pa.table({"s": strings, "k": part % 7})).tolist() == want
+    ids = np.arange(len(seen))[::-1]
+    expect = sorted(seen, key=seen.get)[::-1]
+    assert index.keys(ids).column("k").to_pylist() == expect
+    assert hashed.keys(ids).column("s").to_pylist() == [f"s{v}" for v in expect]
+
+
 def test_no_key_columns_is_one_group():
     index = KeyIndex([])
     assert index.lookup(pa.table({"x": [1, 2]}), insert=False).tolist() == [-1, -1]
