@@ -11,8 +11,9 @@ Contract:
   ``source`` (the connector reader; watermark generation with the rowtime expression and
   delay; batch size / latency bound from mini-batch settings; idle timeout; ``project``: the
   only columns an append-only source of a ``can_project`` connector reads, those the scan's
-  output, computed columns, filter and watermark read, see :func:`_source_projection`; not
-  in a statement set of several INSERTs, so their scans stay shareable) → ``calc``
+  output, computed columns, filter and watermark read, see :func:`_source_projection`; the
+  union of those over all scans with otherwise equal params, so that they stay shareable:
+  :meth:`_Builder.plan_projections`) → ``calc``
   (projection of the needed columns, computed columns, pushed filter) → ``calc`` ... →
   (exchange) → ``window-aggregate`` | ``session-window`` | ``group-aggregate`` → ``calc`` →
   ``collect-sink`` | ``sink``; a join reads its two inputs' operators (left first) into a
@@ -24,9 +25,9 @@ Contract:
   changelog mode) are read by ONE ``source`` operator whose output fans out to every
   consumer — a self-join, a table read twice in one query (Nexmark q5, q7), the INSERTs of a
   statement set. Each consumer keeps its own ``calc`` (projection, computed columns, pushed
-  filter) after the shared source, at the source's parallelism. Scans whose params differ
-  (e.g. other projected columns, once sources read only those) get sources of their own.
-  With the option off, every scan has its own source.
+  filter) after the shared source, at the source's parallelism; the shared source reads the
+  union of the columns its scans need. Scans whose other params differ (watermark, options)
+  get sources of their own. With the option off, every scan has its own source.
 - Parallelism: every operator runs with ``parallelism`` ('parallelism.default'), except an
   aggregation without GROUP BY keys (parallelism 1). Edges are ``forward`` between equal
   parallelisms (so they chain into one task), ``hash[keys]`` into a keyed aggregation and
@@ -88,9 +89,9 @@ class _Builder:
     modes: dict[int, str] = field(default_factory=dict)  # changelog mode per logical node
     # source operators by their params: scans with equal params share one (source reuse)
     sources: dict[str, OperatorSpec] = field(default_factory=dict)
-    # sources read only the needed columns (``project``); off for a statement set of several
-    # INSERTs, whose scans of one table must stay identical to be shared
-    project_sources: bool = True
+    # the columns each source reads (``project``), by its params without them: the union
+    # over every scan with those params (None: all columns), so that they stay shareable
+    projections: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
 
     def add(self, kind: str, name: str, params: dict[str, Any], parallelism: int) -> OperatorSpec:
         # uid: stable across parallelism (a two-phase plan adds only stateless local
@@ -171,7 +172,10 @@ class _Builder:
             return n.translate(self)
         raise TypeError(f"cannot translate {type(n).__name__}")
 
-    def scan(self, n: Scan) -> OperatorSpec:
+    def _source_params(self, n: Scan) -> tuple[dict[str, Any], str]:
+        """The source operator's params for a scan, before ``project``, and its changelog mode."""
+        from flowsql.planner.validate import source_changelog_mode
+
         t = n.table
         params: dict[str, Any] = {"table": t.to_json(), "idle_timeout_ms": n.idle_timeout_ms}
         if n.watermark is not None:
@@ -180,17 +184,49 @@ class _Builder:
             params["batch_size"] = self.settings.batch_size
         if self.settings.allow_latency_ms is not None:
             params["allow_latency_ms"] = self.settings.allow_latency_ms
-        from flowsql.planner.validate import source_changelog_mode
-
         mode = source_changelog_mode(t)
         if mode != "append":
             params["changelog"] = mode  # the source's rows carry ROW_KIND (EXPLAIN shows it)
+        return params, mode
+
+    def plan_projections(self, roots: list[LogicalNode]) -> None:
+        """Before translating: the columns every source reads, the union over the scans that
+        would share it (with reuse off, scans with equal params still read the same columns)."""
+        seen: set[int] = set()
+
+        def walk(n: LogicalNode) -> None:
+            if id(n) in seen:
+                return
+            seen.add(id(n))
+            for i in n.inputs:
+                walk(i)
+            if isinstance(n, Scan):
+                params, mode = self._source_params(n)
+                key = json.dumps(params, sort_keys=True)
+                project = _source_projection(n, n.table, _physical_schema(n.table), mode)
+                if key in self.projections:
+                    before = self.projections[key]
+                    project = None if before is None or project is None else set(before) | set(project)
+                if project is not None:
+                    physical = _physical_schema(n.table)
+                    project = tuple(f.name for f in physical if f.name in project)
+                    project = None if len(project) == len(physical) else project
+                self.projections[key] = project
+
+        for root in roots:
+            walk(root)
+
+    def scan(self, n: Scan) -> OperatorSpec:
+        t = n.table
+        params, mode = self._source_params(n)
         physical = _physical_schema(t)
-        project = _source_projection(n, t, physical, mode) if self.project_sources else None
+        project = self.projections.get(json.dumps(params, sort_keys=True))
         if project is not None:
             params["project"] = list(project)  # the source reads only these columns
             physical = tuple(f for f in physical if f.name in project)
         key = json.dumps(params, sort_keys=True)
+        if n.watermark is not None:
+            params["watermark"] = {"expression": n.watermark.expression, "delay_ms": n.watermark.delay_ms}
         src = self.sources.get(key) if self.settings.reuse_sources else None
         if src is None:  # else another scan reads the same: its source fans out to this one
             src = self.add("source", f"Source({t.name.name})", params, self.parallelism)
@@ -394,8 +430,8 @@ def translate(
     settings: SourceSettings | None = None,
 ) -> JobGraph:
     sinks = [sinks] if isinstance(sinks, Sink) else list(sinks)
-    b = _Builder(max(int(parallelism), 1), settings or SourceSettings(),
-                 project_sources=len(sinks) == 1)
+    b = _Builder(max(int(parallelism), 1), settings or SourceSettings())
+    b.plan_projections(list(sinks))
     from flowsql.planner.changelog import infer
 
     for s in sinks:
