@@ -25,6 +25,9 @@ Contract:
     4. only the ready rows are emitted; the history keeps what a later frame can still
        reach (RANGE: time > watermark - p; ROWS: the last ``p`` rows per partition), the
        carried totals (UNBOUNDED) grow by the fired rows.
+- ORDER BY a processing-time attribute (``spec.proctime``): the operator is wrapped by
+  :class:`~flowsql.operators.over_proctime.ProcessingTimeOver`, which stamps each row with
+  its arrival time here and fires by processing-time timers instead of watermarks.
 - ``snapshot()``: ``pending`` and ``history`` (rows with their arrival number ``$seq``),
   ``carry`` (partition columns and per-call totals, UNBOUNDED only) and ``meta``
   (watermark, next arrival number); keyed by the partition columns.
@@ -58,16 +61,17 @@ class OverSpec:
     rows: bool
     preceding: int | None
     calls: tuple[tuple[str, str | None, str], ...]
+    proctime: bool = False  # ORDER BY a processing-time attribute (:class:`ProcessingTimeOver`)
 
     def to_dict(self) -> dict[str, Any]:
         return {"partition_keys": list(self.partition_keys), "time_column": self.time_column,
                 "rows": self.rows, "preceding": self.preceding,
-                "calls": [list(c) for c in self.calls]}
+                "calls": [list(c) for c in self.calls], "proctime": self.proctime}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> OverSpec:
         return cls(tuple(d["partition_keys"]), d["time_column"], bool(d["rows"]), d["preceding"],
-                   tuple((f, i, o) for f, i, o in d["calls"]))
+                   tuple((f, i, o) for f, i, o in d["calls"]), bool(d.get("proctime", False)))
 
 
 def _numeric(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -360,4 +364,10 @@ def build_over_aggregate(params: dict[str, Any], env: Any) -> OverAggregateOpera
 
     schema = schema_from_columns([(n, t) for n, t in params["input"]])[0]
     output = schema_from_columns([(n, t) for n, t in params["output"]])[0]
-    return OverAggregateOperator(OverSpec.from_dict(params["spec"]), schema, output)
+    spec = OverSpec.from_dict(params["spec"])
+    op = OverAggregateOperator(spec, schema, output)
+    if spec.proctime:
+        from flowsql.operators.over_proctime import ProcessingTimeOver
+
+        return ProcessingTimeOver(op)
+    return op

@@ -15,8 +15,8 @@ Contract:
   attribute ("OVER windows' ordering in stream mode must be defined on a time attribute");
   ROWS takes a row count, RANGE an INTERVAL (or UNBOUNDED / CURRENT ROW). Output is
   append-only. Operator ``over-aggregate`` (:mod:`flowsql.operators.over_aggregate`).
-  ORDER BY a processing-time attribute (``PROCTIME()``) is NotSupportedError (Flink runs it;
-  here not yet).
+  ORDER BY a processing-time attribute (``PROCTIME()``) orders rows by their arrival at the
+  operator (:mod:`flowsql.operators.over_proctime`), as in Flink.
 - Over an updating input (a GROUP BY, Top-N, outer join, … upstream; Flink rejects this):
   ORDER BY any columns or expressions, ASC or DESC, NULLS FIRST or LAST; ROWS frames
   (``N PRECEDING`` or ``UNBOUNDED PRECEDING``), RANGE from UNBOUNDED PRECEDING (also the
@@ -191,7 +191,7 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
     window: tuple[str, ...] | None = None
     calls: list[tuple[str, str | None, str]] = []
     partition: list[str] = []
-    time_column, frame = "", (False, None)
+    time_column, frame, proctime = "", (False, None), False
     out_items = []
     for name, e in items:
         e = e.copy()
@@ -208,7 +208,7 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
                     frame = _frame(d, numeric_range=True)
                     _check_range(d, sort, frame, {f.name: f.type for f in pre_fields})
                 else:
-                    _check_time_order(d, w, order, rel)
+                    proctime = _check_time_order(d, w, order, rel)
                     time_column = order[0].this.name
                     frame = _frame(d)
             elif key != window:
@@ -240,23 +240,23 @@ def plan_over(b: PlanBuilder, select: exp.Select, rel: Relation) -> Relation:
             schema=inp.schema + tuple(out_fields), input=inp,
             spec=UpdatingOverSpec(tuple(partition), sort, frame[1], tuple(calls), frame[0]))
     else:
-        spec = OverSpec(tuple(partition), time_column, frame[0], frame[1], tuple(calls))
+        spec = OverSpec(tuple(partition), time_column, frame[0], frame[1], tuple(calls), proctime)
         node = OverAggregate(schema=inp.schema + tuple(out_fields), input=inp, spec=spec)
     return b._project(Relation(node, rel.aliases, set(rel.time_attrs)), out_items)
 
 
-def _check_time_order(d: exp.Window, w: exp.Window, order: list[exp.Ordered], rel: Relation) -> None:
-    """As in Flink, over an append-only input: ORDER BY one ascending event-time attribute."""
-    if len(order) == 1 and isinstance(order[0].this, exp.Column) and order[0].this.name in rel.proc_attrs:
-        raise NotSupportedError(
-            f"an OVER window ordered by the processing-time attribute "
-            f"'{order[0].this.name}'{_position(d.args['order'])}",
-            hint="ORDER BY an event-time attribute (a column with a WATERMARK)")
+def _check_time_order(d: exp.Window, w: exp.Window, order: list[exp.Ordered], rel: Relation) -> bool:
+    """As in Flink, over an append-only input: ORDER BY one ascending time attribute, event
+    time or processing time (then True)."""
+    if len(order) == 1 and isinstance(order[0].this, exp.Column) and order[0].this.name in rel.proc_attrs \
+            and not order[0].args.get("desc"):
+        return True
     if len(order) != 1 or not isinstance(order[0].this, exp.Column) or order[0].args.get("desc") \
             or order[0].this.name not in rel.time_attrs:
         where = _position(d.args["order"]) if order else _position(w)
         raise ValidationError(TIME_ORDER + where,
                               hint="ORDER BY the event-time column (WATERMARK FOR …), ascending")
+    return False
 
 
 def _updating_order(d: exp.Window, w: exp.Window, order: list[exp.Ordered],
