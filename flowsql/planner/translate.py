@@ -28,6 +28,16 @@ Contract:
   filter) after the shared source, at the source's parallelism; the shared source reads the
   union of the columns its scans need. Scans whose other params differ (watermark, options)
   get sources of their own. With the option off, every scan has its own source.
+- Sub-plan reuse (Flink's ``table.optimizer.reuse-sub-plan-enabled``, on by default):
+  :meth:`_Builder.node` translates a sub-plan once per fingerprint (:func:`_fingerprint`:
+  node class, every field, inputs' fingerprints — exact, so sub-plans that differ anywhere
+  stay apart) and hands every later use the same operator, whose output fans out to each
+  consumer with that consumer's own edge (forward, hash on its keys, rebalance); a self-join
+  or UNION ALL of one subquery reads it on two inputs. Nexmark q5's HOP count, written twice,
+  runs once (Flink's plan shows it as ``Reused``). Modes, params and uids are those of the
+  first use (equal sub-plans have equal changelog modes); an operator feeding several edges
+  ends its chain. Not shared: sub-plans calling a non-deterministic built-in or writing late
+  rows to a side table, and, with source reuse off, any sub-plan that reads a source.
 - Parallelism: every operator runs with ``parallelism`` ('parallelism.default'), except an
   aggregation without GROUP BY keys (parallelism 1). Edges are ``forward`` between equal
   parallelisms (so they chain into one task), ``hash[keys]`` into a keyed aggregation and
