@@ -16,12 +16,7 @@ from pathlib import Path
 import pytest
 
 from flowsql.session import Session
-from tests.runtime.savepoint_session import (
-    paced_ids,
-    resume,
-    savepoint_session,
-    stop_with_savepoint,
-)
+from tests.runtime.savepoint_session import paced_ids, savepoint_session, stop_and_resume
 from tests.runtime.sink_output import expected_windows, window_rows
 
 ROWS = 12_000
@@ -43,12 +38,9 @@ def _session(tmp_path: Path, out: Path, parallelism: int) -> Session:
 @pytest.mark.parametrize("parallelism", [2, 1])
 def test_self_join_of_a_reused_window_aggregate_resumes_exactly_once(tmp_path, parallelism):
     out = tmp_path / "out"
-    first = _session(tmp_path, out, 2)
-    plan = first.execute_one("EXPLAIN " + INSERT).message
-    assert plan.count("kind=window-aggregate ") == 1, plan
-    path = stop_with_savepoint(first, INSERT, 3000)
     want = expected_windows(ROWS)
-    assert len(window_rows(out)) < len(want)  # stopped midway
-    resume(_session(tmp_path, out, parallelism), path, INSERT)
+    plan = stop_and_resume(lambda p: _session(tmp_path, out, p), INSERT, 3000, parallelism,
+                           lambda: len(window_rows(out)) < len(want))
+    assert plan.count("kind=window-aggregate ") == 1, plan
     got = window_rows(out)
     assert got == want, f"{len(got)} rows, {len(want)} expected"
