@@ -68,6 +68,14 @@ KNOWN_OPTIONS: dict[str, ConfigOption] = {
             "operator (a self-join, a table read twice, the INSERTs of a statement set).",
             ("true", "false"),
         ),
+        ConfigOption(
+            "table.optimizer.reuse-sub-plan-enabled",
+            "true",
+            "Structurally identical sub-plans of one job (the same aggregate subquery used twice, "
+            "as in Nexmark q5) run once and fan their output out to every consumer. Sub-plans "
+            "that read a source are shared only with 'table.optimizer.reuse-source-enabled'.",
+            ("true", "false"),
+        ),
         ConfigOption("pipeline.name", "", "Name of the next submitted job."),
         ConfigOption(
             "execution.target",

@@ -28,6 +28,16 @@ Contract:
   filter) after the shared source, at the source's parallelism; the shared source reads the
   union of the columns its scans need. Scans whose other params differ (watermark, options)
   get sources of their own. With the option off, every scan has its own source.
+- Sub-plan reuse (Flink's ``table.optimizer.reuse-sub-plan-enabled``, on by default):
+  :meth:`_Builder.node` translates a sub-plan once per fingerprint (:func:`_fingerprint`:
+  node class, every field, inputs' fingerprints — exact, so sub-plans that differ anywhere
+  stay apart) and hands every later use the same operator, whose output fans out to each
+  consumer with that consumer's own edge (forward, hash on its keys, rebalance); a self-join
+  or UNION ALL of one subquery reads it on two inputs. Nexmark q5's HOP count, written twice,
+  runs once (Flink's plan shows it as ``Reused``). Modes, params and uids are those of the
+  first use (equal sub-plans have equal changelog modes); an operator feeding several edges
+  ends its chain. Not shared: sub-plans calling a non-deterministic built-in or writing late
+  rows to a side table, and, with source reuse off, any sub-plan that reads a source.
 - Parallelism: every operator runs with ``parallelism`` ('parallelism.default'), except an
   aggregation without GROUP BY keys (parallelism 1). Edges are ``forward`` between equal
   parallelisms (so they chain into one task), ``hash[keys]`` into a keyed aggregation and
@@ -41,7 +51,9 @@ Contract:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +73,7 @@ from flowsql.planner.logical import (
     WindowAggregate,
     names,
 )
+from flowsql.planner.rules.join_filter_pushdown import VOLATILE
 
 # Operator kinds whose state is one format (uids count them together; see Builder.add).
 STATE_FAMILY: dict[str, str] = {}
@@ -73,6 +86,7 @@ class SourceSettings:
     batch_size: int | None = None
     allow_latency_ms: int | None = None
     reuse_sources: bool = True  # 'table.optimizer.reuse-source-enabled'
+    reuse_sub_plans: bool = True  # 'table.optimizer.reuse-sub-plan-enabled'
 
 
 def _schema_json(schema: Schema) -> list[list[str]]:
@@ -92,6 +106,10 @@ class _Builder:
     # the columns each source reads (``project``), by its params without them: the union
     # over every scan with those params (None: all columns), so that they stay shareable
     projections: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    # sub-plan reuse: the operator each translated sub-plan ends in, by its fingerprint
+    # (see :func:`_fingerprint`), and the fingerprint of each node (None: not reusable)
+    reused: dict[str, OperatorSpec] = field(default_factory=dict)
+    fingerprints: dict[int, str | None] = field(default_factory=dict)
 
     def add(self, kind: str, name: str, params: dict[str, Any], parallelism: int) -> OperatorSpec:
         # uid: stable across parallelism (a two-phase plan adds only stateless local
@@ -113,6 +131,18 @@ class _Builder:
 
     # -- nodes -------------------------------------------------------------------------------
     def node(self, n: LogicalNode) -> OperatorSpec:
+        """The operator that produces ``n``'s rows: translated once per structurally identical
+        sub-plan when sub-plan reuse is on (every later consumer reads the first one's
+        operator, which fans out), else once per node."""
+        key = _fingerprint(n, self.fingerprints, self.settings) if self.settings.reuse_sub_plans else None
+        if key is not None and key in self.reused:
+            return self.reused[key]
+        op = self._translate(n)
+        if key is not None:
+            self.reused[key] = op
+        return op
+
+    def _translate(self, n: LogicalNode) -> OperatorSpec:
         if isinstance(n, Scan):
             return self.scan(n)
         if isinstance(n, Values):
@@ -368,6 +398,54 @@ class _Builder:
         return op
 
 
+# the non-deterministic built-ins by name, case-sensitive: expressions in the plan are
+# generated SQL (function names upper case), field names in a repr are lower case (proctime=)
+_VOLATILE_CALL = re.compile(VOLATILE.pattern)
+
+
+def _fingerprint(n: LogicalNode, memo: dict[int, str | None], settings: SourceSettings) -> str | None:
+    """The text that identifies ``n``'s sub-plan exactly: its class (module and name), then
+    every dataclass field by name — the ``repr`` of a plain value (the logical plan is frozen
+    dataclasses of strings, numbers, tuples and specs), an input node by its own fingerprint.
+    Two nodes with equal fingerprints compute the same rows; nodes that differ in any field,
+    or in any input at any depth, differ here. (``LogicalNode.__eq__`` compares EXPLAIN labels,
+    which leave fields out, e.g. a scan's pruned columns; this does not.)
+
+    None (never shared, nor anything above it) for a sub-plan that must run once per use:
+    one that calls a non-deterministic built-in (``RAND``, ``UUID``, ``NOW``, ``CURRENT_…``,
+    ``PROCTIME``…; matched by upper-case name in its expressions, so an upper-case column
+    named like one also opts out), writes late rows to a side table (``late_sink``), or reads a source while
+    source reuse is off (as in Flink, a sub-plan with a scan is then never reused)."""
+    if id(n) in memo:
+        return memo[id(n)]
+    key: str | None = None
+    parts = [f"{type(n).__module__}.{type(n).__qualname__}"]
+    for f in dataclasses.fields(n):
+        value = getattr(n, f.name)
+        kids = value if isinstance(value, tuple) and value and all(
+            isinstance(v, LogicalNode) for v in value) else None
+        if isinstance(value, LogicalNode):
+            kids = (value,)
+        if kids is not None:
+            prints = [_fingerprint(k, memo, settings) for k in kids]
+            if any(p is None for p in prints):
+                break
+            parts.append(f"{f.name}=[" + ", ".join(f"<{p}>" for p in prints) + "]")
+            continue
+        text = repr(value)
+        if f.name == "late_sink" and value is not None:
+            break
+        if f.name != "table" and _VOLATILE_CALL.search(text):  # table: its definition, not SQL run here
+            break
+        parts.append(f"{f.name}={text}")
+    else:
+        reads_source = isinstance(n, Scan | Values) or not n.inputs
+        if settings.reuse_sources or not reads_source:
+            key = "(" + ", ".join(parts) + ")"
+    memo[id(n)] = key
+    return key
+
+
 def _physical_schema(table: Any) -> Schema:
     """The columns the table's source delivers (physical, then metadata it reads)."""
     from connectors.base import source_columns
@@ -446,7 +524,8 @@ def settings_from_config(config: Any) -> SourceSettings:
 
     explicit = config.items()
     enabled = config.get_bool("table.exec.mini-batch.enabled")
-    out = SourceSettings(reuse_sources=config.get_bool("table.optimizer.reuse-source-enabled"))
+    out = SourceSettings(reuse_sources=config.get_bool("table.optimizer.reuse-source-enabled"),
+                         reuse_sub_plans=config.get_bool("table.optimizer.reuse-sub-plan-enabled"))
     if enabled or "table.exec.mini-batch.size" in explicit:
         try:
             out.batch_size = max(int(config.get("table.exec.mini-batch.size")), 1)

@@ -128,3 +128,73 @@ def test_scans_of_another_table_keep_their_own_sources(session):
                         "- INTERVAL '2' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '100')")
     other = parse_query("SELECT a.k FROM t a JOIN t2 b ON a.k = b.k")
     assert len(plan_query(session, other).graph.sources()) == 2
+
+
+# -- sub-plan reuse ------------------------------------------------------------------------------
+HOP = ("SELECT k, COUNT(*) AS num, window_start AS ws, window_end AS we FROM TABLE(HOP(TABLE t, "
+       "DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '5' SECOND)) GROUP BY k, window_start, window_end")
+Q5_SHAPE = (f"SELECT A.k, A.num FROM ({HOP}) A JOIN (SELECT MAX(num) AS maxn, ws, we FROM ({HOP}) C "
+            "GROUP BY ws, we) M ON A.ws = M.ws AND A.we = M.we AND A.num >= M.maxn")
+
+
+def _kinds(graph, kind):
+    return [op for op in graph.operators if op.kind == kind]
+
+
+def test_an_aggregate_subquery_used_twice_is_translated_once(session):
+    """Nexmark q5's shape: the HOP count runs once and fans out to both of its consumers."""
+    session.execute_one(DDL)
+    for p in ("1", "2"):
+        session.execute_one(f"SET 'parallelism.default' = '{p}'")
+        session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
+        graph = plan_query(session, parse_query(Q5_SHAPE)).graph
+        hop = [op for op in _kinds(graph, "window-aggregate") if op.params["spec"]["window"]["kind"] == "HOP"]
+        assert len(hop) == 1 and len(graph.outputs(hop[0].id)) == 2
+        assert len(graph.sources()) == 1
+        assert serde.from_json(serde.to_json(graph)) == graph
+
+
+def test_sub_plan_reuse_can_be_switched_off(session):
+    session.execute_one(DDL)
+    session.execute_one("SET 'table.optimizer.reuse-sub-plan-enabled' = 'false'")
+    graph = plan_query(session, parse_query(Q5_SHAPE)).graph
+    assert len(_kinds(graph, "window-aggregate")) == 3  # two HOP counts and the maximum
+    assert len(graph.sources()) == 1  # source reuse still on
+
+
+def test_without_source_reuse_nothing_above_a_scan_is_reused(session):
+    session.execute_one(DDL)
+    session.execute_one("SET 'table.optimizer.reuse-source-enabled' = 'false'")
+    graph = plan_query(session, parse_query(Q5_SHAPE)).graph
+    assert len(_kinds(graph, "window-aggregate")) == 3 and len(graph.sources()) == 2
+
+
+def test_sub_plans_that_differ_in_any_field_are_not_merged(session):
+    session.execute_one(DDL)
+    g = "SELECT k, {agg} AS x FROM t GROUP BY k"
+    for left, right in [("COUNT(*)", "SUM(v)"), ("SUM(v)", "SUM(DISTINCT v)"), ("MAX(v)", "MAX(v + 1)")]:
+        q = f"SELECT a.k, a.x, b.x AS y FROM ({g.format(agg=left)}) a JOIN ({g.format(agg=right)}) b ON a.k = b.k"
+        assert len(_kinds(plan_query(session, parse_query(q)).graph, "group-aggregate")) == 2, q
+    other_slide = HOP.replace("INTERVAL '1' SECOND", "INTERVAL '500' MILLISECOND")
+    q = f"SELECT a.k, a.num, b.num AS n2 FROM ({HOP}) a JOIN ({other_slide}) b ON a.k = b.k"
+    assert len(_kinds(plan_query(session, parse_query(q)).graph, "window-aggregate")) == 2
+
+
+def test_a_sub_plan_with_a_non_deterministic_call_runs_once_per_use(session):
+    session.execute_one(DDL)
+    g = "SELECT k, COUNT(*) AS c FROM t WHERE ts < NOW() GROUP BY k"
+    q = f"SELECT a.k, a.c, b.c AS c2 FROM ({g}) a JOIN ({g}) b ON a.k = b.k"
+    assert len(_kinds(plan_query(session, parse_query(q)).graph, "group-aggregate")) == 2
+
+
+def test_a_self_join_of_one_sub_plan_reads_it_on_both_inputs(session):
+    session.execute_one(DDL)
+    session.execute_one("SET 'parallelism.default' = '2'")
+    session.execute_one("SET 'execution.embedded.parallelism' = 'threads'")
+    g = "SELECT k, SUM(v) AS s FROM t GROUP BY k"
+    graph = plan_query(session, parse_query(f"SELECT a.k, b.s FROM ({g}) a JOIN ({g}) b ON a.k = b.k")).graph
+    (agg,) = _kinds(graph, "group-aggregate")
+    (join,) = _kinds(graph, "join")
+    ups = [e.source for e in graph.inputs(join.id)]
+    assert ups == [agg.id, agg.id]  # input 0 and input 1: the same operator
+    assert serde.from_json(serde.to_json(graph)) == graph

@@ -3,6 +3,7 @@ checkpoints and a savepoint directory under the test's temporary directory."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from flowsql.session import Session
@@ -41,6 +42,19 @@ def resume(session: Session, path: str, insert: str) -> None:
     session.execute_one(f"SET 'execution.savepoint.path' = '{path}'")
     session.execute_one("SET 'table.dml-sync' = 'true'")
     session.execute_one(insert)
+
+
+def stop_and_resume(session_at: Callable[[int], Session], insert: str, records_in: int,
+                    parallelism: int, stopped_midway: Callable[[], bool]) -> str:
+    """Run ``insert`` in ``session_at(2)`` and stop it with a savepoint after ``records_in``
+    rows (``stopped_midway()`` must then hold), then resume it from that savepoint in
+    ``session_at(parallelism)`` to the end of its input. Returns the first job's EXPLAIN."""
+    first = session_at(2)
+    plan = first.execute_one("EXPLAIN " + insert).message
+    path = stop_with_savepoint(first, insert, records_in)
+    assert stopped_midway()
+    resume(session_at(parallelism), path, insert)
+    return plan
 
 
 def paced_ids(rows: int, event_time: bool = True) -> str:

@@ -32,7 +32,7 @@ from flowsql.planner.logical import Calc, Join, LogicalNode, names
 from flowsql.planner.rules import RuleContext, bottom_up
 from flowsql.planner.rules.refs import parse
 
-_VOLATILE = re.compile(r"\b(RAND|RAND_INTEGER|UUID|NOW|CURRENT_\w+|LOCALTIME\w*|PROCTIME|"
+VOLATILE = re.compile(r"\b(RAND|RAND_INTEGER|UUID|NOW|CURRENT_\w+|LOCALTIME\w*|PROCTIME|"
                        r"UNIX_TIMESTAMP)\b", re.IGNORECASE)
 
 
@@ -41,7 +41,7 @@ def _side(c: exp.Expression, left: set[str], right: set[str]) -> str | None:
     from flowsql.planner.aggregates import sql
 
     cols = list(c.find_all(exp.Column))
-    if not cols or _VOLATILE.search(sql(c)) or any(len(col.parts) != 1 for col in cols):
+    if not cols or VOLATILE.search(sql(c)) or any(len(col.parts) != 1 for col in cols):
         return None
     used = {col.name for col in cols}
     if used <= left:

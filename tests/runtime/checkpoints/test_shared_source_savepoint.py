@@ -14,12 +14,7 @@ from pathlib import Path
 import pytest
 
 from flowsql.session import Session
-from tests.runtime.savepoint_session import (
-    paced_ids,
-    resume,
-    savepoint_session,
-    stop_with_savepoint,
-)
+from tests.runtime.savepoint_session import paced_ids, savepoint_session, stop_and_resume
 from tests.runtime.sink_output import committed_ids
 
 ROWS = 12_000
@@ -38,11 +33,8 @@ def _session(tmp_path: Path, out: Path, parallelism: int) -> Session:
 @pytest.mark.parametrize("parallelism", [2, 1])
 def test_self_join_on_a_shared_source_resumes_exactly_once(tmp_path, parallelism):
     out = tmp_path / "out"
-    first = _session(tmp_path, out, 2)
-    plan = first.execute_one("EXPLAIN " + INSERT).message
+    plan = stop_and_resume(lambda p: _session(tmp_path, out, p), INSERT, 3000, parallelism,
+                           lambda: len(committed_ids(out)) < ROWS - SHIFT)
     assert plan.count("kind=source ") == 1, plan
-    path = stop_with_savepoint(first, INSERT, 3000)
-    assert len(committed_ids(out)) < ROWS - SHIFT  # stopped midway
-    resume(_session(tmp_path, out, parallelism), path, INSERT)
     ids = committed_ids(out)
     assert sorted(ids) == list(range(1 + SHIFT, ROWS + 1)), f"{len(ids)} rows, {len(set(ids))} distinct"
