@@ -64,7 +64,7 @@ kafka: $(KAFKA_STAMP)
 # Three xdist workers on two cores: many tests wait on subprocesses (brokers, TaskManagers,
 # the gateway), so a third worker cuts the wall time (14:40 → 11:51 on this machine).
 test: lint browser jars pg-clients kafka
-	$(BIN)/python -m pytest -q -n 3 tests
+	$(BIN)/python -m pytest -q -n 3 --dist worksteal --durations=25 tests
 
 bench-batch: $(STAMP)
 	$(BIN)/python bench/batch.py
