@@ -7,6 +7,8 @@ Contract:
 - :class:`SystemClock` reads ``time.time()``; every task of a job gets one (the runtime
   passes it through the operator context), so operators never read the wall clock themselves
   when their output depends on it (processing-time windows: :mod:`.proctime_window`).
+- :func:`stamped`: a batch with one column overwritten by one reading of a clock, in that
+  column's type (processing-time windows and OVER windows stamp rows on arrival).
 - :class:`ManualClock` is a clock that moves only when told (:meth:`ManualClock.set` /
   :meth:`ManualClock.advance`): unit tests use it for exact, checkable processing-time
   results.
@@ -16,6 +18,9 @@ from __future__ import annotations
 
 import threading
 import time
+
+import numpy as np
+import pyarrow as pa
 
 
 class Clock:
@@ -59,3 +64,11 @@ class ManualClock(Clock):
 
 
 SYSTEM_CLOCK = SystemClock()
+
+
+def stamped(batch: pa.RecordBatch, column: str, now_ms: int) -> pa.RecordBatch:
+    """``batch`` with ``column`` set to ``now_ms`` on every row (vectorized), in its type."""
+    i = batch.schema.get_field_index(column)
+    field = batch.schema.field(i)
+    stamp = pa.array(np.full(batch.num_rows, now_ms, dtype=np.int64)).cast(field.type)
+    return batch.set_column(i, field, stamp)

@@ -23,11 +23,11 @@ Contract:
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 
 from flowsql.messages import MAX_WATERMARK, Watermark
 from flowsql.operators.base import Collector, Delegating
+from flowsql.operators.clock import stamped
 
 
 class ProcessingTimeOver(Delegating):
@@ -36,9 +36,8 @@ class ProcessingTimeOver(Delegating):
             return
         now = self.ctx.clock.now_ms()
         self._fire(now, out)
-        i = batch.schema.get_field_index(self.inner.spec.time_column)  # type: ignore[attr-defined]
-        stamp = pa.array(np.full(batch.num_rows, now, dtype=np.int64)).cast(batch.schema.field(i).type)
-        self.inner.process_batch(batch.set_column(i, batch.schema.field(i), stamp), out, input_index)
+        column = self.inner.spec.time_column  # type: ignore[attr-defined]
+        self.inner.process_batch(stamped(batch, column, now), out, input_index)
 
     def _fire(self, now_ms: int, out: Collector) -> None:
         """Emit every buffered row stamped before ``now_ms``."""

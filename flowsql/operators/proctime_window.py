@@ -29,12 +29,12 @@ Contract:
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 
 from flowsql.messages import MAX_WATERMARK, Watermark
 from flowsql.operators.assigners import assigner_for
 from flowsql.operators.base import Collector, Delegating, Operator
+from flowsql.operators.clock import stamped
 from flowsql.operators.specs import WindowSpec
 
 
@@ -48,11 +48,7 @@ class ProcessingTimeWindow(Delegating):
     def process_batch(self, batch: pa.RecordBatch, out: Collector, input_index: int = 0) -> None:
         if batch.num_rows == 0:
             return
-        name = self.window.time_column
-        i = batch.schema.get_field_index(name)
-        now = np.full(batch.num_rows, self.ctx.clock.now_ms(), dtype=np.int64)
-        stamp = pa.array(now).cast(batch.schema.field(i).type)
-        batch = batch.set_column(i, batch.schema.field(i), stamp)
+        batch = stamped(batch, self.window.time_column, self.ctx.clock.now_ms())
         self.inner.process_batch(batch, out, input_index)
 
     # -- time --------------------------------------------------------------------------

@@ -233,12 +233,12 @@ class _Builder:
             if isinstance(n, Scan):
                 params, mode = self._source_params(n)
                 key = json.dumps(params, sort_keys=True)
-                project = _source_projection(n, n.table, _physical_schema(n.table), mode)
+                physical = _physical_schema(n.table)
+                project = _source_projection(n, n.table, physical, mode)
                 if key in self.projections:
                     before = self.projections[key]
                     project = None if before is None or project is None else set(before) | set(project)
                 if project is not None:
-                    physical = _physical_schema(n.table)
                     project = tuple(f.name for f in physical if f.name in project)
                     project = None if len(project) == len(physical) else project
                 self.projections[key] = project
@@ -398,8 +398,9 @@ class _Builder:
         return op
 
 
-# the non-deterministic built-ins by name, case-sensitive: expressions in the plan are
-# generated SQL (function names upper case), field names in a repr are lower case (proctime=)
+# the non-deterministic built-ins by name, case-sensitive (unlike VOLATILE): expressions in
+# the plan are generated SQL (function names upper case), while a repr's field names are lower
+# case (``proctime=`` of a window spec) and must not opt a sub-plan out
 _VOLATILE_CALL = re.compile(VOLATILE.pattern)
 
 
