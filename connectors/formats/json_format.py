@@ -227,19 +227,33 @@ _FAST_TYPES = {"TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INT": pa.int32(),
 def _fast_decode(
     lines: pa.Table, columns: Sequence[Column], schema: pa.Schema, options: dict[str, Any]
 ) -> DecodedLines | None:
-    """Arrow's JSON reader over all lines at once (:func:`decode_joined_json`); None sends
-    the batch to the DuckDB path."""
-    if not fast_json_columns(columns, options) or len(lines) == 0:
+    """The fast path (:func:`decode_json_values`) over all lines at once; None sends the
+    batch to the DuckDB path."""
+    if len(lines) == 0 or not pc.all(lines.column("utf8_ok")).as_py():
         return None
-    text = lines.column("line")
-    if not pc.all(lines.column("utf8_ok")).as_py() or text.null_count:
+    return decode_json_values(lines.column("line").combine_chunks(), columns, schema, options)
+
+
+def decode_json_values(
+    values: pa.Array, columns: Sequence[Column], schema: pa.Schema, options: dict[str, Any]
+) -> DecodedLines | None:
+    """The fast path over an array of JSON records (binary or string, no NULLs: one record
+    per element), as :func:`decode_joined_json` decides it; None sends the records to the
+    general path. The records are joined by newlines with one Arrow kernel call."""
+    if len(values) == 0 or values.null_count or not fast_json_columns(columns, options):
         return None
-    joined = pc.binary_join_element_wise(text, pa.scalar("\n", text.type), pa.scalar("", text.type))
-    if isinstance(joined, pa.ChunkedArray):
-        joined = joined.combine_chunks()
-    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset:]
+    if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+        text_type = pa.large_string() if pa.types.is_large_binary(values.type) else pa.string()
+        try:
+            values = values.cast(text_type)  # validates UTF-8 (Arrow's reader does not)
+        except pa.ArrowInvalid:
+            return None
+    joined = pc.binary_join_element_wise(values, pa.scalar("", values.type),
+                                         pa.scalar("\n", values.type))
+    width = np.int64 if pa.types.is_large_string(joined.type) else np.int32
+    offsets = np.frombuffer(joined.buffers()[1], dtype=width)[joined.offset:]
     data = joined.buffers()[2][int(offsets[0]):int(offsets[len(joined)])]
-    return decode_joined_json(data, len(lines), columns, schema, options, utf8_checked=True)
+    return decode_joined_json(data, len(values), columns, schema, options, utf8_checked=True)
 
 
 def fast_json_columns(columns: Sequence[Column], options: dict[str, Any]) -> bool:
