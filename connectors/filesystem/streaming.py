@@ -177,7 +177,7 @@ def read_file(path: str, table: TableDefinition, options: dict[str, Any],
 
 
 PARQUET_BATCH_ROWS = 65_536
-PARQUET_BUFFER_BYTES = 1 << 20
+PARQUET_BUFFER_BYTES = 4 << 20
 
 
 def read_parquet(path: str, schema: pa.Schema) -> pa.RecordBatchReader:

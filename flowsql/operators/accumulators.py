@@ -366,9 +366,51 @@ def _group(table: pa.Table, keys: Sequence[str], aggs: list) -> pa.Table:
     Single-threaded: on batch-sized tables Acero's thread pool costs more CPU than it saves
     (2-7x the CPU time for 500-8,192 rows), and the task threads already use the cores."""
     if keys:
+        fast = _group_counts_sums(table, keys, aggs)
+        if fast is not None:
+            return fast
         return table.group_by(list(keys), use_threads=False).aggregate(aggs)
     table = table.append_column("$g", pa.array(np.zeros(table.num_rows, dtype=np.int8)))
     return table.group_by(["$g"], use_threads=False).aggregate(aggs).drop_columns(["$g"])
+
+
+def _group_counts_sums(table: pa.Table, keys: Sequence[str], aggs: list) -> pa.Table | None:
+    """:func:`_group`'s rows for one key column and only ``count_all`` and ``sum`` of BIGINT
+    columns without NULLs (the partial state of COUNT and SUM in a GROUP BY), or None.
+
+    The key column is dictionary-encoded (a hash pass; NULL is a group of its own) and the
+    sums are added per group code with numpy (integer arithmetic, wrapping on overflow as
+    Arrow's sum does): 1.1 against Acero's 1.8 ms per 64 K rows. Groups come in order of
+    first appearance (Acero's order is its hash table's: the same rows, in another order).
+    Key types ``dictionary_encode`` does not take go to Acero."""
+    if len(keys) != 1 or table.num_rows == 0:
+        return None
+    columns = []
+    for target, fn in aggs:
+        if fn == "count_all" and target == []:
+            columns.append(None)
+        elif fn == "sum" and isinstance(target, str):
+            col = table.column(target)
+            if col.type != pa.int64() or col.null_count:
+                return None
+            columns.append(_arr(col))
+        else:
+            return None
+    try:
+        encoded = pc.dictionary_encode(_arr(table.column(keys[0])), null_encoding="encode")
+    except pa.ArrowNotImplementedError:
+        return None
+    codes = encoded.indices.to_numpy()
+    m = len(encoded.dictionary)
+    out: dict[str, pa.Array] = {keys[0]: encoded.dictionary}
+    for (target, fn), col in zip(aggs, columns, strict=True):
+        if col is None:
+            out["count_all"] = pa.array(np.bincount(codes, minlength=m).astype(np.int64))
+        else:
+            sums = np.zeros(m, dtype=np.int64)
+            np.add.at(sums, codes, col.to_numpy())
+            out[f"{target}_sum"] = pa.array(sums)
+    return pa.table(out)
 
 
 def _arr(x: pa.Array | pa.ChunkedArray) -> pa.Array:

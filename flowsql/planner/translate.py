@@ -110,6 +110,9 @@ class _Builder:
     # (see :func:`_fingerprint`), and the fingerprint of each node (None: not reusable)
     reused: dict[str, OperatorSpec] = field(default_factory=dict)
     fingerprints: dict[int, str | None] = field(default_factory=dict)
+    # whether any node needs watermarks (flowsql.planner.event_time); if not, sources
+    # generate none and do not read the columns of their watermark expression
+    event_time: bool = True
 
     def add(self, kind: str, name: str, params: dict[str, Any], parallelism: int) -> OperatorSpec:
         # uid: stable across parallelism (a two-phase plan adds only stateless local
@@ -208,7 +211,7 @@ class _Builder:
 
         t = n.table
         params: dict[str, Any] = {"table": t.to_json(), "idle_timeout_ms": n.idle_timeout_ms}
-        if n.watermark is not None:
+        if n.watermark is not None and self.event_time:
             params["watermark"] = {"expression": n.watermark.expression, "delay_ms": n.watermark.delay_ms}
         if self.settings.batch_size:
             params["batch_size"] = self.settings.batch_size
@@ -234,7 +237,7 @@ class _Builder:
                 params, mode = self._source_params(n)
                 key = json.dumps(params, sort_keys=True)
                 physical = _physical_schema(n.table)
-                project = _source_projection(n, n.table, physical, mode)
+                project = _source_projection(n, n.table, physical, mode, self.event_time)
                 if key in self.projections:
                     before = self.projections[key]
                     project = None if before is None or project is None else set(before) | set(project)
@@ -255,7 +258,7 @@ class _Builder:
             params["project"] = list(project)  # the source reads only these columns
             physical = tuple(f for f in physical if f.name in project)
         key = json.dumps(params, sort_keys=True)
-        if n.watermark is not None:
+        if n.watermark is not None and self.event_time:
             params["watermark"] = {"expression": n.watermark.expression, "delay_ms": n.watermark.delay_ms}
         src = self.sources.get(key) if self.settings.reuse_sources else None
         if src is None:  # else another scan reads the same: its source fans out to this one
@@ -458,7 +461,8 @@ def _physical_schema(table: Any) -> Schema:
                  for c in source_columns(table, factory_for(table)))
 
 
-def _source_projection(n: Scan, table: Any, physical: Schema, mode: str) -> tuple[str, ...] | None:
+def _source_projection(n: Scan, table: Any, physical: Schema, mode: str,
+                       event_time: bool = True) -> tuple[str, ...] | None:
     """The source columns the scan reads, when its connector can read only those
     (``ConnectorFactory.can_project``) and they are fewer than all; else None (read all).
 
@@ -478,7 +482,7 @@ def _source_projection(n: Scan, table: Any, physical: Schema, mode: str) -> tupl
     for name in [f.name for f in n.schema] + sorted(referenced(n.filter, set(computed))):
         need |= referenced(computed[name], available) if name in computed else ({name} & available)
     need |= referenced(n.filter, available)
-    if n.watermark is not None:
+    if n.watermark is not None and event_time:
         need |= referenced(n.watermark.expression, available)
     if not need:
         need = {physical[0].name}
@@ -509,10 +513,12 @@ def translate(
     settings: SourceSettings | None = None,
 ) -> JobGraph:
     sinks = [sinks] if isinstance(sinks, Sink) else list(sinks)
-    b = _Builder(max(int(parallelism), 1), settings or SourceSettings())
-    b.plan_projections(list(sinks))
     from flowsql.planner.changelog import infer
+    from flowsql.planner.event_time import needs_event_time
 
+    b = _Builder(max(int(parallelism), 1), settings or SourceSettings())
+    b.event_time = needs_event_time(list(sinks))
+    b.plan_projections(list(sinks))
     for s in sinks:
         b.modes.update(infer(s))
         b.sink(s)

@@ -1,7 +1,7 @@
 """Projection into the filesystem source (connectors/filesystem/streaming.py ``read_file``,
 connectors/formats/csv_format.py ``stream_csv``, flowsql/planner/translate.py): the reader
 decodes only the columns the planner names, and the planner names what the query, computed
-columns, filter and watermark read."""
+columns, filter and watermark read (the watermark only when the plan uses event time)."""
 
 from __future__ import annotations
 
@@ -155,11 +155,19 @@ def _source(session, sql: str) -> dict:
     return src.params
 
 
+WINDOW = ("SELECT window_start, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE f, DESCRIPTOR(ts), "
+          "INTERVAL '1' MINUTE)) GROUP BY window_start, window_end")
+
+
 @pytest.mark.parametrize("sql, project", [
-    ("SELECT a FROM f", ["a", "ts"]),  # the watermark reads ts
-    ("SELECT c2 FROM f WHERE b = 'x'", ["b", "c", "ts"]),  # computed column, filter
-    ("SELECT m, d FROM f", ["d", "ts"]),  # a metadata column reads no source column
-    ("SELECT COUNT(*) FROM f", ["a", "ts"]),
+    # nothing uses event time: no watermark, so its column ts is not read (planner.event_time)
+    ("SELECT a FROM f", ["a"]),
+    ("SELECT c2 FROM f WHERE b = 'x'", ["b", "c"]),  # computed column, filter
+    ("SELECT m, d FROM f", ["d"]),  # a metadata column reads no source column
+    ("SELECT COUNT(*) FROM f", ["a"]),
+    ("SELECT b, SUM(c) FROM f GROUP BY b", ["b", "c"]),
+    # a window needs the watermark, which reads ts
+    (WINDOW, ["ts"]),
     ("SELECT * FROM f", None),  # every column: no projection
     ("SELECT a, b, c, d, ts FROM f", None),
 ])
