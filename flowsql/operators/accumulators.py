@@ -403,7 +403,7 @@ def _group_counts_sums(table: pa.Table, keys: Sequence[str], aggs: list) -> pa.T
     codes = encoded.indices.to_numpy()
     m = len(encoded.dictionary)
     out: dict[str, pa.Array] = {keys[0]: encoded.dictionary}
-    for (target, fn), col in zip(aggs, columns, strict=True):
+    for (target, _fn), col in zip(aggs, columns, strict=True):
         if col is None:
             out["count_all"] = pa.array(np.bincount(codes, minlength=m).astype(np.int64))
         else:
