@@ -14,8 +14,8 @@ Contract of :class:`ArrowProducer` (only when :func:`available`):
   confluent-kafka) is queued before it returns; a full queue waits for deliveries
   (backpressure). ``partitions``: None (librdkafka's partitioner), an int for all messages,
   or an int32 array (-1 = partitioner). A message librdkafka refuses at once (e.g. larger
-  than ``message.max.bytes``) raises ``ConnectorError`` naming the topic and reason; the
-  messages before it are queued.
+  than ``message.max.bytes``) raises ``ConnectorError`` naming the topic and reason, after
+  the batch's other messages were queued.
 - ``poll(timeout_s)``, ``flush(timeout_s) -> messages not yet delivered``, ``len()``: as
   confluent-kafka's.
 - ``delivery_errors()``: the failed deliveries so far, as one text naming the first failure's
@@ -63,7 +63,7 @@ class ArrowProducer:
             raise ConnectorError(f"Kafka: invalid client properties: {exc}") from None
 
     def send(self, topic: str, messages: pa.Table, partitions: int | pa.Array | None) -> None:
-        start = 0
+        start, refused = 0, None
         for batch in messages.to_batches():
             n = batch.num_rows
             keys, stamps = batch.column("key"), batch.column("timestamp")
@@ -75,10 +75,12 @@ class ArrowProducer:
                                 keys if keys.null_count < n else None, parts,
                                 stamps if stamps.null_count < n else None)
             except self._error as exc:
-                reason, _code, index = exc.args
-                raise ConnectorError(f"Kafka: a message to topic '{topic}' was refused: {reason} "
-                                     f"(message {start + index} of the batch)") from None
+                if refused is None:
+                    where = f" (message {start + exc.args[2]})" if len(exc.args) > 2 else ""
+                    refused = f"{exc.args[0]}{where}"
             start += n
+        if refused is not None:
+            raise ConnectorError(f"Kafka: a message to topic '{topic}' was refused: {refused}")
 
     def poll(self, timeout_s: float = 0.0) -> int:
         return self._p.poll(int(timeout_s * 1000))

@@ -212,6 +212,16 @@ class KafkaWriter:
         if isinstance(producer, ArrowProducer):
             self._send_arrays(producer, messages)
             return
+        if not self.native:  # the exactly-once writer handles librdkafka's errors itself
+            self._send_confluent(producer, messages)
+            return
+        try:
+            self._send_confluent(producer, messages)
+        except KafkaException as exc:  # refused at once, e.g. over message.max.bytes
+            raise ConnectorError(f"Kafka: a message to topic '{self.topic}' was refused: "
+                                 f"{exc.args[0].str()}") from None
+
+    def _send_confluent(self, producer: Producer, messages: pa.Table) -> None:
         mode, parts = self.config.partitioner, self._partitions or 1
         topic, produce = self.topic, producer.produce
         stamps = messages.column("timestamp")

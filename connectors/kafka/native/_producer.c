@@ -18,12 +18,15 @@
  *     partitions:   an int for all messages, or an int32 array; -1 or NULL = librdkafka's
  *                   partitioner (RD_KAFKA_PARTITION_UA);
  *     timestamps:   int64 array of epoch ms; 0 or NULL = the producer's time.
- *   librdkafka copies every payload (RD_KAFKA_MSG_F_COPY): Python owns the buffers. A full
- *   queue (QUEUE_FULL) is waited out by polling (100 ms steps, serving delivery reports) and
- *   retried: backpressure; pending Python signals are checked about once a second of
- *   waiting and raise (the messages before are queued). Any other error of producev (e.g.
- *   MSG_SIZE_TOO_LARGE, UNKNOWN_PARTITION) raises Error(message, code, index): the
- *   messages before ``index`` are queued, none after.
+ *   Without timestamps, chunks of 512 go through rd_kafka_produce_batch (one clock read and
+ *   topic lock per chunk), else each message through rd_kafka_producev. librdkafka copies
+ *   every payload (RD_KAFKA_MSG_F_COPY): Python owns the buffers. A full queue (QUEUE_FULL)
+ *   is waited out by polling (2 ms steps, serving delivery reports) and retried from the
+ *   first message not queued (order kept): backpressure; pending Python signals are checked
+ *   about once a second of waiting and raise (the messages before are queued). A message
+ *   refused for another reason (e.g. MSG_SIZE_TOO_LARGE, UNKNOWN_PARTITION) is skipped, the
+ *   others are queued, and the call then raises Error(message, code, index) for the first
+ *   refused one.
  * - Delivery reports are handled in C (no Python per message): a failed delivery is counted
  *   and the first one kept (code, name, reason, topic, partition): failures(), first_error().
  *   Set delivery.report.only.error=true so that delivered messages are not reported at all.
@@ -55,6 +58,9 @@ enum {
 #define PURGE_F_QUEUE 0x1
 #define PURGE_F_INFLIGHT 0x2
 #define PURGE_F_NON_BLOCKING 0x4
+#define QUEUE_FULL_WAIT_MS 2
+#define PRODUCE_CHUNK 512
+#define MSG_F_PARTITION 0x8
 
 /* rd_kafka_metadata_t and its topic / partition entries (rdkafka.h, stable since 0.9) */
 struct md_partition {
@@ -369,6 +375,95 @@ static PyObject *Producer_close(Producer *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/* one produce() call's work, done without the GIL */
+typedef struct {
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;
+    const col_t *values, *keys, *parts, *stamps;
+    int32_t fixed; /* the partition when ``parts`` is absent */
+    int64_t n, i;  /* messages; the next to enqueue */
+    rd_kafka_resp_err_t first_err;
+    int64_t first_index;
+} job_t;
+
+static inline int32_t job_partition(const job_t *j, int64_t x) {
+    if (j->parts->kind == COL_I32 && col_valid(j->parts, x))
+        return ((const int32_t *)j->parts->data)[j->parts->offset + x];
+    return j->fixed;
+}
+
+static inline void job_refused(job_t *j, rd_kafka_resp_err_t err, int64_t x) {
+    if (j->first_err == RDK_ERR_NO_ERROR) {
+        j->first_err = err;
+        j->first_index = x;
+    }
+}
+
+/* Enqueue messages j->i.. : without timestamps in chunks of rd_kafka_produce_batch (one clock
+ * read and topic lock per chunk, one partition lookup per chunk for a fixed partition), else
+ * one rd_kafka_producev each. A message refused for another reason than a full queue is
+ * noted (the first one) and skipped. A full queue: poll in short steps (a poll returns early
+ * only on an event, and delivered messages make none with delivery.report.only.error) and
+ * retry from the first message not queued, so the order is kept. Returns 1 after about a
+ * second of waiting (the caller checks Python's signals and calls again), 0 when done. */
+static int enqueue(job_t *j) {
+    rd_kafka_message_t chunk[PRODUCE_CHUNK];
+    int waited_ms = 0;
+    const int per_message = j->parts->kind == COL_I32;
+    while (j->i < j->n) {
+        int full = 0;
+        if (j->stamps->kind != COL_I64) {
+            int m = (int)(j->n - j->i < PRODUCE_CHUNK ? j->n - j->i : PRODUCE_CHUNK);
+            for (int b = 0; b < m; b++) {
+                int64_t x = j->i + b;
+                size_t vlen, klen;
+                rd_kafka_message_t *msg = &chunk[b];
+                memset(msg, 0, sizeof *msg);
+                msg->payload = (void *)col_bytes(j->values, x, &vlen);
+                msg->len = vlen;
+                msg->key = (void *)col_bytes(j->keys, x, &klen);
+                msg->key_len = klen;
+                msg->partition = job_partition(j, x);
+            }
+            rdk.rd_kafka_produce_batch(j->rkt, per_message ? PARTITION_UA : j->fixed,
+                                       MSG_F_COPY | (per_message ? MSG_F_PARTITION : 0), chunk, m);
+            int done = m;
+            for (int b = 0; b < m; b++) { /* after a QUEUE_FULL, all the rest have it too */
+                if (chunk[b].err == RDK_ERR__QUEUE_FULL) {
+                    done = b;
+                    full = 1;
+                    break;
+                }
+                if (chunk[b].err != RDK_ERR_NO_ERROR) job_refused(j, chunk[b].err, j->i + b);
+            }
+            j->i += done;
+        } else {
+            int64_t x = j->i;
+            size_t vlen, klen;
+            const uint8_t *v = col_bytes(j->values, x, &vlen);
+            const uint8_t *k = col_bytes(j->keys, x, &klen);
+            int64_t ts = col_valid(j->stamps, x)
+                ? ((const int64_t *)j->stamps->data)[j->stamps->offset + x] : 0;
+            rd_kafka_resp_err_t err = rdk.rd_kafka_producev(
+                j->rk, VT_RKT, j->rkt, VT_PARTITION, job_partition(j, x),
+                VT_MSGFLAGS, (int)MSG_F_COPY, VT_VALUE, (void *)v, vlen,
+                VT_KEY, (const void *)k, klen, VT_TIMESTAMP, ts, VT_END);
+            if (err == RDK_ERR__QUEUE_FULL) {
+                full = 1;
+            } else {
+                if (err != RDK_ERR_NO_ERROR) job_refused(j, err, x);
+                j->i++;
+            }
+        }
+        if (full) {
+            rdk.rd_kafka_poll(j->rk, QUEUE_FULL_WAIT_MS);
+            waited_ms += QUEUE_FULL_WAIT_MS;
+            if (waited_ms >= 1000) return 1;
+        }
+    }
+    return 0;
+}
+
 static PyObject *Producer_produce(Producer *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"topic", "values", "keys", "partitions", "timestamps", NULL};
     const char *topic;
@@ -412,47 +507,15 @@ static PyObject *Producer_produce(Producer *self, PyObject *args, PyObject *kwds
         goto fail;
     }
 
-    int64_t i = 0;
-    rd_kafka_resp_err_t err = RDK_ERR_NO_ERROR;
-    int interrupted = 0;
+    job_t job = {self->rk, rkt, &values, &keys, &parts, &stamps, fixed, n, 0, 0, -1};
+    int interrupted = 0, stopped;
     self->busy++;
-    while (i < n) {
-        int waited_ms = 0;
+    do {
         Py_BEGIN_ALLOW_THREADS
-        for (; i < n; i++) {
-            size_t vlen, klen;
-            const uint8_t *v = col_bytes(&values, i, &vlen);
-            const uint8_t *k = col_bytes(&keys, i, &klen);
-            int32_t p = fixed;
-            if (parts.kind == COL_I32 && col_valid(&parts, i))
-                p = ((const int32_t *)parts.data)[parts.offset + i];
-            int64_t ts = 0;
-            if (stamps.kind == COL_I64 && col_valid(&stamps, i))
-                ts = ((const int64_t *)stamps.data)[stamps.offset + i];
-            for (;;) {
-                err = rdk.rd_kafka_producev(self->rk, VT_RKT, rkt, VT_PARTITION, p,
-                                            VT_MSGFLAGS, (int)MSG_F_COPY,
-                                            VT_VALUE, (void *)v, vlen,
-                                            VT_KEY, (const void *)k, klen,
-                                            VT_TIMESTAMP, ts, VT_END);
-                if (err != RDK_ERR__QUEUE_FULL) break;
-                rdk.rd_kafka_poll(self->rk, 100); /* serve delivery reports; wait for room */
-                waited_ms += 100;
-                if (waited_ms >= 1000) break; /* look at Python's signals now and then */
-            }
-            if (err != RDK_ERR_NO_ERROR) break;
-        }
+        stopped = enqueue(&job);
         Py_END_ALLOW_THREADS
-        if (err == RDK_ERR__QUEUE_FULL) {
-            err = RDK_ERR_NO_ERROR;
-            if (PyErr_CheckSignals() < 0) {
-                interrupted = 1;
-                break;
-            }
-            continue;
-        }
-        break;
-    }
+        if (stopped && PyErr_CheckSignals() < 0) interrupted = 1;
+    } while (stopped && !interrupted);
     self->busy--;
     rdk.rd_kafka_topic_destroy(rkt);
     col_release(&values);
@@ -460,8 +523,8 @@ static PyObject *Producer_produce(Producer *self, PyObject *args, PyObject *kwds
     col_release(&parts);
     col_release(&stamps);
     if (interrupted) return NULL;
-    if (err != RDK_ERR_NO_ERROR) {
-        set_error(err, i);
+    if (job.first_err != RDK_ERR_NO_ERROR) {
+        set_error(job.first_err, job.first_index);
         return NULL;
     }
     rdk.rd_kafka_poll(self->rk, 0);

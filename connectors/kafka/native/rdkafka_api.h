@@ -118,6 +118,8 @@ typedef void (*rdk_error_cb_t)(rd_kafka_t *rk, int err, const char *reason, void
            (rd_kafka_t *, const char *, rd_kafka_topic_conf_t *))                               \
     RDK_FN(void, rd_kafka_topic_destroy, (rd_kafka_topic_t *))                                  \
     RDK_FN(rd_kafka_resp_err_t, rd_kafka_producev, (rd_kafka_t *, ...))                         \
+    RDK_FN(int, rd_kafka_produce_batch,                                                         \
+           (rd_kafka_topic_t *, int32_t, int, rd_kafka_message_t *, int))                       \
     RDK_FN(rd_kafka_resp_err_t, rd_kafka_flush, (rd_kafka_t *, int))                            \
     RDK_FN(int, rd_kafka_outq_len, (rd_kafka_t *))                                              \
     RDK_FN(rd_kafka_resp_err_t, rd_kafka_purge, (rd_kafka_t *, int))                            \

@@ -206,3 +206,23 @@ def test_delivery_failure_is_raised_naming_topic_and_reason(session, bootstrap):
     with pytest.raises(ConnectorError, match="too large"):
         writer.finish()
     assert [m.value() for m in read_topic(bootstrap, out)] == [b"ok"]
+
+
+@pytest.mark.usefixtures("producer_path")
+def test_message_refused_by_the_producer_is_a_connector_error(session, bootstrap, new_topic):
+    """A message over the producer's message.max.bytes is refused at once: ConnectorError
+    naming the topic and librdkafka's reason; the messages before it are still delivered
+    (the native producer also queues those after it)."""
+    import pyarrow as pa
+
+    from flowsql.errors import ConnectorError
+
+    out = new_topic()
+    _table(session, "o", "s STRING", bootstrap, topic=out, format="raw",
+           **{"properties.message.max.bytes": "10000"})
+    writer = _writer(session, "o")
+    with pytest.raises(ConnectorError, match=f"topic '{out}' was refused: .*too large"):
+        writer.write(pa.record_batch({"s": pa.array(["a", "b", "x" * 20_000, "c"])}))
+    writer.finish()
+    got = [m.value() for m in read_topic(bootstrap, out)]
+    assert got[:2] == [b"a", b"b"] and got[2:] in ([], [b"c"])

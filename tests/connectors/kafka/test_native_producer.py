@@ -130,19 +130,24 @@ def test_delivery_failure_is_kept_with_topic_and_reason(producer, bootstrap):
 
 
 def test_produce_error_raises_with_the_message_index(mod, bootstrap, new_topic):
-    """An error of producev itself (here: over the producer's message.max.bytes) raises, and
-    the messages before it are queued."""
+    """A message librdkafka refuses at once (here: over the producer's message.max.bytes)
+    raises for the first refused one, after the others were queued; on both enqueue paths
+    (produce_batch without timestamps, producev with)."""
     topic = new_topic()
     p = mod.Producer({"bootstrap.servers": bootstrap, "message.max.bytes": 10_000})
     try:
         with pytest.raises(mod.Error) as info:
-            p.produce(topic, pa.array([b"a", b"b", b"z" * 20_000, b"c"]))
+            p.produce(topic, pa.array([b"a", b"b", b"z" * 20_000, b"c", b"y" * 20_000]))
         message, code, index = info.value.args
         assert code == 10 and index == 2 and "too large" in message.lower()
+        with pytest.raises(mod.Error) as info:
+            p.produce(topic, pa.array([b"z" * 20_000, b"d"]),
+                      timestamps=pa.array([1_600_000_000_000, 1_600_000_000_000]))
+        assert info.value.args[1:] == (10, 0)
         assert p.flush(20_000) == 0
     finally:
         p.close()
-    assert [m.value() for m in read_topic(bootstrap, topic)] == [b"a", b"b"]
+    assert [m.value() for m in read_topic(bootstrap, topic)] == [b"a", b"b", b"c", b"d"]
 
 
 def test_flush_times_out_with_the_count_left_and_close_purges(mod):
@@ -190,3 +195,34 @@ def test_logs_reach_the_callback_on_the_polling_thread(mod):
         p.close()
     assert lines and all(isinstance(level, int) for level, _, _ in lines)
     logging.getLogger(__name__).debug("%d log lines", len(lines))
+
+
+@pytest.mark.parametrize("with_timestamps", [False, True])  # produce_batch / producev
+def test_random_messages_round_trip_exactly(producer, bootstrap, new_topic, with_timestamps):
+    """Random values and keys (NULLs, empty, up to 300 bytes, a sliced large_binary value
+    array) with random explicit partitions: read back, every field is what was given."""
+    import random
+
+    rng = random.Random(7)
+    topic = new_topic(partitions=3)
+    n = 3000
+
+    def field():
+        r = rng.random()
+        return None if r < 0.15 else b"" if r < 0.2 else rng.randbytes(rng.randint(1, 300))
+
+    values = pa.array([field() for _ in range(n + 11)], pa.large_binary()).slice(11)
+    keys = pa.array([field() for _ in range(n)], pa.binary())
+    parts = pa.array([rng.randint(0, 2) for _ in range(n)], pa.int32())
+    stamps = pa.array([1_600_000_000_000 + i for i in range(n)], pa.int64()) if with_timestamps else None
+    assert producer.produce(topic, values, keys, parts, stamps) == n
+    assert producer.flush(30_000) == 0 and producer.failures() == 0
+    sent = {}
+    for i, (v, k, p) in enumerate(zip(values.to_pylist(), keys.to_pylist(), parts.to_pylist(),
+                                      strict=True)):
+        sent.setdefault(p, []).append((v, k, 1_600_000_000_000 + i if with_timestamps else None))
+    got = {}
+    for m in _read(bootstrap, topic):
+        got.setdefault(m.partition(), []).append(
+            (m.value(), m.key(), m.timestamp()[1] if with_timestamps else None))
+    assert got == sent
