@@ -35,7 +35,7 @@ import pyarrow as pa
 mode, bootstrap, topic, rows, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 values = pa.array([
     f'{{"seq":{i},"auction":{1000 + i % 997},"bidder":{2000 + i % 9973},"price":{i % 100000},'
-    f'"channel":"channel-{i % 10}","url":"https://www.nexmark.com/{i % 9999:04x}/item.htm"}}'.encode()
+    f'"channel":"channel-{i % 10}","url":"https://nx.io/{i % 9999:04x}/i.htm"}}'.encode()
     for i in range(rows)], pa.binary())
 conf = {"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all",
         "delivery.report.only.error": True}
@@ -68,11 +68,13 @@ else:
     c0, t0 = cpu(), time.perf_counter()
     for start in range(0, rows, batch):
         p.produce(topic, values.slice(start, batch))
+    c_q = cpu()
     left = p.flush(120_000)
+    print("queue-full wait ms", p.queue_full_ms(), "cpu to enqueue", c_q - c0, file=sys.stderr)
 c1, t1 = cpu(), time.perf_counter()
 assert left == 0, left
 print(json.dumps({"mode": mode, "cpu_s": c1 - c0, "wall_s": t1 - t0,
-                  "bytes": values.nbytes / rows}))
+                  "bytes": (values.nbytes - 4 * rows) / rows}))
 """
 
 
@@ -97,6 +99,8 @@ def main() -> int:
                 cmd = ["taskset", "-c", str(args.cpu), *cmd]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT,
                                  env=dict(os.environ, PYTHONPATH=str(ROOT)))
+            if out.stderr.strip():
+                print(out.stderr.strip().splitlines()[-1], flush=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             r["us_cpu_per_msg"] = round(r["cpu_s"] / args.rows * 1e6, 3)
             r["msgs_per_cpu_s"] = round(args.rows / r["cpu_s"])

@@ -3,9 +3,14 @@
 confluent-kafka's ``Producer`` surface that :class:`~connectors.kafka.writer.KafkaWriter`
 uses, so the writer's flush / delivery-error / backpressure logic is one code path.
 
-Why hand-written: confluent-kafka takes one Python ``produce()`` call per message, which cost
-the sink ~0.8 us of the task thread per message (bench/RESULTS.md, "Kafka"); here a whole
-batch of encoded messages goes to librdkafka in one C loop with the GIL released.
+Why hand-written: confluent-kafka takes one Python ``produce()`` call per message (plus a
+``to_pylist()`` of the encoded values to feed it); here a whole batch of encoded messages goes
+to librdkafka in one C loop with the GIL released. Measured on this 2-core machine (busy,
+load 8-12), pinned to one core, CPU of the whole process incl. librdkafka's threads:
+``bench/kafka_produce.py`` (1 M JSON values of 112 bytes, batches of 8192): confluent-kafka
+2.05-2.32 us/message, native 0.74-0.86 us/message; ``bench/kafka.py --rows 500000,1500000
+--engines flowsql --queries q1_kafka``: 169 K -> 197 K and 187 K -> 223 K events/CPU-s
+(``FLOWSQL_KAFKA_NATIVE=0`` -> default), i.e. ~0.85 us less CPU per event.
 
 Contract of :class:`ArrowProducer` (only when :func:`available`):
 - ``send(topic, messages, partitions)``: every row of a :data:`~connectors.kafka.writer.MESSAGES`
@@ -17,7 +22,7 @@ Contract of :class:`ArrowProducer` (only when :func:`available`):
   than ``message.max.bytes``) raises ``ConnectorError`` naming the topic and reason, after
   the batch's other messages were queued.
 - ``poll(timeout_s)``, ``flush(timeout_s) -> messages not yet delivered``, ``len()``: as
-  confluent-kafka's.
+  confluent-kafka's; ``queue_full_ms()``: how long ``send`` waited for room (backpressure).
 - ``delivery_errors()``: the failed deliveries so far, as one text naming the first failure's
   reason, topic and partition and the count (empty list: none), from the C delivery-report
   callback (no Python per message).
@@ -90,6 +95,9 @@ class ArrowProducer:
 
     def __len__(self) -> int:
         return len(self._p)
+
+    def queue_full_ms(self) -> int:
+        return self._p.queue_full_ms()
 
     def delivery_errors(self) -> list[str]:
         first = self._p.first_error()

@@ -30,6 +30,7 @@
  * - Delivery reports are handled in C (no Python per message): a failed delivery is counted
  *   and the first one kept (code, name, reason, topic, partition): failures(), first_error().
  *   Set delivery.report.only.error=true so that delivered messages are not reported at all.
+ * - queue_full_ms(): how long produce() waited for room so far (backpressure), in ms.
  * - poll(timeout_ms=0) -> events served; flush(timeout_ms) -> messages still queued or in
  *   flight (0: all acknowledged or failed); len(producer): messages queued or in flight.
  *   All release the GIL while librdkafka waits.
@@ -235,6 +236,7 @@ typedef struct {
     PyObject *log;        /* callable(level, facility, message) or NULL */
     int busy;             /* threads inside a call that released the GIL (guarded by the GIL) */
     int closing;          /* set before destroy: the log callback stays out of Python */
+    int64_t queue_full_ms; /* produce() waited this long for room (guarded by the GIL) */
     pthread_mutex_t lock; /* the delivery-report state below */
     int64_t failures;
     rd_kafka_resp_err_t first_err;
@@ -384,6 +386,7 @@ typedef struct {
     int64_t n, i;  /* messages; the next to enqueue */
     rd_kafka_resp_err_t first_err;
     int64_t first_index;
+    int64_t waited_ms; /* on a full queue */
 } job_t;
 
 static inline int32_t job_partition(const job_t *j, int64_t x) {
@@ -458,6 +461,7 @@ static int enqueue(job_t *j) {
         if (full) {
             rdk.rd_kafka_poll(j->rk, QUEUE_FULL_WAIT_MS);
             waited_ms += QUEUE_FULL_WAIT_MS;
+            j->waited_ms += QUEUE_FULL_WAIT_MS;
             if (waited_ms >= 1000) return 1;
         }
     }
@@ -507,7 +511,7 @@ static PyObject *Producer_produce(Producer *self, PyObject *args, PyObject *kwds
         goto fail;
     }
 
-    job_t job = {self->rk, rkt, &values, &keys, &parts, &stamps, fixed, n, 0, 0, -1};
+    job_t job = {self->rk, rkt, &values, &keys, &parts, &stamps, fixed, n, 0, 0, -1, 0};
     int interrupted = 0, stopped;
     self->busy++;
     do {
@@ -517,6 +521,7 @@ static PyObject *Producer_produce(Producer *self, PyObject *args, PyObject *kwds
         if (stopped && PyErr_CheckSignals() < 0) interrupted = 1;
     } while (stopped && !interrupted);
     self->busy--;
+    self->queue_full_ms += job.waited_ms;
     rdk.rd_kafka_topic_destroy(rkt);
     col_release(&values);
     col_release(&keys);
@@ -571,6 +576,10 @@ static PyObject *Producer_failures(Producer *self, PyObject *unused) {
     long long n = self->failures;
     pthread_mutex_unlock(&self->lock);
     return PyLong_FromLongLong(n);
+}
+
+static PyObject *Producer_queue_full_ms(Producer *self, PyObject *unused) {
+    return PyLong_FromLongLong(self->queue_full_ms);
 }
 
 static PyObject *Producer_first_error(Producer *self, PyObject *unused) {
@@ -628,6 +637,8 @@ static PyMethodDef Producer_methods[] = {
     {"flush", (PyCFunction)Producer_flush, METH_VARARGS,
      "flush(timeout_ms) -> messages still queued or in flight"},
     {"failures", (PyCFunction)Producer_failures, METH_NOARGS, "failed deliveries so far"},
+    {"queue_full_ms", (PyCFunction)Producer_queue_full_ms, METH_NOARGS,
+     "milliseconds produce() waited for room in a full queue, so far (backpressure)"},
     {"first_error", (PyCFunction)Producer_first_error, METH_NOARGS,
      "None, or (code, name, reason, topic, partition) of the first failed delivery"},
     {"partition_count", (PyCFunction)Producer_partition_count, METH_VARARGS,
