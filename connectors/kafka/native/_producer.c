@@ -27,6 +27,9 @@
  *   refused for another reason (e.g. MSG_SIZE_TOO_LARGE, UNKNOWN_PARTITION) is skipped, the
  *   others are queued, and the call then raises Error(message, code, index) for the first
  *   refused one.
+ *   Order: as librdkafka keeps it per partition, except that messages with an explicit
+ *   partition queued before the client knew the topic's partitions may be reordered (seen
+ *   in tests); call partition_count(topic) first, as the kafka writer does.
  * - Delivery reports are handled in C (no Python per message): a failed delivery is counted
  *   and the first one kept (code, name, reason, topic, partition): failures(), first_error().
  *   Set delivery.report.only.error=true so that delivered messages are not reported at all.
