@@ -222,6 +222,7 @@ class ExactlyOnceWriter(KafkaWriter):
     """The exactly-once sink subtask (module contract)."""
 
     pending_as_table = True  # SinkOperator: recover() gets the state table back
+    native = False  # transactions: confluent-kafka's producer (the native one has none)
 
     def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
         super().__init__(table, config)

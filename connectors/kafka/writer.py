@@ -4,17 +4,20 @@
 Contract (:class:`KafkaWriter`, one per sink subtask; append-only input):
 1. ``write(batch)`` encodes the batch's value (``value.fields-include`` decides whether the
    key fields are in it) and, with ``key.format``, its key, vectorized
-   (:mod:`connectors.kafka.encode`), then hands every message to librdkafka's producer queue
-   (the per-message loop is the librdkafka boundary: one positional ``produce()`` per
-   message, keyword arguments only for timestamps, headers or round-robin partitions).
-   A full queue waits for deliveries
-   (``poll``), so a slow broker backpressures the job.
+   (:mod:`connectors.kafka.encode`), then hands every message to librdkafka's producer queue:
+   with the native producer (:mod:`connectors.kafka.arrow_producer`, the default when it is
+   built; ``FLOWSQL_KAFKA_NATIVE=0`` turns it off) the encoded arrays go to C in one call
+   per batch; otherwise (and always for a sink with a ``headers`` metadata column, or
+   ``exactly-once``) through confluent-kafka, one positional ``produce()`` per message,
+   keyword arguments only for timestamps, headers or round-robin partitions. A full queue
+   waits for deliveries (``poll``), so a slow broker backpressures the job.
 2. Partitioning (``sink.partitioner``): ``default`` leaves it to librdkafka (the key's hash,
    or sticky spreading without a key); ``fixed`` sends everything of sink subtask *i* to
    partition *i* mod the topic's partitions (Flink's FlinkFixedPartitioner); ``round-robin``
    cycles through the partitions message by message.
 3. Delivery: a failed delivery is remembered by the producer's one delivery callback
-   (``delivery.report.only.error``: a delivered message costs no Python call) and raised as
+   (``delivery.report.only.error``: a delivered message costs no Python call; the native
+   producer's callback is C and keeps the first failure and the count) and raised as
    ``ConnectorError`` (naming the topic and the broker's reason) at the next ``write``,
    ``flush`` or ``finish``. ``at-least-once``: ``flush()`` (called at every checkpoint
    barrier) and ``finish()`` wait until the broker acknowledged every message sent so far
@@ -36,12 +39,15 @@ from collections.abc import Iterable
 from itertools import repeat
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from confluent_kafka import KafkaException, Producer
 
 from catalog.table import TableDefinition
 from connectors.base import BatchSink, iter_batches
+from connectors.kafka import arrow_producer
+from connectors.kafka.arrow_producer import ArrowProducer
 from connectors.kafka.decode import WRITABLE_METADATA
 from connectors.kafka.encode import encode
 from connectors.kafka.options import KafkaConfig
@@ -59,6 +65,8 @@ METADATA_TIMEOUT_S = 10.0
 
 
 class KafkaWriter:
+    native = True  # may use the native producer (the exactly-once writer may not)
+
     def __init__(self, table: TableDefinition, config: KafkaConfig) -> None:
         self.table = table
         self.config = config
@@ -70,7 +78,7 @@ class KafkaWriter:
         self.value_columns = [c for c in physical if c.name in config.value_fields]
         self.key_columns = [c for c in physical if c.name in config.key_fields]
         self.subtask, self.parallelism = 0, 1
-        self._producer: Producer | None = None
+        self._producer: Producer | ArrowProducer | None = None
         self._partitions: int | None = None
         self._next = 0
         self._errors: list[str] = []
@@ -80,30 +88,45 @@ class KafkaWriter:
         self.subtask, self.parallelism = index, parallelism
 
     @property
-    def producer(self) -> Producer:
+    def producer(self) -> Producer | ArrowProducer:
         if self._producer is None:
-            try:
-                self._producer = Producer(self._producer_conf())
-            except KafkaException as exc:
-                raise ConnectorError(f"Kafka: invalid client properties: {exc.args[0]}") from None
+            if self._use_native():
+                self._producer = ArrowProducer(self._client_conf())
+            else:
+                try:
+                    self._producer = Producer(self._producer_conf())
+                except KafkaException as exc:
+                    raise ConnectorError(
+                        f"Kafka: invalid client properties: {exc.args[0]}") from None
             self._partitions = self._partition_count()
             self._opened()
         return self._producer
 
-    def _producer_conf(self) -> dict[str, Any]:
-        conf: dict[str, Any] = {"linger.ms": 5, "logger": log, "on_delivery": self._on_delivery(),
-                                "delivery.report.only.error": True}
+    def _use_native(self) -> bool:
+        """The native producer, unless this writer needs what it lacks (message headers)."""
+        return (self.native and arrow_producer.available()
+                and not any((c.metadata_key or c.name) == "headers" for c in self.metadata))
+
+    def _client_conf(self) -> dict[str, Any]:
+        """librdkafka's properties of the producer (either kind)."""
+        conf: dict[str, Any] = {"linger.ms": 5, "delivery.report.only.error": True}
         if self.config.delivery != "none":
             conf["acks"] = "all"
         conf.update(self.config.client)
         conf.pop("group.id", None)
         return conf
 
+    def _producer_conf(self) -> dict[str, Any]:
+        """confluent-kafka's Producer configuration."""
+        return {**self._client_conf(), "logger": log, "on_delivery": self._on_delivery()}
+
     def _opened(self) -> None:
         """A hook: the producer was just created (the exactly-once writer fences zombies)."""
 
     def _partition_count(self) -> int:
         bootstrap = self.config.client.get("bootstrap.servers")
+        if isinstance(self._producer, ArrowProducer):
+            return self._native_partition_count(self._producer, bootstrap)
         try:
             md = self._producer.list_topics(self.topic, timeout=METADATA_TIMEOUT_S)  # type: ignore[union-attr]
         except KafkaException as exc:
@@ -117,6 +140,19 @@ class KafkaWriter:
             raise ConnectorError(f"Kafka: topic '{self.topic}' does not exist at '{bootstrap}'",
                                  hint="Create the topic first (auto-creation is not used).")
         return len(topic.partitions)
+
+    def _native_partition_count(self, producer: ArrowProducer, bootstrap: Any) -> int:
+        try:
+            return producer.partition_count(self.topic, METADATA_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise ConnectorError(
+                f"Kafka: no answer from the brokers at '{bootstrap}' within "
+                f"{METADATA_TIMEOUT_S:.0f} s ({exc})",
+                hint="Check 'properties.bootstrap.servers' and that the brokers are running.",
+            ) from None
+        except LookupError:
+            raise ConnectorError(f"Kafka: topic '{self.topic}' does not exist at '{bootstrap}'",
+                                 hint="Create the topic first (auto-creation is not used).") from None
 
     def _on_delivery(self) -> Any:
         """The producer's delivery callback (``on_delivery`` with
@@ -132,9 +168,12 @@ class KafkaWriter:
         return on_delivery
 
     def _check(self) -> None:
-        if self._errors:
+        errors = self._errors
+        if isinstance(self._producer, ArrowProducer):
+            errors = self._producer.delivery_errors()
+        if errors:
             raise ConnectorError(f"Kafka: delivery to topic '{self.topic}' failed: "
-                                 + "; ".join(self._errors))
+                                 + "; ".join(errors))
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._check()
@@ -169,7 +208,20 @@ class KafkaWriter:
         return pa.Table.from_arrays([values.cast(pa.binary()), keys.cast(pa.binary()), stamps, headers],
                                     schema=MESSAGES)
 
-    def _send(self, producer: Producer, messages: pa.Table) -> None:
+    def _send(self, producer: Producer | ArrowProducer, messages: pa.Table) -> None:
+        if isinstance(producer, ArrowProducer):
+            self._send_arrays(producer, messages)
+            return
+        if not self.native:  # the exactly-once writer handles librdkafka's errors itself
+            self._send_confluent(producer, messages)
+            return
+        try:
+            self._send_confluent(producer, messages)
+        except KafkaException as exc:  # refused at once, e.g. over message.max.bytes
+            raise ConnectorError(f"Kafka: a message to topic '{self.topic}' was refused: "
+                                 f"{exc.args[0].str()}") from None
+
+    def _send_confluent(self, producer: Producer, messages: pa.Table) -> None:
         mode, parts = self.config.partitioner, self._partitions or 1
         topic, produce = self.topic, producer.produce
         stamps = messages.column("timestamp")
@@ -202,6 +254,19 @@ class KafkaWriter:
                         self._wait_and_produce(producer, topic, value)
         else:
             self._send_each(producer, values, keys, stamps, headers)
+        producer.poll(0)
+        self.sent += n
+
+    def _send_arrays(self, producer: ArrowProducer, messages: pa.Table) -> None:
+        """The native path: the message arrays to C, partitions as one int or an array."""
+        mode, parts, n = self.config.partitioner, self._partitions or 1, messages.num_rows
+        partitions: int | pa.Array | None = None
+        if mode == "fixed":
+            partitions = self.subtask % parts
+        elif mode == "round-robin":
+            partitions = pa.array((np.arange(n, dtype=np.int64) + self._next) % parts, pa.int32())
+            self._next += n
+        producer.send(self.topic, messages, partitions)
         producer.poll(0)
         self.sent += n
 

@@ -107,7 +107,26 @@ typedef void (*rdk_error_cb_t)(rd_kafka_t *rk, int err, const char *reason, void
     RDK_FN(void, rd_kafka_message_destroy, (rd_kafka_message_t *))                              \
     RDK_FN(const char *, rd_kafka_topic_name, (const rd_kafka_topic_t *))                      \
     /* -- consumer (_consumer.c) -------------------------------------------------------- */ \
-    /* -- producer (_producer.c) -------------------------------------------------------- */
+    /* -- producer (_producer.c) -------------------------------------------------------- */ \
+    RDK_FN(void, rd_kafka_conf_set_dr_msg_cb, (rd_kafka_conf_t *, rdk_dr_msg_cb_t))             \
+    RDK_FN(void, rd_kafka_conf_set_log_cb,                                                      \
+           (rd_kafka_conf_t *, void (*)(const rd_kafka_t *, int, const char *, const char *)))  \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_set_log_queue, (rd_kafka_t *, rd_kafka_queue_t *))     \
+    RDK_FN(void *, rd_kafka_opaque, (const rd_kafka_t *))                                        \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_last_error, (void))                                    \
+    RDK_FN(rd_kafka_topic_t *, rd_kafka_topic_new,                                              \
+           (rd_kafka_t *, const char *, rd_kafka_topic_conf_t *))                               \
+    RDK_FN(void, rd_kafka_topic_destroy, (rd_kafka_topic_t *))                                  \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_producev, (rd_kafka_t *, ...))                         \
+    RDK_FN(int, rd_kafka_produce_batch,                                                         \
+           (rd_kafka_topic_t *, int32_t, int, rd_kafka_message_t *, int))                       \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_flush, (rd_kafka_t *, int))                            \
+    RDK_FN(int, rd_kafka_outq_len, (rd_kafka_t *))                                              \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_purge, (rd_kafka_t *, int))                            \
+    /* metadata: (rk, all_topics, only_rkt, const struct rd_kafka_metadata **, timeout_ms) */   \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_metadata,                                              \
+           (rd_kafka_t *, int, rd_kafka_topic_t *, const void **, int))                         \
+    RDK_FN(void, rd_kafka_metadata_destroy, (const void *))
 
 #define RDK_DECLARE(ret, name, params) ret(*name) params;
 struct rdk_api {

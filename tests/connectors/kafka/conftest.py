@@ -42,3 +42,17 @@ def new_topic(bootstrap: str):
         return name
 
     return make
+
+
+@pytest.fixture(params=["native", "confluent"])
+def producer_path(request, monkeypatch) -> Iterator[str]:
+    """Run a sink test with the native producer and with confluent-kafka's
+    (``FLOWSQL_KAFKA_NATIVE``); yields which."""
+    from connectors.kafka import native
+
+    monkeypatch.setenv("FLOWSQL_KAFKA_NATIVE", "1" if request.param == "native" else "0")
+    native.module.cache_clear()
+    if request.param == "native" and native.module("_producer") is None:
+        pytest.skip("native producer not built")
+    yield request.param
+    native.module.cache_clear()

@@ -66,6 +66,7 @@ def test_source_changelog_is_normalized(session, upsert_input):
     }
 
 
+@pytest.mark.usefixtures("producer_path")
 def test_sink_writes_tombstones_and_drops_update_before(session, bootstrap, new_topic, upsert_input):
     out = new_topic(partitions=2)
     _create(session, "out", "k INT, v STRING, PRIMARY KEY (k) NOT ENFORCED", bootstrap, topic=out)
@@ -171,6 +172,7 @@ def test_key_prefix_and_except_key(session, bootstrap, new_topic):
     assert (json.loads(m.key()), json.loads(m.value())) == ({"id": 1}, {"name": "one"})
 
 
+@pytest.mark.usefixtures("producer_path")
 def test_sink_buffer_keeps_last_row_per_key(session, bootstrap, new_topic):
     out = new_topic()
     _create(session, "b", "k INT, v INT, PRIMARY KEY (k) NOT ENFORCED", bootstrap, topic=out,
@@ -181,6 +183,7 @@ def test_sink_buffer_keeps_last_row_per_key(session, bootstrap, new_topic):
     assert got == [(0, 3), (1, 4), (2, 5)]
 
 
+@pytest.mark.usefixtures("producer_path")
 def test_sink_buffer_is_flushed_by_its_interval_without_new_input(session, bootstrap, new_topic):
     """The buffer's interval is a timer (Flink's async flush): rows of a quiet input reach the
     topic without another batch, checkpoint or end of input."""
