@@ -33,9 +33,9 @@ Contract (:class:`KafkaReader`, one per source subtask; see :class:`connectors.b
   a partition whose buffer holds :data:`PAUSE_AT` messages is paused until its split drains
   it. No Python runs per message on the C consumer's path; on the confluent-kafka path only
   C-level passes over the consumed list (:class:`~connectors.kafka.consume.ConfluentClient`).
-- End-of-partition events record the partition's end; an error event that is fatal or names
-  an unknown topic or partition is a ``ConnectorError`` naming ``topic:partition``; other
-  errors are logged.
+- End-of-partition events record the partition's end; an error that is fatal, or a consumed
+  error message naming an unknown topic or partition, is a ``ConnectorError`` naming
+  ``topic:partition``; other errors are logged.
 - A bounded split ends once it has read below its stop offset (or the partition's end, seen
   through an end-of-partition event, is at or past it); messages at or past the stop offset
   are dropped.
@@ -331,8 +331,12 @@ class KafkaReader(SourceReader):
             if part is not None:
                 part.end_seen = e.offset
             return
-        if e.fatal or e.code in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION):
-            raise ConnectorError(f"Kafka: reading {e.topic}:{e.partition} failed: {e.message}")
+        unknown = e.code in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION)
+        if e.fatal or (unknown and e.topic is not None):
+            where = f" {e.topic}:{e.partition}" if e.topic is not None else ""
+            raise ConnectorError(f"Kafka: reading{where} failed: {e.message}")
+        # a client-level error (no partition attached: librdkafka's error callback) is logged,
+        # as confluent-kafka does without an error_cb; fatal ones end the job above
         log.warning("Kafka: %s", e.message)
 
     def _unassign(self, part: _Partition) -> None:

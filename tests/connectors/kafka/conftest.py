@@ -42,3 +42,20 @@ def new_topic(bootstrap: str):
         return name
 
     return make
+
+
+@pytest.fixture(params=["native", "confluent"])
+def kafka_data_path(request, monkeypatch):
+    """The ``kafka`` reader's data path under test: the C consumer (the default) or the
+    confluent-kafka one (``FLOWSQL_KAFKA_NATIVE=0``); readers are created in-process."""
+    from connectors.kafka import native
+
+    if request.param == "confluent":
+        monkeypatch.setenv("FLOWSQL_KAFKA_NATIVE", "0")
+    else:
+        monkeypatch.delenv("FLOWSQL_KAFKA_NATIVE", raising=False)
+    native.module.cache_clear()
+    if request.param == "native" and native.module("_consumer") is None:
+        pytest.fail("the native consumer is not built (make venv)")
+    yield request.param
+    native.module.cache_clear()
