@@ -12,7 +12,8 @@ Contract of :class:`Records`:
   never headers or leader epochs (a table that asks for those uses the confluent path).
 - Built once per consumed chunk at the librdkafka boundary: :func:`from_messages` (the
   confluent-kafka path: the per-message steps are C-level ``map`` calls and the list of
-  values/keys handed to ``pa.array``) or :mod:`connectors.kafka.consume`'s native split
+  values/keys handed to ``pa.array``; the offsets are read from every message only when the
+  first and last do not span exactly the chunk, i.e. when they are not simply a range) or :mod:`connectors.kafka.consume`'s native split
   (zero-copy views of the C consumer's buffers). Everything after is vectorized:
   :meth:`Records.slice`, :meth:`Records.filter`, :func:`concat`.
 """
@@ -109,10 +110,13 @@ def from_messages(messages: Sequence[Any], *, keys: bool = False, timestamps: bo
     if timestamps:
         pairs = np.array(list(map(Message.timestamp, messages)), np.int64).reshape(n, 2)
         types, stamps = pairs[:, 0].astype(np.int8), np.ascontiguousarray(pairs[:, 1])
+    low, high = first.offset(), messages[-1].offset()
+    # offsets strictly increase within a partition: n of them spanning n values are a range
+    offsets = (np.arange(low, high + 1, dtype=np.int64) if high - low == n - 1
+               else np.fromiter(map(Message.offset, messages), np.int64, n))
     return Records(
         first.topic(), first.partition(),
-        pa.array(list(map(Message.value, messages)), pa.binary()),
-        np.fromiter(map(Message.offset, messages), np.int64, n),
+        pa.array(list(map(Message.value, messages)), pa.binary()), offsets,
         pa.array(list(map(Message.key, messages)), pa.binary()) if keys else None,
         stamps, types,
         [list(m.headers() or []) for m in messages] if headers else None,
