@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 import zlib
 from collections import deque
@@ -79,6 +80,7 @@ log = logging.getLogger(__name__)
 METADATA_TIMEOUT_S = 10.0
 POLL_TIMEOUT_S = 0.05
 MAX_MESSAGES = 10_000  # per consume() call and per decoded batch
+SERVE_METADATA_CLIENT_S = 1.0  # with the C consumer: how often the metadata consumer's queue is served
 PAUSE_AT = 4 * MAX_MESSAGES  # buffered messages of one partition before it is paused
 
 
@@ -180,6 +182,7 @@ class KafkaReader(SourceReader):
         self._discovered: set[str] = set()
         self._consumer: Consumer | None = None
         self._data: ConfluentClient | NativeClient | None = None
+        self._served = 0.0  # monotonic time the metadata consumer's queue was last served
         self._splits: list[str] | None = None
         self._seeks: dict[str, int] = {}
         self._parts: dict[tuple[str, int], _Partition] = {}
@@ -315,6 +318,13 @@ class KafkaReader(SourceReader):
         chunks, events = self.data.poll(MAX_MESSAGES, 0 if waiting else POLL_TIMEOUT_S)
         for event in events:
             self._on_event(event)
+        if isinstance(self._data, NativeClient) and self._consumer is not None:
+            now = time.monotonic()
+            if now - self._served >= SERVE_METADATA_CLIENT_S:
+                # the metadata consumer is assigned nothing: poll(0) only serves its logs
+                # and errors (to the logger), which would otherwise pile up in its queue
+                self._served = now
+                self._consumer.poll(0)
         for chunk in chunks:
             part = self._parts.get((chunk.topic, chunk.partition))
             if part is not None:

@@ -406,13 +406,16 @@ static PyObject *Consumer_consume(Consumer *self, PyObject *args, PyObject *kwds
         PyErr_SetString(PyExc_ValueError, "max_messages must be positive");
         return NULL;
     }
-    if ((size_t)max > self->msgs_cap) {
+    if (lock_open(self) != 0) return NULL;
+    if ((size_t)max > self->msgs_cap) { /* under the lock: another thread may be consuming */
         rd_kafka_message_t **grown = PyMem_RawRealloc(self->msgs, sizeof(*grown) * (size_t)max);
-        if (grown == NULL) return PyErr_NoMemory();
+        if (grown == NULL) {
+            PyThread_release_lock(self->lock);
+            return PyErr_NoMemory();
+        }
         self->msgs = grown;
         self->msgs_cap = (size_t)max;
     }
-    if (lock_open(self) != 0) return NULL;
 
     /* 1. consume, and size the columns (GIL released) */
     ssize_t n;
