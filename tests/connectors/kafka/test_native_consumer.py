@@ -7,6 +7,7 @@ gives the same Records as :class:`~connectors.kafka.consume.ConfluentClient`."""
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import numpy as np
@@ -235,3 +236,26 @@ def test_lifecycle(mod, bootstrap):
         c.assign([("t", 0, 0)])
     d = mod.Consumer(props(bootstrap))
     del d  # dealloc closes an open consumer
+
+
+def test_close_while_another_thread_consumes(mod, bootstrap, new_topic):
+    """Calls are serialized: close() waits for a consume() in flight (GIL released there),
+    and the consuming thread then sees a closed consumer, not a crash."""
+    topic = new_topic()
+    c = mod.Consumer(props(bootstrap))
+    c.assign([(topic, 0, 0)])
+    outcome = []
+
+    def loop():
+        try:
+            while True:
+                c.consume(100, 300)
+        except RuntimeError as exc:
+            outcome.append(str(exc))
+
+    t = threading.Thread(target=loop)
+    t.start()
+    time.sleep(0.5)
+    c.close()
+    t.join(10)
+    assert not t.is_alive() and outcome == ["the consumer is closed"]
