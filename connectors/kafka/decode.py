@@ -1,19 +1,18 @@
 """Kafka messages of one partition → one Arrow batch of the table's source columns.
 
 Contract of :class:`MessageDecoder`:
-- ``decode(messages)`` takes librdkafka messages of ONE partition, in offset order, and
-  returns a :class:`Decoded`: a ``pa.RecordBatch`` with the physical columns (in table order)
-  then the metadata columns (:data:`METADATA`, in table order), and how many records were
-  skipped as malformed.
-- Per-message Python is only the librdkafka boundary: reading ``value()`` into a list, and
-  ``key()``, ``offset()``, ``timestamp()``, ``headers()`` / ``leader_epoch()`` only when a
-  key or metadata column (or an error message) needs them. Decoding is vectorized over the
-  whole batch:
-  - ``json``: the values joined by newlines into one buffer are read by Arrow's JSON reader
-    when the columns allow it and the records are plain (no tombstone, no newline inside a
-    value: :func:`connectors.formats.json_format.decode_joined_json`); otherwise they become
-    one string array decoded by :func:`connectors.formats.json_format.decode_json_lines`
-    (one DuckDB query); both have the same semantics and options as the filesystem's json
+- ``decode(records)`` takes a :class:`~connectors.kafka.records.Records` chunk (messages of
+  ONE partition, in offset order, as columns; built at the librdkafka boundary by either
+  consumer of :mod:`connectors.kafka.consume`) and returns a :class:`Decoded`: a
+  ``pa.RecordBatch`` with the physical columns (in table order) then the metadata columns
+  (:data:`METADATA`, in table order), and how many records were skipped as malformed.
+  ``wanted`` says which columns beyond values and offsets the chunk must carry (keys,
+  timestamps, headers, leader epochs).
+- No per-message Python: decoding is vectorized over the whole chunk:
+  - ``json``: :func:`connectors.formats.json_format.decode_json_values` (the fast path over
+    the values array) when the columns allow it and the records are plain; otherwise one
+    string array decoded by :func:`connectors.formats.json_format.decode_json_lines` (one
+    DuckDB query); both have the same semantics and options as the filesystem's json
     format;
   - ``csv``: :func:`connectors.kafka.csv_records.decode_csv_records` (pyarrow's CSV reader,
     then a vectorized cast);
@@ -28,8 +27,7 @@ Contract of :class:`MessageDecoder`:
     for every row of their message.
 - A message whose value is NULL (a tombstone) yields no row and is not counted as malformed.
 - ``Decoded.offsets`` holds the offset of every returned row (in row order) when the decoder's
-  ``with_offsets`` is set (the upsert decoder), else None: offsets, like timestamps, are read
-  from the messages only for a column or an error message that needs them.
+  ``with_offsets`` is set (the upsert decoder), else None.
 - With ``KafkaConfig.key_prefix`` (upsert-kafka's ``key.fields-prefix``) the key format sees
   the key columns without the prefix (:func:`unprefixed`).
 - A malformed key or value: with the format's ``ignore-parse-errors`` the record is dropped
@@ -40,10 +38,11 @@ Contract of :class:`MessageDecoder`:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -53,12 +52,14 @@ from connectors.formats.avro_confluent import decode_confluent
 from connectors.formats.avro_format import decode_avro
 from connectors.formats.cdc_json import CDC_FORMATS, decode_changelog
 from connectors.formats.json_format import (
-    decode_joined_json,
     decode_json_lines,
+    decode_json_values,
     fast_json_columns,
     text_lines,
 )
+from connectors.kafka.consume import Wanted
 from connectors.kafka.options import KafkaConfig
+from connectors.kafka.records import Records
 from flowsql.errors import ConnectorError, MalformedRecordError
 from flowsql.messages import ROW_KIND
 from flowsql.types import parse_type, to_arrow
@@ -78,7 +79,7 @@ WRITABLE_METADATA: dict[str, str] = {
     "headers": "MAP<STRING, BYTES>",
     "timestamp": "TIMESTAMP_LTZ(3)",
 }
-_TIMESTAMP_TYPES = {0: "NoTimestampType", 1: "CreateTime", 2: "LogAppendTime"}
+_TIMESTAMP_TYPE_NAMES = pa.array(["NoTimestampType", "CreateTime", "LogAppendTime"], pa.string())
 
 
 def metadata_columns(table: TableDefinition) -> list[Column]:
@@ -144,43 +145,45 @@ class MessageDecoder:
 
     with_offsets = False  # fill Decoded.offsets (the upsert decoder orders rows by them)
 
-    # -- the librdkafka boundary ----------------------------------------------------------
-    def decode(self, messages: Sequence[Any]) -> Decoded:
-        values = [m.value() for m in messages]  # the one Python step per message
-        fast = self._fast_json(values) if self.fast_json else None
-        if fast is None and None in values:  # tombstones yield no row
-            present = [v is not None for v in values]
-            messages = [m for m, p in zip(messages, present, strict=True) if p]
-            values = [v for v in values if v is not None]
-        if not messages:
-            return Decoded(pa.RecordBatch.from_pylist([], schema=self.schema), 0)
-        topic, partition = messages[0].topic(), messages[0].partition()
-        offsets = _Offsets(messages)  # read per message only where needed
-        where = _Where(topic, partition, offsets)
-        # -- vectorized from here on ------------------------------------------------------
+    @property
+    def wanted(self) -> Wanted:
+        """The message columns :meth:`decode` reads beyond values and offsets."""
+        keys = {c.metadata_key or c.name for c in self.metadata}
+        return Wanted(keys=self.keys_needed,
+                      timestamps=bool(keys & {"timestamp", "timestamp-type"}),
+                      headers=self.want_headers, leader_epochs=self.want_epoch)
+
+    def decode(self, records: Records) -> Decoded:
+        if records.values.null_count:  # tombstones yield no row
+            records = records.filter(records.values.is_valid().to_numpy(zero_copy_only=False))
+        if not len(records):
+            return Decoded(pa.RecordBatch.from_pylist([], schema=self.schema), 0,
+                           pa.array([], pa.int64()) if self.with_offsets else None)
+        where = _Where(records.topic, records.partition, records.offsets)
         if self.config.value_format in CDC_FORMATS:
-            return self._decode_changelog(messages, values, list(offsets), where)
+            return self._decode_changelog(records, where)
+        fast = self._fast_json(records.values) if self.fast_json else None
         if fast is not None:
             value_table, bad = fast, None
         else:
-            value_table, bad = self._decode(pa.array(values, pa.binary()), self.config.value_format,
+            value_table, bad = self._decode(records.values, self.config.value_format,
                                             self.value_columns, self.value_schema, where, "value")
         key_table = None
         if self.keys_needed:
-            key_table, key_bad = self._decode_keys(messages, where)
+            key_table, key_bad = self._decode_keys(records, where)
             bad = key_bad if bad is None else (bad if key_bad is None else pc.or_(bad, key_bad))
         arrays = []
         for c in self.physical:
             source = value_table if c.name in self.value_schema.names else key_table
             arrays.append(source.column(c.name))
         for c in self.metadata:
-            arrays.append(self._metadata(c, messages, offsets, topic, partition))
+            arrays.append(self._metadata(c, records))
         table = pa.Table.from_arrays(
             [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays],
             schema=_relaxed(self.schema, arrays),
         )
         skipped = 0
-        kept = pa.array(list(offsets), pa.int64()) if self.with_offsets else None
+        kept = pa.array(records.offsets, pa.int64()) if self.with_offsets else None
         if bad is not None:
             skipped = int(pc.sum(bad.cast(pa.int64())).as_py() or 0)
             if skipped:
@@ -190,32 +193,27 @@ class MessageDecoder:
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
         return Decoded(batch, skipped, kept)
 
-    def _fast_json(self, values: list[Any]) -> pa.Table | None:
-        """JSON values joined into one buffer and read by Arrow's JSON reader
-        (:func:`~connectors.formats.json_format.decode_joined_json`); None when a value is
-        NULL (a tombstone) or the reader cannot take the records exactly as the general path
-        does (that path then decides, record by record)."""
-        try:
-            joined = b"\n".join(values)
-        except TypeError:  # a tombstone
-            return None
-        decoded = decode_joined_json(joined, len(values), self.value_columns, self.value_schema,
+    def _fast_json(self, values: pa.Array) -> pa.Table | None:
+        """The JSON values read at once (:func:`~connectors.formats.json_format.decode_json_values`);
+        None when that fast path cannot take the records exactly as the general path does
+        (that path then decides, record by record)."""
+        decoded = decode_json_values(values, self.value_columns, self.value_schema,
                                      self.config.format_options)
         return decoded.values if decoded is not None else None
 
-    def _decode_keys(self, messages: Sequence[Any], where: _Where) -> tuple[pa.Table, pa.Array | None]:
+    def _decode_keys(self, records: Records, where: _Where) -> tuple[pa.Table, pa.Array | None]:
         """The key columns of every message (``key.format``, ``key.fields-prefix`` stripped)."""
-        keys = pa.array([m.key() for m in messages], pa.binary())  # the librdkafka boundary
-        table, bad = self._decode(keys, self.config.key_format or "raw", self.key_format_columns,
-                                  self.key_schema, where, "key")
+        if records.keys is None:
+            raise ConnectorError("internal: the key columns were not read from the messages")
+        table, bad = self._decode(records.keys, self.config.key_format or "raw",
+                                  self.key_format_columns, self.key_schema, where, "key")
         return table.rename_columns([c.name for c in self.key_columns]), bad
 
-    def _decode_changelog(self, messages: Sequence[Any], values: list[bytes], offsets: list[int],
-                          where: _Where) -> Decoded:
+    def _decode_changelog(self, records: Records, where: _Where) -> Decoded:
         """A changelog value format: each message gives 0..n rows with a row kind
         (:mod:`connectors.formats.cdc_json`); keys and metadata repeat per row."""
         fmt = self.config.value_format
-        rows = decode_changelog(fmt, pa.array(values, pa.binary()), self.value_columns,
+        rows = decode_changelog(fmt, records.values, self.value_columns,
                                 self.value_schema, self.config.format_options)
         if rows.first_bad is not None and not self.lenient[fmt]:
             index, message = rows.first_bad
@@ -226,7 +224,7 @@ class MessageDecoder:
         take = pa.array(seq, pa.int64())
         key_table = None
         if self.keys_needed:
-            key_table, key_bad = self._decode_keys(messages, where)
+            key_table, key_bad = self._decode_keys(records, where)
             if key_bad is not None:
                 bad = bad | key_bad.to_numpy(zero_copy_only=False).astype(bool)
                 keep = ~bad[seq]
@@ -238,36 +236,33 @@ class MessageDecoder:
             source = value_table if c.name in self.value_schema.names else key_table
             arrays.append(source.column(c.name).combine_chunks())  # type: ignore[union-attr]
         for c in self.metadata:
-            arrays.append(self._metadata(c, messages, offsets, where.topic, where.partition).take(take))
+            arrays.append(self._metadata(c, records).take(take))
         arrays.append(pa.array(kind, pa.int8()))
         schema = _relaxed(pa.schema([*self.schema, pa.field(ROW_KIND, pa.int8(), False)]), arrays)
         table = pa.Table.from_arrays(arrays, schema=schema)
         batches = table.combine_chunks().to_batches()
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=schema)
-        return Decoded(batch, int(bad.sum()), pa.array(offsets, pa.int64()).take(take))
+        return Decoded(batch, int(bad.sum()), pa.array(records.offsets, pa.int64()).take(take))
 
-    def _metadata(self, c: Column, messages: Sequence[Any], offsets: Sequence[int],
-                  topic: str, partition: int) -> pa.Array:
+    def _metadata(self, c: Column, records: Records) -> pa.Array:
         key = c.metadata_key or c.name
-        n = len(messages)
+        n = len(records)
         t = to_arrow(parse_type(c.data_type or METADATA[key]))
         if key == "topic":
-            arr = pa.array([topic] * n, pa.string())
+            arr = pa.repeat(pa.scalar(records.topic, pa.string()), n)
         elif key == "partition":
-            arr = pa.array([partition] * n, pa.int32())
+            arr = pa.array(np.full(n, records.partition, np.int32))
         elif key == "offset":
-            arr = pa.array(list(offsets), pa.int64())
-        elif key in ("timestamp", "timestamp-type"):
-            stamps = [m.timestamp() for m in messages]
-            if key == "timestamp":
-                arr = pa.array([s[1] for s in stamps], pa.int64()).cast(pa.timestamp("ms", "UTC"))
-            else:
-                arr = pa.array([_TIMESTAMP_TYPES.get(s[0], "NoTimestampType") for s in stamps])
+            arr = pa.array(records.offsets, pa.int64())
+        elif key == "timestamp":
+            arr = pa.array(_read(records.timestamps, key), pa.int64()).cast(pa.timestamp("ms", "UTC"))
+        elif key == "timestamp-type":
+            types = np.clip(_read(records.timestamp_types, key), 0, 2)
+            arr = _TIMESTAMP_TYPE_NAMES.take(pa.array(types.astype(np.int32)))
         elif key == "leader-epoch":
-            arr = pa.array([m.leader_epoch() for m in messages], pa.int32())
+            arr = pa.array(_read(records.leader_epochs, key), pa.int32())
         else:  # headers
-            arr = pa.array([[(k, v) for k, v in (m.headers() or [])] for m in messages],
-                           pa.map_(pa.string(), pa.binary()))
+            arr = pa.array(_read(records.headers, key), pa.map_(pa.string(), pa.binary()))
         return arr if arr.type == t else arr.cast(t)
 
     # -- formats ----------------------------------------------------------------------------
@@ -317,24 +312,6 @@ class MessageDecoder:
         return table, bad
 
 
-class _Offsets(Sequence[int]):
-    """The offsets of ``messages``, each read from its message only when asked for."""
-
-    def __init__(self, messages: Sequence[Any]) -> None:
-        self.messages = messages
-
-    def __len__(self) -> int:
-        return len(self.messages)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [m.offset() for m in self.messages[index]]
-        return self.messages[index].offset()
-
-    def __iter__(self) -> Iterator[int]:
-        return (m.offset() for m in self.messages)
-
-
 @dataclass
 class _Where:
     topic: str
@@ -342,7 +319,13 @@ class _Where:
     offsets: Sequence[int]
 
     def __call__(self, index: int) -> str:
-        return f"topic '{self.topic}', partition {self.partition}, offset {self.offsets[index]}"
+        return f"topic '{self.topic}', partition {self.partition}, offset {int(self.offsets[index])}"
+
+
+def _read(column: Any, key: str) -> Any:
+    if column is None:
+        raise ConnectorError(f"internal: the '{key}' metadata was not read from the messages")
+    return column
 
 
 def _relaxed(schema: pa.Schema, arrays: list[Any]) -> pa.Schema:

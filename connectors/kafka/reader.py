@@ -19,15 +19,23 @@ Contract (:class:`KafkaReader`, one per source subtask; see :class:`connectors.b
   is gone is not an error there. Each subtask lists on its own, so a partition created just
   as the job starts may be found by its owner's first listing (startup mode) or by discovery
   (earliest offset).
-- One librdkafka consumer per reader serves all of its splits: ``read(split)`` assigns the
-  partition at its start offset (:mod:`connectors.kafka.offsets`, or the checkpointed
-  position after ``seek``), and each step returns that partition's buffered messages decoded
-  as one batch, or ``None`` when there are none yet. A step polls the consumer for at most
+- One data-path consumer per reader serves all of its splits (:mod:`connectors.kafka.consume`:
+  the C consumer, or the confluent-kafka one when the native module is not available, is
+  switched off with ``FLOWSQL_KAFKA_NATIVE=0``, or the table reads the ``headers`` or
+  ``leader-epoch`` metadata); a confluent-kafka consumer serves the metadata and offset
+  calls (listing, watermarks, startup/stop offsets, monitoring commits), and is the data
+  path too when the C consumer is not used. ``read(split)`` assigns the partition at its
+  start offset (:mod:`connectors.kafka.offsets`, or the checkpointed position after
+  ``seek``), and each step returns that partition's buffered messages decoded as one batch,
+  or ``None`` when there are none yet. A step polls the consumer for at most
   :data:`POLL_TIMEOUT_S`, so ``next()`` never blocks long; messages of other partitions are
-  buffered for their own splits, and a partition whose buffer is full is paused until its
-  split drains it. Per message there are only C-level passes over the consumed list (errors,
-  values; see ``KafkaReader._poll``), and Python's cyclic GC is held off while a chunk is
-  taken and decoded (:func:`gc_paused`).
+  buffered (as :class:`~connectors.kafka.records.Records` chunks) for their own splits, and
+  a partition whose buffer holds :data:`PAUSE_AT` messages is paused until its split drains
+  it. No Python runs per message on the C consumer's path; on the confluent-kafka path only
+  C-level passes over the consumed list (:class:`~connectors.kafka.consume.ConfluentClient`).
+- End-of-partition events record the partition's end; an error that is fatal, or a consumed
+  error message naming an unknown topic or partition, is a ``ConnectorError`` naming
+  ``topic:partition``; other errors are logged.
 - A bounded split ends once it has read below its stop offset (or the partition's end, seen
   through an end-of-partition event, is at or past it); messages at or past the stop offset
   are dropped.
@@ -39,25 +47,32 @@ Contract (:class:`KafkaReader`, one per source subtask; see :class:`connectors.b
 
 from __future__ import annotations
 
-import gc
 import logging
 import re
-import threading
+import time
 import uuid
 import zlib
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from catalog.table import TableDefinition
 from connectors.base import SourceReader
+from connectors.kafka import native
+from connectors.kafka.consume import (
+    ConfluentClient,
+    Event,
+    NativeClient,
+    native_properties,
+)
 from connectors.kafka.decode import MessageDecoder
 from connectors.kafka.offsets import start_offset, stop_offset, watermarks
 from connectors.kafka.options import KafkaConfig
+from connectors.kafka.records import Records, concat
 from flowsql.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -65,38 +80,8 @@ log = logging.getLogger(__name__)
 METADATA_TIMEOUT_S = 10.0
 POLL_TIMEOUT_S = 0.05
 MAX_MESSAGES = 10_000  # per consume() call and per decoded batch
+SERVE_METADATA_CLIENT_S = 1.0  # with the C consumer: how often the metadata consumer's queue is served
 PAUSE_AT = 4 * MAX_MESSAGES  # buffered messages of one partition before it is paused
-
-
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Python's cyclic GC held off while a consumed chunk is decoded.
-
-    Every librdkafka ``Message`` is a GC-tracked object, so 10,000 of them at once trigger
-    young collections that promote them and, in a process holding millions of objects
-    (parser, planner, libraries), full collections that scan all of them: measured, that
-    doubles the cost of ``consume()`` per message. The messages are freed (by reference
-    count) before the pause ends, so the collector never sees them. Nested and concurrent
-    pauses (several readers) share one count; the collector is enabled again by the last
-    one, and only if it was enabled before the first."""
-    global _gc_pausers, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pausers == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pausers += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def split_name(topic: str, partition: int) -> str:
@@ -172,11 +157,11 @@ class _Partition:
         self.topic, self.partition = topic, partition
         self.next, self.stop = next_offset, stop
         self.end_seen = -1
-        self.buffer: deque[list[Any]] = deque()  # chunks of messages, in offset order
+        self.buffer: deque[Records] = deque()  # chunks of messages, in offset order
         self.buffered = 0  # messages in ``buffer``
         self.paused = False
 
-    def add(self, chunk: list[Any]) -> None:
+    def add(self, chunk: Records) -> None:
         self.buffer.append(chunk)
         self.buffered += len(chunk)
 
@@ -196,10 +181,11 @@ class KafkaReader(SourceReader):
         self.discovery_interval_ms = 0 if self.bounded else max(config.discovery_ms, 0)
         self._discovered: set[str] = set()
         self._consumer: Consumer | None = None
+        self._data: ConfluentClient | NativeClient | None = None
+        self._served = 0.0  # monotonic time the metadata consumer's queue was last served
         self._splits: list[str] | None = None
         self._seeks: dict[str, int] = {}
         self._parts: dict[tuple[str, int], _Partition] = {}
-        self._assigned: list[tuple[str, int]] = []  # partitions assigned now, in order
 
     @property
     def consumer(self) -> Consumer:
@@ -209,6 +195,22 @@ class KafkaReader(SourceReader):
             except KafkaException as exc:
                 raise ConnectorError(f"Kafka: invalid client properties: {exc.args[0]}") from None
         return self._consumer
+
+    @property
+    def data(self) -> ConfluentClient | NativeClient:
+        """The data-path consumer (module contract)."""
+        if self._data is None:
+            wanted = self.decoder.wanted
+            mod = None if wanted.headers or wanted.leader_epochs else native.module("_consumer")
+            if mod is None:
+                self._data = ConfluentClient(self.consumer, wanted)
+            else:
+                try:
+                    self._data = NativeClient(mod, native_properties(
+                        consumer_config(self.config, self.table)), wanted)
+                except (ValueError, mod.Error) as exc:
+                    raise ConnectorError(f"Kafka: invalid client properties: {exc.args[0]}") from None
+        return self._data
 
     def splits(self) -> list[str]:
         if self._splits is None:
@@ -261,118 +263,106 @@ class KafkaReader(SourceReader):
         self._parts[(topic, partition)] = part
         if part.finished():
             return
-        consumer.incremental_assign([TopicPartition(topic, partition, start)])
-        self._assigned.append((topic, partition))
+        self.data.assign([(topic, partition, start)])
         try:
             while True:
-                with gc_paused():  # the messages live and die inside: see gc_paused
-                    messages = self._take(part)
-                    got = bool(messages)
-                    batch = self._decode(part, messages) if got else None
-                    del messages
-                if got:
+                records = self._take(part)
+                if records is None:
+                    yield None
+                else:
+                    batch = self._decode(part, records)
+                    del records
                     if batch is not None and batch.num_rows:
                         yield batch
                     elif not part.finished():
                         yield None
-                else:
-                    yield None
                 if part.finished():
                     return
         finally:
             self._unassign(part)
 
-    def _decode(self, part: _Partition, messages: list[Any]) -> pa.RecordBatch | None:
-        if part.stop is not None and messages[-1].offset() >= part.stop:
-            messages = [m for m in messages if m.offset() < part.stop]
-            if not messages:
+    def _decode(self, part: _Partition, records: Records) -> pa.RecordBatch | None:
+        if part.stop is not None and records.last_offset >= part.stop:
+            records = records.slice(0, int(np.searchsorted(records.offsets, part.stop)))
+            if not len(records):
                 part.next = part.stop
                 return None
-        part.next = messages[-1].offset() + 1
-        decoded = self.decoder.decode(messages)
+        part.next = records.last_offset + 1
+        decoded = self.decoder.decode(records)
         if decoded.skipped:
             self.skipped += decoded.skipped
             log.warning("Kafka %s:%s: skipped %d malformed record(s)", part.topic, part.partition,
                         decoded.skipped)
         return decoded.batch
 
-    def _take(self, part: _Partition) -> list[Any]:
+    def _take(self, part: _Partition) -> Records | None:
         if not part.buffer:
             self._poll()
         if not part.buffer:
-            return []
-        taken = part.buffer.popleft()
-        while part.buffer and len(taken) + len(part.buffer[0]) <= MAX_MESSAGES:
-            taken = taken + part.buffer.popleft()
-        part.buffered -= len(taken)
+            return None
+        taken = [part.buffer.popleft()]
+        size = len(taken[0])
+        while part.buffer and size + len(part.buffer[0]) <= MAX_MESSAGES:
+            size += len(part.buffer[0])
+            taken.append(part.buffer.popleft())
+        part.buffered -= size
         if part.paused and not part.buffer:
-            self.consumer.resume([TopicPartition(part.topic, part.partition)])
+            self.data.resume([(part.topic, part.partition)])
             part.paused = False
-        return taken
+        return concat(taken)
 
     def _poll(self) -> None:
-        """One bounded consume(); messages go to their partition's buffer. It does not wait
-        when another split already has buffered messages to return.
-
-        The per-message work is kept to C-level passes over the list: one for errors (and
-        end-of-partition events); with a single partition assigned (one split per reader,
-        the common case) the whole list is that partition's next chunk, checked by its
-        first and last message. Only with several partitions is each message dispatched."""
+        """One bounded poll of the data path; its chunks go to their partition's buffer. It
+        does not wait when another split already has buffered messages to return."""
         waiting = any(p.buffer for p in self._parts.values())
-        messages = self.consumer.consume(MAX_MESSAGES, timeout=0 if waiting else POLL_TIMEOUT_S)
-        if not messages:
-            return
-        if any(map(Message.error, messages)):
-            for m in messages:
-                if m.error() is not None:
-                    self._on_error(m)
-            messages = [m for m in messages if m.error() is None]
-            if not messages:
-                return
-        only = self._parts.get(self._assigned[0]) if len(self._assigned) == 1 else None
-        first, last = messages[0], messages[-1]
-        if (only is not None and first.partition() == last.partition() == only.partition
-                and first.topic() == last.topic() == only.topic):
-            only.add(messages)
-        else:
-            chunks: dict[tuple[str, int], list[Any]] = {}
-            for m in messages:
-                chunks.setdefault((m.topic(), m.partition()), []).append(m)
-            for key, chunk in chunks.items():
-                part = self._parts.get(key)
-                if part is not None:
-                    part.add(chunk)
+        chunks, events = self.data.poll(MAX_MESSAGES, 0 if waiting else POLL_TIMEOUT_S)
+        for event in events:
+            self._on_event(event)
+        if isinstance(self._data, NativeClient) and self._consumer is not None:
+            now = time.monotonic()
+            if now - self._served >= SERVE_METADATA_CLIENT_S:
+                # the metadata consumer is assigned nothing: poll(0) only serves its logs
+                # and errors (to the logger), which would otherwise pile up in its queue
+                self._served = now
+                self._consumer.poll(0)
+        for chunk in chunks:
+            part = self._parts.get((chunk.topic, chunk.partition))
+            if part is not None:
+                part.add(chunk)
         for part in self._parts.values():
             if not part.paused and part.buffered >= PAUSE_AT:
-                self.consumer.pause([TopicPartition(part.topic, part.partition)])
+                self.data.pause([(part.topic, part.partition)])
                 part.paused = True
 
-    def _on_error(self, m: Any) -> None:
-        """An error event of the consumer: end of a partition, or a failure."""
-        err = m.error()
-        if err.code() == KafkaError._PARTITION_EOF:
-            part = self._parts.get((m.topic(), m.partition()))
+    def _on_event(self, e: Event) -> None:
+        """An event of the consumer: end of a partition, or a failure."""
+        if e.kind == "eof":
+            part = self._parts.get((e.topic, e.partition))
             if part is not None:
-                part.end_seen = m.offset()
+                part.end_seen = e.offset
             return
-        if err.fatal() or err.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART,
-                                         KafkaError._UNKNOWN_PARTITION):
-            raise ConnectorError(f"Kafka: reading {m.topic()}:{m.partition()} failed: "
-                                 f"{err.str()}")
-        log.warning("Kafka: %s", err.str())
+        unknown = e.code in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION)
+        if e.fatal or (unknown and e.topic is not None):
+            where = f" {e.topic}:{e.partition}" if e.topic is not None else ""
+            raise ConnectorError(f"Kafka: reading{where} failed: {e.message}")
+        # a client-level error (no partition attached: librdkafka's error callback) is logged,
+        # as confluent-kafka does without an error_cb; fatal ones end the job above
+        log.warning("Kafka: %s", e.message)
 
     def _unassign(self, part: _Partition) -> None:
-        key = (part.topic, part.partition)
-        if key in self._assigned:
-            self._assigned.remove(key)
-        if self._consumer is None:
+        if self._data is None:
             return
         try:
-            self._consumer.incremental_unassign([TopicPartition(part.topic, part.partition)])
-        except KafkaException:
+            self._data.unassign([(part.topic, part.partition)])
+        except (KafkaException, RuntimeError):
             pass
+        except Exception as exc:  # noqa: BLE001 - the native consumer's Error; unassign is cleanup
+            log.debug("Kafka: unassigning %s:%s: %s", part.topic, part.partition, exc)
 
     def close(self) -> None:
+        if self._data is not None:
+            data, self._data = self._data, None
+            data.close()
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             try:

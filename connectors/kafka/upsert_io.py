@@ -25,17 +25,18 @@ partitioner are the ``kafka`` sink's):
    every half interval, so a quiet input is flushed too, as in Flink), at every checkpoint
    (``flush``) and at the end (``finish``). A delivery error met by the flusher fails the
    next ``write``/``flush``.
-Vectorized: encoding is :mod:`connectors.kafka.encode`; the last row per key is one pyarrow
+Vectorized: decoding works on :class:`~connectors.kafka.records.Records` columns (tombstones
+split off by their NULL values); encoding is :mod:`connectors.kafka.encode`; the last row per key is one pyarrow
 ``group_by``; the per-message loop is the producer call (the librdkafka boundary).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
 import weakref
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -44,10 +45,12 @@ import pyarrow.compute as pc
 
 from catalog.table import TableDefinition
 from connectors.base import columns_schema
+from connectors.kafka.consume import Wanted
 from connectors.kafka.decode import Decoded, MessageDecoder, _Where, unprefixed
 from connectors.kafka.encode import encode
 from connectors.kafka.options import KafkaConfig
 from connectors.kafka.reader import KafkaReader
+from connectors.kafka.records import Records
 from connectors.kafka.transactions import ExactlyOnceWriter
 from connectors.kafka.upsert import UpsertSettings
 from connectors.kafka.writer import KafkaBatchSink, KafkaWriter
@@ -74,19 +77,24 @@ class UpsertDecoder(MessageDecoder):
         self.changelog_schema = pa.schema([*(f.with_nullable(True) for f in self.schema),
                                            _KIND_FIELD])
 
-    def decode(self, messages: Sequence[Any]) -> Decoded:
-        # the librdkafka boundary: which messages are tombstones
-        live = [m for m in messages if m.value() is not None]
-        dead = [m for m in messages if m.value() is None and m.key() is not None]
+    @property
+    def wanted(self) -> Wanted:
+        return dataclasses.replace(super().wanted, keys=True)  # a tombstone's row is its key
+
+    def decode(self, records: Records) -> Decoded:
+        has_value = records.values.is_valid().to_numpy(zero_copy_only=False)
+        live = records.filter(has_value) if not has_value.all() else records
+        dead = (records.filter(~has_value & records.keys.is_valid().to_numpy(zero_copy_only=False))
+                if not has_value.all() else None)
         parts: list[pa.Table] = []
         offsets: list[pa.Array] = []
         skipped = 0
-        if live:
+        if len(live):
             d = super().decode(live)
             parts.append(_with_kind(pa.Table.from_batches([d.batch]), RowKind.UPDATE_AFTER))
             offsets.append(d.offsets)
             skipped += d.skipped
-        if dead:
+        if dead is not None and len(dead):
             table, kept, bad = self._tombstones(dead)
             parts.append(table)
             offsets.append(kept)
@@ -104,13 +112,10 @@ class UpsertDecoder(MessageDecoder):
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
         return Decoded(batch, skipped, order)
 
-    def _tombstones(self, dead: list[Any]) -> tuple[pa.Table, pa.Array, int]:
+    def _tombstones(self, dead: Records) -> tuple[pa.Table, pa.Array, int]:
         """-D rows from the keys of tombstones: (rows, their offsets, malformed skipped)."""
-        offsets = [m.offset() for m in dead]
-        topic, partition = dead[0].topic(), dead[0].partition()
-        where = _Where(topic, partition, offsets)
-        keys = pa.array([m.key() for m in dead], pa.binary())
-        key_table, bad = self._decode(keys, self.config.key_format or "raw",
+        where = _Where(dead.topic, dead.partition, dead.offsets)
+        key_table, bad = self._decode(dead.keys, self.config.key_format or "raw",
                                       self.pk_format_columns, self.pk_schema, where, "key")
         n = len(dead)
         arrays = []
@@ -121,11 +126,11 @@ class UpsertDecoder(MessageDecoder):
             elif any(c.name == f.name for c in self.physical):
                 arrays.append(pa.nulls(n, f.type))
         for c in self.metadata:
-            arrays.append(self._metadata(c, dead, offsets, topic, partition))
+            arrays.append(self._metadata(c, dead))
         table = pa.Table.from_arrays(arrays, schema=pa.schema(
             [f.with_type(a.type).with_nullable(True) for f, a in zip(self.schema, arrays, strict=True)]))
         table = _with_kind(table, RowKind.DELETE)
-        kept = pa.array(offsets, pa.int64())
+        kept = pa.array(dead.offsets, pa.int64())
         skipped = 0
         if bad is not None:
             skipped = int(pc.sum(bad.cast(pa.int64())).as_py() or 0)

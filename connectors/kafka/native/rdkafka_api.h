@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h> /* ssize_t */
 
 typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_topic_s rd_kafka_topic_t;
@@ -44,6 +45,8 @@ typedef enum {
 #define RDK_ERR__PARTITION_EOF (-191)
 #define RDK_ERR__TIMED_OUT (-185)
 #define RDK_ERR__QUEUE_FULL (-184)
+#define RDK_ERR__FATAL (-150)
+#define RDK_OFFSET_INVALID (-1001)
 
 typedef struct rd_kafka_message_s {
     rd_kafka_resp_err_t err;
@@ -106,13 +109,31 @@ typedef void (*rdk_error_cb_t)(rd_kafka_t *rk, int err, const char *reason, void
     RDK_FN(void, rd_kafka_error_destroy, (rd_kafka_error_t *))                                  \
     RDK_FN(void, rd_kafka_message_destroy, (rd_kafka_message_t *))                              \
     RDK_FN(const char *, rd_kafka_topic_name, (const rd_kafka_topic_t *))                      \
-    /* -- consumer (_consumer.c) -------------------------------------------------------- */ \
-    /* -- producer (_producer.c) -------------------------------------------------------- */ \
-    RDK_FN(void, rd_kafka_conf_set_dr_msg_cb, (rd_kafka_conf_t *, rdk_dr_msg_cb_t))             \
+    /* -- logs, both modules --------------------------------------------------------------- */ \
     RDK_FN(void, rd_kafka_conf_set_log_cb,                                                      \
            (rd_kafka_conf_t *, void (*)(const rd_kafka_t *, int, const char *, const char *)))  \
+    RDK_FN(void *, rd_kafka_opaque, (const rd_kafka_t *))                                       \
     RDK_FN(rd_kafka_resp_err_t, rd_kafka_set_log_queue, (rd_kafka_t *, rd_kafka_queue_t *))     \
-    RDK_FN(void *, rd_kafka_opaque, (const rd_kafka_t *))                                        \
+    /* -- consumer (_consumer.c) -------------------------------------------------------- */ \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_poll_set_consumer, (rd_kafka_t *))                     \
+    RDK_FN(rd_kafka_queue_t *, rd_kafka_queue_get_consumer, (rd_kafka_t *))                     \
+    RDK_FN(void, rd_kafka_queue_destroy, (rd_kafka_queue_t *))                                  \
+    RDK_FN(ssize_t, rd_kafka_consume_batch_queue,                                               \
+           (rd_kafka_queue_t *, int, rd_kafka_message_t **, size_t))                            \
+    RDK_FN(int64_t, rd_kafka_message_timestamp,                                                 \
+           (const rd_kafka_message_t *, rd_kafka_timestamp_type_t *))                           \
+    RDK_FN(const char *, rd_kafka_message_errstr, (const rd_kafka_message_t *))                 \
+    RDK_FN(rd_kafka_error_t *, rd_kafka_incremental_assign,                                     \
+           (rd_kafka_t *, const rd_kafka_topic_partition_list_t *))                             \
+    RDK_FN(rd_kafka_error_t *, rd_kafka_incremental_unassign,                                   \
+           (rd_kafka_t *, const rd_kafka_topic_partition_list_t *))                             \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_pause_partitions,                                      \
+           (rd_kafka_t *, rd_kafka_topic_partition_list_t *))                                   \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_resume_partitions,                                     \
+           (rd_kafka_t *, rd_kafka_topic_partition_list_t *))                                   \
+    RDK_FN(rd_kafka_resp_err_t, rd_kafka_consumer_close, (rd_kafka_t *))                        \
+    /* -- producer (_producer.c) -------------------------------------------------------- */ \
+    RDK_FN(void, rd_kafka_conf_set_dr_msg_cb, (rd_kafka_conf_t *, rdk_dr_msg_cb_t))             \
     RDK_FN(rd_kafka_resp_err_t, rd_kafka_last_error, (void))                                    \
     RDK_FN(rd_kafka_topic_t *, rd_kafka_topic_new,                                              \
            (rd_kafka_t *, const char *, rd_kafka_topic_conf_t *))                               \

@@ -44,15 +44,30 @@ def new_topic(bootstrap: str):
     return make
 
 
-@pytest.fixture(params=["native", "confluent"])
-def producer_path(request, monkeypatch) -> Iterator[str]:
-    """Run a sink test with the native producer and with confluent-kafka's
-    (``FLOWSQL_KAFKA_NATIVE``); yields which."""
+def _kafka_path(request, monkeypatch, module: str) -> Iterator[str]:
+    """Run a test on the native module (the default) and on confluent-kafka
+    (``FLOWSQL_KAFKA_NATIVE=0``); yields which."""
     from connectors.kafka import native
 
-    monkeypatch.setenv("FLOWSQL_KAFKA_NATIVE", "1" if request.param == "native" else "0")
+    if request.param == "confluent":
+        monkeypatch.setenv("FLOWSQL_KAFKA_NATIVE", "0")
+    else:
+        monkeypatch.delenv("FLOWSQL_KAFKA_NATIVE", raising=False)
     native.module.cache_clear()
-    if request.param == "native" and native.module("_producer") is None:
-        pytest.skip("native producer not built")
+    if request.param == "native" and native.module(module) is None:
+        pytest.fail(f"the native {module} is not built (make venv)")
     yield request.param
     native.module.cache_clear()
+
+
+@pytest.fixture(params=["native", "confluent"])
+def producer_path(request, monkeypatch) -> Iterator[str]:
+    """The ``kafka`` sink's send path under test: the C producer or confluent-kafka's."""
+    yield from _kafka_path(request, monkeypatch, "_producer")
+
+
+@pytest.fixture(params=["native", "confluent"])
+def kafka_data_path(request, monkeypatch) -> Iterator[str]:
+    """The ``kafka`` reader's data path under test: the C consumer (the default) or the
+    confluent-kafka one; readers are created in-process."""
+    yield from _kafka_path(request, monkeypatch, "_consumer")

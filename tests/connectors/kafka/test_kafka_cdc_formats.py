@@ -177,6 +177,7 @@ def test_strict_bad_record_names_topic_partition_offset(session, bootstrap, new_
     assert f"topic '{topic}', partition 0, offset 2" in str(e.value)
 
 
+@pytest.mark.usefixtures("kafka_data_path")
 def test_ignore_parse_errors_skips_and_counts(session, bootstrap, new_topic):
     from connectors.kafka.factory import KafkaFactory
 

@@ -110,6 +110,7 @@ def test_topic_list_and_pattern_with_topic_metadata(session, bootstrap, new_topi
         assert got == [(a, 0, 1), (b, 0, 2), (b, 1, 3)]
 
 
+@pytest.mark.usefixtures("kafka_data_path")
 def test_three_partitions_over_two_subtasks(session, bootstrap, new_topic):
     topic = new_topic(partitions=3)
     produce(bootstrap, topic, [{"value": json.dumps({"v": i}), "partition": i % 3} for i in range(30)])
@@ -162,6 +163,7 @@ def test_key_fields_with_value_all(session, bootstrap, new_topic):
     assert [(r["id"], r["v"]) for r in rows_of(session.execute_one("SELECT id, v FROM t"))] == [(7, 1)]
 
 
+@pytest.mark.usefixtures("kafka_data_path")
 def test_csv_and_raw_formats(session, bootstrap, new_topic):
     topic = new_topic()
     produce(bootstrap, topic, ["1,a b,2024-01-01 00:00:01", '2,"x,y",', "3,,2024-01-01 00:00:03"])
@@ -175,6 +177,7 @@ def test_csv_and_raw_formats(session, bootstrap, new_topic):
     assert len(batch_mode(session, "SELECT * FROM rb")) == 3
 
 
+@pytest.mark.usefixtures("kafka_data_path")
 def test_strict_json_fails_naming_topic_partition_offset(session, bootstrap, new_topic):
     topic = new_topic(partitions=2)
     produce(bootstrap, topic, [{"value": json.dumps({"v": 1}), "partition": 1},
@@ -190,6 +193,7 @@ def test_strict_json_fails_naming_topic_partition_offset(session, bootstrap, new
     assert "offset 2" in str(err.value)
 
 
+@pytest.mark.usefixtures("kafka_data_path")
 def test_lenient_json_skips_and_counts(session, bootstrap, new_topic):
     topic = new_topic()
     produce(bootstrap, topic, [json.dumps({"v": 1}), "not json", json.dumps({"v": 3}),
@@ -215,6 +219,7 @@ def test_lenient_json_skips_and_counts(session, bootstrap, new_topic):
         reader.close()
 
 
+@pytest.mark.usefixtures("kafka_data_path")
 def test_position_and_seek_resume_after_the_last_record(session, bootstrap, six):
     create(session, "t", "v INT", bootstrap, topic=six)
     from connectors.kafka.factory import KafkaFactory

@@ -54,6 +54,7 @@ def test_source_reads_latest_row_per_key(session, upsert_input):
     assert sorted((r["k"], r["v"]) for r in rows) == [(1, "a2"), (3, "c")]
 
 
+@pytest.mark.usefixtures("kafka_data_path")
 def test_source_changelog_is_normalized(session, upsert_input):
     changelog = session.execute_one("SELECT k, v FROM src").extra["changelog"].to_pylist()
     by_key = {}
@@ -216,6 +217,7 @@ def test_strict_bad_value_names_topic_partition_offset(session, bootstrap, new_t
     assert f"topic '{topic}', partition 0, offset 1" in str(e.value)
 
 
+@pytest.mark.usefixtures("kafka_data_path")
 def test_strict_bad_tombstone_key_names_offset(session, bootstrap, new_topic):
     topic = new_topic()
     produce(bootstrap, topic, [{"key": _k(1), "value": json.dumps({"k": 1, "v": "a"})},
