@@ -90,6 +90,9 @@ typedef struct {
     const char *name;
     Py_ssize_t len;
     int kind;
+    int plain_name;    /* the name holds no '"', '\\' or control byte (so matching bytes
+                          followed by '"' are a valid key) */
+    uint64_t word, mask;  /* the name's first 8 bytes (zero padded), and which are used */
     int64_t seen;      /* last record that held this key */
     int64_t present;   /* non-null values */
     uint8_t *valid;    /* validity bitmap */
@@ -153,6 +156,28 @@ static inline int utf8_len(const unsigned char *p, const unsigned char *end) {
 /* 1: plain byte of a string (printable ASCII other than '"' and '\\'). */
 static unsigned char plain[256];
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Nonzero when one of the 8 bytes of v is not plain (a control byte, '"', '\\' or >= 0x80);
+ * bytes after the first such byte may be flagged falsely, which only ends the run early. */
+static inline uint64_t not_plain8(uint64_t v) {
+    uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+    return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((v - ONES * 0x20) & ~v) | v) & HIGHS;
+}
+
+/* The end of the run of plain bytes at p. */
+static inline const unsigned char *plain_run(const unsigned char *p, const unsigned char *end) {
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        if (not_plain8(v)) break;
+        p += 8;
+    }
+    while (p < end && plain[*p]) p++;
+    return p;
+}
+
 /* A JSON string at c->p (just after the opening quote): validated, and when out != NULL its
  * decoded bytes appended there (room for end - p bytes is ensured by the caller). Returns the
  * number of bytes written (or of raw bytes when out == NULL), or -1 to decline. With
@@ -162,7 +187,7 @@ static Py_ssize_t scan_string(Cursor *c, char *out, int no_escape) {
     char *o = out;
     for (;;) {
         const unsigned char *run = p;
-        while (p < end && plain[*p]) p++;
+        p = plain_run(p, end);
         if (out && p > run) {
             memcpy(o, run, (size_t)(p - run));
             o += p - run;
@@ -321,6 +346,32 @@ static int scan_number(Cursor *c, Num *num) {
     return 1;
 }
 
+static inline uint64_t int_limit(int kind) {
+    switch (kind) {
+    case K_I8: return 127;
+    case K_I16: return 32767;
+    case K_I32: return 2147483647;
+    default: return INT64_MAX;
+    }
+}
+
+/* The common integer: -?[1-9][0-9]{0,17} or 0, ending where a number ends. Returns 0, with
+ * the cursor unmoved, for anything else (then the general number path decides). */
+static inline int scan_int(Cursor *c, int kind, int64_t *out) {
+    const unsigned char *p = c->p, *end = c->end;
+    int neg = p < end && *p == '-';
+    p += neg;
+    const unsigned char *first = p;
+    uint64_t mag = 0;
+    while (p < end && *p >= '0' && *p <= '9' && p - first < 18) mag = mag * 10 + (*p++ - '0');
+    if (p == first || (*first == '0' && p - first > 1)) return 0;
+    if (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E')) return 0;
+    if (mag > int_limit(kind) + neg) return 0;
+    *out = neg ? -(int64_t)mag : (int64_t)mag;
+    c->p = p;
+    return 1;
+}
+
 static int num_to_int(const Num *num, int kind, int64_t *out) {
     if (!num->is_int || num->inexact || num->e10 != 0) return 0;
     uint64_t mag = num->mant;  /* at most 19 digits: below 2^64 */
@@ -467,6 +518,16 @@ static int scan_wanted(Cursor *c, Field *f, int64_t i) {
     case K_STR: {
         if (ch != '"') return 0;
         c->p++;
+        const unsigned char *q = plain_run(c->p, c->end);
+        if (q < c->end && *q == '"') {  /* no escape, no multi-byte character */
+            size_t k = (size_t)(q - c->p);
+            if (!ensure_room(f, k)) return 0;
+            memcpy(f->sdata + f->slen, c->p, k);
+            f->slen += k;
+            c->p = q + 1;
+            if (f->slen > INT32_MAX) return 0;
+            break;
+        }
         if (!ensure_room(f, (size_t)(c->end - c->p))) return 0;
         Py_ssize_t k = scan_string(c, f->sdata + f->slen, 0);
         if (k < 0) return 0;
@@ -495,7 +556,8 @@ static int scan_wanted(Cursor *c, Field *f, int64_t i) {
     }
     default: {
         int64_t v;
-        if (!scan_number(c, &num) || !num_to_int(&num, f->kind, &v)) return 0;
+        if (!scan_int(c, f->kind, &v) && (!scan_number(c, &num) || !num_to_int(&num, f->kind, &v)))
+            return 0;
         switch (f->kind) {
         case K_I8: ((int8_t *)f->values)[i] = (int8_t)v; break;
         case K_I16: ((int16_t *)f->values)[i] = (int16_t)v; break;
@@ -507,6 +569,18 @@ static int scan_wanted(Cursor *c, Field *f, int64_t i) {
     set_bit(f->valid, i);
     f->present++;
     return 1;
+}
+
+/* Whether the bytes at key are f's name followed by '"'. */
+static inline int hint_matches(const Field *f, const unsigned char *key, const unsigned char *end) {
+    Py_ssize_t len = f->len;
+    if (end - key <= len || key[len] != '"') return 0;
+    if (len <= 8 && end - key >= 8 && f->mask) {
+        uint64_t v;
+        memcpy(&v, key, 8);
+        return (v & f->mask) == f->word;
+    }
+    return memcmp(key, f->name, (size_t)len) == 0;
 }
 
 /* One record: all of c->p .. c->end. */
@@ -523,15 +597,28 @@ static int scan_record(Cursor *c, Field *fields, int nf, int *hint, int nhint, i
             if (c->p >= c->end || *c->p != '"') return 0;
             c->p++;
             const unsigned char *key = c->p;
-            Py_ssize_t klen = scan_string(c, NULL, 1);
-            if (klen < 0) return 0;
-            klen = c->p - 1 - key;
+            int found = -1;
+            Py_ssize_t klen;
+            if (k < nhint && hint[k] >= 0 && fields[hint[k]].plain_name &&
+                hint_matches(&fields[hint[k]], key, c->end)) {
+                /* the key the record at this position had last time */
+                found = hint[k];
+                klen = fields[found].len;
+                c->p = key + klen + 1;
+            } else {
+                const unsigned char *q = plain_run(c->p, c->end);
+                if (q < c->end && *q == '"') {
+                    c->p = q + 1;
+                } else if (scan_string(c, NULL, 1) < 0) {
+                    return 0;
+                }
+                klen = c->p - 1 - key;
+            }
             skip_ws(c);
             if (c->p >= c->end || *c->p != ':') return 0;
             c->p++;
             skip_ws(c);
-            int found = -1;
-            if (k < nhint) {
+            if (found < 0 && k < nhint) {
                 int h = hint[k];
                 if (h >= 0 && fields[h].len == klen && memcmp(fields[h].name, key, (size_t)klen) == 0)
                     found = h;
@@ -638,6 +725,22 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         f->len = len;
         f->kind = kind;
         f->seen = -1;
+        f->plain_name = 1;
+        for (Py_ssize_t b = 0; b < len;) {
+            const unsigned char *u = (const unsigned char *)name + b;
+            int step = *u >= 0x80 ? utf8_len(u, (const unsigned char *)name + len) : plain[*u];
+            if (!step) {
+                f->plain_name = 0;
+                break;
+            }
+            b += step;
+        }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (len <= 8) {
+            memcpy(&f->word, name, (size_t)len);  /* calloc'd: the rest stays zero */
+            f->mask = len == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * len)) - 1;
+        }
+#endif
         f->valid = calloc(bitmap, 1);
         if (kind == K_BOOL) {
             f->values = calloc(bitmap, 1);
