@@ -4,7 +4,8 @@ bid-like records (~110 bytes: seq, auction, bidder, price, an 8-hex channel, a U
     taskset -c 1 .venv/bin/python bench/json_scan.py [--rows 10000 100000] [--repeat 7]
 
 CPU time is the process's (``time.process_time``: Arrow's reader runs in its thread pool, so
-wall time would hide its cost); each figure is the best of ``--repeat`` runs, in us/record.
+wall time would hide its cost); each figure is the best of ``--repeat`` runs after a
+warm-up run, in us/record.
 Rows: ``scan_values`` (the scanner over a binary array, through its offsets), ``scan_joined``
 (over newline-joined records, the Kafka source's buffer), ``decode_json_values`` with the
 scanner on and off (``FLOWSQL_JSON_NATIVE=0``: UTF-8 cast + newline join + Arrow's reader +
@@ -41,6 +42,7 @@ def bids(n: int) -> list[bytes]:
 
 
 def cpu_us_per_row(fn, n: int, repeat: int) -> float:
+    fn()  # warm-up (first allocations, imports)
     best = float("inf")
     for _ in range(repeat):
         t0 = time.process_time()
@@ -50,37 +52,41 @@ def cpu_us_per_row(fn, n: int, repeat: int) -> float:
     return best / n * 1e6
 
 
+def measure(n: int, repeat: int) -> None:
+    """Print one JSON line per case for ``n`` bid records."""
+    records = bids(n)
+    values = pa.array(records, pa.binary())
+    joined = pa.py_buffer(b"\n".join(records))
+    explicit = pajson.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
+
+    def arrow_off():
+        os.environ["FLOWSQL_JSON_NATIVE"] = "0"
+        try:
+            return decode_json_values(values, COLUMNS, SCHEMA, {})
+        finally:
+            del os.environ["FLOWSQL_JSON_NATIVE"]
+
+    cases = {
+        "scan_values": lambda: json_scan.scan_values(values, SCHEMA),
+        "scan_joined": lambda: json_scan.scan_joined(joined, n, SCHEMA),
+        "decode_json_values (scanner)": lambda: decode_json_values(values, COLUMNS, SCHEMA, {}),
+        "decode_json_values (Arrow reader)": arrow_off,
+        "pyarrow.json.read_json alone": lambda: pajson.read_json(pa.BufferReader(joined),
+                                                                 parse_options=explicit),
+    }
+    for name, fn in cases.items():
+        us = cpu_us_per_row(fn, n, repeat)
+        print(json.dumps({"rows": n, "bytes_per_row": round(len(joined) / n, 1), "case": name,
+                          "cpu_us_per_row": round(us, 4)}), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
-    explicit = pajson.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
     for n in args.rows:
-        records = bids(n)
-        values = pa.array(records, pa.binary())
-        joined = pa.py_buffer(b"\n".join(records))
-        size = len(joined) / n
-
-        def arrow_off():
-            os.environ["FLOWSQL_JSON_NATIVE"] = "0"
-            try:
-                return decode_json_values(values, COLUMNS, SCHEMA, {})
-            finally:
-                del os.environ["FLOWSQL_JSON_NATIVE"]
-
-        cases = {
-            "scan_values": lambda: json_scan.scan_values(values, SCHEMA),
-            "scan_joined": lambda: json_scan.scan_joined(joined, n, SCHEMA),
-            "decode_json_values (scanner)": lambda: decode_json_values(values, COLUMNS, SCHEMA, {}),
-            "decode_json_values (Arrow reader)": arrow_off,
-            "pyarrow.json.read_json alone": lambda: pajson.read_json(pa.BufferReader(joined),
-                                                                     parse_options=explicit),
-        }
-        for name, fn in cases.items():
-            us = cpu_us_per_row(fn, n, args.repeat)
-            print(json.dumps({"rows": n, "bytes_per_row": round(size, 1), "case": name,
-                              "cpu_us_per_row": round(us, 4)}), flush=True)
+        measure(n, args.repeat)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,14 @@ column, an integer out of range, a float overflowing, underflowing or subnormal,
 escaped keys …); the caller then takes that path. None too when the module is not built
 (optional, ``setup.py``) or ``FLOWSQL_JSON_NATIVE=0`` (the A/B switch).
 
-Why hand-written: Arrow's JSON reader (explicit schema) costs 1.3-1.5 us per ~110-byte bid
-record on the development machine (polars 1.0, DuckDB's json_transform 0.8); it tokenizes
-every value into a generic representation before converting. This scanner converts in the
-one pass that validates, straight into the column buffers, with the GIL released: measured
-with ``taskset -c 1`` on 100 K bid records (``bench/json_scan.py``): see that file's
-docstring and bench/RESULTS.md for the figures.
+Why hand-written: Arrow's JSON reader (explicit schema) costs 1.1-1.7 us of CPU per bid record
+(~126 bytes, 6 fields) on the 2-core development machine, and the fast path around it (UTF-8
+cast, newline join, conform) 1.3-1.9 us (polars measured 1.0, DuckDB's json_transform 0.8);
+those readers build a generic parse of every value before converting it. This scanner
+converts in the one pass that validates, straight into the column buffers, with the GIL
+released: 0.16-0.34 us per record for the same records through ``decode_json_values`` or
+the scanner alone (``taskset -c 1 .venv/bin/python bench/json_scan.py``, 10 K and 100 K
+records, best of 9; the spread is the shared machine's load), 5-8x less than Arrow's path.
 """
 
 from __future__ import annotations

@@ -296,3 +296,35 @@ def test_the_fast_path_uses_the_scanner_and_falls_back_without_it(monkeypatch):
     arrow = decode_json_values(pa.array(records, pa.binary()), COLUMNS, SCHEMA, {})
     assert _same(fast.values, arrow.values) and _same(joined.values, arrow.values)
     assert pc.all(pc.invert(fast.bad)).as_py()
+
+
+def _near_float32_midpoints(r: random.Random, count: int) -> list[str]:
+    """Decimal texts on, and just beside, the points halfway between adjacent float32 values
+    (where rounding the text once, or via a double, can differ)."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 80
+    texts = []
+    for _ in range(count):
+        f = np.float32(struct.unpack("<f", struct.pack("<I", r.randint(0x00800000, 0x7F000000)))[0])
+        mid = (Decimal(float(f)) + Decimal(float(np.nextafter(f, np.float32(np.inf))))) / 2
+        step = Decimal(float(f)) * Decimal(2) ** -r.randint(50, 60)
+        value = mid + r.choice([0, 1, -1]) * step
+        texts.append(format(value.normalize(), "e") if r.random() < 0.5 else format(value, "f")[:90])
+    return texts
+
+
+def test_float32_near_rounding_midpoints(monkeypatch):
+    texts = _near_float32_midpoints(random.Random(3), 300) + ["16777217", "16777219", "0.1"]
+    records = [f'{{"f": {t}, "d": {t}}}'.encode() for t in texts]
+    duck = _duckdb_path(records, monkeypatch)
+    taken = 0
+    for index, record in enumerate(records):
+        scanned = _scan([record])
+        if scanned is None:
+            continue
+        taken += 1
+        arrow = _arrow_path([record], monkeypatch)
+        assert arrow is not None and _same(scanned, arrow.values), record
+        assert not duck.bad[index].as_py() and _same(scanned, duck.values.slice(index, 1)), record
+    assert taken > 0
