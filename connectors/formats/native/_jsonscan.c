@@ -694,9 +694,9 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "joined records take width 0");
         goto done;
     }
-    seq = PySequence_Fast(fields_obj, "fields must be a sequence");
+    seq = PySequence_Tuple(fields_obj);  /* holds the names while the GIL is released */
     if (seq == NULL) goto done;
-    Py_ssize_t nfs = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t nfs = PyTuple_GET_SIZE(seq);
     if (nfs > 4096) {
         PyErr_SetString(PyExc_ValueError, "too many fields");
         goto done;
@@ -711,7 +711,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     for (int k = 0; k < 64; k++) hint[k] = -1;
     size_t bitmap = (size_t)(n + 7) / 8 + 1;
     for (int j = 0; j < nf; j++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, j);
+        PyObject *item = PyTuple_GET_ITEM(seq, j);
         const char *name;
         Py_ssize_t len;
         int kind;
@@ -721,7 +721,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
             goto done;
         }
         Field *f = &fields[j];
-        f->name = name;  /* borrowed from the bytes object, alive in seq */
+        f->name = name;  /* borrowed from the bytes object, held by seq */
         f->len = len;
         f->kind = kind;
         f->seen = -1;
