@@ -13,8 +13,8 @@
  * string_data); validity is None when the column has no NULL.
  *
  * None means "not handled": some record is outside what this scanner converts exactly as
- * the Arrow reader path (connectors/formats/json_format.decode_joined_json) does, and the
- * caller takes that path. It declines whenever: a record is not one JSON object (blank,
+ * both the Arrow reader path (connectors/formats/json_format.decode_joined_json) and the
+ * DuckDB query (decode_json_lines) do, and the caller takes those paths. It declines whenever: a record is not one JSON object (blank,
  * array, trailing bytes other than ' ', '\t', '\r'), holds a '\n', is invalid JSON or invalid
  * UTF-8, uses NaN/Infinity, holds a number whose exponent exceeds 300 in magnitude or that has
  * more than 300 digits, a key with an escape, a wanted key twice, a value of the wrong JSON
@@ -26,7 +26,9 @@
  * rounds the text once, DuckDB via double). Missing fields and JSON null are NULL; other keys'
  * values are validated and skipped. Floats are correctly rounded (Clinger's exact fast path,
  * else strtod_l in the C locale), as Arrow's fast_float conversion is.
- * The scan runs with the GIL released. */
+ * The scan runs with the GIL released. Each key is first compared with the wanted name the
+ * previous record had at the same position (records of a topic or file mostly share one key
+ * order), then with every wanted name. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <float.h>
