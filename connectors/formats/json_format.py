@@ -13,8 +13,9 @@ How (vectorized): each file is split into lines with numpy (newline positions â†
 offsets, so line numbers are exact), then one DuckDB query over that Arrow table validates
 every line (``json_valid``), extracts and ``TRY_CAST``s every field, and flags bad rows. Only
 the error message for the first bad row is built in Python (a batch whose columns are all
-numbers, booleans and strings first tries Arrow's JSON reader, which converts those exactly
-as the query does and refuses anything else: see :func:`_fast_decode`). DuckDB's ``read_json`` is not used
+numbers, booleans and strings first tries the C scanner of :mod:`connectors.formats.json_scan`,
+then Arrow's JSON reader, which convert those exactly as the query does and refuse anything
+else: see :func:`_fast_decode`). DuckDB's ``read_json`` is not used
 because it reports neither the line of a bad record nor lets us skip only the bad ones.
 :func:`decode_json_lines` is that decoder over any table of text records (the Kafka source
 feeds it one record per message and names topic, partition and offset itself).
@@ -34,6 +35,7 @@ import pyarrow.json as pajson
 
 from catalog.table import Column
 from connectors.base import OptionSpec
+from connectors.formats import json_scan
 from connectors.formats.duck import conform, connect, duck_type, literal
 from flowsql.errors import ConnectorError, MalformedRecordError
 from flowsql.types import parse_type
@@ -239,9 +241,14 @@ def decode_json_values(
 ) -> DecodedLines | None:
     """The fast path over an array of JSON records (binary or string, no NULLs: one record
     per element), as :func:`decode_joined_json` decides it; None sends the records to the
-    general path. The records are joined by newlines with one Arrow kernel call."""
+    general path. The C scanner (:mod:`connectors.formats.json_scan`) reads the records
+    through the array's own offsets; when it does not take them, they are joined by newlines
+    with one Arrow kernel call for Arrow's reader."""
     if len(values) == 0 or values.null_count or not fast_json_columns(columns, options):
         return None
+    scanned = json_scan.scan_values(values, _fast_schema(columns))
+    if scanned is not None:
+        return _decoded(scanned, columns, schema)
     if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
         text_type = pa.large_string() if pa.types.is_large_binary(values.type) else pa.string()
         try:
@@ -253,7 +260,8 @@ def decode_json_values(
     width = np.int64 if pa.types.is_large_string(joined.type) else np.int32
     offsets = np.frombuffer(joined.buffers()[1], dtype=width)[joined.offset:]
     data = joined.buffers()[2][int(offsets[0]):int(offsets[len(joined)])]
-    return decode_joined_json(data, len(values), columns, schema, options, utf8_checked=True)
+    return decode_joined_json(data, len(values), columns, schema, options, utf8_checked=True,
+                              try_scanner=False)  # it declined these records already
 
 
 def fast_json_columns(columns: Sequence[Column], options: dict[str, Any]) -> bool:
@@ -267,7 +275,7 @@ def fast_json_columns(columns: Sequence[Column], options: dict[str, Any]) -> boo
 
 def decode_joined_json(
     data: bytes | pa.Buffer, n: int, columns: Sequence[Column], schema: pa.Schema,
-    options: dict[str, Any], *, utf8_checked: bool = False,
+    options: dict[str, Any], *, utf8_checked: bool = False, try_scanner: bool = True,
 ) -> DecodedLines | None:
     """``n`` JSON records joined by single newlines (one more may end the last), read at once by Arrow's JSON reader,
     for records whose columns are numbers, booleans and strings: it converts exactly what
@@ -275,14 +283,27 @@ def decode_joined_json(
     a string column â€¦) and raises on anything else (a number in a string column, ``"1"`` in
     a BIGINT column, a duplicate key, a non-object), in which case None sends the records to
     the DuckDB path, which decides row by row. So does input that is not UTF-8 (Arrow's
-    reader does not check it), a record holding a newline or a blank record (the rows would
-    not be the records). ~10x faster than the query on Kafka-sized batches."""
+    reader does not check it), a record holding a newline, a blank record or one not starting
+    with ``{`` (the rows would not be the records). ~10x faster than the query on Kafka-sized
+    batches. Unless ``try_scanner`` is false, the C scanner (:mod:`connectors.formats.json_scan`)
+    reads the records first, 5-8x faster again: it gives what both Arrow's reader and the query
+    give, and declines (then Arrow's reader runs) whatever either might read differently."""
     if n == 0 or not fast_json_columns(columns, options):
         return None
+    explicit = _fast_schema(columns)
+    scanned = json_scan.scan_joined(data, n, explicit) if try_scanner else None
+    if scanned is not None:
+        return _decoded(scanned, columns, schema)
     buf = pa.py_buffer(data) if not isinstance(data, pa.Buffer) else data
     bytes_ = np.frombuffer(buf, dtype=np.uint8)
-    newlines = int(np.count_nonzero(bytes_ == 10)) - int(len(bytes_) > 0 and bytes_[-1] == 10)
-    if newlines != n - 1:  # a newline inside a record (one at the very end is a separator)
+    newlines = np.flatnonzero(bytes_ == 10)
+    if len(newlines) - int(len(bytes_) > 0 and bytes_[-1] == 10) != n - 1:
+        return None  # a newline inside a record (one at the very end is a separator)
+    starts = np.concatenate([[0], newlines[:n - 1] + 1])
+    if len(bytes_) == 0 or not (bytes_[starts] == ord("{")).all():
+        # Arrow's reader gives a row for a JSON null (and crashes on a lone one), none for a
+        # blank record and two for two objects: so every record starts with '{' here (a
+        # record opening with whitespace goes to the query), and one row per record is checked
         return None
     if not utf8_checked:
         whole = pa.LargeBinaryArray.from_buffers(
@@ -291,8 +312,6 @@ def decode_joined_json(
             whole.cast(pa.large_string())
         except pa.ArrowInvalid:
             return None
-    types = [_FAST_TYPES[parse_type(c.data_type or "STRING").root] for c in columns]
-    explicit = pa.schema([pa.field(c.name, t) for c, t in zip(columns, types, strict=True)])
     try:
         table = pajson.read_json(pa.BufferReader(buf), parse_options=pajson.ParseOptions(
             explicit_schema=explicit, unexpected_field_behavior="ignore"))
@@ -300,8 +319,18 @@ def decode_joined_json(
         return None
     if table.num_rows != n:  # a blank record
         return None
-    values = pa.table({c.name: table.column(c.name) for c in columns})
-    bad = pa.chunked_array([pa.array(np.zeros(n, dtype=bool))])
+    return _decoded(pa.table({c.name: table.column(c.name) for c in columns}), columns, schema)
+
+
+def _fast_schema(columns: Sequence[Column]) -> pa.Schema:
+    """The Arrow types the fast path reads ``columns`` as (before conforming to the table)."""
+    return pa.schema([pa.field(c.name, _FAST_TYPES[parse_type(c.data_type or "STRING").root])
+                      for c in columns])
+
+
+def _decoded(values: pa.Table, columns: Sequence[Column], schema: pa.Schema) -> DecodedLines:
+    """The fast path's result: every row good."""
+    bad = pa.chunked_array([pa.array(np.zeros(values.num_rows, dtype=bool))])
     return DecodedLines(conform(values, schema), bad, 0, None)
 
 

@@ -67,3 +67,15 @@ def test_joined_records_that_are_not_utf8_go_to_the_query():
     bad = b'{"a": 1, "s": "x\xff"}'
     assert json_format.decode_joined_json(good + b"\n" + bad, 2, COLUMNS, SCHEMA, {}) is None
     assert json_format.decode_joined_json(good + b"\n\n" + good, 2, COLUMNS, SCHEMA, {}) is None
+
+
+@pytest.mark.parametrize("texts", [
+    ["null"], ['{"a": 1}', "null"], ['{"a": 1} {"a": 2}', "", '{"a": 3}'], [' {"a": 1}', "[1]"],
+])
+def test_arrows_reader_gets_only_records_that_open_an_object(texts, monkeypatch):
+    """Arrow's reader (the C scanner switched off) gives a row of NULLs for a JSON null, and
+    crashed the process on a lone one; a blank record beside a record of two objects gave
+    as many rows as records. Records not starting with '{' go to the query instead."""
+    monkeypatch.setenv("FLOWSQL_JSON_NATIVE", "0")
+    fast, slow = _both(texts, monkeypatch, {"json.ignore-parse-errors": "true"})
+    assert fast.values.equals(slow.values) and fast.bad_count == slow.bad_count > 0
