@@ -19,4 +19,5 @@ setup(ext_modules=[
     native("connectors.kafka.native._consumer", "connectors/kafka/native/rdkafka_api.h"),
     native("connectors.kafka.native._producer", "connectors/kafka/native/rdkafka_api.h"),
     native("connectors.formats.native._jsonscan"),
+    native("connectors.formats.native._jsonwrite"),
 ])

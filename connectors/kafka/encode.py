@@ -6,7 +6,9 @@ with one encoded record per row of ``table`` (whose columns include ``columns`` 
   column casts and ``json.timestamp-format.standard`` handling as the filesystem json writer).
   A batch whose columns are all integers, BOOLEAN, DECIMAL, TIMESTAMP or strings that need no
   escaping, of their declared types, gets the very same text from Arrow string kernels
-  instead (``_json_concat``, several times cheaper; proven equal to the query in the tests);
+  instead (``_json_concat``, several times cheaper; proven equal to the query in the tests),
+  and from the C writer of :mod:`connectors.formats.json_write` before them when it is built
+  (proven byte-identical to the kernels in the tests);
 - ``csv``: one CSV line per row, no header, with the ``csv.*`` dialect (pyarrow's CSV
   writer quotes each column's values, then the fields are joined per row); NULL is written
   as ``csv.null-literal`` (an empty field without it). A value holding a line break cannot be
@@ -31,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from catalog.table import Column
+from connectors.formats import json_write
 from connectors.formats.duck import connect, ident
 from connectors.formats.writer import select_sql
 from flowsql.errors import ConnectorError
@@ -85,23 +88,38 @@ _INTEGERS = ("TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT")
 _NEEDS_ESCAPE = r'["\\\x00-\x1f\x7f]'
 _YEAR_1 = -62135596800  # 0001-01-01 00:00:00 UTC in seconds
 _YEAR_10000 = 253402300800  # 10000-01-01 00:00:00 UTC in seconds
+# the declared types whose Arrow type (when it is the declared one) the C writer formats as
+# _json_text does; it declines the rest itself
+_NATIVE_ROOTS = frozenset(_INTEGERS + ("BOOLEAN", "DECIMAL", "TIMESTAMP", "VARCHAR"))
 
 
 def _json_concat(table: pa.Table, columns: Sequence[Column], options: dict[str, Any]) -> pa.Array | None:
     """The DuckDB query's exact text, built by Arrow string kernels for the common column
     types: integers, BOOLEAN, DECIMAL(19..38, 1..6), TIMESTAMP(0..6) (SQL form, without time zone) and strings
     that need no escaping, each already of its declared Arrow type, under plain field
-    names. None for anything else (the query then encodes the whole batch)."""
+    names. None for anything else (the query then encodes the whole batch). The C writer
+    (:mod:`connectors.formats.json_write`) writes the same text first when it is built and
+    takes the batch (``FLOWSQL_JSON_NATIVE=0`` switches it off)."""
     if not columns or any(not _PLAIN_NAME.fullmatch(c.name) for c in columns):
         return None
     iso = options.get("json.timestamp-format.standard") == "ISO-8601"
-    pieces: list[Any] = []
-    for i, c in enumerate(columns):
+    arrays = []
+    for c in columns:
         col = table.column(c.name)
-        text = _json_text(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col, c, iso)
+        arrays.append(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+    prefixes = [("{" if i == 0 else ",") + f'"{c.name}":' for i, c in enumerate(columns)] + ["}"]
+    if not iso and json_write.available() and all(
+            a.type == to_arrow(t) and t.root in _NATIVE_ROOTS
+            for a, t in zip(arrays, (parse_type(c.data_type or "STRING") for c in columns), strict=True)):
+        native = json_write.json_rows(prefixes, arrays)  # the same text in one C pass, or None
+        if native is not None:
+            return native
+    pieces: list[Any] = []
+    for prefix, col, c in zip(prefixes, arrays, columns, strict=False):
+        text = _json_text(col, c, iso)
         if text is None:
             return None
-        pieces += [pa.scalar(("{" if i == 0 else ",") + f'"{c.name}":', pa.large_string()), text]
+        pieces += [pa.scalar(prefix, pa.large_string()), text]
     pieces.append(pa.scalar("}", pa.large_string()))
     options = pc.JoinOptions(null_handling="replace", null_replacement="null")
     joined = pc.binary_join_element_wise(*pieces, _EMPTY, options=options)

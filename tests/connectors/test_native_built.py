@@ -18,8 +18,9 @@ def test_kafka_native_module_binds_librdkafka(name, monkeypatch):
     assert mod.bind(native.librdkafka_path()).startswith("2.")
 
 
-def test_json_scanner_built():
-    importlib.import_module("connectors.formats.native._jsonscan")
+@pytest.mark.parametrize("name", ["_jsonscan", "_jsonwrite"])
+def test_json_modules_built(name):
+    importlib.import_module(f"connectors.formats.native.{name}")
 
 
 def test_switch_off(monkeypatch):
