@@ -171,3 +171,29 @@ def test_long_field_names_and_many_columns(monkeypatch):
     table = table.rename_columns([f"{'x' * 40}_{i}" if i % 2 else f"c{i}" for i in range(len(types))])
     long = [Column(name, t) for name, t in zip(table.column_names, types, strict=True)]
     assert _native(table, long).equals(_kernels(table, long, monkeypatch))
+
+
+def test_widest_values_fill_the_bound(monkeypatch):
+    # every value at its kind's longest text: the output's size bound is exact for them
+    n = 1000
+    table = pa.table({
+        "c0": pa.array([-128] * n, pa.int8()), "c1": pa.array([-32768] * n, pa.int16()),
+        "c2": pa.array([-2**31] * n, pa.int32()), "c3": pa.array([-2**63] * n, pa.int64()),
+        "c4": pa.array([False] * n, pa.bool_()),
+        "c5": pa.array([Decimal(f"-{'9' * 38}e-6")] * n, pa.decimal128(38, 6)),
+        "c6": pa.array([YEAR_10000 * 10**6 - 1] * n, pa.int64()).cast(pa.timestamp("us")),
+    })
+    columns = _columns(["TINYINT", "SMALLINT", "INT", "BIGINT", "BOOLEAN", "DECIMAL(38, 6)", "TIMESTAMP(6)"])
+    out = _native(table, columns)
+    assert out.equals(_kernels(table, columns, monkeypatch))
+    assert b'"c5":-' + b"9" * 32 + b"." + b"9" * 6 in out[0].as_py()
+
+
+def test_seconds_unit_as_arrow_casts_it():
+    # (TIMESTAMP(0) is declared as milliseconds, so the Kafka path never sends seconds: the
+    # writer's text for them is checked against Arrow's cast directly)
+    values = pa.array([0, -1, YEAR_1, YEAR_10000 - 1, 1_700_000_000, None], pa.timestamp("s"))
+    out = json_write.json_rows(['{"a":', "}"], [values])
+    expected = [b"{\"a\":null}" if v is None else b'{"a":"' + v.encode() + b'"}'
+                for v in values.cast(pa.string()).to_pylist()]
+    assert out.to_pylist() == expected
