@@ -93,8 +93,12 @@ def test_dashboard_lists_checkpoint_history(server, browser, session, cluster, t
         browser.get(server.url + f"/#/jobs/{job_id}")
         rows = "#checkpoints tr.checkpoint-row"
         wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, rows)) >= 2)
-        first = browser.find_elements(By.CSS_SELECTOR, rows)[-1]
-        cells = [td.text for td in first.find_elements(By.TAG_NAME, "td")]
+
+        def first_row_cells() -> list[str]:  # read whole, retried while the table re-renders
+            first = browser.find_elements(By.CSS_SELECTOR, rows)[-1]
+            return [td.text for td in first.find_elements(By.TAG_NAME, "td")]
+
+        cells = wait_for(first_row_cells)
         assert cells[1] == "COMPLETED" and cells[4].endswith("B"), cells
         browser.save_screenshot("/tmp/flowsql-dashboard-checkpoints.png")
     finally:
