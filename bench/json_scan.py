@@ -3,7 +3,7 @@ bid-like records (~110 bytes: seq, auction, bidder, price, an 8-hex channel, a U
 
     taskset -c 1 .venv/bin/python bench/json_scan.py [--rows 10000 100000] [--repeat 7]
 
-CPU time is the process's (``time.process_time``: Arrow's reader runs in its thread pool, so
+CPU time is the process's (``bench/cpu_per_row.py``; Arrow's reader runs in its thread pool, so
 wall time would hide its cost); each figure is the best of ``--repeat`` runs after a
 warm-up run, in us/record.
 Rows: ``scan_values`` (the scanner over a binary array, through its offsets), ``scan_joined``
@@ -18,10 +18,10 @@ import argparse
 import json
 import os
 import random
-import time
 
 import pyarrow as pa
 import pyarrow.json as pajson
+from cpu_per_row import cpu_us_per_row  # bench/ is the script's directory: on sys.path
 
 from catalog.table import Column
 from connectors.formats import json_scan
@@ -39,17 +39,6 @@ def bids(n: int) -> list[bytes]:
                         "channel": f"{r.getrandbits(32):08x}",
                         "url": f"http://x/{r.getrandbits(64):016x}"}).encode()
             for i in range(n)]
-
-
-def cpu_us_per_row(fn, n: int, repeat: int) -> float:
-    fn()  # warm-up (first allocations, imports)
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        out = fn()
-        best = min(best, time.process_time() - t0)
-        assert out is not None
-    return best / n * 1e6
 
 
 def measure(n: int, repeat: int) -> None:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
+from cpu_per_row import cpu_us_per_row  # bench/ is the script's directory: on sys.path
 
 from catalog.table import Column
 from connectors.kafka.encode import encode
@@ -36,16 +36,6 @@ def q1_rows(n: int) -> pa.Table:
         "price": pa.array([Decimal(f"{p}e-3") for p in prices.tolist()], pa.decimal128(23, 3)),
         "date_time": pa.array(1_700_000_000_000 + np.arange(n) * 7, pa.int64()).cast(pa.timestamp("ms")),
     })
-
-
-def cpu_us_per_row(fn, n: int, repeat: int) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best / n * 1e6
 
 
 def measure(n: int, repeat: int) -> None:

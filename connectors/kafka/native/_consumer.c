@@ -554,19 +554,8 @@ static PyTypeObject ConsumerType = {
 };
 
 /* -- module --------------------------------------------------------------------------------- */
-static PyObject *bind(PyObject *self, PyObject *args) {
-    const char *path;
-    char err[512];
-    if (!PyArg_ParseTuple(args, "s", &path)) return NULL;
-    if (rdk_bind(path, err, sizeof err) != 0) {
-        PyErr_SetString(PyExc_OSError, err);
-        return NULL;
-    }
-    return PyUnicode_FromString(rdk.rd_kafka_version_str());
-}
-
 static PyMethodDef methods[] = {
-    {"bind", bind, METH_VARARGS, "bind(path) -> librdkafka version: bind the library at path."},
+    RDK_PY_BIND_METHOD,
     {NULL, NULL, 0, NULL},
 };
 

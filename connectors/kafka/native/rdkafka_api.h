@@ -9,8 +9,8 @@
  * Python's headers. The declarations below restate librdkafka's stable public ABI (struct
  * layouts and prototypes unchanged since 1.x); nothing of librdkafka's source is copied.
  *
- * Use: each module includes this header once, and calls rdk_bind(path, err, errlen) before
- * any rdk.<function>. Entries are grouped by the module that needs them; add a function by
+ * Use: each module includes this header once (after Python.h), and calls rdk_bind(path, err,
+ * errlen) before any rdk.<function>; its Python ``bind(path)`` is rdk_py_bind below. Entries are grouped by the module that needs them; add a function by
  * adding one RDK_FN line to its group.
  */
 #ifndef FLOWSQL_RDKAFKA_API_H
@@ -178,5 +178,22 @@ static int rdk_bind(const char *path, char *err, size_t errlen) {
     rdk_bound = 1;
     return 0;
 }
+
+#ifdef Py_PYTHON_H
+/* The modules' ``bind(path) -> librdkafka version``: rdk_bind for Python (OSError on failure). */
+static PyObject *rdk_py_bind(PyObject *self, PyObject *args) {
+    const char *path;
+    char err[512];
+    (void)self;
+    if (!PyArg_ParseTuple(args, "s", &path)) return NULL;
+    if (rdk_bind(path, err, sizeof err) != 0) {
+        PyErr_SetString(PyExc_OSError, err);
+        return NULL;
+    }
+    return PyUnicode_FromString(rdk.rd_kafka_version_str());
+}
+#define RDK_PY_BIND_METHOD \
+    {"bind", rdk_py_bind, METH_VARARGS, "bind(path) -> librdkafka version: bind the library at path."}
+#endif
 
 #endif
