@@ -10,6 +10,8 @@ Contract:
   self-join such as Nexmark q5 or q7) reads the same rows, as Flink's reused source scan does.
 - :meth:`DatagenFactory.generator` builds the :class:`DatagenGenerator` (also for streaming);
   field options are checked there (a sequence needs start and end, min ≤ max, ...).
+- Projection (``can_project``): the streaming source generates only the columns the planner
+  names (``source_reader(..., project=...)``), with the values they have in the whole table.
 - :meth:`DatagenFactory.batch_scan` returns the rows lazily as an Arrow RecordBatchReader;
   an unbounded table raises ``ConnectorError`` saying batch mode needs 'number-of-rows'.
 """
@@ -88,8 +90,15 @@ class DatagenFactory(ConnectorFactory):
             )
         return BatchScan(arrow=gen.reader)
 
+    can_project = True
+
     def source_reader(
-        self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1
+        self, table: TableDefinition, options: dict[str, Any], *, parallelism: int = 1,
+        project: list[str] | None = None,
     ) -> Any:
-        """Streaming: generator shards (see :class:`connectors.datagen.reader.DatagenReader`)."""
-        return DatagenReader(self.generator(table, options), shards=parallelism)
+        """Streaming: generator shards (see :class:`connectors.datagen.reader.DatagenReader`);
+        ``project``: generate only these columns (:meth:`DatagenGenerator.project`)."""
+        generator = self.generator(table, options)
+        if project is not None:
+            generator = generator.project(project)
+        return DatagenReader(generator, shards=parallelism)

@@ -17,6 +17,9 @@ Contract:
   built) unless ``min``/``max`` are given (FlowSQL extension, which makes them reproducible);
   TIME is uniform over the day (or ``[min, max]``). ``null-rate`` nulls that fraction of values.
 - ``sequence`` fields: ``start, start+1, ..., end`` for numeric and string types.
+- :meth:`DatagenGenerator.project` gives a generator of some of the columns only (the
+  streaming source's projection): it skips the other columns' work, and the columns it keeps
+  hold the same values as in the whole table (each column draws from its own seed).
 - ARRAY / MAP / ROW / MULTISET fields are not supported yet.
 - Invalid field options raise ``ConnectorError`` naming the option.
 """
@@ -152,10 +155,26 @@ class DatagenGenerator:
         ]
         candidates = [n for n in [number_of_rows, *lengths] if n is not None]
         self.total_rows: int | None = max(min(candidates), 0) if candidates else None
-        self.schema = pa.schema(
-            [pa.field(f.name, to_arrow(f.type), f.type.nullable or f.null_rate > 0) for f in self.fields]
-        )
+        self._indices = list(range(len(self.fields)))  # the columns generated (project)
+        self.schema = self._schema()
         self._cache: tuple[int, pa.RecordBatch] | None = None
+
+    def _schema(self) -> pa.Schema:
+        return pa.schema([pa.field(f.name, to_arrow(f.type), f.type.nullable or f.null_rate > 0)
+                          for f in (self.fields[i] for i in self._indices)])
+
+    def project(self, names: Sequence[str]) -> DatagenGenerator:
+        """A generator of only the columns ``names`` (in table order), same rows otherwise."""
+        wanted = set(names)
+        unknown = wanted - {f.name for f in self.fields}
+        if unknown:
+            raise ConnectorError(f"datagen has no column(s) {', '.join(sorted(unknown))}")
+        out = object.__new__(DatagenGenerator)
+        out.__dict__.update(self.__dict__)
+        out._indices = [i for i, f in enumerate(self.fields) if f.name in wanted]
+        out.schema = out._schema()
+        out._cache = None
+        return out
 
     @property
     def bounded(self) -> bool:
@@ -244,7 +263,8 @@ class DatagenGenerator:
             return self._cache[1]
         rows = np.arange(k * CHUNK, (k + 1) * CHUNK, dtype=np.int64)
         arrays = []
-        for i, (f, bounds) in enumerate(zip(self.fields, self._bounds, strict=True)):
+        for i in self._indices:
+            f, bounds = self.fields[i], self._bounds[i]
             rng = np.random.default_rng([self.seed, i, k])
             arr = self._sequence(f, bounds, rows) if f.kind == "sequence" else self._random(
                 f, bounds, rng, CHUNK

@@ -140,3 +140,28 @@ def test_unseeded_table_reads_the_same_rows_in_every_scan(make_table):
     factory, opts = validate_table(other)
     c = factory.batch_scan(other, opts).arrow().read_all()
     assert not a.column("b").equals(c.column("b"))
+
+
+def test_projected_source_generates_the_same_values_of_fewer_columns(make_table):
+    """The streaming source's projection (``can_project``): only the columns asked, in table
+    order, each holding the values it has in the whole table (nulls and sequences too)."""
+    columns = [*COLUMNS, ("seq", "BIGINT")]
+    options = {**OPTIONS, "number-of-rows": str(2 * CHUNK + 100), "fields.seq.kind": "sequence",
+               "fields.seq.start": "1", "fields.seq.end": "100000"}
+    table = make_table(columns, options)
+    factory, opts = validate_table(table)
+    assert factory.can_project
+
+    def stream(project):
+        reader = factory.source_reader(table, opts, parallelism=2, project=project)
+        batches = [b for split in reader.splits() for b in reader.read(split) if b is not None]
+        return pa.Table.from_batches(batches).sort_by("seq")
+
+    whole = stream(None)
+    got = stream(["seq", "s", "dec"])
+    assert got.schema.names == ["dec", "s", "seq"]  # table order, not the order asked
+    assert got.num_rows == 2 * CHUNK + 100
+    assert got.equals(whole.select(["dec", "s", "seq"]))
+    assert got.column("s").null_count > 0
+    with pytest.raises(ConnectorError, match="no column"):
+        factory.source_reader(table, opts, project=["nope"])
