@@ -31,8 +31,6 @@ from types import ModuleType
 
 import pyarrow as pa
 
-from connectors.formats import native
-
 try:
     _native: ModuleType | None = importlib.import_module("connectors.formats.native._jsonscan")
 except ImportError:  # not built: the callers use Arrow's reader
@@ -65,7 +63,13 @@ def _fields(schema: pa.Schema) -> list[tuple[bytes, int]] | None:
 def _table(result: list | None, n: int, schema: pa.Schema) -> pa.Table | None:
     if result is None:
         return None
-    return pa.Table.from_arrays(native.arrays(result, n, schema), schema=schema)
+    arrays = []
+    for field, (nulls, valid, values, data) in zip(schema, result, strict=True):
+        buffers = [None if valid is None else pa.py_buffer(valid), pa.py_buffer(values)]
+        if data is not None:
+            buffers.append(pa.py_buffer(data))
+        arrays.append(pa.Array.from_buffers(field.type, n, buffers, null_count=nulls))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def scan_values(values: pa.Array, schema: pa.Schema) -> pa.Table | None:

@@ -3,8 +3,9 @@
  * pyarrow.py_buffer without a copy), the per-column result tuple, the UTF-8 sequence check
  * both apply as Arrow's validator does, and the validity-bit setter.
  *
- * Include after <Python.h>, with SCANBUF_TYPE_NAME defined as the type's dotted name; every
- * module that includes it gets its own static type (call PyType_Ready(&BufType) in its init). */
+ * Include after <Python.h>. The Buffer type and the result tuple come with SCANBUF_TYPE_NAME
+ * defined as the type's dotted name: every module that includes it so gets its own static type
+ * (call PyType_Ready(&BufType) in its init). */
 #ifndef FLOWSQL_SCANBUF_H
 #define FLOWSQL_SCANBUF_H
 
@@ -12,10 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#ifndef SCANBUF_TYPE_NAME
-#error "define SCANBUF_TYPE_NAME before including scanbuf.h"
-#endif
-
+#ifdef SCANBUF_TYPE_NAME
 typedef struct {
     PyObject_HEAD
     void *ptr;
@@ -55,6 +53,28 @@ static PyObject *buf_new(void *ptr, Py_ssize_t len) {
     return (PyObject *)b;
 }
 
+/* A scanned column's (null_count, validity, values, string_data) tuple; steals the three
+ * references, which may be NULL (a failed buf_new: then NULL, the others released). */
+static PyObject *column_tuple(int64_t nulls, PyObject *valid, PyObject *values, PyObject *sdata) {
+    PyObject *count = PyLong_FromLongLong((long long)nulls);
+    PyObject *t = PyTuple_New(4);
+    if (t == NULL || count == NULL || valid == NULL || values == NULL || sdata == NULL) {
+        Py_XDECREF(t);
+        Py_XDECREF(count);
+        Py_XDECREF(valid);
+        Py_XDECREF(values);
+        Py_XDECREF(sdata);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(t, 0, count);
+    PyTuple_SET_ITEM(t, 1, valid);
+    PyTuple_SET_ITEM(t, 2, values);
+    PyTuple_SET_ITEM(t, 3, sdata);
+    return t;
+}
+
+#endif /* SCANBUF_TYPE_NAME */
+
 /* Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), or 0. */
 static inline int utf8_len(const unsigned char *p, const unsigned char *end) {
     unsigned char b0 = p[0];
@@ -76,26 +96,6 @@ static inline int utf8_len(const unsigned char *p, const unsigned char *end) {
         return 4;
     }
     return 0;
-}
-
-/* A scanned column's (null_count, validity, values, string_data) tuple; steals the three
- * references, which may be NULL (a failed buf_new: then NULL, the others released). */
-static PyObject *column_tuple(int64_t nulls, PyObject *valid, PyObject *values, PyObject *sdata) {
-    PyObject *count = PyLong_FromLongLong((long long)nulls);
-    PyObject *t = PyTuple_New(4);
-    if (t == NULL || count == NULL || valid == NULL || values == NULL || sdata == NULL) {
-        Py_XDECREF(t);
-        Py_XDECREF(count);
-        Py_XDECREF(valid);
-        Py_XDECREF(values);
-        Py_XDECREF(sdata);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(t, 0, count);
-    PyTuple_SET_ITEM(t, 1, valid);
-    PyTuple_SET_ITEM(t, 2, values);
-    PyTuple_SET_ITEM(t, 3, sdata);
-    return t;
 }
 
 static inline void set_bit(uint8_t *bits, int64_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }

@@ -262,6 +262,14 @@ def test_scan_reads_only_length_bytes():
         scan.scan(data, len(data) + 1)
 
 
+def test_output_buffers_too_small_are_refused():
+    native = csv_scan._native
+    data = b"1,2\n3,4\n"
+    small = (pa.allocate_buffer(1), pa.allocate_buffer(8), None)  # room for one int64
+    with pytest.raises(ValueError, match="too small"):
+        native.scan(data, len(data), 2, ord(","), ord('"'), [(0, native.INT64)], [small])
+
+
 @pytest.mark.parametrize(("delimiter", "quote", "t"), [
     ("\n", '"', pa.int64()), ("\r", '"', pa.int64()), ("é", '"', pa.int64()),
     (",", ",", pa.int64()), (",", "\n", pa.int64()), (",", '"', pa.float64()),
