@@ -18,6 +18,7 @@ def native(module: str, *depends: str) -> Extension:
 setup(ext_modules=[
     native("connectors.kafka.native._consumer", "connectors/kafka/native/rdkafka_api.h"),
     native("connectors.kafka.native._producer", "connectors/kafka/native/rdkafka_api.h"),
-    native("connectors.formats.native._jsonscan"),
+    native("connectors.formats.native._jsonscan", "connectors/formats/native/scanbuf.h"),
+    native("connectors.formats.native._csvscan", "connectors/formats/native/scanbuf.h"),
     native("connectors.formats.native._jsonwrite"),
 ])

@@ -18,8 +18,8 @@ def test_kafka_native_module_binds_librdkafka(name, monkeypatch):
     assert mod.bind(native.librdkafka_path()).startswith("2.")
 
 
-@pytest.mark.parametrize("name", ["_jsonscan", "_jsonwrite"])
-def test_json_modules_built(name):
+@pytest.mark.parametrize("name", ["_jsonscan", "_jsonwrite", "_csvscan"])
+def test_format_modules_built(name):
     importlib.import_module(f"connectors.formats.native.{name}")
 
 

@@ -39,52 +39,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SCANBUF_TYPE_NAME "_jsonscan.Buffer"
+#include "scanbuf.h"
+
 enum { K_I8, K_I16, K_I32, K_I64, K_F32, K_F64, K_BOOL, K_STR, K_COUNT };
 
 #define MAX_DEPTH 64
 #define MAX_EXP 300
 #define MAX_DIGITS 300
-
-/* ---- Buffer: malloc'd memory exported through the buffer protocol ---------------------- */
-
-typedef struct {
-    PyObject_HEAD
-    void *ptr;
-    Py_ssize_t len;
-} BufObject;
-
-static void buf_dealloc(BufObject *self) {
-    free(self->ptr);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static int buf_getbuffer(BufObject *self, Py_buffer *view, int flags) {
-    return PyBuffer_FillInfo(view, (PyObject *)self, self->ptr, self->len, 1, flags);
-}
-
-static PyBufferProcs buf_as_buffer = {(getbufferproc)buf_getbuffer, NULL};
-
-static PyTypeObject BufType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "_jsonscan.Buffer",
-    .tp_basicsize = sizeof(BufObject),
-    .tp_dealloc = (destructor)buf_dealloc,
-    .tp_as_buffer = &buf_as_buffer,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Memory owned by the scanner's result, exported through the buffer protocol.",
-};
-
-/* Takes ownership of ptr (freed on failure too). */
-static PyObject *buf_new(void *ptr, Py_ssize_t len) {
-    BufObject *b = PyObject_New(BufObject, &BufType);
-    if (b == NULL) {
-        free(ptr);
-        return NULL;
-    }
-    b->ptr = ptr;
-    b->len = len;
-    return (PyObject *)b;
-}
 
 /* ---- scanner state ------------------------------------------------------------------- */
 
@@ -130,29 +92,6 @@ static inline int hex4(const unsigned char *p, const unsigned char *end, unsigne
     if ((a | b | c | d) < 0) return 0;
     *out = (unsigned)((a << 12) | (b << 8) | (c << 4) | d);
     return 1;
-}
-
-/* Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), or 0. */
-static inline int utf8_len(const unsigned char *p, const unsigned char *end) {
-    unsigned char b0 = p[0];
-    ptrdiff_t left = end - p;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        return (left >= 2 && (p[1] & 0xC0) == 0x80) ? 2 : 0;
-    }
-    if (b0 >= 0xE0 && b0 <= 0xEF) {
-        if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
-        if (b0 == 0xE0 && p[1] < 0xA0) return 0;  /* overlong */
-        if (b0 == 0xED && p[1] > 0x9F) return 0;  /* surrogate */
-        return 3;
-    }
-    if (b0 >= 0xF0 && b0 <= 0xF4) {
-        if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        if (b0 == 0xF0 && p[1] < 0x90) return 0;  /* overlong */
-        if (b0 == 0xF4 && p[1] > 0x8F) return 0;  /* > U+10FFFF */
-        return 4;
-    }
-    return 0;
 }
 
 /* 1: plain byte of a string (printable ASCII other than '"' and '\\'). */
@@ -497,8 +436,6 @@ static int skip_value(Cursor *c, int depth) {
     }
 }
 
-static inline void set_bit(uint8_t *bits, int64_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
-
 static int ensure_room(Field *f, size_t more) {
     if (f->slen + more <= f->scap) return 1;
     size_t cap = f->scap * 2;
@@ -836,21 +773,11 @@ static PyObject *scan(PyObject *self, PyObject *args) {
             sdata = Py_None;
             Py_INCREF(sdata);
         }
-        PyObject *count = PyLong_FromLongLong((long long)nulls);
-        PyObject *t = PyTuple_New(4);
-        if (t == NULL || count == NULL || valid == NULL || values == NULL || sdata == NULL) {
-            Py_XDECREF(t);
-            Py_XDECREF(count);
-            Py_XDECREF(valid);
-            Py_XDECREF(values);
-            Py_XDECREF(sdata);
+        PyObject *t = column_tuple(nulls, valid, values, sdata);
+        if (t == NULL) {
             Py_CLEAR(result);
             goto done;
         }
-        PyTuple_SET_ITEM(t, 0, count);
-        PyTuple_SET_ITEM(t, 1, valid);
-        PyTuple_SET_ITEM(t, 2, values);
-        PyTuple_SET_ITEM(t, 3, sdata);
         PyList_SET_ITEM(result, j, t);
     }
 
