@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/kafka.py [--rows 1000000,3000000] [--queries q1_kafka,q5_tumble_count]
+    .venv/bin/python bench/kafka.py [--rows 2000000,8000000] [--queries q1_kafka,q5_tumble_count]
         [--engines flowsql,flink] [--cpu 1 | --no-pin]
         [--flink-python /tmp/flinkvenv/bin/python] [--json-out FILE]
 
@@ -21,6 +21,12 @@ What it does:
 3. measures each run as ``bench/flink_compare.py`` does (pinned to one core, CPU-seconds of
    the whole process tree, peak RSS) and prints the marginal events per CPU-second between
    the two sizes, the ratio FlowSQL / Flink, and the producer's and consumer's own rates.
+
+Sizes: 2 M and 8 M by default. Flink's start-up is not a constant its marginal cancels at
+smaller sizes: its JIT compiler keeps working as more of the job runs hot (per-thread CPU of
+the JVM on q1_kafka, 2026-12-03: C2 compiler threads 9.9 CPU-s at 1 M events, 17.7 at 4 M;
+the source thread 4.7 and 19.5), so at 1 M / 3 M two runs gave Flink 136 K and 408 K events
+per CPU-s.
 
 Flink runs through the shared baseline's ``run_flink_sql.py`` with Flink's Kafka SQL
 connector (``org.apache.flink:flink-sql-connector-kafka:5.0.0-2.2`` from Maven Central,
@@ -157,7 +163,7 @@ def run(args, engine: str, query: str, rows: int, bootstrap: str, work: Path):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rows", default="1000000,3000000", help="two sizes: SMALL,LARGE")
+    ap.add_argument("--rows", default="2000000,8000000", help="two sizes: SMALL,LARGE")
     ap.add_argument("--queries", default="q1_kafka,q5_tumble_count")
     ap.add_argument("--engines", default="flowsql,flink")
     ap.add_argument("--cpu", type=int, default=1)
