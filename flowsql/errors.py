@@ -116,6 +116,14 @@ class ExecutionError(FlowSQLError):
         return text
 
 
+class UnknownJobError(ExecutionError):
+    """No job has this id: it never existed, or it ended and was forgotten (the JobManager
+    keeps the latest ``max_finished_jobs`` ended jobs)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"unknown job id '{job_id}'")
+
+
 class MalformedRecordError(ExecutionError):
     """A source record that cannot be decoded; ``position`` names the file and line/offset."""
 

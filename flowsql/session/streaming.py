@@ -55,7 +55,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowsql.errors import ExecutionError, NotSupportedError, QueryCancelled, ValidationError
+from flowsql.errors import (
+    ExecutionError,
+    NotSupportedError,
+    QueryCancelled,
+    UnknownJobError,
+    ValidationError,
+)
 from flowsql.messages import ROW_KIND
 from flowsql.operators.sink import CollectResult
 from flowsql.planner.translate import COLLECT_RESOURCE
@@ -319,9 +325,14 @@ def explain(session: Any, stmt: st.Explain) -> Result:
 # -- jobs ------------------------------------------------------------------------------------
 def show_jobs(session: Any) -> Result:
     c = cluster(session)
-    jobs = c.list_jobs()
+    jobs, totals = [], []
+    for job in c.list_jobs():
+        try:
+            totals.append(c.totals(job.job_id))
+        except UnknownJobError:
+            continue  # an ended job forgotten since the listing (the JobManager keeps the latest)
+        jobs.append(job)
     start = [int(j.start_time * 1000) if j.start_time else None for j in jobs]
-    totals = [c.totals(j.job_id) for j in jobs]
     table = pa.table({
         "job id": pa.array([j.job_id for j in jobs], pa.string()),
         "job name": pa.array([j.name for j in jobs], pa.string()),

@@ -116,6 +116,36 @@ def test_show_jobs_columns_and_live_counts(session):
         session.execute_one(f"STOP JOB '{r.job_id}'")
 
 
+def test_show_jobs_leaves_out_a_job_forgotten_after_the_listing(session, monkeypatch):
+    """The JobManager forgets its oldest ended jobs as new ones end; one forgotten between
+    SHOW JOBS' listing and its per-job counts is left out (it was an error before)."""
+    from flowsql.session import streaming
+
+    session.execute_one("CREATE TABLE bh (id BIGINT) WITH ('connector' = 'blackhole')")
+    finish = "INSERT INTO bh VALUES (1)"
+    first = session.execute_one(finish).job_id
+    real = streaming.cluster(session)
+    real.result(first, WAIT_S)
+    jm = real.jobmanager
+
+    class ForgetsAfterListing:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def list_jobs(self):
+            jobs = real.list_jobs()
+            ended = sum(1 for j in jobs if j.state in ("FINISHED", "FAILED", "CANCELED"))
+            monkeypatch.setattr(jm, "max_finished_jobs", ended)
+            real.result(session.execute_one(finish).job_id, WAIT_S)  # ends: the oldest goes
+            return jobs
+
+    listed = real.list_jobs()
+    oldest = min((j for j in listed if j.end_time), key=lambda j: j.end_time).job_id
+    monkeypatch.setattr(streaming, "cluster", lambda session=None: ForgetsAfterListing())
+    shown = session.execute_one("SHOW JOBS").table.column("job id").to_pylist()
+    assert oldest not in shown and shown
+
+
 # -- mini-batches ------------------------------------------------------------------------------
 SLOW = (
     "CREATE TABLE slow (id BIGINT, k INT) WITH ('connector' = 'datagen', 'rows-per-second' = '20', "

@@ -59,7 +59,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from flowsql.errors import ExecutionError, QueryCancelled
+from flowsql.errors import ExecutionError, QueryCancelled, UnknownJobError
 from flowsql.operators.base import OperatorMetrics
 from flowsql.physical.graph import JobGraph
 from flowsql.runtime.checkpoints.coordinator import (
@@ -897,7 +897,7 @@ class JobManager:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise ExecutionError(f"unknown job id '{job_id}'")
+            raise UnknownJobError(job_id)
         return job
 
     def job(self, job_id: str) -> JobInfo:

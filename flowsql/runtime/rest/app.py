@@ -37,7 +37,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from flowsql.errors import ExecutionError
+from flowsql.errors import ExecutionError, UnknownJobError
 from flowsql.runtime.jobmanager.jobmanager import JobInfo
 from flowsql.runtime.rest import flink
 from flowsql.runtime.rest import models as m
@@ -63,7 +63,7 @@ def _errors(status: int, *messages: str) -> JSONResponse:
 
 
 def _unknown_job(e: Exception) -> bool:
-    return isinstance(e, ExecutionError) and "unknown job id" in str(e)
+    return isinstance(e, UnknownJobError)
 
 
 def _one_line(e: BaseException) -> str:

@@ -22,6 +22,7 @@ import os
 import time
 
 import flowsql
+from flowsql.errors import UnknownJobError
 from flowsql.messages import MAX_WATERMARK, MIN_WATERMARK
 from flowsql.operators.base import OperatorMetrics
 from flowsql.physical.graph import Chain, JobGraph
@@ -118,6 +119,10 @@ def overview(view: ClusterView) -> m.Overview:
 def jobs_overview(view: ClusterView, now: float) -> m.JobsOverview:
     entries = []
     for info in view.list_jobs():
+        try:
+            graph = view.graph(info.job_id)
+        except UnknownJobError:
+            continue  # an ended job forgotten since the listing (the JobManager keeps the latest)
         entries.append(
             m.JobOverviewEntry(
                 jid=info.job_id,
@@ -127,7 +132,7 @@ def jobs_overview(view: ClusterView, now: float) -> m.JobsOverview:
                 end_time=ms(info.end_time),
                 duration=duration_ms(info, now),
                 last_modification=last_modification(info),
-                tasks=task_counts(view.graph(info.job_id), info),
+                tasks=task_counts(graph, info),
                 flowsql=m.JobExtension(reason=reason(info), error=info.error),
             )
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from flowsql.errors import ExecutionError
+from flowsql.errors import UnknownJobError
 from flowsql.operators.base import OperatorMetrics
 from flowsql.physical.graph import Edge, JobGraph, OperatorSpec
 from flowsql.planner.plan import plan_inserts
@@ -91,7 +91,7 @@ class FakeView:
             return JobInfo("j2", "done", "FINISHED", NOW - 20, NOW - 15)
         if job_id == "j3":
             return WaitingJobInfo("j3", "waiting", "CREATED", None, None, reason="not enough slots")
-        raise ExecutionError(f"unknown job id '{job_id}'")
+        raise UnknownJobError(job_id)
 
     def graph(self, job_id: str) -> JobGraph:
         self.job(job_id)

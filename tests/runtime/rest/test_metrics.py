@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from flowsql.runtime.jobmanager.jobmanager import JobInfo
 from flowsql.runtime.rest.app import create_app
 from flowsql.runtime.rest.sampler import RateSampler
 from flowsql.runtime.rest.view import ClusterView
@@ -101,6 +102,15 @@ def test_lost_task_managers_and_waiting_jobs(fake_view):
     assert jobs["j3"]["flowsql"]["reason"] == "not enough slots"
     assert jobs["j3"]["start-time"] == -1 and jobs["j3"]["tasks"]["created"] == 4
     assert jobs["j2"]["duration"] == 5000 and jobs["j2"]["end-time"] == int((NOW - 15) * 1000)
+
+
+def test_jobs_overview_leaves_out_a_job_forgotten_after_the_listing(fake_view):
+    """An ended job forgotten between the listing and its graph lookup is left out, not a 404."""
+    listed = fake_view.list_jobs()
+    fake_view.list_jobs = lambda: [*listed, JobInfo("gone", "old", "FINISHED", NOW - 99, NOW - 98)]
+    response = TestClient(create_app(fake_view, clock=lambda: NOW)).get("/jobs/overview")
+    assert response.status_code == 200
+    assert [j["jid"] for j in response.json()["jobs"]] == ["j1", "j2", "j3"]
 
 
 def test_patch_cancels_through_the_view(fake_view):
