@@ -366,7 +366,7 @@ def _group(table: pa.Table, keys: Sequence[str], aggs: list) -> pa.Table:
     Single-threaded: on batch-sized tables Acero's thread pool costs more CPU than it saves
     (2-7x the CPU time for 500-8,192 rows), and the task threads already use the cores."""
     if keys:
-        fast = _group_counts_sums(table, keys, aggs)
+        fast = _group_numpy(table, keys, aggs)
         if fast is not None:
             return fast
         return table.group_by(list(keys), use_threads=False).aggregate(aggs)
@@ -374,43 +374,79 @@ def _group(table: pa.Table, keys: Sequence[str], aggs: list) -> pa.Table:
     return table.group_by(["$g"], use_threads=False).aggregate(aggs).drop_columns(["$g"])
 
 
-def _group_counts_sums(table: pa.Table, keys: Sequence[str], aggs: list) -> pa.Table | None:
-    """:func:`_group`'s rows for one key column and only ``count_all`` and ``sum`` of BIGINT
-    columns without NULLs (the partial state of COUNT and SUM in a GROUP BY), or None.
+_REDUCE = {"sum": np.add, "min": np.minimum, "max": np.maximum}
 
-    The key column is dictionary-encoded (a hash pass; NULL is a group of its own) and the
-    sums are added per group code with numpy (integer arithmetic, wrapping on overflow as
-    Arrow's sum does): 1.1 against Acero's 1.8 ms per 64 K rows. Groups come in order of
-    first appearance (Acero's order is its hash table's: the same rows, in another order).
-    Key types ``dictionary_encode`` does not take go to Acero."""
+
+def _group_numpy(table: pa.Table, keys: Sequence[str], aggs: list) -> pa.Table | None:
+    """:func:`_group`'s rows for one key column and only ``count_all`` and ``sum`` / ``min``
+    / ``max`` of BIGINT columns without NULLs (the partial states of COUNT, SUM, MIN and MAX
+    in a GROUP BY or a window, and their merges), or None.
+
+    Groups are found in one of two ways, then each aggregate is one numpy reduction:
+    - an integer key without NULLs that comes in runs (a window's slice ends over ordered
+      input: one to three runs a batch) is cut where it changes, each run reduced with
+      ``ufunc.reduceat`` and runs of the same key combined: 30 against Acero's 350 us per
+      8,192 rows of MAX;
+    - any other key is dictionary-encoded (a hash pass; NULL is a group of its own) and
+      reduced per group code with ``ufunc.at`` / ``bincount``: 1.1 against Acero's 1.8 ms per
+      64 K rows of COUNT and SUM.
+    Integer sums wrap on overflow as Arrow's do. Groups come in another order than Acero's
+    (its hash table's): the same rows. Key types ``dictionary_encode`` does not take go to
+    Acero."""
     if len(keys) != 1 or table.num_rows == 0:
         return None
     columns = []
     for target, fn in aggs:
         if fn == "count_all" and target == []:
             columns.append(None)
-        elif fn == "sum" and isinstance(target, str):
+        elif fn in _REDUCE and isinstance(target, str):
             col = table.column(target)
             if col.type != pa.int64() or col.null_count:
                 return None
-            columns.append(_arr(col))
+            columns.append(_arr(col).to_numpy())
         else:
             return None
-    try:
-        encoded = pc.dictionary_encode(_arr(table.column(keys[0])), null_encoding="encode")
-    except pa.ArrowNotImplementedError:
-        return None
-    codes = encoded.indices.to_numpy()
-    m = len(encoded.dictionary)
-    out: dict[str, pa.Array] = {keys[0]: encoded.dictionary}
-    for (target, _fn), col in zip(aggs, columns, strict=True):
+    key = _arr(table.column(keys[0]))
+    grouped = _runs(key)
+    if grouped is None:
+        try:
+            encoded = pc.dictionary_encode(key, null_encoding="encode")
+        except pa.ArrowNotImplementedError:
+            return None
+        grouped = encoded.dictionary, encoded.indices.to_numpy(), None
+    group_keys, codes, starts = grouped
+    m = len(group_keys)
+    out: dict[str, pa.Array] = {keys[0]: group_keys}
+    for (target, fn), col in zip(aggs, columns, strict=True):
+        if starts is not None:  # per run first, then per key over the (few) runs
+            if col is None:
+                col, fn = np.diff(starts, append=len(key)), "sum"
+            else:
+                col = _REDUCE[fn].reduceat(col, starts)
         if col is None:
             out["count_all"] = pa.array(np.bincount(codes, minlength=m).astype(np.int64))
+            continue
+        if fn == "sum":
+            acc = np.zeros(m, dtype=np.int64)
         else:
-            sums = np.zeros(m, dtype=np.int64)
-            np.add.at(sums, codes, col.to_numpy())
-            out[f"{target}_sum"] = pa.array(sums)
+            acc = np.full(m, np.iinfo(np.int64).max if fn == "min" else np.iinfo(np.int64).min)
+        _REDUCE[fn].at(acc, codes, col)  # every group has a row: no identity left
+        out["count_all" if target == [] else f"{target}_{fn}"] = pa.array(acc)
     return pa.table(out)
+
+
+def _runs(key: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray] | None:
+    """``(distinct keys, group code of each run, run starts)`` of an integer key without
+    NULLs made of at most one run per 16 rows, else None."""
+    if not pa.types.is_integer(key.type) or key.null_count:
+        return None
+    k = key.to_numpy()
+    changes = np.flatnonzero(k[1:] != k[:-1])
+    if len(changes) * 16 >= len(k):
+        return None
+    starts = np.concatenate(([0], changes + 1))
+    distinct, codes = np.unique(k[starts], return_inverse=True)
+    return pa.array(distinct, key.type), codes, starts
 
 
 def _arr(x: pa.Array | pa.ChunkedArray) -> pa.Array:
