@@ -30,26 +30,29 @@ def test_dashboard_shows_the_running_job_graph(server, browser, running_job):
     row = f'.job-row[data-job-id="{running_job}"]'
     wait_for(lambda: browser.find_element(By.CSS_SELECTOR, row))
     wait_for(lambda: browser.find_element(By.CSS_SELECTOR, ".tm-row[data-tm-id='tm-1']"))
-    assert browser.find_element(By.ID, "stat-taskmanagers").text == "2"
-    assert "RUNNING" in browser.find_element(By.CSS_SELECTOR, f"{row} .job-state").text
+    wait_for(lambda: browser.find_element(By.ID, "stat-taskmanagers").text == "2")
+    wait_for(lambda: "RUNNING" in browser.find_element(By.CSS_SELECTOR, f"{row} .job-state").text)
     browser.save_screenshot("/tmp/flowsql-dashboard-overview.png")
 
-    browser.find_element(By.CSS_SELECTOR, f"{row} .job-link").click()
+    # The page re-renders its tables every refresh: an element found a moment ago may be
+    # stale, so each step finds and uses its element in one retried go.
+    wait_for(lambda: browser.find_element(By.CSS_SELECTOR, f"{row} .job-link").click() or True)
     source = '.operator[data-operator-id="1-source"]'
     wait_for(lambda: number(browser.find_element(By.CSS_SELECTOR, f"{source} .records-out").text) > 0)
-    boxes = browser.find_elements(By.CSS_SELECTOR, ".operator[data-operator-id]")
-    assert [b.get_attribute("data-operator-id") for b in boxes] == [
+    ids = wait_for(lambda: [b.get_attribute("data-operator-id")
+                            for b in browser.find_elements(By.CSS_SELECTOR, ".operator[data-operator-id]")])
+    assert ids == [
         "1-source", "2-calc", "3-calc", "4-local-window-aggregate", "5-window-aggregate", "6-sink",
     ]  # fmt: skip
     # a rate shows once the server holds a sample a second old
     wait_for(lambda: browser.find_element(By.CSS_SELECTOR, f"{source} .rate-out").text.endswith("/s"))
-    calc_in = browser.find_element(By.CSS_SELECTOR, '.operator[data-operator-id="2-calc"] .records-in')
-    assert number(calc_in.text) > 0
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#job-edges path.edge")) == 5
-    assert browser.find_element(By.ID, "job-name").text == "rest-test-job"
+    wait_for(lambda: number(browser.find_element(
+        By.CSS_SELECTOR, '.operator[data-operator-id="2-calc"] .records-in').text) > 0)
+    assert wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#job-edges path.edge"))) == 5
+    wait_for(lambda: browser.find_element(By.ID, "job-name").text == "rest-test-job")
     browser.save_screenshot(SCREENSHOT)
 
-    browser.find_element(By.ID, "cancel-job").click()
+    wait_for(lambda: browser.find_element(By.ID, "cancel-job").click() or True)
     browser.switch_to.alert.accept()
     wait_for(lambda: browser.find_element(By.ID, "job-state").text == "CANCELED")
     assert not browser.find_element(By.ID, "cancel-job").is_enabled()
