@@ -4,20 +4,27 @@
 (``bid_source.sql`` + one query file each, listed with their SHA-256 in
 ``bench/nexmark/FLINK_BASELINE.sha256``, taken from the shared Flink baseline's ``sql/``
 folder; the tests read only the repository) and FlowSQL's other Flink-compatible datagen
-queries. Each query runs as ``flowsql shell -f`` over
-``bid_source.sql`` (``${ROWS}`` = 20000) followed by the query file: the process must exit 0 and
-its job must reach FINISHED (the shell waits for submitted jobs before exiting).
+queries. Each of Flink's scripts runs as ``flowsql shell -f`` over ``bid_source.sql``
+(``${ROWS}`` = 20000) followed by the query file: the process must exit 0 and its job must
+reach FINISHED (the shell waits for submitted jobs before exiting). FlowSQL's other queries
+run their scripts through the shell's runner in this process (what ``-f`` runs, without a
+Python start-up per query): every statement must succeed and the job reach FINISHED.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from flowsql.session import Session
+from flowsql.shell.render import Renderer, make_console
+from flowsql.shell.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_SQL = ROOT / "bench" / "nexmark"
@@ -37,13 +44,32 @@ def _run(script: str, tmp_path: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
 
 
-@pytest.mark.parametrize("query", FLINK_QUERIES + OUR_QUERIES)
+def _run_here(script: str, tmp_path: Path) -> None:
+    """The script through the shell's runner (as ``flowsql shell -f`` runs it), in-process."""
+    out = io.StringIO()
+    session = Session(home=tmp_path / "home")
+    try:
+        outcome = Runner(session, Renderer(make_console(out)), echo=True).run_text(script)
+    finally:
+        session.close()
+    text = out.getvalue()
+    assert outcome.ok, text[-3000:]
+    assert "FINISHED" in text and "FAILED" not in text, text[-3000:]
+
+
+@pytest.mark.parametrize("query", FLINK_QUERIES)
 def test_script_runs_unchanged(query, tmp_path):
     source = (BENCH_SQL / "bid_source.sql").read_text().replace("${ROWS}", str(ROWS))
     script = source + "\n" + (BENCH_SQL / f"{query}.sql").read_text()
     proc = _run(script, tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "FINISHED" in proc.stdout and "FAILED" not in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.parametrize("query", OUR_QUERIES)
+def test_our_datagen_queries_run(query, tmp_path):
+    source = (BENCH_SQL / "bid_source.sql").read_text().replace("${ROWS}", str(ROWS))
+    _run_here(source + "\n" + (BENCH_SQL / f"{query}.sql").read_text(), tmp_path)
 
 
 def _baseline() -> dict[str, str]:
@@ -65,9 +91,7 @@ NEXMARK_QUERIES = sorted(p.stem for p in BENCH_SQL.glob("nexmark_q*.sql"))
 def test_nexmark_bench_queries_run(query, tmp_path):
     """bench/nexmark.py's queries on the nexmark connector (20,000 events)."""
     source = (BENCH_SQL / "nexmark_source.sql").read_text().replace("${EVENTS}", str(ROWS))
-    proc = _run(source + "\n" + (BENCH_SQL / f"{query}.sql").read_text(), tmp_path)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "FINISHED" in proc.stdout and "FAILED" not in proc.stdout, proc.stdout[-3000:]
+    _run_here(source + "\n" + (BENCH_SQL / f"{query}.sql").read_text(), tmp_path)
 
 
 TABLE_QUERIES = ["q3_local_item", "q4_avg_price", "q5_hot_items", "q7_highest_bid",
@@ -83,6 +107,4 @@ def test_nexmark_join_and_topn_queries_run(query, tmp_path):
     unit = ROWS // 50  # person : auction : bid = 1 : 3 : 46
     for name, rows in (("PERSONS", unit), ("AUCTIONS", 3 * unit), ("BIDS", 46 * unit)):
         source = source.replace("${" + name + "}", str(rows))
-    proc = _run(source + "\n" + (BENCH_SQL / f"{query}.sql").read_text(), tmp_path)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "FINISHED" in proc.stdout and "FAILED" not in proc.stdout, proc.stdout[-3000:]
+    _run_here(source + "\n" + (BENCH_SQL / f"{query}.sql").read_text(), tmp_path)
