@@ -47,6 +47,8 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from tests.examples import examples
+
 BASE_MS = 1_704_067_200_000  # 2024-01-01 00:00:00 UTC
 BOUND_S = 5  # watermark bound: WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
 MAX_ROWS = 2000
@@ -62,7 +64,7 @@ WORDS = ["apple", "Banana", "cherry pie", "", "dátil", "eggplant", "fig_7", "GR
 # Every differential property uses these settings: few examples, no deadline (a streaming job
 # per example), and function-scoped fixtures are fine because each example makes its own Session.
 DIFF_SETTINGS = settings(
-    max_examples=10,
+    max_examples=examples(10),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.data_too_large],

@@ -12,6 +12,8 @@ import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
 from hypothesis import given, settings
 
+from tests.examples import examples
+
 WINDOWS = {
     "tumble": "TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND)",
     "hop": "HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND)",
@@ -54,7 +56,7 @@ def _plan(d: Differential, sql: str) -> str:
 
 @pytest.mark.parametrize("window", sorted(WINDOWS))
 @pytest.mark.parametrize("name", sorted(CASCADED))
-@settings(DIFF_SETTINGS, max_examples=5)
+@settings(DIFF_SETTINGS, max_examples=examples(5))
 @given(data=inputs())
 def test_cascaded_window_aggregate(name, window, data):
     sql = CASCADED[name].format(counts=COUNTS.format(w=WINDOWS[window]))
@@ -67,7 +69,7 @@ def test_cascaded_window_aggregate(name, window, data):
 
 @pytest.mark.parametrize("window", ["hop", "tumble"])
 @pytest.mark.parametrize("template", [Q5, Q5_KEYED], ids=["q5", "q5_keyed"])
-@settings(DIFF_SETTINGS, max_examples=5)
+@settings(DIFF_SETTINGS, max_examples=examples(5))
 @given(data=inputs())
 def test_q5_shape_window_join(template, window, data):
     sql = template.format(counts=COUNTS.format(w=WINDOWS[window]))
@@ -80,7 +82,7 @@ def test_q5_shape_window_join(template, window, data):
 
 
 @pytest.mark.parametrize("name", sorted(NOT_CASCADED))
-@settings(DIFF_SETTINGS, max_examples=5)
+@settings(DIFF_SETTINGS, max_examples=examples(5))
 @given(data=inputs())
 def test_not_cascaded(name, data):
     sql = NOT_CASCADED[name].format(counts=COUNTS.format(w=WINDOWS["hop"]))

@@ -10,6 +10,8 @@ import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
 from hypothesis import given, settings
 
+from tests.examples import examples
+
 SIDES = {"INNER": "JOIN", "LEFT": "LEFT JOIN", "RIGHT": "RIGHT JOIN", "FULL": "FULL OUTER JOIN"}
 
 CASES = {
@@ -43,7 +45,7 @@ NO_KEY = ("SELECT a.k, a.v, b.k AS bk, b.v AS bv FROM t AS a {join} u AS b "
 
 @pytest.mark.parametrize("side", sorted(SIDES))
 @pytest.mark.parametrize("name", sorted(CASES))
-@settings(DIFF_SETTINGS, max_examples=6)
+@settings(DIFF_SETTINGS, max_examples=examples(6))
 @given(left=inputs(), right=inputs(small_only=True))
 def test_interval_join(name, side, left, right):
     with Differential() as d:
@@ -53,7 +55,7 @@ def test_interval_join(name, side, left, right):
 
 
 @pytest.mark.parametrize("side", sorted(SIDES))
-@settings(DIFF_SETTINGS, max_examples=5)
+@settings(DIFF_SETTINGS, max_examples=examples(5))
 @given(left=inputs(small_only=True), right=inputs(small_only=True))
 def test_interval_join_without_equality(side, left, right):
     with Differential() as d:

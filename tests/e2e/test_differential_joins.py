@@ -12,6 +12,8 @@ import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
 from hypothesis import given, settings
 
+from tests.examples import examples
+
 SIDES = {"INNER": "JOIN", "LEFT": "LEFT JOIN", "RIGHT": "RIGHT JOIN", "FULL": "FULL OUTER JOIN"}
 
 APPEND = {
@@ -61,7 +63,7 @@ CASES = {**APPEND, **UPDATING}
 
 @pytest.mark.parametrize("side", sorted(SIDES))
 @pytest.mark.parametrize("name", sorted(CASES))
-@settings(DIFF_SETTINGS, max_examples=6)  # 28 combinations: keep the suite's time modest
+@settings(DIFF_SETTINGS, max_examples=examples(6))  # 28 combinations: keep the suite's time modest
 @given(left=inputs(), right=inputs(small_only=True))
 def test_join(name, side, left, right):
     with Differential() as d:

@@ -14,6 +14,8 @@ import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
 from hypothesis import given, settings
 
+from tests.examples import examples
+
 CASES = {
     "rows_bounded_count": (
         "SELECT k, ts, COUNT(*) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 2 PRECEDING AND "
@@ -63,7 +65,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-@settings(DIFF_SETTINGS, max_examples=8)
+@settings(DIFF_SETTINGS, max_examples=examples(8))
 @given(data=inputs())
 def test_over(name, data):
     with Differential() as d:

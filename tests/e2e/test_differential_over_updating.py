@@ -20,6 +20,8 @@ import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
 from hypothesis import given, settings
 
+from tests.examples import examples
+
 GROUPED = "(SELECT k, g, COUNT(*) AS c, SUM(v) AS sv, SUM(p) AS sp, MAX(ts) AS mt FROM t GROUP BY k, g)"
 TOP3 = ("(SELECT k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC NULLS LAST) "
         "AS rn FROM t) WHERE rn <= 3)")
@@ -94,7 +96,7 @@ CASES = {
 
 @pytest.mark.parametrize("parallelism", [1, 2])
 @pytest.mark.parametrize("name", sorted(CASES))
-@settings(DIFF_SETTINGS, max_examples=5)
+@settings(DIFF_SETTINGS, max_examples=examples(5))
 @given(data=inputs())
 def test_over_updating(name, parallelism, data):
     with Differential() as d:

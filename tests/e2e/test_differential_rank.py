@@ -13,6 +13,8 @@ import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
 from hypothesis import given, settings
 
+from tests.examples import examples
+
 APPEND = {
     # the row number output: ranks shift as rows arrive (-U/+U)
     "top2_numbered": (
@@ -109,7 +111,7 @@ CASES = {**APPEND, **UPDATING, **WINDOWED}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-@settings(DIFF_SETTINGS, max_examples=8)
+@settings(DIFF_SETTINGS, max_examples=examples(8))
 @given(data=inputs())
 def test_top_n(name, data):
     with Differential() as d:

@@ -11,6 +11,8 @@ import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
 from hypothesis import given, settings
 
+from tests.examples import examples
+
 CASES = {
     "in": "SELECT k, v, s FROM t WHERE k IN (SELECT k FROM u)",
     "not_in": "SELECT k, v, s FROM t WHERE k NOT IN (SELECT k FROM u WHERE v > 0)",
@@ -54,7 +56,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-@settings(DIFF_SETTINGS, max_examples=6)
+@settings(DIFF_SETTINGS, max_examples=examples(6))
 @given(left=inputs(), right=inputs(small_only=True))
 def test_subquery(name, left, right):
     with Differential() as d:

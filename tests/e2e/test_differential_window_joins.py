@@ -11,6 +11,8 @@ import pytest
 from harness import DIFF_SETTINGS, Differential, inputs
 from hypothesis import given, settings
 
+from tests.examples import examples
+
 SIDES = {"INNER": "JOIN", "LEFT": "LEFT JOIN", "RIGHT": "RIGHT JOIN", "FULL": "FULL OUTER JOIN"}
 WINDOWS = {
     "tumble": "TUMBLE(TABLE {t}, DESCRIPTOR(ts), INTERVAL '2' SECOND)",
@@ -49,7 +51,7 @@ def _sql(template: str, window: str, side: str) -> str:
 @pytest.mark.parametrize("window", sorted(WINDOWS))
 @pytest.mark.parametrize("side", sorted(SIDES))
 @pytest.mark.parametrize("name", sorted(CASES))
-@settings(DIFF_SETTINGS, max_examples=4)
+@settings(DIFF_SETTINGS, max_examples=examples(4))
 @given(left=inputs(), right=inputs(small_only=True))
 def test_window_join(name, side, window, left, right):
     with Differential() as d:
@@ -60,7 +62,7 @@ def test_window_join(name, side, window, left, right):
 
 
 @pytest.mark.parametrize("side", sorted(SIDES))
-@settings(DIFF_SETTINGS, max_examples=4)
+@settings(DIFF_SETTINGS, max_examples=examples(4))
 @given(left=inputs(small_only=True), right=inputs(small_only=True))
 def test_window_join_without_keys(side, left, right):
     with Differential() as d:
@@ -70,7 +72,7 @@ def test_window_join_without_keys(side, left, right):
 
 
 @pytest.mark.parametrize("window", sorted(WINDOWS))
-@settings(DIFF_SETTINGS, max_examples=5)
+@settings(DIFF_SETTINGS, max_examples=examples(5))
 @given(data=inputs())
 def test_window_tvf_without_aggregation(window, data):
     with Differential() as d:

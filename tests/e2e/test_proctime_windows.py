@@ -20,7 +20,9 @@ import pytest
 from harness import COLUMNS, Differential, Input, assert_same_rows, inputs, write_input
 from hypothesis import HealthCheck, given, settings
 
-SETTINGS = settings(max_examples=3, deadline=None,
+from tests.examples import examples
+
+SETTINGS = settings(max_examples=examples(3), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
 

@@ -14,6 +14,7 @@ from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.changelog_normalize import ChangelogNormalizeOperator
 from flowsql.session.streaming import apply_changelog
+from tests.examples import examples
 
 SCHEMA = pa.schema([("k", pa.int64()), ("s", pa.string()), ("v", pa.int64()),
                     pa.field(ROW_KIND, pa.int8(), nullable=False)])
@@ -66,7 +67,7 @@ def _run(rows: list[tuple], cuts: list[int], restore_at: int, parallelism: int) 
     return out.batches
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(events, st.lists(st.integers(0, 200), max_size=6), st.integers(0, 4), st.sampled_from([1, 2]))
 def test_normalize_matches_duckdb_and_flink_rules(rows, cuts, restore_at, parallelism):
     batches = _run(rows, cuts, restore_at, parallelism)

@@ -15,6 +15,7 @@ from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.group_aggregate import GroupAggregateOperator
 from flowsql.operators.specs import AggCall, GroupAggregateSpec
+from tests.examples import examples
 
 RETRACTABLE_AGGS = (
     AggCall("COUNT_STAR", None, "cnt"),
@@ -143,7 +144,7 @@ HAVING = {
 @pytest.mark.parametrize("retract", [False, True])
 @pytest.mark.parametrize("keys", [(), ("k",), ("k", "k2")])
 @pytest.mark.parametrize("having", sorted(HAVING, key=str))
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_changelog_matches_duckdb(retract, keys, having, data):
     rows, kinds, live, cuts = data.draw(changelogs(retract))
@@ -157,7 +158,7 @@ def test_changelog_matches_duckdb(retract, keys, having, data):
 
 
 @pytest.mark.parametrize("retract", [False, True])
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), at=st.integers(0, 6))
 def test_snapshot_restore_mid_stream(retract, data, at):
     rows, kinds, _, cuts = data.draw(changelogs(retract))

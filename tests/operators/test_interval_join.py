@@ -16,6 +16,7 @@ from flowsql.messages import MAX_WATERMARK, Watermark
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.interval_join import IntervalJoinOperator, IntervalJoinSpec
 from flowsql.state.keygroups import key_group_range, key_groups
+from tests.examples import examples
 
 TS = pa.timestamp("ms")
 L = pa.schema([("k", pa.int64()), ("t", TS), ("v", pa.string())])
@@ -142,7 +143,7 @@ def pc_valid(t: pa.Table) -> pa.Array:
 
 
 @pytest.mark.parametrize("join_type", ["INNER", "LEFT", "RIGHT", "FULL"])
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=streams(), lower=st.integers(-6, 2), width=st.integers(0, 6),
        restore=st.one_of(st.none(), st.integers(0, 12)), keys=st.booleans())
 def test_random_streams_match_duckdb(join_type, data, lower, width, restore, keys):

@@ -17,6 +17,7 @@ from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.join import JoinOperator, JoinSpec
 from flowsql.session.streaming import apply_changelog
 from flowsql.state.keygroups import filter_key_groups, key_group_range, key_groups
+from tests.examples import examples
 
 L = pa.schema([("k", pa.int64()), ("v", pa.string())])
 R = pa.schema([("k0", pa.int64()), ("w", pa.string())])
@@ -109,7 +110,7 @@ def _oracle(join_type: str, left: list[tuple], right: list[tuple]) -> list[tuple
 
 
 @pytest.mark.parametrize("join_type", ["INNER", "LEFT", "RIGHT", "FULL", "SEMI", "ANTI"])
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=changelog_steps())
 def test_random_changelogs_match_duckdb(join_type, data):
     from flowsql.expr.compile import compile_expression
@@ -137,7 +138,7 @@ def _run(ops_for, steps) -> ListCollector:
 
 
 @pytest.mark.parametrize("join_type", ["INNER", "FULL", "ANTI"])
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(data=changelog_steps(), cut=st.integers(0, 12))
 def test_restore_and_rescale_continue_like_the_uninterrupted_operator(join_type, data, cut):
     steps, _ = data

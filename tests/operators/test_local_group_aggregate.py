@@ -26,6 +26,7 @@ from flowsql.operators.local_group_aggregate import (
 )
 from flowsql.operators.specs import AggCall, GroupAggregateSpec
 from flowsql.runtime.partitioning import route, split_by_target
+from tests.examples import examples
 
 
 def mergeable(aggs):
@@ -84,7 +85,7 @@ def run_two_phase(spec, table, cuts, having=None, coalesce=False, snapshot_after
 @pytest.mark.parametrize("keys", [("k",), ("k", "k2")])
 @pytest.mark.parametrize("having", sorted(HAVING, key=str))
 @pytest.mark.parametrize("coalesce", [False, True])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_two_phase_changelog_matches_duckdb(retract, keys, having, coalesce, data):
     rows, kinds, live, cuts = data.draw(changelogs(retract))

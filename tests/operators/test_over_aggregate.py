@@ -13,6 +13,7 @@ from operators_harness import route, split_state
 from flowsql.messages import Watermark
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.over_aggregate import OverAggregateOperator, OverSpec, range_extreme
+from tests.examples import examples
 
 S = pa.schema([("k", pa.string()), ("ts", pa.timestamp("ms")), ("v", pa.int64())])
 CALLS = (("COUNT_STAR", None, "n"), ("SUM", "v", "s"), ("MIN", "v", "mn"), ("MAX", "v", "mx"))
@@ -96,7 +97,7 @@ def _rows(out: ListCollector) -> list[tuple]:
 
 
 @pytest.mark.parametrize("rows, preceding", [(True, 2), (True, None), (False, 5), (False, None)])
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(steps=stream(), cut=st.integers(0, 8))
 def test_frames_and_restore(rows, preceding, steps, cut):
     whole, expected = op(rows, preceding), ListCollector()

@@ -17,6 +17,7 @@ from operators_harness import route, split_state
 from flowsql.messages import ROW_KIND, RowKind
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.over_updating import UpdatingOverOperator, UpdatingOverSpec
+from tests.examples import examples
 
 S = pa.schema([("k", pa.string()), ("o", pa.int64()), ("v", pa.int64())])
 CALLS = (("COUNT_STAR", None, "n"), ("COUNT", "v", "c"), ("SUM", "v", "s"), ("AVG", "v", "a"),
@@ -123,7 +124,7 @@ def to_batch(changes: list[tuple[int, tuple]]) -> pa.RecordBatch:
                          [(2, False, True, True), (0, True, False, True), (None, False, False, True),
                           (None, True, True, True), (None, False, True, False), (None, True, False, False),
                           (2, False, True, False), (3, True, False, False), (0, False, False, False)])
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_applied_changelog_is_the_over_of_the_live_rows(preceding, desc, nulls_first, rows, data):
     batches = data.draw(changelog(free=not rows))
@@ -138,7 +139,7 @@ def test_applied_changelog_is_the_over_of_the_live_rows(preceding, desc, nulls_f
 
 
 @pytest.mark.parametrize("parallelism", [1, 2])
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(batches=changelog(), cut=st.integers(0, 8))
 def test_snapshot_restore_continues(parallelism, batches, cut):
     cut = min(cut, len(batches))

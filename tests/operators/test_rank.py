@@ -16,6 +16,7 @@ from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.rank import RankOperator, RankSpec
 from flowsql.session.streaming import apply_changelog
 from flowsql.state.keygroups import filter_key_groups, key_group_range, key_groups
+from tests.examples import examples
 
 S = pa.schema([("k", pa.string()), ("v", pa.int64()), ("id", pa.int64())])
 INS, UB, UA, D = (int(k) for k in RowKind)
@@ -152,7 +153,7 @@ def _oracle(live: list[tuple], n: int) -> list:
 
 
 @pytest.mark.parametrize("append_only", [False, True])
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=steps(), cut=st.integers(0, 10))
 def test_restore_and_rescale_continue_like_the_uninterrupted_operator(append_only, data, cut):
     steps_, live = data

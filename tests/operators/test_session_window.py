@@ -15,6 +15,7 @@ from flowsql.messages import Watermark
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.session_window import SessionWindowOperator, segmented_cummax
 from flowsql.operators.specs import AggCall, WindowAggregateSpec, WindowSpec
+from tests.examples import examples
 
 AGGS = (
     AggCall("COUNT_STAR", None, "cnt"),
@@ -54,7 +55,7 @@ def make(keys, gap, late=None):
 
 
 @pytest.mark.parametrize("keys", [(), ("k",), ("k", "k2")])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams(), gap=st.integers(1, 40))
 def test_matches_duckdb(keys, data, gap):
     table, bound, cuts = data
@@ -65,7 +66,7 @@ def test_matches_duckdb(keys, data, gap):
     assert rows_of(out.table(), cols) == rows_of(session_oracle(table, keys, gap), cols)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams(), gap=st.integers(1, 40), at=st.integers(0, 8))
 def test_snapshot_restore_mid_stream(data, gap, at):
     table, bound, cuts = data
@@ -76,7 +77,7 @@ def test_snapshot_restore_mid_stream(data, gap, at):
     assert [b.to_pylist() for b in resumed.batches] == [b.to_pylist() for b in full.batches]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams(), gap=st.integers(1, 40), lag=st.integers(-40, 0))
 def test_late_rows_counted_and_emitted(data, gap, lag):
     """An aggressive watermark makes some rows late; every row is either aggregated or late."""

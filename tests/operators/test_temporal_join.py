@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from flowsql.messages import MAX_WATERMARK, ROW_KIND, RowKind, Watermark
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.temporal_join import TemporalJoinOperator, TemporalJoinSpec
+from tests.examples import examples
 
 TS = pa.timestamp("ms")
 L = pa.schema([("k", pa.int64()), ("t", TS), ("v", pa.string())])
@@ -98,7 +99,7 @@ def _run(events: list[tuple], cut: int | None) -> list[tuple]:
     return pairs(out)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(events=EVENTS, cut=st.integers(0, 40))
 def test_snapshot_and_restore_half_way_change_nothing(events, cut):
     assert _run(events, cut) == _run(events, None)

@@ -15,6 +15,7 @@ from flowsql.messages import Watermark
 from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.specs import AggCall, WindowAggregateSpec, WindowSpec
 from flowsql.operators.window_aggregate import WindowAggregateOperator
+from tests.examples import examples
 
 AGGS = (
     AggCall("COUNT_STAR", None, "cnt"),
@@ -75,7 +76,7 @@ def make(w: WindowSpec, keys: tuple[str, ...], late: ListCollector | None = None
 
 @pytest.mark.parametrize("name", sorted(WINDOWS))
 @pytest.mark.parametrize("keys", [(), ("k",), ("k", "k2")])
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams())
 def test_matches_duckdb(name, keys, data):
     table, bound, cuts = data
@@ -117,7 +118,7 @@ NUMERIC = tuple(a for a in PLAIN if a.function not in ("FIRST_VALUE", "LAST_VALU
 @pytest.mark.parametrize("name", sorted(WINDOWS))
 @pytest.mark.parametrize("keys", [(), ("k",), ("k2",), ("k", "k2")])
 @pytest.mark.parametrize("aggs", ["plain", "numeric"])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams())
 def test_all_windows_of_a_step_fire_at_once_as_one_by_one(name, keys, aggs, data):
     # "numeric": every state column merges in numpy (slice_state.merge_windows);
@@ -136,7 +137,7 @@ def test_all_windows_of_a_step_fire_at_once_as_one_by_one(name, keys, aggs, data
 
 
 @pytest.mark.parametrize("name", sorted(WINDOWS))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams(), at=st.integers(0, 8))
 def test_snapshot_restore_mid_stream(name, data, at):
     table, bound, cuts = data
@@ -148,7 +149,7 @@ def test_snapshot_restore_mid_stream(name, data, at):
     assert [b.to_pylist() for b in resumed.batches] == [b.to_pylist() for b in full.batches]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams(), lag=st.integers(-10, 5))
 def test_tumble_late_rows_go_to_side_output(data, lag):
     """With an aggressive watermark some rows are late: they are counted, emitted unchanged

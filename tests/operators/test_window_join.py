@@ -16,6 +16,7 @@ from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.specs import WindowSpec
 from flowsql.operators.window_join import WindowJoinOperator, WindowJoinSpec
 from flowsql.operators.window_table import assign_windows
+from tests.examples import examples
 
 TS = pa.timestamp("ms")
 BASE = pa.schema([("k", pa.int64()), ("t", TS), ("v", pa.string())])
@@ -87,7 +88,7 @@ def streams(draw):
 
 
 @pytest.mark.parametrize("join_type", ["INNER", "LEFT", "RIGHT", "FULL"])
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(data=streams(), window=st.sampled_from(WINDOWS), restore=st.one_of(st.none(), st.integers(0, 10)))
 def test_random_streams_match_duckdb(join_type, data, window, restore):
     events, cuts = data

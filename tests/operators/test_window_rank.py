@@ -15,6 +15,7 @@ from flowsql.operators.base import ListCollector, OperatorContext
 from flowsql.operators.rank import RankSpec
 from flowsql.operators.specs import WindowSpec
 from flowsql.operators.window_rank import WindowAssignOperator, WindowRankOperator
+from tests.examples import examples
 
 S = pa.schema([("window_end", pa.timestamp("ms")), ("k", pa.string()), ("v", pa.int64())])
 
@@ -66,7 +67,7 @@ def _run(o: WindowRankOperator, steps, out: ListCollector) -> None:
         o.on_watermark(Watermark(wm), out)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(steps=stream(), cut=st.integers(0, 8))
 def test_restore_continues_like_the_uninterrupted_operator(steps, cut):
     steps = [*steps, ([], 10_000)]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import flowsql.state.codetable as codetable
 from flowsql.state.codetable import CodeTable
+from tests.examples import examples
 
 CODES = st.lists(st.integers(0, 2**64 - 1), unique=True, max_size=3000)
 
@@ -17,7 +18,7 @@ def _u64(values) -> np.ndarray:
     return np.array(values, dtype=np.uint64)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(codes=CODES, cut=st.integers(0, 3000), probe=st.lists(st.integers(0, 2**64 - 1), max_size=50))
 def test_find_equals_a_dict(codes, cut, probe):
     table = CodeTable()

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import flowsql.state.keyindex as keyindex
 from flowsql.state.keyindex import KeyIndex
+from tests.examples import examples
 
 
 def reference_ids(batches, names):
@@ -36,7 +37,7 @@ KEYS = st.lists(st.tuples(st.one_of(st.none(), st.integers(-3, 3)),
                 max_size=30)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(parts=st.lists(KEYS, min_size=1, max_size=4))
 def test_ids_match_dict_reference(parts):
     batches = [pa.table({"i": pa.array([r[0] for r in p], pa.int64()),
@@ -130,7 +131,7 @@ def test_no_key_columns_is_one_group():
     assert index.size == 1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(values=st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 5), min_size=1, max_size=80))
 def test_unique_equals_numpy_unique(values):
     """keyindex._unique (unstable SIMD sort) returns what np.unique(return_index=True,

@@ -24,6 +24,7 @@ from test_differential_group import GROUPS  # noqa: E402
 from test_differential_windows import WINDOWS  # noqa: E402
 
 from flowsql.messages import ROW_KIND  # noqa: E402
+from tests.examples import examples
 
 QUERIES = {
     "calc": CALC["filter_project"],
@@ -36,7 +37,7 @@ QUERIES = {
     "union_all": ("SELECT k, v, ts, r.b AS rb FROM t WHERE v >= 0 "
                   "UNION ALL SELECT k, v * 10 AS v, ts, r.b AS rb FROM t2 WHERE k IS NOT NULL"),
 }
-CLUSTER_SETTINGS = settings(DIFF_SETTINGS, max_examples=5)
+CLUSTER_SETTINGS = settings(DIFF_SETTINGS, max_examples=examples(5))
 # At most 1,000 rows in at most 20 source batches per input (the harness draws up to 2,000 rows
 # in up to 60 batches): enough for windows to fire and results to be retracted many times, and
 # it keeps each job short on a shared machine. A prefix of an input is on time as a whole.
