@@ -26,6 +26,7 @@ Contract:
 
 from __future__ import annotations
 
+import copy
 import decimal
 import re
 import secrets
@@ -169,8 +170,7 @@ class DatagenGenerator:
         unknown = wanted - {f.name for f in self.fields}
         if unknown:
             raise ConnectorError(f"datagen has no column(s) {', '.join(sorted(unknown))}")
-        out = object.__new__(DatagenGenerator)
-        out.__dict__.update(self.__dict__)
+        out = copy.copy(self)
         out._indices = [i for i, f in enumerate(self.fields) if f.name in wanted]
         out.schema = out._schema()
         out._cache = None
