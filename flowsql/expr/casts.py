@@ -83,6 +83,8 @@ def cast_value(
     result = _convert(as_array(value), src, dst, target, session_tz)
     if result.type != target:
         result = pc.cast(result, target)
+    if result.null_count == value.null_count:
+        return result  # NULL stays NULL, so no value failed (the common case: no checks)
     failed = pc.and_(pc.is_valid(value), pc.is_null(result))
     bad = first_true(failed)
     if bad is not None and on_error == "raise":
