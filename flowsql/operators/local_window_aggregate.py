@@ -10,7 +10,9 @@ Contract:
   states: it merges them into its slice state instead of aggregating raw rows; firing,
   eviction, snapshots are the window operator's own; the partials pending at a watermark
   advance that can fire a window (or at a snapshot) are merged into one table (one row per
-  keys and slice) before they are folded in. A partial
+  keys and slice) before they are folded in — also when they are one batch: a received
+  batch may hold the partials of several local batches (the TaskManagers' channels coalesce
+  small batches), hence several rows of one key and slice. A partial
   whose slice's last window has already fired is late: it is dropped and counted (one count
   per partial row).
 - Used only for aggregates whose partial states merge exactly across subtasks (no DISTINCT,
@@ -82,8 +84,11 @@ class GlobalWindowAggregateOperator(WindowAggregateOperator):
         self._pending.append(table)
 
     def _compact(self) -> None:
-        # partials of several upstream subtasks: one merge (group by keys and slice) first,
-        # then one key lookup and one fold per slice instead of one per partial table
-        if len(self._pending) > 1:
+        # One merge (group by keys and slice) first, then one key lookup and one fold per
+        # slice. Also for a single pending table: one received batch may carry several
+        # partials of one key and slice (a coalescing Flight channel sends consecutive
+        # partial batches of one local subtask as one batch), and the slice cells take one
+        # row per key id (SliceCells.merge).
+        if self._pending:
             self._pending = [self.accs.merge(self._pending, [*self.keys, SLICE_END])]
         super()._compact()

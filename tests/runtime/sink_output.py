@@ -42,6 +42,22 @@ def expected_windows(rows: int, keys: int = 7) -> list[tuple[int, ...]]:
     return sorted(tuple(int(x) for x in row) for row in result)
 
 
+def window_diff(got: list[tuple[int, ...]], expected: list[tuple[int, ...]],
+                limit: int = 20) -> str:
+    """What differs between committed and expected ``window_rows``, per (k, window start):
+    the committed (n, total) rows of each wrong window (none, several or a wrong one) next to
+    the expected one, so a failure shows a partial, duplicated or lost window at once."""
+    have: dict[tuple[int, int], list[tuple[int, ...]]] = {}
+    for k, ws, *rest in got:
+        have.setdefault((k, ws), []).append(tuple(rest))
+    want = {(k, ws): tuple(rest) for k, ws, *rest in expected}
+    wrong = [key for key in sorted(set(have) | set(want)) if have.get(key) != [want.get(key)]]
+    lines = [f"{len(wrong)} window(s) differ, (k, window start s): committed (n, total) rows "
+             f"vs expected"]
+    lines += [f"  {key}: {have.get(key, [])} vs {want.get(key)}" for key in wrong[:limit]]
+    return "\n".join(lines)
+
+
 def committed_rows(directory: Path) -> list[list[str]]:
     """Every row of the committed part files, in commit order (modification time)."""
     rows: list[list[str]] = []

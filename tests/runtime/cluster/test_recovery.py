@@ -19,7 +19,7 @@ from functools import partial
 
 import pytest
 
-from tests.runtime.sink_output import committed_ids, expected_windows, window_rows
+from tests.runtime.sink_output import committed_ids, expected_windows, window_diff, window_rows
 from tests.waiting import until
 
 ROWS = 60_000  # 2 subtasks x 3,000 rows/s: about 10 s of input
@@ -99,7 +99,8 @@ def test_kill_9_of_a_taskmanager_restarts_from_a_checkpoint_with_exact_output(
         assert len(ids) == rows and sorted(ids) == list(range(1, rows + 1)), (
             f"{len(ids)} rows committed, {len(set(ids))} distinct, of {rows}")
     else:
-        assert window_rows(out) == expected_windows(rows)
+        got, want = window_rows(out), expected_windows(rows)
+        assert got == want, window_diff(got, want)
     assert not list(out.glob("part-*.inprogress"))  # hidden leftovers never look like parts
 
 
