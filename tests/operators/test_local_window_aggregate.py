@@ -27,6 +27,7 @@ from flowsql.operators.local_window_aggregate import (
 )
 from flowsql.operators.specs import AggCall, WindowAggregateSpec, WindowSpec
 from flowsql.runtime.partitioning import route, split_by_target
+from tests.examples import examples
 
 MERGEABLE = tuple(a for a in AGGS if two_phase_possible(WindowAggregateSpec(
     WINDOWS["tumble"], ("k",), (a,), ())))
@@ -89,7 +90,7 @@ def run_two_phase(spec: WindowAggregateSpec, schema: pa.Schema, batches: list[pa
 @pytest.mark.parametrize("name", sorted(WINDOWS))
 @pytest.mark.parametrize("keys", [("k",), ("k", "k2")])
 @pytest.mark.parametrize("coalesce", [False, True])
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams(), at=st.one_of(st.none(), st.integers(0, 8)))
 def test_two_phase_matches_duckdb(name, keys, coalesce, data, at):
     table, bound, cuts = data
