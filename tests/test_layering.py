@@ -31,6 +31,7 @@ and the planner both import the JobGraph contract), the back end does not.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,8 +87,10 @@ def _targets(node: ast.AST, module: str, is_init: bool) -> list[str]:
     return [target]
 
 
-def _imports() -> list[tuple[str, str, str]]:
-    """(importing package, imported package, "module:line") for every cross-package import."""
+@functools.cache
+def _imports() -> tuple[tuple[str, str, str], ...]:
+    """(importing package, imported package, "module:line") for every cross-package import
+    (parsed once for all the tests here)."""
     found = []
     for top in TOPS:
         for path in sorted((ROOT / top).rglob("*.py")):
@@ -100,7 +103,7 @@ def _imports() -> list[tuple[str, str, str]]:
                     src, dst = _package(module), _package(target)
                     if src != dst:
                         found.append((src, dst, f"{module}:{node.lineno}"))
-    return found
+    return tuple(found)
 
 
 def test_every_package_has_a_layer() -> None:
